@@ -1,4 +1,4 @@
-export { answers, type TestServices, testServices } from './services.js';
 export { createTestDatabase, type TestDatabase } from './database.js';
 export { type TestNats, testNats } from './nats.js';
 export { freePort } from './ports.js';
+export { answers, type TestServices, testServices } from './services.js';

@@ -1,0 +1,199 @@
+import {
+  derivePasswordSecrets,
+  type MailboxAddress,
+  type PasswordSecrets,
+  parseMailboxAddress,
+} from '@tegami/protocol';
+import type pg from 'pg';
+import type { Queryable } from './db.js';
+import { withTransaction } from './db.js';
+import { findDomainId } from './domains.js';
+import { isUniqueViolation, StoreError } from './errors.js';
+import { createDefaultMailboxes } from './mailboxes.js';
+
+export interface Account {
+  readonly id: string;
+  readonly address: string;
+  readonly domain: string;
+  readonly disabled: boolean;
+  readonly quotaBytes: number | null;
+  readonly createdAt: Date;
+}
+
+/**
+ * Creates the account and its standard mailboxes in one transaction: a user who exists
+ * always has an INBOX to deliver to.
+ */
+export async function createAccount(pool: pg.Pool, addressInput: string, password: string): Promise<Account> {
+  const address = mailboxAddress(addressInput);
+  checkPassword(password);
+  const secrets = await derivePasswordSecrets(address.canonical, address.domain, password);
+  try {
+    return await withTransaction(pool, async (client) => {
+      const domainId = await lockDomain(client, address.domain);
+      await refuseIfAlias(client, address.canonical);
+      const result = await client.query<AccountRow>(
+        `INSERT INTO accounts AS a (domain_id, local_part, address, ${SECRET_COLUMNS.join(', ')})
+         VALUES ($1, $2, $3, ${SECRET_COLUMNS.map((_, i) => `$${i + 4}`).join(', ')})
+         RETURNING ${ACCOUNT_COLUMNS}`,
+        [domainId, address.localPart, address.canonical, ...secretValues(secrets)],
+      );
+      const account = toAccount(result.rows[0]!);
+      await createDefaultMailboxes(client, account.id);
+      return account;
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new StoreError('duplicate', `user ${address.canonical} exists already`);
+    throw err;
+  }
+}
+
+export async function setPassword(db: Queryable, addressInput: string, password: string): Promise<void> {
+  const address = mailboxAddress(addressInput);
+  checkPassword(password);
+  const secrets = await derivePasswordSecrets(address.canonical, address.domain, password);
+  const result = await db.query(
+    `UPDATE accounts SET ${SECRET_COLUMNS.map((column, i) => `${column} = $${i + 2}`).join(', ')},
+            password_changed_at = now()
+      WHERE address = $1`,
+    [address.canonical, ...secretValues(secrets)],
+  );
+  if (result.rowCount === 0) throw new StoreError('not_found', `no user ${address.canonical}`);
+}
+
+export async function listAccounts(db: Queryable, domain?: string): Promise<Account[]> {
+  const result = await db.query<AccountRow>(
+    `SELECT ${ACCOUNT_COLUMNS} FROM accounts a JOIN domains d ON d.id = a.domain_id
+      WHERE $1::text IS NULL OR d.name = $1 ORDER BY a.address`,
+    [domain ?? null],
+  );
+  return result.rows.map(toAccount);
+}
+
+export async function findAccount(db: Queryable, addressInput: string): Promise<Account | undefined> {
+  const parsed = parseMailboxAddress(addressInput);
+  if (!parsed.ok) return undefined;
+  const result = await db.query<AccountRow>(
+    `SELECT ${ACCOUNT_COLUMNS} FROM accounts a JOIN domains d ON d.id = a.domain_id WHERE a.address = $1`,
+    [parsed.address.canonical],
+  );
+  return result.rows[0] ? toAccount(result.rows[0]) : undefined;
+}
+
+/** Removes the account with its mailboxes and messages (blobs stay until swept). */
+export async function removeAccount(db: Queryable, addressInput: string): Promise<void> {
+  const address = mailboxAddress(addressInput);
+  const result = await db.query('DELETE FROM accounts WHERE address = $1', [address.canonical]);
+  if (result.rowCount === 0) throw new StoreError('not_found', `no user ${address.canonical}`);
+}
+
+/** What the SASL mechanisms verify against; undefined for an unknown or disabled user. */
+export interface AuthSecrets extends PasswordSecrets {
+  readonly accountId: string;
+  readonly address: string;
+}
+
+export async function findAuthSecrets(db: Queryable, addressInput: string): Promise<AuthSecrets | undefined> {
+  const parsed = parseMailboxAddress(addressInput);
+  if (!parsed.ok) return undefined;
+  const result = await db.query(
+    `SELECT id, address, ${SECRET_COLUMNS.join(', ')} FROM accounts WHERE address = $1 AND NOT disabled`,
+    [parsed.address.canonical],
+  );
+  const row = result.rows[0];
+  if (!row) return undefined;
+  return {
+    accountId: row.id,
+    address: row.address,
+    scrypt: row.password_scrypt,
+    cramMd5: { inner: row.cram_md5_inner, outer: row.cram_md5_outer },
+    digestMd5: { realm: row.digest_md5_realm, ha1: row.digest_md5_ha1 },
+    scramSha256: {
+      salt: row.scram_sha256_salt,
+      iterations: row.scram_sha256_iterations,
+      storedKey: row.scram_sha256_stored_key,
+      serverKey: row.scram_sha256_server_key,
+    },
+  };
+}
+
+const SECRET_COLUMNS = [
+  'password_scrypt',
+  'cram_md5_inner',
+  'cram_md5_outer',
+  'digest_md5_realm',
+  'digest_md5_ha1',
+  'scram_sha256_salt',
+  'scram_sha256_iterations',
+  'scram_sha256_stored_key',
+  'scram_sha256_server_key',
+] as const;
+
+function secretValues(s: PasswordSecrets): unknown[] {
+  return [
+    s.scrypt,
+    s.cramMd5.inner,
+    s.cramMd5.outer,
+    s.digestMd5.realm,
+    s.digestMd5.ha1,
+    s.scramSha256.salt,
+    s.scramSha256.iterations,
+    s.scramSha256.storedKey,
+    s.scramSha256.serverKey,
+  ];
+}
+
+const ACCOUNT_COLUMNS = `a.id, a.address, (SELECT name FROM domains WHERE id = a.domain_id) AS domain,
+  a.disabled, a.quota_bytes, a.created_at`;
+
+interface AccountRow {
+  id: string;
+  address: string;
+  domain: string;
+  disabled: boolean;
+  quota_bytes: string | null;
+  created_at: Date;
+}
+
+function toAccount(row: AccountRow): Account {
+  return {
+    id: row.id,
+    address: row.address,
+    domain: row.domain,
+    disabled: row.disabled,
+    quotaBytes: row.quota_bytes === null ? null : Number(row.quota_bytes),
+    createdAt: row.created_at,
+  };
+}
+
+export function mailboxAddress(input: string): MailboxAddress {
+  const parsed = parseMailboxAddress(input);
+  if (!parsed.ok) throw new StoreError('invalid', `malformed address: ${parsed.problem}`);
+  return parsed.address;
+}
+
+/** Locks the domain row against a concurrent `domain remove` until the transaction ends. */
+export async function lockDomain(client: pg.PoolClient, domain: string): Promise<string> {
+  const id = await findDomainId(client, domain);
+  if (!id)
+    throw new StoreError(
+      'not_found',
+      `unknown domain ${domain}: add it first with \`tegami domain add ${domain}\``,
+    );
+  await client.query('SELECT 1 FROM domains WHERE id = $1 FOR SHARE', [id]);
+  return id;
+}
+
+async function refuseIfAlias(client: pg.PoolClient, address: string): Promise<void> {
+  const result = await client.query('SELECT 1 FROM aliases WHERE address = $1 LIMIT 1', [address]);
+  if (result.rowCount) throw new StoreError('duplicate', `${address} is an alias already`);
+}
+
+const MAX_PASSWORD_BYTES = 1024;
+
+function checkPassword(password: string): void {
+  if (password.length === 0) throw new StoreError('invalid', 'the password is empty');
+  if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
+    throw new StoreError('invalid', `the password is longer than ${MAX_PASSWORD_BYTES} bytes`);
+  }
+}

@@ -1,0 +1,155 @@
+import type { Queryable } from './db.js';
+import { isUniqueViolation, StoreError } from './errors.js';
+
+/** RFC 6154 special-use attributes Tegami assigns. */
+export type SpecialUse = '\\All' | '\\Archive' | '\\Drafts' | '\\Flagged' | '\\Junk' | '\\Sent' | '\\Trash';
+
+export interface Mailbox {
+  readonly id: string;
+  readonly accountId: string;
+  readonly name: string;
+  readonly uidValidity: number;
+  readonly uidNext: number;
+  readonly highestModseq: bigint;
+  readonly specialUse: SpecialUse | null;
+  readonly subscribed: boolean;
+}
+
+/** What every new account gets (the names most clients look for first, RFC 6154 §2). */
+export const DEFAULT_MAILBOXES: readonly { name: string; specialUse: SpecialUse | null }[] = [
+  { name: 'INBOX', specialUse: null },
+  { name: 'Sent', specialUse: '\\Sent' },
+  { name: 'Drafts', specialUse: '\\Drafts' },
+  { name: 'Trash', specialUse: '\\Trash' },
+  { name: 'Junk', specialUse: '\\Junk' },
+  { name: 'Archive', specialUse: '\\Archive' },
+];
+
+export const HIERARCHY_DELIMITER = '/';
+
+export async function createDefaultMailboxes(db: Queryable, accountId: string): Promise<void> {
+  for (const { name, specialUse } of DEFAULT_MAILBOXES) {
+    await db.query('INSERT INTO mailboxes (account_id, name, special_use) VALUES ($1, $2, $3)', [
+      accountId,
+      name,
+      specialUse,
+    ]);
+  }
+}
+
+export async function createMailbox(
+  db: Queryable,
+  accountId: string,
+  nameInput: string,
+  specialUse: SpecialUse | null = null,
+): Promise<Mailbox> {
+  const name = mailboxName(nameInput);
+  try {
+    const result = await db.query<MailboxRow>(
+      `INSERT INTO mailboxes (account_id, name, special_use) VALUES ($1, $2, $3) RETURNING ${MAILBOX_COLUMNS}`,
+      [accountId, name, specialUse],
+    );
+    return toMailbox(result.rows[0]!);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new StoreError('duplicate', `mailbox ${name} exists already`);
+    throw err;
+  }
+}
+
+export async function listMailboxes(db: Queryable, accountId: string): Promise<Mailbox[]> {
+  const result = await db.query<MailboxRow>(
+    `SELECT ${MAILBOX_COLUMNS} FROM mailboxes WHERE account_id = $1 ORDER BY name`,
+    [accountId],
+  );
+  return result.rows.map(toMailbox);
+}
+
+/** Always scoped by account: a session can never reach another user's mailbox by id or name. */
+export async function findMailbox(
+  db: Queryable,
+  accountId: string,
+  nameInput: string,
+): Promise<Mailbox | undefined> {
+  const result = await db.query<MailboxRow>(
+    `SELECT ${MAILBOX_COLUMNS} FROM mailboxes WHERE account_id = $1 AND name = $2`,
+    [accountId, mailboxName(nameInput)],
+  );
+  return result.rows[0] ? toMailbox(result.rows[0]) : undefined;
+}
+
+/** Renames a mailbox and its children; a mailbox change raises its HIGHESTMODSEQ. */
+export async function renameMailbox(
+  db: Queryable,
+  accountId: string,
+  fromInput: string,
+  toInput: string,
+): Promise<void> {
+  const from = mailboxName(fromInput);
+  const to = mailboxName(toInput);
+  if (from === 'INBOX')
+    throw new StoreError('invalid', 'INBOX is renamed by moving its messages (RFC 3501 §6.3.5)');
+  try {
+    const result = await db.query(
+      `UPDATE mailboxes SET name = $3 || substr(name, length($2) + 1), highestmodseq = highestmodseq + 1
+        WHERE account_id = $1 AND (name = $2 OR name LIKE replace(replace($2, '%', '\\%'), '_', '\\_') || '/%')`,
+      [accountId, from, to],
+    );
+    if (result.rowCount === 0) throw new StoreError('not_found', `no mailbox ${from}`);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new StoreError('duplicate', `mailbox ${to} exists already`);
+    throw err;
+  }
+}
+
+export async function setSubscribed(
+  db: Queryable,
+  accountId: string,
+  nameInput: string,
+  subscribed: boolean,
+) {
+  const result = await db.query(
+    `UPDATE mailboxes SET subscribed = $3, highestmodseq = highestmodseq + 1 WHERE account_id = $1 AND name = $2`,
+    [accountId, mailboxName(nameInput), subscribed],
+  );
+  if (result.rowCount === 0) throw new StoreError('not_found', `no mailbox ${mailboxName(nameInput)}`);
+}
+
+/**
+ * The stored form of a mailbox name: INBOX in any case is INBOX (RFC 3501 §5.1), no empty
+ * hierarchy levels, no control characters.
+ */
+export function mailboxName(input: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (input === '' || /[\u0000-\u001f\u007f]/.test(input))
+    throw new StoreError('invalid', 'invalid mailbox name');
+  const levels = input.split(HIERARCHY_DELIMITER);
+  if (levels.some((level) => level === '')) throw new StoreError('invalid', `invalid mailbox name ${input}`);
+  if (levels[0]!.toUpperCase() === 'INBOX') levels[0] = 'INBOX';
+  return levels.join(HIERARCHY_DELIMITER);
+}
+
+const MAILBOX_COLUMNS = 'id, account_id, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed';
+
+interface MailboxRow {
+  id: string;
+  account_id: string;
+  name: string;
+  uidvalidity: string;
+  uidnext: string;
+  highestmodseq: string;
+  special_use: SpecialUse | null;
+  subscribed: boolean;
+}
+
+function toMailbox(row: MailboxRow): Mailbox {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    name: row.name,
+    uidValidity: Number(row.uidvalidity),
+    uidNext: Number(row.uidnext),
+    highestModseq: BigInt(row.highestmodseq),
+    specialUse: row.special_use,
+    subscribed: row.subscribed,
+  };
+}
