@@ -1,0 +1,35 @@
+// @tegami/rpc: the gRPC contract between the delivery-worker and dns-resolver.
+// Callers use the promise helpers and the message types; the grpc-js client and
+// server classes stay inside this package. Each message name is both its type and
+// its codec (ResolveMxResponse.create / encode / decode / fromJSON).
+
+export { GrpcStatus, RpcError } from './errors.js';
+export {
+  Address,
+  AddressFamily,
+  MxHost,
+  ResolveAddressesRequest,
+  ResolveAddressesResponse,
+  ResolveMxRequest,
+  ResolveMxResponse,
+  ResolverService,
+  ResolveStatus,
+  ResolveTxtRequest,
+  ResolveTxtResponse,
+  TxtRecord,
+} from './generated/tegami/resolver/v1/resolver.js';
+export {
+  createResolverClient,
+  DEFAULT_RESOLVER_DEADLINE_MS,
+  type ResolverCallOptions,
+  type ResolverClient,
+  type ResolverClientOptions,
+} from './resolver-client.js';
+export {
+  DEFAULT_STOP_GRACE_MS,
+  type ResolverCallContext,
+  type ResolverImplementation,
+  type ResolverServerHandle,
+  type ResolverServerOptions,
+  startResolverServer,
+} from './resolver-server.js';
