@@ -2,3 +2,4 @@ export { createTestDatabase, type TestDatabase } from './database.js';
 export { type TestNats, testNats } from './nats.js';
 export { freePort } from './ports.js';
 export { answers, type TestServices, testServices } from './services.js';
+export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
