@@ -3,6 +3,7 @@ export * from './aliases.js';
 export * from './blobs.js';
 export * from './db.js';
 export * from './domains.js';
+export * from './embedded-postgres.js';
 export * from './errors.js';
 export * from './mailboxes.js';
 export * from './messages.js';

@@ -1,4 +1,4 @@
-import { createServer, type Socket, connect as connectTcp } from 'node:net';
+import { connect as connectTcp, createServer, type Socket } from 'node:net';
 
 /**
  * A loopback TCP proxy a test can cut and restore, to make a shared Postgres or NATS look

@@ -1,0 +1,175 @@
+import {
+  addAlias,
+  addDomain,
+  createAccount,
+  listAccounts,
+  listAliases,
+  listDomains,
+  migrate,
+  removeAccount,
+  removeAlias,
+  removeDomain,
+  type StorePool,
+  setPassword,
+} from '@tegami/store';
+
+export interface CommandContext {
+  readonly store: StorePool;
+  readonly print: (line: string) => void;
+  /** Obtains a new password the safe way (stdin or prompt), never from argv. */
+  readonly newPassword: () => Promise<string>;
+}
+
+export class UsageError extends Error {}
+
+export const USAGE = `Usage: tegami <command>
+
+  migrate                                  apply database migrations
+  domain add <domain>                      add a local mail domain
+  domain list                              list domains with their user and alias counts
+  domain remove <domain>                   remove a domain that has no users or aliases
+  user add <address> [--password-stdin]   create a user with the standard mailboxes
+  user passwd <address> [--password-stdin] change a user's password
+  user list [<domain>]                     list users
+  user remove <address>                    remove a user with all of their mail
+  alias add <alias> <destination>...       deliver mail for <alias> to the destinations
+  alias list [<domain>]                    list aliases
+  alias remove <alias> [<destination>...]  remove an alias, or some of its destinations
+
+The database is DATABASE_URL, or else the standalone's embedded Postgres in
+TEGAMI_DATA_DIR (default ./data). Passwords come from standard input with
+--password-stdin, or from a prompt; never from the command line.`;
+
+/** Runs one command; returns normally on success, throws UsageError or StoreError otherwise. */
+export async function runCommand(args: readonly string[], ctx: CommandContext): Promise<void> {
+  const [group, action, ...rest] = args;
+  const key = group === 'migrate' ? 'migrate' : `${group} ${action}`;
+  const operands = group === 'migrate' ? [action, ...rest].filter((x): x is string => x !== undefined) : rest;
+  const { store, print } = ctx;
+  switch (key) {
+    case 'migrate': {
+      expectOperands(operands, 0, 0, 'migrate');
+      const result = await migrate(store.pool);
+      print(
+        result.applied.length === 0
+          ? `schema is up to date (version ${result.version})`
+          : `applied ${result.applied.map((v) => String(v).padStart(4, '0')).join(', ')}; schema is at version ${result.version}`,
+      );
+      return;
+    }
+    case 'domain add': {
+      const [name] = expectOperands(operands, 1, 1, 'domain add <domain>');
+      print(`added domain ${(await addDomain(store.pool, name!)).name}`);
+      return;
+    }
+    case 'domain list': {
+      expectOperands(operands, 0, 0, 'domain list');
+      const domains = await listDomains(store.pool);
+      table(
+        print,
+        ['DOMAIN', 'USERS', 'ALIASES'],
+        domains.map((d) => [d.name, String(d.accounts), String(d.aliases)]),
+      );
+      return;
+    }
+    case 'domain remove': {
+      const [name] = expectOperands(operands, 1, 1, 'domain remove <domain>');
+      await removeDomain(store.pool, name!);
+      print(`removed domain ${name!.toLowerCase()}`);
+      return;
+    }
+    case 'user add': {
+      const [address] = expectOperands(operands, 1, 1, 'user add <address> [--password-stdin]');
+      const account = await createAccount(store.pool, address!, await ctx.newPassword());
+      print(`added user ${account.address} (INBOX, Sent, Drafts, Trash, Junk, Archive)`);
+      return;
+    }
+    case 'user passwd': {
+      const [address] = expectOperands(operands, 1, 1, 'user passwd <address> [--password-stdin]');
+      await setPassword(store.pool, address!, await ctx.newPassword());
+      print(`changed the password of ${address!.toLowerCase()}`);
+      return;
+    }
+    case 'user list': {
+      const [domain] = expectOperands(operands, 0, 1, 'user list [<domain>]');
+      const accounts = await listAccounts(store.pool, domain?.toLowerCase());
+      table(
+        print,
+        ['ADDRESS', 'STATUS', 'CREATED'],
+        accounts.map((a) => [a.address, a.disabled ? 'disabled' : 'active', a.createdAt.toISOString()]),
+      );
+      return;
+    }
+    case 'user remove': {
+      const [address] = expectOperands(operands, 1, 1, 'user remove <address>');
+      await removeAccount(store.pool, address!);
+      print(`removed user ${address!.toLowerCase()} and all of their mail`);
+      return;
+    }
+    case 'alias add': {
+      const [alias, ...destinations] = expectOperands(
+        operands,
+        2,
+        Infinity,
+        'alias add <alias> <destination>...',
+      );
+      const result = await addAlias(store.pool, alias!, destinations);
+      print(`${result.address} → ${result.destinations.join(', ')}`);
+      return;
+    }
+    case 'alias list': {
+      const [domain] = expectOperands(operands, 0, 1, 'alias list [<domain>]');
+      const aliases = await listAliases(store.pool, domain?.toLowerCase());
+      table(
+        print,
+        ['ALIAS', 'DESTINATIONS'],
+        aliases.map((a) => [a.address, a.destinations.join(', ')]),
+      );
+      return;
+    }
+    case 'alias remove': {
+      const [alias, ...destinations] = expectOperands(
+        operands,
+        1,
+        Infinity,
+        'alias remove <alias> [<destination>...]',
+      );
+      await removeAlias(store.pool, alias!, destinations);
+      print(
+        destinations.length === 0
+          ? `removed alias ${alias!.toLowerCase()}`
+          : `removed ${destinations.join(', ')}`,
+      );
+      return;
+    }
+    default:
+      throw new UsageError(
+        group === undefined ? 'no command given' : `unknown command: ${args.slice(0, 2).join(' ')}`,
+      );
+  }
+}
+
+function expectOperands(
+  operands: readonly string[],
+  min: number,
+  max: number,
+  usage: string,
+): readonly string[] {
+  if (operands.length < min || operands.length > max) throw new UsageError(`usage: tegami ${usage}`);
+  return operands;
+}
+
+function table(
+  print: (line: string) => void,
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+): void {
+  if (rows.length === 0) {
+    print('(none)');
+    return;
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  for (const row of [header, ...rows]) {
+    print(row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
+  }
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+import { describeError, loadConfigOrExit, optional, path, postgresUrl } from '@tegami/runtime';
+import { StoreError } from '@tegami/store';
+import { runCli } from './cli.js';
+
+const config = loadConfigOrExit(
+  { databaseUrl: optional(postgresUrl('DATABASE_URL')), dataDir: path('TEGAMI_DATA_DIR') },
+  { service: 'cli' },
+);
+
+process.exitCode = await runCli(process.argv.slice(2), config, {
+  stdin: process.stdin,
+  stdout: (line) => process.stdout.write(`${line}\n`),
+  stderr: (line) => process.stderr.write(`${line}\n`),
+  describeError: (err) => (err instanceof StoreError ? err.message : describeError(err)),
+});

@@ -1,0 +1,88 @@
+import { createMemoryBus } from '@tegami/bus';
+import { ensureSelfSignedCertificate, type Logger, type OpsServer, startOpsServer } from '@tegami/runtime';
+import {
+  EMBEDDED_MAX_CONNECTIONS,
+  ensureDomain,
+  migrate,
+  openStore,
+  type StorePool,
+  startEmbeddedPostgres,
+} from '@tegami/store';
+
+export interface StandaloneDeps {
+  readonly dataDir: string;
+  readonly domain: string;
+  readonly opsHost: string;
+  readonly opsPort: number;
+  readonly logger: Logger;
+}
+
+export interface StandaloneHandle {
+  readonly opsUrl: string;
+  readonly databaseUrl: string;
+  readonly store: StorePool;
+  stop(): Promise<void>;
+}
+
+/**
+ * All of Tegami in one process for a laptop: the embedded Postgres, the schema, the
+ * in-process bus, the ops server, and every service that exists so far (each started with
+ * the same start(deps) it has as a program of its own).
+ */
+export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneHandle> {
+  const { logger } = deps;
+  const stack: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const step of stack.reverse()) {
+      await step().catch((err) => logger.error({ err }, 'error while stopping'));
+    }
+  };
+  try {
+    const postgres = await startEmbeddedPostgres(deps.dataDir);
+    stack.push(() => postgres.stop());
+    logger.info({ dataDir: deps.dataDir, created: postgres.created }, 'embedded Postgres ready');
+
+    // Leave a connection of the socket server free for `tegami` while this runs.
+    const store = openStore({
+      url: postgres.url,
+      poolSize: EMBEDDED_MAX_CONNECTIONS - 2,
+      applicationName: 'tegami-standalone',
+      onIdleError: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
+    });
+    stack.push(() => store.close());
+    const migration = await migrate(store.pool);
+    if (migration.applied.length > 0) logger.info(migration, 'schema migrated');
+    if ((await ensureDomain(store.pool, deps.domain)).created) {
+      logger.info({ domain: deps.domain }, 'created the local mail domain');
+    }
+
+    const tls = await ensureSelfSignedCertificate(deps.dataDir, 'localhost');
+    if (tls.generated)
+      logger.info({ certFile: tls.certFile }, 'generated a self-signed TLS certificate for localhost');
+
+    const bus = createMemoryBus();
+    stack.push(() => bus.close());
+
+    const ops: OpsServer = await startOpsServer({
+      host: deps.opsHost,
+      port: deps.opsPort,
+      service: 'standalone',
+      logger,
+      readinessChecks: { postgres: store.ping, bus: () => bus.ping() },
+    });
+    stack.push(() => ops.stop());
+
+    return {
+      opsUrl: ops.url,
+      databaseUrl: postgres.url,
+      store,
+      stop: async () => {
+        ops.markNotReady('shutting down');
+        await stop();
+      },
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

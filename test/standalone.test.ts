@@ -1,0 +1,80 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '@tegami/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanEnv, type Program, runProgram, startProgram } from './support/processes.js';
+
+// The README's quickstart, as a new user runs it: `pnpm start`, then `pnpm tegami …` in
+// another terminal, Ctrl-C, and a second start on the same data.
+const dataDir = mkdtempSync(join(tmpdir(), 'tegami-e2e-'));
+let running: Program | undefined;
+
+afterAll(() => {
+  running?.signal('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function startTegami(opsPort: number): Promise<Program> {
+  const program = startProgram(
+    'pnpm',
+    ['start'],
+    cleanEnv({ TEGAMI_DATA_DIR: dataDir, TEGAMI_OPS_PORT: String(opsPort) }),
+  );
+  running = program;
+  await program.waitFor(/Tegami is running/, 90_000);
+  return program;
+}
+
+const tegami = (args: string[], stdin = '') =>
+  runProgram('pnpm', ['--silent', 'tegami', ...args], cleanEnv({ TEGAMI_DATA_DIR: dataDir }), stdin);
+
+describe('pnpm start (standalone)', () => {
+  it('serves the ops endpoints, lets tegami add a user through its socket, stops on Ctrl-C and restarts on the same data', async () => {
+    const opsPort = await freePort();
+    const first = await startTegami(opsPort);
+    expect(first.output()).toContain('pnpm tegami user add alice@localhost');
+
+    const health = await fetch(`http://127.0.0.1:${opsPort}/healthz`);
+    expect(health.status).toBe(200);
+    const ready = await fetch(`http://127.0.0.1:${opsPort}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: 'ok', bus: 'ok' } });
+    const metrics = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
+    expect(metrics).toMatch(/process_cpu_user_seconds_total\{service="standalone"\}/);
+
+    const add = await tegami(['user', 'add', 'alice@localhost', '--password-stdin'], 'correct horse\n');
+    expect(add.stderr).toBe('');
+    expect(add).toMatchObject({ code: 0 });
+    const list = await tegami(['user', 'list']);
+    expect(list.stdout).toMatch(/alice@localhost\s+active/);
+    const domains = await tegami(['domain', 'list']);
+    expect(domains.stdout).toMatch(/localhost\s+1\s+0/);
+
+    // Ctrl-C reaches pnpm and Tegami alike; pnpm dies of the signal, Tegami shuts down cleanly.
+    first.signal('SIGINT');
+    await first.exited();
+    expect(first.output()).toMatch(/"msg":"stopped"/);
+    expect(existsSync(join(dataDir, 'standalone.json'))).toBe(false);
+
+    // Not running: the CLI opens the embedded database itself.
+    const offline = await tegami(['user', 'list']);
+    expect(offline.stdout).toMatch(/alice@localhost/);
+
+    const second = await startTegami(opsPort);
+    expect(second.output()).not.toContain('created the local mail domain');
+    expect((await tegami(['user', 'list'])).stdout).toMatch(/alice@localhost/);
+    // A second standalone on the same data refuses to start, in one line.
+    const clash = await runProgram(
+      'pnpm',
+      ['--silent', 'start'],
+      cleanEnv({ TEGAMI_DATA_DIR: dataDir, TEGAMI_OPS_PORT: '0' }),
+    );
+    expect(clash.code).toBe(1);
+    expect(clash.stderr).toMatch(/tegami: could not start: Tegami is already running on .* \(pid \d+\)/);
+    second.signal('SIGTERM');
+    await second.exited();
+    expect(second.output()).toMatch(/"msg":"stopped"/);
+    expect(existsSync(join(dataDir, 'standalone.json'))).toBe(false);
+  }, 180_000);
+});
