@@ -54,7 +54,7 @@ describe('pnpm start (standalone)', () => {
     // Ctrl-C reaches pnpm and Tegami alike; pnpm dies of the signal, Tegami shuts down cleanly.
     first.signal('SIGINT');
     await first.exited();
-    expect(first.output()).toMatch(/"msg":"stopped"/);
+    expect(first.output()).toMatch(/"msg":"shut down"/);
     expect(existsSync(join(dataDir, 'standalone.json'))).toBe(false);
 
     // Not running: the CLI opens the embedded database itself.
@@ -74,7 +74,7 @@ describe('pnpm start (standalone)', () => {
     expect(clash.stderr).toMatch(/tegami: could not start: Tegami is already running on .* \(pid \d+\)/);
     second.signal('SIGTERM');
     await second.exited();
-    expect(second.output()).toMatch(/"msg":"stopped"/);
+    expect(second.output()).toMatch(/"msg":"shut down"/);
     expect(existsSync(join(dataDir, 'standalone.json'))).toBe(false);
   }, 180_000);
 });

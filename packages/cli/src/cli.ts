@@ -7,6 +7,8 @@ import { PasswordInputError, promptNewPassword, readPasswordFromStdin } from './
 export interface CliConfig {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
+  readonly natsServers: readonly string[];
+  readonly natsPrefix: string;
 }
 
 export interface CliIo {
@@ -40,10 +42,12 @@ export async function runCli(argv: readonly string[], config: CliConfig, io: Cli
     const context: CommandContext = {
       store,
       print: io.stdout,
+      describeError: io.describeError,
       newPassword: () => newPassword(passwordFromStdin, io.stdin),
+      // Only a deployment has a NATS; the standalone's bus lives in its process.
+      ...(config.databaseUrl ? { nats: { servers: config.natsServers, prefix: config.natsPrefix } } : {}),
     };
-    await runCommand(args, context);
-    return EXIT_OK;
+    return await runCommand(args, context);
   } catch (err) {
     if (err instanceof UsageError) {
       io.stderr(`tegami: ${err.message} (tegami --help lists the commands)`);

@@ -12,9 +12,13 @@ import {
   type StorePool,
   setPassword,
 } from '@tegami/store';
+import { checkDependencies } from './check.js';
 
 export interface CommandContext {
   readonly store: StorePool;
+  /** The NATS to check, in a deployment (DATABASE_URL set); unset for the standalone. */
+  readonly nats?: { readonly servers: readonly string[]; readonly prefix: string };
+  readonly describeError: (err: unknown) => string;
   readonly print: (line: string) => void;
   /** Obtains a new password the safe way (stdin or prompt), never from argv. */
   readonly newPassword: () => Promise<string>;
@@ -25,6 +29,7 @@ export class UsageError extends Error {}
 export const USAGE = `Usage: tegami <command>
 
   migrate                                  apply database migrations
+  check                                    check that Postgres (and NATS) answer and the schema is current
   domain add <domain>                      add a local mail domain
   domain list                              list domains with their user and alias counts
   domain remove <domain>                   remove a domain that has no users or aliases
@@ -40,13 +45,27 @@ The database is DATABASE_URL, or else the standalone's embedded Postgres in
 TEGAMI_DATA_DIR (default ./data). Passwords come from standard input with
 --password-stdin, or from a prompt; never from the command line.`;
 
-/** Runs one command; returns normally on success, throws UsageError or StoreError otherwise. */
-export async function runCommand(args: readonly string[], ctx: CommandContext): Promise<void> {
+/**
+ * Runs one command and returns its exit code (0, or 1 when `check` finds a problem);
+ * throws UsageError or StoreError for a refusal.
+ */
+export async function runCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
   const [group, action, ...rest] = args;
-  const key = group === 'migrate' ? 'migrate' : `${group} ${action}`;
-  const operands = group === 'migrate' ? [action, ...rest].filter((x): x is string => x !== undefined) : rest;
+  const single = group === 'migrate' || group === 'check';
+  const key = single ? group : `${group} ${action}`;
+  const operands = single ? [action, ...rest].filter((x): x is string => x !== undefined) : rest;
   const { store, print } = ctx;
   switch (key) {
+    case 'check': {
+      expectOperands(operands, 0, 0, 'check');
+      const results = await checkDependencies(
+        { store, ...(ctx.nats ? { nats: ctx.nats } : {}) },
+        ctx.describeError,
+      );
+      for (const result of results)
+        print(`${result.name.padEnd(10)}${result.ok ? 'ok   ' : 'FAIL '}${result.detail}`);
+      return results.every((result) => result.ok) ? 0 : 1;
+    }
     case 'migrate': {
       expectOperands(operands, 0, 0, 'migrate');
       const result = await migrate(store.pool);
@@ -55,12 +74,12 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
           ? `schema is up to date (version ${result.version})`
           : `applied ${result.applied.map((v) => String(v).padStart(4, '0')).join(', ')}; schema is at version ${result.version}`,
       );
-      return;
+      return 0;
     }
     case 'domain add': {
       const [name] = expectOperands(operands, 1, 1, 'domain add <domain>');
       print(`added domain ${(await addDomain(store.pool, name!)).name}`);
-      return;
+      return 0;
     }
     case 'domain list': {
       expectOperands(operands, 0, 0, 'domain list');
@@ -70,25 +89,25 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
         ['DOMAIN', 'USERS', 'ALIASES'],
         domains.map((d) => [d.name, String(d.accounts), String(d.aliases)]),
       );
-      return;
+      return 0;
     }
     case 'domain remove': {
       const [name] = expectOperands(operands, 1, 1, 'domain remove <domain>');
       await removeDomain(store.pool, name!);
       print(`removed domain ${name!.toLowerCase()}`);
-      return;
+      return 0;
     }
     case 'user add': {
       const [address] = expectOperands(operands, 1, 1, 'user add <address> [--password-stdin]');
       const account = await createAccount(store.pool, address!, await ctx.newPassword());
       print(`added user ${account.address} (INBOX, Sent, Drafts, Trash, Junk, Archive)`);
-      return;
+      return 0;
     }
     case 'user passwd': {
       const [address] = expectOperands(operands, 1, 1, 'user passwd <address> [--password-stdin]');
       await setPassword(store.pool, address!, await ctx.newPassword());
       print(`changed the password of ${address!.toLowerCase()}`);
-      return;
+      return 0;
     }
     case 'user list': {
       const [domain] = expectOperands(operands, 0, 1, 'user list [<domain>]');
@@ -98,13 +117,13 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
         ['ADDRESS', 'STATUS', 'CREATED'],
         accounts.map((a) => [a.address, a.disabled ? 'disabled' : 'active', a.createdAt.toISOString()]),
       );
-      return;
+      return 0;
     }
     case 'user remove': {
       const [address] = expectOperands(operands, 1, 1, 'user remove <address>');
       await removeAccount(store.pool, address!);
       print(`removed user ${address!.toLowerCase()} and all of their mail`);
-      return;
+      return 0;
     }
     case 'alias add': {
       const [alias, ...destinations] = expectOperands(
@@ -115,7 +134,7 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
       );
       const result = await addAlias(store.pool, alias!, destinations);
       print(`${result.address} → ${result.destinations.join(', ')}`);
-      return;
+      return 0;
     }
     case 'alias list': {
       const [domain] = expectOperands(operands, 0, 1, 'alias list [<domain>]');
@@ -125,7 +144,7 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
         ['ALIAS', 'DESTINATIONS'],
         aliases.map((a) => [a.address, a.destinations.join(', ')]),
       );
-      return;
+      return 0;
     }
     case 'alias remove': {
       const [alias, ...destinations] = expectOperands(
@@ -140,7 +159,7 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
           ? `removed alias ${alias!.toLowerCase()}`
           : `removed ${destinations.join(', ')}`,
       );
-      return;
+      return 0;
     }
     default:
       throw new UsageError(

@@ -1,10 +1,23 @@
 #!/usr/bin/env node
-import { describeError, loadConfigOrExit, optional, path, postgresUrl } from '@tegami/runtime';
+import {
+  describeError,
+  loadConfigOrExit,
+  natsUrl,
+  optional,
+  path,
+  postgresUrl,
+  string,
+} from '@tegami/runtime';
 import { StoreError } from '@tegami/store';
 import { runCli } from './cli.js';
 
 const config = loadConfigOrExit(
-  { databaseUrl: optional(postgresUrl('DATABASE_URL')), dataDir: path('TEGAMI_DATA_DIR') },
+  {
+    databaseUrl: optional(postgresUrl('DATABASE_URL')),
+    dataDir: path('TEGAMI_DATA_DIR'),
+    natsServers: natsUrl('NATS_URL'),
+    natsPrefix: string('TEGAMI_NATS_PREFIX'),
+  },
   { service: 'cli' },
 );
 

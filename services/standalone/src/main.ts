@@ -17,13 +17,7 @@ const logger = createLogger({ service: 'standalone', level: config.logLevel });
 
 const standalone = await exitOnStartupError('could not start', () => startStandalone({ ...config, logger }));
 
-onShutdown(
-  async () => {
-    await standalone.stop();
-    logger.info('stopped');
-  },
-  { timeoutMs: config.shutdownTimeoutMs, logger },
-);
+onShutdown(() => standalone.stop(), { timeoutMs: config.shutdownTimeoutMs, logger });
 
 process.stderr.write(`
 Tegami is running (data in ${config.dataDir}).

@@ -51,15 +51,15 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'NATS_URL',
     default: 'nats://127.0.0.1:4222',
     description:
-      'NATS server(s): `nats://` or `tls://` URLs, comma-separated. The standalone uses an in-process bus instead.',
-    services: BUS_USERS,
+      'NATS server(s): `nats://` or `tls://` URLs, comma-separated. The standalone uses an in-process bus instead; `tegami check` checks it when `DATABASE_URL` is set.',
+    services: [...BUS_USERS, 'cli'],
   },
   {
     name: 'TEGAMI_NATS_PREFIX',
     default: 'tegami',
     description:
       'Prefix of every NATS subject and stream name, so several installations (or test runs) share one NATS server.',
-    services: BUS_USERS,
+    services: [...BUS_USERS, 'cli'],
   },
   {
     name: 'TEGAMI_LOG_LEVEL',
