@@ -1,9 +1,10 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Program } from '@tegami/testing';
 import { freePort } from '@tegami/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanEnv, type Program, runProgram, startProgram } from './support/processes.js';
+import { runInRepo, startInRepo } from './support/processes.js';
 
 // The README's quickstart, as a new user runs it: `pnpm start`, then `pnpm tegami …` in
 // another terminal, Ctrl-C, and a second start on the same data.
@@ -16,18 +17,17 @@ afterAll(() => {
 });
 
 async function startTegami(opsPort: number): Promise<Program> {
-  const program = startProgram(
-    'pnpm',
-    ['start'],
-    cleanEnv({ TEGAMI_DATA_DIR: dataDir, TEGAMI_OPS_PORT: String(opsPort) }),
-  );
+  const program = startInRepo('pnpm', ['start'], {
+    TEGAMI_DATA_DIR: dataDir,
+    TEGAMI_OPS_PORT: String(opsPort),
+  });
   running = program;
   await program.waitFor(/Tegami is running/, 90_000);
   return program;
 }
 
 const tegami = (args: string[], stdin = '') =>
-  runProgram('pnpm', ['--silent', 'tegami', ...args], cleanEnv({ TEGAMI_DATA_DIR: dataDir }), stdin);
+  runInRepo('pnpm', ['--silent', 'tegami', ...args], { TEGAMI_DATA_DIR: dataDir }, stdin);
 
 describe('pnpm start (standalone)', () => {
   it('serves the ops endpoints, lets tegami add a user through its socket, stops on Ctrl-C and restarts on the same data', async () => {
@@ -65,11 +65,10 @@ describe('pnpm start (standalone)', () => {
     expect(second.output()).not.toContain('created the local mail domain');
     expect((await tegami(['user', 'list'])).stdout).toMatch(/alice@localhost/);
     // A second standalone on the same data refuses to start, in one line.
-    const clash = await runProgram(
-      'pnpm',
-      ['--silent', 'start'],
-      cleanEnv({ TEGAMI_DATA_DIR: dataDir, TEGAMI_OPS_PORT: '0' }),
-    );
+    const clash = await runInRepo('pnpm', ['--silent', 'start'], {
+      TEGAMI_DATA_DIR: dataDir,
+      TEGAMI_OPS_PORT: '0',
+    });
     expect(clash.code).toBe(1);
     expect(clash.stderr).toMatch(/tegami: could not start: Tegami is already running on .* \(pid \d+\)/);
     second.signal('SIGTERM');

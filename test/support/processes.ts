@@ -1,118 +1,18 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { cleanEnv, type Program, type ProgramRun, runProgram, startProgram } from '@tegami/testing';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-export interface Program {
-  readonly child: ChildProcess;
-  readonly output: () => string;
-  /** Resolves when the combined output matches, rejects when the program exits first or time runs out. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
-  /** Sends the signal to the program's whole process group (as Ctrl-C in a terminal does). */
-  signal(signal: NodeJS.Signals): void;
-  exited(timeoutMs?: number): Promise<number | null>;
+/** Starts a command from the repository root, as a user following the README would. */
+export function startInRepo(command: string, args: readonly string[], env: Record<string, string>): Program {
+  return startProgram(command, args, { cwd: REPO_ROOT, env: cleanEnv(env) });
 }
 
-/** Starts a command as a user would, in its own process group, collecting its output. */
-export function startProgram(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Program {
-  const child = spawn(command, args, {
-    cwd: REPO_ROOT,
-    env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const waiters = new Set<() => void>();
-  const onData = (chunk: Buffer) => {
-    output += chunk.toString();
-    for (const check of waiters) check();
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
-  // 'close', not 'exit': it waits for the output pipes, which the program's own children
-  // (pnpm runs node) hold open until they have finished too.
-  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return {
-    child,
-    output: () => output,
-    waitFor(pattern, timeoutMs = 60_000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timed out waiting for ${pattern} in:\n${output}`));
-        }, timeoutMs);
-        const check = () => {
-          if (pattern.test(output)) {
-            clearTimeout(timer);
-            waiters.delete(check);
-            resolve();
-          }
-        };
-        waiters.add(check);
-        check();
-        void exit.then((code) => {
-          if (waiters.has(check)) {
-            clearTimeout(timer);
-            waiters.delete(check);
-            reject(new Error(`exited with ${code} before ${pattern}:\n${output}`));
-          }
-        });
-      });
-    },
-    signal(signal) {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, signal);
-      } catch (err) {
-        // ESRCH: the whole group is gone already.
-        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-      }
-    },
-    exited(timeoutMs = 30_000) {
-      return Promise.race([
-        exit,
-        new Promise<number | null>((_, reject) =>
-          setTimeout(() => reject(new Error(`did not exit within ${timeoutMs} ms:\n${output}`)), timeoutMs),
-        ),
-      ]);
-    },
-  };
-}
-
-/** The parent's environment without Tegami settings, plus overrides. */
-export function cleanEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (
-      !key.startsWith('TEGAMI_') &&
-      key !== 'DATABASE_URL' &&
-      key !== 'NATS_URL' &&
-      !key.startsWith('VITEST')
-    ) {
-      env[key] = value;
-    }
-  }
-  return { ...env, ...overrides };
-}
-
-/** Runs a command to completion with optional stdin. */
-export function runProgram(
+export function runInRepo(
   command: string,
   args: readonly string[],
-  env: NodeJS.ProcessEnv,
+  env: Record<string, string>,
   stdin = '',
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+): Promise<ProgramRun> {
+  return runProgram(command, args, { cwd: REPO_ROOT, env: cleanEnv(env), stdin });
 }

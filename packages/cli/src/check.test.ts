@@ -16,7 +16,9 @@ describe('tegami check', () => {
     const env = { DATABASE_URL: database.url, NATS_URL: nats.url, TEGAMI_NATS_PREFIX: nats.prefix };
     const before = await runTegami(['check'], env);
     expect(before.code).toBe(1);
-    expect(before.stdout).toMatch(/^postgres {2}FAIL the database schema is at version 0, .*run `tegami migrate`$/m);
+    expect(before.stdout).toMatch(
+      /^postgres {2}FAIL the database schema is at version 0, .*run `tegami migrate`$/m,
+    );
     expect(before.stdout).toMatch(/^nats {6}ok {3}JetStream answers/m);
     expect((await runTegami(['migrate'], env)).code).toBe(0);
     const after = await runTegami(['check'], env);

@@ -1,5 +1,6 @@
 export { createTestDatabase, type TestDatabase } from './database.js';
 export { type TestNats, testNats } from './nats.js';
 export { freePort } from './ports.js';
+export { cleanEnv, type Program, type ProgramRun, runProgram, startProgram } from './processes.js';
 export { answers, type TestServices, testServices } from './services.js';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
