@@ -8,3 +8,5 @@ export * from './errors.js';
 export * from './mailboxes.js';
 export * from './messages.js';
 export * from './migrate.js';
+export * from './queue.js';
+export * from './recipients.js';
