@@ -16,10 +16,16 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+let smtpPort = 0;
+
 async function startTegami(opsPort: number): Promise<Program> {
+  smtpPort = await freePort();
   const program = startInRepo('pnpm', ['start'], {
     TEGAMI_DATA_DIR: dataDir,
     TEGAMI_OPS_PORT: String(opsPort),
+    TEGAMI_SMTP_MX_PORT: '0',
+    TEGAMI_SMTP_SUBMISSION_PORT: String(smtpPort),
+    TEGAMI_SMTP_SUBMISSIONS_PORT: '0',
   });
   running = program;
   await program.waitFor(/Tegami is running/, 90_000);
@@ -50,6 +56,29 @@ describe('pnpm start (standalone)', () => {
     expect(list.stdout).toMatch(/alice@localhost\s+active/);
     const domains = await tegami(['domain', 'list']);
     expect(domains.stdout).toMatch(/localhost\s+1\s+0/);
+
+    // The quickstart's swaks line: submission with STARTTLS and AUTH PLAIN.
+    const swaks = await runInRepo(
+      'swaks',
+      [
+        '--server',
+        `127.0.0.1:${smtpPort}`,
+        '--tls',
+        '--auth',
+        'PLAIN',
+        '--auth-user',
+        'alice@localhost',
+        '--auth-password',
+        'correct horse',
+        '--from',
+        'alice@localhost',
+        '--to',
+        'alice@localhost',
+      ],
+      {},
+    );
+    expect(swaks.code, swaks.stdout + swaks.stderr).toBe(0);
+    expect(swaks.stdout).toMatch(/<~ {2}250 2\.0\.0 Ok: queued as [0-9A-Z]{16}/);
 
     // Ctrl-C reaches pnpm and Tegami alike; pnpm dies of the signal, Tegami shuts down cleanly.
     first.signal('SIGINT');

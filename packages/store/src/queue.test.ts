@@ -40,10 +40,20 @@ describe('queue', () => {
     const id = newQueueId();
     await recordAcceptedMessage(store.pool, message(id));
     const accepting = await findQueuedMessage(store.pool, id);
-    expect(accepting).toMatchObject({ state: 'accepting', sender: 'alice@example.org', dsnEnvid: 'env-1', dsnRet: 'HDRS' });
+    expect(accepting).toMatchObject({
+      state: 'accepting',
+      sender: 'alice@example.org',
+      dsnEnvid: 'env-1',
+      dsnRet: 'HDRS',
+    });
     expect(accepting?.raw.toString()).toContain('Subject: hi');
     expect(accepting?.recipients).toEqual([
-      { address: 'bob@example.org', notify: ['SUCCESS', 'FAILURE'], orcpt: 'rfc822;Bob@Example.org', status: 'pending' },
+      {
+        address: 'bob@example.org',
+        notify: ['SUCCESS', 'FAILURE'],
+        orcpt: 'rfc822;Bob@Example.org',
+        status: 'pending',
+      },
       { address: 'carol@remote.test', notify: ['NEVER'], orcpt: null, status: 'pending' },
       { address: 'dave@remote.test', notify: null, orcpt: null, status: 'pending' },
     ]);
@@ -62,7 +72,9 @@ describe('queue', () => {
     const orphan = newQueueId();
     await recordAcceptedMessage(store.pool, message(orphan));
     expect(await sweepAbandoned(store.pool, 60_000)).toBe(0);
-    await store.pool.query(`UPDATE queue SET received_at = now() - interval '10 minutes' WHERE id = $1`, [orphan]);
+    await store.pool.query(`UPDATE queue SET received_at = now() - interval '10 minutes' WHERE id = $1`, [
+      orphan,
+    ]);
     expect(await sweepAbandoned(store.pool, 60_000)).toBe(1);
     expect(await findQueuedMessage(store.pool, orphan)).toBeUndefined();
   });

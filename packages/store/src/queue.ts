@@ -79,7 +79,9 @@ export async function recordAcceptedMessage(pool: pg.Pool, message: AcceptedMess
       [
         message.queueId,
         message.recipients.map((r) => r.address),
-        message.recipients.map((r) => (r.notify === undefined ? '' : r.notify === 'NEVER' ? 'NEVER' : r.notify.join(','))),
+        message.recipients.map((r) =>
+          r.notify === undefined ? '' : r.notify === 'NEVER' ? 'NEVER' : r.notify.join(','),
+        ),
         message.recipients.map((r) => r.orcpt ?? null),
       ],
     );
@@ -114,7 +116,12 @@ export interface QueuedMessage {
   readonly sender: string;
   readonly size: number;
   readonly raw: Buffer;
-  readonly recipients: readonly { address: string; notify: string[] | null; orcpt: string | null; status: string }[];
+  readonly recipients: readonly {
+    address: string;
+    notify: string[] | null;
+    orcpt: string | null;
+    status: string;
+  }[];
   readonly dsnEnvid: string | null;
   readonly dsnRet: 'FULL' | 'HDRS' | null;
   readonly listener: string | null;

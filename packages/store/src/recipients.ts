@@ -7,7 +7,11 @@ export type RecipientKind = 'account' | 'alias' | 'unknown-user' | 'remote';
  * local domain (550 5.1.1 at RCPT), or another domain's address. The local part is
  * compared case-insensitively, as accounts and aliases are stored.
  */
-export async function classifyRecipient(db: Queryable, localPart: string, domain: string): Promise<RecipientKind> {
+export async function classifyRecipient(
+  db: Queryable,
+  localPart: string,
+  domain: string,
+): Promise<RecipientKind> {
   const address = `${localPart.toLowerCase()}@${domain.toLowerCase()}`;
   const result = await db.query<{ local_domain: boolean; account: boolean; alias: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM domains WHERE name = $2) AS local_domain,

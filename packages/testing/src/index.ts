@@ -1,4 +1,5 @@
 export { createTestDatabase, type TestDatabase } from './database.js';
+export { LineClient } from './line-client.js';
 export { type TestNats, testNats } from './nats.js';
 export { freePort } from './ports.js';
 export { cleanEnv, type Program, type ProgramRun, runProgram, startProgram } from './processes.js';

@@ -7,15 +7,24 @@ import {
   path,
   string,
 } from '@tegami/runtime';
+import { smtpSettings } from '@tegami/smtp-ingress';
 import { startStandalone } from './standalone.js';
 
 const config = loadConfigOrExit(
-  { ...commonSettings(), dataDir: path('TEGAMI_DATA_DIR'), domain: string('TEGAMI_DOMAIN') },
+  {
+    ...commonSettings(),
+    dataDir: path('TEGAMI_DATA_DIR'),
+    domain: string('TEGAMI_DOMAIN'),
+    hostname: string('TEGAMI_HOSTNAME'),
+    ...smtpSettings(),
+  },
   { service: 'standalone' },
 );
 const logger = createLogger({ service: 'standalone', level: config.logLevel });
 
-const standalone = await exitOnStartupError('could not start', () => startStandalone({ ...config, logger }));
+const standalone = await exitOnStartupError('could not start', () =>
+  startStandalone({ ...config, smtp: config, logger }),
+);
 
 onShutdown(() => standalone.stop(), { timeoutMs: config.shutdownTimeoutMs, logger });
 
@@ -24,11 +33,14 @@ Tegami is running (data in ${config.dataDir}).
 
   ops        ${standalone.opsUrl}/healthz  /readyz  /metrics
   domain     ${config.domain}
-  SMTP, POP3 and IMAP listeners arrive with their services (see README).
+  SMTP       ${config.smtpHost}:${standalone.smtp.ports['mx']} (MX)  :${standalone.smtp.ports['submission']} (submission, STARTTLS)  :${standalone.smtp.ports['submissions']} (implicit TLS)
+  POP3 and IMAP arrive with their services (see README).
 
-Add the first user, in another terminal:
+Add the first user, in another terminal, and send a message:
 
   pnpm tegami user add alice@${config.domain}
+  swaks --server 127.0.0.1:${standalone.smtp.ports['submission']} --tls --auth PLAIN \\
+        --auth-user alice@${config.domain} --from alice@${config.domain} --to alice@${config.domain}
 
 Ctrl-C stops Tegami; the next start reuses the data.
 `);

@@ -1,5 +1,12 @@
 import { createMemoryBus } from '@tegami/bus';
-import { ensureSelfSignedCertificate, type Logger, type OpsServer, startOpsServer } from '@tegami/runtime';
+import {
+  createMetricsRegistry,
+  ensureSelfSignedCertificate,
+  type Logger,
+  type OpsServer,
+  startOpsServer,
+} from '@tegami/runtime';
+import { type SmtpIngress, smtpListeners, startSmtpIngress } from '@tegami/smtp-ingress';
 import {
   EMBEDDED_MAX_CONNECTIONS,
   ensureDomain,
@@ -12,15 +19,21 @@ import {
 export interface StandaloneDeps {
   readonly dataDir: string;
   readonly domain: string;
+  readonly hostname: string;
   readonly opsHost: string;
   readonly opsPort: number;
   readonly logger: Logger;
+  readonly smtp: Omit<
+    Parameters<typeof startSmtpIngress>[0],
+    'pool' | 'bus' | 'logger' | 'metrics' | 'hostname' | 'listeners' | 'tls' | 'host'
+  > & { smtpHost: string; mxPort: number; submissionPort: number; submissionsPort: number };
 }
 
 export interface StandaloneHandle {
   readonly opsUrl: string;
   readonly databaseUrl: string;
   readonly store: StorePool;
+  readonly smtp: SmtpIngress;
   stop(): Promise<void>;
 }
 
@@ -62,12 +75,27 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
 
     const bus = createMemoryBus();
     stack.push(() => bus.close());
+    const metrics = createMetricsRegistry('standalone');
+
+    const smtp = await startSmtpIngress({
+      ...deps.smtp,
+      pool: store.pool,
+      bus,
+      logger: logger.child({ component: 'smtp-ingress' }),
+      metrics,
+      hostname: deps.hostname,
+      host: deps.smtp.smtpHost,
+      tls: { cert: tls.cert, key: tls.key },
+      listeners: smtpListeners(deps.smtp),
+    });
+    stack.push(() => smtp.stop());
 
     const ops: OpsServer = await startOpsServer({
       host: deps.opsHost,
       port: deps.opsPort,
       service: 'standalone',
       logger,
+      registry: metrics,
       readinessChecks: { postgres: store.ping, bus: () => bus.ping() },
     });
     stack.push(() => ops.stop());
@@ -76,6 +104,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       opsUrl: ops.url,
       databaseUrl: postgres.url,
       store,
+      smtp,
       stop: async () => {
         ops.markNotReady('shutting down');
         await stop();

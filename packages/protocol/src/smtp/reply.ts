@@ -21,7 +21,7 @@ export function serializeReply(r: SmtpReply): string {
   for (let i = 0; i < lines.length; i++) {
     const separator = i === lines.length - 1 ? ' ' : '-';
     const text = r.enhanced === undefined ? lines[i] : `${r.enhanced} ${lines[i]}`;
-    out += `${r.code}${separator}${text}`.trimEnd() + '\r\n';
+    out += `${r.code}${separator}${text}\r\n`;
   }
   return out;
 }

@@ -82,18 +82,24 @@ describe('SmtpReader.readData', () => {
   it('frames any CRLF-only body identically however it is chunked (property)', async () => {
     const line = fc.stringMatching(/^[ -~]{0,40}$/);
     await fc.assert(
-      fc.asyncProperty(fc.array(line, { maxLength: 20 }), fc.array(fc.nat(), { maxLength: 6 }), async (lines, cuts) => {
-        const body = lines.map((l) => `${l}\r\n`).join('');
-        const stuffed = body.replace(/^\./gm, '..');
-        const wire = `${stuffed}.\r\nNOOP\r\n`;
-        const points = [...new Set(cuts.map((c) => c % (wire.length + 1)))].sort((a, b) => a - b);
-        const chunks = [0, ...points, wire.length].slice(1).map((end, i, ends) => wire.slice(i === 0 ? 0 : ends[i - 1], end));
-        const r = reader(...chunks);
-        const { result, body: read } = await readData(r);
-        expect(result).toEqual({ kind: 'complete', size: body.length });
-        expect(read).toBe(body);
-        expect(await r.readLine(1000)).toEqual({ kind: 'line', line: Buffer.from('NOOP') });
-      }),
+      fc.asyncProperty(
+        fc.array(line, { maxLength: 20 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        async (lines, cuts) => {
+          const body = lines.map((l) => `${l}\r\n`).join('');
+          const stuffed = body.replace(/^\./gm, '..');
+          const wire = `${stuffed}.\r\nNOOP\r\n`;
+          const points = [...new Set(cuts.map((c) => c % (wire.length + 1)))].sort((a, b) => a - b);
+          const chunks = [0, ...points, wire.length]
+            .slice(1)
+            .map((end, i, ends) => wire.slice(i === 0 ? 0 : ends[i - 1], end));
+          const r = reader(...chunks);
+          const { result, body: read } = await readData(r);
+          expect(result).toEqual({ kind: 'complete', size: body.length });
+          expect(read).toBe(body);
+          expect(await r.readLine(1000)).toEqual({ kind: 'line', line: Buffer.from('NOOP') });
+        },
+      ),
       { numRuns: 300 },
     );
   });

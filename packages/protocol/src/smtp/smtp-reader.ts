@@ -53,7 +53,8 @@ export class SmtpReader {
       if (lf >= 0) {
         const line = this.buffer.subarray(0, lf > 0 && this.buffer[lf - 1] === CR ? lf - 1 : lf);
         const consumed = lf + 1;
-        const result: LineRead = tooLong || consumed > maxBytes ? { kind: 'too-long' } : { kind: 'line', line: Buffer.from(line) };
+        const result: LineRead =
+          tooLong || consumed > maxBytes ? { kind: 'too-long' } : { kind: 'line', line: Buffer.from(line) };
         this.buffer = this.buffer.subarray(consumed);
         return result;
       }
@@ -80,7 +81,8 @@ export class SmtpReader {
       let chunkStart = 0;
       const buf = this.buffer;
       const emit = (end: number) => {
-        if (end > chunkStart && size + (end - chunkStart) <= maxBytes) sink.write(buf.subarray(chunkStart, end));
+        if (end > chunkStart && size + (end - chunkStart) <= maxBytes)
+          sink.write(buf.subarray(chunkStart, end));
         size += end - chunkStart;
       };
       while (i < buf.length) {

@@ -38,6 +38,7 @@ const BUS_USERS = STORE_USERS;
 const SERVICES = ['smtp-ingress', 'delivery-worker', 'dns-resolver', 'pop-gateway', 'imap-gateway'] as const;
 const PROGRAMS = [...SERVICES, 'standalone'] as const;
 const TLS_SERVERS = ['smtp-ingress', 'pop-gateway', 'imap-gateway', 'standalone'] as const;
+const SMTP = ['smtp-ingress', 'standalone'] as const;
 const GREETERS = ['smtp-ingress', 'delivery-worker', 'pop-gateway', 'imap-gateway', 'standalone'] as const;
 
 export const VARIABLES: readonly VariableSpec[] = [
@@ -117,6 +118,78 @@ export const VARIABLES: readonly VariableSpec[] = [
     default: { text: 'the host name of the machine', compute: hostname },
     description: 'The name the servers greet with and the delivery worker says in EHLO.',
     services: GREETERS,
+  },
+  {
+    name: 'TEGAMI_SMTP_HOST',
+    default: '0.0.0.0',
+    standaloneDefault: '127.0.0.1',
+    description: 'Address the SMTP listeners bind.',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_SMTP_MX_PORT',
+    default: '25',
+    standaloneDefault: '2525',
+    description: 'Port for mail from the Internet (MX): local recipients only, no AUTH.',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_SMTP_SUBMISSION_PORT',
+    default: '587',
+    standaloneDefault: '2587',
+    description:
+      'Submission port (RFC 6409): AUTH required, relays anywhere; STARTTLS when a certificate is set.',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_SMTP_SUBMISSIONS_PORT',
+    default: '465',
+    standaloneDefault: '2465',
+    description: 'Submission over implicit TLS (RFC 8314); not started without a certificate.',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_SMTP_MAX_MESSAGE_BYTES',
+    default: '26214400',
+    description: 'Largest message accepted (advertised as SIZE); larger ones get `552 5.3.4`.',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_SMTP_MAX_RECIPIENTS',
+    default: '100',
+    description: 'Recipients per message (RFC 5321 asks for at least 100); more get `452 4.5.3`.',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_SMTP_MAX_CONNECTIONS',
+    default: '1000',
+    description: 'Open SMTP connections per process; more are answered `421` and closed.',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_SMTP_MAX_CONNECTIONS_PER_IP',
+    default: '20',
+    description: 'Open SMTP connections per client address; more are answered `421` and closed.',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_SMTP_COMMAND_TIMEOUT_MS',
+    default: '300000',
+    description: 'How long the server waits for the next command (RFC 5321 §4.5.3.2: at least 5 minutes).',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_SMTP_DATA_TIMEOUT_MS',
+    default: '180000',
+    description: 'How long the server waits for the next piece of a message (RFC 5321 §4.5.3.2: 3 minutes).',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_SMTP_ALLOW_PLAINTEXT_AUTH',
+    default: 'false',
+    description:
+      'Allow AUTH PLAIN and LOGIN without TLS from any address (they are always allowed on loopback). Leave off unless a trusted proxy terminates TLS.',
+    services: SMTP,
   },
   {
     name: 'TEGAMI_DB_POOL_SIZE',

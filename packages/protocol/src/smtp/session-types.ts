@@ -1,0 +1,74 @@
+import type { SaslCredentialLookup } from '../sasl/sasl-exchange.js';
+import type { ByteSource } from './byte-source.js';
+import type { ForwardPath, MailParams, RcptParams, ReversePath } from './command.js';
+import type { SmtpReply } from './reply.js';
+
+/** Port 25 takes mail for local users from anyone; 587/465 take mail from users for anywhere. */
+export type SmtpRole = 'mx' | 'submission';
+
+export interface SmtpSessionConfig {
+  readonly hostname: string;
+  readonly role: SmtpRole;
+  /** TLS from the first byte (465), or offered through STARTTLS when the server has a certificate. */
+  readonly tls: 'implicit' | 'starttls' | 'unavailable';
+  /** PLAIN and LOGIN without TLS: only on loopback or when the operator says so. */
+  readonly allowPlaintextAuth: boolean;
+  readonly maxMessageBytes: number;
+  readonly maxRecipients: number;
+  /** RFC 5321 §4.5.3.1.4 says 512 for a command line; extensions make longer ones legitimate. */
+  readonly maxCommandLineBytes: number;
+  /** RFC 5321 §4.5.3.2.7: the server waits at least 5 minutes for the next command. */
+  readonly commandTimeoutMs: number;
+  /** §4.5.3.2.5: 3 minutes between data blocks. */
+  readonly dataTimeoutMs: number;
+  /** After this many bad commands in one session: 421 and close. */
+  readonly maxErrors: number;
+  /** Local domains, offered as DIGEST-MD5 realms. */
+  readonly realms: () => readonly string[];
+}
+
+/** What the session knows of its client; the service puts it in Received headers and logs. */
+export interface SmtpClientInfo {
+  readonly address: string;
+  readonly helo: string | undefined;
+  /** EHLO (ESMTP) rather than HELO. */
+  readonly extended: boolean;
+  readonly tls: boolean;
+  readonly authenticated: { readonly accountId: string; readonly address: string } | undefined;
+}
+
+export interface SmtpEnvelope {
+  readonly from: ReversePath;
+  readonly mailParams: MailParams;
+  readonly recipients: readonly {
+    readonly to: ForwardPath;
+    readonly params: RcptParams;
+    readonly address: string;
+  }[];
+}
+
+/**
+ * Everything the session asks of the service. The protocol engine decides what the RFCs
+ * decide; the service decides policy (who may relay, which users exist) and does the I/O.
+ */
+export interface SmtpSessionHooks {
+  /** Writes reply bytes to the client. */
+  send(text: string): void;
+  /** Upgrades the connection after `220 Ready to start TLS`; null when the handshake failed. */
+  startTls(): Promise<ByteSource | null>;
+  lookupCredentials: SaslCredentialLookup;
+  /** undefined accepts the sender; a reply refuses it. */
+  checkSender(client: SmtpClientInfo, from: ReversePath, params: MailParams): Promise<SmtpReply | undefined>;
+  /** undefined accepts the recipient; a reply refuses it. */
+  checkRecipient(client: SmtpClientInfo, to: ForwardPath, params: RcptParams): Promise<SmtpReply | undefined>;
+  /** Stores and queues the message; the reply is 250 only once it is durable. */
+  deliver(client: SmtpClientInfo, envelope: SmtpEnvelope, message: Buffer): Promise<SmtpReply>;
+  /**
+   * A bad command or failed AUTH from this client: how long to wait before answering
+   * (a growing delay per client IP, across connections), and whether to disconnect.
+   */
+  penalise(client: SmtpClientInfo, kind: 'error' | 'auth'): Promise<{ delayMs: number; disconnect: boolean }>;
+  /** A successful AUTH clears the client's auth failures. */
+  authSucceeded?(client: SmtpClientInfo, mechanism: string): void;
+  authFailed?(client: SmtpClientInfo, mechanism: string): void;
+}

@@ -1,0 +1,195 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { derivePasswordSecrets } from '../sasl/password-secrets.js';
+import type { SaslCredentials } from '../sasl/sasl-exchange.js';
+import { type ByteSource, chunksSource } from './byte-source.js';
+import { reply } from './reply.js';
+import { SmtpSession } from './session.js';
+import type { SmtpEnvelope, SmtpSessionConfig, SmtpSessionHooks } from './session-types.js';
+
+const CONFIG: SmtpSessionConfig = {
+  hostname: 'mx.example.org',
+  role: 'submission',
+  tls: 'unavailable',
+  allowPlaintextAuth: true,
+  maxMessageBytes: 10_000,
+  maxRecipients: 3,
+  maxCommandLineBytes: 1000,
+  commandTimeoutMs: 1000,
+  dataTimeoutMs: 1000,
+  maxErrors: 10,
+  realms: () => ['example.org'],
+};
+
+const credentials = derivePasswordSecrets('alice@example.org', 'example.org', 'tanstaaftanstaaf').then(
+  (secrets): SaslCredentials => ({ ...secrets, accountId: '1', address: 'alice@example.org' }),
+);
+
+interface Recorded {
+  output: string;
+  delivered: { envelope: SmtpEnvelope; message: string }[];
+}
+
+async function converse(
+  input: (string | Buffer)[],
+  config: Partial<SmtpSessionConfig> = {},
+  source?: ByteSource,
+  onSend?: (text: string) => void,
+) {
+  const recorded: Recorded = { output: '', delivered: [] };
+  const hooks: SmtpSessionHooks = {
+    send: (text) => {
+      recorded.output += text;
+      onSend?.(text);
+    },
+    startTls: async () => null,
+    lookupCredentials: async (user) => (user === 'alice@example.org' ? credentials : undefined),
+    checkSender: async () => undefined,
+    checkRecipient: async (_client, to) =>
+      to.kind === 'mailbox' && to.mailbox.localPart === 'nobody'
+        ? reply(550, '5.1.1', 'User unknown')
+        : undefined,
+    deliver: async (_client, envelope, message) => {
+      recorded.delivered.push({ envelope, message: message.toString('latin1') });
+      return reply(250, '2.0.0', 'Ok: queued as TEST');
+    },
+    penalise: async () => ({ delayMs: 0, disconnect: false }),
+  };
+  const session = new SmtpSession(
+    { ...CONFIG, ...config },
+    hooks,
+    source ?? chunksSource(input),
+    '192.0.2.1',
+  );
+  await session.run();
+  return recorded;
+}
+
+describe('SmtpSession', () => {
+  it('greets, lists its extensions after EHLO, and says goodbye', async () => {
+    const { output } = await converse(['EHLO client.example.net\r\nQUIT\r\n']);
+    expect(output).toBe(
+      '220 mx.example.org ESMTP Tegami\r\n' +
+        '250-mx.example.org Hello client.example.net [192.0.2.1]\r\n' +
+        '250-PIPELINING\r\n' +
+        '250-SIZE 10000\r\n' +
+        '250-8BITMIME\r\n' +
+        '250-SMTPUTF8\r\n' +
+        '250-ENHANCEDSTATUSCODES\r\n' +
+        '250-AUTH CRAM-MD5 DIGEST-MD5 SCRAM-SHA-256 PLAIN LOGIN\r\n' +
+        '250-DSN\r\n' +
+        '250-CHUNKING\r\n' +
+        '250 HELP\r\n' +
+        '221 2.0.0 Bye\r\n',
+    );
+  });
+
+  it('does the classic CRAM-MD5 exchange: 334 challenge, response, 235', async () => {
+    const { createHmac } = await import('node:crypto');
+    let output = '';
+    let reads = 0;
+    // Answers the 334 challenge the way a client computes it (RFC 2195).
+    const source: ByteSource = {
+      read: async () => {
+        reads++;
+        if (reads === 1) return Buffer.from('EHLO client.example.net\r\nAUTH CRAM-MD5\r\n');
+        if (reads === 2) {
+          const challenge = Buffer.from(/\r\n334 (\S+)\r\n$/.exec(output)![1]!, 'base64').toString();
+          expect(challenge).toMatch(/^<[^@]+@mx\.example\.org>$/);
+          const digest = createHmac('md5', 'tanstaaftanstaaf').update(challenge).digest('hex');
+          return Buffer.from(`${Buffer.from(`alice@example.org ${digest}`).toString('base64')}\r\nQUIT\r\n`);
+        }
+        return null;
+      },
+    };
+    const recorded = await converse([], {}, source, (text) => {
+      output += text;
+    });
+    expect(recorded.output).toMatch(/250-AUTH CRAM-MD5 DIGEST-MD5 /);
+    expect(recorded.output).toMatch(
+      /\r\n334 \S+\r\n235 2\.7\.0 Authentication successful\r\n221 2\.0\.0 Bye\r\n$/,
+    );
+  });
+
+  it('runs a pipelined transaction and hands the unstuffed message to deliver', async () => {
+    const { output, delivered } = await converse([
+      'EHLO c\r\nAUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHRhbnN0YWFmdGFuc3RhYWY=\r\n',
+      'MAIL FROM:<alice@example.org> SIZE=50\r\nRCPT TO:<bob@example.net> NOTIFY=FAILURE\r\nRCPT TO:<nobody@example.org>\r\nDATA\r\n',
+      'Subject: x\r\n\r\n..dot\r\n.\r\nQUIT\r\n',
+    ]);
+    expect(output.split('\r\n').slice(-8)).toEqual([
+      '235 2.7.0 Authentication successful',
+      '250 2.1.0 Ok',
+      '250 2.1.5 Ok',
+      '550 5.1.1 User unknown',
+      '354 End data with <CR><LF>.<CR><LF>',
+      '250 2.0.0 Ok: queued as TEST',
+      '221 2.0.0 Bye',
+      '',
+    ]);
+    expect(delivered).toHaveLength(1);
+    expect(delivered[0]!.message).toBe('Subject: x\r\n\r\n.dot\r\n');
+    expect(delivered[0]!.envelope.recipients.map((r) => r.address)).toEqual(['bob@example.net']);
+    expect(delivered[0]!.envelope.recipients[0]!.params.notify).toEqual(['FAILURE']);
+  });
+
+  it('requires AUTH before MAIL on submission and refuses AUTH on port 25', async () => {
+    expect((await converse(['EHLO c\r\nMAIL FROM:<a@example.org>\r\n'])).output).toContain(
+      '530 5.7.0 Authentication required\r\n',
+    );
+    const mx = await converse(['EHLO c\r\nAUTH PLAIN\r\n'], { role: 'mx' });
+    expect(mx.output).not.toContain('AUTH ');
+    expect(mx.output).toContain('503 5.5.1 Error: authentication not enabled\r\n');
+  });
+
+  it('closes with 421 after too many errors', async () => {
+    const { output } = await converse([Array.from({ length: 20 }, () => 'BOGUS\r\n').join('')], {
+      maxErrors: 3,
+    });
+    expect(output.trimEnd().split('\r\n').slice(-1)[0]).toBe(
+      '421 4.7.0 mx.example.org Error: too many errors',
+    );
+    expect(output.match(/^500 /gm)).toHaveLength(3);
+  });
+
+  it('answers every input with replies and never throws (property)', async () => {
+    const words = fc.constantFrom(
+      'EHLO x',
+      'HELO x',
+      'MAIL FROM:<a@b.example>',
+      'RCPT TO:<c@d.example>',
+      'DATA',
+      'BDAT 3',
+      'BDAT 0 LAST',
+      'RSET',
+      'NOOP',
+      'AUTH PLAIN',
+      'AUTH LOGIN',
+      '*',
+      'STARTTLS',
+      'VRFY x',
+      '.',
+      '',
+    );
+    const line = fc.oneof(words, fc.string({ maxLength: 50 }), fc.string({ unit: 'binary', maxLength: 30 }));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(line, { maxLength: 25 }),
+        fc.array(fc.nat(), { maxLength: 4 }),
+        async (lines, cuts) => {
+          const wire = lines.map((l) => `${l}\r\n`).join('');
+          const points = [...new Set(cuts.map((c) => c % (wire.length + 1)))].sort((a, b) => a - b);
+          const chunks = [...points, wire.length].map((end, i, all) =>
+            wire.slice(i === 0 ? 0 : all[i - 1], end),
+          );
+          const { output } = await converse(chunks, { maxErrors: 100 });
+          expect(output.startsWith('220 ')).toBe(true);
+          // Every reply line is well formed.
+          for (const replyLine of output.split('\r\n').slice(0, -1))
+            expect(replyLine).toMatch(/^[2-5]\d\d[ -]/);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

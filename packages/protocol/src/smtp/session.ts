@@ -1,0 +1,402 @@
+import {
+  createSaslExchange,
+  isPlaintextMechanism,
+  SASL_MECHANISMS,
+  type SaslMechanismName,
+} from '../sasl/sasl-exchange.js';
+import { type ByteSource, ReadTimeout } from './byte-source.js';
+import {
+  type ForwardPath,
+  type MailParams,
+  parseCommand,
+  type RcptParams,
+  type ReversePath,
+  type SmtpCommand,
+} from './command.js';
+import { reply, type SmtpReply, serializeReply } from './reply.js';
+import type { SmtpClientInfo, SmtpEnvelope, SmtpSessionConfig, SmtpSessionHooks } from './session-types.js';
+import { SmtpReader } from './smtp-reader.js';
+
+// RFC 4954 §4: an AUTH response line may be up to 12288 octets.
+const MAX_AUTH_LINE_BYTES = 12_288;
+// Order of the AUTH line: the challenge-response mechanisms first, as the classic
+// `250-AUTH CRAM-MD5 DIGEST-MD5 …` shows.
+const AUTH_ORDER: readonly SaslMechanismName[] = [
+  'CRAM-MD5',
+  'DIGEST-MD5',
+  'SCRAM-SHA-256',
+  'PLAIN',
+  'LOGIN',
+];
+
+interface Transaction {
+  from: ReversePath;
+  mailParams: MailParams;
+  recipients: { to: ForwardPath; params: RcptParams; address: string }[];
+  /** BDAT chunks so far (RFC 3030); undefined until the first BDAT. */
+  chunks?: Buffer[];
+  chunkBytes: number;
+  /** A BDAT sequence that failed: later chunks are read and dropped (RFC 3030 §3). */
+  chunkFailure?: SmtpReply;
+}
+
+type Outcome = 'continue' | 'close';
+
+/**
+ * One SMTP conversation (RFC 5321 with the extensions Tegami offers), from the greeting to
+ * QUIT, a timeout or a refusal. It reads through an SmtpReader, answers through
+ * hooks.send, and leaves every decision of policy and every write to storage to the hooks.
+ */
+export class SmtpSession {
+  private reader: SmtpReader;
+  private timeoutMs: number;
+  private helo: string | undefined;
+  private extended = false;
+  private tls: boolean;
+  private authenticated: { accountId: string; address: string } | undefined;
+  private transaction: Transaction | undefined;
+  private errors = 0;
+
+  constructor(
+    private readonly config: SmtpSessionConfig,
+    private readonly hooks: SmtpSessionHooks,
+    source: ByteSource,
+    private readonly clientAddress: string,
+  ) {
+    this.timeoutMs = config.commandTimeoutMs;
+    this.reader = new SmtpReader(source, () => this.timeoutMs);
+    this.tls = config.tls === 'implicit';
+  }
+
+  get client(): SmtpClientInfo {
+    return {
+      address: this.clientAddress,
+      helo: this.helo,
+      extended: this.extended,
+      tls: this.tls,
+      authenticated: this.authenticated,
+    };
+  }
+
+  /** Runs the conversation to its end; resolves when the connection should be closed. */
+  async run(): Promise<void> {
+    this.send(reply(220, undefined, `${this.config.hostname} ESMTP Tegami`));
+    try {
+      for (;;) {
+        this.timeoutMs = this.config.commandTimeoutMs;
+        const read = await this.reader.readLine(this.config.maxCommandLineBytes);
+        if (read.kind === 'eof') return;
+        let outcome: Outcome;
+        if (read.kind === 'too-long') {
+          outcome = await this.refuse(reply(500, '5.5.2', 'Error: line too long'));
+        } else {
+          const parsed = parseCommand(read.line.toString('utf8'));
+          outcome = parsed.ok ? await this.execute(parsed.command) : await this.refuse(parsed.reply);
+        }
+        if (outcome === 'close') return;
+      }
+    } catch (err) {
+      if (err instanceof ReadTimeout) {
+        this.send(reply(421, '4.4.2', `${this.config.hostname} Error: timeout exceeded`));
+        return;
+      }
+      throw err;
+    }
+  }
+
+  private async execute(command: SmtpCommand): Promise<Outcome> {
+    switch (command.verb) {
+      case 'EHLO':
+      case 'HELO':
+        return this.greet(command.domain, command.verb === 'EHLO');
+      case 'STARTTLS':
+        return this.startTls();
+      case 'AUTH':
+        return this.auth(command.mechanism, command.initialResponse);
+      case 'MAIL':
+        return this.mail(command.from, command.params);
+      case 'RCPT':
+        return this.rcpt(command.to, command.params);
+      case 'DATA':
+        return this.data();
+      case 'BDAT':
+        return this.bdat(command.size, command.last);
+      case 'RSET':
+        this.transaction = undefined;
+        return this.ok(reply(250, '2.0.0', 'Ok'));
+      case 'NOOP':
+        return this.ok(reply(250, '2.0.0', 'Ok'));
+      case 'QUIT':
+        this.send(reply(221, '2.0.0', 'Bye'));
+        return 'close';
+      case 'VRFY':
+        // RFC 5321 §3.5.3: 252 when the server will not say whether a user exists.
+        return this.ok(reply(252, '2.5.2', 'Cannot VRFY user, but will accept message and attempt delivery'));
+      case 'EXPN':
+        return this.refuse(reply(502, '5.5.1', 'EXPN not available'));
+      case 'HELP':
+        return this.ok(
+          reply(
+            214,
+            '2.0.0',
+            'Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH',
+          ),
+        );
+    }
+  }
+
+  private greet(domain: string, extended: boolean): Outcome {
+    this.helo = domain;
+    this.extended = extended;
+    this.transaction = undefined;
+    if (!extended) return this.ok(reply(250, undefined, this.config.hostname));
+    const lines = [
+      `${this.config.hostname} Hello ${domain} [${this.clientAddress}]`,
+      'PIPELINING',
+      `SIZE ${this.config.maxMessageBytes}`,
+      '8BITMIME',
+      'SMTPUTF8',
+      'ENHANCEDSTATUSCODES',
+    ];
+    if (this.config.tls === 'starttls' && !this.tls) lines.push('STARTTLS');
+    const mechanisms = this.offeredMechanisms();
+    if (mechanisms.length > 0 && !this.authenticated) lines.push(`AUTH ${mechanisms.join(' ')}`);
+    lines.push('DSN', 'CHUNKING', 'HELP');
+    return this.ok(reply(250, undefined, ...lines));
+  }
+
+  private offeredMechanisms(): SaslMechanismName[] {
+    if (this.config.role !== 'submission') return [];
+    // RFC 4954 §4: plaintext mechanisms are not offered where they would travel in clear.
+    return AUTH_ORDER.filter(
+      (m) => SASL_MECHANISMS.includes(m) && (this.plaintextAllowed() || !isPlaintextMechanism(m)),
+    );
+  }
+
+  private plaintextAllowed(): boolean {
+    return this.tls || this.config.allowPlaintextAuth;
+  }
+
+  private async startTls(): Promise<Outcome> {
+    if (this.config.tls !== 'starttls')
+      return this.refuse(reply(502, '5.5.1', 'Error: STARTTLS not available'));
+    if (this.tls) return this.refuse(reply(503, '5.5.1', 'Error: TLS already active'));
+    this.send(reply(220, '2.0.0', 'Ready to start TLS'));
+    // RFC 3207 §4.2 / CVE-2011-0411: nothing the client sent before the handshake counts.
+    this.reader.discardBuffered();
+    const source = await this.hooks.startTls();
+    if (!source) return 'close';
+    this.reader = new SmtpReader(source, () => this.timeoutMs);
+    this.tls = true;
+    // RFC 3207 §4.2: forget all knowledge obtained from the client (HELO, AUTH, transaction).
+    this.helo = undefined;
+    this.extended = false;
+    this.authenticated = undefined;
+    this.transaction = undefined;
+    return 'continue';
+  }
+
+  private async auth(mechanismName: string, initialResponse: string | undefined): Promise<Outcome> {
+    if (this.config.role !== 'submission')
+      return this.refuse(reply(503, '5.5.1', 'Error: authentication not enabled'));
+    if (!this.helo) return this.refuse(reply(503, '5.5.1', 'Error: send EHLO first'));
+    if (this.authenticated) return this.refuse(reply(503, '5.5.1', 'Error: already authenticated'));
+    if (this.transaction) return this.refuse(reply(503, '5.5.1', 'Error: MAIL transaction in progress'));
+    const mechanism = SASL_MECHANISMS.find((m) => m === mechanismName);
+    if (!mechanism) return this.refuse(reply(504, '5.5.4', 'Unrecognized authentication type'));
+    if (isPlaintextMechanism(mechanism) && !this.plaintextAllowed()) {
+      return this.refuse(reply(538, '5.7.11', 'Encryption required for requested authentication mechanism'));
+    }
+    let decoded: Buffer | undefined;
+    if (initialResponse !== undefined) {
+      decoded = decodeBase64(initialResponse === '=' ? '' : initialResponse);
+      if (!decoded) return this.refuse(reply(501, '5.5.2', 'Cannot decode response'));
+    }
+    const exchange = createSaslExchange(mechanism, {
+      service: 'smtp',
+      hostname: this.config.hostname,
+      realms: this.config.realms(),
+      lookup: this.hooks.lookupCredentials,
+    });
+    let step = await exchange.start(decoded);
+    for (;;) {
+      if (step.kind === 'success') {
+        if (step.finalData && step.finalData.length > 0) {
+          // RFC 4954 §4: SMTP has no success-with-data; send it as a challenge first.
+          const ack = await this.readAuthResponse(step.finalData);
+          if (ack === 'close') return 'close';
+          if (ack === undefined) return this.refuse(reply(501, '5.0.0', 'Authentication cancelled'));
+        }
+        this.authenticated = step.identity;
+        this.hooks.authSucceeded?.(this.client, mechanism);
+        return this.ok(reply(235, '2.7.0', 'Authentication successful'));
+      }
+      if (step.kind === 'failure') {
+        this.hooks.authFailed?.(this.client, mechanism);
+        const answer =
+          step.reason === 'temporary'
+            ? reply(454, '4.7.0', 'Temporary authentication failure')
+            : step.reason === 'malformed'
+              ? reply(501, '5.5.2', 'Malformed authentication data')
+              : reply(535, '5.7.8', 'Authentication credentials invalid');
+        return this.penalise(answer, 'auth');
+      }
+      const response = await this.readAuthResponse(step.challenge);
+      if (response === 'close') return 'close';
+      if (response === undefined) return this.refuse(reply(501, '5.0.0', 'Authentication cancelled'));
+      if (response === 'undecodable') return this.refuse(reply(501, '5.5.2', 'Cannot decode response'));
+      step = await exchange.respond(response);
+    }
+  }
+
+  /** Sends a 334 challenge and reads the answer: bytes, undefined for `*`, or 'close'. */
+  private async readAuthResponse(challenge: Buffer): Promise<Buffer | undefined | 'undecodable' | 'close'> {
+    this.send({ code: 334, lines: [challenge.toString('base64')] });
+    const read = await this.reader.readLine(MAX_AUTH_LINE_BYTES);
+    if (read.kind === 'eof') return 'close';
+    if (read.kind === 'too-long') return 'undecodable';
+    const text = read.line.toString('latin1').trim();
+    if (text === '*') return undefined;
+    return decodeBase64(text) ?? 'undecodable';
+  }
+
+  private async mail(from: ReversePath, params: MailParams): Promise<Outcome> {
+    if (!this.helo) return this.refuse(reply(503, '5.5.1', 'Error: send HELO/EHLO first'));
+    if (this.config.role === 'submission' && !this.authenticated) {
+      return this.refuse(reply(530, '5.7.0', 'Authentication required'));
+    }
+    if (this.transaction) return this.refuse(reply(503, '5.5.1', 'Error: nested MAIL command'));
+    if (params.size !== undefined && params.size > this.config.maxMessageBytes) {
+      return this.refuse(reply(552, '5.3.4', 'Message size exceeds fixed maximum message size'));
+    }
+    if (params.body === 'BINARYMIME')
+      return this.refuse(reply(555, '5.5.4', 'BODY=BINARYMIME not supported'));
+    if (from.kind === 'mailbox' && from.mailbox.utf8 && !params.smtputf8) {
+      return this.refuse(reply(553, '5.6.7', 'Non-ASCII address requires the SMTPUTF8 parameter'));
+    }
+    const refusal = await this.hooks.checkSender(this.client, from, params);
+    if (refusal) return this.refuse(refusal);
+    this.transaction = { from, mailParams: params, recipients: [], chunkBytes: 0 };
+    return this.ok(reply(250, '2.1.0', 'Ok'));
+  }
+
+  private async rcpt(to: ForwardPath, params: RcptParams): Promise<Outcome> {
+    const tx = this.transaction;
+    if (!tx) return this.refuse(reply(503, '5.5.1', 'Error: need MAIL command'));
+    if (tx.chunks) return this.refuse(reply(503, '5.5.1', 'Error: BDAT in progress'));
+    if (tx.recipients.length >= this.config.maxRecipients) {
+      return this.ok(reply(452, '4.5.3', 'Error: too many recipients'));
+    }
+    if (to.kind === 'mailbox' && to.mailbox.utf8 && !tx.mailParams.smtputf8) {
+      return this.refuse(reply(553, '5.6.7', 'Non-ASCII address requires the SMTPUTF8 parameter'));
+    }
+    const refusal = await this.hooks.checkRecipient(this.client, to, params);
+    if (refusal) return refusal.code >= 500 ? this.refuse(refusal) : this.ok(refusal);
+    const address =
+      to.kind === 'postmaster'
+        ? `postmaster@${this.config.hostname}`
+        : `${to.mailbox.localPart}@${to.mailbox.domain}`;
+    tx.recipients.push({ to, params, address });
+    return this.ok(reply(250, '2.1.5', 'Ok'));
+  }
+
+  private async data(): Promise<Outcome> {
+    const tx = this.transaction;
+    if (!tx) return this.refuse(reply(503, '5.5.1', 'Error: need MAIL command'));
+    if (tx.chunks) return this.refuse(reply(503, '5.5.1', 'Error: BDAT in progress'));
+    if (tx.recipients.length === 0) return this.refuse(reply(554, '5.5.1', 'Error: no valid recipients'));
+    this.send(reply(354, undefined, 'End data with <CR><LF>.<CR><LF>'));
+    this.timeoutMs = this.config.dataTimeoutMs;
+    const parts: Buffer[] = [];
+    const result = await this.reader.readData(
+      { write: (chunk) => parts.push(Buffer.from(chunk)) },
+      this.config.maxMessageBytes,
+    );
+    this.transaction = undefined;
+    switch (result.kind) {
+      case 'eof':
+        return 'close';
+      case 'smuggling':
+        this.send(reply(550, '5.5.2', 'Error: bare CR or LF in message: refused (RFC 5321 §2.3.8)'));
+        return 'close';
+      case 'too-big':
+        return this.ok(reply(552, '5.3.4', 'Message size exceeds fixed maximum message size'));
+      case 'complete':
+        return this.ok(
+          await this.hooks.deliver(this.client, envelopeOf(tx), Buffer.concat(parts, result.size)),
+        );
+    }
+  }
+
+  private async bdat(size: number, last: boolean): Promise<Outcome> {
+    const tx = this.transaction;
+    this.timeoutMs = this.config.dataTimeoutMs;
+    // The chunk's bytes follow the command whatever we answer: read them in every case.
+    if (!tx || tx.recipients.length === 0) {
+      if ((await this.reader.readChunk(size, undefined)) === 'eof') return 'close';
+      return this.refuse(
+        tx
+          ? reply(554, '5.5.1', 'Error: no valid recipients')
+          : reply(503, '5.5.1', 'Error: need MAIL command'),
+      );
+    }
+    tx.chunks ??= [];
+    const fits = !tx.chunkFailure && tx.chunkBytes + size <= this.config.maxMessageBytes;
+    const sink = fits ? { write: (chunk: Buffer) => tx.chunks!.push(Buffer.from(chunk)) } : undefined;
+    if ((await this.reader.readChunk(size, sink)) === 'eof') return 'close';
+    tx.chunkBytes += size;
+    if (!fits) tx.chunkFailure ??= reply(552, '5.3.4', 'Message size exceeds fixed maximum message size');
+    if (!last) {
+      return tx.chunkFailure
+        ? this.ok(tx.chunkFailure)
+        : this.ok(reply(250, '2.0.0', `${size} octets received`));
+    }
+    this.transaction = undefined;
+    if (tx.chunkFailure) return this.ok(tx.chunkFailure);
+    return this.ok(
+      await this.hooks.deliver(this.client, envelopeOf(tx), Buffer.concat(tx.chunks, tx.chunkBytes)),
+    );
+  }
+
+  private ok(answer: SmtpReply): Outcome {
+    this.send(answer);
+    return 'continue';
+  }
+
+  /** A bad command: answer it after the client's penalty delay; too many, and the session ends. */
+  private async refuse(answer: SmtpReply): Promise<Outcome> {
+    this.errors++;
+    if (this.errors > this.config.maxErrors) {
+      this.send(reply(421, '4.7.0', `${this.config.hostname} Error: too many errors`));
+      return 'close';
+    }
+    return this.penalise(answer, 'error');
+  }
+
+  private async penalise(answer: SmtpReply, kind: 'error' | 'auth'): Promise<Outcome> {
+    const penalty = await this.hooks.penalise(this.client, kind);
+    if (penalty.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, penalty.delayMs));
+    if (penalty.disconnect) {
+      this.send(answer);
+      this.send(reply(421, '4.7.0', `${this.config.hostname} Error: too many failures, closing connection`));
+      return 'close';
+    }
+    this.send(answer);
+    return 'continue';
+  }
+
+  private send(answer: SmtpReply): void {
+    this.hooks.send(serializeReply(answer));
+  }
+}
+
+function envelopeOf(tx: Transaction): SmtpEnvelope {
+  return { from: tx.from, mailParams: tx.mailParams, recipients: tx.recipients };
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function decodeBase64(text: string): Buffer | undefined {
+  if (text.length % 4 !== 0 || !BASE64.test(text)) return undefined;
+  return Buffer.from(text, 'base64');
+}

@@ -1,0 +1,51 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export type SmtpMetrics = ReturnType<typeof createSmtpMetrics>;
+
+export function createSmtpMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    connections: new Counter({
+      name: 'tegami_smtp_connections_total',
+      help: 'SMTP connections accepted, by listener and whether TLS was in use at the end',
+      labelNames: ['listener', 'tls'] as const,
+      registers,
+    }),
+    activeConnections: new Gauge({
+      name: 'tegami_smtp_connections_active',
+      help: 'SMTP connections open now',
+      labelNames: ['listener'] as const,
+      registers,
+    }),
+    refusedConnections: new Counter({
+      name: 'tegami_smtp_connections_refused_total',
+      help: 'Connections refused with 421 at connect, by reason',
+      labelNames: ['listener', 'reason'] as const,
+      registers,
+    }),
+    transactions: new Counter({
+      name: 'tegami_smtp_transactions_total',
+      help: 'Messages answered after DATA or BDAT LAST, by listener, result and reply code',
+      labelNames: ['listener', 'result', 'code'] as const,
+      registers,
+    }),
+    messageSize: new Histogram({
+      name: 'tegami_smtp_message_size_bytes',
+      help: 'Size of accepted messages',
+      buckets: [1_000, 10_000, 100_000, 1_000_000, 10_000_000, 50_000_000],
+      registers,
+    }),
+    queueLatency: new Histogram({
+      name: 'tegami_smtp_queue_latency_seconds',
+      help: 'Time from the end of DATA to the 250 (stored in Postgres and acknowledged by JetStream)',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    auth: new Counter({
+      name: 'tegami_smtp_auth_total',
+      help: 'AUTH attempts by mechanism and result',
+      labelNames: ['mechanism', 'result'] as const,
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,53 @@
+import type { ForwardPath, ReversePath, SmtpClientInfo, SmtpReply, SmtpRole } from '@tegami/protocol';
+import { reply } from '@tegami/protocol';
+import { classifyRecipient, isSenderAllowed, type Queryable } from '@tegami/store';
+
+/**
+ * Who may send what where. Port 25 accepts mail only for local users and aliases (it is
+ * not an open relay); the submission ports accept authenticated users' mail for anywhere,
+ * but only from addresses that are theirs.
+ */
+export class RelayPolicy {
+  constructor(
+    private readonly db: Queryable,
+    private readonly role: SmtpRole,
+  ) {}
+
+  async checkSender(client: SmtpClientInfo, from: ReversePath): Promise<SmtpReply | undefined> {
+    if (this.role === 'mx') return undefined;
+    const account = client.authenticated;
+    if (!account) return reply(530, '5.7.0', 'Authentication required');
+    const sender = from.kind === 'null' ? '' : `${from.mailbox.localPart}@${from.mailbox.domain}`;
+    try {
+      if (sender !== '' && (await isSenderAllowed(this.db, account.accountId, sender))) return undefined;
+    } catch {
+      return reply(451, '4.3.0', 'Temporary failure checking the sender; try again later');
+    }
+    return reply(553, '5.7.1', `<${sender}>: Sender address rejected: not owned by user ${account.address}`);
+  }
+
+  async checkRecipient(client: SmtpClientInfo, to: ForwardPath): Promise<SmtpReply | undefined> {
+    // RFC 5321 §4.5.1: <Postmaster> is always accepted.
+    if (to.kind === 'postmaster') return undefined;
+    const { localPart, domain } = to.mailbox;
+    const address = `${localPart}@${domain}`;
+    let kind: Awaited<ReturnType<typeof classifyRecipient>>;
+    try {
+      kind = await classifyRecipient(this.db, localPart, domain);
+    } catch {
+      return reply(451, '4.3.0', 'Temporary failure checking the recipient; try again later');
+    }
+    switch (kind) {
+      case 'account':
+      case 'alias':
+        return undefined;
+      case 'unknown-user':
+        // A postmaster@ a local domain must always work (RFC 5321 §4.5.1).
+        if (localPart.toLowerCase() === 'postmaster') return undefined;
+        return reply(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`);
+      case 'remote':
+        if (this.role === 'submission' && client.authenticated) return undefined;
+        return reply(554, '5.7.1', `<${address}>: Relay access denied`);
+    }
+  }
+}

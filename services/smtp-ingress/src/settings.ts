@@ -1,0 +1,31 @@
+import { bool, durationMs, int, port, string } from '@tegami/runtime';
+import type { SmtpListenerSpec } from './smtp-ingress.js';
+
+/** The SMTP settings, read the same way by the service's main and by the standalone. */
+export function smtpSettings() {
+  return {
+    smtpHost: string('TEGAMI_SMTP_HOST'),
+    mxPort: port('TEGAMI_SMTP_MX_PORT'),
+    submissionPort: port('TEGAMI_SMTP_SUBMISSION_PORT'),
+    submissionsPort: port('TEGAMI_SMTP_SUBMISSIONS_PORT'),
+    maxMessageBytes: int('TEGAMI_SMTP_MAX_MESSAGE_BYTES', { min: 1024, max: 1024 * 1024 * 1024 }),
+    maxRecipients: int('TEGAMI_SMTP_MAX_RECIPIENTS', { min: 1, max: 100_000 }),
+    maxConnections: int('TEGAMI_SMTP_MAX_CONNECTIONS', { min: 1 }),
+    maxConnectionsPerAddress: int('TEGAMI_SMTP_MAX_CONNECTIONS_PER_IP', { min: 1 }),
+    commandTimeoutMs: durationMs('TEGAMI_SMTP_COMMAND_TIMEOUT_MS', { min: 1000 }),
+    dataTimeoutMs: durationMs('TEGAMI_SMTP_DATA_TIMEOUT_MS', { min: 1000 }),
+    allowPlaintextAuth: bool('TEGAMI_SMTP_ALLOW_PLAINTEXT_AUTH'),
+  };
+}
+
+export function smtpListeners(config: {
+  mxPort: number;
+  submissionPort: number;
+  submissionsPort: number;
+}): SmtpListenerSpec[] {
+  return [
+    { name: 'mx', role: 'mx', port: config.mxPort, implicitTls: false },
+    { name: 'submission', role: 'submission', port: config.submissionPort, implicitTls: false },
+    { name: 'submissions', role: 'submission', port: config.submissionsPort, implicitTls: true },
+  ];
+}

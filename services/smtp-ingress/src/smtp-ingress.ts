@@ -1,0 +1,194 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { createSecureContext, createServer as createTlsServer, type SecureContext } from 'node:tls';
+import type { MailBus } from '@tegami/bus';
+import {
+  reply,
+  type SaslCredentials,
+  type SmtpRole,
+  type SmtpSessionConfig,
+  serializeReply,
+} from '@tegami/protocol';
+import type { Logger } from '@tegami/runtime';
+import { findAuthSecrets, listLocalDomains } from '@tegami/store';
+import type pg from 'pg';
+import type { Registry } from 'prom-client';
+import { type AbuseLimits, AbuseTracker, DEFAULT_ABUSE_LIMITS } from './abuse-tracker.js';
+import { ConnectionLimits } from './connection-limits.js';
+import { createSmtpMetrics } from './metrics.js';
+import { RelayPolicy } from './policy.js';
+import { serveSmtpConnection } from './smtp-connection.js';
+
+export interface SmtpListenerSpec {
+  /** Name in logs and metrics: mx, submission, submissions. */
+  readonly name: string;
+  readonly role: SmtpRole;
+  readonly port: number;
+  /** 465: TLS from the first byte (RFC 8314). */
+  readonly implicitTls: boolean;
+}
+
+export interface SmtpIngressDeps {
+  readonly pool: pg.Pool;
+  readonly bus: MailBus;
+  readonly logger: Logger;
+  readonly metrics: Registry;
+  readonly hostname: string;
+  readonly host: string;
+  readonly listeners: readonly SmtpListenerSpec[];
+  /** PEM certificate and key; without them there is no STARTTLS and no port 465. */
+  readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  readonly maxMessageBytes: number;
+  readonly maxRecipients: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
+  readonly commandTimeoutMs: number;
+  readonly dataTimeoutMs: number;
+  readonly allowPlaintextAuth: boolean;
+  /** PLAIN and LOGIN in clear from loopback clients (default true: nothing crosses a wire). */
+  readonly plaintextAuthOnLoopback?: boolean;
+  readonly abuseLimits?: AbuseLimits;
+}
+
+export interface SmtpIngress {
+  /** The bound port of each listener by name (tests bind port 0). */
+  readonly ports: Readonly<Record<string, number>>;
+  stop(): Promise<void>;
+}
+
+const MAX_COMMAND_LINE_BYTES = 1000;
+const MAX_ERRORS_PER_SESSION = 20;
+// Refreshed rather than read per session: DIGEST-MD5 offers them as realms.
+const DOMAIN_REFRESH_MS = 30_000;
+
+export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngress> {
+  const metrics = createSmtpMetrics(deps.metrics);
+  const abuse = new AbuseTracker(deps.abuseLimits ?? DEFAULT_ABUSE_LIMITS);
+  const limits = new ConnectionLimits(deps.maxConnections, deps.maxConnectionsPerAddress);
+  const secureContext: SecureContext | undefined = deps.tls
+    ? createSecureContext({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' })
+    : undefined;
+  let realms = await listLocalDomains(deps.pool);
+  const refresh = setInterval(() => {
+    listLocalDomains(deps.pool).then(
+      (domains) => {
+        realms = domains;
+      },
+      () => undefined,
+    );
+  }, DOMAIN_REFRESH_MS);
+  refresh.unref();
+
+  const lookupCredentials = async (username: string): Promise<SaslCredentials | undefined> => {
+    const secrets = await findAuthSecrets(deps.pool, username);
+    return secrets ? { ...secrets } : undefined;
+  };
+  const sockets = new Set<Socket>();
+  const servers: Server[] = [];
+  const ports: Record<string, number> = {};
+
+  for (const spec of deps.listeners) {
+    if (spec.implicitTls && !secureContext) {
+      deps.logger.warn(
+        { listener: spec.name, port: spec.port },
+        'no TLS certificate: implicit-TLS listener not started',
+      );
+      continue;
+    }
+    const sessionConfig: SmtpSessionConfig = {
+      hostname: deps.hostname,
+      role: spec.role,
+      tls: spec.implicitTls ? 'implicit' : secureContext ? 'starttls' : 'unavailable',
+      allowPlaintextAuth: false,
+      maxMessageBytes: deps.maxMessageBytes,
+      maxRecipients: deps.maxRecipients,
+      maxCommandLineBytes: MAX_COMMAND_LINE_BYTES,
+      commandTimeoutMs: deps.commandTimeoutMs,
+      dataTimeoutMs: deps.dataTimeoutMs,
+      maxErrors: MAX_ERRORS_PER_SESSION,
+      realms: () => realms,
+    };
+    const policy = new RelayPolicy(deps.pool, spec.role);
+    const onConnection = (socket: Socket) => {
+      socket.on('error', () => undefined);
+      const address = normaliseAddress(socket.remoteAddress ?? 'unknown');
+      const slot = limits.acquire(address);
+      if (slot !== 'ok') {
+        metrics.refusedConnections.inc({ listener: spec.name, reason: slot });
+        const why = slot === 'total' ? 'too many connections' : 'too many connections from your address';
+        socket.end(serializeReply(reply(421, '4.7.0', `${deps.hostname} Error: ${why}, try again later`)));
+        setTimeout(() => socket.destroy(), 2_000).unref();
+        return;
+      }
+      sockets.add(socket);
+      metrics.activeConnections.inc({ listener: spec.name });
+      const loopback = (deps.plaintextAuthOnLoopback ?? true) && isLoopback(address);
+      serveSmtpConnection(socket, address, {
+        listener: spec.name,
+        role: spec.role,
+        sessionConfig: { ...sessionConfig, allowPlaintextAuth: deps.allowPlaintextAuth || loopback },
+        secureContext,
+        policy,
+        abuse,
+        lookupCredentials,
+        acceptor: { pool: deps.pool, bus: deps.bus, hostname: deps.hostname, logger: deps.logger, metrics },
+        metrics,
+        logger: deps.logger,
+        tlsHandshakeTimeoutMs: 30_000,
+      })
+        .then((tlsUsed) => metrics.connections.inc({ listener: spec.name, tls: String(tlsUsed) }))
+        .catch((err) => deps.logger.error({ err }, 'SMTP connection failed'))
+        .finally(() => {
+          sockets.delete(socket);
+          limits.release(address);
+          metrics.activeConnections.dec({ listener: spec.name });
+        });
+    };
+    const server = spec.implicitTls
+      ? createTlsServer(
+          { cert: deps.tls!.cert, key: deps.tls!.key, minVersion: 'TLSv1.2', handshakeTimeout: 30_000 },
+          onConnection,
+        )
+      : createServer(onConnection);
+    // A failed TLS handshake on 465 is the client's problem, not the server's.
+    server.on('tlsClientError', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(spec.port, deps.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    ports[spec.name] = typeof address === 'object' && address ? address.port : spec.port;
+    servers.push(server);
+    deps.logger.info(
+      { listener: spec.name, role: spec.role, port: ports[spec.name], tls: spec.implicitTls },
+      'SMTP listening',
+    );
+  }
+
+  return {
+    ports,
+    async stop() {
+      clearInterval(refresh);
+      // close() resolves only once every connection has ended, so end them after asking.
+      const closed = Promise.all(
+        servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+      );
+      for (const socket of sockets) {
+        socket.end(serializeReply(reply(421, '4.3.2', `${deps.hostname} Service shutting down`)));
+        setTimeout(() => socket.destroy(), 1_000).unref();
+      }
+      await closed;
+    },
+  };
+}
+
+/** `::ffff:127.0.0.1` is IPv4 127.0.0.1 on a dual-stack socket. */
+function normaliseAddress(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.');
+}
