@@ -1,6 +1,7 @@
 import type { MailBus } from '@tegami/bus';
 import {
   reply,
+  reversePathAddress,
   type SmtpClientInfo,
   type SmtpEnvelope,
   type SmtpReply,
@@ -52,8 +53,7 @@ export async function acceptMessage(
     Buffer.from(receivedHeader({ client, hostname: deps.hostname, queueId, recipients, date: now })),
     fixed,
   ]);
-  const sender =
-    envelope.from.kind === 'null' ? '' : `${envelope.from.mailbox.localPart}@${envelope.from.mailbox.domain}`;
+  const sender = reversePathAddress(envelope.from);
   const log = {
     queueId,
     client: client.address,

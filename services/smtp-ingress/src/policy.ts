@@ -1,5 +1,5 @@
 import type { ForwardPath, ReversePath, SmtpClientInfo, SmtpReply, SmtpRole } from '@tegami/protocol';
-import { reply } from '@tegami/protocol';
+import { reply, reversePathAddress } from '@tegami/protocol';
 import { classifyRecipient, isSenderAllowed, type Queryable } from '@tegami/store';
 
 /**
@@ -17,7 +17,7 @@ export class RelayPolicy {
     if (this.role === 'mx') return undefined;
     const account = client.authenticated;
     if (!account) return reply(530, '5.7.0', 'Authentication required');
-    const sender = from.kind === 'null' ? '' : `${from.mailbox.localPart}@${from.mailbox.domain}`;
+    const sender = reversePathAddress(from);
     try {
       if (sender !== '' && (await isSenderAllowed(this.db, account.accountId, sender))) return undefined;
     } catch {

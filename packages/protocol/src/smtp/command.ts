@@ -13,6 +13,7 @@ import { reply, type SmtpReply } from './reply.js';
 export type { MailParams, NotifyCondition, RcptParams } from './params.js';
 export { decodeXtext, encodeXtext } from './params.js';
 export type { ForwardPath, ReversePath, SmtpMailbox } from './path.js';
+export { reversePathAddress } from './path.js';
 
 /** One SMTP command (RFC 5321 §4.1 and the extensions Tegami offers), parsed from its line. */
 export type SmtpCommand =

@@ -304,3 +304,8 @@ function hasNonAscii(text: string): boolean {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return true;
   return false;
 }
+
+/** `local@domain` of a path; '' for the null reverse-path `<>`. */
+export function reversePathAddress(path: ReversePath): string {
+  return path.kind === 'null' ? '' : `${path.mailbox.localPart}@${path.mailbox.domain}`;
+}
