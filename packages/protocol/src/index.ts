@@ -1,4 +1,5 @@
 export * from './address/mailbox-address.js';
+export * from './mime/index.js';
 export * from './sasl/md5-state.js';
 export * from './sasl/password-secrets.js';
 export * from './sasl/sasl-exchange.js';

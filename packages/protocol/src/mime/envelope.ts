@@ -1,0 +1,69 @@
+// IMAP ENVELOPE (RFC 3501 §7.4.2, RFC 9051 §7.5.2): the header fields a
+// client lists messages by, as written in the message (no RFC 2047
+// decoding: the client does that), computed once at delivery.
+
+import { type EnvelopeAddress, parseAddressList } from './address-list.js';
+import { firstField, type HeaderField } from './header-parser.js';
+import { formatImapNString, type ImapStringOptions } from './imap-syntax.js';
+
+export interface Envelope {
+  date: string | null;
+  subject: string | null;
+  /** null when the header is absent or lists no address (written NIL). */
+  from: EnvelopeAddress[] | null;
+  sender: EnvelopeAddress[] | null;
+  replyTo: EnvelopeAddress[] | null;
+  to: EnvelopeAddress[] | null;
+  cc: EnvelopeAddress[] | null;
+  bcc: EnvelopeAddress[] | null;
+  inReplyTo: string | null;
+  messageId: string | null;
+}
+
+function addresses(fields: readonly HeaderField[], name: string): EnvelopeAddress[] | null {
+  const field = firstField(fields, name);
+  if (!field) return null;
+  const list = parseAddressList(field.value);
+  return list.length > 0 ? list : null;
+}
+
+/** Builds the ENVELOPE of a message (or of a message/rfc822 part) from its header fields. */
+export function buildEnvelope(fields: readonly HeaderField[]): Envelope {
+  const from = addresses(fields, 'From');
+  return {
+    date: firstField(fields, 'Date')?.value ?? null,
+    subject: firstField(fields, 'Subject')?.value ?? null,
+    from,
+    // RFC 3501 §7.4.2: a missing Sender or Reply-To is set to From by the server.
+    sender: addresses(fields, 'Sender') ?? from,
+    replyTo: addresses(fields, 'Reply-To') ?? from,
+    to: addresses(fields, 'To'),
+    cc: addresses(fields, 'Cc'),
+    bcc: addresses(fields, 'Bcc'),
+    inReplyTo: firstField(fields, 'In-Reply-To')?.value ?? null,
+    messageId: firstField(fields, 'Message-ID')?.value ?? null,
+  };
+}
+
+function formatAddressList(list: readonly EnvelopeAddress[] | null, options: ImapStringOptions): string {
+  if (!list || list.length === 0) return 'NIL';
+  const items = list.map(
+    (a) =>
+      `(${formatImapNString(a.name, options)} ${formatImapNString(a.adl, options)} ` +
+      `${formatImapNString(a.mailbox, options)} ${formatImapNString(a.host, options)})`,
+  );
+  // RFC 3501 examples and Dovecot write the addresses without separators: ((...)(...))
+  return `(${items.join('')})`;
+}
+
+/** The ENVELOPE value in IMAP syntax, parentheses included. */
+export function formatEnvelope(envelope: Envelope, options: ImapStringOptions = {}): string {
+  const n = (value: string | null) => formatImapNString(value, options);
+  return (
+    `(${n(envelope.date)} ${n(envelope.subject)} ` +
+    `${formatAddressList(envelope.from, options)} ${formatAddressList(envelope.sender, options)} ` +
+    `${formatAddressList(envelope.replyTo, options)} ${formatAddressList(envelope.to, options)} ` +
+    `${formatAddressList(envelope.cc, options)} ${formatAddressList(envelope.bcc, options)} ` +
+    `${n(envelope.inReplyTo)} ${n(envelope.messageId)})`
+  );
+}

@@ -1,0 +1,121 @@
+// The decoded text SEARCH matches against (RFC 3501 §6.4.4), computed once
+// at delivery so SEARCH never parses a message: header values with encoded
+// words decoded, and the text of every text/* part with its transfer
+// encoding undone, converted from its charset and, for HTML, stripped of
+// markup. The same normalisation applies to stored text and to the query,
+// so SEARCH CHARSET UTF-8 TEXT テスト finds an ISO-2022-JP message.
+
+import { decodeCharset } from './charset.js';
+import { decodeEncodedWords } from './encoded-words.js';
+import { parseHeaderFields } from './header-parser.js';
+import { htmlToText } from './html-text.js';
+import type { MimePart } from './mime-part.js';
+import { decodeTransferEncoding } from './transfer-encoding.js';
+
+/** Body text past this many UTF-16 units is not kept: about 1 MB of text. */
+export const MAX_BODY_SEARCH_TEXT = 1_000_000;
+/** Header text is capped too, against a message made of a million headers. */
+export const MAX_HEADER_SEARCH_TEXT = 256_000;
+
+export interface SearchHeader {
+  /** Field name, lower-cased (SEARCH HEADER compares names case-insensitively). */
+  name: string;
+  /** Decoded and normalised with normaliseForSearch. */
+  value: string;
+}
+
+export interface SearchText {
+  /** The top-level header fields, for SEARCH HEADER/SUBJECT/FROM/TO/CC/BCC and TEXT. */
+  headers: SearchHeader[];
+  /**
+   * Normalised text of the body (SEARCH BODY; TEXT is headers + body):
+   * text/* parts, and the header values and text parts of attached messages.
+   */
+  body: string;
+  /** True when the body or header text was cut at its cap. */
+  truncated: boolean;
+}
+
+/**
+ * The normal form for matching: Unicode NFKC (full-width and half-width
+ * forms, ligatures and compatibility characters unified), lower-cased with
+ * the common full case foldings, runs of whitespace collapsed to one space.
+ * Apply it to the query as well as to the stored text, then match substrings.
+ */
+export function normaliseForSearch(text: string): string {
+  return text
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/ß/g, 'ss')
+    .replace(/ς/g, 'σ')
+    .normalize('NFKC')
+    .replace(/[\s\u00a0\u3000]+/gu, ' ')
+    .trim();
+}
+
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  // do not leave half a surrogate pair at the end
+  const end = /[\ud800-\udbff]/.test(text[max - 1] ?? '') ? max - 1 : max;
+  return text.slice(0, end);
+}
+
+/** Decoded text of one text/* part: transfer encoding, then charset, then HTML. */
+export function decodeTextPart(raw: Uint8Array, part: MimePart): string {
+  const bytes = decodeTransferEncoding(raw.subarray(part.bodyStart, part.bodyEnd), part.encoding);
+  const text = decodeCharset(bytes, part.decodedParams['charset']);
+  return part.subtype === 'html' ? htmlToText(text) : text;
+}
+
+function headerSearchText(raw: Uint8Array, part: MimePart): SearchHeader[] {
+  return parseHeaderFields(raw, part.headerStart, part.bodyStart).map((field) => ({
+    name: field.name.toLowerCase(),
+    value: normaliseForSearch(decodeEncodedWords(field.value)),
+  }));
+}
+
+function collectBodyText(raw: Uint8Array, part: MimePart, out: string[], budget: { left: number }): void {
+  if (budget.left <= 0) return;
+  if (part.message) {
+    const nested = part.message.root;
+    for (const header of headerSearchText(raw, nested)) {
+      if (header.value !== '') out.push(header.value);
+    }
+    collectBodyText(raw, nested, out, budget);
+    return;
+  }
+  if (part.children.length > 0) {
+    for (const child of part.children) collectBodyText(raw, child, out, budget);
+    return;
+  }
+  if (part.type !== 'text') return;
+  // decode at most a little more than the budget: base64 and QP only shrink text
+  const limited = { ...part, bodyEnd: Math.min(part.bodyEnd, part.bodyStart + budget.left * 4 + 4096) };
+  const text = normaliseForSearch(decodeTextPart(raw, limited));
+  if (text === '') return;
+  out.push(text);
+  budget.left -= text.length + 1;
+}
+
+/** Builds the search text of a parsed message. */
+export function buildSearchText(raw: Uint8Array, root: MimePart): SearchText {
+  let headers = headerSearchText(raw, root);
+  let headerLength = 0;
+  let truncated = false;
+  headers = headers.filter((header) => {
+    headerLength += header.name.length + header.value.length + 2;
+    if (headerLength > MAX_HEADER_SEARCH_TEXT) truncated = true;
+    return headerLength <= MAX_HEADER_SEARCH_TEXT;
+  });
+  const pieces: string[] = [];
+  const budget = { left: MAX_BODY_SEARCH_TEXT };
+  collectBodyText(raw, root, pieces, budget);
+  const joined = pieces.join(' ');
+  if (joined.length > MAX_BODY_SEARCH_TEXT || budget.left <= 0) truncated = true;
+  return { headers, body: cut(joined, MAX_BODY_SEARCH_TEXT), truncated };
+}
+
+/** Header text as one string ("name: value" lines), for SEARCH TEXT over headers and body. */
+export function searchHeaderText(searchText: SearchText): string {
+  return searchText.headers.map((header) => `${header.name}: ${header.value}`).join('\n');
+}
