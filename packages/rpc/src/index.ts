@@ -19,6 +19,12 @@ export {
   TxtRecord,
 } from './generated/tegami/resolver/v1/resolver.js';
 export {
+  type CheckHealthOptions,
+  checkHealth,
+  type HealthStatus,
+  RESOLVER_SERVICE_NAME,
+} from './health.js';
+export {
   createResolverClient,
   DEFAULT_RESOLVER_DEADLINE_MS,
   type ResolverCallOptions,

@@ -7,6 +7,7 @@ import {
   status,
 } from '@grpc/grpc-js';
 import { RpcError } from './errors.js';
+import { HealthService } from './generated/grpc/health/v1/health.js';
 import {
   type ResolveAddressesRequest,
   type ResolveAddressesResponse,
@@ -17,6 +18,7 @@ import {
   type ResolveTxtRequest,
   type ResolveTxtResponse,
 } from './generated/tegami/resolver/v1/resolver.js';
+import { HealthRegistry, RESOLVER_SERVICE_NAME } from './health.js';
 
 /** What an implementation learns about the call besides its request. */
 export interface ResolverCallContext {
@@ -53,6 +55,11 @@ export interface ResolverServerOptions {
 export interface ResolverServerHandle {
   /** The bound port (the real one when 0 was asked for). */
   port: number;
+  /**
+   * What the grpc.health.v1 service on the same port reports for "" and
+   * tegami.resolver.v1.Resolver: SERVING from the start, NOT_SERVING once stop() begins.
+   */
+  setServing(serving: boolean): void;
   /**
    * Stops accepting calls and waits up to `graceMs` for those in flight, then
    * cancels whatever is left. Clients get GOAWAY and move to another replica.
@@ -103,8 +110,10 @@ export async function startResolverServer(opts: ResolverServerOptions): Promise<
     resolveTxt: unary('ResolveTxt', impl.resolveTxt),
   };
 
+  const health = new HealthRegistry({ '': 'SERVING', [RESOLVER_SERVICE_NAME]: 'SERVING' });
   const server = new Server(opts.serverOptions);
   server.addService(ResolverService, handlers);
+  server.addService(HealthService, health.handlers);
 
   // An IPv6 literal needs brackets in a gRPC address ("[::]:50051").
   const host = opts.host.includes(':') && !opts.host.startsWith('[') ? `[${opts.host}]` : opts.host;
@@ -120,8 +129,13 @@ export async function startResolverServer(opts: ResolverServerOptions): Promise<
   let stopping: Promise<void> | undefined;
   return {
     port,
+    setServing(serving) {
+      health.setAll(serving ? 'SERVING' : 'NOT_SERVING');
+    },
     stop(graceMs = DEFAULT_STOP_GRACE_MS) {
       stopping ??= new Promise<void>((resolve) => {
+        health.setAll('NOT_SERVING');
+        health.endWatches();
         // forceShutdown destroys the remaining sessions at once, so the server is
         // down when it returns; resolving there does not depend on tryShutdown's
         // callback also firing after a forced close.

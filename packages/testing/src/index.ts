@@ -1,4 +1,14 @@
 export { createTestDatabase, type TestDatabase } from './database.js';
+export {
+  startTestDnsServer,
+  type TestDnsAddress,
+  type TestDnsNode,
+  type TestDnsQuery,
+  type TestDnsRecords,
+  type TestDnsServer,
+  type TestDnsServerOptions,
+  type TestDnsSoa,
+} from './dns-server.js';
 export { LineClient } from './line-client.js';
 export { type TestNats, testNats } from './nats.js';
 export { freePort } from './ports.js';

@@ -1,0 +1,208 @@
+import { randomInt } from 'node:crypto';
+import {
+  type Address,
+  AddressFamily,
+  GrpcStatus,
+  type MxHost,
+  type ResolveAddressesRequest,
+  type ResolveAddressesResponse,
+  type ResolveMxRequest,
+  type ResolveMxResponse,
+  type ResolverImplementation,
+  ResolveStatus,
+  type ResolveTxtRequest,
+  type ResolveTxtResponse,
+  RpcError,
+  type TxtRecord,
+} from '@tegami/rpc';
+import type { DnsMetrics } from './metrics.js';
+import type { Lookup, RecordLookup } from './record-lookup.js';
+
+const STATUS_LABELS: Record<ResolveStatus, string> = {
+  [ResolveStatus.RESOLVE_STATUS_UNSPECIFIED]: 'unspecified',
+  [ResolveStatus.RESOLVE_STATUS_OK]: 'ok',
+  [ResolveStatus.RESOLVE_STATUS_NO_DATA]: 'no_data',
+  [ResolveStatus.RESOLVE_STATUS_NXDOMAIN]: 'nxdomain',
+  [ResolveStatus.RESOLVE_STATUS_SERVFAIL]: 'servfail',
+  [ResolveStatus.RESOLVE_STATUS_TIMEOUT]: 'timeout',
+  [ResolveStatus.RESOLVE_STATUS_NULL_MX]: 'null_mx',
+  [ResolveStatus.RESOLVE_STATUS_REFUSED]: 'refused',
+  [ResolveStatus.UNRECOGNIZED]: 'unspecified',
+};
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The three RPCs over the cached lookups: what the delivery-worker needs to route mail
+ * (RFC 5321 §5.1), with DNS outcomes as statuses, never as gRPC errors.
+ */
+export class ResolverService implements ResolverImplementation {
+  constructor(
+    private readonly lookups: RecordLookup,
+    private readonly metrics: DnsMetrics | undefined,
+  ) {}
+
+  async resolveMx({ domain }: ResolveMxRequest): Promise<ResolveMxResponse> {
+    const name = normaliseName(domain, 'domain');
+    const response = await this.mxOf(name);
+    this.count('ResolveMx', response.status);
+    return response;
+  }
+
+  async resolveAddresses({ host }: ResolveAddressesRequest): Promise<ResolveAddressesResponse> {
+    const response = await this.addressesOf(normaliseName(host, 'host'));
+    this.count('ResolveAddresses', response.status);
+    return response;
+  }
+
+  async resolveTxt({ name }: ResolveTxtRequest): Promise<ResolveTxtResponse> {
+    const found = await this.lookups.lookup(normaliseName(name, 'name'), 'TXT');
+    this.count('ResolveTxt', found.status);
+    if (found.status !== ResolveStatus.RESOLVE_STATUS_OK) {
+      return { status: found.status, records: [], detail: found.detail };
+    }
+    const records: TxtRecord[] = found.records.map((r) => ({
+      strings: r.data.map(decodeCharacterString),
+      ttlSeconds: r.ttlSeconds,
+    }));
+    return { status: found.status, records, detail: '' };
+  }
+
+  private async mxOf(domain: string): Promise<ResolveMxResponse> {
+    const found = await this.lookups.lookup(domain, 'MX');
+    if (found.status === ResolveStatus.RESOLVE_STATUS_NO_DATA) return this.implicitMx(domain, found.detail);
+    if (found.status !== ResolveStatus.RESOLVE_STATUS_OK) {
+      return { status: found.status, hosts: [], implicit: false, detail: found.detail };
+    }
+    // RFC 7505 §3: "MX 0 ." says the domain takes no mail. A domain must not publish it
+    // beside other MX records; if one does anyway, the real exchanges are used.
+    const isNull = (exchange: string) => exchange === '.' || exchange === '';
+    const real = found.records.filter((r) => !isNull(r.data.exchange));
+    if (real.length === 0) {
+      return {
+        status: ResolveStatus.RESOLVE_STATUS_NULL_MX,
+        hosts: [],
+        implicit: false,
+        detail: `${domain} publishes a null MX (RFC 7505): it accepts no mail`,
+      };
+    }
+    const hosts: MxHost[] = real.map((r) => ({
+      host: r.data.exchange.toLowerCase().replace(/\.$/, ''),
+      preference: r.data.preference,
+      ttlSeconds: r.ttlSeconds,
+    }));
+    return {
+      status: ResolveStatus.RESOLVE_STATUS_OK,
+      hosts: byPreference(hosts),
+      implicit: false,
+      detail: '',
+    };
+  }
+
+  /** RFC 5321 §5.1: no MX records, so the domain itself is the MX if it has an address. */
+  private async implicitMx(domain: string, noMxDetail: string): Promise<ResolveMxResponse> {
+    const addresses = await this.addressesOf(domain);
+    if (addresses.status !== ResolveStatus.RESOLVE_STATUS_OK) {
+      const detail =
+        addresses.status === ResolveStatus.RESOLVE_STATUS_NO_DATA
+          ? `${noMxDetail}, and no A or AAAA records for an implicit MX`
+          : addresses.detail;
+      return { status: addresses.status, hosts: [], implicit: false, detail };
+    }
+    const ttlSeconds = Math.min(...addresses.addresses.map((a) => a.ttlSeconds));
+    return {
+      status: ResolveStatus.RESOLVE_STATUS_OK,
+      hosts: [{ host: domain, preference: 0, ttlSeconds }],
+      implicit: true,
+      detail: '',
+    };
+  }
+
+  private async addressesOf(host: string): Promise<ResolveAddressesResponse> {
+    const [v4, v6] = await Promise.all([this.lookups.lookup(host, 'A'), this.lookups.lookup(host, 'AAAA')]);
+    const addresses: Address[] = [
+      ...okRecords(v4).map((r) => ({
+        address: r.data,
+        family: AddressFamily.ADDRESS_FAMILY_IPV4,
+        ttlSeconds: r.ttlSeconds,
+      })),
+      ...okRecords(v6).map((r) => ({
+        address: r.data,
+        family: AddressFamily.ADDRESS_FAMILY_IPV6,
+        ttlSeconds: r.ttlSeconds,
+      })),
+    ];
+    if (addresses.length > 0) return { status: ResolveStatus.RESOLVE_STATUS_OK, addresses, detail: '' };
+    return { ...combineFailures(v4, v6), addresses: [] };
+  }
+
+  private count(rpc: string, status: ResolveStatus): void {
+    this.metrics?.queries.inc({ rpc, status: STATUS_LABELS[status] });
+  }
+}
+
+function okRecords<T>(lookup: Lookup<T>) {
+  return lookup.status === ResolveStatus.RESOLVE_STATUS_OK ? lookup.records : [];
+}
+
+/**
+ * Neither family gave an address. A temporary failure of either wins (the address may
+ * exist: retry later); then NXDOMAIN when the name does not exist; else NO_DATA.
+ */
+function combineFailures(v4: Lookup<string>, v6: Lookup<string>): { status: ResolveStatus; detail: string } {
+  const failures = [v4, v6].filter(
+    (l): l is Exclude<Lookup<string>, { status: ResolveStatus.RESOLVE_STATUS_OK }> =>
+      l.status !== ResolveStatus.RESOLVE_STATUS_OK,
+  );
+  const temporary = failures.find(
+    (l) =>
+      l.status !== ResolveStatus.RESOLVE_STATUS_NXDOMAIN && l.status !== ResolveStatus.RESOLVE_STATUS_NO_DATA,
+  );
+  if (temporary) return { status: temporary.status, detail: temporary.detail };
+  const nx = failures.find((l) => l.status === ResolveStatus.RESOLVE_STATUS_NXDOMAIN);
+  if (nx) return { status: nx.status, detail: nx.detail };
+  return {
+    status: ResolveStatus.RESOLVE_STATUS_NO_DATA,
+    detail: failures.map((l) => l.detail).join('; '),
+  };
+}
+
+/** Sorted by preference; hosts of equal preference in a fresh random order on every call (RFC 5321 §5.1). */
+export function byPreference(hosts: readonly MxHost[]): MxHost[] {
+  const shuffled = [...hosts];
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = randomInt(0, i + 1);
+    [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+  }
+  // Array.prototype.sort is stable: the shuffle decides the order within a preference.
+  return shuffled.sort((a, b) => a.preference - b.preference);
+}
+
+/** TXT character-strings are bytes; UTF-8 when they are, else Latin-1, so none is dropped. */
+function decodeCharacterString(bytes: Buffer): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return bytes.toString('latin1');
+  }
+}
+
+/**
+ * A DNS name as asked: lower case, without a trailing dot, in A-labels. Anything else is
+ * the caller's bug (the worker validates addresses first), so it is a gRPC error.
+ */
+function normaliseName(input: string, field: string): string {
+  const name = input.trim().toLowerCase().replace(/\.$/, '');
+  const labels = name.split('.');
+  const valid =
+    name.length > 0 &&
+    name.length <= 253 &&
+    labels.every((label) => label.length > 0 && label.length <= 63 && /^[a-z0-9_-]+$/.test(label));
+  if (!valid) {
+    throw new RpcError(
+      GrpcStatus.INVALID_ARGUMENT,
+      `${field} ${JSON.stringify(input)} is not a DNS name in A-labels`,
+    );
+  }
+  return name;
+}
