@@ -110,6 +110,20 @@ export function describeBusContract(name: string, makeBus: MakeBus, options: Bus
       expect(log.find((d) => d.job.queueId === first.queueId)!.job).toEqual(first);
     });
 
+    it('queues a job again when published with a new dedupeId', async ({ expect, onTestFinished }) => {
+      const t = fixture(onTestFinished);
+      const bus = await t.oneBus();
+      const log: Delivery[] = [];
+      const job = newJob();
+      await bus.publishJob(job);
+      await bus.publishJob(job);
+      await bus.publishJob(job, { dedupeId: `${job.queueId}.retry1` });
+      t.consume(bus, recorder(log));
+      await waitFor(() => log.length >= 2);
+      await sleep(quietMs);
+      expect(log.map((d) => d.job)).toEqual([job, job]);
+    });
+
     it('shares jobs between two consumers: each of 50 handled exactly once in all', async ({
       expect,
       onTestFinished,
@@ -281,6 +295,23 @@ export function describeBusContract(name: string, makeBus: MakeBus, options: Bus
       await waitFor(() => later.length >= 1, options.ackWaitMs + 10_000);
       expect(later[0]!.job).toEqual(job);
       expect(later[0]!.deliveryCount).toBe(2);
+    });
+
+    it('stop() right after consumeJobs returns promptly, and the job stays queued', async ({
+      expect,
+      onTestFinished,
+    }) => {
+      const t = fixture(onTestFinished);
+      const bus = await t.oneBus();
+      const early = t.consume(bus, recorder([]));
+      const started = Date.now();
+      await early.stop();
+      expect(Date.now() - started).toBeLessThan(2000);
+      const log: Delivery[] = [];
+      await bus.publishJob(newJob());
+      t.consume(bus, recorder(log));
+      await waitFor(() => log.length >= 1);
+      expect(log).toHaveLength(1);
     });
 
     it('stop() lets in-flight handlers finish, and their acks count', async ({ expect, onTestFinished }) => {

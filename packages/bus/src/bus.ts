@@ -15,7 +15,7 @@ export interface MailBus {
    * again with the same queueId within the duplicate window is dropped, not queued twice.
    * Rejects (after a timeout at most) when the queue cannot be reached.
    */
-  publishJob(job: DeliveryJob): Promise<void>;
+  publishJob(job: DeliveryJob, options?: PublishJobOptions): Promise<void>;
   /**
    * Starts handling jobs from the durable consumer all workers share: each job goes to
    * one handler at a time. A handler that returns without settling acks; one that throws
@@ -33,6 +33,14 @@ export interface MailBus {
    * their jobs stay unacked and are redelivered (call JobConsumer.stop() first to drain).
    */
   close(): Promise<void>;
+}
+
+export interface PublishJobOptions {
+  /**
+   * The duplicate-detection key instead of the queue id: for publishing a job again on
+   * purpose (an operator's retry, a job found lost), which the window would otherwise drop.
+   */
+  readonly dedupeId?: string;
 }
 
 export type JobHandler = (job: DeliveryJob, control: JobControl) => Promise<void>;

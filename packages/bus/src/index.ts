@@ -5,6 +5,7 @@ export {
   type JobControl,
   type JobHandler,
   type MailBus,
+  type PublishJobOptions,
   type Subscription,
   stderrLogger,
 } from './bus.js';

@@ -67,9 +67,9 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MailBus {
   return {
     prefix: names.prefix,
 
-    async publishJob(job) {
+    async publishJob(job, publishOptions) {
       assertOpen();
-      jobs.publish(job.queueId, encodeDeliveryJob(job), duplicateWindowMs);
+      jobs.publish(publishOptions?.dedupeId ?? job.queueId, encodeDeliveryJob(job), duplicateWindowMs);
     },
 
     consumeJobs(handler, consumeOptions) {

@@ -93,11 +93,11 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<MailBus> 
   return {
     prefix: names.prefix,
 
-    async publishJob(job) {
+    async publishJob(job, publishOptions) {
       const data = encodeDeliveryJob(job);
       try {
         const ack = await js.publish(names.jobSubject, data, {
-          msgID: job.queueId,
+          msgID: publishOptions?.dedupeId ?? job.queueId,
           timeout: requestTimeoutMs,
         });
         if (ack.duplicate) logger.info({ queueId: job.queueId, seq: ack.seq }, 'job already queued');

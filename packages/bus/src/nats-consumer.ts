@@ -106,9 +106,16 @@ export function startNatsJobConsumer(options: NatsJobConsumerOptions): NatsJobCo
           await options.ensureConsumer();
           consumer = await js.consumers.get(names.jobStream, names.jobConsumer);
         }
+        // stop() may have come while the consumer was being looked up: a pull opened now
+        // would not be closed by it, and closing one not yet started can wait for its expiry.
+        if (stopping) break;
         const batch = await consumer.fetch({ max_messages: free, expires: FETCH_EXPIRES_MS });
         currentFetch = batch;
-        if (stopping) await batch.close();
+        if (stopping) {
+          // Messages already pulled into it are not dispatched: redelivered after ack_wait.
+          batch.close().catch(() => undefined);
+          break;
+        }
         for await (const msg of batch) {
           received++;
           dispatch(msg);

@@ -2,15 +2,20 @@ import {
   addAlias,
   addDomain,
   createAccount,
+  dropQueued,
   listAccounts,
   listAliases,
   listDomains,
+  listPendingRecipients,
   migrate,
   removeAccount,
   removeAlias,
   removeDomain,
+  retryNow,
   type StorePool,
   setPassword,
+  type TraceMessage,
+  traceMessages,
 } from '@tegami/store';
 import { checkDependencies } from './check.js';
 
@@ -40,6 +45,10 @@ export const USAGE = `Usage: tegami <command>
   alias add <alias> <destination>...       deliver mail for <alias> to the destinations
   alias list [<domain>]                    list aliases
   alias remove <alias> [<destination>...]  remove an alias, or some of its destinations
+  queue list                               recipients waiting for delivery: attempts, next try, last reply
+  queue retry <queue-id> | --all           try waiting recipients again now
+  queue drop <queue-id>                    give up on a message without notifying its sender
+  trace <queue-id | message-id>            each recipient's history: when, which MX host, the reply
 
 The database is DATABASE_URL, or else the standalone's embedded Postgres in
 TEGAMI_DATA_DIR (default ./data). Passwords come from standard input with
@@ -51,7 +60,7 @@ TEGAMI_DATA_DIR (default ./data). Passwords come from standard input with
  */
 export async function runCommand(args: readonly string[], ctx: CommandContext): Promise<number> {
   const [group, action, ...rest] = args;
-  const single = group === 'migrate' || group === 'check';
+  const single = group === 'migrate' || group === 'check' || group === 'trace';
   const key = single ? group : `${group} ${action}`;
   const operands = single ? [action, ...rest].filter((x): x is string => x !== undefined) : rest;
   const { store, print } = ctx;
@@ -161,10 +170,68 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
       );
       return 0;
     }
+    case 'queue list': {
+      expectOperands(operands, 0, 0, 'queue list');
+      const pending = await listPendingRecipients(store.pool);
+      table(
+        print,
+        ['QUEUE ID', 'SENDER', 'RECIPIENT', 'ATTEMPTS', 'NEXT TRY', 'LAST REPLY'],
+        pending.map((p) => [
+          p.queueId,
+          p.sender === '' ? '<>' : p.sender,
+          p.recipient,
+          String(p.attempts),
+          p.nextAttemptAt ? p.nextAttemptAt.toISOString() : 'now',
+          p.lastReply ?? '-',
+        ]),
+      );
+      return 0;
+    }
+    case 'queue retry': {
+      const [target] = expectOperands(operands, 1, 1, 'queue retry <queue-id> | --all');
+      const ids = await retryNow(store.pool, target === '--all' ? undefined : target);
+      if (ids.length === 0 && target !== '--all') throw new UsageError(`no waiting recipients for ${target}`);
+      // The workers' due scan (every few seconds) publishes the jobs.
+      print(`${ids.length} message${ids.length === 1 ? '' : 's'} due for delivery now`);
+      return 0;
+    }
+    case 'queue drop': {
+      const [queueId] = expectOperands(operands, 1, 1, 'queue drop <queue-id>');
+      const dropped = await dropQueued(store.pool, queueId!);
+      if (dropped === 0) throw new UsageError(`no waiting recipients for ${queueId}`);
+      print(`dropped ${dropped} recipient${dropped === 1 ? '' : 's'} of ${queueId}`);
+      return 0;
+    }
+    case 'trace': {
+      const [key] = expectOperands(operands, 1, 1, 'trace <queue-id | message-id>');
+      const messages = await traceMessages(store.pool, key!);
+      if (messages.length === 0) {
+        print(`no message with queue id or Message-ID ${key}`);
+        return 1;
+      }
+      for (const m of messages) printTrace(print, m);
+      return 0;
+    }
     default:
       throw new UsageError(
         group === undefined ? 'no command given' : `unknown command: ${args.slice(0, 2).join(' ')}`,
       );
+  }
+}
+
+function printTrace(print: (line: string) => void, m: TraceMessage): void {
+  print(`${m.queueId}  ${m.state}  received ${m.receivedAt.toISOString()}  ${m.size} bytes`);
+  print(`  from <${m.sender}>${m.clientAddress ? ` via ${m.listener ?? '?'} from ${m.clientAddress}` : ''}`);
+  if (m.messageId) print(`  Message-ID: ${m.messageId}`);
+  if (m.reportsOn) print(`  delivery status notification about ${m.reportsOn}`);
+  for (const r of m.recipients) {
+    const next = r.nextAttemptAt ? `, next try ${r.nextAttemptAt.toISOString()}` : '';
+    const via = r.expandedFrom ? ` (via ${r.expandedFrom})` : '';
+    print(`  to <${r.recipient}>${via}: ${r.status}${next}`);
+    for (const a of r.attempts) {
+      const where = a.mxHost ? ` ${a.mxHost}${a.address ? `[${a.address}]` : ''}` : '';
+      print(`    ${a.at.toISOString()}  ${a.outcome}${where}  ${a.reply ?? ''}`);
+    }
   }
 }
 

@@ -1,3 +1,5 @@
+import { deliverySettings, toDeliverySettings } from '@tegami/delivery-worker';
+import { dnsResolverSettings } from '@tegami/dns-resolver';
 import {
   commonSettings,
   createLogger,
@@ -10,6 +12,8 @@ import {
 import { smtpSettings } from '@tegami/smtp-ingress';
 import { startStandalone } from './standalone.js';
 
+// The standalone's resolver listens on a loopback port of its own choosing.
+const { grpcHost: _host, grpcPort: _port, ...dnsSettings } = dnsResolverSettings();
 const config = loadConfigOrExit(
   {
     ...commonSettings(),
@@ -17,13 +21,15 @@ const config = loadConfigOrExit(
     domain: string('TEGAMI_DOMAIN'),
     hostname: string('TEGAMI_HOSTNAME'),
     ...smtpSettings(),
+    ...deliverySettings(),
+    ...dnsSettings,
   },
   { service: 'standalone' },
 );
 const logger = createLogger({ service: 'standalone', level: config.logLevel });
 
 const standalone = await exitOnStartupError('could not start', () =>
-  startStandalone({ ...config, smtp: config, logger }),
+  startStandalone({ ...config, smtp: config, delivery: toDeliverySettings(config), dns: config, logger }),
 );
 
 onShutdown(() => standalone.stop(), { timeoutMs: config.shutdownTimeoutMs, logger });

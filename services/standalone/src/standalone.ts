@@ -1,5 +1,13 @@
 import { createMemoryBus } from '@tegami/bus';
 import {
+  type DeliverySettings,
+  type DeliveryWorkerHandle,
+  describeMessage,
+  startDeliveryWorker,
+} from '@tegami/delivery-worker';
+import { startDnsResolver, type Upstream } from '@tegami/dns-resolver';
+import { createResolverClient } from '@tegami/rpc';
+import {
   createMetricsRegistry,
   ensureSelfSignedCertificate,
   type Logger,
@@ -27,6 +35,14 @@ export interface StandaloneDeps {
     Parameters<typeof startSmtpIngress>[0],
     'pool' | 'bus' | 'logger' | 'metrics' | 'hostname' | 'listeners' | 'tls' | 'host'
   > & { smtpHost: string; mxPort: number; submissionPort: number; submissionsPort: number };
+  readonly delivery: DeliverySettings;
+  readonly dns: {
+    readonly upstreams: readonly Upstream[];
+    readonly timeoutMs: number;
+    readonly attempts: number;
+    readonly cacheEntries: number;
+    readonly negativeTtlMaxMs: number;
+  };
 }
 
 export interface StandaloneHandle {
@@ -34,6 +50,7 @@ export interface StandaloneHandle {
   readonly databaseUrl: string;
   readonly store: StorePool;
   readonly smtp: SmtpIngress;
+  readonly delivery: DeliveryWorkerHandle;
   stop(): Promise<void>;
 }
 
@@ -90,6 +107,30 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
     });
     stack.push(() => smtp.stop());
 
+    // dns-resolver on a loopback port of its own, reached over gRPC like in a cluster.
+    const resolver = await startDnsResolver({
+      ...deps.dns,
+      logger: logger.child({ component: 'dns-resolver' }),
+      metrics,
+      host: '127.0.0.1',
+      port: 0,
+    });
+    stack.push(() => resolver.stop());
+    const resolverClient = createResolverClient(`127.0.0.1:${resolver.port}`);
+    stack.push(async () => resolverClient.close());
+
+    const delivery = await startDeliveryWorker({
+      pool: store.pool,
+      bus,
+      resolver: resolverClient,
+      hostname: deps.hostname,
+      logger: logger.child({ component: 'delivery-worker' }),
+      settings: deps.delivery,
+      describe: describeMessage,
+      metrics,
+    });
+    stack.push(() => delivery.stop());
+
     const ops: OpsServer = await startOpsServer({
       host: deps.opsHost,
       port: deps.opsPort,
@@ -105,6 +146,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       databaseUrl: postgres.url,
       store,
       smtp,
+      delivery,
       stop: async () => {
         ops.markNotReady('shutting down');
         await stop();

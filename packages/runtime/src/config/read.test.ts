@@ -177,7 +177,7 @@ describe('readConfig', () => {
     expect(
       problem(read({ d: durationMs('TEGAMI_SHUTDOWN_TIMEOUT_MS') }, { TEGAMI_SHUTDOWN_TIMEOUT_MS: 'soon' })),
     ).toBe(
-      'TEGAMI_SHUTDOWN_TIMEOUT_MS: not a duration: milliseconds, or a number with ms, s, m or h ("soon")',
+      'TEGAMI_SHUTDOWN_TIMEOUT_MS: not a duration: milliseconds, or a number with ms, s, m, h or d ("soon")',
     );
     expect(
       readConfig({ d: durationMs('TEGAMI_SHUTDOWN_TIMEOUT_MS') }, { TEGAMI_SHUTDOWN_TIMEOUT_MS: '2m' }).d,

@@ -190,16 +190,16 @@ export function port(name: string, options: ReaderOptions = {}): VariableReader<
   );
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Milliseconds: a plain number (`30000`) or a number with a unit (`500ms`, `30s`, `2m`, `1h`). */
+/** Milliseconds: a plain number (`30000`) or a number with a unit (`500ms`, `30s`, `2m`, `1h`, `5d`). */
 export function durationMs(name: string, options: IntOptions = {}): VariableReader<number> {
   return variable(
     name,
     (value, fail) => {
-      const match = /^(\d+)\s*(ms|s|m|h)?$/i.exec(value);
+      const match = /^(\d+)\s*(ms|s|m|h|d)?$/i.exec(value);
       if (!match)
-        return fail(`not a duration: milliseconds, or a number with ms, s, m or h (${echo(value)})`);
+        return fail(`not a duration: milliseconds, or a number with ms, s, m, h or d (${echo(value)})`);
       const ms = Number(match[1]) * DURATION_UNITS[(match[2] ?? 'ms').toLowerCase()]!;
       return parseInteger(String(ms), options, fail);
     },

@@ -5,6 +5,7 @@
  * from it: a new setting is one entry below and nowhere else.
  */
 
+import { getServers } from 'node:dns';
 import { hostname } from 'node:os';
 
 export type ServiceName =
@@ -190,6 +191,135 @@ export const VARIABLES: readonly VariableSpec[] = [
     description:
       'Allow AUTH PLAIN and LOGIN without TLS from any address (they are always allowed on loopback). Leave off unless a trusted proxy terminates TLS.',
     services: SMTP,
+  },
+  {
+    name: 'TEGAMI_GRPC_HOST',
+    default: '0.0.0.0',
+    description: 'Address the dns-resolver gRPC server (and its grpc.health.v1 service) listens on.',
+    services: ['dns-resolver'],
+  },
+  {
+    name: 'TEGAMI_GRPC_PORT',
+    default: '50051',
+    description: 'Port of the dns-resolver gRPC server (0 picks a free one).',
+    services: ['dns-resolver'],
+  },
+  {
+    name: 'TEGAMI_RESOLVER_TARGET',
+    default: 'dns:///dns-resolver:50051',
+    description:
+      'gRPC target of the dns-resolver: `host:port`, or `dns:///name:port` to spread calls round-robin over every address of a headless Service.',
+    services: ['delivery-worker'],
+  },
+  {
+    name: 'TEGAMI_DNS_UPSTREAMS',
+    default: {
+      text: 'the servers of the system resolver (`/etc/resolv.conf`)',
+      compute: () => getServers().join(','),
+    },
+    description:
+      'Recursive DNS servers the dns-resolver asks, tried in order: IP addresses, comma-separated, each with an optional port (`10.0.0.10`, `127.0.0.1:5353`, `[2001:db8::53]:53`).',
+    services: ['dns-resolver', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DNS_TIMEOUT_MS',
+    default: '2000',
+    description:
+      'How long the dns-resolver waits for one upstream server to answer one query before asking the next. Milliseconds, or with a unit: `500ms`, `2s`.',
+    services: ['dns-resolver', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DNS_ATTEMPTS',
+    default: '2',
+    description:
+      'Rounds over the upstream list before a lookup answers TIMEOUT (so the longest lookup takes timeout × attempts × servers).',
+    services: ['dns-resolver', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DNS_CACHE_ENTRIES',
+    default: '10000',
+    description:
+      'Most answers the dns-resolver keeps (each for its TTL); past that the least recently used go first. 0 turns the cache off.',
+    services: ['dns-resolver', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DNS_NEGATIVE_TTL_MAX_MS',
+    default: '300000',
+    description:
+      'Longest the dns-resolver keeps a negative answer (NXDOMAIN, no records), which otherwise lives as its SOA says (RFC 2308). Milliseconds, or with a unit: `30s`, `5m`.',
+    services: ['dns-resolver', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_CONCURRENCY',
+    default: '16',
+    description: 'Queued messages one delivery-worker process works on at once.',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_SMTP_PORT',
+    default: '25',
+    description: "Port the delivery-worker connects to on other domains' MX hosts (only tests change it).",
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_BIND_ADDRESS',
+    description: 'Local address outbound SMTP connections come from (unset: chosen by the system).',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_CONNECT_TIMEOUT_MS',
+    default: '30s',
+    description:
+      'How long the delivery-worker waits for a TCP connection and then for the greeting of an MX host before trying the next address.',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_SMTP_TIMEOUT_MS',
+    default: '5m',
+    description:
+      'How long the delivery-worker waits for any one reply of a remote SMTP server (RFC 5321 §4.5.3.2 asks for minutes).',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_TLS_VERIFY',
+    default: 'false',
+    description:
+      "Refuse an MX host's STARTTLS certificate that does not verify. Off, as in most MTAs: opportunistic TLS still encrypts, and most MX certificates do not name the MX host.",
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_RETRY_MIN_MS',
+    default: '5m',
+    description:
+      'First retry delay after a temporary failure; each further retry waits twice as long, up to TEGAMI_DELIVERY_RETRY_MAX_MS.',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_RETRY_MAX_MS',
+    default: '1h',
+    description: 'Longest wait between two delivery attempts.',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_MAX_QUEUE_TIME_MS',
+    default: '5d',
+    description:
+      'How long a recipient is retried before the message bounces as expired. Milliseconds, or with a unit: `90m`, `5d`.',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_DELAY_WARNING_MS',
+    default: '4h',
+    description:
+      'After this long in the queue, a sender who asked for NOTIFY=DELAY gets one "delayed" notification.',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_DOMAIN_CONNECTIONS',
+    default: '10',
+    description:
+      'Most SMTP connections to one destination domain at once, counted across all delivery-worker replicas.',
+    services: ['delivery-worker', 'standalone'],
   },
   {
     name: 'TEGAMI_DB_POOL_SIZE',

@@ -1,0 +1,324 @@
+import type pg from 'pg';
+import { blobId } from './blobs.js';
+import type { Queryable } from './db.js';
+import { withTransaction } from './db.js';
+
+// The delivery-worker's side of the queue: which recipients of a message are due, who
+// is working on them, and what became of each. Every outcome is written with the
+// attempt that produced it, which is what `tegami trace` shows.
+
+export interface QueueEntry {
+  readonly queueId: string;
+  readonly state: 'accepting' | 'queued' | 'done';
+  readonly sender: string;
+  readonly size: number;
+  readonly blobSha256: Buffer;
+  readonly messageId: string | null;
+  readonly dsnEnvid: string | null;
+  readonly dsnRet: 'FULL' | 'HDRS' | null;
+  readonly clientAddress: string | null;
+  readonly clientHelo: string | null;
+  readonly receivedAt: Date;
+  /** For a delivery status notification: the queue id of the message it reports on. */
+  readonly reportsOn: string | null;
+}
+
+export async function loadQueueEntry(db: Queryable, queueId: string): Promise<QueueEntry | undefined> {
+  const result = await db.query(
+    `SELECT id, state, sender, size, blob_sha256, message_id, dsn_envid, dsn_ret, client_address,
+            client_helo, received_at, reports_on
+       FROM queue WHERE id = $1`,
+    [queueId],
+  );
+  const row = result.rows[0];
+  if (!row) return undefined;
+  return {
+    queueId: row.id,
+    state: row.state,
+    sender: row.sender,
+    size: Number(row.size),
+    blobSha256: row.blob_sha256,
+    messageId: row.message_id,
+    dsnEnvid: row.dsn_envid,
+    dsnRet: row.dsn_ret,
+    clientAddress: row.client_address,
+    clientHelo: row.client_helo,
+    receivedAt: row.received_at,
+    reportsOn: row.reports_on,
+  };
+}
+
+export interface DueDelivery {
+  readonly id: string;
+  readonly recipient: string;
+  readonly notify: readonly string[] | null;
+  readonly orcpt: string | null;
+  /** Attempts before this one. */
+  readonly attempts: number;
+  readonly expandedFrom: string | null;
+  readonly delayNotified: boolean;
+}
+
+/**
+ * Claims the recipients of a message that are due now and that nobody holds; `worker`
+ * names this one handling of the job (two jobs for one message in one process are two
+ * claimants).
+ * A claim lasts claimMs (renew it with extendClaims while working): if this worker
+ * dies, the recipients become due again for whoever gets the job next.
+ */
+export async function claimDueDeliveries(
+  db: Queryable,
+  queueId: string,
+  worker: string,
+  claimMs: number,
+): Promise<DueDelivery[]> {
+  const result = await db.query(
+    `UPDATE deliveries
+        SET claimed_by = $2, claimed_until = now() + make_interval(secs => $3::double precision / 1000)
+      WHERE queue_id = $1 AND status IN ('pending', 'deferred')
+        AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+        AND (claimed_until IS NULL OR claimed_until < now())
+      RETURNING id, recipient, dsn_notify, dsn_orcpt, attempts, expanded_from, delay_notified`,
+    [queueId, worker, claimMs],
+  );
+  return result.rows
+    .map((row) => ({
+      id: String(row.id),
+      recipient: row.recipient,
+      notify: row.dsn_notify,
+      orcpt: row.dsn_orcpt,
+      attempts: row.attempts,
+      expandedFrom: row.expanded_from,
+      delayNotified: row.delay_notified,
+    }))
+    .sort((a, b) => Number(a.id) - Number(b.id));
+}
+
+export async function extendClaims(
+  db: Queryable,
+  ids: readonly string[],
+  worker: string,
+  claimMs: number,
+): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(
+    `UPDATE deliveries SET claimed_until = now() + make_interval(secs => $3::double precision / 1000)
+      WHERE id = ANY($1::bigint[]) AND claimed_by = $2`,
+    [ids, worker, claimMs],
+  );
+}
+
+export interface RemainingWork {
+  /** Recipients not yet delivered, bounced, relayed or dropped. */
+  readonly unfinished: number;
+  /** When the earliest of them is due (now or in the past when one is due already). */
+  readonly nextDueAt: Date | null;
+}
+
+export async function remainingWork(db: Queryable, queueId: string): Promise<RemainingWork> {
+  const result = await db.query<{ unfinished: string; next_due: Date | null }>(
+    `SELECT count(*) AS unfinished,
+            min(GREATEST(COALESCE(next_attempt_at, now()), COALESCE(claimed_until, now()))) AS next_due
+       FROM deliveries WHERE queue_id = $1 AND status IN ('pending', 'deferred')`,
+    [queueId],
+  );
+  const row = result.rows[0]!;
+  return { unfinished: Number(row.unfinished), nextDueAt: row.next_due };
+}
+
+/** Marks the message done once none of its recipients is left to try. */
+export async function finishQueueEntryIfDone(db: Queryable, queueId: string): Promise<boolean> {
+  const result = await db.query(
+    `UPDATE queue SET state = 'done'
+      WHERE id = $1 AND state = 'queued'
+        AND NOT EXISTS (SELECT 1 FROM deliveries WHERE queue_id = $1 AND status IN ('pending', 'deferred'))`,
+    [queueId],
+  );
+  return (result.rowCount ?? 0) > 0;
+}
+
+/**
+ * Replaces an alias recipient by its destinations (rows of their own, which are due at
+ * once). A destination already among the message's recipients is not added twice.
+ */
+export async function expandRecipient(
+  pool: pg.Pool,
+  delivery: { readonly id: string; readonly queueId: string; readonly worker: string },
+  destinations: readonly string[],
+  originalRecipient: string,
+): Promise<boolean> {
+  return withTransaction(pool, async (client) => {
+    const parent = await client.query<{ dsn_notify: string[] | null; dsn_orcpt: string | null }>(
+      `UPDATE deliveries SET status = 'expanded', finished_at = now(), claimed_by = NULL, claimed_until = NULL,
+              last_reply = $3, last_attempt_at = now()
+        WHERE id = $1 AND claimed_by = $2 AND status IN ('pending', 'deferred')
+        RETURNING dsn_notify, dsn_orcpt`,
+      [delivery.id, delivery.worker, `expanded to ${destinations.join(', ')}`],
+    );
+    if (!parent.rows[0]) return false;
+    await client.query(
+      `INSERT INTO deliveries (queue_id, recipient, dsn_notify, dsn_orcpt, expanded_from)
+       SELECT $1, d, $3, $4, $5 FROM unnest($2::text[]) AS d
+       ON CONFLICT (queue_id, recipient) DO NOTHING`,
+      [
+        delivery.queueId,
+        destinations,
+        parent.rows[0].dsn_notify,
+        parent.rows[0].dsn_orcpt ?? `rfc822;${originalRecipient}`,
+        originalRecipient,
+      ],
+    );
+    await client.query(
+      `INSERT INTO delivery_attempts (delivery_id, outcome, reply) VALUES ($1, 'expanded', $2)`,
+      [delivery.id, `expanded to ${destinations.join(', ')}`],
+    );
+    return true;
+  });
+}
+
+export type FinalOutcome = 'delivered' | 'relayed' | 'bounced' | 'dropped';
+
+export interface DeliveryOutcome {
+  readonly deliveryId: string;
+  readonly outcome: FinalOutcome | 'deferred';
+  /** The reply as the peer (or this server) gave it: "550 5.1.1 <x@y>: no such user". */
+  readonly reply: string;
+  /** Enhanced status code (RFC 3463) for the DSN: 2.0.0, 4.4.1, 5.1.1... */
+  readonly statusCode: string;
+  readonly mxHost?: string | undefined;
+  readonly address?: string | undefined;
+  /** For 'deferred': when to try again. */
+  readonly nextAttemptAt?: Date | undefined;
+  /** The DELAY notification for this recipient went out with this settlement. */
+  readonly delayNotified?: boolean | undefined;
+}
+
+/** A message this server sends about another one: a DSN, from <> to its sender. */
+export interface ReportMessage {
+  readonly queueId: string;
+  readonly raw: Buffer;
+  readonly recipient: string;
+  readonly reportsOn: string;
+  readonly messageId: string;
+}
+
+/**
+ * Writes the outcomes of one attempt, and the delivery status notification they call for
+ * (if any), in one transaction: a bounce is never recorded without its DSN, nor a DSN
+ * queued twice for one bounce. Only rows this worker still holds are changed; the
+ * report is queued 'queued' at once (nothing answers a client here), and the caller
+ * publishes its job (the stranded-job sweep publishes it if that fails).
+ */
+export async function settleDeliveries(
+  pool: pg.Pool,
+  worker: string,
+  outcomes: readonly DeliveryOutcome[],
+  report?: ReportMessage,
+): Promise<number> {
+  if (outcomes.length === 0 && !report) return 0;
+  return withTransaction(pool, async (client) => {
+    let settled = 0;
+    for (const o of outcomes) {
+      const final = o.outcome !== 'deferred';
+      const updated = await client.query(
+        `UPDATE deliveries
+            SET status = $3, attempts = attempts + 1, last_attempt_at = now(), last_reply = $4,
+                status_code = $5, remote_mta = $6, next_attempt_at = $7,
+                delay_notified = delay_notified OR $8, finished_at = CASE WHEN $9 THEN now() END,
+                claimed_by = NULL, claimed_until = NULL
+          WHERE id = $1 AND claimed_by = $2 AND status IN ('pending', 'deferred')`,
+        [
+          o.deliveryId,
+          worker,
+          o.outcome,
+          o.reply,
+          o.statusCode,
+          o.mxHost ?? null,
+          final ? null : (o.nextAttemptAt ?? new Date()),
+          o.delayNotified ?? false,
+          final,
+        ],
+      );
+      if (!updated.rowCount) continue;
+      settled++;
+      await client.query(
+        `INSERT INTO delivery_attempts (delivery_id, outcome, mx_host, address, reply) VALUES ($1, $2, $3, $4, $5)`,
+        [o.deliveryId, o.outcome, o.mxHost ?? null, o.address ?? null, o.reply],
+      );
+    }
+    // A report about recipients settled elsewhere (a local delivery's SUCCESS notice) comes
+    // with no outcomes; one about these outcomes only if they were still ours to settle.
+    if (report && (settled > 0 || outcomes.length === 0)) await insertReport(client, report);
+    return settled;
+  });
+}
+
+async function insertReport(client: pg.PoolClient, report: ReportMessage): Promise<void> {
+  const sha256 = blobId(report.raw);
+  await client.query(
+    'INSERT INTO blobs (sha256, size, data) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING',
+    [sha256, report.raw.length, report.raw],
+  );
+  await client.query(
+    `INSERT INTO queue (id, state, blob_sha256, size, sender, message_id, listener, reports_on)
+     VALUES ($1, 'queued', $2, $3, '', $4, 'dsn', $5)`,
+    [report.queueId, sha256, report.raw.length, report.messageId, report.reportsOn],
+  );
+  await client.query('INSERT INTO deliveries (queue_id, recipient) VALUES ($1, $2)', [
+    report.queueId,
+    report.recipient,
+  ]);
+}
+
+/** Gives up claims without an outcome (the worker is stopping): they are due again. */
+export async function releaseClaims(db: Queryable, ids: readonly string[], worker: string): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(
+    `UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL WHERE id = ANY($1::bigint[]) AND claimed_by = $2`,
+    [ids, worker],
+  );
+}
+
+export interface DueMessage {
+  readonly queueId: string;
+  /** The earliest due time among its waiting recipients: part of the job's dedupe id. */
+  readonly dueAt: Date;
+}
+
+/**
+ * Messages with a recipient due for another attempt and held by nobody. Retries longer
+ * than a short wait are not parked in NATS (a nak'd job stays pending on the consumer and
+ * counts against its limit) but come back through here: the worker publishes a job for
+ * each. A pending recipient that never had an attempt is only listed once it is older
+ * than strandedAfterMs (its job was lost: a publish that failed after the commit).
+ */
+export async function findDueMessages(
+  db: Queryable,
+  strandedAfterMs: number,
+  limit: number,
+): Promise<DueMessage[]> {
+  const result = await db.query<{ queue_id: string; due_at: Date }>(
+    `SELECT d.queue_id, min(COALESCE(d.next_attempt_at, q.received_at)) AS due_at
+       FROM deliveries d JOIN queue q ON q.id = d.queue_id
+      WHERE q.state = 'queued' AND d.status IN ('pending', 'deferred')
+        AND (d.claimed_until IS NULL OR d.claimed_until < now())
+        AND (d.next_attempt_at <= now()
+             OR (d.next_attempt_at IS NULL
+                 AND q.received_at < now() - make_interval(secs => $1::double precision / 1000)))
+      GROUP BY d.queue_id
+      ORDER BY due_at
+      LIMIT $2`,
+    [strandedAfterMs, limit],
+  );
+  return result.rows.map((row) => ({ queueId: row.queue_id, dueAt: row.due_at }));
+}
+
+/** Age in seconds of the oldest message with a recipient still to deliver (0 if none). */
+export async function oldestPendingAgeSeconds(db: Queryable): Promise<number> {
+  const result = await db.query<{ age: number | null }>(
+    `SELECT EXTRACT(EPOCH FROM now() - min(q.received_at))::double precision AS age
+       FROM queue q WHERE q.state = 'queued'
+        AND EXISTS (SELECT 1 FROM deliveries d WHERE d.queue_id = q.id AND d.status IN ('pending', 'deferred'))`,
+  );
+  return result.rows[0]?.age ?? 0;
+}

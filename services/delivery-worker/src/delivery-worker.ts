@@ -1,0 +1,454 @@
+import { randomBytes } from 'node:crypto';
+import { hostname as machineName } from 'node:os';
+import type { DeliveryJob, JobControl, MailBus } from '@tegami/bus';
+import type { ResolverClient } from '@tegami/rpc';
+import type { Logger } from '@tegami/runtime';
+import {
+  acquireDestinationSlot,
+  aliasDestinations,
+  claimDueDeliveries,
+  classifyRecipient,
+  type DeliveryOutcome,
+  type DueDelivery,
+  expandRecipient,
+  extendClaims,
+  findDueMessages,
+  finishQueueEntryIfDone,
+  getBlob,
+  listLocalDomains,
+  loadQueueEntry,
+  newQueueId,
+  oldestPendingAgeSeconds,
+  type QueueEntry,
+  type ReportMessage,
+  releaseClaims,
+  releaseDestinationSlot,
+  remainingWork,
+  renewDestinationSlot,
+  settleDeliveries,
+} from '@tegami/store';
+import type pg from 'pg';
+import type { Registry } from 'prom-client';
+import { buildDsn, type DsnRecipient } from './dsn.js';
+import { type DescribeMessage, deliverLocally } from './local-delivery.js';
+import { createDeliveryMetrics, type DeliveryMetrics } from './metrics.js';
+import { deliverToDomain, type RemoteOutcome } from './remote-delivery.js';
+import { nextAttempt } from './retry-schedule.js';
+import type { DeliverySettings } from './settings.js';
+
+export interface DeliveryWorkerDeps {
+  readonly pool: pg.Pool;
+  readonly bus: MailBus;
+  readonly resolver: Pick<ResolverClient, 'resolveMx' | 'resolveAddresses'>;
+  readonly hostname: string;
+  readonly logger: Logger;
+  readonly settings: DeliverySettings;
+  readonly describe: DescribeMessage;
+  readonly metrics?: Registry | undefined;
+  /** Names this process in claims and connection slots (default: host name + random). */
+  readonly workerId?: string | undefined;
+  /** How often to look for recipients whose retry is due (default 5 s). */
+  readonly dueScanIntervalMs?: number | undefined;
+}
+
+export interface DeliveryWorkerHandle {
+  readonly workerId: string;
+  /** Stops taking jobs and waits for those in hand; their claims are released. */
+  stop(): Promise<void>;
+}
+
+// A claim outlives a crashed worker by this much at most; a live one renews it.
+const CLAIM_MS = 60_000;
+// An 'accepting' row this young may still become 'queued' (its 250 is on the way).
+const ACCEPTING_GRACE_MS = 60_000;
+// A job whose queue row is missing: the row may not be visible yet, or was discarded.
+const MISSING_ROW_GRACE_MS = 30_000;
+// Retries due sooner than this wait as a nak'd job; later ones come back via the due scan.
+const NAK_HORIZON_MS = 30_000;
+// A recipient with no attempt after this long lost its job; the due scan republishes it.
+const STRANDED_AFTER_MS = 5 * 60_000;
+const MAX_ALIAS_DEPTH = 8;
+const SLOT_LEASE_MS = 120_000;
+const BUSY_RETRY_MS = 2_000;
+
+export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<DeliveryWorkerHandle> {
+  const workerId = deps.workerId ?? `${machineName()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const { pool, bus, logger, settings } = deps;
+  const metrics: DeliveryMetrics | undefined = deps.metrics
+    ? createDeliveryMetrics(deps.metrics, () => oldestPendingAgeSeconds(pool))
+    : undefined;
+  const localDomains = cached(5_000, () => listLocalDomains(pool));
+
+  async function withDomainSlot<T>(domain: string, fn: () => Promise<T>): Promise<T | undefined> {
+    let slot: number | undefined;
+    for (let i = 0; i < 3 && slot === undefined; i++) {
+      slot = await acquireDestinationSlot(pool, domain, settings.domainConnections, workerId, SLOT_LEASE_MS);
+    }
+    if (slot === undefined) return undefined;
+    const renew = setInterval(() => {
+      renewDestinationSlot(pool, domain, slot, workerId, SLOT_LEASE_MS).catch(() => undefined);
+    }, SLOT_LEASE_MS / 3);
+    try {
+      return await fn();
+    } finally {
+      clearInterval(renew);
+      await releaseDestinationSlot(pool, domain, slot, workerId).catch(() => undefined);
+    }
+  }
+
+  const remoteDeps = {
+    resolver: deps.resolver,
+    port: settings.smtpPort,
+    smtp: {
+      hostname: deps.hostname,
+      localAddress: settings.bindAddress,
+      connectTimeoutMs: settings.connectTimeoutMs,
+      smtpTimeoutMs: settings.smtpTimeoutMs,
+      tlsVerify: settings.tlsVerify,
+    },
+    withDomainSlot,
+    onConnection: (domain: string, delta: 1 | -1) => metrics?.domainConnections.inc({ domain }, delta),
+  };
+
+  async function handleJob(job: DeliveryJob, control: JobControl): Promise<void> {
+    let entry = await loadQueueEntry(pool, job.queueId);
+    // The job usually arrives a moment before smtp-ingress commits 'queued' (it publishes,
+    // waits for the PubAck, then commits): look again a few times before putting it back.
+    for (let wait = 5; entry?.state === 'accepting' && wait <= 320; wait *= 2) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      entry = await loadQueueEntry(pool, job.queueId);
+    }
+    if (!entry) {
+      if (Date.now() - Date.parse(job.enqueuedAt) < MISSING_ROW_GRACE_MS) return control.nak(1_000);
+      metrics?.jobs.inc({ result: 'stale' });
+      logger.info({ queueId: job.queueId }, 'job for a message no longer queued: dropped');
+      return control.ack();
+    }
+    if (entry.state === 'accepting') {
+      if (Date.now() - entry.receivedAt.getTime() < ACCEPTING_GRACE_MS) return control.nak(1_000);
+      // Its client was answered 451 (the 250 never came): the sweep removes the row.
+      metrics?.jobs.inc({ result: 'stale' });
+      return control.ack();
+    }
+    if (entry.state === 'done') return control.ack();
+
+    // Claims are per handling, not per process: two jobs for one message never share one.
+    const claimant = `${workerId}/${randomBytes(4).toString('hex')}`;
+    const held = new Set<string>();
+    const heartbeat = setInterval(() => {
+      control.working();
+      extendClaims(pool, [...held], claimant, CLAIM_MS).catch(() => undefined);
+    }, CLAIM_MS / 4);
+    let busy = false;
+    try {
+      const message = await getBlob(pool, entry.blobSha256);
+      if (!message) throw new Error(`blob of ${entry.queueId} is missing`);
+      for (let round = 0; round <= MAX_ALIAS_DEPTH; round++) {
+        const due = await claimDueDeliveries(pool, entry.queueId, claimant, CLAIM_MS);
+        if (due.length === 0) break;
+        for (const d of due) held.add(d.id);
+        const result = await attempt(claimant, entry, due, message, round === MAX_ALIAS_DEPTH);
+        for (const d of due) held.delete(d.id);
+        busy ||= result.busy;
+        if (!result.expanded) break;
+      }
+    } finally {
+      clearInterval(heartbeat);
+      await releaseClaims(pool, [...held], claimant).catch(() => undefined);
+    }
+    const rest = await remainingWork(pool, entry.queueId);
+    if (rest.unfinished === 0) {
+      await finishQueueEntryIfDone(pool, entry.queueId);
+      metrics?.jobs.inc({ result: 'done' });
+      return control.ack();
+    }
+    const wait = busy ? BUSY_RETRY_MS : Math.max(500, (rest.nextDueAt?.getTime() ?? Date.now()) - Date.now());
+    metrics?.jobs.inc({ result: busy ? 'busy' : 'retry-later' });
+    if (wait <= NAK_HORIZON_MS) return control.nak(wait);
+    // The due scan publishes a job again when the first recipient is due.
+    return control.ack();
+  }
+
+  /** One pass over the due recipients of a message; reports whether aliases expanded. */
+  async function attempt(
+    claimant: string,
+    entry: QueueEntry,
+    due: readonly DueDelivery[],
+    message: Buffer,
+    aliasDepthReached: boolean,
+  ): Promise<{ expanded: boolean; busy: boolean }> {
+    const now = new Date();
+    const outcomes: DeliveryOutcome[] = [];
+    const notices: DsnRecipient[] = [];
+    const local = new Set(await localDomains());
+    const remote = new Map<string, DueDelivery[]>();
+    let expanded = false;
+    let busy = false;
+
+    const expiresAt = new Date(entry.receivedAt.getTime() + settings.schedule.lifetimeMs);
+    const settle = (
+      d: DueDelivery,
+      route: 'local' | 'remote',
+      kind: 'bounced' | 'deferred' | 'relayed',
+      reply: string,
+      statusCode: string,
+      extra: {
+        mxHost?: string | undefined;
+        address?: string | undefined;
+        peerReportsDsn?: boolean | undefined;
+      } = {},
+    ) => {
+      metrics?.attempts.inc({ route });
+      if (kind === 'deferred') {
+        const next = nextAttempt(settings.schedule, entry.receivedAt, d.attempts + 1, now);
+        if (next.kind === 'expired') {
+          kind = 'bounced';
+          reply = `${reply} (gave up: in the queue since ${entry.receivedAt.toISOString()})`;
+          statusCode = '4.4.7';
+        } else {
+          const warn =
+            wants(d, 'DELAY') &&
+            !d.delayNotified &&
+            now.getTime() - entry.receivedAt.getTime() >= settings.delayWarningMs;
+          if (warn) notices.push(notice(d, 'delayed', statusCode, reply, extra.mxHost, now, expiresAt));
+          outcomes.push({
+            deliveryId: d.id,
+            outcome: 'deferred',
+            reply,
+            statusCode,
+            ...extra,
+            nextAttemptAt: next.at,
+            delayNotified: warn,
+          });
+          metrics?.outcomes.inc({ route, outcome: 'deferred' });
+          return;
+        }
+      }
+      if (kind === 'bounced' && (d.notify === null || wants(d, 'FAILURE'))) {
+        notices.push(notice(d, 'failed', statusCode, reply, extra.mxHost, now));
+      }
+      if (kind === 'relayed' && wants(d, 'SUCCESS') && !extra.peerReportsDsn) {
+        notices.push(notice(d, 'relayed', statusCode, reply, extra.mxHost, now));
+      }
+      if (kind === 'relayed')
+        metrics?.latency.observe({ route }, (now.getTime() - entry.receivedAt.getTime()) / 1000);
+      outcomes.push({ deliveryId: d.id, outcome: kind, reply, statusCode, ...extra });
+      metrics?.outcomes.inc({ route, outcome: kind });
+    };
+
+    for (const d of due) {
+      const at = d.recipient.lastIndexOf('@');
+      const localPart = d.recipient.slice(0, at);
+      const domain = d.recipient.slice(at + 1).toLowerCase();
+      if (!local.has(domain)) {
+        remote.set(domain, [...(remote.get(domain) ?? []), d]);
+        continue;
+      }
+      const kind = await classifyRecipient(pool, localPart, domain);
+      if (kind === 'alias') {
+        if (aliasDepthReached) {
+          settle(
+            d,
+            'local',
+            'bounced',
+            `554 5.4.6 ${d.recipient}: aliases nested too deep (a loop?)`,
+            '5.4.6',
+          );
+          continue;
+        }
+        const destinations = await aliasDestinations(pool, d.recipient);
+        expanded =
+          (await expandRecipient(
+            pool,
+            { id: d.id, queueId: entry.queueId, worker: claimant },
+            destinations,
+            d.expandedFrom ?? d.recipient,
+          )) || expanded;
+        continue;
+      }
+      if (kind !== 'account') {
+        settle(d, 'local', 'bounced', `550 5.1.1 <${d.recipient}>: no such user here`, '5.1.1');
+        continue;
+      }
+      const result = await deliverLocally(
+        { pool, bus, hostname: deps.hostname, worker: claimant, describe: deps.describe },
+        entry,
+        d,
+        message,
+      );
+      if (result.kind === 'delivered') {
+        metrics?.attempts.inc({ route: 'local' });
+        metrics?.outcomes.inc({ route: 'local', outcome: 'delivered' });
+        metrics?.latency.observe({ route: 'local' }, (Date.now() - entry.receivedAt.getTime()) / 1000);
+        if (wants(d, 'SUCCESS')) notices.push(notice(d, 'delivered', '2.0.0', null, null, now));
+        logger.info({ queueId: entry.queueId, recipient: d.recipient, uid: result.uid }, 'delivered');
+      } else if (result.kind === 'over-quota') {
+        settle(d, 'local', 'deferred', result.reply, '4.2.2');
+      } else if (result.kind === 'no-such-user') {
+        settle(d, 'local', 'bounced', `550 5.1.1 <${d.recipient}>: no such user here`, '5.1.1');
+      }
+    }
+
+    const remoteResults = await Promise.all(
+      [...remote].map(([domain, list]) =>
+        deliverToDomain(remoteDeps, domain, entry, list, message).catch((err): RemoteOutcome[] =>
+          list.map((delivery) => ({
+            kind: 'deferred',
+            delivery,
+            reply: `internal error: ${(err as Error).message}`,
+            statusCode: '4.3.0',
+          })),
+        ),
+      ),
+    );
+    const notAttempted: string[] = [];
+    for (const r of remoteResults.flat()) {
+      if (r.kind === 'busy') {
+        busy = true;
+        notAttempted.push(r.delivery.id);
+        continue;
+      }
+      settle(r.delivery, 'remote', r.kind, r.reply, r.statusCode, {
+        mxHost: r.mxHost,
+        address: r.address,
+        peerReportsDsn: r.peerReportsDsn,
+      });
+      logger.info(
+        {
+          queueId: entry.queueId,
+          recipient: r.delivery.recipient,
+          outcome: r.kind,
+          mx: r.mxHost,
+          address: r.address,
+          reply: r.reply,
+        },
+        'remote delivery attempt',
+      );
+    }
+    await releaseClaims(pool, notAttempted, claimant);
+
+    const report =
+      notices.length > 0 && entry.sender !== '' ? makeReport(entry, message, notices, now) : undefined;
+    await settleDeliveries(pool, claimant, outcomes, report);
+    if (report) {
+      for (const n of notices) metrics?.notifications.inc({ action: n.action });
+      await bus
+        .publishJob({ queueId: report.queueId, enqueuedAt: now.toISOString() })
+        .catch((err) =>
+          logger.warn({ err, queueId: report.queueId }, 'could not queue the DSN job; the due scan will'),
+        );
+    }
+    return { expanded, busy };
+  }
+
+  function makeReport(entry: QueueEntry, message: Buffer, notices: DsnRecipient[], now: Date): ReportMessage {
+    const queueId = newQueueId();
+    const dsn = buildDsn({
+      hostname: deps.hostname,
+      queueId: entry.queueId,
+      sender: entry.sender,
+      envid: entry.dsnEnvid,
+      ret: entry.dsnRet,
+      arrivalDate: entry.receivedAt,
+      original: message,
+      recipients: notices,
+      now,
+    });
+    logger.info(
+      { queueId: entry.queueId, dsn: queueId, to: entry.sender, actions: notices.map((n) => n.action) },
+      'delivery status notification',
+    );
+    return {
+      queueId,
+      raw: dsn.raw,
+      recipient: entry.sender,
+      reportsOn: entry.queueId,
+      messageId: dsn.messageId,
+    };
+  }
+
+  // Retries due later than a nak can wait, and jobs that were lost, come back from here.
+  const scanEvery = deps.dueScanIntervalMs ?? 5_000;
+  let scanning = false;
+  const scan = setInterval(() => {
+    if (scanning) return;
+    scanning = true;
+    findDueMessages(pool, STRANDED_AFTER_MS, 500)
+      .then(async (dueMessages) => {
+        for (const m of dueMessages) {
+          await bus.publishJob(
+            { queueId: m.queueId, enqueuedAt: new Date().toISOString() },
+            // Every replica scans: the same due time gives the same id, so NATS keeps one.
+            { dedupeId: `${m.queueId}.due.${m.dueAt.getTime()}` },
+          );
+        }
+      })
+      .catch((err) => logger.warn({ err }, 'scan for due deliveries failed'))
+      .finally(() => {
+        scanning = false;
+      });
+  }, scanEvery);
+  scan.unref();
+
+  const consumer = bus.consumeJobs(
+    async (job, control) => {
+      try {
+        await handleJob(job, control);
+      } catch (err) {
+        metrics?.jobs.inc({ result: 'error' });
+        logger.warn({ err, queueId: job.queueId }, 'delivery job failed; retrying');
+        control.nak(5_000);
+      }
+    },
+    { concurrency: settings.concurrency },
+  );
+  logger.info({ workerId, concurrency: settings.concurrency }, 'delivery-worker consuming the queue');
+
+  return {
+    workerId,
+    async stop() {
+      clearInterval(scan);
+      await consumer.stop();
+    },
+  };
+}
+
+function wants(d: DueDelivery, what: 'SUCCESS' | 'FAILURE' | 'DELAY'): boolean {
+  return d.notify?.includes(what) ?? false;
+}
+
+function notice(
+  d: DueDelivery,
+  action: DsnRecipient['action'],
+  status: string,
+  diagnostic: string | null,
+  remoteMta: string | null | undefined,
+  at: Date,
+  willRetryUntil?: Date,
+): DsnRecipient {
+  return {
+    recipient: d.recipient,
+    originalRecipient: d.orcpt ?? (d.expandedFrom ? `rfc822;${d.expandedFrom}` : null),
+    action,
+    status: action === 'failed' && status.startsWith('2') ? '5.0.0' : status,
+    diagnostic,
+    remoteMta,
+    lastAttemptAt: at,
+    ...(willRetryUntil ? { willRetryUntil } : {}),
+  };
+}
+
+/** A value recomputed at most every ttlMs (the local domains change rarely). */
+function cached<T>(ttlMs: number, load: () => Promise<T>): () => Promise<T> {
+  let value: { at: number; promise: Promise<T> } | undefined;
+  return () => {
+    if (!value || Date.now() - value.at > ttlMs) {
+      const promise = load();
+      value = { at: Date.now(), promise };
+      promise.catch(() => {
+        value = undefined;
+      });
+    }
+    return value.promise;
+  };
+}

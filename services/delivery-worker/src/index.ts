@@ -1,0 +1,8 @@
+export {
+  type DeliveryWorkerDeps,
+  type DeliveryWorkerHandle,
+  startDeliveryWorker,
+} from './delivery-worker.js';
+export { describeMessage } from './describe-message.js';
+export { buildDsn, type DsnInput, type DsnRecipient } from './dsn.js';
+export { type DeliverySettings, deliverySettings, toDeliverySettings } from './settings.js';

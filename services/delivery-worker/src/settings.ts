@@ -1,0 +1,61 @@
+import { bool, durationMs, int, optional, port, string } from '@tegami/runtime';
+import type { RetrySchedule } from './retry-schedule.js';
+
+/** The delivery settings, read the same way by the service's main and by the standalone. */
+export function deliverySettings() {
+  return {
+    concurrency: int('TEGAMI_DELIVERY_CONCURRENCY', { min: 1, max: 1000 }),
+    smtpPort: port('TEGAMI_DELIVERY_SMTP_PORT'),
+    bindAddress: optional(string('TEGAMI_DELIVERY_BIND_ADDRESS')),
+    connectTimeoutMs: durationMs('TEGAMI_DELIVERY_CONNECT_TIMEOUT_MS', { min: 100 }),
+    smtpTimeoutMs: durationMs('TEGAMI_DELIVERY_SMTP_TIMEOUT_MS', { min: 100 }),
+    tlsVerify: bool('TEGAMI_DELIVERY_TLS_VERIFY'),
+    retryMinMs: durationMs('TEGAMI_DELIVERY_RETRY_MIN_MS', { min: 100 }),
+    retryMaxMs: durationMs('TEGAMI_DELIVERY_RETRY_MAX_MS', { min: 100 }),
+    maxQueueTimeMs: durationMs('TEGAMI_DELIVERY_MAX_QUEUE_TIME_MS', { min: 1000 }),
+    delayWarningMs: durationMs('TEGAMI_DELIVERY_DELAY_WARNING_MS', { min: 0 }),
+    domainConnections: int('TEGAMI_DELIVERY_DOMAIN_CONNECTIONS', { min: 1, max: 10_000 }),
+  };
+}
+
+export interface DeliverySettings {
+  readonly concurrency: number;
+  readonly smtpPort: number;
+  readonly bindAddress?: string | undefined;
+  readonly connectTimeoutMs: number;
+  readonly smtpTimeoutMs: number;
+  readonly tlsVerify: boolean;
+  readonly schedule: RetrySchedule;
+  readonly delayWarningMs: number;
+  readonly domainConnections: number;
+}
+
+export function toDeliverySettings(read: {
+  concurrency: number;
+  smtpPort: number;
+  bindAddress?: string | undefined;
+  connectTimeoutMs: number;
+  smtpTimeoutMs: number;
+  tlsVerify: boolean;
+  retryMinMs: number;
+  retryMaxMs: number;
+  maxQueueTimeMs: number;
+  delayWarningMs: number;
+  domainConnections: number;
+}): DeliverySettings {
+  return {
+    concurrency: read.concurrency,
+    smtpPort: read.smtpPort,
+    bindAddress: read.bindAddress,
+    connectTimeoutMs: read.connectTimeoutMs,
+    smtpTimeoutMs: read.smtpTimeoutMs,
+    tlsVerify: read.tlsVerify,
+    schedule: {
+      minMs: read.retryMinMs,
+      maxMs: Math.max(read.retryMinMs, read.retryMaxMs),
+      lifetimeMs: read.maxQueueTimeMs,
+    },
+    delayWarningMs: read.delayWarningMs,
+    domainConnections: read.domainConnections,
+  };
+}

@@ -1,0 +1,229 @@
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+
+// The outbound side of SMTP, on nodemailer's SMTP client (STARTTLS, PIPELINING, SIZE,
+// DSN and 8BITMIME when the peer offers them). This module turns its callbacks into
+// promises and its errors into one reply per recipient.
+
+export interface SmtpPeer {
+  /** The MX host name (for SNI, logs and Remote-MTA). */
+  readonly host: string;
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface SmtpClientOptions {
+  /** EHLO name. */
+  readonly hostname: string;
+  readonly localAddress?: string | undefined;
+  readonly connectTimeoutMs: number;
+  readonly smtpTimeoutMs: number;
+  readonly tlsVerify: boolean;
+}
+
+/** What the peer said about one recipient (or the connection-level failure). */
+export interface RecipientReply {
+  readonly recipient: string;
+  /** 2: accepted, 4: try later, 5: refused for good. */
+  readonly kind: 2 | 4 | 5;
+  readonly reply: string;
+  readonly enhanced: string;
+}
+
+export interface OutboundEnvelope {
+  readonly sender: string;
+  readonly recipients: readonly string[];
+  readonly size: number;
+  readonly ret?: 'FULL' | 'HDRS' | null | undefined;
+  readonly envid?: string | null | undefined;
+  readonly notify?: readonly string[] | null | undefined;
+  readonly orcpt?: string | null | undefined;
+}
+
+export interface OutboundSession {
+  readonly peer: SmtpPeer;
+  readonly secure: boolean;
+  readonly supportsDsn: boolean;
+  /**
+   * One transaction. Resolves with a reply per recipient; rejects only when the
+   * connection broke (then no recipient has an answer and another host may be tried).
+   */
+  send(envelope: OutboundEnvelope, message: Buffer): Promise<RecipientReply[]>;
+  close(): void;
+}
+
+/** A failure to reach a usable SMTP server at this address: try the next one. */
+export class ConnectionFailure extends Error {
+  constructor(
+    message: string,
+    readonly reply: string,
+    readonly enhanced: string,
+    /** The greeting was a 5xx: the host does not want our mail at all. */
+    readonly permanent = false,
+  ) {
+    super(message);
+    this.name = 'ConnectionFailure';
+  }
+}
+
+interface SmtpError extends Error {
+  code?: string;
+  response?: string;
+  responseCode?: number;
+  recipient?: string;
+  rejectedErrors?: SmtpError[];
+  timeoutType?: string;
+}
+
+export async function openSmtpSession(peer: SmtpPeer, options: SmtpClientOptions): Promise<OutboundSession> {
+  const connection = new SMTPConnection({
+    host: peer.address,
+    port: peer.port,
+    name: options.hostname,
+    ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    // Opportunistic STARTTLS (RFC 3207): upgrade when offered, carry on in clear if the
+    // upgrade fails, as MTAs do when no policy (MTA-STS, DANE) demands TLS.
+    opportunisticTLS: true,
+    tls: { rejectUnauthorized: options.tlsVerify, servername: peer.host },
+    connectionTimeout: options.connectTimeoutMs,
+    greetingTimeout: options.connectTimeoutMs,
+    socketTimeout: options.smtpTimeoutMs,
+    socketCloseTimeout: 0,
+  });
+  let broken: SmtpError | undefined;
+  let connected = false;
+  await new Promise<void>((resolve, reject) => {
+    // Until the greeting and EHLO are through, a failure arrives as an 'error' event
+    // (refused, timed out, a 4xx/5xx greeting), or as the connection ending.
+    connection.on('error', (err: SmtpError) => {
+      broken = err;
+      if (!connected) {
+        connection.close();
+        reject(connectionFailure(peer, err));
+      }
+    });
+    connection.once('end', () => {
+      // After any 'error' of the same failure, which says more.
+      setImmediate(() => {
+        if (!connected) reject(connectionFailure(peer, new Error('connection closed by the server')));
+      });
+    });
+    connection.connect((err?: SmtpError) => {
+      if (err) {
+        connection.close();
+        return reject(connectionFailure(peer, err));
+      }
+      connected = true;
+      resolve();
+    });
+  });
+  connection.on('end', () => {
+    broken ??= Object.assign(new Error('connection closed by the server'), { code: 'ECONNECTION' });
+  });
+
+  const ehlo = (connection as unknown as { _supportedExtensions?: string[] })._supportedExtensions ?? [];
+  let needsReset = false;
+  return {
+    peer,
+    secure: connection.secure,
+    supportsDsn: ehlo.includes('DSN'),
+    async send(envelope, message) {
+      if (broken) throw connectionFailure(peer, broken);
+      if (needsReset) await reset(connection);
+      needsReset = true;
+      return new Promise<RecipientReply[]>((resolve, reject) => {
+        connection.send(
+          {
+            from: envelope.sender === '' ? false : envelope.sender,
+            to: [...envelope.recipients],
+            size: envelope.size,
+            use8BitMime: true,
+            dsn: {
+              ret: envelope.ret ?? null,
+              envid: envelope.envid ?? null,
+              notify: envelope.notify ? [...envelope.notify] : null,
+              orcpt: envelope.orcpt ?? null,
+            },
+          },
+          message,
+          (
+            err: SmtpError | null,
+            info?: { accepted: string[]; rejectedErrors?: SmtpError[]; response: string },
+          ) => {
+            if (err) {
+              if (!err.responseCode) return reject(connectionFailure(peer, err));
+              // A refusal of the whole transaction (MAIL, DATA, or every RCPT).
+              const perRecipient = new Map((err.rejectedErrors ?? []).map((e) => [e.recipient, e]));
+              resolve(
+                envelope.recipients.map((recipient) =>
+                  replyOf(recipient, perRecipient.get(recipient) ?? err),
+                ),
+              );
+              return;
+            }
+            const rejected = new Map((info?.rejectedErrors ?? []).map((e) => [e.recipient, e]));
+            resolve(
+              envelope.recipients.map((recipient) => {
+                const refusal = rejected.get(recipient);
+                if (refusal) return replyOf(recipient, refusal);
+                const reply = info?.response ?? '250 accepted';
+                return { recipient, kind: 2, reply, enhanced: enhancedOf(reply, '2.0.0') };
+              }),
+            );
+          },
+        );
+      });
+    },
+    close() {
+      try {
+        connection.quit();
+      } catch {
+        connection.close();
+      }
+      setTimeout(() => connection.close(), 1000).unref();
+    },
+  };
+}
+
+function reset(connection: SMTPConnection): Promise<void> {
+  return new Promise((resolve, reject) => {
+    connection.reset((err?: Error | null) => (err ? reject(err) : resolve()));
+  });
+}
+
+function replyOf(recipient: string, err: SmtpError): RecipientReply {
+  const code = err.responseCode ?? 451;
+  const reply = cleanReply(err.response ?? `${code} ${err.message}`);
+  const kind = code >= 500 ? 5 : code >= 400 ? 4 : 4;
+  return { recipient, kind, reply, enhanced: enhancedOf(reply, kind === 5 ? '5.0.0' : '4.0.0') };
+}
+
+function connectionFailure(peer: SmtpPeer, err: SmtpError): ConnectionFailure {
+  const where = `${peer.host}[${peer.address}]:${peer.port}`;
+  if (err.responseCode) {
+    const reply = cleanReply(err.response ?? String(err.responseCode));
+    const permanent = err.responseCode >= 500;
+    return new ConnectionFailure(
+      `${where} said: ${reply}`,
+      `${where} said: ${reply}`,
+      enhancedOf(reply, permanent ? '5.0.0' : '4.0.0'),
+      permanent,
+    );
+  }
+  const code = err.timeoutType ?? err.code ?? 'error';
+  const what =
+    code === 'ECONNREFUSED' || /ECONNREFUSED/.test(err.message)
+      ? 'connection refused'
+      : err.code === 'ETIMEDOUT' || err.timeoutType
+        ? 'timed out'
+        : err.message;
+  return new ConnectionFailure(`connect to ${where}: ${what}`, `connect to ${where}: ${what}`, '4.4.1');
+}
+
+/** One line, printable: what goes into last_reply, logs and the DSN. */
+function cleanReply(text: string): string {
+  return text.replace(/\r?\n/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 1000);
+}
+
+function enhancedOf(reply: string, fallback: string): string {
+  return /^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b/.exec(reply)?.[1] ?? fallback;
+}

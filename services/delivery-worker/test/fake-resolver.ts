@@ -1,0 +1,65 @@
+import {
+  AddressFamily,
+  type ResolveAddressesResponse,
+  type ResolveMxResponse,
+  type ResolverClient,
+  ResolveStatus,
+} from '@tegami/rpc';
+
+// The worker's view of dns-resolver, scripted: the real service is exercised against a
+// real DNS server in services/dns-resolver and in the end-to-end tests of test/.
+
+export type MxAnswer =
+  | { readonly hosts: readonly string[] }
+  | { readonly status: 'NXDOMAIN' | 'NULL_MX' | 'SERVFAIL' | 'TIMEOUT' | 'NO_DATA' };
+
+export interface TestResolver extends Pick<ResolverClient, 'resolveMx' | 'resolveAddresses'> {
+  setMx(domain: string, answer: MxAnswer): void;
+  setAddresses(host: string, addresses: readonly string[]): void;
+  readonly mxQueries: string[];
+}
+
+export const protocolResolveStatus = ResolveStatus;
+
+export function createFakeResolver(): TestResolver {
+  const mx = new Map<string, MxAnswer>();
+  const addresses = new Map<string, readonly string[]>();
+  const mxQueries: string[] = [];
+  return {
+    mxQueries,
+    setMx: (domain, answer) => mx.set(domain, answer),
+    setAddresses: (host, list) => addresses.set(host, list),
+    async resolveMx(domain): Promise<ResolveMxResponse> {
+      mxQueries.push(domain);
+      const answer = mx.get(domain) ?? { status: 'NXDOMAIN' as const };
+      if ('hosts' in answer) {
+        return {
+          status: ResolveStatus.RESOLVE_STATUS_OK,
+          hosts: answer.hosts.map((host, i) => ({ host, preference: (i + 1) * 10, ttlSeconds: 300 })),
+          implicit: false,
+          detail: '',
+        };
+      }
+      return {
+        status: ResolveStatus[`RESOLVE_STATUS_${answer.status}`],
+        hosts: [],
+        implicit: false,
+        detail: `scripted ${answer.status}`,
+      };
+    },
+    async resolveAddresses(host): Promise<ResolveAddressesResponse> {
+      const list = addresses.get(host);
+      if (!list)
+        return { status: ResolveStatus.RESOLVE_STATUS_NXDOMAIN, addresses: [], detail: 'scripted NXDOMAIN' };
+      return {
+        status: ResolveStatus.RESOLVE_STATUS_OK,
+        addresses: list.map((address) => ({
+          address,
+          family: AddressFamily.ADDRESS_FAMILY_IPV4,
+          ttlSeconds: 300,
+        })),
+        detail: '',
+      };
+    },
+  };
+}

@@ -1,0 +1,273 @@
+import { createAccount, removeAccount } from '@tegami/store';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFakeResolver, type TestResolver } from './fake-resolver.js';
+import { type ScriptedPeer, startScriptedPeer } from './scripted-peer.js';
+import { DOMAIN, HOSTNAME, startTestWorker, type TestWorker } from './test-worker.js';
+
+let t: TestWorker;
+let resolver: TestResolver;
+const peers: ScriptedPeer[] = [];
+let nextAddress = 20;
+
+/** A scripted MTA on its own loopback address, published as the MX of `domain`. */
+async function peerFor(
+  domain: string,
+  script: Parameters<typeof startScriptedPeer>[0] = {},
+): Promise<ScriptedPeer> {
+  const address = `127.0.0.${nextAddress++}`;
+  const peer = await startScriptedPeer(script, address, t.smtpPort);
+  peers.push(peer);
+  resolver.setMx(domain, { hosts: [`mx.${domain}`] });
+  resolver.setAddresses(`mx.${domain}`, [address]);
+  return peer;
+}
+
+async function waitFor<T>(what: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await what();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  resolver = createFakeResolver();
+  t = await startTestWorker(resolver);
+});
+
+afterAll(async () => {
+  await t?.stop();
+  for (const peer of peers) await peer.stop();
+});
+
+describe('local delivery', () => {
+  it('delivers once to each user and alias destination, with Return-Path and Delivered-To', async () => {
+    const queueId = await t.submit({
+      from: 'someone@elsewhere.test',
+      to: [`alice@${DOMAIN}`, `bob@${DOMAIN}`, `sales@${DOMAIN}`],
+    });
+    const trace = await t.settled(queueId);
+    expect(trace.state).toBe('done');
+    const byRecipient = Object.fromEntries(trace.recipients.map((r) => [r.recipient, r.status]));
+    expect(byRecipient).toEqual({
+      [`alice@${DOMAIN}`]: 'delivered',
+      [`bob@${DOMAIN}`]: 'delivered',
+      [`sales@${DOMAIN}`]: 'expanded',
+    });
+    const alice = (await t.inbox(`alice@${DOMAIN}`)).filter((m) => m.includes(queueId));
+    const bob = (await t.inbox(`bob@${DOMAIN}`)).filter((m) => m.includes(queueId));
+    expect(alice).toHaveLength(1);
+    expect(bob).toHaveLength(1);
+    expect(alice[0]).toMatch(
+      new RegExp(
+        `^Return-Path: <someone@elsewhere\\.test>\r\nDelivered-To: alice@${DOMAIN}\r\nFrom: <someone@elsewhere\\.test>`,
+      ),
+    );
+    expect(bob[0]).toMatch(
+      new RegExp(`^Return-Path: <someone@elsewhere\\.test>\r\nDelivered-To: bob@${DOMAIN}\r\n`),
+    );
+  });
+
+  it('stores the parsed metadata and search text with the message', async () => {
+    const queueId = await t.submit({ from: 'x@elsewhere.test', to: [`bob@${DOMAIN}`] });
+    await t.settled(queueId);
+    const row = await t.store.pool.query(
+      `SELECT m.metadata, m.search_text FROM messages m JOIN deliveries d ON d.mailbox_id = m.mailbox_id AND d.uid = m.uid
+        WHERE d.queue_id = $1`,
+      [queueId],
+    );
+    expect(row.rows[0].metadata.envelope.subject).toBe(`test ${queueId}`);
+    expect(row.rows[0].search_text).toContain(`hello ${queueId.toLowerCase()}`);
+  });
+
+  it('bounces a recipient that no longer exists to a local sender, naming it and the reply', async () => {
+    await createAccount(t.store.pool, `gone@${DOMAIN}`, 'secret-secret');
+    const queueId = await t.submit({ from: `alice@${DOMAIN}`, to: [`gone@${DOMAIN}`] });
+    // The account goes away between acceptance and delivery.
+    await removeAccount(t.store.pool, `gone@${DOMAIN}`);
+    const trace = await t.settled(queueId);
+    expect(trace.recipients[0]!.status).toBe('bounced');
+    const dsn = await waitFor(async () =>
+      (await t.inbox(`alice@${DOMAIN}`)).find((m) => m.includes(`X-Tegami-Queue-ID: ${queueId}`)),
+    );
+    expect(dsn).toMatch(/^Return-Path: <>\r\n/);
+    expect(dsn).toContain(`From: Mail Delivery System <MAILER-DAEMON@${HOSTNAME}>`);
+    expect(dsn).toContain('Content-Type: multipart/report; report-type=delivery-status');
+    expect(dsn).toContain(`Final-Recipient: rfc822; gone@${DOMAIN}`);
+    expect(dsn).toContain('Action: failed');
+    expect(dsn).toContain('Status: 5.1.1');
+    expect(dsn).toContain('Content-Type: text/rfc822-headers');
+    expect(dsn).toContain(`Subject: test ${queueId}`);
+  });
+
+  it('sends a success notification when asked (NOTIFY=SUCCESS) and none for NOTIFY=NEVER', async () => {
+    const asked = await t.submit({ from: `alice@${DOMAIN}`, to: [`bob@${DOMAIN}`], notify: ['SUCCESS'] });
+    const never = await t.submit({ from: `alice@${DOMAIN}`, to: [`nobody@${DOMAIN}`], notify: 'NEVER' });
+    await t.settled(asked);
+    await t.settled(never);
+    const dsn = await waitFor(async () =>
+      (await t.inbox(`alice@${DOMAIN}`)).find((m) => m.includes(`X-Tegami-Queue-ID: ${asked}`)),
+    );
+    expect(dsn).toContain('Action: delivered');
+    expect(dsn).toContain('Subject: Successful Mail Delivery Report');
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await t.inbox(`alice@${DOMAIN}`)).some((m) => m.includes(`X-Tegami-Queue-ID: ${never}`))).toBe(
+      false,
+    );
+  });
+
+  it('never bounces a message from the null sender', async () => {
+    const queueId = await t.submit({ from: '', to: [`nobody@${DOMAIN}`] });
+    const trace = await t.settled(queueId);
+    expect(trace.recipients[0]!.status).toBe('bounced');
+    await new Promise((r) => setTimeout(r, 500));
+    const reports = await t.store.pool.query('SELECT id FROM queue WHERE reports_on = $1', [queueId]);
+    expect(reports.rowCount).toBe(0);
+  });
+});
+
+describe('remote delivery', () => {
+  it('relays to the MX host with the exact bytes, our EHLO name and the DSN parameters', async () => {
+    const peer = await peerFor('relay.test');
+    const raw =
+      'From: <alice@example.test>\r\nTo: <carol@relay.test>\r\nSubject: relay\r\n\r\n.dot line\r\nbody\r\n';
+    const queueId = await t.submit({
+      from: `alice@${DOMAIN}`,
+      to: ['carol@relay.test'],
+      raw,
+      notify: ['FAILURE', 'DELAY'],
+      orcpt: 'rfc822;carol@relay.test',
+      ret: 'HDRS',
+      envid: 'env-1',
+    });
+    const trace = await t.settled(queueId);
+    expect(trace.recipients[0]!.status).toBe('relayed');
+    expect(trace.recipients[0]!.attempts[0]).toMatchObject({ outcome: 'relayed', mxHost: 'mx.relay.test' });
+    expect(trace.recipients[0]!.attempts[0]!.reply).toContain('250 2.0.0 Ok: queued as PEER1');
+    expect(peer.transactions).toHaveLength(1);
+    const sent = peer.transactions[0]!;
+    expect(sent.helo).toBe(HOSTNAME);
+    expect(sent.mailFrom).toBe(`alice@${DOMAIN}`);
+    expect(sent.data.toString()).toBe(raw);
+    expect(sent.rcpts[0]!.params).toContain('NOTIFY=FAILURE,DELAY');
+    expect(sent.rcpts[0]!.params).toContain('ORCPT=rfc822;carol@relay.test');
+  });
+
+  it('retries a 451 and delivers when the peer answers 250', async () => {
+    const peer = await peerFor('later.test', {
+      rcpt: (_address, attempt) => (attempt < 3 ? '451 4.7.1 greylisted, try again' : '250 2.1.5 ok'),
+    });
+    const queueId = await t.submit({ from: `alice@${DOMAIN}`, to: ['dave@later.test'] });
+    const trace = await t.settled(queueId);
+    const r = trace.recipients[0]!;
+    expect(r.status).toBe('relayed');
+    expect(r.attempts.map((a) => a.outcome)).toEqual(['deferred', 'deferred', 'relayed']);
+    expect(r.attempts[0]!.reply).toContain('451 4.7.1 greylisted');
+    expect(peer.transactions).toHaveLength(1);
+  });
+
+  it('bounces a 550 with a DSN to the sender naming the recipient and the reply', async () => {
+    await peerFor('refuses.test', { rcpt: () => '550 5.1.1 <erin@refuses.test>: no such user' });
+    const queueId = await t.submit({ from: `alice@${DOMAIN}`, to: ['erin@refuses.test'] });
+    const trace = await t.settled(queueId);
+    expect(trace.recipients[0]!.status).toBe('bounced');
+    const dsn = await waitFor(async () =>
+      (await t.inbox(`alice@${DOMAIN}`)).find((m) => m.includes(`X-Tegami-Queue-ID: ${queueId}`)),
+    );
+    expect(dsn).toContain('Final-Recipient: rfc822; erin@refuses.test');
+    expect(dsn).toContain('Status: 5.1.1');
+    expect(dsn).toContain('Remote-MTA: dns; mx.refuses.test');
+    expect(dsn).toMatch(/Diagnostic-Code: smtp; .*550 5\.1\.1 <erin@refuses\.test>: no such user/);
+  });
+
+  it('defers only the recipients concerned: one 250, one 451 in one transaction', async () => {
+    const peer = await peerFor('mixed.test', {
+      rcpt: (address, attempt) =>
+        address.startsWith('slow') && attempt === 1 ? '452 4.2.2 mailbox busy' : '250 ok',
+    });
+    const queueId = await t.submit({ from: `alice@${DOMAIN}`, to: ['fast@mixed.test', 'slow@mixed.test'] });
+    const trace = await t.settled(queueId);
+    const fast = trace.recipients.find((r) => r.recipient === 'fast@mixed.test')!;
+    const slow = trace.recipients.find((r) => r.recipient === 'slow@mixed.test')!;
+    expect(fast.attempts.map((a) => a.outcome)).toEqual(['relayed']);
+    expect(slow.attempts.map((a) => a.outcome)).toEqual(['deferred', 'relayed']);
+    expect(peer.transactions.flatMap((x) => x.accepted).sort()).toEqual([
+      'fast@mixed.test',
+      'slow@mixed.test',
+    ]);
+  });
+
+  it('bounces at once for a null MX and for NXDOMAIN', async () => {
+    resolver.setMx('nomail.test', { status: 'NULL_MX' });
+    const nullMx = await t.submit({ from: `alice@${DOMAIN}`, to: ['x@nomail.test'] });
+    const nx = await t.submit({ from: `alice@${DOMAIN}`, to: ['y@doesnotexist.test'] });
+    const a = await t.settled(nullMx);
+    const b = await t.settled(nx);
+    expect(a.recipients[0]!.attempts).toMatchObject([{ outcome: 'bounced' }]);
+    expect(a.recipients[0]!.attempts[0]!.reply).toContain('556 5.1.10');
+    expect(b.recipients[0]!.attempts).toMatchObject([{ outcome: 'bounced' }]);
+    const inbox = await waitFor(async () => {
+      const all = await t.inbox(`alice@${DOMAIN}`);
+      return all.some((m) => m.includes(`X-Tegami-Queue-ID: ${nx}`)) && all;
+    });
+    expect(inbox.find((m) => m.includes(`X-Tegami-Queue-ID: ${nullMx}`))).toContain('Status: 5.1.10');
+    expect(inbox.find((m) => m.includes(`X-Tegami-Queue-ID: ${nx}`))).toContain('Status: 5.1.2');
+  });
+
+  it('defers a temporary DNS failure', async () => {
+    resolver.setMx('dnsfail.test', { status: 'SERVFAIL' });
+    const queueId = await t.submit({ from: `alice@${DOMAIN}`, to: ['z@dnsfail.test'] });
+    const [first] = await waitFor(async () => {
+      const [trace] = await (await import('@tegami/store')).traceMessages(t.store.pool, queueId);
+      return trace?.recipients[0]?.attempts.length ? trace.recipients[0].attempts : undefined;
+    });
+    expect(first).toMatchObject({ outcome: 'deferred' });
+    expect(first!.reply).toContain('temporary DNS failure');
+    await peerFor('dnsfail.test');
+    const trace = await t.settled(queueId);
+    expect(trace.recipients[0]!.status).toBe('relayed');
+  });
+
+  it('defers an unreachable MX, then bounces as expired (fast schedule)', async () => {
+    // An address where nothing listens on the port: every connection is refused.
+    resolver.setMx('unreachable.test', { hosts: ['mx.unreachable.test'] });
+    resolver.setAddresses('mx.unreachable.test', ['127.0.0.250']);
+    await t.restartWorker({ schedule: { minMs: 200, maxMs: 400, lifetimeMs: 2_000 } });
+    try {
+      const queueId = await t.submit({ from: `alice@${DOMAIN}`, to: ['frank@unreachable.test'] });
+      const trace = await t.settled(queueId);
+      const attempts = trace.recipients[0]!.attempts;
+      expect(attempts.length).toBeGreaterThanOrEqual(3);
+      expect(attempts.slice(0, -1).every((a) => a.outcome === 'deferred')).toBe(true);
+      expect(attempts[0]!.reply).toMatch(
+        /connect to mx\.unreachable\.test\[127\.0\.0\.250\]:\d+: connection refused/,
+      );
+      expect(attempts.at(-1)).toMatchObject({ outcome: 'bounced' });
+      const dsn = await waitFor(async () =>
+        (await t.inbox(`alice@${DOMAIN}`)).find((m) => m.includes(`X-Tegami-Queue-ID: ${queueId}`)),
+      );
+      expect(dsn).toContain('Action: failed');
+      expect(dsn).toContain('Status: 4.4.7');
+      expect(dsn).toContain('connection refused');
+    } finally {
+      await t.restartWorker();
+    }
+  });
+
+  it('keeps to the per-domain connection limit', async () => {
+    await t.restartWorker({ domainConnections: 1 });
+    try {
+      const peer = await peerFor('limited.test', { greetingDelayMs: 150 });
+      const ids = await Promise.all(
+        [1, 2, 3, 4].map((n) => t.submit({ from: `alice@${DOMAIN}`, to: [`u${n}@limited.test`] })),
+      );
+      for (const id of ids) expect((await t.settled(id)).recipients[0]!.status).toBe('relayed');
+      expect(peer.connections()).toBe(4);
+      expect(peer.maxConcurrent()).toBe(1);
+    } finally {
+      await t.restartWorker();
+    }
+  });
+});
