@@ -79,6 +79,15 @@ describe('pnpm start (standalone)', () => {
     );
     expect(swaks.code, swaks.stdout + swaks.stderr).toBe(0);
     expect(swaks.stdout).toMatch(/<~ {2}250 2\.0\.0 Ok: queued as [0-9A-Z]{16}/);
+    // ... and the delivery-worker puts it into alice's INBOX, as `tegami trace` shows.
+    const queueId = /queued as ([0-9A-Z]{16})/.exec(swaks.stdout)![1]!;
+    let trace = '';
+    for (let i = 0; i < 100 && !/to <alice@localhost>: delivered/.test(trace); i++) {
+      trace = (await tegami(['trace', queueId])).stdout;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(trace).toMatch(new RegExp(`${queueId}  done`));
+    expect(trace).toMatch(/to <alice@localhost>: delivered/);
 
     // Ctrl-C reaches pnpm and Tegami alike; pnpm dies of the signal, Tegami shuts down cleanly.
     first.signal('SIGINT');

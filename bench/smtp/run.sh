@@ -41,6 +41,7 @@ trap cleanup EXIT
 # (`postfix -c <dir>` exits silently with 1 for a directory not listed in the default
 # main.cf's alternate_config_directories, so a private instance is not simpler.)
 cp /etc/postfix/main.cf "$WORK/main.cf.orig" 2>/dev/null || true
+[ -f /etc/postfix/master.cf ] || cp /usr/share/postfix/master.cf.dist /etc/postfix/master.cf
 cp /etc/postfix/master.cf "$WORK/master.cf.orig"
 /usr/sbin/postfix stop >/dev/null 2>&1 || true
 [ -f /etc/postfix/main.cf ] || cp /usr/share/postfix/main.cf.debian /etc/postfix/main.cf

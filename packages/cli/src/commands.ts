@@ -12,6 +12,7 @@ import {
   removeAlias,
   removeDomain,
   retryNow,
+  StoreError,
   type StorePool,
   setPassword,
   type TraceMessage,
@@ -181,7 +182,7 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
           p.sender === '' ? '<>' : p.sender,
           p.recipient,
           String(p.attempts),
-          p.nextAttemptAt ? p.nextAttemptAt.toISOString() : 'now',
+          p.nextAttemptAt && p.nextAttemptAt > new Date() ? p.nextAttemptAt.toISOString() : 'now',
           p.lastReply ?? '-',
         ]),
       );
@@ -190,7 +191,8 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
     case 'queue retry': {
       const [target] = expectOperands(operands, 1, 1, 'queue retry <queue-id> | --all');
       const ids = await retryNow(store.pool, target === '--all' ? undefined : target);
-      if (ids.length === 0 && target !== '--all') throw new UsageError(`no waiting recipients for ${target}`);
+      if (ids.length === 0 && target !== '--all')
+        throw new StoreError('not_found', `no waiting recipients for ${target}`);
       // The workers' due scan (every few seconds) publishes the jobs.
       print(`${ids.length} message${ids.length === 1 ? '' : 's'} due for delivery now`);
       return 0;
@@ -198,7 +200,7 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
     case 'queue drop': {
       const [queueId] = expectOperands(operands, 1, 1, 'queue drop <queue-id>');
       const dropped = await dropQueued(store.pool, queueId!);
-      if (dropped === 0) throw new UsageError(`no waiting recipients for ${queueId}`);
+      if (dropped === 0) throw new StoreError('not_found', `no waiting recipients for ${queueId}`);
       print(`dropped ${dropped} recipient${dropped === 1 ? '' : 's'} of ${queueId}`);
       return 0;
     }

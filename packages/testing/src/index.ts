@@ -13,5 +13,11 @@ export { LineClient } from './line-client.js';
 export { type TestNats, testNats } from './nats.js';
 export { freePort } from './ports.js';
 export { cleanEnv, type Program, type ProgramRun, runProgram, startProgram } from './processes.js';
+export {
+  type PeerScript,
+  type PeerTransaction,
+  type ScriptedPeer,
+  startScriptedPeer,
+} from './scripted-smtp-peer.js';
 export { answers, type TestServices, testServices } from './services.js';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';

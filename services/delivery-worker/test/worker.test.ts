@@ -1,7 +1,7 @@
 import { createAccount, removeAccount } from '@tegami/store';
+import { type ScriptedPeer, startScriptedPeer } from '@tegami/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeResolver, type TestResolver } from './fake-resolver.js';
-import { type ScriptedPeer, startScriptedPeer } from './scripted-peer.js';
 import { DOMAIN, HOSTNAME, startTestWorker, type TestWorker } from './test-worker.js';
 
 let t: TestWorker;

@@ -40,6 +40,7 @@ Tegami is running (data in ${config.dataDir}).
   ops        ${standalone.opsUrl}/healthz  /readyz  /metrics
   domain     ${config.domain}
   SMTP       ${config.smtpHost}:${standalone.smtp.ports['mx']} (MX)  :${standalone.smtp.ports['submission']} (submission, STARTTLS)  :${standalone.smtp.ports['submissions']} (implicit TLS)
+  delivery   into local INBOXes; to other domains by MX (DNS: ${config.upstreams.map((u) => `${u.host}:${u.port}`).join(', ')})
   POP3 and IMAP arrive with their services (see README).
 
 Add the first user, in another terminal, and send a message:
@@ -48,5 +49,5 @@ Add the first user, in another terminal, and send a message:
   swaks --server 127.0.0.1:${standalone.smtp.ports['submission']} --tls --auth PLAIN \\
         --auth-user alice@${config.domain} --from alice@${config.domain} --to alice@${config.domain}
 
-Ctrl-C stops Tegami; the next start reuses the data.
+Then follow it with \`pnpm tegami trace <queue id>\`. Ctrl-C stops Tegami; the next start reuses the data.
 `);
