@@ -15,6 +15,7 @@ import {
   StoreError,
   type StorePool,
   setPassword,
+  setQuota,
   type TraceMessage,
   traceMessages,
 } from '@tegami/store';
@@ -41,6 +42,7 @@ export const USAGE = `Usage: tegami <command>
   domain remove <domain>                   remove a domain that has no users or aliases
   user add <address> [--password-stdin]   create a user with the standard mailboxes
   user passwd <address> [--password-stdin] change a user's password
+  user quota <address> <size>|none         limit a user's mail (e.g. 500M, 2G; bounced when full)
   user list [<domain>]                     list users
   user remove <address>                    remove a user with all of their mail
   alias add <alias> <destination>...       deliver mail for <alias> to the destinations
@@ -117,6 +119,17 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
       const [address] = expectOperands(operands, 1, 1, 'user passwd <address> [--password-stdin]');
       await setPassword(store.pool, address!, await ctx.newPassword());
       print(`changed the password of ${address!.toLowerCase()}`);
+      return 0;
+    }
+    case 'user quota': {
+      const [address, size] = expectOperands(operands, 2, 2, 'user quota <address> <size>|none');
+      const bytes = size === 'none' ? null : parseSize(size!);
+      await setQuota(store.pool, address!, bytes);
+      print(
+        bytes === null
+          ? `${address!.toLowerCase()} has no quota`
+          : `${address!.toLowerCase()} may keep ${bytes} bytes`,
+      );
       return 0;
     }
     case 'user list': {
@@ -235,6 +248,14 @@ function printTrace(print: (line: string) => void, m: TraceMessage): void {
       print(`    ${a.at.toISOString()}  ${a.outcome}${where}  ${a.reply ?? ''}`);
     }
   }
+}
+
+/** "1048576", "500K", "500M", "2G" (powers of 1024). */
+function parseSize(text: string): number {
+  const match = /^(\d+)\s*([KMG]?)B?$/i.exec(text.trim());
+  if (!match) throw new UsageError(`not a size: ${text} (bytes, or a number with K, M or G)`);
+  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[match[2]!.toUpperCase()]!;
+  return Number(match[1]) * unit;
 }
 
 function expectOperands(

@@ -94,6 +94,25 @@ describe('tegami queue and trace', () => {
     expect(again.stderr).toContain(`no waiting recipients for ${queueId}`);
   }, 60_000);
 
+  it('sets and clears a quota, refusing what is not a size', async () => {
+    await runTegami(['domain', 'add', 'example.test'], env);
+    await runTegami(['user', 'add', 'q@example.test', '--password-stdin'], env, 'quota-password\n');
+    expect(await runTegami(['user', 'quota', 'q@example.test', '2M'], env)).toMatchObject({
+      code: 0,
+      stdout: 'q@example.test may keep 2097152 bytes\n',
+    });
+    const row = await store.pool.query("SELECT quota_bytes FROM accounts WHERE address = 'q@example.test'");
+    expect(Number(row.rows[0].quota_bytes)).toBe(2 * 1024 * 1024);
+    expect((await runTegami(['user', 'quota', 'q@example.test', 'none'], env)).code).toBe(0);
+    const cleared = await store.pool.query(
+      "SELECT quota_bytes FROM accounts WHERE address = 'q@example.test'",
+    );
+    expect(cleared.rows[0].quota_bytes).toBeNull();
+    const bad = await runTegami(['user', 'quota', 'q@example.test', 'lots'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('not a size: lots');
+  }, 30_000);
+
   it('says so when nothing matches a trace', async () => {
     const run = await runTegami(['trace', 'NOSUCHQUEUEID000'], env);
     expect(run.code).toBe(1);

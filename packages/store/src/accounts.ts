@@ -61,6 +61,22 @@ export async function setPassword(db: Queryable, addressInput: string, password:
   if (result.rowCount === 0) throw new StoreError('not_found', `no user ${address.canonical}`);
 }
 
+/** Sets the most bytes the user's mailboxes may hold together (null: no limit). */
+export async function setQuota(
+  db: Queryable,
+  addressInput: string,
+  quotaBytes: number | null,
+): Promise<void> {
+  const address = mailboxAddress(addressInput);
+  if (quotaBytes !== null && (!Number.isSafeInteger(quotaBytes) || quotaBytes < 0))
+    throw new StoreError('invalid', 'a quota is a number of bytes, 0 or more');
+  const result = await db.query('UPDATE accounts SET quota_bytes = $2 WHERE address = $1', [
+    address.canonical,
+    quotaBytes,
+  ]);
+  if (result.rowCount === 0) throw new StoreError('not_found', `no user ${address.canonical}`);
+}
+
 export async function listAccounts(db: Queryable, domain?: string): Promise<Account[]> {
   const result = await db.query<AccountRow>(
     `SELECT ${ACCOUNT_COLUMNS} FROM accounts a JOIN domains d ON d.id = a.domain_id

@@ -1,4 +1,4 @@
-import { createAccount, removeAccount } from '@tegami/store';
+import { createAccount, removeAccount, setQuota } from '@tegami/store';
 import { type ScriptedPeer, startScriptedPeer } from '@tegami/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeResolver, type TestResolver } from './fake-resolver.js';
@@ -116,6 +116,46 @@ describe('local delivery', () => {
     expect((await t.inbox(`alice@${DOMAIN}`)).some((m) => m.includes(`X-Tegami-Queue-ID: ${never}`))).toBe(
       false,
     );
+  });
+
+  it('defers a user over quota, then bounces when the message expires', async () => {
+    await createAccount(t.store.pool, `full@${DOMAIN}`, 'secret-secret');
+    await setQuota(t.store.pool, `full@${DOMAIN}`, 10);
+    await t.restartWorker({ schedule: { minMs: 200, maxMs: 400, lifetimeMs: 1_500 } });
+    try {
+      const queueId = await t.submit({ from: `alice@${DOMAIN}`, to: [`full@${DOMAIN}`] });
+      const trace = await t.settled(queueId);
+      const attempts = trace.recipients[0]!.attempts;
+      expect(attempts[0]).toMatchObject({ outcome: 'deferred' });
+      expect(attempts[0]!.reply).toContain(`452 4.2.2 full@${DOMAIN}: mailbox full`);
+      expect(attempts.at(-1)).toMatchObject({ outcome: 'bounced' });
+      expect(await t.inbox(`full@${DOMAIN}`)).toHaveLength(0);
+      const dsn = await waitFor(async () =>
+        (await t.inbox(`alice@${DOMAIN}`)).find((m) => m.includes(`X-Tegami-Queue-ID: ${queueId}`)),
+      );
+      expect(dsn).toContain('Status: 4.4.7');
+      expect(dsn).toContain('mailbox full');
+    } finally {
+      await t.restartWorker();
+    }
+  });
+
+  it('sends one DELAY notice when asked (NOTIFY=DELAY) while a recipient waits', async () => {
+    await peerFor('slowpoke.test', { rcpt: (_a, attempt) => (attempt < 4 ? '451 4.3.2 not now' : '250 ok') });
+    const queueId = await t.submit({
+      from: `alice@${DOMAIN}`,
+      to: ['x@slowpoke.test'],
+      notify: ['DELAY', 'FAILURE'],
+    });
+    const trace = await t.settled(queueId);
+    expect(trace.recipients[0]!.status).toBe('relayed');
+    const notices = (await t.inbox(`alice@${DOMAIN}`)).filter((m) =>
+      m.includes(`X-Tegami-Queue-ID: ${queueId}`),
+    );
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toContain('Action: delayed');
+    expect(notices[0]).toContain('Subject: Delayed Mail (still being retried)');
+    expect(notices[0]).toMatch(/Will-Retry-Until: /);
   });
 
   it('never bounces a message from the null sender', async () => {
