@@ -23,28 +23,20 @@ export interface QueueEntry {
   readonly reportsOn: string | null;
 }
 
-export async function loadQueueEntry(db: Queryable, queueId: string): Promise<QueueEntry | undefined> {
-  const result = await db.query(
-    `SELECT id, state, sender, size, blob_sha256, message_id, dsn_envid, dsn_ret, client_address,
-            client_helo, received_at, reports_on
-       FROM queue WHERE id = $1`,
-    [queueId],
-  );
-  const row = result.rows[0];
-  if (!row) return undefined;
+function toQueueEntry(row: Record<string, unknown>): QueueEntry {
   return {
-    queueId: row.id,
-    state: row.state,
-    sender: row.sender,
+    queueId: row.id as string,
+    state: row.state as QueueEntry['state'],
+    sender: row.sender as string,
     size: Number(row.size),
-    blobSha256: row.blob_sha256,
-    messageId: row.message_id,
-    dsnEnvid: row.dsn_envid,
-    dsnRet: row.dsn_ret,
-    clientAddress: row.client_address,
-    clientHelo: row.client_helo,
-    receivedAt: row.received_at,
-    reportsOn: row.reports_on,
+    blobSha256: row.blob_sha256 as Buffer,
+    messageId: row.message_id as string | null,
+    dsnEnvid: row.dsn_envid as string | null,
+    dsnRet: row.dsn_ret as QueueEntry['dsnRet'],
+    clientAddress: row.client_address as string | null,
+    clientHelo: row.client_helo as string | null,
+    receivedAt: new Date(row.received_at as string | Date),
+    reportsOn: row.reports_on as string | null,
   };
 }
 
@@ -94,6 +86,60 @@ export async function claimDueDeliveries(
     .sort((a, b) => Number(a.id) - Number(b.id));
 }
 
+export interface ClaimedMessage {
+  readonly entry: QueueEntry;
+  /** The message's bytes; undefined unless some recipient was claimed. */
+  readonly message: Buffer | undefined;
+  readonly due: DueDelivery[];
+}
+
+/**
+ * What handling a job starts with, in one round trip: the queue row, and when it is
+ * 'queued', its due recipients claimed (as claimDueDeliveries) and the message's bytes.
+ */
+export async function claimQueuedMessage(
+  db: Queryable,
+  queueId: string,
+  worker: string,
+  claimMs: number,
+): Promise<ClaimedMessage | undefined> {
+  const result = await db.query(
+    `WITH q AS (
+       SELECT id, state, sender, size, blob_sha256, message_id, dsn_envid, dsn_ret, client_address,
+              client_helo, received_at, reports_on
+         FROM queue WHERE id = $1
+     ), claimed AS (
+       UPDATE deliveries
+          SET claimed_by = $2, claimed_until = now() + make_interval(secs => $3::double precision / 1000)
+        WHERE queue_id = $1 AND status IN ('pending', 'deferred')
+          AND (SELECT state FROM q) = 'queued'
+          AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+          AND (claimed_until IS NULL OR claimed_until < now())
+        RETURNING id, recipient, dsn_notify, dsn_orcpt, attempts, expanded_from, delay_notified
+     )
+     SELECT q.*,
+            CASE WHEN EXISTS (SELECT 1 FROM claimed) THEN (SELECT data FROM blobs WHERE sha256 = q.blob_sha256) END AS data,
+            COALESCE((SELECT json_agg(claimed ORDER BY claimed.id) FROM claimed), '[]'::json) AS claimed
+       FROM q`,
+    [queueId, worker, claimMs],
+  );
+  const row = result.rows[0];
+  if (!row) return undefined;
+  return {
+    entry: toQueueEntry(row),
+    message: row.data ?? undefined,
+    due: (row.claimed as Array<Record<string, unknown>>).map((c) => ({
+      id: String(c.id),
+      recipient: c.recipient as string,
+      notify: (c.dsn_notify as string[] | null) ?? null,
+      orcpt: (c.dsn_orcpt as string | null) ?? null,
+      attempts: c.attempts as number,
+      expandedFrom: (c.expanded_from as string | null) ?? null,
+      delayNotified: c.delay_notified as boolean,
+    })),
+  };
+}
+
 export async function extendClaims(
   db: Queryable,
   ids: readonly string[],
@@ -115,26 +161,28 @@ export interface RemainingWork {
   readonly nextDueAt: Date | null;
 }
 
-export async function remainingWork(db: Queryable, queueId: string): Promise<RemainingWork> {
-  const result = await db.query<{ unfinished: string; next_due: Date | null }>(
-    `SELECT count(*) AS unfinished,
-            min(GREATEST(COALESCE(next_attempt_at, now()), COALESCE(claimed_until, now()))) AS next_due
-       FROM deliveries WHERE queue_id = $1 AND status IN ('pending', 'deferred')`,
+/**
+ * After an attempt, in one round trip: marks the message done when no recipient is left
+ * to try, and otherwise says how many wait and when the first is due.
+ */
+export async function finishOrRemaining(
+  db: Queryable,
+  queueId: string,
+): Promise<RemainingWork & { done: boolean }> {
+  const result = await db.query<{ unfinished: string; next_due: Date | null; done: boolean }>(
+    `WITH rest AS (
+       SELECT count(*) AS unfinished,
+              min(GREATEST(COALESCE(next_attempt_at, now()), COALESCE(claimed_until, now()))) AS next_due
+         FROM deliveries WHERE queue_id = $1 AND status IN ('pending', 'deferred')
+     ), done AS (
+       UPDATE queue SET state = 'done' WHERE id = $1 AND state = 'queued' AND (SELECT unfinished FROM rest) = 0
+       RETURNING 1
+     )
+     SELECT unfinished, next_due, EXISTS (SELECT 1 FROM done) AS done FROM rest`,
     [queueId],
   );
   const row = result.rows[0]!;
-  return { unfinished: Number(row.unfinished), nextDueAt: row.next_due };
-}
-
-/** Marks the message done once none of its recipients is left to try. */
-export async function finishQueueEntryIfDone(db: Queryable, queueId: string): Promise<boolean> {
-  const result = await db.query(
-    `UPDATE queue SET state = 'done'
-      WHERE id = $1 AND state = 'queued'
-        AND NOT EXISTS (SELECT 1 FROM deliveries WHERE queue_id = $1 AND status IN ('pending', 'deferred'))`,
-    [queueId],
-  );
-  return (result.rowCount ?? 0) > 0;
+  return { unfinished: Number(row.unfinished), nextDueAt: row.next_due, done: row.done };
 }
 
 /**

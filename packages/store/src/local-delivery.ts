@@ -1,8 +1,11 @@
-import type pg from 'pg';
-import { putBlob } from './blobs.js';
+import { blobId } from './blobs.js';
 import type { Queryable } from './db.js';
-import { withTransaction } from './db.js';
-import { insertMessage } from './messages.js';
+
+// Local delivery. Every function here is one SQL statement: the delivery-worker makes a
+// handful of round trips per message, and on a busy machine each round trip costs both
+// sides CPU and a context switch; one statement is also one implicit transaction.
+
+const MAX_UID = 4294967295;
 
 export interface LocalMailbox {
   readonly accountId: string;
@@ -11,31 +14,45 @@ export interface LocalMailbox {
   readonly quotaBytes: number | null;
 }
 
-/** The INBOX of an enabled account, or undefined (no such user, or disabled). */
-export async function findLocalMailbox(db: Queryable, address: string): Promise<LocalMailbox | undefined> {
-  const result = await db.query(
-    `SELECT a.id, a.address, a.quota_bytes, m.id AS inbox_id
-       FROM accounts a JOIN mailboxes m ON m.account_id = a.id AND m.name = 'INBOX'
-      WHERE a.address = $1 AND NOT a.disabled`,
-    [address.toLowerCase()],
-  );
-  const row = result.rows[0];
-  if (!row) return undefined;
-  return {
-    accountId: String(row.id),
-    address: row.address,
-    inboxId: String(row.inbox_id),
-    quotaBytes: row.quota_bytes === null ? null : Number(row.quota_bytes),
-  };
-}
+export type LocalRoute =
+  | { readonly kind: 'account'; readonly mailbox: LocalMailbox }
+  | { readonly kind: 'alias'; readonly destinations: readonly string[] }
+  | { readonly kind: 'unknown' };
 
-/** The destinations of an alias (one level), or [] when the address is not an alias. */
-export async function aliasDestinations(db: Queryable, address: string): Promise<string[]> {
-  const result = await db.query<{ destination: string }>(
-    'SELECT destination FROM aliases WHERE address = $1 ORDER BY destination',
+/**
+ * Where an address in a local domain leads: an enabled account's INBOX, an alias's
+ * destinations (one level), or nowhere (no such user, or disabled).
+ */
+export async function routeLocalRecipient(db: Queryable, address: string): Promise<LocalRoute> {
+  const result = await db.query<{
+    account_id: string | null;
+    address: string | null;
+    quota_bytes: string | null;
+    inbox_id: string | null;
+    destinations: string[] | null;
+  }>(
+    `SELECT a.id AS account_id, a.address, a.quota_bytes, m.id AS inbox_id,
+            (SELECT array_agg(x.destination ORDER BY x.destination) FROM aliases x WHERE x.address = $1) AS destinations
+       FROM (SELECT 1) one
+       LEFT JOIN accounts a ON a.address = $1 AND NOT a.disabled
+       LEFT JOIN mailboxes m ON m.account_id = a.id AND m.name = 'INBOX'`,
     [address.toLowerCase()],
   );
-  return result.rows.map((row) => row.destination);
+  const row = result.rows[0]!;
+  if (row.account_id !== null && row.inbox_id !== null) {
+    return {
+      kind: 'account',
+      mailbox: {
+        accountId: String(row.account_id),
+        address: row.address!,
+        inboxId: String(row.inbox_id),
+        quotaBytes: row.quota_bytes === null ? null : Number(row.quota_bytes),
+      },
+    };
+  }
+  if (row.destinations && row.destinations.length > 0)
+    return { kind: 'alias', destinations: row.destinations };
+  return { kind: 'unknown' };
 }
 
 export interface LocalDeliveryInput {
@@ -54,56 +71,80 @@ export type LocalDeliveryResult =
   | { readonly kind: 'delivered'; readonly uid: number; readonly modseq: bigint }
   /** Already settled (by an earlier run of the same job), or claimed by another worker. */
   | { readonly kind: 'not-held' }
-  | { readonly kind: 'over-quota'; readonly usedBytes: number };
+  | { readonly kind: 'over-quota'; readonly usedBytes: number }
+  /** The INBOX is gone, or its UIDs are used up. */
+  | { readonly kind: 'no-mailbox' };
 
 /**
- * Local delivery, exactly once: the delivery row is locked, the message inserted (UID
- * allocated) and the row marked delivered in one transaction. A job redelivered after a
- * crash finds the row delivered and does nothing; a crash before COMMIT leaves no copy.
+ * Local delivery, exactly once, in one statement (so one transaction): the delivery row is
+ * checked and locked, the blob stored, the UID allocated, the message inserted and the
+ * delivery recorded. A job redelivered after a crash finds the row delivered and does
+ * nothing; a crash before the commit leaves no copy. The INBOX row is locked from the
+ * UID allocation to the commit, which every delivery to it waits for: that is one
+ * statement and its commit here, no more.
  */
 export async function deliverToMailbox(
-  pool: pg.Pool,
+  db: Queryable,
   input: LocalDeliveryInput,
 ): Promise<LocalDeliveryResult> {
-  return withTransaction(pool, async (client) => {
-    const held = await client.query(
-      `SELECT 1 FROM deliveries WHERE id = $1 AND claimed_by = $2 AND status IN ('pending', 'deferred') FOR UPDATE`,
-      [input.deliveryId, input.worker],
-    );
-    if (!held.rowCount) return { kind: 'not-held' } as const;
-    if (input.mailbox.quotaBytes !== null) {
-      const used = await client.query<{ used: string }>(
-        `SELECT COALESCE(sum(m.size), 0) AS used FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
-          WHERE b.account_id = $1`,
-        [input.mailbox.accountId],
-      );
-      const usedBytes = Number(used.rows[0]!.used);
-      if (usedBytes + input.raw.length > input.mailbox.quotaBytes)
-        return { kind: 'over-quota', usedBytes } as const;
-    }
-    const sha256 = await putBlob(client, input.raw);
-    const appended = await insertMessage(
-      client,
-      {
-        mailboxId: input.mailbox.inboxId,
-        raw: input.raw,
-        internalDate: input.internalDate,
-        metadata: input.metadata,
-        ...(input.searchText === undefined ? {} : { searchText: input.searchText }),
-      },
-      sha256,
-    );
-    await client.query(
-      `UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, last_attempt_at = now(),
-              last_reply = $2, status_code = '2.0.0', finished_at = now(), next_attempt_at = NULL,
-              mailbox_id = $3, uid = $4, claimed_by = NULL, claimed_until = NULL
-        WHERE id = $1`,
-      [input.deliveryId, input.reply, input.mailbox.inboxId, appended.uid],
-    );
-    await client.query(
-      `INSERT INTO delivery_attempts (delivery_id, outcome, reply) VALUES ($1, 'delivered', $2)`,
-      [input.deliveryId, input.reply],
-    );
-    return { kind: 'delivered', uid: appended.uid, modseq: appended.modseq } as const;
-  });
+  const result = await db.query<{
+    held: boolean;
+    used: string | null;
+    fits: boolean;
+    uid: string | null;
+    modseq: string | null;
+  }>(
+    `WITH held AS (
+       SELECT id FROM deliveries
+        WHERE id = $8 AND claimed_by = $10 AND status IN ('pending', 'deferred')
+        FOR UPDATE
+     ), usage AS (
+       SELECT CASE WHEN $11::bigint IS NULL THEN NULL ELSE
+                (SELECT COALESCE(sum(m.size), 0) FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
+                  WHERE b.account_id = $12) END AS used
+     ), go AS (
+       SELECT 1 FROM held, usage WHERE $11::bigint IS NULL OR usage.used + $4 <= $11::bigint
+     ), blob AS (
+       INSERT INTO blobs (sha256, size, data) SELECT $3, $4, $13 FROM go
+       ON CONFLICT (sha256) DO NOTHING
+     ), allocated AS (
+       UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
+        WHERE id = $1 AND uidnext <= $2 AND EXISTS (SELECT 1 FROM go)
+        RETURNING uidnext - 1 AS uid, highestmodseq AS modseq
+     ), message AS (
+       INSERT INTO messages (mailbox_id, uid, blob_sha256, size, internal_date, flags, modseq, metadata, search_text)
+       SELECT $1, uid, $3, $4, $5, '{}', modseq, $6, $7 FROM allocated
+     ), delivery AS (
+       UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, last_attempt_at = now(),
+              last_reply = $9, status_code = '2.0.0', finished_at = now(), next_attempt_at = NULL,
+              mailbox_id = $1, uid = allocated.uid, claimed_by = NULL, claimed_until = NULL
+         FROM allocated
+        WHERE deliveries.id = $8
+     ), attempt AS (
+       INSERT INTO delivery_attempts (delivery_id, outcome, reply) SELECT $8, 'delivered', $9 FROM allocated
+     )
+     SELECT EXISTS (SELECT 1 FROM held) AS held, (SELECT used FROM usage) AS used,
+            EXISTS (SELECT 1 FROM go) AS fits,
+            (SELECT uid FROM allocated) AS uid, (SELECT modseq FROM allocated) AS modseq`,
+    [
+      input.mailbox.inboxId,
+      MAX_UID,
+      blobId(input.raw),
+      input.raw.length,
+      input.internalDate,
+      input.metadata === undefined ? null : JSON.stringify(input.metadata),
+      input.searchText ?? null,
+      input.deliveryId,
+      input.reply,
+      input.worker,
+      input.mailbox.quotaBytes,
+      input.mailbox.accountId,
+      input.raw,
+    ],
+  );
+  const row = result.rows[0]!;
+  if (!row.held) return { kind: 'not-held' };
+  if (!row.fits) return { kind: 'over-quota', usedBytes: Number(row.used ?? 0) };
+  if (row.uid === null || row.modseq === null) return { kind: 'no-mailbox' };
+  return { kind: 'delivered', uid: Number(row.uid), modseq: BigInt(row.modseq) };
 }

@@ -5,26 +5,22 @@ import type { ResolverClient } from '@tegami/rpc';
 import type { Logger } from '@tegami/runtime';
 import {
   acquireDestinationSlot,
-  aliasDestinations,
-  claimDueDeliveries,
-  classifyRecipient,
+  claimQueuedMessage,
   type DeliveryOutcome,
   type DueDelivery,
   expandRecipient,
   extendClaims,
   findDueMessages,
-  finishQueueEntryIfDone,
-  getBlob,
+  finishOrRemaining,
   listLocalDomains,
-  loadQueueEntry,
   newQueueId,
   oldestPendingAgeSeconds,
   type QueueEntry,
   type ReportMessage,
   releaseClaims,
   releaseDestinationSlot,
-  remainingWork,
   renewDestinationSlot,
+  routeLocalRecipient,
   settleDeliveries,
 } from '@tegami/store';
 import type pg from 'pg';
@@ -111,19 +107,22 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
   };
 
   async function handleJob(job: DeliveryJob, control: JobControl): Promise<void> {
-    let entry = await loadQueueEntry(pool, job.queueId);
+    // Claims are per handling, not per process: two jobs for one message never share one.
+    const claimant = `${workerId}/${randomBytes(4).toString('hex')}`;
+    let claimed = await claimQueuedMessage(pool, job.queueId, claimant, CLAIM_MS);
     // The job usually arrives a moment before smtp-ingress commits 'queued' (it publishes,
     // waits for the PubAck, then commits): look again a few times before putting it back.
-    for (let wait = 5; entry?.state === 'accepting' && wait <= 320; wait *= 2) {
+    for (let wait = 5; claimed?.entry.state === 'accepting' && wait <= 320; wait *= 2) {
       await new Promise((resolve) => setTimeout(resolve, wait));
-      entry = await loadQueueEntry(pool, job.queueId);
+      claimed = await claimQueuedMessage(pool, job.queueId, claimant, CLAIM_MS);
     }
-    if (!entry) {
+    if (!claimed) {
       if (Date.now() - Date.parse(job.enqueuedAt) < MISSING_ROW_GRACE_MS) return control.nak(1_000);
       metrics?.jobs.inc({ result: 'stale' });
       logger.info({ queueId: job.queueId }, 'job for a message no longer queued: dropped');
       return control.ack();
     }
+    const { entry } = claimed;
     if (entry.state === 'accepting') {
       if (Date.now() - entry.receivedAt.getTime() < ACCEPTING_GRACE_MS) return control.nak(1_000);
       // Its client was answered 451 (the 250 never came): the sweep removes the row.
@@ -132,8 +131,6 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     }
     if (entry.state === 'done') return control.ack();
 
-    // Claims are per handling, not per process: two jobs for one message never share one.
-    const claimant = `${workerId}/${randomBytes(4).toString('hex')}`;
     const held = new Set<string>();
     const heartbeat = setInterval(() => {
       control.working();
@@ -141,24 +138,24 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     }, CLAIM_MS / 4);
     let busy = false;
     try {
-      const message = await getBlob(pool, entry.blobSha256);
-      if (!message) throw new Error(`blob of ${entry.queueId} is missing`);
-      for (let round = 0; round <= MAX_ALIAS_DEPTH; round++) {
-        const due = await claimDueDeliveries(pool, entry.queueId, claimant, CLAIM_MS);
-        if (due.length === 0) break;
+      let due = claimed.due;
+      const message = claimed.message;
+      if (due.length > 0 && !message) throw new Error(`blob of ${entry.queueId} is missing`);
+      for (let round = 0; round <= MAX_ALIAS_DEPTH && due.length > 0 && message; round++) {
         for (const d of due) held.add(d.id);
         const result = await attempt(claimant, entry, due, message, round === MAX_ALIAS_DEPTH);
         for (const d of due) held.delete(d.id);
         busy ||= result.busy;
         if (!result.expanded) break;
+        // The destinations of expanded aliases are new recipients, due now.
+        due = (await claimQueuedMessage(pool, entry.queueId, claimant, CLAIM_MS))?.due ?? [];
       }
     } finally {
       clearInterval(heartbeat);
       await releaseClaims(pool, [...held], claimant).catch(() => undefined);
     }
-    const rest = await remainingWork(pool, entry.queueId);
+    const rest = await finishOrRemaining(pool, entry.queueId);
     if (rest.unfinished === 0) {
-      await finishQueueEntryIfDone(pool, entry.queueId);
       metrics?.jobs.inc({ result: 'done' });
       return control.ack();
     }
@@ -238,14 +235,13 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
 
     for (const d of due) {
       const at = d.recipient.lastIndexOf('@');
-      const localPart = d.recipient.slice(0, at);
       const domain = d.recipient.slice(at + 1).toLowerCase();
       if (!local.has(domain)) {
         remote.set(domain, [...(remote.get(domain) ?? []), d]);
         continue;
       }
-      const kind = await classifyRecipient(pool, localPart, domain);
-      if (kind === 'alias') {
+      const route = await routeLocalRecipient(pool, d.recipient);
+      if (route.kind === 'alias') {
         if (aliasDepthReached) {
           settle(
             d,
@@ -256,17 +252,16 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
           );
           continue;
         }
-        const destinations = await aliasDestinations(pool, d.recipient);
         expanded =
           (await expandRecipient(
             pool,
             { id: d.id, queueId: entry.queueId, worker: claimant },
-            destinations,
+            route.destinations,
             d.expandedFrom ?? d.recipient,
           )) || expanded;
         continue;
       }
-      if (kind !== 'account') {
+      if (route.kind === 'unknown') {
         settle(d, 'local', 'bounced', `550 5.1.1 <${d.recipient}>: no such user here`, '5.1.1');
         continue;
       }
@@ -274,6 +269,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
         { pool, bus, hostname: deps.hostname, worker: claimant, describe: deps.describe },
         entry,
         d,
+        route.mailbox,
         message,
       );
       if (result.kind === 'delivered') {

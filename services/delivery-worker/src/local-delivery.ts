@@ -1,5 +1,5 @@
 import type { MailBus } from '@tegami/bus';
-import { type DueDelivery, deliverToMailbox, findLocalMailbox, type QueueEntry } from '@tegami/store';
+import { type DueDelivery, deliverToMailbox, type LocalMailbox, type QueueEntry } from '@tegami/store';
 import type pg from 'pg';
 
 // Delivery into a local INBOX: the message as stored gets Return-Path (the envelope
@@ -43,10 +43,9 @@ export async function deliverLocally(
   deps: LocalDeliveryDeps,
   entry: QueueEntry,
   delivery: DueDelivery,
+  mailbox: LocalMailbox,
   message: Buffer,
 ): Promise<LocalOutcome> {
-  const mailbox = await findLocalMailbox(deps.pool, delivery.recipient);
-  if (!mailbox) return { kind: 'no-such-user' };
   const raw = localCopy(entry, delivery.recipient, message);
   const described = deps.describe(raw);
   const result = await deliverToMailbox(deps.pool, {
@@ -60,6 +59,7 @@ export async function deliverLocally(
     reply: `250 2.0.0 delivered to ${mailbox.address} INBOX by ${deps.hostname}`,
   });
   if (result.kind === 'not-held') return result;
+  if (result.kind === 'no-mailbox') return { kind: 'no-such-user' };
   if (result.kind === 'over-quota') {
     return {
       kind: 'over-quota',
