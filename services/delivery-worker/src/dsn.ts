@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { rfc5322Date } from '@tegami/protocol';
 
 // Delivery status notifications (RFC 3464): a multipart/report with a human-readable
 // part, the machine-readable message/delivery-status, and the original headers (or the
@@ -191,15 +192,4 @@ export function splitHeaders(raw: Buffer): { headers: Buffer; body: Buffer } {
     return { headers: raw.subarray(0, crlf + 2), body: raw.subarray(crlf + 4) };
   if (lf >= 0) return { headers: raw.subarray(0, lf + 1), body: raw.subarray(lf + 2) };
   return { headers: raw, body: Buffer.alloc(0) };
-}
-
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-export function rfc5322Date(date: Date): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return (
-    `${DAYS[date.getUTCDay()]}, ${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()} ` +
-    `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`
-  );
 }

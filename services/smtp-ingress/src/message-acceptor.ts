@@ -2,6 +2,7 @@ import type { MailBus } from '@tegami/bus';
 import {
   reply,
   reversePathAddress,
+  rfc5322Date,
   type SmtpClientInfo,
   type SmtpEnvelope,
   type SmtpReply,
@@ -11,7 +12,7 @@ import type { Logger } from '@tegami/runtime';
 import { discardAccepting, markQueued, newQueueId, recordAcceptedMessage } from '@tegami/store';
 import type pg from 'pg';
 import type { SmtpMetrics } from './metrics.js';
-import { receivedHeader, rfc5322Date } from './received-header.js';
+import { receivedHeader } from './received-header.js';
 import { findMessageId, fixSubmittedHeaders } from './submission-headers.js';
 
 export interface AcceptorDeps {

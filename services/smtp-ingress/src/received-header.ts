@@ -1,5 +1,5 @@
 import { isIPv6 } from 'node:net';
-import type { SmtpClientInfo } from '@tegami/protocol';
+import { rfc5322Date, type SmtpClientInfo } from '@tegami/protocol';
 
 /**
  * The trace field every hop adds (RFC 5321 §4.4), with the protocol names of RFC 3848:
@@ -27,12 +27,6 @@ export function receivedHeader(opts: {
     `\tby ${opts.hostname} (Tegami) with ${protocol} id ${opts.queueId}${forClause};\r\n` +
     `\t${rfc5322Date(opts.date)}\r\n`
   );
-}
-
-/** RFC 5322 §3.3 date-time in UTC: `Sat, 28 Nov 2026 14:30:00 +0000`. */
-export function rfc5322Date(date: Date): string {
-  const [weekday, day, month, year, time] = date.toUTCString().replace(',', '').split(' ');
-  return `${weekday}, ${day} ${month} ${year} ${time} +0000`;
 }
 
 /** What a client says goes into a header: printable, without comment or angle syntax. */
