@@ -65,7 +65,9 @@ const NAK_HORIZON_MS = 30_000;
 const STRANDED_AFTER_MS = 5 * 60_000;
 const MAX_ALIAS_DEPTH = 8;
 const SLOT_LEASE_MS = 120_000;
-const BUSY_RETRY_MS = 2_000;
+// Every connection slot of the domain was taken: try again soon, at a random moment so
+// the waiting jobs do not all come back at once.
+const busyRetryMs = () => 300 + Math.floor(Math.random() * 700);
 
 export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<DeliveryWorkerHandle> {
   const workerId = deps.workerId ?? `${machineName()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -159,7 +161,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       metrics?.jobs.inc({ result: 'done' });
       return control.ack();
     }
-    const wait = busy ? BUSY_RETRY_MS : Math.max(500, (rest.nextDueAt?.getTime() ?? Date.now()) - Date.now());
+    const wait = busy ? busyRetryMs() : Math.max(500, (rest.nextDueAt?.getTime() ?? Date.now()) - Date.now());
     metrics?.jobs.inc({ result: busy ? 'busy' : 'retry-later' });
     if (wait <= NAK_HORIZON_MS) return control.nak(wait);
     // The due scan publishes a job again when the first recipient is due.
