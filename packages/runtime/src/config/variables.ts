@@ -251,8 +251,9 @@ export const VARIABLES: readonly VariableSpec[] = [
   },
   {
     name: 'TEGAMI_DELIVERY_CONCURRENCY',
-    default: '16',
-    description: 'Queued messages one delivery-worker process works on at once.',
+    default: '32',
+    description:
+      'Queued messages one delivery-worker process works on at once (most of the time each waits on Postgres or a remote SMTP server).',
     services: ['delivery-worker', 'standalone'],
   },
   {
