@@ -9,6 +9,7 @@ export * from './embedded-postgres.js';
 export * from './errors.js';
 export * from './local-delivery.js';
 export * from './mailboxes.js';
+export * from './maildrop.js';
 export * from './messages.js';
 export * from './migrate.js';
 export * from './queue.js';

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAccount } from './accounts.js';
+import { addDomain } from './domains.js';
+import { findMailbox } from './mailboxes.js';
+import {
+  acquireMaildropLock,
+  grantPopBeforeSmtp,
+  hasPopBeforeSmtp,
+  openMaildrop,
+  releaseMaildropLock,
+  renewMaildropLock,
+} from './maildrop.js';
+import { appendMessage } from './messages.js';
+import { openTestStore } from './test-store.js';
+
+let store: Awaited<ReturnType<typeof openTestStore>>;
+let accountId: string;
+beforeAll(async () => {
+  store = await openTestStore();
+  await addDomain(store.pool, 'pop.test');
+  accountId = (await createAccount(store.pool, 'paula@pop.test', 'paula-password')).id;
+});
+afterAll(() => store.close());
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('maildrop lock', () => {
+  it('is exclusive between holders, re-entrant for its holder, and free once released', async () => {
+    expect(await acquireMaildropLock(store.pool, accountId, 'session-a', 30_000)).toBe(true);
+    expect(await acquireMaildropLock(store.pool, accountId, 'session-b', 30_000)).toBe(false);
+    expect(await acquireMaildropLock(store.pool, accountId, 'session-a', 30_000)).toBe(true);
+    await releaseMaildropLock(store.pool, accountId, 'session-b'); // not b's: no effect
+    expect(await acquireMaildropLock(store.pool, accountId, 'session-b', 30_000)).toBe(false);
+    await releaseMaildropLock(store.pool, accountId, 'session-a');
+    expect(await acquireMaildropLock(store.pool, accountId, 'session-b', 30_000)).toBe(true);
+    await releaseMaildropLock(store.pool, accountId, 'session-b');
+  });
+
+  it('lets a lease that was not renewed go to the next session', async () => {
+    expect(await acquireMaildropLock(store.pool, accountId, 'crashed', 200)).toBe(true);
+    expect(await acquireMaildropLock(store.pool, accountId, 'next', 30_000)).toBe(false);
+    await sleep(300);
+    expect(await acquireMaildropLock(store.pool, accountId, 'next', 30_000)).toBe(true);
+    expect(await renewMaildropLock(store.pool, accountId, 'crashed', 30_000)).toBe(false);
+    expect(await renewMaildropLock(store.pool, accountId, 'next', 30_000)).toBe(true);
+    await releaseMaildropLock(store.pool, accountId, 'next');
+  });
+
+  it('gives one of many racing sessions the lock', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => acquireMaildropLock(store.pool, accountId, `racer-${i}`, 30_000)),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const winner = results.indexOf(true);
+    await releaseMaildropLock(store.pool, accountId, `racer-${winner}`);
+  });
+});
+
+describe('openMaildrop', () => {
+  it('lists the INBOX in UID order with sizes and blobs', async () => {
+    const inbox = await findMailbox(store.pool, accountId, 'INBOX');
+    const first = Buffer.from('Subject: one\r\n\r\nfirst\r\n');
+    const second = Buffer.from('Subject: two\r\n\r\nthe second one\r\n');
+    await appendMessage(store.pool, { mailboxId: inbox!.id, raw: first });
+    await appendMessage(store.pool, { mailboxId: inbox!.id, raw: second });
+    const drop = await openMaildrop(store.pool, accountId);
+    expect(drop?.mailboxId).toBe(inbox!.id);
+    expect(drop?.uidValidity).toBe(inbox!.uidValidity);
+    expect(drop?.messages.map((m) => [m.uid, m.size])).toEqual([
+      [1, first.length],
+      [2, second.length],
+    ]);
+    expect(drop?.messages[0]!.blobSha256).toHaveLength(32);
+  });
+});
+
+describe('POP-before-SMTP grants', () => {
+  it('lets an address relay until the grant expires, and no other address', async () => {
+    await grantPopBeforeSmtp(store.pool, '192.0.2.7', 300);
+    expect(await hasPopBeforeSmtp(store.pool, '192.0.2.7')).toBe(true);
+    expect(await hasPopBeforeSmtp(store.pool, '192.0.2.8')).toBe(false);
+    await sleep(400);
+    expect(await hasPopBeforeSmtp(store.pool, '192.0.2.7')).toBe(false);
+  });
+});
