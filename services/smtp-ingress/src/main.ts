@@ -58,6 +58,7 @@ const running = await exitOnStartupError('could not start', async () => {
     host: config.smtpHost,
     tls,
     listeners: smtpListeners(config),
+    popBeforeSmtp: config.popBeforeSmtpTtlMs !== undefined,
   });
   const sweep = setInterval(() => {
     sweepAbandoned(store.pool, ABANDONED_AFTER_MS).then(

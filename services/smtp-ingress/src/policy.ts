@@ -1,6 +1,6 @@
 import type { ForwardPath, ReversePath, SmtpClientInfo, SmtpReply, SmtpRole } from '@tegami/protocol';
 import { reply, reversePathAddress } from '@tegami/protocol';
-import { classifyRecipient, isSenderAllowed, type Queryable } from '@tegami/store';
+import { classifyRecipient, hasPopBeforeSmtp, isSenderAllowed, type Queryable } from '@tegami/store';
 
 /**
  * Who may send what where. Port 25 accepts mail only for local users and aliases (it is
@@ -11,6 +11,11 @@ export class RelayPolicy {
   constructor(
     private readonly db: Queryable,
     private readonly role: SmtpRole,
+    /**
+     * POP-before-SMTP: a client address that logged in over POP3 lately may relay through
+     * port 25, where such old clients send; submission (RFC 6409) always wants AUTH.
+     */
+    private readonly popBeforeSmtp = false,
   ) {}
 
   async checkSender(client: SmtpClientInfo, from: ReversePath): Promise<SmtpReply | undefined> {
@@ -47,7 +52,14 @@ export class RelayPolicy {
         return reply(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`);
       case 'remote':
         if (this.role === 'submission' && client.authenticated) return undefined;
+        if (await this.grantedByPop(client)) return undefined;
         return reply(554, '5.7.1', `<${address}>: Relay access denied`);
     }
+  }
+
+  private async grantedByPop(client: SmtpClientInfo): Promise<boolean> {
+    if (!this.popBeforeSmtp) return false;
+    // A lookup failure denies: the client is told to authenticate or is refused relay.
+    return hasPopBeforeSmtp(this.db, client.address).catch(() => false);
   }
 }

@@ -47,6 +47,8 @@ export interface SmtpIngressDeps {
   /** PLAIN and LOGIN in clear from loopback clients (default true: nothing crosses a wire). */
   readonly plaintextAuthOnLoopback?: boolean;
   readonly abuseLimits?: AbuseLimits;
+  /** Relay for client addresses with a POP-before-SMTP grant (the pop-gateway writes them). */
+  readonly popBeforeSmtp?: boolean;
 }
 
 export interface SmtpIngress {
@@ -107,7 +109,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
       maxErrors: MAX_ERRORS_PER_SESSION,
       realms: () => realms,
     };
-    const policy = new RelayPolicy(deps.pool, spec.role);
+    const policy = new RelayPolicy(deps.pool, spec.role, deps.popBeforeSmtp ?? false);
     const onConnection = (socket: Socket) => {
       socket.on('error', () => undefined);
       const address = normaliseAddress(socket.remoteAddress ?? 'unknown');

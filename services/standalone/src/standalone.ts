@@ -34,7 +34,13 @@ export interface StandaloneDeps {
   readonly smtp: Omit<
     Parameters<typeof startSmtpIngress>[0],
     'pool' | 'bus' | 'logger' | 'metrics' | 'hostname' | 'listeners' | 'tls' | 'host'
-  > & { smtpHost: string; mxPort: number; submissionPort: number; submissionsPort: number };
+  > & {
+    smtpHost: string;
+    mxPort: number;
+    submissionPort: number;
+    submissionsPort: number;
+    popBeforeSmtpTtlMs?: number | undefined;
+  };
   readonly delivery: DeliverySettings;
   readonly dns: {
     readonly upstreams: readonly Upstream[];
@@ -104,6 +110,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       host: deps.smtp.smtpHost,
       tls: { cert: tls.cert, key: tls.key },
       listeners: smtpListeners(deps.smtp),
+      popBeforeSmtp: deps.smtp.popBeforeSmtpTtlMs !== undefined,
     });
     stack.push(() => smtp.stop());
 

@@ -193,6 +193,12 @@ export const VARIABLES: readonly VariableSpec[] = [
     services: SMTP,
   },
   {
+    name: 'TEGAMI_POP_BEFORE_SMTP_TTL',
+    description:
+      'POP-before-SMTP, off when unset: for this long after a POP3 login (e.g. `10m`), smtp-ingress relays mail from that client address through port 25 without SMTP AUTH (submission on 587/465 still wants AUTH), across all replicas. For old clients only; prefer AUTH.',
+    services: ['smtp-ingress', 'pop-gateway', 'standalone'],
+  },
+  {
     name: 'TEGAMI_GRPC_HOST',
     default: '0.0.0.0',
     description: 'Address the dns-resolver gRPC server (and its grpc.health.v1 service) listens on.',
