@@ -70,7 +70,7 @@ describe('openMaildrop', () => {
       [1, first.length],
       [2, second.length],
     ]);
-    expect(drop?.messages[0]!.blobSha256).toHaveLength(32);
+    expect(drop?.messages[0]?.blobSha256).toHaveLength(32);
   });
 });
 
