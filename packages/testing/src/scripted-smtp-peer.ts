@@ -23,6 +23,8 @@ export interface PeerScript {
   greetingDelayMs?: number;
   /** Leave DSN out of the EHLO reply. */
   noDsn?: boolean;
+  /** The SIZE limit announced in the EHLO reply (default 10 MiB). */
+  maxSize?: number;
 }
 
 export interface ScriptedPeer {
@@ -81,7 +83,7 @@ export async function startScriptedPeer(
         reset();
         const caps = [
           'PIPELINING',
-          'SIZE 10485760',
+          `SIZE ${script.maxSize ?? 10485760}`,
           '8BITMIME',
           'ENHANCEDSTATUSCODES',
           ...(script.noDsn ? [] : ['DSN']),

@@ -150,6 +150,14 @@ export async function openSmtpSession(peer: SmtpPeer, options: SmtpClientOptions
             info?: { accepted: string[]; rejectedErrors?: SmtpError[]; response: string },
           ) => {
             if (err) {
+              // RFC 1870 §6.2: the peer's SIZE says it cannot take this message at all.
+              if (err.code === 'EMESSAGE' && /larger than allowed/i.test(err.message)) {
+                const reply = `552 5.3.4 message of ${envelope.size} octets is over the SIZE limit ${peer.host} announced (${err.message.replace(/\D+/g, ' ').trim().split(' ').pop()})`;
+                resolve(
+                  envelope.recipients.map((recipient) => ({ recipient, kind: 5, reply, enhanced: '5.3.4' })),
+                );
+                return;
+              }
               if (!err.responseCode) return reject(connectionFailure(peer, err));
               // A refusal of the whole transaction (MAIL, DATA, or every RCPT).
               const perRecipient = new Map((err.rejectedErrors ?? []).map((e) => [e.recipient, e]));

@@ -239,6 +239,21 @@ describe('remote delivery', () => {
     ]);
   });
 
+  it("bounces a message over the peer's announced SIZE without sending it", async () => {
+    const peer = await peerFor('small.test', { maxSize: 100 });
+    const queueId = await t.submit({
+      from: `alice@${DOMAIN}`,
+      to: ['tiny@small.test'],
+      raw: `Subject: big\r\n\r\n${'x'.repeat(500)}\r\n`,
+    });
+    const trace = await t.settled(queueId);
+    expect(trace.recipients[0]!.attempts).toMatchObject([{ outcome: 'bounced' }]);
+    expect(trace.recipients[0]!.attempts[0]!.reply).toMatch(
+      /552 5\.3\.4 message of \d+ octets is over the SIZE limit mx\.small\.test announced \(100\)/,
+    );
+    expect(peer.transactions).toHaveLength(0);
+  });
+
   it('bounces at once for a null MX and for NXDOMAIN', async () => {
     resolver.setMx('nomail.test', { status: 'NULL_MX' });
     const nullMx = await t.submit({ from: `alice@${DOMAIN}`, to: ['x@nomail.test'] });
