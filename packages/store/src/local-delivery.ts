@@ -148,3 +148,75 @@ export async function deliverToMailbox(
   if (row.uid === null || row.modseq === null) return { kind: 'no-mailbox' };
   return { kind: 'delivered', uid: Number(row.uid), modseq: BigInt(row.modseq) };
 }
+
+/**
+ * deliverToMailbox for several deliveries to one mailbox in one statement: one lock of
+ * the mailbox row, one commit, UIDs in the order given and one MODSEQ for the lot
+ * (RFC 7162 lets one change share it). Quota is not checked here: the caller delivers to
+ * a mailbox with a quota one message at a time.
+ */
+export async function deliverManyToMailbox(
+  db: Queryable,
+  mailbox: LocalMailbox,
+  inputs: readonly Omit<LocalDeliveryInput, 'mailbox'>[],
+): Promise<LocalDeliveryResult[]> {
+  const result = await db.query<{
+    delivery_id: string;
+    uid: string | null;
+    modseq: string | null;
+    held: boolean;
+  }>(
+    `WITH input AS (
+       SELECT * FROM unnest($3::bigint[], $4::text[], $5::bytea[], $6::bigint[], $7::bytea[], $8::timestamptz[],
+                            $9::jsonb[], $10::text[], $11::text[])
+                WITH ORDINALITY AS i(delivery_id, claimant, sha, size, data, internal_date, metadata, search_text, reply, ord)
+     ), held AS (
+       SELECT d.id FROM deliveries d JOIN input i ON i.delivery_id = d.id AND d.claimed_by = i.claimant
+        WHERE d.status IN ('pending', 'deferred')
+        FOR UPDATE OF d
+     ), go AS (
+       SELECT i.*, row_number() OVER (ORDER BY i.ord) AS n FROM input i JOIN held h ON h.id = i.delivery_id
+     ), blob AS (
+       INSERT INTO blobs (sha256, size, data) SELECT DISTINCT ON (sha) sha, size, data FROM go
+       ON CONFLICT (sha256) DO NOTHING
+     ), allocated AS (
+       UPDATE mailboxes SET uidnext = uidnext + (SELECT count(*) FROM go), highestmodseq = highestmodseq + 1
+        WHERE id = $1 AND (SELECT count(*) FROM go) > 0 AND uidnext + (SELECT count(*) FROM go) - 1 <= $2
+        RETURNING uidnext - (SELECT count(*) FROM go) AS first_uid, highestmodseq AS modseq
+     ), numbered AS (
+       SELECT go.*, allocated.first_uid + go.n - 1 AS uid, allocated.modseq FROM go, allocated
+     ), message AS (
+       INSERT INTO messages (mailbox_id, uid, blob_sha256, size, internal_date, flags, modseq, metadata, search_text)
+       SELECT $1, uid, sha, size, internal_date, '{}', modseq, metadata, search_text FROM numbered
+     ), delivery AS (
+       UPDATE deliveries d SET status = 'delivered', attempts = attempts + 1, last_attempt_at = now(),
+              last_reply = n.reply, status_code = '2.0.0', finished_at = now(), next_attempt_at = NULL,
+              mailbox_id = $1, uid = n.uid, claimed_by = NULL, claimed_until = NULL
+         FROM numbered n
+        WHERE d.id = n.delivery_id
+     ), attempt AS (
+       INSERT INTO delivery_attempts (delivery_id, outcome, reply) SELECT delivery_id, 'delivered', reply FROM numbered
+     )
+     SELECT i.delivery_id, n.uid, n.modseq, EXISTS (SELECT 1 FROM held h WHERE h.id = i.delivery_id) AS held
+       FROM input i LEFT JOIN numbered n ON n.delivery_id = i.delivery_id
+      ORDER BY i.ord`,
+    [
+      mailbox.inboxId,
+      MAX_UID,
+      inputs.map((x) => x.deliveryId),
+      inputs.map((x) => x.worker),
+      inputs.map((x) => blobId(x.raw)),
+      inputs.map((x) => x.raw.length),
+      inputs.map((x) => x.raw),
+      inputs.map((x) => x.internalDate),
+      inputs.map((x) => (x.metadata === undefined ? null : JSON.stringify(x.metadata))),
+      inputs.map((x) => x.searchText ?? null),
+      inputs.map((x) => x.reply),
+    ],
+  );
+  return result.rows.map((row): LocalDeliveryResult => {
+    if (!row.held) return { kind: 'not-held' };
+    if (row.uid === null || row.modseq === null) return { kind: 'no-mailbox' };
+    return { kind: 'delivered', uid: Number(row.uid), modseq: BigInt(row.modseq) };
+  });
+}

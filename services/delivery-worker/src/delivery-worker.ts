@@ -27,6 +27,7 @@ import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import { buildDsn, type DsnRecipient } from './dsn.js';
 import { type DescribeMessage, deliverLocally } from './local-delivery.js';
+import { MailboxBatcher } from './mailbox-batcher.js';
 import { createDeliveryMetrics, type DeliveryMetrics } from './metrics.js';
 import { deliverToDomain, type RemoteOutcome } from './remote-delivery.js';
 import { nextAttempt } from './retry-schedule.js';
@@ -76,6 +77,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     ? createDeliveryMetrics(deps.metrics, () => oldestPendingAgeSeconds(pool))
     : undefined;
   const localDomains = cached(5_000, () => listLocalDomains(pool));
+  const batcher = new MailboxBatcher(pool);
 
   async function withDomainSlot<T>(domain: string, fn: () => Promise<T>): Promise<T | undefined> {
     let slot: number | undefined;
@@ -268,7 +270,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
         continue;
       }
       const result = await deliverLocally(
-        { pool, bus, hostname: deps.hostname, worker: claimant, describe: deps.describe },
+        { batcher, bus, hostname: deps.hostname, worker: claimant, describe: deps.describe },
         entry,
         d,
         route.mailbox,

@@ -1,6 +1,6 @@
 import type { MailBus } from '@tegami/bus';
-import { type DueDelivery, deliverToMailbox, type LocalMailbox, type QueueEntry } from '@tegami/store';
-import type pg from 'pg';
+import type { DueDelivery, LocalMailbox, QueueEntry } from '@tegami/store';
+import type { MailboxBatcher } from './mailbox-batcher.js';
 
 // Delivery into a local INBOX: the message as stored gets Return-Path (the envelope
 // sender, RFC 5321 §4.4) and Delivered-To (the recipient, as Postfix and Dovecot write
@@ -27,7 +27,7 @@ export type LocalOutcome =
   | { readonly kind: 'over-quota'; readonly reply: string };
 
 export interface LocalDeliveryDeps {
-  readonly pool: pg.Pool;
+  readonly batcher: MailboxBatcher;
   readonly bus: MailBus;
   readonly hostname: string;
   readonly worker: string;
@@ -48,10 +48,9 @@ export async function deliverLocally(
 ): Promise<LocalOutcome> {
   const raw = localCopy(entry, delivery.recipient, message);
   const described = deps.describe(raw);
-  const result = await deliverToMailbox(deps.pool, {
+  const result = await deps.batcher.deliver(mailbox, {
     deliveryId: delivery.id,
     worker: deps.worker,
-    mailbox,
     raw,
     metadata: described.metadata,
     searchText: described.searchText,

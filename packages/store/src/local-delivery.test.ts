@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAccount } from './accounts.js';
+import { claimDueDeliveries } from './deliveries.js';
+import { addDomain } from './domains.js';
+import {
+  deliverManyToMailbox,
+  deliverToMailbox,
+  type LocalMailbox,
+  routeLocalRecipient,
+} from './local-delivery.js';
+import { markQueued, newQueueId, recordAcceptedMessage } from './queue.js';
+import { openTestStore } from './test-store.js';
+
+let store: Awaited<ReturnType<typeof openTestStore>>;
+let inbox: LocalMailbox;
+beforeAll(async () => {
+  store = await openTestStore();
+  await addDomain(store.pool, 'local.test');
+  await createAccount(store.pool, 'lena@local.test', 'lena-password');
+  const route = await routeLocalRecipient(store.pool, 'Lena@local.test');
+  if (route.kind !== 'account') throw new Error('no account');
+  inbox = route.mailbox;
+});
+afterAll(() => store.close());
+
+/** A queued message to lena with its delivery claimed by `claimant`. */
+async function claimed(claimant: string, body: string) {
+  const queueId = newQueueId();
+  await recordAcceptedMessage(store.pool, {
+    queueId,
+    raw: Buffer.from(`Subject: ${body}\r\n\r\n${body}\r\n`),
+    sender: 'x@remote.test',
+    recipients: [{ address: 'lena@local.test' }],
+  });
+  await markQueued(store.pool, queueId);
+  const [delivery] = await claimDueDeliveries(store.pool, queueId, claimant, 60_000);
+  return {
+    deliveryId: delivery!.id,
+    raw: Buffer.from(`Delivered-To: lena@local.test\r\nSubject: ${body}\r\n\r\n${body}\r\n`),
+  };
+}
+
+const input = (worker: string, d: { deliveryId: string; raw: Buffer }) => ({
+  deliveryId: d.deliveryId,
+  worker,
+  raw: d.raw,
+  metadata: { note: `meta ${d.deliveryId}` },
+  searchText: `text ${d.deliveryId}`,
+  internalDate: new Date(),
+  reply: '250 2.0.0 delivered',
+});
+
+describe('local delivery', () => {
+  it('routes accounts, aliases and unknown names', async () => {
+    expect((await routeLocalRecipient(store.pool, 'nobody@local.test')).kind).toBe('unknown');
+  });
+
+  it('delivers once: a second try of the same delivery does nothing', async () => {
+    const d = await claimed('w1', 'once');
+    const first = await deliverToMailbox(store.pool, { ...input('w1', d), mailbox: inbox });
+    expect(first.kind).toBe('delivered');
+    expect(await deliverToMailbox(store.pool, { ...input('w1', d), mailbox: inbox })).toEqual({
+      kind: 'not-held',
+    });
+  });
+
+  it('delivers a batch in order with consecutive UIDs and one MODSEQ, skipping deliveries it does not hold', async () => {
+    const a = await claimed('w2', 'batch-a');
+    const b = await claimed('someone-else', 'batch-b');
+    const c = await claimed('w2', 'batch-c');
+    const results = await deliverManyToMailbox(store.pool, inbox, [
+      input('w2', a),
+      input('w2', b),
+      input('w2', c),
+    ]);
+    expect(results[1]).toEqual({ kind: 'not-held' });
+    const [ra, rc] = [results[0]!, results[2]!];
+    if (ra.kind !== 'delivered' || rc.kind !== 'delivered') throw new Error(JSON.stringify(results));
+    expect(rc.uid).toBe(ra.uid + 1);
+    expect(rc.modseq).toBe(ra.modseq);
+    const rows = await store.pool.query(
+      `SELECT m.uid, m.metadata, m.search_text, b.data, d.status, d.uid AS delivered_uid
+         FROM messages m JOIN blobs b ON b.sha256 = m.blob_sha256 JOIN deliveries d ON d.mailbox_id = m.mailbox_id AND d.uid = m.uid
+        WHERE m.mailbox_id = $1 AND m.uid = ANY($2::bigint[]) ORDER BY m.uid`,
+      [inbox.inboxId, [ra.uid, rc.uid]],
+    );
+    expect(rows.rows.map((r) => r.data.toString())).toEqual([a.raw.toString(), c.raw.toString()]);
+    expect(rows.rows.map((r) => r.metadata)).toEqual([
+      { note: `meta ${a.deliveryId}` },
+      { note: `meta ${c.deliveryId}` },
+    ]);
+    expect(rows.rows.map((r) => r.status)).toEqual(['delivered', 'delivered']);
+    const mailbox = await store.pool.query('SELECT uidnext, highestmodseq FROM mailboxes WHERE id = $1', [
+      inbox.inboxId,
+    ]);
+    expect(Number(mailbox.rows[0].uidnext)).toBe(rc.uid + 1);
+    expect(BigInt(mailbox.rows[0].highestmodseq)).toBe(rc.modseq);
+    // Again: all settled already.
+    const again = await deliverManyToMailbox(store.pool, inbox, [input('w2', a), input('w2', c)]);
+    expect(again).toEqual([{ kind: 'not-held' }, { kind: 'not-held' }]);
+  });
+
+  it('gives concurrent batches distinct, gapless UIDs', async () => {
+    const batches = await Promise.all(
+      [0, 1, 2, 3].map(async (k) => {
+        const ds = [];
+        for (let i = 0; i < 5; i++) ds.push(await claimed(`c${k}`, `conc-${k}-${i}`));
+        return deliverManyToMailbox(
+          store.pool,
+          inbox,
+          ds.map((d) => input(`c${k}`, d)),
+        );
+      }),
+    );
+    const uids = batches
+      .flat()
+      .map((r) => (r.kind === 'delivered' ? r.uid : -1))
+      .sort((x, y) => x - y);
+    expect(uids).not.toContain(-1);
+    expect(new Set(uids).size).toBe(20);
+    expect(uids.at(-1)! - uids[0]!).toBe(19);
+  });
+});
