@@ -325,4 +325,25 @@ describe('remote delivery', () => {
       await t.restartWorker();
     }
   });
+
+  it('counts what it did in its metrics', async () => {
+    await peerFor('counted.test', { rcpt: (_a, attempt) => (attempt === 1 ? '451 4.3.0 later' : '250 ok') });
+    const queueId = await t.submit({ from: `alice@${DOMAIN}`, to: ['c@counted.test', `bob@${DOMAIN}`] });
+    await t.settled(queueId);
+    const text = await t.metrics.metrics();
+    expect(text).toMatch(
+      /tegami_delivery_outcomes_total\{[^}]*route="local"[^}]*outcome="delivered"[^}]*\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /tegami_delivery_outcomes_total\{[^}]*route="remote"[^}]*outcome="relayed"[^}]*\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /tegami_delivery_outcomes_total\{[^}]*route="remote"[^}]*outcome="deferred"[^}]*\} [1-9]/,
+    );
+    expect(text).toMatch(/tegami_delivery_attempts_total\{[^}]*route="remote"[^}]*\} [1-9]/);
+    expect(text).toMatch(/tegami_delivery_latency_seconds_count\{[^}]*route="remote"[^}]*\} [1-9]/);
+    expect(text).toMatch(/tegami_delivery_queue_oldest_pending_seconds\{[^}]*\} \d/);
+    expect(text).toMatch(/tegami_delivery_jobs_total\{[^}]*result="done"[^}]*\} [1-9]/);
+    expect(text).toMatch(/tegami_delivery_domain_connections\{[^}]*domain="counted\.test"[^}]*\} 0/);
+  });
 });
