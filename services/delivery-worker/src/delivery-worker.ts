@@ -4,13 +4,11 @@ import type { DeliveryJob, JobControl, MailBus } from '@tegami/bus';
 import type { ResolverClient } from '@tegami/rpc';
 import type { Logger } from '@tegami/runtime';
 import {
-  acquireDestinationSlot,
   claimQueuedMessage,
   type DeliveryOutcome,
   type DueDelivery,
   expandRecipient,
   extendClaims,
-  findDueMessages,
   finishOrRemaining,
   listLocalDomains,
   newQueueId,
@@ -18,17 +16,19 @@ import {
   type QueueEntry,
   type ReportMessage,
   releaseClaims,
-  releaseDestinationSlot,
-  renewDestinationSlot,
   routeLocalRecipient,
   settleDeliveries,
 } from '@tegami/store';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
+import { cached } from './cached.js';
+import { domainSlots } from './domain-slots.js';
 import { buildDsn, type DsnRecipient } from './dsn.js';
+import { startDueScan } from './due-scan.js';
 import { type DescribeMessage, deliverLocally } from './local-delivery.js';
 import { MailboxBatcher } from './mailbox-batcher.js';
 import { createDeliveryMetrics, type DeliveryMetrics } from './metrics.js';
+import { notice, wants } from './notices.js';
 import { deliverToDomain, type RemoteOutcome } from './remote-delivery.js';
 import { nextAttempt } from './retry-schedule.js';
 import type { DeliverySettings } from './settings.js';
@@ -62,10 +62,7 @@ const ACCEPTING_GRACE_MS = 60_000;
 const MISSING_ROW_GRACE_MS = 30_000;
 // Retries due sooner than this wait as a nak'd job; later ones come back via the due scan.
 const NAK_HORIZON_MS = 30_000;
-// A recipient with no attempt after this long lost its job; the due scan republishes it.
-const STRANDED_AFTER_MS = 5 * 60_000;
 const MAX_ALIAS_DEPTH = 8;
-const SLOT_LEASE_MS = 120_000;
 // Every connection slot of the domain was taken: try again soon, at a random moment so
 // the waiting jobs do not all come back at once.
 const busyRetryMs = () => 300 + Math.floor(Math.random() * 700);
@@ -79,22 +76,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
   const localDomains = cached(5_000, () => listLocalDomains(pool));
   const batcher = new MailboxBatcher(pool);
 
-  async function withDomainSlot<T>(domain: string, fn: () => Promise<T>): Promise<T | undefined> {
-    let slot: number | undefined;
-    for (let i = 0; i < 3 && slot === undefined; i++) {
-      slot = await acquireDestinationSlot(pool, domain, settings.domainConnections, workerId, SLOT_LEASE_MS);
-    }
-    if (slot === undefined) return undefined;
-    const renew = setInterval(() => {
-      renewDestinationSlot(pool, domain, slot, workerId, SLOT_LEASE_MS).catch(() => undefined);
-    }, SLOT_LEASE_MS / 3);
-    try {
-      return await fn();
-    } finally {
-      clearInterval(renew);
-      await releaseDestinationSlot(pool, domain, slot, workerId).catch(() => undefined);
-    }
-  }
+  const withDomainSlot = domainSlots(pool, settings.domainConnections, workerId);
 
   const remoteDeps = {
     resolver: deps.resolver,
@@ -367,28 +349,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     };
   }
 
-  // Retries due later than a nak can wait, and jobs that were lost, come back from here.
-  const scanEvery = deps.dueScanIntervalMs ?? 5_000;
-  let scanning = false;
-  const scan = setInterval(() => {
-    if (scanning) return;
-    scanning = true;
-    findDueMessages(pool, STRANDED_AFTER_MS, 500)
-      .then(async (dueMessages) => {
-        for (const m of dueMessages) {
-          await bus.publishJob(
-            { queueId: m.queueId, enqueuedAt: new Date().toISOString() },
-            // Every replica scans: the same due time gives the same id, so NATS keeps one.
-            { dedupeId: `${m.queueId}.due.${m.dueAt.getTime()}` },
-          );
-        }
-      })
-      .catch((err) => logger.warn({ err }, 'scan for due deliveries failed'))
-      .finally(() => {
-        scanning = false;
-      });
-  }, scanEvery);
-  scan.unref();
+  const scan = startDueScan({ pool, bus, logger, intervalMs: deps.dueScanIntervalMs ?? 5_000 });
 
   const consumer = bus.consumeJobs(
     async (job, control) => {
@@ -407,48 +368,8 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
   return {
     workerId,
     async stop() {
-      clearInterval(scan);
+      scan.stop();
       await consumer.stop();
     },
-  };
-}
-
-function wants(d: DueDelivery, what: 'SUCCESS' | 'FAILURE' | 'DELAY'): boolean {
-  return d.notify?.includes(what) ?? false;
-}
-
-function notice(
-  d: DueDelivery,
-  action: DsnRecipient['action'],
-  status: string,
-  diagnostic: string | null,
-  remoteMta: string | null | undefined,
-  at: Date,
-  willRetryUntil?: Date,
-): DsnRecipient {
-  return {
-    recipient: d.recipient,
-    originalRecipient: d.orcpt ?? (d.expandedFrom ? `rfc822;${d.expandedFrom}` : null),
-    action,
-    status: action === 'failed' && status.startsWith('2') ? '5.0.0' : status,
-    diagnostic,
-    remoteMta,
-    lastAttemptAt: at,
-    ...(willRetryUntil ? { willRetryUntil } : {}),
-  };
-}
-
-/** A value recomputed at most every ttlMs (the local domains change rarely). */
-function cached<T>(ttlMs: number, load: () => Promise<T>): () => Promise<T> {
-  let value: { at: number; promise: Promise<T> } | undefined;
-  return () => {
-    if (!value || Date.now() - value.at > ttlMs) {
-      const promise = load();
-      value = { at: Date.now(), promise };
-      promise.catch(() => {
-        value = undefined;
-      });
-    }
-    return value.promise;
   };
 }
