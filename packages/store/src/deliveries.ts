@@ -187,15 +187,23 @@ export async function finishOrRemaining(
 
 /**
  * Replaces an alias recipient by its destinations (rows of their own, which are due at
- * once). A destination already among the message's recipients is not added twice.
+ * once). A destination already among the message's recipients is not added twice; an
+ * alias whose destinations are all aliases expanded already is a loop, left to the caller.
  */
 export async function expandRecipient(
   pool: pg.Pool,
   delivery: { readonly id: string; readonly queueId: string; readonly worker: string },
   destinations: readonly string[],
   originalRecipient: string,
-): Promise<boolean> {
+): Promise<'expanded' | 'loop' | 'not-held'> {
   return withTransaction(pool, async (client) => {
+    // Every destination an alias of this message that was expanded already: the alias
+    // only leads back into the loop (a → b → a), and the mail would go nowhere.
+    const seen = await client.query<{ n: string }>(
+      `SELECT count(*) AS n FROM deliveries WHERE queue_id = $1 AND recipient = ANY($2::text[]) AND status = 'expanded'`,
+      [delivery.queueId, destinations],
+    );
+    if (destinations.length > 0 && Number(seen.rows[0]!.n) === destinations.length) return 'loop';
     const parent = await client.query<{ dsn_notify: string[] | null; dsn_orcpt: string | null }>(
       `UPDATE deliveries SET status = 'expanded', finished_at = now(), claimed_by = NULL, claimed_until = NULL,
               last_reply = $3, last_attempt_at = now()
@@ -203,7 +211,7 @@ export async function expandRecipient(
         RETURNING dsn_notify, dsn_orcpt`,
       [delivery.id, delivery.worker, `expanded to ${destinations.join(', ')}`],
     );
-    if (!parent.rows[0]) return false;
+    if (!parent.rows[0]) return 'not-held';
     await client.query(
       `INSERT INTO deliveries (queue_id, recipient, dsn_notify, dsn_orcpt, expanded_from)
        SELECT $1, d, $3, $4, $5 FROM unnest($2::text[]) AS d
@@ -220,7 +228,7 @@ export async function expandRecipient(
       `INSERT INTO delivery_attempts (delivery_id, outcome, reply) VALUES ($1, 'expanded', $2)`,
       [delivery.id, `expanded to ${destinations.join(', ')}`],
     );
-    return true;
+    return 'expanded';
   });
 }
 

@@ -238,13 +238,22 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
           );
           continue;
         }
-        expanded =
-          (await expandRecipient(
-            pool,
-            { id: d.id, queueId: entry.queueId, worker: claimant },
-            route.destinations,
-            d.expandedFrom ?? d.recipient,
-          )) || expanded;
+        const expansion = await expandRecipient(
+          pool,
+          { id: d.id, queueId: entry.queueId, worker: claimant },
+          route.destinations,
+          d.expandedFrom ?? d.recipient,
+        );
+        if (expansion === 'loop') {
+          settle(
+            d,
+            'local',
+            'bounced',
+            `554 5.4.6 <${d.recipient}>: mail forwarding loop (aliases lead back to each other)`,
+            '5.4.6',
+          );
+        }
+        expanded ||= expansion === 'expanded';
         continue;
       }
       if (route.kind === 'unknown') {

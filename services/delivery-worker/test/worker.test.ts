@@ -1,4 +1,4 @@
-import { createAccount, removeAccount, setQuota } from '@tegami/store';
+import { addAlias, createAccount, removeAccount, setQuota } from '@tegami/store';
 import { type ScriptedPeer, startScriptedPeer } from '@tegami/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeResolver, type TestResolver } from './fake-resolver.js';
@@ -156,6 +156,39 @@ describe('local delivery', () => {
     expect(notices[0]).toContain('Action: delayed');
     expect(notices[0]).toContain('Subject: Delayed Mail (still being retried)');
     expect(notices[0]).toMatch(/Will-Retry-Until: /);
+  });
+
+  it('bounces an alias loop instead of losing the message', async () => {
+    await addAlias(t.store.pool, `ping@${DOMAIN}`, [`pong@${DOMAIN}`]);
+    await addAlias(t.store.pool, `pong@${DOMAIN}`, [`ping@${DOMAIN}`]);
+    const queueId = await t.submit({ from: `alice@${DOMAIN}`, to: [`ping@${DOMAIN}`] });
+    const trace = await t.settled(queueId);
+    expect(trace.recipients.map((r) => [r.recipient, r.status])).toEqual([
+      [`ping@${DOMAIN}`, 'expanded'],
+      [`pong@${DOMAIN}`, 'bounced'],
+    ]);
+    const dsn = await waitFor(async () =>
+      (await t.inbox(`alice@${DOMAIN}`)).find((m) => m.includes(`X-Tegami-Queue-ID: ${queueId}`)),
+    );
+    expect(dsn).toContain('Status: 5.4.6');
+    expect(dsn).toContain(`Original-Recipient: rfc822; ping@${DOMAIN}`);
+    expect(dsn).toContain('mail forwarding loop');
+  });
+
+  it('follows nested aliases to the end, and bounces a chain nested too deep', async () => {
+    for (let i = 0; i < 10; i++) await addAlias(t.store.pool, `hop${i}@${DOMAIN}`, [`hop${i + 1}@${DOMAIN}`]);
+    await addAlias(t.store.pool, `hop10@${DOMAIN}`, [`bob@${DOMAIN}`]);
+    await addAlias(t.store.pool, `short0@${DOMAIN}`, [`short1@${DOMAIN}`]);
+    await addAlias(t.store.pool, `short1@${DOMAIN}`, [`bob@${DOMAIN}`]);
+    const shallow = await t.submit({ from: `alice@${DOMAIN}`, to: [`short0@${DOMAIN}`] });
+    const deep = await t.submit({ from: `alice@${DOMAIN}`, to: [`hop0@${DOMAIN}`] });
+    const a = await t.settled(shallow);
+    expect(a.recipients.find((r) => r.recipient === `bob@${DOMAIN}`)?.status).toBe('delivered');
+    const b = await t.settled(deep);
+    expect(b.recipients.some((r) => r.status === 'bounced' && r.attempts[0]?.reply?.includes('5.4.6'))).toBe(
+      true,
+    );
+    expect(b.recipients.some((r) => r.recipient === `bob@${DOMAIN}`)).toBe(false);
   });
 
   it('never bounces a message from the null sender', async () => {
