@@ -1,5 +1,6 @@
 export * from './address/mailbox-address.js';
 export * from './mime/index.js';
+export * from './pop3/index.js';
 export * from './rfc5322-date.js';
 export * from './sasl/md5-state.js';
 export * from './sasl/password-secrets.js';

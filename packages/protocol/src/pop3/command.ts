@@ -1,0 +1,26 @@
+// POP3 command lines (RFC 1939 §3): a keyword of 3-4 characters, case-insensitive, and
+// arguments separated by single spaces. PASS takes the rest of the line whole, since a
+// password may contain spaces (RFC 1939 §7 lets servers allow it).
+
+export interface Pop3Command {
+  /** Upper-cased keyword. */
+  readonly verb: string;
+  readonly args: readonly string[];
+  /** Everything after the keyword and one space, as sent (PASS, AUTH responses). */
+  readonly rest: string;
+}
+
+export function parsePop3Command(line: string): Pop3Command | undefined {
+  const match = /^([A-Za-z]{3,4})(?: (.*))?$/.exec(line);
+  if (!match) return undefined;
+  const verb = match[1]!.toUpperCase();
+  const rest = match[2] ?? '';
+  const args = rest === '' ? [] : rest.split(' ');
+  return { verb, args, rest };
+}
+
+/** A message number argument: decimal, 1 or more, no sign or leading junk. */
+export function parseMessageNumber(text: string | undefined): number | undefined {
+  if (text === undefined || !/^[1-9]\d{0,9}$/.test(text)) return undefined;
+  return Number(text);
+}
