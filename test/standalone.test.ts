@@ -17,10 +17,14 @@ afterAll(() => {
 });
 
 let smtpPort = 0;
+let popPort = 0;
 
 async function startTegami(opsPort: number): Promise<Program> {
   smtpPort = await freePort();
+  popPort = await freePort();
   const program = startInRepo('pnpm', ['start'], {
+    TEGAMI_POP_PORT: String(popPort),
+    TEGAMI_POPS_PORT: '0',
     TEGAMI_DATA_DIR: dataDir,
     TEGAMI_OPS_PORT: String(opsPort),
     TEGAMI_SMTP_MX_PORT: '0',
@@ -88,6 +92,18 @@ describe('pnpm start (standalone)', () => {
     }
     expect(trace).toMatch(new RegExp(`${queueId}  done`));
     expect(trace).toMatch(/to <alice@localhost>: delivered/);
+    // ... and POP3 hands it out.
+    const pop = await runInRepo(
+      'python3',
+      [
+        '-c',
+        "import poplib,sys; p=poplib.POP3('127.0.0.1', int(sys.argv[1])); p.user('alice@localhost'); p.pass_('correct horse'); print('STAT', *p.stat()); print(b'\\n'.join(p.retr(1)[1]).decode()); p.quit()",
+        String(popPort),
+      ],
+      {},
+    );
+    expect(pop.stdout).toMatch(/^STAT 1 \d+$/m);
+    expect(pop.stdout).toContain(`id ${queueId}`);
 
     // Ctrl-C reaches pnpm and Tegami alike; pnpm dies of the signal, Tegami shuts down cleanly.
     first.signal('SIGINT');

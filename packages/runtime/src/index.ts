@@ -3,6 +3,7 @@ export * from './config/config-error.js';
 export * from './config/exit.js';
 export * from './config/read.js';
 export * from './config/variables.js';
+export * from './connection-limits.js';
 export * from './describe-error.js';
 export * from './logger.js';
 export * from './ops-server.js';

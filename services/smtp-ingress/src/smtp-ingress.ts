@@ -8,12 +8,12 @@ import {
   type SmtpSessionConfig,
   serializeReply,
 } from '@tegami/protocol';
-import type { Logger } from '@tegami/runtime';
+import { ConnectionLimits, type Logger } from '@tegami/runtime';
 import { findAuthSecrets, listLocalDomains } from '@tegami/store';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import { type AbuseLimits, AbuseTracker, DEFAULT_ABUSE_LIMITS } from './abuse-tracker.js';
-import { ConnectionLimits } from './connection-limits.js';
+
 import { createSmtpMetrics } from './metrics.js';
 import { RelayPolicy } from './policy.js';
 import { serveSmtpConnection } from './smtp-connection.js';

@@ -1,5 +1,6 @@
 import { deliverySettings, toDeliverySettings } from '@tegami/delivery-worker';
 import { dnsResolverSettings } from '@tegami/dns-resolver';
+import { popSettings } from '@tegami/pop-gateway';
 import {
   commonSettings,
   createLogger,
@@ -22,6 +23,7 @@ const config = loadConfigOrExit(
     hostname: string('TEGAMI_HOSTNAME'),
     ...smtpSettings(),
     ...deliverySettings(),
+    ...popSettings(),
     ...dnsSettings,
   },
   { service: 'standalone' },
@@ -29,7 +31,14 @@ const config = loadConfigOrExit(
 const logger = createLogger({ service: 'standalone', level: config.logLevel });
 
 const standalone = await exitOnStartupError('could not start', () =>
-  startStandalone({ ...config, smtp: config, delivery: toDeliverySettings(config), dns: config, logger }),
+  startStandalone({
+    ...config,
+    smtp: config,
+    delivery: toDeliverySettings(config),
+    dns: config,
+    pop: config,
+    logger,
+  }),
 );
 
 onShutdown(() => standalone.stop(), { timeoutMs: config.shutdownTimeoutMs, logger });
@@ -41,7 +50,8 @@ Tegami is running (data in ${config.dataDir}).
   domain     ${config.domain}
   SMTP       ${config.smtpHost}:${standalone.smtp.ports['mx']} (MX)  :${standalone.smtp.ports['submission']} (submission, STARTTLS)  :${standalone.smtp.ports['submissions']} (implicit TLS)
   delivery   into local INBOXes; to other domains by MX (DNS: ${config.upstreams.map((u) => `${u.host}:${u.port}`).join(', ')})
-  POP3 and IMAP arrive with their services (see README).
+  POP3       ${config.popHost}:${standalone.pop.ports.pop} (STLS)  :${standalone.pop.ports.pops} (implicit TLS)
+  IMAP arrives with its service (see README).
 
 Add the first user, in another terminal, and send a message:
 

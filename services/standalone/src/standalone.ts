@@ -6,6 +6,7 @@ import {
   startDeliveryWorker,
 } from '@tegami/delivery-worker';
 import { startDnsResolver, type Upstream } from '@tegami/dns-resolver';
+import { type PopGateway, startPopGateway } from '@tegami/pop-gateway';
 import { createResolverClient } from '@tegami/rpc';
 import {
   createMetricsRegistry,
@@ -42,6 +43,16 @@ export interface StandaloneDeps {
     popBeforeSmtpTtlMs?: number | undefined;
   };
   readonly delivery: DeliverySettings;
+  readonly pop: {
+    readonly popHost: string;
+    readonly popPort: number;
+    readonly popsPort: number;
+    readonly popIdleTimeoutMs: number;
+    readonly popMaxConnections: number;
+    readonly popMaxConnectionsPerIp: number;
+    readonly popAllowPlaintextAuth: boolean;
+    readonly popBeforeSmtpTtlMs?: number | undefined;
+  };
   readonly dns: {
     readonly upstreams: readonly Upstream[];
     readonly timeoutMs: number;
@@ -57,6 +68,7 @@ export interface StandaloneHandle {
   readonly store: StorePool;
   readonly smtp: SmtpIngress;
   readonly delivery: DeliveryWorkerHandle;
+  readonly pop: PopGateway;
   stop(): Promise<void>;
 }
 
@@ -138,6 +150,24 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
     });
     stack.push(() => delivery.stop());
 
+    const pop = await startPopGateway({
+      pool: store.pool,
+      bus,
+      logger: logger.child({ component: 'pop-gateway' }),
+      metrics,
+      hostname: deps.hostname,
+      host: deps.pop.popHost,
+      popPort: deps.pop.popPort,
+      popsPort: deps.pop.popsPort,
+      tls: { cert: tls.cert, key: tls.key },
+      idleTimeoutMs: deps.pop.popIdleTimeoutMs,
+      maxConnections: deps.pop.popMaxConnections,
+      maxConnectionsPerIp: deps.pop.popMaxConnectionsPerIp,
+      allowPlaintextAuth: deps.pop.popAllowPlaintextAuth,
+      popBeforeSmtpTtlMs: deps.pop.popBeforeSmtpTtlMs,
+    });
+    stack.push(() => pop.stop());
+
     const ops: OpsServer = await startOpsServer({
       host: deps.opsHost,
       port: deps.opsPort,
@@ -154,6 +184,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       store,
       smtp,
       delivery,
+      pop,
       stop: async () => {
         ops.markNotReady('shutting down');
         await stop();

@@ -69,6 +69,11 @@ export class Pop3Session {
     this.tls = options.tls;
   }
 
+  /** A SASL exchange is waiting for the client's next response (longer lines allowed). */
+  get inSasl(): boolean {
+    return this.sasl !== undefined;
+  }
+
   greeting(): void {
     this.ok(`${this.options.hostname} POP3 server ready`);
   }

@@ -193,6 +193,52 @@ export const VARIABLES: readonly VariableSpec[] = [
     services: SMTP,
   },
   {
+    name: 'TEGAMI_POP_HOST',
+    default: '0.0.0.0',
+    standaloneDefault: '127.0.0.1',
+    description: 'Address the POP3 listeners bind.',
+    services: ['pop-gateway', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_POP_PORT',
+    default: '110',
+    standaloneDefault: '1110',
+    description: 'POP3 port (RFC 1939), with STLS when a certificate is configured. 0 picks a free port.',
+    services: ['pop-gateway', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_POPS_PORT',
+    default: '995',
+    standaloneDefault: '1995',
+    description: 'POP3 over implicit TLS (RFC 8314); not started without a certificate. 0 picks a free port.',
+    services: ['pop-gateway', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_POP_IDLE_TIMEOUT_MS',
+    default: '10m',
+    description: 'A POP3 session idle this long is closed (RFC 1939 asks for at least 10 minutes).',
+    services: ['pop-gateway', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_POP_MAX_CONNECTIONS',
+    default: '1000',
+    description: 'Most POP3 connections one pop-gateway process serves at once.',
+    services: ['pop-gateway', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_POP_MAX_CONNECTIONS_PER_IP',
+    default: '20',
+    description: 'Most POP3 connections from one client address at once.',
+    services: ['pop-gateway', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_POP_ALLOW_PLAINTEXT_AUTH',
+    default: 'false',
+    description:
+      'Allow USER/PASS, PLAIN and LOGIN without TLS from any address (always allowed on loopback).',
+    services: ['pop-gateway', 'standalone'],
+  },
+  {
     name: 'TEGAMI_POP_BEFORE_SMTP_TTL',
     description:
       'POP-before-SMTP, off when unset: for this long after a POP3 login (e.g. `10m`), smtp-ingress relays mail from that client address through port 25 without SMTP AUTH (submission on 587/465 still wants AUTH), across all replicas. For old clients only; prefer AUTH.',

@@ -1,0 +1,2 @@
+export { type PopGateway, type PopGatewayDeps, startPopGateway } from './pop-gateway.js';
+export { popSettings } from './settings.js';

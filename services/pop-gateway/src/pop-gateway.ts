@@ -1,0 +1,306 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
+import type { MailBus } from '@tegami/bus';
+import { type Pop3Action, Pop3Session, type SaslCredentials } from '@tegami/protocol';
+import { ConnectionLimits, type Logger } from '@tegami/runtime';
+import {
+  acquireMaildropLock,
+  expungeMessages,
+  findAuthSecrets,
+  getBlob,
+  grantPopBeforeSmtp,
+  listLocalDomains,
+  type Maildrop,
+  openMaildrop,
+  releaseMaildropLock,
+  renewMaildropLock,
+} from '@tegami/store';
+import type pg from 'pg';
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+// The POP3 service (RFC 1939): the session engine is packages/protocol/pop3; this owns
+// the sockets, TLS, the maildrop lock across replicas, and the store.
+
+export interface PopGatewayDeps {
+  readonly pool: pg.Pool;
+  readonly bus: MailBus;
+  readonly logger: Logger;
+  readonly metrics: Registry;
+  readonly hostname: string;
+  readonly host: string;
+  /** 0 picks a free port; undefined: no such listener. */
+  readonly popPort: number | undefined;
+  readonly popsPort: number | undefined;
+  readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  readonly idleTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  readonly allowPlaintextAuth: boolean;
+  /** POP-before-SMTP grant length; undefined: off. */
+  readonly popBeforeSmtpTtlMs?: number | undefined;
+}
+
+export interface PopGateway {
+  readonly ports: { readonly pop?: number; readonly pops?: number };
+  stop(): Promise<void>;
+}
+
+// RFC 2449 §4: commands up to 255 octets; SASL responses may be longer (RFC 5034 §4).
+const MAX_COMMAND_LINE = 255;
+const MAX_SASL_LINE = 12_288;
+const LOCK_LEASE_MS = 30_000;
+const AUTH_FAILURE_DELAY_MS = 1_000;
+const MAX_AUTH_FAILURES = 3;
+
+export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway> {
+  const limits = new ConnectionLimits(deps.maxConnections, deps.maxConnectionsPerIp);
+  const secureContext: SecureContext | undefined = deps.tls ? createSecureContext(deps.tls) : undefined;
+  const registers = [deps.metrics];
+  const metrics = {
+    connections: new Counter({
+      name: 'tegami_pop_connections_total',
+      help: 'POP3 connections accepted, by listener',
+      labelNames: ['listener'] as const,
+      registers,
+    }),
+    active: new Gauge({
+      name: 'tegami_pop_connections_active',
+      help: 'POP3 connections open now',
+      registers,
+    }),
+    logins: new Counter({
+      name: 'tegami_pop_logins_total',
+      help: 'POP3 logins, by result (ok, failed, in-use)',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    retrieved: new Counter({
+      name: 'tegami_pop_messages_retrieved_total',
+      help: 'Messages sent by RETR',
+      registers,
+    }),
+    deleted: new Counter({
+      name: 'tegami_pop_messages_deleted_total',
+      help: 'Messages removed at QUIT',
+      registers,
+    }),
+  };
+  let realms: readonly string[] = await listLocalDomains(deps.pool).catch(() => []);
+  const refreshRealms = setInterval(() => {
+    listLocalDomains(deps.pool).then(
+      (r) => (realms = r),
+      () => undefined,
+    );
+  }, 60_000);
+  refreshRealms.unref();
+  const lookupCredentials = async (username: string): Promise<SaslCredentials | undefined> => {
+    const secrets = await findAuthSecrets(deps.pool, username);
+    return secrets ? { ...secrets } : undefined;
+  };
+
+  const sockets = new Set<Socket>();
+  const servers: Server[] = [];
+  const ports: { pop?: number; pops?: number } = {};
+
+  const serve = (listener: 'pop' | 'pops', raw: Socket) => {
+    raw.on('error', () => undefined);
+    const address = (raw.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
+    const slot = limits.acquire(address);
+    if (slot !== 'ok') {
+      raw.end(
+        `-ERR [SYS/TEMP] too many connections${slot === 'per-address' ? ' from your address' : ''}, try again later\r\n`,
+      );
+      setTimeout(() => raw.destroy(), 2_000).unref();
+      return;
+    }
+    metrics.connections.inc({ listener });
+    metrics.active.inc();
+    sockets.add(raw);
+    let socket: Socket = listener === 'pops' ? new TLSSocket(raw, { isServer: true, secureContext }) : raw;
+    socket.on('error', () => undefined);
+    const sessionId = randomBytes(8).toString('hex');
+    let maildrop: Maildrop | undefined;
+    let locked: { accountId: string; renew: NodeJS.Timeout } | undefined;
+    let failures = 0;
+    const loopback = address === '::1' || address.startsWith('127.');
+
+    const send = (chunk: string | Uint8Array) => {
+      if (!socket.destroyed) socket.write(chunk);
+    };
+    const session = new Pop3Session(
+      {
+        hostname: deps.hostname,
+        tls: listener === 'pops' ? 'active' : secureContext ? 'starttls' : 'unavailable',
+        plaintextAllowed: deps.allowPlaintextAuth || loopback,
+        realms: () => realms,
+      },
+      {
+        lookupCredentials,
+        async openMaildrop(identity) {
+          try {
+            if (!(await acquireMaildropLock(deps.pool, identity.accountId, sessionId, LOCK_LEASE_MS))) {
+              metrics.logins.inc({ result: 'in-use' });
+              return 'in-use';
+            }
+            const renew = setInterval(() => {
+              renewMaildropLock(deps.pool, identity.accountId, sessionId, LOCK_LEASE_MS).catch(
+                () => undefined,
+              );
+            }, LOCK_LEASE_MS / 3);
+            locked = { accountId: identity.accountId, renew };
+            maildrop = await openMaildrop(deps.pool, identity.accountId);
+            if (!maildrop) return 'temp';
+            return maildrop.messages.map((m) => ({ uid: `${maildrop!.uidValidity}.${m.uid}`, size: m.size }));
+          } catch (err) {
+            deps.logger.warn({ err }, 'could not open a maildrop');
+            return 'temp';
+          }
+        },
+        async readMessage(index) {
+          const entry = maildrop!.messages[index]!;
+          const data = await getBlob(deps.pool, entry.blobSha256);
+          if (!data) throw new Error('blob missing');
+          metrics.retrieved.inc();
+          return data;
+        },
+        async commitDeletions(indexes) {
+          if (indexes.length === 0 || !maildrop) return;
+          const uids = indexes.map((i) => maildrop!.messages[i]!.uid);
+          const removed = await expungeMessages(deps.pool, maildrop.mailboxId, uids);
+          metrics.deleted.inc(removed.length);
+          if (removed.length > 0 && locked) {
+            // IMAP sessions of this user learn of it; at most once, they re-read Postgres.
+            await deps.bus
+              .publishMailboxChanged({
+                accountId: locked.accountId,
+                mailboxId: maildrop.mailboxId,
+                kind: 'expunge',
+                uids: removed,
+              })
+              .catch(() => undefined);
+          }
+        },
+        async authFailed() {
+          failures++;
+          metrics.logins.inc({ result: 'failed' });
+          // A guesser waits for every answer, and is shown the door after a few.
+          await new Promise((r) => setTimeout(r, AUTH_FAILURE_DELAY_MS * failures));
+          if (failures >= MAX_AUTH_FAILURES)
+            setImmediate(() => socket.end('-ERR [AUTH] too many failures\r\n'));
+        },
+        authSucceeded(identity) {
+          metrics.logins.inc({ result: 'ok' });
+          deps.logger.info({ session: sessionId, client: address, user: identity.address }, 'POP3 login');
+          if (deps.popBeforeSmtpTtlMs !== undefined) {
+            grantPopBeforeSmtp(deps.pool, address, deps.popBeforeSmtpTtlMs).catch((err) =>
+              deps.logger.warn({ err }, 'could not record the POP-before-SMTP grant'),
+            );
+          }
+        },
+      },
+      send,
+    );
+
+    let buffer = Buffer.alloc(0);
+    let busy = false;
+    let closed = false;
+    const finish = () => {
+      if (closed) return;
+      closed = true;
+      if (locked) {
+        clearInterval(locked.renew);
+        void releaseMaildropLock(deps.pool, locked.accountId, sessionId).catch(() => undefined);
+      }
+      limits.release(address);
+      metrics.active.dec();
+      sockets.delete(raw);
+    };
+    raw.on('close', finish);
+
+    // Lines are handled one at a time, in order (PIPELINING); input waits meanwhile.
+    const pump = async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        for (;;) {
+          const eol = buffer.indexOf(0x0a);
+          const limit = session.inSasl ? MAX_SASL_LINE : MAX_COMMAND_LINE;
+          if (eol < 0) {
+            if (buffer.length > limit + 2) {
+              buffer = Buffer.alloc(0);
+              session.lineTooLong();
+              skipping = true;
+            }
+            return;
+          }
+          let line = buffer.subarray(0, eol);
+          buffer = buffer.subarray(eol + 1);
+          if (skipping) {
+            skipping = false;
+            continue;
+          }
+          if (line.at(-1) === 0x0d) line = line.subarray(0, -1);
+          if (line.length > limit) {
+            session.lineTooLong();
+            continue;
+          }
+          const action: Pop3Action = await session.handleLine(line.toString('utf8'));
+          if (action === 'close') {
+            socket.end();
+            return;
+          }
+          if (action === 'starttls') {
+            // Whatever the client pipelined after STLS was sent in clear: it is dropped.
+            buffer = Buffer.alloc(0);
+            socket.removeAllListeners('data');
+            const secure = new TLSSocket(raw, { isServer: true, secureContext });
+            secure.on('error', () => undefined);
+            secure.on('secure', () => session.tlsStarted());
+            attach(secure);
+            socket = secure;
+          }
+        }
+      } finally {
+        busy = false;
+      }
+    };
+    let skipping = false;
+    const attach = (s: Socket) => {
+      s.setTimeout(deps.idleTimeoutMs, () => {
+        s.end('-ERR autologout: idle too long\r\n');
+        setTimeout(() => raw.destroy(), 1_000).unref();
+      });
+      s.on('data', (chunk: Buffer) => {
+        buffer = Buffer.concat([buffer, chunk]);
+        void pump().then(() => (buffer.includes(0x0a) ? pump() : undefined));
+      });
+    };
+    attach(socket);
+    session.greeting();
+  };
+
+  const listen = (listener: 'pop' | 'pops', port: number) =>
+    new Promise<void>((resolve, reject) => {
+      const server = createServer((s) => serve(listener, s));
+      server.once('error', reject);
+      server.listen(port, deps.host, () => {
+        const bound = server.address();
+        ports[listener] = typeof bound === 'object' && bound ? bound.port : port;
+        servers.push(server);
+        resolve();
+      });
+    });
+  if (deps.popPort !== undefined) await listen('pop', deps.popPort);
+  if (deps.popsPort !== undefined && secureContext) await listen('pops', deps.popsPort);
+  else if (deps.popsPort !== undefined) deps.logger.warn('no TLS certificate: POP3S listener not started');
+
+  return {
+    ports,
+    async stop() {
+      clearInterval(refreshRealms);
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      for (const s of sockets) s.destroy();
+    },
+  };
+}

@@ -1,0 +1,209 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectNatsBus, type MailBus, type MailboxChanged } from '@tegami/bus';
+import { createLogger, createMetricsRegistry, ensureSelfSignedCertificate } from '@tegami/runtime';
+import {
+  addDomain,
+  appendMessage,
+  createAccount,
+  findMailbox,
+  listMessages,
+  migrate,
+  openStore,
+  type StorePool,
+} from '@tegami/store';
+import { createTestDatabase, runProgram, testNats } from '@tegami/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PopGateway, startPopGateway } from '../src/pop-gateway.js';
+
+// The pop-gateway in-process against real Postgres and NATS, driven by real clients:
+// python's poplib (plain, STLS, POP3_SSL) and curl.
+
+const corpus = new URL('../../../../shared/corpus/', import.meta.url);
+let store: StorePool;
+let bus: MailBus;
+const gateways: PopGateway[] = [];
+let accountId: string;
+let inboxId: string;
+const stored: Buffer[] = [];
+
+async function gateway(): Promise<PopGateway> {
+  const tls = await ensureSelfSignedCertificate(mkdtempSync(join(tmpdir(), 'tegami-pop-tls-')), 'localhost');
+  const g = await startPopGateway({
+    pool: store.pool,
+    bus,
+    logger: createLogger({ service: 'pop-test', level: 'warn' }),
+    metrics: createMetricsRegistry('pop-test'),
+    hostname: 'pop.example.test',
+    host: '127.0.0.1',
+    popPort: 0,
+    popsPort: 0,
+    tls: { cert: tls.cert, key: tls.key },
+    idleTimeoutMs: 60_000,
+    maxConnections: 50,
+    maxConnectionsPerIp: 20,
+    allowPlaintextAuth: false,
+  });
+  gateways.push(g);
+  return g;
+}
+
+beforeAll(async () => {
+  const database = await createTestDatabase();
+  store = openStore({ url: database.url, poolSize: 6 });
+  await migrate(store.pool);
+  await addDomain(store.pool, 'example.test');
+  accountId = (await createAccount(store.pool, 'alice@example.test', 'alice-password')).id;
+  inboxId = (await findMailbox(store.pool, accountId, 'INBOX'))!.id;
+  const { readdirSync, readFileSync } = await import('node:fs');
+  for (const file of readdirSync(corpus)
+    .filter((f) => f.endsWith('.eml'))
+    .sort()) {
+    const raw = readFileSync(new URL(file, corpus));
+    stored.push(raw);
+    await appendMessage(store.pool, { mailboxId: inboxId, raw });
+  }
+  const nats = await testNats();
+  bus = await connectNatsBus({ servers: nats.url, prefix: nats.prefix });
+  await gateway();
+});
+
+afterAll(async () => {
+  for (const g of gateways) await g.stop();
+  await bus.close();
+  await store.close();
+});
+
+const python = (script: string, ...args: string[]) =>
+  runProgram('python3', ['-c', script, ...args], { cwd: process.cwd(), env: process.env, stdin: '' });
+
+const RETRIEVE_ALL = `
+import poplib, ssl, sys, base64
+mode, port = sys.argv[1], int(sys.argv[2])
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+if mode == 'ssl':
+    p = poplib.POP3_SSL('127.0.0.1', port, context=ctx)
+else:
+    p = poplib.POP3('127.0.0.1', port)
+    if mode == 'stls':
+        print('CAPA-BEFORE', sorted(p.capa().keys()))
+        p.stls(context=ctx)
+print('CAPA', sorted(p.capa().keys()))
+p.user('alice@example.test'); p.pass_('alice-password')
+count, size = p.stat()
+print('STAT', count, size)
+print('UIDL', ','.join(u.decode() for u in p.uidl()[1]))
+for n in range(1, count + 1):
+    resp, lines, octets = p.retr(n)
+    print('MSG', n, octets, base64.b64encode(b'\\r\\n'.join(lines) + b'\\r\\n').decode())
+p.quit()
+`;
+
+function messagesOf(stdout: string): Map<number, Buffer> {
+  const out = new Map<number, Buffer>();
+  for (const m of stdout.matchAll(/^MSG (\d+) \d+ (\S+)$/gm))
+    out.set(Number(m[1]), Buffer.from(m[2]!, 'base64'));
+  return out;
+}
+
+/** What a POP3 client gets for a stored message: CRLF line ends, ending with one. */
+function asReceived(raw: Buffer): Buffer {
+  const crlf = Buffer.from(raw.toString('latin1').replace(/(?<!\r)\n/g, '\r\n'), 'latin1');
+  return crlf.toString('latin1').endsWith('\r\n') ? crlf : Buffer.concat([crlf, Buffer.from('\r\n')]);
+}
+
+describe('pop-gateway with real clients', () => {
+  it('serves every corpus message byte for byte to poplib over plain POP3, STLS and POP3S', async () => {
+    const g = gateways[0]!;
+    for (const [mode, port] of [
+      ['plain', g.ports.pop!],
+      ['stls', g.ports.pop!],
+      ['ssl', g.ports.pops!],
+    ] as const) {
+      const run = await python(RETRIEVE_ALL, mode, String(port));
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(new RegExp(`^STAT ${stored.length} \\d+$`, 'm'));
+      const uidl = /^UIDL (.*)$/m.exec(run.stdout)![1]!.split(',');
+      expect(uidl).toHaveLength(stored.length);
+      expect(new Set(uidl.map((u) => u.split(' ')[1])).size).toBe(stored.length);
+      const got = messagesOf(run.stdout);
+      for (const [i, raw] of stored.entries()) {
+        expect(got.get(i + 1)?.equals(asReceived(raw)), `${mode} message ${i + 1}`).toBe(true);
+      }
+      if (mode === 'stls') {
+        expect(run.stdout).toMatch(/CAPA-BEFORE .*'STLS'/);
+        expect(run.stdout).toMatch(/^CAPA .*'USER'/m);
+      }
+    }
+  });
+
+  it('answers curl, with TOP through --request', async () => {
+    const g = gateways[0]!;
+    const list = await runProgram(
+      'curl',
+      ['-s', '--user', 'alice@example.test:alice-password', `pop3://127.0.0.1:${g.ports.pop}/`],
+      {
+        cwd: process.cwd(),
+        env: process.env,
+        stdin: '',
+      },
+    );
+    expect(list.stdout.trim().split('\r\n')).toHaveLength(stored.length);
+    const top = await runProgram(
+      'curl',
+      [
+        '-s',
+        '--user',
+        'alice@example.test:alice-password',
+        '--request',
+        'TOP 1 0',
+        `pop3://127.0.0.1:${g.ports.pop}/`,
+      ],
+      { cwd: process.cwd(), env: process.env, stdin: '' },
+    );
+    expect(top.stdout).toMatch(/\r\n\r\n$/);
+    expect(top.stdout).toContain('Subject:');
+  });
+
+  it('holds the maildrop lock across two gateways and releases it when the session ends', async () => {
+    const other = await gateway();
+    const HOLD = `
+import poplib, sys, time
+a = poplib.POP3('127.0.0.1', int(sys.argv[1])); a.user('alice@example.test'); a.pass_('alice-password')
+b = poplib.POP3('127.0.0.1', int(sys.argv[2])); b.user('alice@example.test')
+try:
+    b.pass_('alice-password'); print('SECOND OK')
+except poplib.error_proto as e:
+    print('SECOND', e.args[0].decode())
+a.close()
+time.sleep(0.5)
+c = poplib.POP3('127.0.0.1', int(sys.argv[2])); c.user('alice@example.test'); print('THIRD', c.pass_('alice-password').decode()); c.quit()
+`;
+    const run = await python(HOLD, String(gateways[0]!.ports.pop), String(other.ports.pop));
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^SECOND -ERR \[IN-USE\] /m);
+    expect(run.stdout).toMatch(/^THIRD \+OK alice@example\.test has \d+ messages$/m);
+  });
+
+  it('deletes at QUIT only, and tells IMAP sessions through the bus', async () => {
+    const events: MailboxChanged[] = [];
+    const sub = bus.subscribeMailboxChanged(accountId, (e) => events.push(e));
+    const before = await listMessages(store.pool, inboxId);
+    const DROP = `
+import poplib, sys
+p = poplib.POP3('127.0.0.1', int(sys.argv[1])); p.user('alice@example.test'); p.pass_('alice-password')
+p.dele(1); p.close()
+p = poplib.POP3('127.0.0.1', int(sys.argv[1])); p.user('alice@example.test'); p.pass_('alice-password')
+print('AFTER DROP', p.stat()[0]); p.dele(1); p.quit()
+`;
+    const run = await python(DROP, String(gateways[0]!.ports.pop));
+    expect(run.stdout).toContain(`AFTER DROP ${before.length}`);
+    const after = await listMessages(store.pool, inboxId);
+    expect(after.map((m) => m.uid)).toEqual(before.slice(1).map((m) => m.uid));
+    const deadline = Date.now() + 5_000;
+    while (events.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(events[0]).toMatchObject({ kind: 'expunge', mailboxId: inboxId, uids: [before[0]!.uid] });
+    sub.unsubscribe();
+  });
+});
