@@ -45,6 +45,7 @@ export async function releaseMaildropLock(db: Queryable, accountId: string, hold
 
 export interface MaildropMessage {
   readonly uid: number;
+  /** Octets with CRLF line ends (what POP3 counts), as the parser recorded; else stored size. */
   readonly size: number;
   readonly blobSha256: Buffer;
 }
@@ -64,7 +65,8 @@ export async function openMaildrop(db: Queryable, accountId: string): Promise<Ma
     messages: { uid: number; size: number; sha: string }[] | null;
   }>(
     `SELECT b.id AS mailbox_id, b.uidvalidity,
-            (SELECT json_agg(json_build_object('uid', m.uid, 'size', m.size, 'sha', encode(m.blob_sha256, 'hex'))
+            (SELECT json_agg(json_build_object('uid', m.uid, 'size', COALESCE((m.metadata->>'crlfSize')::bigint, m.size),
+                                               'sha', encode(m.blob_sha256, 'hex'))
                              ORDER BY m.uid)
                FROM messages m WHERE m.mailbox_id = b.id) AS messages
        FROM mailboxes b WHERE b.account_id = $1 AND b.name = 'INBOX'`,

@@ -1,4 +1,4 @@
-import { parseMessage } from '@tegami/protocol';
+import { parseMessage, pop3WireSize } from '@tegami/protocol';
 import type { MessageDescription } from './local-delivery.js';
 
 /**
@@ -12,6 +12,8 @@ export function describeMessage(raw: Buffer): MessageDescription {
     metadata: withoutNul({
       version: 1,
       size: parsed.size,
+      // The size with every line ending CRLF, which POP3 sends and counts (RFC 1939 LIST).
+      crlfSize: pop3WireSize(raw),
       root: parsed.root,
       envelope: parsed.envelope,
       headerDate: parsed.headerDate,
