@@ -76,7 +76,11 @@ describe('openMaildrop', () => {
   it('counts a message with bare LF line ends as POP3 sends it, when the parser recorded that', async () => {
     const inbox = await findMailbox(store.pool, accountId, 'INBOX');
     const bare = Buffer.from('Subject: bare\n\nline\n');
-    await appendMessage(store.pool, { mailboxId: inbox!.id, raw: bare, metadata: { crlfSize: bare.length + 3 } });
+    await appendMessage(store.pool, {
+      mailboxId: inbox!.id,
+      raw: bare,
+      metadata: { crlfSize: bare.length + 3 },
+    });
     const drop = await openMaildrop(store.pool, accountId);
     expect(drop?.messages.at(-1)?.size).toBe(bare.length + 3);
   });
