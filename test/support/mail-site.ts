@@ -27,6 +27,10 @@ export interface MailSiteOptions {
   readonly aliases?: Readonly<Record<string, readonly string[]>>;
   /** Extra environment for the delivery-worker (retry schedule, limits). */
   readonly workerEnv?: Readonly<Record<string, string>>;
+  /** Extra environment for every process of the site. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Run a pop-gateway too (plain POP3 on a free port, no TLS). */
+  readonly pop?: boolean;
 }
 
 export interface MailSite {
@@ -34,6 +38,8 @@ export interface MailSite {
   readonly ip: string;
   readonly hostname: string;
   readonly submissionPort: number;
+  /** The pop-gateway's POP3 port (0 without one). */
+  readonly popPort: number;
   readonly store: StorePool;
   readonly env: Readonly<Record<string, string>>;
   readonly worker: () => Program;
@@ -74,6 +80,7 @@ export async function startMailSite(options: MailSiteOptions): Promise<MailSite>
     TEGAMI_HOSTNAME: hostname,
     TEGAMI_LOG_LEVEL: 'info',
     TEGAMI_OPS_HOST: '127.0.0.1',
+    ...options.env,
   };
   const grpcPort = await freePort();
   const submissionPort = await freePort();
@@ -111,6 +118,14 @@ export async function startMailSite(options: MailSiteOptions): Promise<MailSite>
     ...options.workerEnv,
   };
   let worker = await start('delivery-worker', workerEnv);
+  const popPort = options.pop ? await freePort() : 0;
+  if (options.pop) {
+    await start('pop-gateway', {
+      TEGAMI_POP_HOST: options.ip,
+      TEGAMI_POP_PORT: String(popPort),
+      TEGAMI_POPS_PORT: '0',
+    });
+  }
 
   const inbox = async (address: string): Promise<string[]> => {
     const account = await findAccount(store.pool, address);
@@ -128,6 +143,7 @@ export async function startMailSite(options: MailSiteOptions): Promise<MailSite>
     ip: options.ip,
     hostname,
     submissionPort,
+    popPort,
     store,
     env,
     worker: () => worker,

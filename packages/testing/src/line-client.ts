@@ -14,7 +14,10 @@ export class LineClient {
     this.attach(socket);
   }
 
-  static async connect(port: number, options: { tls?: boolean; host?: string } = {}): Promise<LineClient> {
+  static async connect(
+    port: number,
+    options: { tls?: boolean; host?: string; localAddress?: string } = {},
+  ): Promise<LineClient> {
     const host = options.host ?? '127.0.0.1';
     const socket: Socket = options.tls
       ? await new Promise<TLSSocket>((resolve, reject) => {
@@ -24,7 +27,10 @@ export class LineClient {
           s.once('error', reject);
         })
       : await new Promise<Socket>((resolve, reject) => {
-          const s = connectTcp({ host, port }, () => resolve(s));
+          const s = connectTcp(
+            { host, port, ...(options.localAddress ? { localAddress: options.localAddress } : {}) },
+            () => resolve(s),
+          );
           s.once('error', reject);
         });
     return new LineClient(socket);
