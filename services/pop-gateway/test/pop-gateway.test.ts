@@ -206,4 +206,39 @@ print('AFTER DROP', p.stat()[0]); p.dele(1); p.quit()
     expect(events[0]).toMatchObject({ kind: 'expunge', mailboxId: inboxId, uids: [before[0]!.uid] });
     sub.unsubscribe();
   });
+
+  it('serves fetchmail, keeping the mail with keep and removing it without', async () => {
+    const { chmodSync, mkdtempSync: tmp, readdirSync, writeFileSync } = await import('node:fs');
+    const dir = tmp(join(tmpdir(), 'tegami-fetchmail-'));
+    const count = (await listMessages(store.pool, inboxId)).length;
+    const fetch = async (keep: boolean) => {
+      const rc = join(dir, `rc-${keep}`);
+      writeFileSync(
+        rc,
+        [
+          'set no bouncemail',
+          `poll 127.0.0.1 with proto POP3 port ${gateways[0]!.ports.pop}`,
+          '  user "alice@example.test" there with password "alice-password" is "root" here',
+          `  mda "/bin/sh -c 'cat > ${dir}/${keep ? 'kept' : 'taken'}.$$'"`,
+          "  sslproto ''",
+          keep ? '  keep' : '  no keep',
+          '',
+        ].join('\n'),
+      );
+      chmodSync(rc, 0o600);
+      return runProgram('fetchmail', ['-f', rc, '-N', '-d0', '--nosyslog', '-a'], {
+        cwd: dir,
+        env: process.env,
+        stdin: '',
+      });
+    };
+    const kept = await fetch(true);
+    expect(kept.code, kept.stdout + kept.stderr).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.startsWith('kept.'))).toHaveLength(count);
+    expect(await listMessages(store.pool, inboxId)).toHaveLength(count);
+    const taken = await fetch(false);
+    expect(taken.code, taken.stdout + taken.stderr).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.startsWith('taken.'))).toHaveLength(count);
+    expect(await listMessages(store.pool, inboxId)).toHaveLength(0);
+  });
 });
