@@ -13,7 +13,7 @@ import {
   openStore,
   type StorePool,
 } from '@tegami/store';
-import { createTestDatabase, runProgram, testNats } from '@tegami/testing';
+import { createTestDatabase, LineClient, runProgram, testNats } from '@tegami/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PopGateway, startPopGateway } from '../src/pop-gateway.js';
 
@@ -205,6 +205,26 @@ print('AFTER DROP', p.stat()[0]); p.dele(1); p.quit()
     while (events.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(events[0]).toMatchObject({ kind: 'expunge', mailboxId: inboxId, uids: [before[0]!.uid] });
     sub.unsubscribe();
+  });
+
+  it('answers pipelined commands in order (PIPELINING), and bad input with -ERR', async () => {
+    const client = await LineClient.connect(gateways[0]!.ports.pop!);
+    expect(await client.readLine()).toMatch(/^\+OK /);
+    const long = `NOOP ${'x'.repeat(300)}`;
+    client.write(
+      `USER alice@example.test\r\nPASS alice-password\r\nSTAT\r\nRETR 999\r\n${long}\r\nBOGUS\r\nNOOP\r\nQUIT\r\n`,
+    );
+    const lines: string[] = [];
+    for (let i = 0; i < 8; i++) lines.push(await client.readLine());
+    expect(lines[0]).toMatch(/^\+OK /);
+    expect(lines[1]).toMatch(/^\+OK alice@example\.test has \d+ messages$/);
+    expect(lines[2]).toMatch(/^\+OK \d+ \d+$/);
+    expect(lines[3]).toBe('-ERR no such message');
+    expect(lines[4]).toBe('-ERR command line too long');
+    expect(lines[5]).toBe('-ERR unknown command');
+    expect(lines[6]).toBe('+OK');
+    expect(lines[7]).toMatch(/^\+OK .*signing off/);
+    await client.closedByServer();
   });
 
   it('serves fetchmail, keeping the mail with keep and removing it without', async () => {
