@@ -1,3 +1,4 @@
+export * from './abuse-tracker.js';
 export * from './config/common.js';
 export * from './config/config-error.js';
 export * from './config/exit.js';

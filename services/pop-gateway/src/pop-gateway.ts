@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
 import type { MailBus } from '@tegami/bus';
 import { type Pop3Action, Pop3Session, type SaslCredentials } from '@tegami/protocol';
-import { ConnectionLimits, type Logger } from '@tegami/runtime';
+import { type AbuseLimits, AbuseTracker, ConnectionLimits, type Logger } from '@tegami/runtime';
 import {
   acquireMaildropLock,
   expungeMessages,
@@ -39,6 +39,8 @@ export interface PopGatewayDeps {
   readonly allowPlaintextAuth: boolean;
   /** POP-before-SMTP grant length; undefined: off. */
   readonly popBeforeSmtpTtlMs?: number | undefined;
+  /** Failed logins per client address, across its connections (the SMTP defaults). */
+  readonly abuseLimits?: AbuseLimits;
 }
 
 export interface PopGateway {
@@ -50,11 +52,11 @@ export interface PopGateway {
 const MAX_COMMAND_LINE = 255;
 const MAX_SASL_LINE = 12_288;
 const LOCK_LEASE_MS = 30_000;
-const AUTH_FAILURE_DELAY_MS = 1_000;
-const MAX_AUTH_FAILURES = 3;
 
 export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway> {
   const limits = new ConnectionLimits(deps.maxConnections, deps.maxConnectionsPerIp);
+  // Shared by every connection of this process: a guesser gains nothing by reconnecting.
+  const abuse = new AbuseTracker(deps.abuseLimits);
   const secureContext: SecureContext | undefined = deps.tls ? createSecureContext(deps.tls) : undefined;
   const registers = [deps.metrics];
   const metrics = {
@@ -122,7 +124,6 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
     const sessionId = randomBytes(8).toString('hex');
     let maildrop: Maildrop | undefined;
     let locked: { accountId: string; renew: NodeJS.Timeout } | undefined;
-    let failures = 0;
     const loopback = address === '::1' || address.startsWith('127.');
 
     const send = (chunk: string | Uint8Array) => {
@@ -182,14 +183,16 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
           }
         },
         async authFailed() {
-          failures++;
           metrics.logins.inc({ result: 'failed' });
-          // A guesser waits for every answer, and is shown the door after a few.
-          await new Promise((r) => setTimeout(r, AUTH_FAILURE_DELAY_MS * failures));
-          if (failures >= MAX_AUTH_FAILURES)
-            setImmediate(() => socket.end('-ERR [AUTH] too many failures\r\n'));
+          // A guesser waits longer for every answer, and is shown the door after a few.
+          const penalty = abuse.penalise(address, 'auth');
+          await new Promise((r) => setTimeout(r, penalty.delayMs));
+          if (penalty.disconnect) {
+            setImmediate(() => socket.end('-ERR [AUTH] too many failed logins, try later\r\n'));
+          }
         },
         authSucceeded(identity) {
+          abuse.forgiveAuth(address);
           metrics.logins.inc({ result: 'ok' });
           deps.logger.info({ session: sessionId, client: address, user: identity.address }, 'POP3 login');
           if (deps.popBeforeSmtpTtlMs !== undefined) {

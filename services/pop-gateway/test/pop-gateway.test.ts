@@ -28,7 +28,9 @@ let accountId: string;
 let inboxId: string;
 const stored: Buffer[] = [];
 
-async function gateway(): Promise<PopGateway> {
+async function gateway(
+  abuseLimits?: Parameters<typeof startPopGateway>[0]['abuseLimits'],
+): Promise<PopGateway> {
   const tls = await ensureSelfSignedCertificate(mkdtempSync(join(tmpdir(), 'tegami-pop-tls-')), 'localhost');
   const g = await startPopGateway({
     pool: store.pool,
@@ -44,6 +46,7 @@ async function gateway(): Promise<PopGateway> {
     maxConnections: 50,
     maxConnectionsPerIp: 20,
     allowPlaintextAuth: false,
+    ...(abuseLimits ? { abuseLimits } : {}),
   });
   gateways.push(g);
   return g;
@@ -225,6 +228,34 @@ print('AFTER DROP', p.stat()[0]); p.dele(1); p.quit()
     expect(lines[6]).toBe('+OK');
     expect(lines[7]).toMatch(/^\+OK .*signing off/);
     await client.closedByServer();
+  });
+
+  it('slows failed logins from one address across connections, then shows it the door', async () => {
+    const strict = await gateway({
+      maxAuthFailures: 3,
+      maxErrors: 50,
+      baseDelayMs: 100,
+      maxDelayMs: 1_000,
+      windowMs: 60_000,
+      freeErrors: 3,
+    });
+    const timings: number[] = [];
+    let last = '';
+    for (let i = 0; i < 3; i++) {
+      const client = await LineClient.connect(strict.ports.pop!);
+      await client.readLine();
+      client.write('USER alice@example.test\r\n');
+      await client.readLine();
+      const started = Date.now();
+      client.write('PASS wrong-password\r\n');
+      last = await client.readLine();
+      timings.push(Date.now() - started);
+      if (i === 2) last += ` / ${await client.readLine().catch(() => 'closed')}`;
+      client.close();
+    }
+    expect(timings[1]!).toBeGreaterThanOrEqual(180);
+    expect(timings[2]!).toBeGreaterThanOrEqual(380);
+    expect(last).toMatch(/^-ERR \[AUTH\] authentication failed \/ -ERR \[AUTH\] too many failed logins/);
   });
 
   it('serves fetchmail, keeping the mail with keep and removing it without', async () => {

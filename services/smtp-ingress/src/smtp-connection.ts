@@ -8,8 +8,7 @@ import {
   type SmtpSessionConfig,
   serializeReply,
 } from '@tegami/protocol';
-import type { Logger } from '@tegami/runtime';
-import type { AbuseTracker } from './abuse-tracker.js';
+import type { AbuseTracker, Logger } from '@tegami/runtime';
 import { type AcceptorDeps, acceptMessage } from './message-acceptor.js';
 import type { SmtpMetrics } from './metrics.js';
 import type { RelayPolicy } from './policy.js';

@@ -8,11 +8,16 @@ import {
   type SmtpSessionConfig,
   serializeReply,
 } from '@tegami/protocol';
-import { ConnectionLimits, type Logger } from '@tegami/runtime';
+import {
+  type AbuseLimits,
+  AbuseTracker,
+  ConnectionLimits,
+  DEFAULT_ABUSE_LIMITS,
+  type Logger,
+} from '@tegami/runtime';
 import { findAuthSecrets, listLocalDomains } from '@tegami/store';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
-import { type AbuseLimits, AbuseTracker, DEFAULT_ABUSE_LIMITS } from './abuse-tracker.js';
 
 import { createSmtpMetrics } from './metrics.js';
 import { RelayPolicy } from './policy.js';
