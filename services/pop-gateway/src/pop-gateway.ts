@@ -119,6 +119,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
     metrics.connections.inc({ listener });
     metrics.active.inc();
     sockets.add(raw);
+    raw.setNoDelay(true);
     let socket: Socket = listener === 'pops' ? new TLSSocket(raw, { isServer: true, secureContext }) : raw;
     socket.on('error', () => undefined);
     const sessionId = randomBytes(8).toString('hex');
@@ -248,7 +249,14 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
             session.lineTooLong();
             continue;
           }
-          const action: Pop3Action = await session.handleLine(line.toString('utf8'));
+          // One answer, one write: the status line and a message body must not go as two
+          // small segments, or Nagle's algorithm and the client's delayed ACK add ~40 ms.
+          // (The socket of this answer: after STLS, `socket` is the TLS one already.)
+          const writer = socket;
+          writer.cork();
+          const action: Pop3Action = await session
+            .handleLine(line.toString('utf8'))
+            .finally(() => process.nextTick(() => writer.uncork()));
           if (action === 'close') {
             socket.end();
             return;

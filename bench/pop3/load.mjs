@@ -1,0 +1,73 @@
+// POP3 load: N clients at once, each logs in as its own user, STATs, RETRs every message
+// of its maildrop and QUITs. Prints messages retrieved per second and bytes.
+// Usage: node load.mjs host port clients user-prefix password
+import { connect } from 'node:net';
+
+const [host, port, clients, prefix, password] = process.argv.slice(2);
+
+function session(user) {
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), host);
+    let buffer = Buffer.alloc(0);
+    let step = 'greeting';
+    let count = 0;
+    let next = 1;
+    let bytes = 0;
+    socket.on('error', reject);
+    const send = (line) => socket.write(`${line}\r\n`);
+    socket.on('data', (chunk) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      for (;;) {
+        if (step === 'retr') {
+          // +OK line, then the body up to CRLF.CRLF
+          const end = buffer.indexOf('\r\n.\r\n');
+          if (end < 0) return;
+          if (!buffer.subarray(0, 3).equals(Buffer.from('+OK'))) return reject(new Error(buffer.toString()));
+          bytes += end;
+          buffer = buffer.subarray(end + 5);
+          if (next > count) {
+            step = 'quit';
+            send('QUIT');
+          } else send(`RETR ${next++}`);
+          continue;
+        }
+        const eol = buffer.indexOf('\r\n');
+        if (eol < 0) return;
+        const line = buffer.subarray(0, eol).toString();
+        buffer = buffer.subarray(eol + 2);
+        if (!line.startsWith('+OK')) return reject(new Error(`${user}: ${line}`));
+        if (step === 'greeting') {
+          step = 'user';
+          send(`USER ${user}`);
+        } else if (step === 'user') {
+          step = 'pass';
+          send(`PASS ${password}`);
+        } else if (step === 'pass') {
+          step = 'stat';
+          send('STAT');
+        } else if (step === 'stat') {
+          count = Number(line.split(' ')[1]);
+          if (count === 0) {
+            step = 'quit';
+            send('QUIT');
+          } else {
+            step = 'retr';
+            send(`RETR ${next++}`);
+          }
+        } else if (step === 'quit') {
+          socket.end();
+          return resolve({ count, bytes });
+        }
+      }
+    });
+  });
+}
+
+const started = process.hrtime.bigint();
+const results = await Promise.all(
+  Array.from({ length: Number(clients) }, (_, i) => session(`${prefix}${i}@bench.test`)),
+);
+const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+const messages = results.reduce((a, r) => a + r.count, 0);
+const bytes = results.reduce((a, r) => a + r.bytes, 0);
+console.log(`${messages} ${bytes} ${seconds.toFixed(3)} ${(messages / seconds).toFixed(1)}`);
