@@ -169,6 +169,44 @@ describe('pop-gateway with real clients', () => {
     expect(top.stdout).toContain('Subject:');
   });
 
+  it('answers curl over pop3s:// (implicit TLS)', async () => {
+    const g = gateways[0]!;
+    const list = await runProgram(
+      'curl',
+      ['-sk', '--user', 'alice@example.test:alice-password', `pop3s://127.0.0.1:${g.ports.pops}/1`],
+      { cwd: process.cwd(), env: process.env, stdin: '' },
+    );
+    expect(list.code, list.stderr).toBe(0);
+    expect(Buffer.from(list.stdout, 'latin1').equals(asReceived(stored[0]!))).toBe(true);
+  });
+
+  it('closes a session idle for longer than the timeout, keeping its deletions undone', async () => {
+    const idle = await startPopGateway({
+      pool: store.pool,
+      bus,
+      logger: createLogger({ service: 'pop-test', level: 'warn' }),
+      metrics: createMetricsRegistry('pop-idle'),
+      hostname: 'pop.example.test',
+      host: '127.0.0.1',
+      popPort: 0,
+      popsPort: undefined,
+      tls: undefined,
+      idleTimeoutMs: 1_000,
+      maxConnections: 5,
+      maxConnectionsPerIp: 5,
+      allowPlaintextAuth: false,
+    });
+    gateways.push(idle);
+    const before = (await listMessages(store.pool, inboxId)).length;
+    const client = await LineClient.connect(idle.ports.pop!);
+    await client.readLine();
+    client.write('USER alice@example.test\r\nPASS alice-password\r\nDELE 1\r\n');
+    for (let i = 0; i < 3; i++) expect(await client.readLine()).toMatch(/^\+OK/);
+    expect(await client.readLine(5_000)).toBe('-ERR autologout: idle too long');
+    await client.closedByServer();
+    expect(await listMessages(store.pool, inboxId)).toHaveLength(before);
+  });
+
   it('holds the maildrop lock across two gateways and releases it when the session ends', async () => {
     const other = await gateway();
     const HOLD = `
