@@ -32,11 +32,11 @@ cleanup() {
   for pid in ${PIDS:-}; do kill "$pid" 2>/dev/null || true; done
   /usr/sbin/postfix -c "$WORK/conf" stop >/dev/null 2>&1 || true
   psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  node --input-type=module -e "
+  (cd packages/bus && node --input-type=module -e "
     import { connect } from '@nats-io/transport-node'; import { jetstreamManager } from '@nats-io/jetstream';
     const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
     const jsm = await jetstreamManager(nc); await jsm.streams.delete('${PREFIX^^}_MAIL_QUEUE').catch(() => {}); await nc.close();" \
-    2>/dev/null || true
+    ) 2>/dev/null || true
 }
 trap cleanup EXIT
 

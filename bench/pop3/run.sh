@@ -18,6 +18,7 @@ DB="tegami_benchp_$(date +%s)"
 PG_ADMIN=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 PG_URL="${PG_ADMIN%/*}/$DB"
 PASSWORD=bench-password
+NATS_PREFIX="benchp$(date +%s)"
 
 [ -x /usr/sbin/dovecot ] || { echo "dovecot not installed: apt-get install -y dovecot-pop3d" >&2; exit 1; }
 
@@ -25,6 +26,11 @@ cleanup() {
   [ -n "${TEGAMI_PID:-}" ] && kill "$TEGAMI_PID" 2>/dev/null || true
   /usr/sbin/dovecot -c "$WORK/dovecot.conf" stop >/dev/null 2>&1 || true
   psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+  (cd packages/bus && node --input-type=module -e "
+    import { connect } from '@nats-io/transport-node'; import { jetstreamManager } from '@nats-io/jetstream';
+    const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
+    const jsm = await jetstreamManager(nc); await jsm.streams.delete('${NATS_PREFIX^^}_MAIL_QUEUE').catch(() => {}); await nc.close();"
+  ) 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -67,7 +73,7 @@ service pop3 {
 CONF
 /usr/sbin/dovecot -c "$WORK/dovecot.conf"
 
-DATABASE_URL=$PG_URL TEGAMI_LOG_LEVEL=warn TEGAMI_HOSTNAME=tegami.bench.test TEGAMI_NATS_PREFIX="benchp$(date +%s)" \
+DATABASE_URL=$PG_URL TEGAMI_LOG_LEVEL=warn TEGAMI_HOSTNAME=tegami.bench.test TEGAMI_NATS_PREFIX=$NATS_PREFIX \
   TEGAMI_POP_HOST=127.0.0.1 TEGAMI_POP_PORT=$TEGAMI_PORT TEGAMI_POPS_PORT=0 TEGAMI_DB_POOL_SIZE=20 \
   TEGAMI_OPS_HOST=127.0.0.1 TEGAMI_OPS_PORT=$OPS_PORT node services/pop-gateway/dist/main.js > "$WORK/tegami.log" 2>&1 &
 TEGAMI_PID=$!

@@ -28,11 +28,11 @@ cleanup() {
   [ -f "$WORK/master.cf.orig" ] && cp "$WORK/master.cf.orig" /etc/postfix/master.cf
   if [ -f "$WORK/main.cf.orig" ]; then cp "$WORK/main.cf.orig" /etc/postfix/main.cf; else rm -f /etc/postfix/main.cf; fi
   psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  node --input-type=module -e "
+  (cd packages/bus && node --input-type=module -e "
     import { connect } from '@nats-io/transport-node'; import { jetstreamManager } from '@nats-io/jetstream';
     const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
     const jsm = await jetstreamManager(nc); await jsm.streams.delete('${PREFIX^^}_MAIL_QUEUE').catch(() => {}); await nc.close();" \
-    2>/dev/null || true
+    ) 2>/dev/null || true
 }
 trap cleanup EXIT
 

@@ -35,6 +35,9 @@ export interface DeliveryConsumerSettings {
 
 // JetStream API error codes not named by the client library.
 const STREAM_NAME_IN_USE = 10058;
+// What nats-server 2.9 answers instead when the racing creator's stream (same name, same
+// subjects) landed a moment before ours.
+const STREAM_SUBJECT_OVERLAP = 10065;
 
 export async function ensureMailQueue(
   jsm: JetStreamManager,
@@ -59,8 +62,10 @@ export async function ensureMailQueue(
         logger.info({ stream: names.jobStream }, 'created the mail queue stream');
         return;
       } catch (err) {
-        // Another process created it between our look and our add: look again.
-        if (attempt === 0 && isApiError(err, STREAM_NAME_IN_USE)) continue;
+        // Another process created it between our look and our add: look again (if the
+        // overlap is with some other stream, the second look finds none and add fails again).
+        if (attempt === 0 && (isApiError(err, STREAM_NAME_IN_USE) || isApiError(err, STREAM_SUBJECT_OVERLAP)))
+          continue;
         throw err;
       }
     }
