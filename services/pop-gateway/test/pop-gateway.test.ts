@@ -296,6 +296,40 @@ print('AFTER DROP', p.stat()[0]); p.dele(1); p.quit()
     expect(last).toMatch(/^-ERR \[AUTH\] authentication failed \/ -ERR \[AUTH\] too many failed logins/);
   });
 
+  it('refuses connections over the per-address limit with -ERR, and takes them again after one closes', async () => {
+    const limited = await startPopGateway({
+      pool: store.pool,
+      bus,
+      logger: createLogger({ service: 'pop-test', level: 'warn' }),
+      metrics: createMetricsRegistry('pop-limit'),
+      hostname: 'pop.example.test',
+      host: '127.0.0.1',
+      popPort: 0,
+      popsPort: undefined,
+      tls: undefined,
+      idleTimeoutMs: 60_000,
+      maxConnections: 10,
+      maxConnectionsPerIp: 2,
+      allowPlaintextAuth: false,
+    });
+    gateways.push(limited);
+    const first = await LineClient.connect(limited.ports.pop!);
+    const second = await LineClient.connect(limited.ports.pop!);
+    expect(await first.readLine()).toMatch(/^\+OK /);
+    expect(await second.readLine()).toMatch(/^\+OK /);
+    const third = await LineClient.connect(limited.ports.pop!);
+    expect(await third.readLine()).toBe(
+      '-ERR [SYS/TEMP] too many connections from your address, try again later',
+    );
+    await third.closedByServer();
+    first.close();
+    await new Promise((r) => setTimeout(r, 200));
+    const fourth = await LineClient.connect(limited.ports.pop!);
+    expect(await fourth.readLine()).toMatch(/^\+OK /);
+    second.close();
+    fourth.close();
+  });
+
   it('serves fetchmail, keeping the mail with keep and removing it without', async () => {
     const { chmodSync, mkdtempSync: tmp, readdirSync, writeFileSync } = await import('node:fs');
     const dir = tmp(join(tmpdir(), 'tegami-fetchmail-'));
