@@ -7,11 +7,14 @@ import {
 } from '../sasl/sasl-exchange.js';
 import type { SaslCredentialLookup, SaslIdentity } from '../sasl/sasl-step.js';
 import { parseMessageNumber, parsePop3Command } from './command.js';
-import { dotStuffed, topOf } from './wire.js';
+import { Pop3LineFramer } from './line-framer.js';
+import { dotStuffedChunks, topOf } from './wire.js';
 
 // The POP3 server session (RFC 1939, CAPA and response codes RFC 2449, SASL RFC 5034,
-// STLS RFC 2595), I/O-free: the service hands it each command line and writes what it
-// sends. States: AUTHORIZATION → TRANSACTION → UPDATE (only through QUIT).
+// STLS RFC 2595), I/O-free: the service hands it the client's bytes (receive) or each
+// command line it framed itself (handleLine), and writes what it sends. States:
+// AUTHORIZATION → TRANSACTION → UPDATE (only through QUIT: a connection that just ends
+// never reaches commitDeletions).
 
 export type Pop3State = 'authorization' | 'transaction' | 'update';
 
@@ -24,6 +27,13 @@ export interface Pop3SessionOptions {
   readonly realms: () => readonly string[];
   /** RFC 2449 LOGIN-DELAY, when the service enforces one. */
   readonly loginDelaySeconds?: number;
+  /** Longest command line `receive` accepts, CRLF included (RFC 2449 §4: 255). */
+  readonly maxLineLength?: number;
+  /**
+   * Longest SASL response line: RFC 5034 §4 puts these outside the command limit. 12288
+   * holds the base64 of the SASL engine's 4096-octet response cap with room to spare.
+   */
+  readonly maxSaslLineLength?: number;
 }
 
 export interface Pop3MaildropEntry {
@@ -51,6 +61,15 @@ export type Pop3Action = 'continue' | 'close' | 'starttls';
 
 type Chunk = string | Uint8Array;
 
+/**
+ * Writes to the client. A promise holds the session back until it settles: a service that
+ * waits for 'drain' there streams a large RETR without queueing all of it in memory.
+ */
+export type Pop3Send = (chunk: Chunk) => void | Promise<void>;
+
+const MAX_COMMAND_LINE = 255;
+const MAX_SASL_LINE = 12_288;
+
 export class Pop3Session {
   state: Pop3State = 'authorization';
   identity: SaslIdentity | undefined;
@@ -60,11 +79,16 @@ export class Pop3Session {
   private successPending: { identity: SaslIdentity; mechanism: SaslMechanismName } | undefined;
   private maildrop: readonly Pop3MaildropEntry[] = [];
   private readonly deleted = new Set<number>();
+  private readonly framer = new Pop3LineFramer();
+  private input: Promise<unknown> = Promise.resolve();
+  /** STLS was answered: until tlsStarted(), whatever arrives was sent in clear and is dropped. */
+  private awaitingTls = false;
+  private closed = false;
 
   constructor(
     private readonly options: Pop3SessionOptions,
     private readonly hooks: Pop3Hooks,
-    private readonly send: (chunk: Chunk) => void,
+    private readonly send: Pop3Send,
   ) {
     this.tls = options.tls;
   }
@@ -81,6 +105,52 @@ export class Pop3Session {
   /** The service upgraded the connection after STLS. */
   tlsStarted(): void {
     this.tls = 'active';
+    this.awaitingTls = false;
+    this.user = undefined;
+    this.framer.discardBuffered();
+  }
+
+  /**
+   * Bytes from the client, framed here into lines (CRLF, or a bare LF) within the line
+   * limits. Calls may overlap: input is handled strictly in order, each line answered before
+   * the next is read (RFC 2449 PIPELINING). Resolves, once this input is answered, with what
+   * the service must do: 'close' after QUIT, 'starttls' (once) after STLS. Bytes pipelined
+   * behind STLS, or arriving before tlsStarted(), are discarded unread: the client sent them
+   * in clear, and acting on them would let a man in the middle inject commands into the
+   * TLS session (CVE-2011-0411). Bytes after QUIT are ignored.
+   */
+  receive(chunk: Uint8Array): Promise<Pop3Action> {
+    const run = this.input.then(() => this.frameLines(chunk));
+    this.input = run.catch(() => undefined);
+    return run;
+  }
+
+  private async frameLines(chunk: Uint8Array): Promise<Pop3Action> {
+    if (this.closed) return 'close';
+    if (this.awaitingTls) return 'continue';
+    this.framer.push(chunk);
+    for (;;) {
+      const limit = this.inSasl
+        ? (this.options.maxSaslLineLength ?? MAX_SASL_LINE)
+        : (this.options.maxLineLength ?? MAX_COMMAND_LINE);
+      const frame = this.framer.next(limit);
+      if (!frame) return 'continue';
+      if (frame.kind === 'too-long') {
+        this.lineTooLong();
+        continue;
+      }
+      const action = await this.handleLine(frame.line.toString('utf8'));
+      if (action === 'close') {
+        this.closed = true;
+        this.framer.discardBuffered();
+        return action;
+      }
+      if (action === 'starttls') {
+        this.awaitingTls = true;
+        this.framer.discardBuffered();
+        return action;
+      }
+    }
   }
 
   /** One command line, without its CRLF. Never throws: every line gets its answer. */
@@ -89,17 +159,30 @@ export class Pop3Session {
       if (this.sasl) return await this.saslResponse(line);
       return await this.command(line);
     } catch {
-      this.err('[SYS/TEMP] internal error, try again later');
+      try {
+        this.err('[SYS/TEMP] internal error, try again later');
+      } catch {
+        return 'close';
+      }
       return 'continue';
     }
   }
 
   /** For a line over the length limit, which the service discarded. */
   lineTooLong(): void {
-    this.err('command line too long');
+    // A SASL response the client thinks was refused must not leave the exchange waiting.
+    const inSasl = this.inSasl;
+    this.sasl = undefined;
+    this.successPending = undefined;
+    this.err(inSasl ? 'response too long, authentication cancelled' : 'command line too long');
   }
 
   private async command(line: string): Promise<Pop3Action> {
+    if (this.state === 'update') {
+      // QUIT ended the session; only a service that read on could get here.
+      this.err('the session is over');
+      return 'close';
+    }
     const cmd = parsePop3Command(line);
     if (!cmd) {
       this.err('unknown command');
@@ -179,7 +262,7 @@ export class Pop3Session {
       lines.push(`LOGIN-DELAY ${this.options.loginDelaySeconds}`);
     lines.push('IMPLEMENTATION Tegami');
     this.ok('Capability list follows');
-    this.send(`${lines.join('\r\n')}\r\n.\r\n`);
+    this.emit(`${lines.join('\r\n')}\r\n.\r\n`);
   }
 
   private mechanisms(): SaslMechanismName[] {
@@ -221,7 +304,7 @@ export class Pop3Session {
     if (args.length === 0) {
       // RFC 5034 §4 leaves the list to CAPA; many clients still ask this way.
       this.ok('methods follow');
-      this.send(`${this.mechanisms().join('\r\n')}\r\n.\r\n`);
+      this.emit(`${this.mechanisms().join('\r\n')}\r\n.\r\n`);
       return 'continue';
     }
     const name = args[0]!.toUpperCase() as SaslMechanismName;
@@ -278,13 +361,13 @@ export class Pop3Session {
     mechanism: SaslMechanismName,
   ): Promise<Pop3Action> {
     if (step.kind === 'challenge') {
-      this.send(`+ ${step.challenge.toString('base64')}\r\n`);
+      this.emit(`+ ${step.challenge.toString('base64')}\r\n`);
       return 'continue';
     }
     if (step.kind === 'success' && step.finalData && step.finalData.length > 0) {
       // RFC 5034 §4: additional data with success goes as one more challenge; the client
       // answers it with an empty line, and then the outcome is said.
-      this.send(`+ ${step.finalData.toString('base64')}\r\n`);
+      this.emit(`+ ${step.finalData.toString('base64')}\r\n`);
       this.successPending = { identity: step.identity, mechanism };
       return 'continue';
     }
@@ -309,7 +392,11 @@ export class Pop3Session {
       this.identity = step.identity;
       this.maildrop = opened;
       this.state = 'transaction';
-      this.hooks.authSucceeded?.(step.identity, mechanism);
+      try {
+        this.hooks.authSucceeded?.(step.identity, mechanism);
+      } catch {
+        // Bookkeeping only: the maildrop is open, and the client must hear so.
+      }
       this.ok(`${step.identity.address} has ${opened.length} messages`);
       return 'continue';
     }
@@ -327,6 +414,9 @@ export class Pop3Session {
       this.err(this.tls === 'active' ? 'TLS is already active' : 'STLS is not available');
       return 'continue';
     }
+    // Nothing learnt from the client in clear carries over into TLS (as RFC 3207 §4.2 has
+    // SMTP servers do; RFC 2595 §4 asks the same of the client's capability cache).
+    this.user = undefined;
     this.ok('Begin TLS negotiation');
     return 'starttls';
   }
@@ -352,7 +442,7 @@ export class Pop3Session {
       return 'continue';
     }
     this.ok(`${this.live().length} messages`);
-    this.send(
+    this.emit(
       `${this.live()
         .map((i) => `${i + 1} ${value(i)}\r\n`)
         .join('')}.\r\n`,
@@ -376,7 +466,13 @@ export class Pop3Session {
       return 'continue';
     }
     this.ok(lines === undefined ? `${this.maildrop[index]!.size} octets` : 'top of message follows');
-    this.send(dotStuffed(lines === undefined ? raw : topOf(raw, lines)));
+    try {
+      for (const chunk of dotStuffedChunks(lines === undefined ? raw : topOf(raw, lines)))
+        await this.send(chunk);
+    } catch {
+      // The body cannot be finished, and nothing else may be said in its middle.
+      return 'close';
+    }
     return 'continue';
   }
 
@@ -445,12 +541,19 @@ export class Pop3Session {
     return 'continue';
   }
 
+  /** Status lines and short listings: only message bodies wait for the write. */
+  private emit(chunk: Chunk): void {
+    const written = this.send(chunk);
+    // A failed write means the connection is gone; the service sees that on its socket.
+    if (written) written.catch(() => undefined);
+  }
+
   private ok(text: string): void {
-    this.send(text === '' ? '+OK\r\n' : `+OK ${text}\r\n`);
+    this.emit(text === '' ? '+OK\r\n' : `+OK ${text}\r\n`);
   }
 
   private err(text: string): void {
-    this.send(`-ERR ${text}\r\n`);
+    this.emit(`-ERR ${text}\r\n`);
   }
 }
 

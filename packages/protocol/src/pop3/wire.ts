@@ -14,23 +14,60 @@ export function pop3WireSize(raw: Uint8Array): number {
   return size;
 }
 
+/** Output chunks of about this size: a large message never becomes one giant copy. */
+const CHUNK_BYTES = 64 * 1024;
+const STUFFED_DOT = Buffer.from('.');
+const CR_BYTE = Buffer.from('\r');
+const CRLF = Buffer.from('\r\n');
+const TERMINATOR = Buffer.from('.\r\n');
+
 /**
- * The multi-line body of RETR/TOP: CRLF line ends, dot-stuffed, ending in CRLF.CRLF
- * (a CRLF is added first if the message does not end with one).
+ * The multi-line body of RETR/TOP as chunks of at most about 2 × `chunkBytes`: CRLF line
+ * ends, dot-stuffed, ending in CRLF.CRLF (a CRLF is added first if the message does not end
+ * with one). Runs of the message that need no change are copied once, into the chunk.
  */
-export function dotStuffed(raw: Uint8Array): Buffer {
-  const out: number[] = [];
+export function* dotStuffedChunks(raw: Uint8Array, chunkBytes = CHUNK_BYTES): Generator<Uint8Array> {
+  let pieces: Uint8Array[] = [];
+  let pending = 0;
+  const push = (piece: Uint8Array) => {
+    if (piece.length === 0) return;
+    pieces.push(piece);
+    pending += piece.length;
+  };
+  const take = (): Buffer => {
+    const chunk = Buffer.concat(pieces, pending);
+    pieces = [];
+    pending = 0;
+    return chunk;
+  };
   let lineStart = true;
-  for (let i = 0; i < raw.length; i++) {
-    const byte = raw[i]!;
-    if (lineStart && byte === DOT) out.push(DOT);
-    if (byte === LF && (i === 0 || raw[i - 1] !== CR)) out.push(CR);
-    out.push(byte);
-    lineStart = byte === LF;
+  for (let window = 0; window < raw.length; window += chunkBytes) {
+    const end = Math.min(window + chunkBytes, raw.length);
+    let verbatim = window;
+    for (let i = window; i < end; i++) {
+      const byte = raw[i]!;
+      if (lineStart && byte === DOT) {
+        push(raw.subarray(verbatim, i));
+        push(STUFFED_DOT);
+        verbatim = i;
+      } else if (byte === LF && (i === 0 || raw[i - 1] !== CR)) {
+        push(raw.subarray(verbatim, i));
+        push(CR_BYTE);
+        verbatim = i;
+      }
+      lineStart = byte === LF;
+    }
+    push(raw.subarray(verbatim, end));
+    if (pending >= chunkBytes) yield take();
   }
-  if (!lineStart) out.push(CR, LF);
-  out.push(DOT, CR, LF);
-  return Buffer.from(out);
+  if (!lineStart) push(CRLF);
+  push(TERMINATOR);
+  yield take();
+}
+
+/** The whole multi-line body at once (dotStuffedChunks joined): for small bodies and tests. */
+export function dotStuffed(raw: Uint8Array): Buffer {
+  return Buffer.concat([...dotStuffedChunks(raw)]);
 }
 
 /** TOP n m (RFC 1939 §7): the header, the blank line, and the first `lines` body lines. */
