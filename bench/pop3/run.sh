@@ -41,6 +41,10 @@ node --conditions=tegami-source --import tsx bench/pop3/seed.ts "$PG_URL" "$CLIE
 chown -R nobody:nogroup "$WORK/maildir"
 
 mkdir -p "$WORK/run" "$WORK/state"
+# Both servers verify a memory-hard password hash at each login, as a real install does:
+# Tegami its scrypt (N=2^15, r=8), Dovecot its ARGON2ID default (m=64 MiB, t=3); no auth cache.
+# DOVECOT_SCHEME=PLAIN gives Dovecot a cleartext password instead (no hashing at all).
+DOVECOT_HASH=$(doveadm pw -s "${DOVECOT_SCHEME:-ARGON2ID}" -p "$PASSWORD")
 cat > "$WORK/dovecot.conf" <<CONF
 base_dir = $WORK/run
 state_dir = $WORK/state
@@ -53,7 +57,7 @@ auth_mechanisms = plain
 mail_location = maildir:$WORK/maildir/%u
 passdb {
   driver = static
-  args = password=$PASSWORD
+  args = password=$DOVECOT_HASH
 }
 userdb {
   driver = static
@@ -75,7 +79,7 @@ CONF
 
 DATABASE_URL=$PG_URL TEGAMI_LOG_LEVEL=warn TEGAMI_HOSTNAME=tegami.bench.test TEGAMI_NATS_PREFIX=$NATS_PREFIX \
   TEGAMI_POP_HOST=127.0.0.1 TEGAMI_POP_PORT=$TEGAMI_PORT TEGAMI_POPS_PORT=0 TEGAMI_DB_POOL_SIZE=20 \
-  TEGAMI_OPS_HOST=127.0.0.1 TEGAMI_OPS_PORT=$OPS_PORT node services/pop-gateway/dist/main.js > "$WORK/tegami.log" 2>&1 &
+  TEGAMI_OPS_HOST=127.0.0.1 TEGAMI_OPS_PORT=$OPS_PORT node ${BENCH_NODE_ARGS:-} services/pop-gateway/dist/main.js > "$WORK/tegami.log" 2>&1 &
 TEGAMI_PID=$!
 for port in $TEGAMI_PORT $DOVECOT_PORT; do
   for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.2; done
@@ -84,9 +88,9 @@ done
 # Warm-up: one pass each (JIT, Postgres and page caches), then the measured runs.
 node bench/pop3/load.mjs 127.0.0.1 $TEGAMI_PORT "$CLIENTS" pop "$PASSWORD" > /dev/null
 node bench/pop3/load.mjs 127.0.0.1 $DOVECOT_PORT "$CLIENTS" pop "$PASSWORD" > /dev/null
-read -r T_MSG T_BYTES T_SEC T_RATE < <(node bench/pop3/load.mjs 127.0.0.1 $TEGAMI_PORT "$CLIENTS" pop "$PASSWORD")
-read -r D_MSG D_BYTES D_SEC D_RATE < <(node bench/pop3/load.mjs 127.0.0.1 $DOVECOT_PORT "$CLIENTS" pop "$PASSWORD")
+read -r T_MSG T_BYTES T_SEC T_RATE T_LOGIN T_DL < <(node bench/pop3/load.mjs 127.0.0.1 $TEGAMI_PORT "$CLIENTS" pop "$PASSWORD")
+read -r D_MSG D_BYTES D_SEC D_RATE D_LOGIN D_DL < <(node bench/pop3/load.mjs 127.0.0.1 $DOVECOT_PORT "$CLIENTS" pop "$PASSWORD")
 printf '%d clients x %d messages each\n' "$CLIENTS" "$MESSAGES"
-printf 'tegami pop-gateway  %8s msg/s  (%s messages, %s bytes, %s s)\n' "$T_RATE" "$T_MSG" "$T_BYTES" "$T_SEC"
-printf 'dovecot pop3        %8s msg/s  (%s messages, %s bytes, %s s)\n' "$D_RATE" "$D_MSG" "$D_BYTES" "$D_SEC"
-printf 'ratio tegami/dovecot %.2f\n' "$(echo "$T_RATE / $D_RATE" | bc -l)"
+printf 'tegami pop-gateway  %8s msg/s  (%s messages, %s bytes, %s s; login p50 %s ms; downloads alone %s msg/s)\n' "$T_RATE" "$T_MSG" "$T_BYTES" "$T_SEC" "$T_LOGIN" "$T_DL"
+printf 'dovecot pop3        %8s msg/s  (%s messages, %s bytes, %s s; login p50 %s ms; downloads alone %s msg/s)\n' "$D_RATE" "$D_MSG" "$D_BYTES" "$D_SEC" "$D_LOGIN" "$D_DL"
+printf 'ratio tegami/dovecot %.2f (downloads alone %.2f)\n' "$(echo "$T_RATE / $D_RATE" | bc -l)" "$(echo "$T_DL / $D_DL" | bc -l)"

@@ -19,3 +19,15 @@ export async function getBlob(db: Queryable, sha256: Buffer): Promise<Buffer | u
   const result = await db.query<{ data: Buffer }>('SELECT data FROM blobs WHERE sha256 = $1', [sha256]);
   return result.rows[0]?.data;
 }
+
+/** Several blobs in one round trip, keyed by hex SHA-256; a missing one is absent from the map. */
+export async function getBlobs(db: Queryable, sha256s: readonly Buffer[]): Promise<Map<string, Buffer>> {
+  const found = new Map<string, Buffer>();
+  if (sha256s.length === 0) return found;
+  const result = await db.query<{ sha256: Buffer; data: Buffer }>(
+    'SELECT sha256, data FROM blobs WHERE sha256 = ANY($1::bytea[])',
+    [sha256s],
+  );
+  for (const row of result.rows) found.set(row.sha256.toString('hex'), row.data);
+  return found;
+}

@@ -7,6 +7,7 @@ import {
   grantPopBeforeSmtp,
   hasPopBeforeSmtp,
   openMaildrop,
+  recordPopLogin,
   releaseMaildropLock,
   renewMaildropLock,
 } from './maildrop.js';
@@ -34,6 +35,14 @@ describe('maildrop lock', () => {
     await releaseMaildropLock(store.pool, accountId, 'session-a');
     expect(await acquireMaildropLock(store.pool, accountId, 'session-b', 30_000)).toBe(true);
     await releaseMaildropLock(store.pool, accountId, 'session-b');
+  });
+
+  it('records a login only when the previous one is LOGIN-DELAY old', async () => {
+    expect(await recordPopLogin(store.pool, accountId, 300)).toBe(true);
+    expect(await recordPopLogin(store.pool, accountId, 300)).toBe(false);
+    await sleep(350);
+    expect(await recordPopLogin(store.pool, accountId, 300)).toBe(true);
+    expect(await recordPopLogin(store.pool, accountId, 0)).toBe(true);
   });
 
   it('lets a lease that was not renewed go to the next session', async () => {

@@ -43,6 +43,21 @@ export async function releaseMaildropLock(db: Queryable, accountId: string, hold
   await db.query('DELETE FROM maildrop_locks WHERE account_id = $1 AND holder = $2', [accountId, holder]);
 }
 
+/**
+ * Records a POP3 login of the account unless the previous one was less than `delayMs` ago
+ * (RFC 2449 LOGIN-DELAY, across every replica); false: too soon, and nothing recorded.
+ */
+export async function recordPopLogin(db: Queryable, accountId: string, delayMs: number): Promise<boolean> {
+  const result = await db.query(
+    `INSERT INTO pop_logins AS l (account_id, logged_in_at) VALUES ($1, now())
+     ON CONFLICT (account_id) DO UPDATE SET logged_in_at = EXCLUDED.logged_in_at
+      WHERE l.logged_in_at <= now() - make_interval(secs => $2::double precision / 1000)
+     RETURNING account_id`,
+    [accountId, delayMs],
+  );
+  return (result.rowCount ?? 0) > 0;
+}
+
 export interface MaildropMessage {
   readonly uid: number;
   /** Octets with CRLF line ends (what POP3 counts), as the parser recorded; else stored size. */

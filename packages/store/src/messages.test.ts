@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from './accounts.js';
-import { blobId, getBlob } from './blobs.js';
+import { blobId, getBlob, getBlobs } from './blobs.js';
 import { addDomain } from './domains.js';
 import { createMailbox, findMailbox, renameMailbox, setSubscribed } from './mailboxes.js';
 import { appendMessage, expungeMessages, listMessages, updateFlags } from './messages.js';
@@ -54,6 +54,21 @@ describe('appendMessage', () => {
     ]);
     expect(count.rows[0].n).toBe(1);
     expect((await getBlob(store.pool, blobId(raw)))?.equals(raw)).toBe(true);
+  });
+
+  it('reads several blobs in one query and leaves out the ones it does not hold', async () => {
+    const inbox = await findMailbox(store.pool, accountId, 'inbox');
+    const one = Buffer.from('Subject: one\r\n\r\n1\r\n');
+    const two = Buffer.from('Subject: two\r\n\r\n2\r\n');
+    await appendMessage(store.pool, { mailboxId: inbox!.id, raw: one });
+    await appendMessage(store.pool, { mailboxId: inbox!.id, raw: two });
+    const absent = blobId(Buffer.from('never stored'));
+    const found = await getBlobs(store.pool, [blobId(one), absent, blobId(two), blobId(one)]);
+    expect(found.size).toBe(2);
+    expect(found.get(blobId(one).toString('hex'))?.equals(one)).toBe(true);
+    expect(found.get(blobId(two).toString('hex'))?.equals(two)).toBe(true);
+    expect(found.has(absent.toString('hex'))).toBe(false);
+    expect((await getBlobs(store.pool, [])).size).toBe(0);
   });
 
   it('never reuses a UID after the newest message is expunged', async () => {

@@ -61,6 +61,7 @@ const running = await exitOnStartupError('could not start', async () => {
     maxConnectionsPerIp: config.popMaxConnectionsPerIp,
     allowPlaintextAuth: config.popAllowPlaintextAuth,
     popBeforeSmtpTtlMs: config.popBeforeSmtpTtlMs,
+    loginDelayMs: config.popLoginDelayMs,
   });
   const ops = await startOpsServer({
     host: config.opsHost,

@@ -2,22 +2,24 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
 import type { MailBus } from '@tegami/bus';
-import { type Pop3Action, Pop3Session, type SaslCredentials } from '@tegami/protocol';
+import { Pop3Session, type SaslCredentials } from '@tegami/protocol';
 import { type AbuseLimits, AbuseTracker, ConnectionLimits, type Logger } from '@tegami/runtime';
 import {
   acquireMaildropLock,
   expungeMessages,
   findAuthSecrets,
-  getBlob,
+  getBlobs,
   grantPopBeforeSmtp,
   listLocalDomains,
   type Maildrop,
   openMaildrop,
+  recordPopLogin,
   releaseMaildropLock,
   renewMaildropLock,
 } from '@tegami/store';
 import type pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { MaildropReader } from './maildrop-reader.js';
 
 // The POP3 service (RFC 1939): the session engine is packages/protocol/pop3; this owns
 // the sockets, TLS, the maildrop lock across replicas, and the store.
@@ -39,6 +41,8 @@ export interface PopGatewayDeps {
   readonly allowPlaintextAuth: boolean;
   /** POP-before-SMTP grant length; undefined: off. */
   readonly popBeforeSmtpTtlMs?: number | undefined;
+  /** RFC 2449 LOGIN-DELAY between two logins of one account; undefined: none. */
+  readonly loginDelayMs?: number | undefined;
   /** Failed logins per client address, across its connections (the SMTP defaults). */
   readonly abuseLimits?: AbuseLimits;
 }
@@ -48,9 +52,6 @@ export interface PopGateway {
   stop(): Promise<void>;
 }
 
-// RFC 2449 §4: commands up to 255 octets; SASL responses may be longer (RFC 5034 §4).
-const MAX_COMMAND_LINE = 255;
-const MAX_SASL_LINE = 12_288;
 const LOCK_LEASE_MS = 30_000;
 
 export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway> {
@@ -73,7 +74,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
     }),
     logins: new Counter({
       name: 'tegami_pop_logins_total',
-      help: 'POP3 logins, by result (ok, failed, in-use)',
+      help: 'POP3 logins, by result (ok, failed, in-use, too-soon)',
       labelNames: ['result'] as const,
       registers,
     }),
@@ -124,11 +125,31 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
     socket.on('error', () => undefined);
     const sessionId = randomBytes(8).toString('hex');
     let maildrop: Maildrop | undefined;
+    let reader: MaildropReader | undefined;
     let locked: { accountId: string; renew: NodeJS.Timeout } | undefined;
     const loopback = address === '::1' || address.startsWith('127.');
 
-    const send = (chunk: string | Uint8Array) => {
-      if (!socket.destroyed) socket.write(chunk);
+    // A full socket holds the session back until it drains (a large RETR is streamed in
+    // chunks); a corked one is flushed first, or it would never drain.
+    const send = (chunk: string | Uint8Array): void | Promise<void> => {
+      const s = socket;
+      if (s.destroyed || s.write(chunk)) return;
+      while (s.writableCorked) s.uncork();
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          s.off('drain', done);
+          s.off('close', done);
+          resolve();
+        };
+        s.on('drain', done);
+        s.on('close', done);
+      });
+    };
+    const releaseLock = () => {
+      if (!locked) return;
+      clearInterval(locked.renew);
+      void releaseMaildropLock(deps.pool, locked.accountId, sessionId).catch(() => undefined);
+      locked = undefined;
     };
     const session = new Pop3Session(
       {
@@ -136,6 +157,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
         tls: listener === 'pops' ? 'active' : secureContext ? 'starttls' : 'unavailable',
         plaintextAllowed: deps.allowPlaintextAuth || loopback,
         realms: () => realms,
+        ...(deps.loginDelayMs !== undefined && { loginDelaySeconds: Math.ceil(deps.loginDelayMs / 1000) }),
       },
       {
         lookupCredentials,
@@ -151,8 +173,17 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
               );
             }, LOCK_LEASE_MS / 3);
             locked = { accountId: identity.accountId, renew };
+            if (
+              deps.loginDelayMs !== undefined &&
+              !(await recordPopLogin(deps.pool, identity.accountId, deps.loginDelayMs))
+            ) {
+              metrics.logins.inc({ result: 'too-soon' });
+              releaseLock();
+              return 'too-soon';
+            }
             maildrop = await openMaildrop(deps.pool, identity.accountId);
             if (!maildrop) return 'temp';
+            reader = new MaildropReader(maildrop.messages, (shas) => getBlobs(deps.pool, shas));
             return maildrop.messages.map((m) => ({ uid: `${maildrop!.uidValidity}.${m.uid}`, size: m.size }));
           } catch (err) {
             deps.logger.warn({ err }, 'could not open a maildrop');
@@ -160,9 +191,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
           }
         },
         async readMessage(index) {
-          const entry = maildrop!.messages[index]!;
-          const data = await getBlob(deps.pool, entry.blobSha256);
-          if (!data) throw new Error('blob missing');
+          const data = await reader!.read(index);
           metrics.retrieved.inc();
           return data;
         },
@@ -206,86 +235,52 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
       send,
     );
 
-    let buffer = Buffer.alloc(0);
-    let busy = false;
     let closed = false;
     const finish = () => {
       if (closed) return;
       closed = true;
-      if (locked) {
-        clearInterval(locked.renew);
-        void releaseMaildropLock(deps.pool, locked.accountId, sessionId).catch(() => undefined);
-      }
+      releaseLock();
       limits.release(address);
       metrics.active.dec();
       sockets.delete(raw);
     };
     raw.on('close', finish);
 
-    // Lines are handled one at a time, in order (PIPELINING); input waits meanwhile.
-    const pump = async () => {
-      if (busy) return;
-      busy = true;
-      try {
-        for (;;) {
-          const eol = buffer.indexOf(0x0a);
-          const limit = session.inSasl ? MAX_SASL_LINE : MAX_COMMAND_LINE;
-          if (eol < 0) {
-            if (buffer.length > limit + 2) {
-              buffer = Buffer.alloc(0);
-              session.lineTooLong();
-              skipping = true;
-            }
-            return;
-          }
-          let line = buffer.subarray(0, eol);
-          buffer = buffer.subarray(eol + 1);
-          if (skipping) {
-            skipping = false;
-            continue;
-          }
-          if (line.at(-1) === 0x0d) line = line.subarray(0, -1);
-          if (line.length > limit) {
-            session.lineTooLong();
-            continue;
-          }
-          // One answer, one write: the status line and a message body must not go as two
-          // small segments, or Nagle's algorithm and the client's delayed ACK add ~40 ms.
-          // (The socket of this answer: after STLS, `socket` is the TLS one already.)
-          const writer = socket;
-          writer.cork();
-          const action: Pop3Action = await session
-            .handleLine(line.toString('utf8'))
-            .finally(() => process.nextTick(() => writer.uncork()));
-          if (action === 'close') {
-            socket.end();
-            return;
-          }
-          if (action === 'starttls') {
-            // Whatever the client pipelined after STLS was sent in clear: it is dropped.
-            buffer = Buffer.alloc(0);
-            socket.removeAllListeners('data');
-            const secure = new TLSSocket(raw, { isServer: true, secureContext });
-            secure.on('error', () => undefined);
-            secure.on('secure', () => session.tlsStarted());
-            attach(secure);
-            socket = secure;
-          }
-        }
-      } finally {
-        busy = false;
-      }
-    };
-    let skipping = false;
+    // The engine frames lines and answers them strictly in order (PIPELINING). While input
+    // waits for its turn the socket is paused, so a client that sends without reading
+    // answers fills its own TCP window, not our memory.
+    let pending = 0;
     const attach = (s: Socket) => {
       s.setTimeout(deps.idleTimeoutMs, () => {
         s.end('-ERR autologout: idle too long\r\n');
         setTimeout(() => raw.destroy(), 1_000).unref();
       });
       s.on('data', (chunk: Buffer) => {
-        buffer = Buffer.concat([buffer, chunk]);
-        void pump().then(() => (buffer.includes(0x0a) ? pump() : undefined));
+        // One answer, one write: a status line and a small message body must not go as two
+        // small segments, or Nagle's algorithm and the client's delayed ACK add ~40 ms.
+        s.cork();
+        if (++pending > 2) s.pause();
+        void session
+          .receive(chunk)
+          .then((action) => {
+            if (action === 'close') s.end();
+            else if (action === 'starttls') startTls();
+          })
+          .finally(() => {
+            if (--pending <= 2) s.resume();
+            process.nextTick(() => s.uncork());
+          });
       });
+    };
+    const startTls = () => {
+      // Whatever the client pipelined after STLS was sent in clear: the engine drops it.
+      raw.removeAllListeners('data');
+      raw.removeAllListeners('timeout');
+      const secure = new TLSSocket(raw, { isServer: true, secureContext });
+      secure.on('error', () => undefined);
+      secure.on('secure', () => session.tlsStarted());
+      socket = secure;
+      attach(secure);
     };
     attach(socket);
     session.greeting();

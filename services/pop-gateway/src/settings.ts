@@ -10,6 +10,7 @@ export function popSettings() {
     popMaxConnections: int('TEGAMI_POP_MAX_CONNECTIONS', { min: 1 }),
     popMaxConnectionsPerIp: int('TEGAMI_POP_MAX_CONNECTIONS_PER_IP', { min: 1 }),
     popAllowPlaintextAuth: bool('TEGAMI_POP_ALLOW_PLAINTEXT_AUTH'),
+    popLoginDelayMs: optional(durationMs('TEGAMI_POP_LOGIN_DELAY', { min: 1000 })),
     popBeforeSmtpTtlMs: optional(durationMs('TEGAMI_POP_BEFORE_SMTP_TTL', { min: 1000 })),
   };
 }

@@ -15,7 +15,7 @@ import {
 } from '@tegami/store';
 import { createTestDatabase, LineClient, runProgram, testNats } from '@tegami/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PopGateway, startPopGateway } from '../src/pop-gateway.js';
+import { type PopGateway, type PopGatewayDeps, startPopGateway } from '../src/pop-gateway.js';
 
 // The pop-gateway in-process against real Postgres and NATS, driven by real clients:
 // python's poplib (plain, STLS, POP3_SSL) and curl.
@@ -28,9 +28,7 @@ let accountId: string;
 let inboxId: string;
 const stored: Buffer[] = [];
 
-async function gateway(
-  abuseLimits?: Parameters<typeof startPopGateway>[0]['abuseLimits'],
-): Promise<PopGateway> {
+async function gateway(extra: Partial<PopGatewayDeps> = {}): Promise<PopGateway> {
   const tls = await ensureSelfSignedCertificate(mkdtempSync(join(tmpdir(), 'tegami-pop-tls-')), 'localhost');
   const g = await startPopGateway({
     pool: store.pool,
@@ -46,7 +44,7 @@ async function gateway(
     maxConnections: 50,
     maxConnectionsPerIp: 20,
     allowPlaintextAuth: false,
-    ...(abuseLimits ? { abuseLimits } : {}),
+    ...extra,
   });
   gateways.push(g);
   return g;
@@ -227,6 +225,32 @@ c = poplib.POP3('127.0.0.1', int(sys.argv[2])); c.user('alice@example.test'); pr
     expect(run.stdout).toMatch(/^THIRD \+OK alice@example\.test has \d+ messages$/m);
   });
 
+  it('enforces LOGIN-DELAY when configured: advertised, a login too soon refused, and the lock let go', async () => {
+    const delayed = await gateway({ loginDelayMs: 2_000 });
+    const LOGINS = `
+import poplib, sys, time
+port, other = int(sys.argv[1]), int(sys.argv[2])
+a = poplib.POP3('127.0.0.1', port)
+print('CAPA', a.capa().get('LOGIN-DELAY'))
+a.user('alice@example.test'); a.pass_('alice-password'); a.quit()
+b = poplib.POP3('127.0.0.1', port); b.user('alice@example.test')
+try:
+    b.pass_('alice-password'); print('SOON OK')
+except poplib.error_proto as e:
+    print('SOON', e.args[0].decode())
+c = poplib.POP3('127.0.0.1', other); c.user('alice@example.test'); print('OTHER', c.pass_('alice-password').decode()); c.quit()
+time.sleep(2.2)
+b.user('alice@example.test'); print('LATER', b.pass_('alice-password').decode()); b.quit()
+`;
+    const run = await python(LOGINS, String(delayed.ports.pop), String(gateways[0]!.ports.pop));
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain("CAPA ['2']");
+    expect(run.stdout).toMatch(/^SOON -ERR \[LOGIN-DELAY\] at most one login every 2 seconds$/m);
+    // The refused session did not keep the maildrop locked.
+    expect(run.stdout).toMatch(/^OTHER \+OK alice@example\.test has \d+ messages$/m);
+    expect(run.stdout).toMatch(/^LATER \+OK alice@example\.test has \d+ messages$/m);
+  });
+
   it('deletes at QUIT only, and tells IMAP sessions through the bus', async () => {
     const events: MailboxChanged[] = [];
     const sub = bus.subscribeMailboxChanged(accountId, (e) => events.push(e));
@@ -270,12 +294,14 @@ print('AFTER DROP', p.stat()[0]); p.dele(1); p.quit()
 
   it('slows failed logins from one address across connections, then shows it the door', async () => {
     const strict = await gateway({
-      maxAuthFailures: 3,
-      maxErrors: 50,
-      baseDelayMs: 100,
-      maxDelayMs: 1_000,
-      windowMs: 60_000,
-      freeErrors: 3,
+      abuseLimits: {
+        maxAuthFailures: 3,
+        maxErrors: 50,
+        baseDelayMs: 100,
+        maxDelayMs: 1_000,
+        windowMs: 60_000,
+        freeErrors: 3,
+      },
     });
     const timings: number[] = [];
     let last = '';

@@ -52,6 +52,7 @@ export interface StandaloneDeps {
     readonly popMaxConnectionsPerIp: number;
     readonly popAllowPlaintextAuth: boolean;
     readonly popBeforeSmtpTtlMs?: number | undefined;
+    readonly popLoginDelayMs?: number | undefined;
   };
   readonly dns: {
     readonly upstreams: readonly Upstream[];
@@ -165,6 +166,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       maxConnectionsPerIp: deps.pop.popMaxConnectionsPerIp,
       allowPlaintextAuth: deps.pop.popAllowPlaintextAuth,
       popBeforeSmtpTtlMs: deps.pop.popBeforeSmtpTtlMs,
+      loginDelayMs: deps.pop.popLoginDelayMs,
     });
     stack.push(() => pop.stop());
 

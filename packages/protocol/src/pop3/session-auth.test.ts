@@ -104,6 +104,14 @@ describe('POP3 USER/PASS and plaintext before TLS', () => {
     expect(h.failures).toBe(0);
   });
 
+  it('answers [LOGIN-DELAY] when the account logged in too recently, and stays in AUTHORIZATION', async () => {
+    const soon = start({ loginDelaySeconds: 60 }, undefined, { openMaildrop: async () => 'too-soon' });
+    expect(await soon.say(`USER ${USER}`, `PASS ${PASSWORD}`)).toMatch(
+      /\r\n-ERR \[LOGIN-DELAY\] at most one login every 60 seconds\r\n$/,
+    );
+    expect(await soon.say('STAT')).toMatch(/^-ERR /);
+  });
+
   it('answers [IN-USE] when the maildrop is locked, [SYS/TEMP] when it cannot be opened', async () => {
     const busy = start({}, undefined, { openMaildrop: async () => 'in-use' });
     expect(await busy.say(`USER ${USER}`, `PASS ${PASSWORD}`)).toMatch(/\r\n-ERR \[IN-USE\] [^\r\n]+\r\n$/);

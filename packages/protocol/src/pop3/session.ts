@@ -25,7 +25,7 @@ export interface Pop3SessionOptions {
   /** USER/PASS, PLAIN and LOGIN without TLS (loopback, or configured). */
   readonly plaintextAllowed: boolean;
   readonly realms: () => readonly string[];
-  /** RFC 2449 LOGIN-DELAY, when the service enforces one. */
+  /** RFC 2449 LOGIN-DELAY, when the service enforces one (openMaildrop answers 'too-soon'). */
   readonly loginDelaySeconds?: number;
   /** Longest command line `receive` accepts, CRLF included (RFC 2449 §4: 255). */
   readonly maxLineLength?: number;
@@ -46,7 +46,10 @@ export interface Pop3MaildropEntry {
 export interface Pop3Hooks {
   readonly lookupCredentials: SaslCredentialLookup;
   /** Locks and snapshots the user's maildrop (the INBOX). */
-  openMaildrop(identity: SaslIdentity): Promise<readonly Pop3MaildropEntry[] | 'in-use' | 'temp'>;
+  /** 'too-soon': the account logged in less than LOGIN-DELAY seconds ago (RFC 2449 §6.8). */
+  openMaildrop(
+    identity: SaslIdentity,
+  ): Promise<readonly Pop3MaildropEntry[] | 'in-use' | 'too-soon' | 'temp'>;
   /** The stored bytes of message `index` (0-based) of the snapshot. */
   readMessage(index: number): Promise<Uint8Array>;
   /** UPDATE state: remove these messages (0-based), then the session ends. */
@@ -383,6 +386,10 @@ export class Pop3Session {
       const opened = await this.hooks.openMaildrop(step.identity);
       if (opened === 'in-use') {
         this.err('[IN-USE] the maildrop is in use by another session');
+        return 'continue';
+      }
+      if (opened === 'too-soon') {
+        this.err(`[LOGIN-DELAY] at most one login every ${this.options.loginDelaySeconds ?? 0} seconds`);
         return 'continue';
       }
       if (opened === 'temp') {

@@ -239,6 +239,12 @@ export const VARIABLES: readonly VariableSpec[] = [
     services: ['pop-gateway', 'standalone'],
   },
   {
+    name: 'TEGAMI_POP_LOGIN_DELAY',
+    description:
+      'RFC 2449 LOGIN-DELAY, off when unset: the least time between two POP3 logins of one account (e.g. `5m`), across all replicas. Advertised in CAPA; a login sooner gets `-ERR [LOGIN-DELAY]`.',
+    services: ['pop-gateway', 'standalone'],
+  },
+  {
     name: 'TEGAMI_POP_BEFORE_SMTP_TTL',
     description:
       'POP-before-SMTP, off when unset: for this long after a POP3 login (e.g. `10m`), smtp-ingress relays mail from that client address through port 25 without SMTP AUTH (submission on 587/465 still wants AUTH), across all replicas. For old clients only; prefer AUTH.',
