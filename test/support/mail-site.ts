@@ -29,8 +29,8 @@ export interface MailSiteOptions {
   readonly workerEnv?: Readonly<Record<string, string>>;
   /** Extra environment for every process of the site. */
   readonly env?: Readonly<Record<string, string>>;
-  /** Run a pop-gateway too (plain POP3 on a free port, no TLS). */
-  readonly pop?: boolean;
+  /** Run a pop-gateway too (plain POP3 on a free port, no TLS); a number runs that many. */
+  readonly pop?: boolean | number;
 }
 
 export interface MailSite {
@@ -40,6 +40,8 @@ export interface MailSite {
   readonly submissionPort: number;
   /** The pop-gateway's POP3 port (0 without one). */
   readonly popPort: number;
+  /** Every pop-gateway process, with its POP3 port. */
+  readonly pops: readonly { readonly port: number; readonly program: Program }[];
   readonly store: StorePool;
   readonly env: Readonly<Record<string, string>>;
   readonly worker: () => Program;
@@ -118,14 +120,17 @@ export async function startMailSite(options: MailSiteOptions): Promise<MailSite>
     ...options.workerEnv,
   };
   let worker = await start('delivery-worker', workerEnv);
-  const popPort = options.pop ? await freePort() : 0;
-  if (options.pop) {
-    await start('pop-gateway', {
+  const pops: { port: number; program: Program }[] = [];
+  for (let i = 0; i < Number(options.pop ?? 0); i++) {
+    const port = await freePort();
+    const program = await start('pop-gateway', {
       TEGAMI_POP_HOST: options.ip,
-      TEGAMI_POP_PORT: String(popPort),
+      TEGAMI_POP_PORT: String(port),
       TEGAMI_POPS_PORT: '0',
     });
+    pops.push({ port, program });
   }
+  const popPort = pops[0]?.port ?? 0;
 
   const inbox = async (address: string): Promise<string[]> => {
     const account = await findAccount(store.pool, address);
@@ -144,6 +149,7 @@ export async function startMailSite(options: MailSiteOptions): Promise<MailSite>
     hostname,
     submissionPort,
     popPort,
+    pops,
     store,
     env,
     worker: () => worker,
