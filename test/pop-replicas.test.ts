@@ -1,10 +1,12 @@
 import { freePort, LineClient, runProgram, startTestDnsServer, type TestDnsServer } from '@tegami/testing';
+import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MailSite, startMailSite } from './support/mail-site.js';
 
 // Two pop-gateway processes on one Postgres, as two replicas in Kubernetes: the maildrop
-// lock holds across them, a deletion through one is what the other shows next, and a
-// replica that dies holding the lock lets go of it when its lease runs out.
+// lock holds across them, a deletion through one is what the other shows next and what an
+// IMAP session (imap-gateway process) sees at once, and a replica that dies holding the
+// lock lets go of it when its lease runs out.
 
 let dns: TestDnsServer;
 let site: MailSite;
@@ -20,6 +22,7 @@ beforeAll(async () => {
     dnsUpstream: dns.address,
     users: { alice: 'alice-password' },
     pop: 2,
+    imap: 1,
   });
   for (let i = 1; i <= 3; i++) {
     const run = await runProgram(
@@ -55,8 +58,21 @@ async function login(port: number): Promise<{ client: LineClient; answer: string
 }
 
 describe('pop-gateway replicas', () => {
-  it('hold one lock between them, and a DELE + QUIT on one is gone on the other', async () => {
+  it('hold one lock between them, and a DELE + QUIT on one is gone on the other and from IMAP', async () => {
     const [a, b] = site.pops;
+    const imap = new ImapFlow({
+      host: site.ip,
+      port: site.imaps[0]!.port,
+      secure: false,
+      auth: { user: 'alice@replicas.test', pass: 'alice-password' },
+      logger: false,
+    });
+    await imap.connect();
+    const opened = await imap.mailboxOpen('INBOX');
+    expect(opened.exists).toBe(3);
+    const expunged: number[] = [];
+    imap.on('expunge', (e) => expunged.push(e.seq ?? 0));
+    const idle = imap.idle();
     const first = await login(a!.port);
     expect(first.answer).toBe('+OK alice@replicas.test has 3 messages');
     const second = await login(b!.port);
@@ -67,6 +83,12 @@ describe('pop-gateway replicas', () => {
     expect(await first.client.readLine()).toMatch(/^\+OK /);
     expect(await first.client.readLine()).toMatch(/^\+OK /);
     await first.client.closedByServer();
+    // The IMAP session in IDLE is told at once (the issue asks within a second).
+    const quitAt = Date.now();
+    while (expunged.length === 0 && Date.now() - quitAt < 1_000) await new Promise((r) => setTimeout(r, 20));
+    expect(expunged).toEqual([1]);
+    await imap.logout();
+    await idle.catch(() => undefined);
 
     const third = await login(b!.port);
     expect(third.answer).toBe('+OK alice@replicas.test has 2 messages');

@@ -18,13 +18,17 @@ afterAll(() => {
 
 let smtpPort = 0;
 let popPort = 0;
+let imapPort = 0;
 
 async function startTegami(opsPort: number): Promise<Program> {
   smtpPort = await freePort();
   popPort = await freePort();
+  imapPort = await freePort();
   const program = startInRepo('pnpm', ['start'], {
     TEGAMI_POP_PORT: String(popPort),
     TEGAMI_POPS_PORT: '0',
+    TEGAMI_IMAP_PORT: String(imapPort),
+    TEGAMI_IMAPS_PORT: '0',
     TEGAMI_DATA_DIR: dataDir,
     TEGAMI_OPS_PORT: String(opsPort),
     TEGAMI_SMTP_MX_PORT: '0',
@@ -104,6 +108,13 @@ describe('pnpm start (standalone)', () => {
     );
     expect(pop.stdout).toMatch(/^STAT 1 \d+$/m);
     expect(pop.stdout).toContain(`id ${queueId}`);
+    // ... and so does IMAP (curl: imap:// with a UID).
+    const imap = await runInRepo(
+      'curl',
+      ['-s', '--user', 'alice@localhost:correct horse', `imap://127.0.0.1:${imapPort}/INBOX;UID=1`],
+      {},
+    );
+    expect(imap.stdout).toContain(`id ${queueId}`);
 
     // Ctrl-C reaches pnpm and Tegami alike; pnpm dies of the signal, Tegami shuts down cleanly.
     first.signal('SIGINT');

@@ -31,6 +31,8 @@ export interface MailSiteOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Run a pop-gateway too (plain POP3 on a free port, no TLS); a number runs that many. */
   readonly pop?: boolean | number;
+  /** Run that many imap-gateway processes (plain IMAP on free ports, no TLS). */
+  readonly imap?: number;
 }
 
 export interface MailSite {
@@ -42,6 +44,8 @@ export interface MailSite {
   readonly popPort: number;
   /** Every pop-gateway process, with its POP3 port. */
   readonly pops: readonly { readonly port: number; readonly program: Program }[];
+  /** Every imap-gateway process, with its IMAP port. */
+  readonly imaps: readonly { readonly port: number; readonly program: Program }[];
   readonly store: StorePool;
   readonly env: Readonly<Record<string, string>>;
   readonly worker: () => Program;
@@ -131,6 +135,16 @@ export async function startMailSite(options: MailSiteOptions): Promise<MailSite>
     pops.push({ port, program });
   }
   const popPort = pops[0]?.port ?? 0;
+  const imaps: { port: number; program: Program }[] = [];
+  for (let i = 0; i < (options.imap ?? 0); i++) {
+    const port = await freePort();
+    const program = await start('imap-gateway', {
+      TEGAMI_IMAP_HOST: options.ip,
+      TEGAMI_IMAP_PORT: String(port),
+      TEGAMI_IMAPS_PORT: '0',
+    });
+    imaps.push({ port, program });
+  }
 
   const inbox = async (address: string): Promise<string[]> => {
     const account = await findAccount(store.pool, address);
@@ -150,6 +164,7 @@ export async function startMailSite(options: MailSiteOptions): Promise<MailSite>
     submissionPort,
     popPort,
     pops,
+    imaps,
     store,
     env,
     worker: () => worker,

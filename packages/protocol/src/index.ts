@@ -1,4 +1,5 @@
 export * from './address/mailbox-address.js';
+export * from './imap/index.js';
 export * from './mime/index.js';
 export * from './pop3/index.js';
 export * from './rfc5322-date.js';

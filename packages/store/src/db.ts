@@ -48,10 +48,11 @@ export function openStore(options: OpenStoreOptions): StorePool {
 export async function withTransaction<T>(
   pool: pg.Pool,
   fn: (client: pg.PoolClient) => Promise<T>,
+  options: { readonly isolation?: 'REPEATABLE READ' } = {},
 ): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    await client.query(options.isolation ? `BEGIN ISOLATION LEVEL ${options.isolation}` : 'BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;

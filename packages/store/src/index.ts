@@ -7,6 +7,7 @@ export * from './destination-slots.js';
 export * from './domains.js';
 export * from './embedded-postgres.js';
 export * from './errors.js';
+export * from './imap-mailbox.js';
 export * from './local-delivery.js';
 export * from './mailboxes.js';
 export * from './maildrop.js';

@@ -1,8 +1,8 @@
+export { describeMessage } from '@tegami/protocol';
 export {
   type DeliveryWorkerDeps,
   type DeliveryWorkerHandle,
   startDeliveryWorker,
 } from './delivery-worker.js';
-export { describeMessage } from './describe-message.js';
 export { buildDsn, type DsnInput, type DsnRecipient } from './dsn.js';
 export { type DeliverySettings, deliverySettings, toDeliverySettings } from './settings.js';

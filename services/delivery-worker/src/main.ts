@@ -1,4 +1,5 @@
 import { connectNatsBus } from '@tegami/bus';
+import { describeMessage } from '@tegami/protocol';
 import { createResolverClient } from '@tegami/rpc';
 import {
   commonSettings,
@@ -15,7 +16,6 @@ import {
 } from '@tegami/runtime';
 import { assertSchemaCurrent, openStore } from '@tegami/store';
 import { startDeliveryWorker } from './delivery-worker.js';
-import { describeMessage } from './describe-message.js';
 import { deliverySettings, toDeliverySettings } from './settings.js';
 
 const config = loadConfigOrExit(

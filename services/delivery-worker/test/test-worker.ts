@@ -1,4 +1,5 @@
 import { connectNatsBus, type MailBus } from '@tegami/bus';
+import { describeMessage } from '@tegami/protocol';
 import { createLogger, createMetricsRegistry } from '@tegami/runtime';
 import {
   addAlias,
@@ -18,7 +19,6 @@ import {
 import { createTestDatabase, freePort, testNats } from '@tegami/testing';
 import type { Registry } from 'prom-client';
 import { type DeliveryWorkerHandle, startDeliveryWorker } from '../src/delivery-worker.js';
-import { describeMessage } from '../src/describe-message.js';
 import type { DeliverySettings } from '../src/settings.js';
 import type { TestResolver } from './fake-resolver.js';
 

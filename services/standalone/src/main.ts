@@ -1,5 +1,6 @@
 import { deliverySettings, toDeliverySettings } from '@tegami/delivery-worker';
 import { dnsResolverSettings } from '@tegami/dns-resolver';
+import { imapSettings } from '@tegami/imap-gateway';
 import { popSettings } from '@tegami/pop-gateway';
 import {
   commonSettings,
@@ -24,6 +25,7 @@ const config = loadConfigOrExit(
     ...smtpSettings(),
     ...deliverySettings(),
     ...popSettings(),
+    ...imapSettings(),
     ...dnsSettings,
   },
   { service: 'standalone' },
@@ -37,6 +39,7 @@ const standalone = await exitOnStartupError('could not start', () =>
     delivery: toDeliverySettings(config),
     dns: config,
     pop: config,
+    imap: config,
     logger,
   }),
 );
@@ -51,7 +54,7 @@ Tegami is running (data in ${config.dataDir}).
   SMTP       ${config.smtpHost}:${standalone.smtp.ports['mx']} (MX)  :${standalone.smtp.ports['submission']} (submission, STARTTLS)  :${standalone.smtp.ports['submissions']} (implicit TLS)
   delivery   into local INBOXes; to other domains by MX (DNS: ${config.upstreams.map((u) => `${u.host}:${u.port}`).join(', ')})
   POP3       ${config.popHost}:${standalone.pop.ports.pop} (STLS)  :${standalone.pop.ports.pops} (implicit TLS)
-  IMAP arrives with its service (see README).
+  IMAP       ${config.imapHost}:${standalone.imap.ports.imap} (STARTTLS)  :${standalone.imap.ports.imaps} (implicit TLS)
 
 Add the first user, in another terminal, and send a message:
 

@@ -6,6 +6,7 @@ import {
   startDeliveryWorker,
 } from '@tegami/delivery-worker';
 import { startDnsResolver, type Upstream } from '@tegami/dns-resolver';
+import { type ImapGateway, startImapGateway } from '@tegami/imap-gateway';
 import { type PopGateway, startPopGateway } from '@tegami/pop-gateway';
 import { createResolverClient } from '@tegami/rpc';
 import {
@@ -54,6 +55,17 @@ export interface StandaloneDeps {
     readonly popBeforeSmtpTtlMs?: number | undefined;
     readonly popLoginDelayMs?: number | undefined;
   };
+  readonly imap: {
+    readonly imapHost: string;
+    readonly imapPort: number;
+    readonly imapsPort: number;
+    readonly imapIdleTimeoutMs: number;
+    readonly imapMaxConnections: number;
+    readonly imapMaxConnectionsPerIp: number;
+    readonly imapMaxConnectionsPerUser: number;
+    readonly imapAllowPlaintextAuth: boolean;
+    readonly imapMaxMessageSize: number;
+  };
   readonly dns: {
     readonly upstreams: readonly Upstream[];
     readonly timeoutMs: number;
@@ -70,6 +82,7 @@ export interface StandaloneHandle {
   readonly smtp: SmtpIngress;
   readonly delivery: DeliveryWorkerHandle;
   readonly pop: PopGateway;
+  readonly imap: ImapGateway;
   stop(): Promise<void>;
 }
 
@@ -170,6 +183,25 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
     });
     stack.push(() => pop.stop());
 
+    const imap = await startImapGateway({
+      pool: store.pool,
+      bus,
+      logger: logger.child({ component: 'imap-gateway' }),
+      metrics,
+      hostname: deps.hostname,
+      host: deps.imap.imapHost,
+      imapPort: deps.imap.imapPort,
+      imapsPort: deps.imap.imapsPort,
+      tls: { cert: tls.cert, key: tls.key },
+      idleTimeoutMs: deps.imap.imapIdleTimeoutMs,
+      maxConnections: deps.imap.imapMaxConnections,
+      maxConnectionsPerIp: deps.imap.imapMaxConnectionsPerIp,
+      maxConnectionsPerUser: deps.imap.imapMaxConnectionsPerUser,
+      allowPlaintextAuth: deps.imap.imapAllowPlaintextAuth,
+      maxMessageSize: deps.imap.imapMaxMessageSize,
+    });
+    stack.push(() => imap.stop());
+
     const ops: OpsServer = await startOpsServer({
       host: deps.opsHost,
       port: deps.opsPort,
@@ -187,6 +219,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       smtp,
       delivery,
       pop,
+      imap,
       stop: async () => {
         ops.markNotReady('shutting down');
         await stop();

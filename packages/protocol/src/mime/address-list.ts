@@ -2,7 +2,8 @@
 // §7.4.2): each mailbox is (name adl mailbox host), and a group is bracketed
 // by a start marker (NIL NIL "group" NIL) and an end marker (NIL NIL NIL NIL).
 // Display names stay as written (encoded words included): ENVELOPE carries
-// raw header text and the client decodes it.
+// raw header text and the client decodes it. Only their whitespace is
+// normalised, as Dovecot does (collapseWhitespace).
 //
 // Headers in the wild are often broken; this parser recovers what it can and
 // never throws. Missing parts are filled the way Dovecot fills them, so a
@@ -25,7 +26,20 @@ type Token =
   | { kind: 'comment'; text: string }
   | { kind: 'special'; text: string };
 
-const specials = '()<>@,;:\\".[]';
+// '.' is not a special here: as in Dovecot's parser it is part of an atom,
+// so "carol.smith" (no domain) keeps its dots and "J.R. Smith" its spelling;
+// local parts and domains join their tokens without spaces anyway.
+const specials = '()<>@,;:\\"[]';
+
+/**
+ * Runs of whitespace (SP, HTAB, and CR/LF) as one space, none at either end:
+ * what Dovecot sends for the envelope's subject and display names
+ * (imap_append_string_for_humans), so a folded or tab-separated name reads
+ * the same on both. Date, In-Reply-To, Message-ID and addr-specs keep theirs.
+ */
+export function collapseWhitespace(text: string): string {
+  return text.replace(/[ \t\r\n]+/g, ' ').replace(/^ | $/g, '');
+}
 
 function tokenize(value: string): Token[] {
   const tokens: Token[] = [];
@@ -79,15 +93,10 @@ function isSpecial(token: Token | undefined, text: string): boolean {
   return token?.kind === 'special' && token.text === text;
 }
 
-/** Words joined by single spaces, a dot attached to the word before it (obs-phrase). */
+/** Words (dots included, obs-phrase) joined by single spaces; quoted text as written. */
 function phraseText(tokens: readonly Token[]): string {
-  let text = '';
-  for (const token of tokens) {
-    if (token.kind === 'comment') continue;
-    if (token.kind === 'special' && token.text === '.') text += '.';
-    else text += (text === '' ? '' : ' ') + token.text;
-  }
-  return text.trim();
+  const words = tokens.filter((token) => token.kind !== 'comment').map((token) => token.text);
+  return words.join(' ').trim();
 }
 
 /** Local parts and domains: tokens joined without spaces ("john . doe" is john.doe). */
@@ -101,7 +110,9 @@ function compactText(tokens: readonly Token[]): string {
 function lastComment(tokens: readonly Token[]): string | null {
   for (let i = tokens.length - 1; i >= 0; i--) {
     const token = tokens[i]!;
-    if (token.kind === 'comment' && token.text !== '') return token.text;
+    if (token.kind !== 'comment') continue;
+    const text = collapseWhitespace(token.text);
+    if (text !== '') return text;
   }
   return null;
 }
@@ -165,7 +176,7 @@ export function parseAddressList(value: string): EnvelopeAddress[] {
       const at = spec.findLastIndex((t) => isSpecial(t, '@'));
       const local = compactText(at < 0 ? spec : spec.slice(0, at));
       const domain = at < 0 ? '' : compactText(spec.slice(at + 1));
-      const phraseName = phraseText(phrase);
+      const phraseName = collapseWhitespace(phraseText(phrase));
       if (phraseName !== '' || local !== '' || domain !== '') {
         out.push(mailboxAddress(phraseName === '' ? lastComment(phrase) : phraseName, adl, local, domain));
       }
@@ -175,7 +186,7 @@ export function parseAddressList(value: string): EnvelopeAddress[] {
       const domainStart = i;
       while (i < tokens.length && !stopAtAddressEnd(tokens[i]!) && !isSpecial(tokens[i], '<')) i++;
       const domainTokens = tokens.slice(domainStart, i);
-      const domain = compactText(domainTokens.filter((t) => t.kind !== 'special' || t.text === '.'));
+      const domain = compactText(domainTokens.filter((t) => t.kind !== 'special'));
       out.push(mailboxAddress(lastComment(domainTokens), null, compactText(phrase), domain));
     } else {
       // A lone word list ("alice", "undisclosed recipients") or junk such as a stray '>' or ':'.

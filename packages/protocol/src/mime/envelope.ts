@@ -1,8 +1,10 @@
 // IMAP ENVELOPE (RFC 3501 §7.4.2, RFC 9051 §7.5.2): the header fields a
 // client lists messages by, as written in the message (no RFC 2047
-// decoding: the client does that), computed once at delivery.
+// decoding: the client does that), computed once at delivery. The subject
+// and display names have their whitespace runs collapsed to one space, as
+// Dovecot sends them; date, In-Reply-To and Message-ID are only unfolded.
 
-import { type EnvelopeAddress, parseAddressList } from './address-list.js';
+import { collapseWhitespace, type EnvelopeAddress, parseAddressList } from './address-list.js';
 import { firstField, type HeaderField } from './header-parser.js';
 import { formatImapNString, type ImapStringOptions } from './imap-syntax.js';
 
@@ -30,9 +32,10 @@ function addresses(fields: readonly HeaderField[], name: string): EnvelopeAddres
 /** Builds the ENVELOPE of a message (or of a message/rfc822 part) from its header fields. */
 export function buildEnvelope(fields: readonly HeaderField[]): Envelope {
   const from = addresses(fields, 'From');
+  const subject = firstField(fields, 'Subject')?.value;
   return {
     date: firstField(fields, 'Date')?.value ?? null,
-    subject: firstField(fields, 'Subject')?.value ?? null,
+    subject: subject === undefined ? null : collapseWhitespace(subject),
     from,
     // RFC 3501 §7.4.2: a missing Sender or Reply-To is set to From by the server.
     sender: addresses(fields, 'Sender') ?? from,

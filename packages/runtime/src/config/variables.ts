@@ -251,6 +251,66 @@ export const VARIABLES: readonly VariableSpec[] = [
     services: ['smtp-ingress', 'pop-gateway', 'standalone'],
   },
   {
+    name: 'TEGAMI_IMAP_HOST',
+    default: '0.0.0.0',
+    standaloneDefault: '127.0.0.1',
+    description: 'Address the IMAP listeners bind.',
+    services: ['imap-gateway', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_IMAP_PORT',
+    default: '143',
+    standaloneDefault: '1143',
+    description: 'IMAP port (RFC 9051), with STARTTLS when a certificate is configured. 0 picks a free port.',
+    services: ['imap-gateway', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_IMAPS_PORT',
+    default: '993',
+    standaloneDefault: '1993',
+    description: 'IMAP over implicit TLS (RFC 8314). Needs a certificate; 0 picks a free port.',
+    services: ['imap-gateway', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_IMAP_IDLE_TIMEOUT',
+    default: '30m',
+    description:
+      'An IMAP session silent this long is logged out (RFC 9051 asks for at least 30 minutes); IDLE sessions too.',
+    services: ['imap-gateway', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_IMAP_MAX_CONNECTIONS',
+    default: '10000',
+    description: 'Most IMAP connections one imap-gateway process serves at once.',
+    services: ['imap-gateway', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_IMAP_MAX_CONNECTIONS_PER_IP',
+    default: '50',
+    description: 'Most IMAP connections from one client address at once, per process.',
+    services: ['imap-gateway', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_IMAP_MAX_CONNECTIONS_PER_USER',
+    default: '20',
+    description:
+      'Most logged-in IMAP sessions of one user at once, per process (phones, laptops and tablets of one person).',
+    services: ['imap-gateway', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_IMAP_ALLOW_PLAINTEXT_AUTH',
+    default: 'false',
+    description:
+      'Allow LOGIN and AUTHENTICATE PLAIN/LOGIN without TLS from any address (always allowed on loopback).',
+    services: ['imap-gateway', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_IMAP_MAX_MESSAGE_SIZE',
+    default: '52428800',
+    description: 'Largest message APPEND accepts, in octets (advertised as APPENDLIMIT).',
+    services: ['imap-gateway', 'standalone'],
+  },
+  {
     name: 'TEGAMI_GRPC_HOST',
     default: '0.0.0.0',
     description: 'Address the dns-resolver gRPC server (and its grpc.health.v1 service) listens on.',

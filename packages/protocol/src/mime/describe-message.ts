@@ -1,10 +1,17 @@
-import { parseMessage, pop3WireSize } from '@tegami/protocol';
-import type { MessageDescription } from './local-delivery.js';
+import { pop3WireSize } from '../pop3/wire.js';
+import { parseMessage } from './parse-message.js';
+
+export interface MessageDescription {
+  /** What IMAP serves without parsing again (ENVELOPE, BODYSTRUCTURE, part offsets). */
+  readonly metadata: unknown;
+  /** The decoded body text SEARCH BODY and TEXT match (messages.search_text). */
+  readonly searchText: string;
+}
 
 /**
  * What a stored message carries besides its bytes (messages.metadata and search_text):
  * the MIME tree with offsets, ENVELOPE and the decoded header text in the JSON, the
- * decoded body text in its own column. IMAP APPEND stores the same shape.
+ * decoded body text in its own column. Delivery and IMAP APPEND store the same shape.
  */
 export function describeMessage(raw: Buffer): MessageDescription {
   const parsed = parseMessage(raw);

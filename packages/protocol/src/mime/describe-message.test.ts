@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { describeMessage } from './describe-message.js';
 
-const corpus = new URL('../../../../shared/corpus/', import.meta.url);
+const corpus = new URL('../../../../../shared/corpus/', import.meta.url);
 
 describe('describeMessage', () => {
   it('stores the decoded Japanese text of an ISO-2022-JP message for SEARCH', () => {

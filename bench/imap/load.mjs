@@ -1,0 +1,148 @@
+// IMAP load for bench/imap. Modes:
+//   mixed   host port clients seconds user password
+//     N clients at once, each logs in and repeats a mixed session for the given time:
+//     SELECT INBOX, FETCH 1:* (FLAGS UID), FETCH the newest 50 (ENVELOPE BODYSTRUCTURE),
+//     FETCH one BODY[], STORE +FLAGS \Seen on one message, SEARCH UNSEEN, NOOP.
+//     Prints: operations, seconds, operations per second.
+//   fetchall host port user password runs
+//     One client times `FETCH 1:* (FLAGS UID)` `runs` times; prints the median ms and bytes.
+//   idle    host port user password sessions holdSeconds
+//     Opens that many sessions, SELECTs INBOX and IDLEs in each, waits, then prints "ready"
+//     and keeps them for holdSeconds (the caller measures the server's memory meanwhile).
+import { connect } from 'node:net';
+
+const [mode, host, port, ...rest] = process.argv.slice(2);
+
+/** A minimal IMAP client: tagged commands, literal-aware reading of the responses. */
+class Client {
+  constructor(socket) {
+    this.socket = socket;
+    this.buffer = Buffer.alloc(0);
+    this.waiter = undefined;
+    this.tag = 0;
+    socket.on('data', (chunk) => {
+      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+      this.waiter?.();
+    });
+  }
+
+  static open(h, p) {
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(p), h, () => resolve(new Client(socket)));
+      socket.setNoDelay(true);
+      socket.on('error', reject);
+    });
+  }
+
+  /** Resolves with the bytes up to and including the line that starts with `prefix`. */
+  async until(prefix) {
+    let scanFrom = 0;
+    for (;;) {
+      // Walk complete lines, skipping over literals.
+      let pos = scanFrom;
+      while (pos < this.buffer.length) {
+        const eol = this.buffer.indexOf('\r\n', pos);
+        if (eol < 0) break;
+        const lineStart = pos;
+        const literal = /\{(\d+)\+?\}$/.exec(
+          this.buffer.subarray(Math.max(lineStart, eol - 20), eol).toString('latin1'),
+        );
+        if (literal) {
+          const end = eol + 2 + Number(literal[1]);
+          if (end > this.buffer.length) break;
+          pos = end; // the line goes on after the literal
+          continue;
+        }
+        pos = eol + 2;
+        if (this.buffer.subarray(lineStart, lineStart + prefix.length).toString('latin1') === prefix) {
+          const out = this.buffer.subarray(0, pos);
+          this.buffer = this.buffer.subarray(pos);
+          return out;
+        }
+        scanFrom = pos;
+      }
+      await new Promise((r) => (this.waiter = r));
+      this.waiter = undefined;
+    }
+  }
+
+  async command(text) {
+    const tag = `t${++this.tag}`;
+    this.socket.write(`${tag} ${text}\r\n`);
+    const out = await this.until(`${tag} `);
+    const last = out.subarray(out.lastIndexOf('\r\n', out.length - 3) + 2).toString('latin1');
+    if (!last.startsWith(`${tag} OK`)) throw new Error(`${text.slice(0, 40)}: ${last.trim()}`);
+    return out;
+  }
+
+  async login(user, password) {
+    await this.until('* OK');
+    await this.command(`LOGIN "${user}" "${password}"`);
+  }
+}
+
+if (mode === 'mixed') {
+  const [clients, seconds, user, password] = rest;
+  const deadline = Date.now() + Number(seconds) * 1000;
+  let operations = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: Number(clients) }, async () => {
+      const c = await Client.open(host, port);
+      await c.login(user, password);
+      while (Date.now() < deadline) {
+        const selected = (await c.command('SELECT INBOX')).toString('latin1');
+        const exists = Number(/\* (\d+) EXISTS/.exec(selected)[1]);
+        await c.command('FETCH 1:* (FLAGS UID)');
+        await c.command(`FETCH ${Math.max(1, exists - 49)}:${exists} (ENVELOPE BODYSTRUCTURE)`);
+        const n = 1 + Math.floor(Math.random() * exists);
+        await c.command(`FETCH ${n} BODY.PEEK[]`);
+        await c.command(`STORE ${1 + Math.floor(Math.random() * exists)} +FLAGS.SILENT (\\Seen)`);
+        await c.command('SEARCH UNSEEN');
+        await c.command('NOOP');
+        operations += 7;
+      }
+      await c.command('LOGOUT').catch(() => undefined);
+      c.socket.destroy();
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  console.log(`${operations} ${elapsed.toFixed(3)} ${(operations / elapsed).toFixed(1)}`);
+} else if (mode === 'fetchall') {
+  const [user, password, runs] = rest;
+  const c = await Client.open(host, port);
+  await c.login(user, password);
+  await c.command('SELECT INBOX');
+  const times = [];
+  let bytes = 0;
+  for (let i = 0; i < Number(runs); i++) {
+    const t = performance.now();
+    bytes = (await c.command('FETCH 1:* (FLAGS UID)')).length;
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  console.log(`${times[Math.floor(times.length / 2)].toFixed(1)} ${bytes}`);
+  c.socket.destroy();
+} else if (mode === 'idle') {
+  const [user, password, sessions, hold] = rest;
+  const all = [];
+  for (let i = 0; i < Number(sessions); i += 100) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(100, Number(sessions) - i) }, async () => {
+        const c = await Client.open(host, port);
+        await c.login(user, password);
+        await c.command('SELECT INBOX');
+        c.socket.write('i IDLE\r\n');
+        await c.until('+ ');
+        return c;
+      }),
+    );
+    all.push(...batch);
+  }
+  console.log('ready');
+  await new Promise((r) => setTimeout(r, Number(hold) * 1000));
+  for (const c of all) c.socket.destroy();
+} else {
+  console.error('usage: load.mjs mixed|fetchall|idle host port ...');
+  process.exit(2);
+}

@@ -1,0 +1,154 @@
+// FETCH data items (RFC 3501 §6.4.5, RFC 9051 §6.4.5, RFC 3516 BINARY, RFC 7162 MODSEQ)
+// from command tokens. What each item needs from the store is worked out here too, so a
+// FETCH of flags never reads a blob and a FETCH of ENVELOPE never reads more than metadata.
+
+import type { ImapToken } from './command-reader.js';
+import { parseSectionSpec, type SectionSpec } from './fetch-section.js';
+
+export interface Partial {
+  readonly offset: number;
+  readonly length: number | undefined;
+}
+
+export type FetchItem =
+  | {
+      readonly kind:
+        | 'flags'
+        | 'uid'
+        | 'internaldate'
+        | 'size'
+        | 'envelope'
+        | 'body'
+        | 'bodystructure'
+        | 'modseq';
+    }
+  | {
+      readonly kind: 'section';
+      /** What the response names it: BODY[…], RFC822, RFC822.HEADER or RFC822.TEXT. */
+      readonly name: 'BODY' | 'RFC822' | 'RFC822.HEADER' | 'RFC822.TEXT';
+      readonly peek: boolean;
+      readonly spec: SectionSpec;
+      /** The section text between the brackets, echoed in the response. */
+      readonly specText: string;
+      readonly partial: Partial | undefined;
+    }
+  | {
+      readonly kind: 'binary' | 'binary-size';
+      readonly peek: boolean;
+      readonly part: readonly number[];
+      readonly partial: Partial | undefined;
+    };
+
+export class FetchSyntaxError extends Error {}
+
+const MACROS: Record<string, readonly string[]> = {
+  ALL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE'],
+  FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],
+  FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
+};
+
+const SIMPLE: Record<string, FetchItem> = {
+  FLAGS: { kind: 'flags' },
+  UID: { kind: 'uid' },
+  INTERNALDATE: { kind: 'internaldate' },
+  'RFC822.SIZE': { kind: 'size' },
+  ENVELOPE: { kind: 'envelope' },
+  BODY: { kind: 'body' },
+  BODYSTRUCTURE: { kind: 'bodystructure' },
+  MODSEQ: { kind: 'modseq' },
+};
+
+const WHOLE: SectionSpec = { part: [] };
+
+/** The items of a FETCH: one atom, a macro, or a parenthesised list. */
+export function parseFetchItems(token: ImapToken): FetchItem[] {
+  if (token.type === 'atom') {
+    const macro = MACROS[token.value.toUpperCase()];
+    if (macro) return macro.map((name) => parseItem(name));
+    return [parseItem(token.value)];
+  }
+  if (token.type === 'list' && token.items.length > 0) {
+    return token.items.map((item) => {
+      if (item.type !== 'atom') throw new FetchSyntaxError('invalid fetch item');
+      return parseItem(item.value);
+    });
+  }
+  throw new FetchSyntaxError('fetch items expected');
+}
+
+function parseItem(text: string): FetchItem {
+  const upper = text.toUpperCase();
+  const simple = SIMPLE[upper];
+  if (simple) return simple;
+  if (upper === 'RFC822')
+    return { kind: 'section', name: 'RFC822', peek: false, spec: WHOLE, specText: '', partial: undefined };
+  if (upper === 'RFC822.HEADER') {
+    return {
+      kind: 'section',
+      name: 'RFC822.HEADER',
+      peek: true,
+      spec: { part: [], text: 'HEADER' },
+      specText: 'HEADER',
+      partial: undefined,
+    };
+  }
+  if (upper === 'RFC822.TEXT') {
+    return {
+      kind: 'section',
+      name: 'RFC822.TEXT',
+      peek: false,
+      spec: { part: [], text: 'TEXT' },
+      specText: 'TEXT',
+      partial: undefined,
+    };
+  }
+  const m =
+    /^(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK|BINARY\.SIZE)\[([^\]]*)\](?:<(\d{1,10})(?:\.(\d{1,10}))?>)?$/i.exec(
+      text,
+    );
+  if (!m) throw new FetchSyntaxError(`unknown fetch item ${text.slice(0, 40)}`);
+  const kind = m[1]!.toUpperCase();
+  const specText = m[2]!;
+  let partial: Partial | undefined;
+  if (m[3] !== undefined) {
+    if (kind === 'BINARY.SIZE') throw new FetchSyntaxError('BINARY.SIZE takes no partial');
+    // RFC 3501 §6.4.5: <origin.octets>; RFC 9051 requires octets, rev1 clients send it too.
+    const length = m[4] === undefined ? undefined : Number(m[4]);
+    partial = { offset: Number(m[3]), length };
+  }
+  if (kind.startsWith('BINARY')) {
+    // RFC 3516: section-binary is a part number only.
+    if (!/^(\d+(\.\d+)*)?$/.test(specText)) throw new FetchSyntaxError('invalid binary section');
+    const part = specText === '' ? [] : specText.split('.').map(Number);
+    if (part.some((n) => n === 0)) throw new FetchSyntaxError('invalid binary section');
+    return {
+      kind: kind === 'BINARY.SIZE' ? 'binary-size' : 'binary',
+      peek: kind !== 'BINARY',
+      part,
+      partial,
+    };
+  }
+  const spec = parseSectionSpec(specText);
+  if (!spec) throw new FetchSyntaxError(`invalid section ${specText.slice(0, 40)}`);
+  return { kind: 'section', name: 'BODY', peek: kind === 'BODY.PEEK', spec, specText, partial };
+}
+
+/** Whether the items need the stored metadata (MIME tree, envelope) or the raw message. */
+export function fetchNeeds(items: readonly FetchItem[]): { metadata: boolean; raw: boolean } {
+  let metadata = false;
+  let raw = false;
+  for (const item of items) {
+    if (item.kind === 'envelope' || item.kind === 'body' || item.kind === 'bodystructure') metadata = true;
+    if (item.kind === 'binary-size') metadata = true;
+    if (item.kind === 'section' || item.kind === 'binary') {
+      metadata = true;
+      raw = true;
+    }
+  }
+  return { metadata, raw };
+}
+
+/** Whether the FETCH sets \Seen (a non-PEEK body item, RFC 3501 §6.4.5). */
+export function fetchSetsSeen(items: readonly FetchItem[]): boolean {
+  return items.some((item) => (item.kind === 'section' || item.kind === 'binary') && !item.peek);
+}

@@ -1,0 +1,31 @@
+export {
+  type CommandReaderLimits,
+  DEFAULT_READER_LIMITS,
+  type ImapCommand,
+  ImapCommandReader,
+  type ImapToken,
+  type ReaderEvent,
+} from './command-reader.js';
+export { formatInternalDate, imapAString, imapString, parseInternalDate } from './response.js';
+export { type ImapAction, type ImapSend, ImapSession, type ImapState } from './session.js';
+export type {
+  AppendResult,
+  CopyResult,
+  FetchedMessage,
+  FetchNeeds,
+  FlagOperation,
+  ImapAccount,
+  ImapHooks,
+  ImapSessionOptions,
+  MailboxChanges,
+  MailboxInfo,
+  MailboxOperationResult,
+  MailboxSnapshot,
+  MailboxStatus,
+  MessageState,
+  OpenMailbox,
+  RecentRange,
+  SearchNode,
+  SpecialUseAttribute,
+  StoredMetadata,
+} from './session-types.js';

@@ -1,0 +1,123 @@
+// Writing IMAP data (RFC 3501 §4, RFC 9051 §4): every string goes out as an atom, a quoted
+// string or a literal, whichever the grammar and the bytes allow. Literal contents are
+// written as Buffers, byte for byte: a message is never decoded to a JS string on its way out.
+
+export type ImapChunk = string | Uint8Array;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: atom-specials include CTL (RFC 3501 §9)
+const ATOM_SPECIALS = /[(){ %*"\\\]\x00-\x1f\x7f]/;
+const UNQUOTABLE = /[\r\n\0]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the whole 7-bit range is the point
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** A string as a quoted string when it can be one, else a literal (8-bit as UTF-8 only when allowed). */
+export function imapString(value: string, utf8 = false): string {
+  if (UNQUOTABLE.test(value) || (!utf8 && NON_ASCII.test(value))) {
+    return `{${Buffer.byteLength(value, 'utf8')}}\r\n${value}`;
+  }
+  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/** astring: an atom when the value is a plain atom (and not NIL, which would read as nil). */
+export function imapAString(value: string, utf8 = false): string {
+  if (value !== '' && !ATOM_SPECIALS.test(value) && !NON_ASCII.test(value) && value.toUpperCase() !== 'NIL') {
+    return value;
+  }
+  return imapString(value, utf8);
+}
+
+export function imapNString(value: string | null | undefined, utf8 = false): string {
+  return value === null || value === undefined ? 'NIL' : imapString(value, utf8);
+}
+
+/** A literal header for bytes that follow as a separate chunk. */
+export function literalPrefix(data: Uint8Array, binary = false): string {
+  return `${binary ? '~' : ''}{${data.length}}\r\n`;
+}
+
+/**
+ * Collects one response's pieces so that text runs are joined and literal bytes stay
+ * Buffers; the session writes the chunks in order.
+ */
+export class ResponseBuilder {
+  private readonly chunks: ImapChunk[] = [];
+  private text = '';
+
+  add(text: string): this {
+    this.text += text;
+    return this;
+  }
+
+  literal(data: Uint8Array, binary = false): this {
+    this.text += literalPrefix(data, binary);
+    this.flushText();
+    this.chunks.push(data);
+    return this;
+  }
+
+  /** A literal, or NIL when there is no data. */
+  nliteral(data: Uint8Array | undefined): this {
+    return data === undefined ? this.add('NIL') : this.literal(data);
+  }
+
+  build(): ImapChunk[] {
+    this.flushText();
+    return this.chunks;
+  }
+
+  private flushText(): void {
+    if (this.text !== '') {
+      this.chunks.push(this.text);
+      this.text = '';
+    }
+  }
+}
+
+/** "01-Jan-2020 10:00:00 +0000" (RFC 3501 date-time), in UTC. */
+export function formatInternalDate(date: Date): string {
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(date.getUTCDate())}-${months[date.getUTCMonth()]}-${date.getUTCFullYear()} ${pad(date.getUTCHours())}:${pad(
+    date.getUTCMinutes(),
+  )}:${pad(date.getUTCSeconds())} +0000`;
+}
+
+const MONTHS: Record<string, number> = {
+  jan: 0,
+  feb: 1,
+  mar: 2,
+  apr: 3,
+  may: 4,
+  jun: 5,
+  jul: 6,
+  aug: 7,
+  sep: 8,
+  oct: 9,
+  nov: 10,
+  dec: 11,
+};
+
+/** APPEND's date-time: "d-Mon-yyyy hh:mm:ss +zzzz" (day may be space-padded); undefined if invalid. */
+export function parseInternalDate(text: string): Date | undefined {
+  const m = /^ ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/.exec(text);
+  if (!m) return undefined;
+  const month = MONTHS[m[2]!.toLowerCase()];
+  if (month === undefined) return undefined;
+  const [day, year, hh, mm, ss, zh, zm] = [m[1], m[3], m[4], m[5], m[6], m[8], m[9]].map(Number) as number[];
+  if (day! < 1 || day! > 31 || hh! > 23 || mm! > 59 || ss! > 60 || zm! > 59) return undefined;
+  const offset = (m[7] === '-' ? -1 : 1) * (zh! * 60 + zm!);
+  const utc = Date.UTC(year!, month, day!, hh!, mm!, Math.min(ss!, 59)) - offset * 60_000;
+  const date = new Date(utc);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** SEARCH's date: "d-Mon-yyyy" as the UTC day it names; undefined if invalid. */
+export function parseSearchDate(text: string): Date | undefined {
+  const m = /^(\d{1,2})-([A-Za-z]{3})-(\d{4})$/.exec(text);
+  if (!m) return undefined;
+  const month = MONTHS[m[2]!.toLowerCase()];
+  if (month === undefined) return undefined;
+  const day = Number(m[1]);
+  if (day < 1 || day > 31) return undefined;
+  return new Date(Date.UTC(Number(m[3]), month, day));
+}

@@ -1,0 +1,189 @@
+// What the IMAP engine needs from the service: accounts, mailboxes and messages. The
+// engine keeps each session's view (sequence numbers, what it has been told); the store
+// behind these interfaces keeps the truth, with a MODSEQ on every change so a session can
+// ask "what changed since I last looked" (RFC 7162's model, used here for every session).
+
+import type { MimePart } from '../mime/mime-part.js';
+import type { SaslCredentialLookup, SaslIdentity } from '../sasl/sasl-exchange.js';
+
+export interface ImapSessionOptions {
+  readonly hostname: string;
+  /** 'starttls': a certificate is loaded and TLS is not on yet; 'active': TLS is on. */
+  readonly tls: 'unavailable' | 'starttls' | 'active';
+  /** LOGIN and PLAIN/LOGIN without TLS (loopback, or configured). */
+  readonly plaintextAllowed: boolean;
+  readonly realms: () => readonly string[];
+  /** Largest message APPEND takes (APPENDLIMIT, RFC 7889). */
+  readonly maxMessageSize: number;
+  /** Largest literal any other command takes. */
+  readonly maxLiteralSize?: number;
+}
+
+export interface ImapHooks {
+  readonly lookupCredentials: SaslCredentialLookup;
+  /**
+   * The store of the user who just authenticated; 'temp' when it cannot be reached now,
+   * 'too-many' when the user has as many sessions as allowed.
+   */
+  openAccount(identity: SaslIdentity): Promise<ImapAccount | 'temp' | 'too-many'>;
+  /** For the service's growing delay after failures. */
+  authFailed?(mechanism: string): Promise<void> | void;
+  authSucceeded?(identity: SaslIdentity, mechanism: string): void;
+}
+
+export type SpecialUseAttribute =
+  | '\\All'
+  | '\\Archive'
+  | '\\Drafts'
+  | '\\Flagged'
+  | '\\Junk'
+  | '\\Sent'
+  | '\\Trash';
+
+export interface MailboxInfo {
+  /** Full name with '/' between levels, Unicode. */
+  readonly name: string;
+  readonly specialUse: SpecialUseAttribute | null;
+  readonly subscribed: boolean;
+}
+
+export interface MailboxStatus {
+  readonly messages: number;
+  readonly recent: number;
+  readonly uidNext: number;
+  readonly uidValidity: number;
+  readonly unseen: number;
+  readonly size: number;
+  readonly highestModseq: bigint;
+}
+
+export interface MessageState {
+  readonly uid: number;
+  readonly flags: readonly string[];
+  readonly modseq: bigint;
+}
+
+export interface MailboxSnapshot {
+  readonly uidValidity: number;
+  readonly uidNext: number;
+  readonly highestModseq: bigint;
+  /** In UID order. */
+  readonly messages: readonly MessageState[];
+  /** Messages with recentFrom <= UID < recentTo are \Recent in this session (RFC 3501 §2.3.2). */
+  readonly recent: RecentRange;
+}
+
+export interface RecentRange {
+  readonly from: number;
+  /** Exclusive. */
+  readonly to: number;
+}
+
+export interface MailboxChanges {
+  readonly highestModseq: bigint;
+  readonly uidNext: number;
+  /** Messages that are new or whose flags changed since the MODSEQ asked about, in UID order. */
+  readonly changed: readonly MessageState[];
+  /** UIDs expunged since then. */
+  readonly expunged: readonly number[];
+  /** New messages in this range are \Recent in this session. */
+  readonly recent: RecentRange;
+}
+
+export interface StoredMetadata {
+  readonly size: number;
+  readonly root: MimePart;
+  /** ENVELOPE fields as packages/protocol/mime's buildEnvelope gives them. */
+  readonly envelope: unknown;
+}
+
+export interface FetchedMessage {
+  readonly uid: number;
+  readonly flags: readonly string[];
+  readonly modseq: bigint;
+  readonly internalDate: Date;
+  readonly size: number;
+  readonly metadata?: StoredMetadata;
+  readonly raw?: Buffer;
+}
+
+export interface FetchNeeds {
+  readonly metadata: boolean;
+  readonly raw: boolean;
+}
+
+export type FlagOperation = 'replace' | 'add' | 'remove';
+
+export type SearchNode =
+  | { readonly op: 'all' }
+  | { readonly op: 'and'; readonly nodes: readonly SearchNode[] }
+  | { readonly op: 'or'; readonly left: SearchNode; readonly right: SearchNode }
+  | { readonly op: 'not'; readonly node: SearchNode }
+  /** Resolved by the engine from sequence sets, UID sets, $, RECENT, NEW and OLD. */
+  | { readonly op: 'uids'; readonly uids: readonly number[] }
+  | { readonly op: 'flag'; readonly flag: string; readonly set: boolean }
+  | {
+      readonly op: 'date';
+      readonly field: 'internal' | 'sent';
+      readonly compare: 'before' | 'on' | 'since';
+      /** Midnight UTC of the day named. */
+      readonly day: Date;
+    }
+  | { readonly op: 'size'; readonly compare: 'larger' | 'smaller'; readonly size: number }
+  /** Header field contains the value (normalised for search); '' matches any message with the field. */
+  | { readonly op: 'header'; readonly name: string; readonly value: string }
+  | { readonly op: 'text'; readonly where: 'body' | 'text'; readonly value: string }
+  | { readonly op: 'modseq'; readonly modseq: bigint };
+
+export type AppendResult =
+  | { readonly uidValidity: number; readonly uid: number }
+  | 'nonexistent'
+  | 'over-quota';
+
+export type CopyResult =
+  | { readonly uidValidity: number; readonly source: readonly number[]; readonly target: readonly number[] }
+  | 'nonexistent'
+  | 'over-quota';
+
+export type MailboxOperationResult = 'ok' | 'nonexistent' | 'exists' | 'invalid' | 'has-children' | 'inbox';
+
+/** One user's mail store, for one session. Every name is the user's own: no other user's is reachable. */
+export interface ImapAccount {
+  readonly address: string;
+  listMailboxes(): Promise<readonly MailboxInfo[]>;
+  createMailbox(name: string): Promise<MailboxOperationResult>;
+  deleteMailbox(name: string): Promise<MailboxOperationResult>;
+  renameMailbox(from: string, to: string): Promise<MailboxOperationResult>;
+  setSubscribed(name: string, subscribed: boolean): Promise<MailboxOperationResult>;
+  status(name: string): Promise<MailboxStatus | undefined>;
+  /** Opens a mailbox for SELECT (readOnly false claims \Recent) or EXAMINE. */
+  open(name: string, readOnly: boolean): Promise<OpenMailbox | undefined>;
+  append(
+    name: string,
+    message: { readonly raw: Buffer; readonly flags: readonly string[]; readonly internalDate?: Date },
+  ): Promise<AppendResult>;
+  /** Called once when the session ends. */
+  close(): void;
+}
+
+export interface OpenMailbox {
+  readonly name: string;
+  readonly readOnly: boolean;
+  snapshot(): Promise<MailboxSnapshot>;
+  changesSince(modseq: bigint): Promise<MailboxChanges>;
+  /** The asked messages that still exist, in UID order. */
+  fetch(uids: readonly number[], needs: FetchNeeds): Promise<readonly FetchedMessage[]>;
+  store(
+    uids: readonly number[],
+    operation: FlagOperation,
+    flags: readonly string[],
+  ): Promise<readonly MessageState[]>;
+  /** Expunges those of these UIDs that have \Deleted now; returns those that were removed. */
+  expunge(uids: readonly number[]): Promise<readonly number[]>;
+  /** UIDs of this mailbox matching the criteria. */
+  search(criteria: SearchNode): Promise<readonly number[]>;
+  copy(uids: readonly number[], target: string, move: boolean): Promise<CopyResult>;
+  /** Somebody changed this mailbox ("look again"); returns the unsubscribe. */
+  watch(listener: () => void): () => void;
+  close(): void;
+}

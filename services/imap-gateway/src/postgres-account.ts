@@ -1,0 +1,200 @@
+import type { MailBus, MailboxChangeKind } from '@tegami/bus';
+import {
+  type AppendResult,
+  type CopyResult,
+  describeMessage,
+  type FetchedMessage,
+  type ImapAccount,
+  type MailboxOperationResult,
+  type OpenMailbox,
+  type StoredMetadata,
+} from '@tegami/protocol';
+import {
+  accountUsage,
+  appendMessage,
+  copyImapMessages,
+  createMailbox,
+  deleteImapMailbox,
+  expungeMessages,
+  fetchImapMessages,
+  findMailbox,
+  imapChangesSince,
+  imapMailboxStatus,
+  listMailboxes,
+  openImapSnapshot,
+  renameMailbox,
+  StoreError,
+  searchImapMessages,
+  setSubscribed,
+  updateFlags,
+} from '@tegami/store';
+import type pg from 'pg';
+import type { MailboxWatchers } from './mailbox-watchers.js';
+
+// One user's mail as the IMAP engine sees it, over the Postgres store. Every query is
+// scoped by this account's id: a name or a mailbox id of another user is never reachable.
+// Every change is published on the bus afterwards ("look"), for sessions on any replica.
+
+export interface AccountDeps {
+  readonly pool: pg.Pool;
+  readonly bus: MailBus;
+  readonly watchers: MailboxWatchers;
+}
+
+export function openPostgresAccount(deps: AccountDeps, accountId: string, address: string): ImapAccount {
+  const { pool } = deps;
+  const publish = (mailboxId: string, kind: MailboxChangeKind, uids?: readonly number[]) =>
+    deps.bus
+      .publishMailboxChanged({
+        accountId,
+        mailboxId,
+        kind,
+        ...(uids && uids.length > 0 && { uids: [...uids] }),
+      })
+      .catch(() => undefined);
+  const storeResult = async (run: () => Promise<unknown>): Promise<MailboxOperationResult> => {
+    try {
+      await run();
+      return 'ok';
+    } catch (err) {
+      if (err instanceof StoreError) {
+        if (err.code === 'duplicate') return 'exists';
+        if (err.code === 'not_found') return 'nonexistent';
+        if (err.code === 'invalid') return 'invalid';
+      }
+      throw err;
+    }
+  };
+
+  const open = async (name: string, readOnly: boolean): Promise<OpenMailbox | undefined> => {
+    const mailbox = await findMailbox(pool, accountId, name);
+    if (!mailbox) return undefined;
+    const mailboxId = mailbox.id;
+    const unwatchers = new Set<() => void>();
+    return {
+      name: mailbox.name,
+      readOnly,
+      snapshot: () => openImapSnapshot(pool, mailboxId, readOnly),
+      changesSince: (modseq) => imapChangesSince(pool, mailboxId, modseq, readOnly),
+      async fetch(uids, needs): Promise<FetchedMessage[]> {
+        const rows = await fetchImapMessages(pool, mailboxId, uids, needs);
+        return rows.map((row) => ({
+          uid: row.uid,
+          flags: row.flags,
+          modseq: row.modseq,
+          internalDate: row.internalDate,
+          size: row.size,
+          ...(needs.metadata && { metadata: metadataOf(row.metadata, row.raw) }),
+          ...(row.raw && { raw: row.raw }),
+        }));
+      },
+      async store(uids, operation, flags) {
+        const changed = await updateFlags(pool, mailboxId, uids, operation, flags);
+        if (changed.length > 0)
+          await publish(
+            mailboxId,
+            'flags',
+            changed.map((c) => c.uid),
+          );
+        return changed;
+      },
+      async expunge(uids) {
+        const deleted = await searchImapMessages(pool, mailboxId, {
+          op: 'and',
+          nodes: [
+            { op: 'uids', uids },
+            { op: 'flag', flag: '\\Deleted', set: true },
+          ],
+        });
+        if (deleted.length === 0) return [];
+        const removed = await expungeMessages(pool, mailboxId, deleted);
+        if (removed.length > 0) await publish(mailboxId, 'expunge', removed);
+        return removed;
+      },
+      search: (criteria) => searchImapMessages(pool, mailboxId, criteria),
+      async copy(uids, target, move): Promise<CopyResult> {
+        const result = await copyImapMessages(pool, accountId, mailboxId, uids, target, move);
+        if (typeof result === 'string') return result;
+        if (result.target.length > 0) {
+          const targetBox = await findMailbox(pool, accountId, target);
+          if (targetBox) await publish(targetBox.id, 'exists', result.target);
+          if (move) await publish(mailboxId, 'expunge', result.source);
+        }
+        return result;
+      },
+      watch(listener) {
+        const unwatch = deps.watchers.watch(accountId, mailboxId, listener);
+        unwatchers.add(unwatch);
+        return () => {
+          unwatch();
+          unwatchers.delete(unwatch);
+        };
+      },
+      close() {
+        for (const unwatch of unwatchers) unwatch();
+        unwatchers.clear();
+      },
+    };
+  };
+
+  return {
+    address,
+    async listMailboxes() {
+      return (await listMailboxes(pool, accountId)).map((m) => ({
+        name: m.name,
+        specialUse: m.specialUse,
+        subscribed: m.subscribed,
+      }));
+    },
+    createMailbox: (name) => storeResult(() => createMailbox(pool, accountId, name)),
+    deleteMailbox: (name) => deleteImapMailbox(pool, accountId, name),
+    async renameMailbox(from, to) {
+      if (from !== 'INBOX') return storeResult(() => renameMailbox(pool, accountId, from, to));
+      // RFC 3501 §6.3.5: renaming INBOX moves its messages to the new name; INBOX stays, empty.
+      const created = await storeResult(() => createMailbox(pool, accountId, to));
+      if (created !== 'ok') return created;
+      const inbox = await findMailbox(pool, accountId, 'INBOX');
+      if (!inbox) return 'nonexistent';
+      const all = await searchImapMessages(pool, inbox.id, { op: 'all' });
+      if (all.length > 0) {
+        const moved = await copyImapMessages(pool, accountId, inbox.id, all, to, true);
+        if (typeof moved !== 'string') await publish(inbox.id, 'expunge', moved.source);
+      }
+      return 'ok';
+    },
+    setSubscribed: (name, subscribed) => storeResult(() => setSubscribed(pool, accountId, name, subscribed)),
+    async status(name) {
+      const mailbox = await findMailbox(pool, accountId, name);
+      return mailbox ? imapMailboxStatus(pool, mailbox.id) : undefined;
+    },
+    open,
+    async append(name, message): Promise<AppendResult> {
+      const mailbox = await findMailbox(pool, accountId, name);
+      if (!mailbox) return 'nonexistent';
+      const usage = await accountUsage(pool, accountId);
+      if (usage.quota !== null && usage.used + message.raw.length > usage.quota) return 'over-quota';
+      // The same description delivery stores: FETCH and SEARCH never parse again.
+      const description = describeMessage(message.raw);
+      const appended = await appendMessage(pool, {
+        mailboxId: mailbox.id,
+        raw: message.raw,
+        flags: message.flags,
+        ...(message.internalDate && { internalDate: message.internalDate }),
+        metadata: description.metadata,
+        searchText: description.searchText,
+      });
+      await publish(mailbox.id, 'exists', [appended.uid]);
+      return { uidValidity: appended.uidValidity, uid: appended.uid };
+    },
+    close() {
+      // Sessions close their mailboxes; nothing is held per account.
+    },
+  };
+}
+
+/** Stored metadata; a row stored without it (never by Tegami itself) is described now. */
+function metadataOf(stored: unknown, raw: Buffer | undefined): StoredMetadata {
+  if (stored && typeof stored === 'object' && 'root' in stored) return stored as StoredMetadata;
+  if (raw) return describeMessage(raw).metadata as StoredMetadata;
+  throw new Error('message metadata missing');
+}

@@ -1,0 +1,282 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectNatsBus, type MailBus } from '@tegami/bus';
+import { describeMessage } from '@tegami/protocol';
+import { createLogger, createMetricsRegistry, ensureSelfSignedCertificate } from '@tegami/runtime';
+import {
+  addDomain,
+  appendMessage,
+  createAccount,
+  createMailbox,
+  findMailbox,
+  migrate,
+  openStore,
+  type StorePool,
+} from '@tegami/store';
+import { createTestDatabase, LineClient, runProgram, testNats } from '@tegami/testing';
+import { ImapFlow } from 'imapflow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ImapGateway, type ImapGatewayDeps, startImapGateway } from '../src/imap-gateway.js';
+
+// The imap-gateway in-process against real Postgres and NATS, driven by real clients:
+// python's imaplib, imapflow and curl.
+
+const corpus = new URL('../../../../shared/corpus/', import.meta.url);
+const corpusFiles = readdirSync(corpus)
+  .filter((f) => f.endsWith('.eml'))
+  .sort();
+let store: StorePool;
+let bus: MailBus;
+let gateway: ImapGateway;
+const gateways: ImapGateway[] = [];
+let aliceId: string;
+
+async function startGateway(extra: Partial<ImapGatewayDeps> = {}): Promise<ImapGateway> {
+  const tls = await ensureSelfSignedCertificate(mkdtempSync(join(tmpdir(), 'tegami-imap-tls-')), 'localhost');
+  const g = await startImapGateway({
+    pool: store.pool,
+    bus,
+    logger: createLogger({ service: 'imap-test', level: 'warn' }),
+    metrics: createMetricsRegistry('imap-test'),
+    hostname: 'imap.example.test',
+    host: '127.0.0.1',
+    imapPort: 0,
+    imapsPort: 0,
+    tls: { cert: tls.cert, key: tls.key },
+    idleTimeoutMs: 60_000,
+    maxConnections: 100,
+    maxConnectionsPerIp: 50,
+    maxConnectionsPerUser: 20,
+    allowPlaintextAuth: false,
+    maxMessageSize: 10 * 1024 * 1024,
+    ...extra,
+  });
+  gateways.push(g);
+  return g;
+}
+
+async function store80(): Promise<void> {
+  // The issue's classic session: work holds 80 messages, 1–64 seen, 76–80 recent.
+  const work = await createMailbox(store.pool, aliceId, 'work');
+  await createMailbox(store.pool, aliceId, 'private');
+  await createMailbox(store.pool, aliceId, 'temp');
+  for (let i = 1; i <= 80; i++) {
+    const raw = Buffer.from(
+      `From: Bob <bob@example.test>\r\nTo: alice@example.test\r\nSubject: work item ${i}\r\nDate: Mon, 2 Nov 2026 10:00:00 +0000\r\n\r\nBody of work item ${i}.\r\n`,
+    );
+    const d = describeMessage(raw);
+    await appendMessage(store.pool, {
+      mailboxId: work.id,
+      raw,
+      flags: i < 65 ? ['\\Seen'] : [],
+      metadata: d.metadata,
+      searchText: d.searchText,
+    });
+  }
+  await store.pool.query('UPDATE mailboxes SET recent_uid = 76 WHERE id = $1', [work.id]);
+}
+
+beforeAll(async () => {
+  const database = await createTestDatabase();
+  store = openStore({ url: database.url, poolSize: 8 });
+  await migrate(store.pool);
+  await addDomain(store.pool, 'example.test');
+  aliceId = (await createAccount(store.pool, 'alice@example.test', 'alice-password')).id;
+  await createAccount(store.pool, 'mallory@example.test', 'mallory-password');
+  await store80();
+  const inbox = await findMailbox(store.pool, aliceId, 'INBOX');
+  for (const file of corpusFiles) {
+    const raw = readFileSync(new URL(file, corpus));
+    const d = describeMessage(raw);
+    await appendMessage(store.pool, {
+      mailboxId: inbox!.id,
+      raw,
+      metadata: d.metadata,
+      searchText: d.searchText,
+    });
+  }
+  const nats = await testNats();
+  bus = await connectNatsBus({ servers: nats.url, prefix: nats.prefix });
+  gateway = await startGateway();
+}, 60_000);
+
+afterAll(async () => {
+  for (const g of gateways) await g.stop();
+  await bus?.close();
+  await store?.close();
+});
+
+const python = (script: string, ...args: string[]) =>
+  runProgram('python3', ['-c', script, ...args], { cwd: process.cwd(), env: process.env, stdin: '' });
+
+function flow(port: number, user = 'alice@example.test', pass = 'alice-password', secure = false): ImapFlow {
+  return new ImapFlow({
+    host: '127.0.0.1',
+    port,
+    secure,
+    tls: { rejectUnauthorized: false },
+    auth: { user, pass },
+    logger: false,
+    disableAutoIdle: true,
+  });
+}
+
+describe('imap-gateway: the classic session', () => {
+  it('LOGIN, LIST, SELECT work (80 EXISTS, 5 RECENT, UNSEEN 65), FETCH 75 BODY[TEXT], LOGOUT with imaplib', async () => {
+    const CLASSIC = `
+import imaplib, sys
+M = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+print('LOGIN', M.login('alice@example.test', 'alice-password')[0])
+typ, boxes = M.list('""', '*')
+for b in boxes: print('LIST', b.decode())
+typ, data = M.select('work')
+print('SELECT', typ, data[0].decode())
+for key in ('EXISTS', 'RECENT', 'UNSEEN', 'UIDVALIDITY', 'FLAGS', 'READ-WRITE', 'PERMANENTFLAGS', 'UIDNEXT'):
+    print(key, M.untagged_responses.get(key))
+typ, data = M.fetch('75', '(BODY[TEXT])')
+print('FETCH', typ, data[0][0].decode(), repr(data[0][1]))
+print('LOGOUT', M.logout()[0])
+`;
+    const run = await python(CLASSIC, String(gateway.ports.imap));
+    expect(run.stderr).toBe('');
+    const out = run.stdout;
+    expect(out).toContain('LOGIN OK');
+    for (const name of ['work', 'private', 'temp', 'INBOX']) {
+      expect(out).toMatch(new RegExp(`^LIST \\(\\\\HasNoChildren[^)]*\\) "/" "?${name}"?$`, 'm'));
+    }
+    expect(out).toContain('SELECT OK 80');
+    expect(out).toContain("EXISTS [b'80']");
+    expect(out).toContain("RECENT [b'5']");
+    expect(out).toContain("UNSEEN [b'65']");
+    expect(out).toMatch(/^UIDVALIDITY \[b'\d+'\]$/m);
+    expect(out).toContain("FLAGS [b'(\\\\Answered \\\\Flagged \\\\Deleted \\\\Seen \\\\Draft)']");
+    expect(out).toContain("READ-WRITE [b'']");
+    expect(out).toContain("FETCH OK 75 (BODY[TEXT] {23} b'Body of work item 75.\\r\\n'");
+    expect(out).toContain('LOGOUT BYE');
+  });
+});
+
+describe('imap-gateway with imapflow', () => {
+  it('serves every corpus message byte for byte, with ENVELOPE and BODYSTRUCTURE', async () => {
+    const client = flow(gateway.ports.imap!);
+    await client.connect();
+    const lock = await client.getMailboxLock('INBOX');
+    try {
+      const seen: Buffer[] = [];
+      for await (const message of client.fetch('1:*', {
+        uid: true,
+        envelope: true,
+        bodyStructure: true,
+        source: true,
+      })) {
+        expect(message.envelope).toBeDefined();
+        expect(message.bodyStructure).toBeDefined();
+        seen.push(message.source!);
+      }
+      expect(seen).toHaveLength(corpusFiles.length);
+      corpusFiles.forEach((file, i) => {
+        expect(seen[i]!.equals(readFileSync(new URL(file, corpus))), file).toBe(true);
+      });
+    } finally {
+      lock.release();
+      await client.logout();
+    }
+  });
+
+  it('APPENDs, STOREs, SEARCHes, MOVEs and sees it all in a second session in IDLE', async () => {
+    const a = flow(gateway.ports.imap!);
+    const b = flow(gateway.ports.imap!);
+    await a.connect();
+    await b.connect();
+    await a.mailboxCreate('idle-test');
+    await b.mailboxOpen('idle-test');
+    const events: string[] = [];
+    b.on('exists', (e) => events.push(`exists ${e.count}`));
+    b.on('flags', (e) => events.push(`flags ${e.uid} ${[...e.flags].join(',')}`));
+    b.on('expunge', (e) => events.push(`expunge ${e.seq}`));
+    const idle = b.idle();
+    const raw = Buffer.from('From: a@example.test\r\nSubject: appended\r\n\r\nhello\r\n');
+    const appended = await a.append('idle-test', raw, ['\\Flagged']);
+    expect(appended).toMatchObject({ destination: 'idle-test', uid: 1 });
+    await waitFor(() => events.includes('exists 1'));
+    await a.mailboxOpen('idle-test');
+    await a.messageFlagsAdd('1', ['\\Seen']);
+    await waitFor(() => events.some((e) => e.startsWith('flags 1') && e.includes('\\Seen')));
+    expect(await a.search({ seen: true, flagged: true })).toEqual([1]);
+    expect(await a.search({ subject: 'APPENDED' })).toEqual([1]);
+    await a.mailboxCreate('moved-here');
+    const moved = await a.messageMove('1', 'moved-here');
+    expect(moved).toMatchObject({ destination: 'moved-here' });
+    await waitFor(() => events.includes('expunge 1'));
+    await b.logout();
+    await idle.catch(() => undefined);
+    await a.logout();
+  });
+});
+
+describe('imap-gateway: one user never reaches another', () => {
+  it("cannot select, status, list, append to or copy into another user's mailboxes", async () => {
+    const client = await LineClient.connect(gateway.ports.imap!);
+    await client.readLine();
+    const say = async (line: string) => {
+      const tag = line.split(' ')[0]!;
+      client.write(`${line}\r\n`);
+      const lines: string[] = [];
+      for (;;) {
+        const l = await client.readLine();
+        lines.push(l);
+        if (l.startsWith(`${tag} `)) return lines;
+      }
+    };
+    expect((await say('a LOGIN mallory@example.test mallory-password')).at(-1)).toMatch(/^a OK /);
+    expect((await say('b SELECT work')).at(-1)).toMatch(/^b NO \[NONEXISTENT\]/);
+    expect((await say('c STATUS work (MESSAGES)')).at(-1)).toMatch(/^c NO \[NONEXISTENT\]/);
+    const list = await say('d LIST "" *');
+    expect(list.join('\n')).not.toMatch(/work|private|temp/);
+    expect((await say('e SELECT alice@example.test/INBOX')).at(-1)).toMatch(/^e NO/);
+    expect((await say('f APPEND work {5+}\r\nhello')).at(-1)).toMatch(/^f NO \[TRYCREATE\]/);
+    expect((await say('g SELECT INBOX')).at(-1)).toMatch(/^g OK \[READ-WRITE\]/);
+    client.close();
+  });
+});
+
+describe('imap-gateway: bad input', () => {
+  it('answers BAD and NO and goes on, never dropping the connection', async () => {
+    const client = await LineClient.connect(gateway.ports.imap!);
+    expect(await client.readLine()).toMatch(/^\* OK \[CAPABILITY IMAP4rev1 IMAP4rev2 /);
+    const say = async (line: string) => {
+      client.write(`${line}\r\n`);
+      for (;;) {
+        const l = await client.readLine();
+        if (!l.startsWith('* ') && !l.startsWith('+ ')) return l;
+      }
+    };
+    expect(await say('a1 SELECT INBOX')).toBe('a1 BAD log in first');
+    expect(await say('a2 BOGUS')).toBe('a2 BAD unknown command');
+    expect(await say('a3 LOGIN "unterminated')).toBe('a3 BAD invalid quoted string');
+    expect(await say('a4 LOGIN alice@example.test wrong')).toBe(
+      'a4 NO [AUTHENTICATIONFAILED] authentication failed',
+    );
+    expect(await say('a5 LOGIN alice@example.test alice-password')).toMatch(/^a5 OK /);
+    expect(await say('a6 FETCH 1 FLAGS')).toBe('a6 BAD no mailbox selected');
+    expect(await say('a7 SELECT work')).toMatch(/^a7 OK \[READ-WRITE\]/);
+    expect(await say('a8 FETCH 999 FLAGS')).toBe('a8 BAD message sequence number out of range');
+    expect(await say('a9 FETCH 1 (FLAGS BOGUS)')).toMatch(/^a9 BAD unknown fetch item/);
+    expect(await say('b1 SEARCH FROM')).toMatch(/^b1 BAD /);
+    expect(await say('b2 SEARCH CHARSET KOI8-R TEXT x')).toMatch(/^b2 NO \[BADCHARSET/);
+    expect(await say('b3 STORE 1 +FLAGS (\\Bogus)')).toBe('b3 BAD invalid flag');
+    expect(await say(`b4 NOOP ${'x'.repeat(70_000)}`)).toBe('b4 BAD line too long');
+    expect(await say('b5 APPEND INBOX {999999999}')).toMatch(/^b5 NO \[TOOBIG\]/);
+    expect(await say('b6 NOOP')).toBe('b6 OK NOOP completed');
+    client.close();
+  });
+});
+
+async function waitFor(check: () => boolean, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,93 @@
+import { freePort, runProgram, startTestDnsServer, type TestDnsServer } from '@tegami/testing';
+import { ImapFlow } from 'imapflow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MailSite, startMailSite } from './support/mail-site.js';
+
+// Two imap-gateway processes on one Postgres and one NATS, as two replicas in Kubernetes:
+// an IDLE session on one sees, within a second, a STORE, an APPEND and a MOVE made through
+// the other, and a message delivered by the delivery-worker process.
+
+let dns: TestDnsServer;
+let site: MailSite;
+let mxPort: number;
+
+beforeAll(async () => {
+  mxPort = await freePort();
+  dns = await startTestDnsServer({ records: {} });
+  site = await startMailSite({
+    domain: 'imapreplicas.test',
+    ip: '127.0.0.17',
+    mxPort,
+    dnsUpstream: dns.address,
+    users: { alice: 'alice-password' },
+    imap: 2,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await site?.stop();
+  await dns?.stop();
+});
+
+function client(port: number): ImapFlow {
+  return new ImapFlow({
+    host: site.ip,
+    port,
+    secure: false,
+    auth: { user: 'alice@imapreplicas.test', pass: 'alice-password' },
+    logger: false,
+    disableAutoIdle: true,
+  });
+}
+
+async function within(ms: number, check: () => boolean, what: string): Promise<number> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > ms) throw new Error(`not seen within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return Date.now() - started;
+}
+
+describe('imap-gateway replicas', () => {
+  it('push a STORE, an APPEND, a MOVE and a delivery made elsewhere to an IDLE session within a second', async () => {
+    const watcher = client(site.imaps[0]!.port);
+    const actor = client(site.imaps[1]!.port);
+    await watcher.connect();
+    await actor.connect();
+    await watcher.mailboxOpen('INBOX');
+    const events: string[] = [];
+    watcher.on('exists', (e) => events.push(`exists ${e.count}`));
+    watcher.on('flags', (e) => events.push(`flags ${e.seq} ${[...e.flags].sort().join(',')}`));
+    watcher.on('expunge', (e) => events.push(`expunge ${e.seq}`));
+    const idle = watcher.idle();
+
+    // A delivery: swaks to port 25, through smtp-ingress and the delivery-worker.
+    const sent = await runProgram(
+      'swaks',
+      ['--server', `${site.ip}:${mxPort}`, '--from', 'bob@elsewhere.test', '--to', 'alice@imapreplicas.test'],
+      { cwd: process.cwd(), env: process.env, stdin: '' },
+    );
+    expect(sent.code).toBe(0);
+    await within(5_000, () => events.includes('exists 1'), 'the delivery');
+
+    // Each within a second of the other replica's answer.
+    await actor.append('INBOX', Buffer.from('Subject: appended elsewhere\r\n\r\nhi\r\n'));
+    await within(1_000, () => events.includes('exists 2'), 'the APPEND');
+
+    await actor.mailboxOpen('INBOX');
+    await actor.messageFlagsAdd('2', ['\\Flagged']);
+    await within(
+      1_000,
+      () => events.some((e) => e.startsWith('flags 2') && e.includes('\\Flagged')),
+      'the STORE',
+    );
+
+    await actor.messageMove('1', 'Archive');
+    await within(1_000, () => events.includes('expunge 1'), 'the MOVE');
+
+    await watcher.logout();
+    await idle.catch(() => undefined);
+    await actor.logout();
+  }, 60_000);
+});
