@@ -356,6 +356,47 @@ print('AFTER DROP', p.stat()[0]); p.dele(1); p.quit()
     fourth.close();
   });
 
+  it('runs the classic exchange: USER, PASS, STAT +OK 30 254238, UIDL, RETR 30 byte for byte, QUIT', async () => {
+    const classic = await createAccount(store.pool, 'classic@example.test', 'classic-password');
+    const inbox = (await findMailbox(store.pool, classic.id, 'INBOX'))!;
+    // 30 messages of 254,238 octets in all, every line ending CRLF (what POP3 counts).
+    const messages: Buffer[] = [];
+    for (let i = 1; i <= 30; i++) {
+      const size = i < 30 ? 8_400 : 254_238 - 29 * 8_400;
+      const head = `From: bob@example.test\r\nSubject: classic ${i}\r\n\r\n`;
+      const line = '.dot-stuffed line of the classic exchange\r\n';
+      let body = '';
+      while (head.length + body.length + line.length <= size) body += line;
+      body += 'x'.repeat(size - head.length - body.length - 2) + '\r\n';
+      messages.push(Buffer.from(head + body));
+      await appendMessage(store.pool, { mailboxId: inbox.id, raw: messages.at(-1)! });
+    }
+    const client = await LineClient.connect(gateways[0]!.ports.pop!);
+    expect(await client.readLine()).toMatch(/^\+OK /);
+    client.write('USER classic@example.test\r\n');
+    expect(await client.readLine()).toMatch(/^\+OK/);
+    client.write('PASS classic-password\r\n');
+    expect(await client.readLine()).toBe('+OK classic@example.test has 30 messages');
+    client.write('STAT\r\n');
+    expect(await client.readLine()).toBe('+OK 30 254238');
+    client.write('UIDL\r\n');
+    expect(await client.readLine()).toMatch(/^\+OK/);
+    const uids: string[] = [];
+    for (let line = await client.readLine(); line !== '.'; line = await client.readLine()) uids.push(line);
+    expect(uids).toHaveLength(30);
+    expect(new Set(uids.map((u) => u.split(' ')[1])).size).toBe(30);
+    client.write('RETR 30\r\n');
+    expect(await client.readLine()).toMatch(/^\+OK/);
+    const lines: string[] = [];
+    for (let line = await client.readLine(); line !== '.'; line = await client.readLine()) {
+      lines.push(line.startsWith('..') ? line.slice(1) : line);
+    }
+    expect(Buffer.from(`${lines.join('\r\n')}\r\n`).equals(messages[29]!)).toBe(true);
+    client.write('QUIT\r\n');
+    expect(await client.readLine()).toMatch(/^\+OK /);
+    await client.closedByServer();
+  });
+
   it('serves fetchmail, keeping the mail with keep and removing it without', async () => {
     const { chmodSync, mkdtempSync: tmp, readdirSync, writeFileSync } = await import('node:fs');
     const dir = tmp(join(tmpdir(), 'tegami-fetchmail-'));

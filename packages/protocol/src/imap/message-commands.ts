@@ -198,7 +198,8 @@ export class MessageCommands {
           const name = item.name === 'BODY' ? `BODY[${item.specText}]` : item.name;
           const origin = item.partial ? `<${item.partial.offset}>` : '';
           out.add(`${name}${origin} `);
-          if (data === undefined) out.add('NIL');
+          // A section that does not exist is empty, as Dovecot answers (not an error).
+          if (data === undefined) out.add('""');
           else
             out.literal(item.partial ? applyPartial(data, item.partial.offset, item.partial.length) : data);
           break;
