@@ -70,7 +70,8 @@ class Client {
     const tag = `t${++this.tag}`;
     this.socket.write(`${tag} ${text}\r\n`);
     const out = await this.until(`${tag} `);
-    const last = out.subarray(out.lastIndexOf('\r\n', out.length - 3) + 2).toString('latin1');
+    const previous = out.lastIndexOf('\r\n', out.length - 3);
+    const last = out.subarray(previous < 0 ? 0 : previous + 2).toString('latin1');
     if (!last.startsWith(`${tag} OK`)) throw new Error(`${text.slice(0, 40)}: ${last.trim()}`);
     return out;
   }

@@ -27,7 +27,7 @@ PG_URL="${PG_ADMIN%/*}/$DB"
 USER_=bench@bench.test
 PASSWORD=bench-password
 NATS_PREFIX="benchi$(date +%s)"
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)"
 
 [ -x /usr/sbin/dovecot ] && [ -e /usr/lib/dovecot/imap ] || { echo "dovecot not installed: apt-get install -y dovecot-imapd" >&2; exit 1; }
 

@@ -30,6 +30,8 @@ export interface ImapGatewayDeps {
   readonly maxConnectionsPerUser: number;
   readonly allowPlaintextAuth: boolean;
   readonly maxMessageSize: number;
+  /** Commands per second per session (burst: ten seconds' worth); undefined: no limit. */
+  readonly maxCommandsPerSecond?: number | undefined;
   readonly abuseLimits?: AbuseLimits;
 }
 
@@ -123,6 +125,9 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
         plaintextAllowed: deps.allowPlaintextAuth || loopback,
         realms: () => realms,
         maxMessageSize: deps.maxMessageSize,
+        ...(deps.maxCommandsPerSecond !== undefined && {
+          commandRate: { perSecond: deps.maxCommandsPerSecond, burst: deps.maxCommandsPerSecond * 10 },
+        }),
       },
       {
         lookupCredentials,
@@ -148,6 +153,9 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
           if (penalty.disconnect) {
             setImmediate(() => socket.end('* BYE too many failed logins, try later\r\n'));
           }
+        },
+        commandFailed(command, err) {
+          deps.logger.warn({ err, command, client: address }, 'IMAP command failed');
         },
         authSucceeded(identity) {
           abuse.forgiveAuth(address);

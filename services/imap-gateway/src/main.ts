@@ -62,6 +62,7 @@ const running = await exitOnStartupError('could not start', async () => {
     maxConnectionsPerUser: config.imapMaxConnectionsPerUser,
     allowPlaintextAuth: config.imapAllowPlaintextAuth,
     maxMessageSize: config.imapMaxMessageSize,
+    maxCommandsPerSecond: config.imapMaxCommandsPerSecond,
   });
   const ops = await startOpsServer({
     host: config.opsHost,

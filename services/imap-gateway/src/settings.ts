@@ -12,5 +12,6 @@ export function imapSettings() {
     imapMaxConnectionsPerUser: int('TEGAMI_IMAP_MAX_CONNECTIONS_PER_USER', { min: 1 }),
     imapAllowPlaintextAuth: bool('TEGAMI_IMAP_ALLOW_PLAINTEXT_AUTH'),
     imapMaxMessageSize: int('TEGAMI_IMAP_MAX_MESSAGE_SIZE', { min: 1024 }),
+    imapMaxCommandsPerSecond: int('TEGAMI_IMAP_MAX_COMMANDS_PER_SECOND', { min: 1 }),
   };
 }

@@ -65,6 +65,7 @@ export interface StandaloneDeps {
     readonly imapMaxConnectionsPerUser: number;
     readonly imapAllowPlaintextAuth: boolean;
     readonly imapMaxMessageSize: number;
+    readonly imapMaxCommandsPerSecond: number;
   };
   readonly dns: {
     readonly upstreams: readonly Upstream[];
@@ -199,6 +200,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       maxConnectionsPerUser: deps.imap.imapMaxConnectionsPerUser,
       allowPlaintextAuth: deps.imap.imapAllowPlaintextAuth,
       maxMessageSize: deps.imap.imapMaxMessageSize,
+      maxCommandsPerSecond: deps.imap.imapMaxCommandsPerSecond,
     });
     stack.push(() => imap.stop());
 

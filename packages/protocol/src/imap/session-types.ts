@@ -17,6 +17,12 @@ export interface ImapSessionOptions {
   readonly maxMessageSize: number;
   /** Largest literal any other command takes. */
   readonly maxLiteralSize?: number;
+  /**
+   * Commands per second a session may run, with a burst allowance (a token bucket); past
+   * it the session waits before reading on, so a runaway client slows down instead of
+   * starving everyone else. Undefined: no limit.
+   */
+  readonly commandRate?: { readonly perSecond: number; readonly burst: number };
 }
 
 export interface ImapHooks {
@@ -29,6 +35,8 @@ export interface ImapHooks {
   /** For the service's growing delay after failures. */
   authFailed?(mechanism: string): Promise<void> | void;
   authSucceeded?(identity: SaslIdentity, mechanism: string): void;
+  /** A command failed on storage trouble (answered `NO [SERVERBUG]`): for the log. */
+  commandFailed?(command: string, err: unknown): void;
 }
 
 export type SpecialUseAttribute =

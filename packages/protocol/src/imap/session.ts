@@ -200,8 +200,30 @@ export class ImapSession implements SessionContext {
     }
   }
 
+  private tokens = Number.POSITIVE_INFINITY;
+  private refilledAt = 0;
+
+  /** Waits, when the client runs commands faster than options.commandRate allows. */
+  private async throttle(): Promise<void> {
+    const rate = this.options.commandRate;
+    if (!rate) return;
+    const now = Date.now();
+    if (this.refilledAt === 0) this.tokens = rate.burst;
+    else this.tokens = Math.min(rate.burst, this.tokens + ((now - this.refilledAt) / 1000) * rate.perSecond);
+    this.refilledAt = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return;
+    }
+    const waitMs = Math.ceil(((1 - this.tokens) / rate.perSecond) * 1000);
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    this.tokens = 0;
+    this.refilledAt = Date.now();
+  }
+
   private async command(command: ImapCommand): Promise<ImapAction> {
     const { tag, name } = command;
+    await this.throttle();
     let reply: ImapReply;
     let action: ImapAction = 'continue';
     try {
@@ -216,6 +238,7 @@ export class ImapSession implements SessionContext {
       if (err instanceof ImapReply) reply = err;
       else {
         // Storage trouble: the command failed, the session goes on.
+        this.hooks.commandFailed?.(name, err);
         reply = no('[SERVERBUG] the command could not be completed, try again');
       }
     }

@@ -311,6 +311,13 @@ export const VARIABLES: readonly VariableSpec[] = [
     services: ['imap-gateway', 'standalone'],
   },
   {
+    name: 'TEGAMI_IMAP_MAX_COMMANDS_PER_SECOND',
+    default: '200',
+    description:
+      "Commands per second one IMAP session may run on average (bursts of ten seconds' worth); a faster client is slowed down, not cut off.",
+    services: ['imap-gateway', 'standalone'],
+  },
+  {
     name: 'TEGAMI_GRPC_HOST',
     default: '0.0.0.0',
     description: 'Address the dns-resolver gRPC server (and its grpc.health.v1 service) listens on.',
