@@ -60,7 +60,8 @@ export function compileSearch(node: SearchNode, params: unknown[]): string {
         const value = param(n.value);
         const body = `strpos(COALESCE(m.search_text, ''), ${value}) > 0`;
         if (n.where === 'body') return body;
-        return `(${body} OR EXISTS (SELECT 1 FROM jsonb_array_elements(COALESCE(m.metadata->'searchHeaders', '[]'::jsonb)) h
+        const parts = `strpos(COALESCE(m.metadata->>'searchPartHeaders', ''), ${value}) > 0`;
+        return `(${body} OR ${parts} OR EXISTS (SELECT 1 FROM jsonb_array_elements(COALESCE(m.metadata->'searchHeaders', '[]'::jsonb)) h
                  WHERE strpos(h->>'value', ${value}) > 0 OR strpos(h->>'name', ${value}) > 0))`;
       }
       case 'modseq':

@@ -116,8 +116,10 @@ export class MailboxCommands {
     if (to === 'INBOX' || to.startsWith('INBOX/')) {
       if (to === 'INBOX') return no('[ALREADYEXISTS] INBOX exists always');
     }
-    if (to === from || to.startsWith(`${from}${DELIMITER}`))
+    // Renaming INBOX moves its messages, not the name (RFC 3501 §6.3.5): INBOX/old is fine.
+    if (from !== 'INBOX' && (to === from || to.startsWith(`${from}${DELIMITER}`))) {
       return no('[CANNOT] a mailbox cannot move into itself');
+    }
     const existing = new Set((await this.session.account.listMailboxes()).map((m) => m.name));
     if (!existing.has(from)) return no('[NONEXISTENT] no such mailbox');
     if (existing.has(to)) return no('[ALREADYEXISTS] the new name is taken');
@@ -227,7 +229,14 @@ export class MailboxCommands {
       if (!matchers.some((match) => match(name))) continue;
       const info = byName.get(name);
       const subscribed = info?.subscribed ?? false;
-      if ((lsub || selection.has('SUBSCRIBED')) && !subscribed) continue;
+      if (lsub && !subscribed) {
+        // RFC 3501 §6.3.9: an unsubscribed parent of a subscribed mailbox the pattern does
+        // not reach (with %) is listed as \Noselect, so the client can walk down to it.
+        if (!subscribedBelow(name, byName, (n) => matchers.some((match) => match(n)))) continue;
+        lines.push(`* LSUB (\\Noselect) "${DELIMITER}" ${this.wireName(name)}\r\n`);
+        continue;
+      }
+      if (selection.has('SUBSCRIBED') && !subscribed) continue;
       if (selection.has('SPECIAL-USE') && !info?.specialUse) continue;
       const attributes: string[] = [];
       if (!info) attributes.push(extended && selection.has('SUBSCRIBED') ? '\\NonExistent' : '\\Noselect');
@@ -317,6 +326,18 @@ function checkName(name: string): void {
   ) {
     throw no('[CANNOT] invalid mailbox name');
   }
+}
+
+function subscribedBelow(
+  name: string,
+  byName: ReadonlyMap<string, MailboxInfo>,
+  matched: (name: string) => boolean,
+): boolean {
+  const prefix = `${name}${DELIMITER}`;
+  for (const [other, info] of byName) {
+    if (info.subscribed && other.startsWith(prefix) && !matched(other)) return true;
+  }
+  return false;
 }
 
 function hasChildren(name: string, names: ReadonlySet<string>): boolean {

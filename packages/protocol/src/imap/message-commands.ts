@@ -83,7 +83,8 @@ export class MessageCommands {
         if ((range.from !== '*' && range.from > exists) || (range.to !== '*' && range.to > exists)) {
           throw bad('message sequence number out of range');
         }
-        if (exists === 0) continue;
+        // RFC 9051 §9 seq-number: "*" in an empty mailbox is past the end too.
+        if (exists === 0) throw bad('message sequence number out of range');
         const a = range.from === '*' ? exists : range.from;
         const b = range.to === '*' ? exists : range.to;
         for (let seq = Math.min(a, b); seq <= Math.max(a, b); seq++) out.add(all[seq - 1]!);
@@ -209,7 +210,7 @@ export class MessageCommands {
           if (decoded === 'unknown-encoding') return 'failed';
           const origin = item.partial ? `<${item.partial.offset}>` : '';
           out.add(`BINARY[${item.part.join('.')}]${origin} `);
-          if (decoded === undefined) out.add('NIL');
+          if (decoded === undefined) out.add('""');
           else {
             const data = item.partial
               ? applyPartial(decoded.data, item.partial.offset, item.partial.length)

@@ -463,11 +463,11 @@ describe('FETCH', () => {
     );
   });
 
-  // engine bug: RFC 3501 §9 (seq-number) / RFC 9051 §9 — the server should answer BAD to a
+  // Was an engine bug (fixed): RFC 3501 §9 (seq-number) / RFC 9051 §9 — the server should answer BAD to a
   // message sequence number greater than the number of messages, "This includes "*" if the
   // selected mailbox is empty". resolveSet (message-commands.ts) checks only numeric ends and
   // lets "*" resolve to nothing in an empty mailbox, so FETCH * / STORE * answer OK.
-  it.fails('FETCH * in an empty mailbox is BAD, like any sequence number past the end', async () => {
+  it('FETCH * in an empty mailbox is BAD, like any sequence number past the end', async () => {
     const h = await loggedIn({}, MemoryMailStore.withMessages(0), 'INBOX');
     expect(await h.say('a FETCH 1 FLAGS')).toBe('a BAD message sequence number out of range\r\n');
     expect(await h.say('b FETCH * FLAGS')).toBe('b BAD message sequence number out of range\r\n');
@@ -596,10 +596,10 @@ describe('mailboxes: LIST, LSUB, CREATE, RENAME, DELETE, STATUS', () => {
     expect(await h.say('c LSUB "" ""')).toBe('* LSUB (\\Noselect) "/" ""\r\nc OK LSUB completed\r\n');
   });
 
-  // engine bug: RFC 3501 §6.3.9 — when "foo/bar" is subscribed and "foo" is not, LSUB with a "%"
+  // Was an engine bug (fixed): RFC 3501 §6.3.9 — when "foo/bar" is subscribed and "foo" is not, LSUB with a "%"
   // that matches foo MUST return foo, flagged \Noselect; mailbox-commands.ts skips every
   // unsubscribed name, so the client never learns there is a subscribed hierarchy below it.
-  it.fails('LSUB "%" returns an unsubscribed parent of a subscribed mailbox as \\Noselect', async () => {
+  it('LSUB "%" returns an unsubscribed parent of a subscribed mailbox as \\Noselect', async () => {
     const h = await tree();
     await h.say('a UNSUBSCRIBE a', 'b UNSUBSCRIBE a/b');
     expect(await h.say('c LSUB "" %')).toContain('* LSUB (\\Noselect) "/" "a"\r\n');
@@ -628,12 +628,12 @@ describe('mailboxes: LIST, LSUB, CREATE, RENAME, DELETE, STATUS', () => {
     );
   });
 
-  // engine bug: RFC 3501 §6.3.5 — "Renaming INBOX is permitted ... If the server implementation
+  // Was an engine bug (fixed): RFC 3501 §6.3.5 — "Renaming INBOX is permitted ... If the server implementation
   // supports inferior hierarchical names of INBOX, these are unaffected by a rename of INBOX."
   // RENAME INBOX moves INBOX's messages into a new mailbox, so INBOX/old is a legal target
   // (Dovecot and Cyrus allow it); mailbox-commands.ts applies the "cannot move into itself"
   // check to INBOX as well and answers NO [CANNOT].
-  it.fails('RENAME INBOX INBOX/old is allowed (it moves the messages, not the name)', async () => {
+  it('RENAME INBOX INBOX/old is allowed (it moves the messages, not the name)', async () => {
     const h = await loggedIn();
     expect(await h.say('a RENAME INBOX INBOX/old')).toBe('a OK RENAME completed\r\n');
   });

@@ -52,6 +52,7 @@ export interface MemoryMessage {
   readonly raw: Buffer;
   readonly metadata: StoredMetadata & {
     readonly searchHeaders?: readonly SearchHeader[];
+    readonly searchPartHeaders?: string;
     readonly headerDate?: HeaderDate | null;
   };
   readonly searchText: string;
@@ -556,6 +557,7 @@ export function matches(node: SearchNode, m: MemoryMessage): boolean {
     case 'text': {
       if (m.searchText.includes(node.value)) return true;
       if (node.where === 'body') return false;
+      if ((m.metadata.searchPartHeaders ?? '').includes(node.value)) return true;
       return (m.metadata.searchHeaders ?? []).some(
         (h) => h.value.includes(node.value) || h.name.includes(node.value),
       );

@@ -67,7 +67,7 @@ export function decodeUndeclared(bytes: Uint8Array): string {
   try {
     return strictUtf8.decode(bytes);
   } catch {
-    return anyByte.decode(bytes);
+    return fixWindows1252(anyByte.decode(bytes));
   }
 }
 
@@ -84,5 +84,22 @@ export function decodeCharset(bytes: Uint8Array, charset: string | null | undefi
   }
   if (label === 'utf-8' || label === 'utf8') return lenientUtf8.decode(bytes);
   const decoder = decoderFor(label);
-  return decoder ? decoder.decode(bytes) : decodeUndeclared(bytes);
+  if (!decoder) return decodeUndeclared(bytes);
+  const text = decoder.decode(bytes);
+  return decoder.encoding === 'windows-1252' ? fixWindows1252(text) : text;
+}
+
+// Node 20.18.3 and later decode bytes 0x80–0x9F of windows-1252 (and of every label WHATWG
+// maps to it: iso-8859-1, us-ascii, latin1) as the C1 controls U+0080–U+009F instead of
+// € ‚ ƒ „ … (nodejs/node#56542, #60888), so "€" in a windows-1252 body could not be
+// searched. The table restores the WHATWG mapping; the five undefined bytes stay as they are.
+const WINDOWS_1252_C1 =
+  '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
+  '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
+
+function fixWindows1252(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the C1 range is what is being mapped
+  return /[\u0080-\u009f]/.test(text)
+    ? text.replace(/[\u0080-\u009f]/g, (c) => WINDOWS_1252_C1[c.charCodeAt(0) - 0x80]!)
+    : text;
 }

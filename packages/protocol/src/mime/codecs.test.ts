@@ -112,3 +112,13 @@ describe('search text helpers', () => {
     expect(parseHeaderDate('yesterday')).toBeNull();
   });
 });
+
+describe('windows-1252 bytes 0x80–0x9F', () => {
+  it('decode to € „ “ … (not C1 controls), for windows-1252 and the labels that mean it', () => {
+    expect(decodeCharset(Buffer.from([0x80, 0x20, 0x84, 0x71, 0x93, 0x85, 0xe9]), 'windows-1252')).toBe(
+      '€ „q“…é',
+    );
+    expect(decodeCharset(Buffer.from([0x80]), 'iso-8859-1')).toBe('€');
+    expect(decodeCharset(Buffer.from([0x81, 0x9d]), 'windows-1252')).toBe('\u0081\u009d');
+  });
+});

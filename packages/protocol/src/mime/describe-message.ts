@@ -26,6 +26,7 @@ export function describeMessage(raw: Buffer): MessageDescription {
       headerDate: parsed.headerDate,
       messageId: parsed.messageId,
       searchHeaders: parsed.searchText.headers,
+      searchPartHeaders: parsed.searchText.partHeaders,
       searchTruncated: parsed.searchText.truncated,
     }),
     searchText: stripNul(parsed.searchText.body),

@@ -87,7 +87,7 @@ export function parseMessage(raw: Uint8Array): ParsedMessage {
       size: raw.length,
       root: fallbackPart(raw),
       envelope: emptyEnvelope,
-      searchText: { headers: [], body: '', truncated: false },
+      searchText: { headers: [], body: '', partHeaders: '', truncated: false },
       headerDate: null,
       messageId: null,
     };

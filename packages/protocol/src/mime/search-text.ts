@@ -32,6 +32,12 @@ export interface SearchText {
    * text/* parts, and the header values and text parts of attached messages.
    */
   body: string;
+  /**
+   * Normalised MIME header text of the body parts (Content-Description, file names…):
+   * part of the message's body, so SEARCH TEXT matches it (as Dovecot's does), though
+   * SEARCH BODY, which means the parts' content, does not.
+   */
+  partHeaders: string;
   /** True when the body or header text was cut at its cap. */
   truncated: boolean;
 }
@@ -112,7 +118,26 @@ export function buildSearchText(raw: Uint8Array, root: MimePart): SearchText {
   collectBodyText(raw, root, pieces, budget);
   const joined = pieces.join(' ');
   if (joined.length > MAX_BODY_SEARCH_TEXT || budget.left <= 0) truncated = true;
-  return { headers, body: cut(joined, MAX_BODY_SEARCH_TEXT), truncated };
+  const partHeaders: string[] = [];
+  collectPartHeaders(raw, root, partHeaders, true);
+  const partText = partHeaders.join(' ');
+  if (partText.length > MAX_HEADER_SEARCH_TEXT) truncated = true;
+  return {
+    headers,
+    body: cut(joined, MAX_BODY_SEARCH_TEXT),
+    partHeaders: cut(partText, MAX_HEADER_SEARCH_TEXT),
+    truncated,
+  };
+}
+
+function collectPartHeaders(raw: Uint8Array, part: MimePart, out: string[], isRoot: boolean): void {
+  if (!isRoot) {
+    for (const header of headerSearchText(raw, part)) if (header.value !== '') out.push(header.value);
+    // RFC 2231 parameters (file names) are not encoded words: their decoded values too.
+    for (const value of Object.values(part.decodedParams)) out.push(normaliseForSearch(value));
+  }
+  for (const child of part.children) collectPartHeaders(raw, child, out, false);
+  if (part.message) collectPartHeaders(raw, part.message.root, out, false);
 }
 
 /** Header text as one string ("name: value" lines), for SEARCH TEXT over headers and body. */
