@@ -108,8 +108,12 @@ node bench/imap/load.mjs mixed 127.0.0.1 $TEGAMI_PORT 2 3 "$USER_" "$PASSWORD" >
 node bench/imap/load.mjs mixed 127.0.0.1 $DOVECOT_PORT 2 3 "$USER_" "$PASSWORD" > /dev/null
 read -r T_OPS T_SEC T_RATE < <(node bench/imap/load.mjs mixed 127.0.0.1 $TEGAMI_PORT "$CLIENTS" "$SECONDS_" "$USER_" "$PASSWORD")
 read -r D_OPS D_SEC D_RATE < <(node bench/imap/load.mjs mixed 127.0.0.1 $DOVECOT_PORT "$CLIENTS" "$SECONDS_" "$USER_" "$PASSWORD")
+printf '%d clients, %d s, %d messages\n' "$CLIENTS" "$SECONDS_" "$MESSAGES"
+printf 'mixed session   tegami %8s ops/s (%s ops in %s s)   dovecot %8s ops/s (%s ops in %s s)   ratio %.2f\n' \
+  "$T_RATE" "$T_OPS" "$T_SEC" "$D_RATE" "$D_OPS" "$D_SEC" "$(echo "$T_RATE / $D_RATE" | bc -l)"
 read -r T_FETCH T_FBYTES < <(node bench/imap/load.mjs fetchall 127.0.0.1 $TEGAMI_PORT "$USER_" "$PASSWORD" 5)
 read -r D_FETCH D_FBYTES < <(node bench/imap/load.mjs fetchall 127.0.0.1 $DOVECOT_PORT "$USER_" "$PASSWORD" 5)
+printf 'FETCH 1:* (FLAGS UID)   tegami %s ms (%s bytes)   dovecot %s ms (%s bytes)\n' "$T_FETCH" "$T_FBYTES" "$D_FETCH" "$D_FBYTES"
 
 idle_kib() { # port pids-command
   local port=$1 before after fifo="$WORK/idle.$1"
@@ -127,8 +131,4 @@ idle_kib() { # port pids-command
 T_IDLE=$(idle_kib $TEGAMI_PORT "echo $TEGAMI_PID")
 D_IDLE=$(idle_kib $DOVECOT_PORT "pgrep -f tegami-bench-imap")
 
-printf '%d clients, %d s, %d messages\n' "$CLIENTS" "$SECONDS_" "$MESSAGES"
-printf 'mixed session   tegami %8s ops/s (%s ops in %s s)   dovecot %8s ops/s (%s ops in %s s)   ratio %.2f\n' \
-  "$T_RATE" "$T_OPS" "$T_SEC" "$D_RATE" "$D_OPS" "$D_SEC" "$(echo "$T_RATE / $D_RATE" | bc -l)"
-printf 'FETCH 1:* (FLAGS UID)   tegami %s ms (%s bytes)   dovecot %s ms (%s bytes)\n' "$T_FETCH" "$T_FBYTES" "$D_FETCH" "$D_FBYTES"
 printf 'memory per IDLE session (%d sessions, PSS)   tegami %s KiB   dovecot %s KiB\n' "$IDLE" "$T_IDLE" "$D_IDLE"

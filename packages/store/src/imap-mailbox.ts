@@ -57,11 +57,13 @@ async function claimRecent(db: Queryable, mailboxId: string, claim: boolean): Pr
   }
   const row = await db.query<{ old: string; uidnext: string }>(
     `UPDATE mailboxes m SET recent_uid = m.uidnext
-       FROM (SELECT id, recent_uid AS old FROM mailboxes WHERE id = $1 FOR UPDATE) o
+       FROM (SELECT id, recent_uid AS old FROM mailboxes WHERE id = $1 AND recent_uid < uidnext FOR UPDATE) o
       WHERE m.id = o.id AND m.recent_uid < m.uidnext
       RETURNING o.old, m.uidnext`,
     [mailboxId],
   );
+  // Nothing new: no row lock was taken, so a hundred sessions opening a mailbox at once do
+  // not queue behind each other.
   return row.rows[0] ? { from: Number(row.rows[0].old), to: Number(row.rows[0].uidnext) } : NONE;
 }
 

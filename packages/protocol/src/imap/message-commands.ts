@@ -65,7 +65,7 @@ export class MessageCommands {
     if (!set) return undefined;
     if (set.savedResult) {
       const saved = new Set(this.session.savedResult);
-      return selected.allUids().filter((u) => saved.has(u));
+      return [...selected.allUids()].filter((u) => saved.has(u));
     }
     const all = selected.allUids();
     const out = new Set<number>();
@@ -371,7 +371,7 @@ export class MessageCommands {
 
   async expunge(args: readonly ImapToken[], uid: boolean): Promise<ImapReply> {
     const selected = this.selected;
-    let uids: readonly number[] = selected.allUids();
+    let uids: readonly number[] = [...selected.allUids()];
     if (uid) {
       if (args.length !== 1 || args[0]?.type !== 'atom') return bad('UID EXPUNGE needs a UID set');
       const named = this.resolveSet(args[0].value, true);
@@ -390,7 +390,7 @@ export class MessageCommands {
     const selected = this.selected;
     if (expunge && !selected.readOnly) {
       // CLOSE expunges silently (RFC 3501 §6.4.2).
-      if (selected.exists > 0) await selected.box.expunge(selected.allUids());
+      if (selected.exists > 0) await selected.box.expunge([...selected.allUids()]);
     }
     this.session.select(undefined);
     return ok(`${expunge ? 'CLOSE' : 'UNSELECT'} completed`);
@@ -439,7 +439,7 @@ export class MessageCommands {
   }
 }
 
-function lowerBound(sorted: readonly number[], value: number): number {
+function lowerBound(sorted: ArrayLike<number>, value: number): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {

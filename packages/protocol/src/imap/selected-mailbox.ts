@@ -16,10 +16,30 @@ export interface ViewUpdate {
   readonly flags: readonly { seq: number; uid: number; flags: readonly string[] }[];
 }
 
+/**
+ * Flag sets interned for the whole process: a mailbox of 10,000 messages has a handful of
+ * distinct flag combinations, so each session keeps one 32-bit id per message instead of
+ * an array of strings (bench/imap: thousands of IDLE sessions on one gateway process).
+ */
+const flagSetIds = new Map<string, number>();
+const flagSets: (readonly string[])[] = [];
+
+function internFlags(flags: readonly string[]): number {
+  const key = [...flags].sort().join(' ');
+  let id = flagSetIds.get(key);
+  if (id === undefined) {
+    id = flagSets.length;
+    flagSets.push(Object.freeze([...flags].sort()));
+    flagSetIds.set(key, id);
+  }
+  return id;
+}
+
 export class SelectedMailbox {
-  /** UIDs in sequence-number order: uids[n - 1] is message n. */
-  private uids: number[];
-  private readonly flags = new Map<number, readonly string[]>();
+  /** UIDs in sequence-number order: uids[n - 1] is message n; `count` of them are in use. */
+  private uids: Uint32Array;
+  private flagIds: Uint32Array;
+  private count: number;
   private readonly recent = new Set<number>();
   private modseq: bigint;
   uidNext: number;
@@ -36,11 +56,14 @@ export class SelectedMailbox {
     this.uidValidity = snapshot.uidValidity;
     this.uidNext = snapshot.uidNext;
     this.modseq = snapshot.highestModseq;
-    this.uids = snapshot.messages.map((m) => m.uid);
-    for (const m of snapshot.messages) {
-      this.flags.set(m.uid, m.flags);
+    this.count = snapshot.messages.length;
+    this.uids = new Uint32Array(this.count);
+    this.flagIds = new Uint32Array(this.count);
+    snapshot.messages.forEach((m, i) => {
+      this.uids[i] = m.uid;
+      this.flagIds[i] = internFlags(m.flags);
       if (m.uid >= snapshot.recent.from && m.uid < snapshot.recent.to) this.recent.add(m.uid);
-    }
+    });
   }
 
   get readOnly(): boolean {
@@ -48,7 +71,7 @@ export class SelectedMailbox {
   }
 
   get exists(): number {
-    return this.uids.length;
+    return this.count;
   }
 
   get recentCount(): number {
@@ -60,33 +83,40 @@ export class SelectedMailbox {
   }
 
   uidAt(seq: number): number | undefined {
-    return this.uids[seq - 1];
+    return seq >= 1 && seq <= this.count ? this.uids[seq - 1] : undefined;
   }
 
   /** Sequence number of a UID, or 0 if the session does not know it. Binary search: UIDs ascend. */
   seqOf(uid: number): number {
+    const i = this.indexOf(uid);
+    return i < 0 ? 0 : i + 1;
+  }
+
+  private indexOf(uid: number): number {
     let lo = 0;
-    let hi = this.uids.length - 1;
+    let hi = this.count - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const at = this.uids[mid]!;
-      if (at === uid) return mid + 1;
+      if (at === uid) return mid;
       if (at < uid) lo = mid + 1;
       else hi = mid - 1;
     }
-    return 0;
+    return -1;
   }
 
-  allUids(): readonly number[] {
-    return this.uids;
+  /** The UIDs the client knows, in sequence order (a view: do not keep it across a sync). */
+  allUids(): Uint32Array {
+    return this.uids.subarray(0, this.count);
   }
 
   largestUid(): number {
-    return this.uids.at(-1) ?? 0;
+    return this.count > 0 ? this.uids[this.count - 1]! : 0;
   }
 
   flagsOf(uid: number): readonly string[] {
-    return this.flags.get(uid) ?? [];
+    const i = this.indexOf(uid);
+    return i < 0 ? [] : flagSets[this.flagIds[i]!]!;
   }
 
   isRecent(uid: number): boolean {
@@ -103,15 +133,16 @@ export class SelectedMailbox {
   }
 
   firstUnseenSeq(): number | undefined {
-    for (let i = 0; i < this.uids.length; i++) {
-      if (!this.flagsOf(this.uids[i]!).includes('\\Seen')) return i + 1;
+    for (let i = 0; i < this.count; i++) {
+      if (!flagSets[this.flagIds[i]!]!.includes('\\Seen')) return i + 1;
     }
     return undefined;
   }
 
   /** The session's own STORE: the client hears of it in the STORE answer, not again later. */
   noteFlags(uid: number, flags: readonly string[]): void {
-    if (this.flags.has(uid)) this.flags.set(uid, flags);
+    const i = this.indexOf(uid);
+    if (i >= 0) this.flagIds[i] = internFlags(flags);
   }
 
   /** Reads what changed in the store since the last sync and folds it into the view. */
@@ -121,57 +152,73 @@ export class SelectedMailbox {
     return this.apply(changes, allowExpunge);
   }
 
+  private append(uid: number, flags: readonly string[]): void {
+    if (this.count === this.uids.length) {
+      const capacity = Math.max(16, this.count * 2);
+      const uids = new Uint32Array(capacity);
+      uids.set(this.uids.subarray(0, this.count));
+      const ids = new Uint32Array(capacity);
+      ids.set(this.flagIds.subarray(0, this.count));
+      this.uids = uids;
+      this.flagIds = ids;
+    }
+    this.uids[this.count] = uid;
+    this.flagIds[this.count] = internFlags(flags);
+    this.count++;
+  }
+
   private apply(changes: MailboxChanges, allowExpunge: boolean): ViewUpdate {
     if (changes.highestModseq > this.modseq) this.modseq = changes.highestModseq;
     this.uidNext = Math.max(this.uidNext, changes.uidNext);
-    for (const uid of changes.expunged) if (this.flags.has(uid)) this.pendingExpunges.add(uid);
+    for (const uid of changes.expunged) if (this.indexOf(uid) >= 0) this.pendingExpunges.add(uid);
     const expunged: number[] = [];
     if (allowExpunge && this.pendingExpunges.size > 0) {
       // Highest sequence number first: each EXPUNGE renumbers only the messages after it,
       // so every number sent is still right when the client reads it.
-      for (let seq = this.uids.length; seq >= 1; seq--) {
+      for (let seq = this.count; seq >= 1; seq--) {
         const uid = this.uids[seq - 1]!;
         if (this.pendingExpunges.has(uid)) {
           expunged.push(seq);
-          this.flags.delete(uid);
           this.recent.delete(uid);
         }
       }
-      this.uids = this.uids.filter((uid) => !this.pendingExpunges.has(uid));
+      let kept = 0;
+      for (let i = 0; i < this.count; i++) {
+        if (this.pendingExpunges.has(this.uids[i]!)) continue;
+        this.uids[kept] = this.uids[i]!;
+        this.flagIds[kept] = this.flagIds[i]!;
+        kept++;
+      }
+      this.count = kept;
       this.pendingExpunges.clear();
     }
     const flags: { seq: number; uid: number; flags: readonly string[] }[] = [];
     let added = false;
     const largest = this.largestUid();
+    const expungedNow = new Set(changes.expunged);
     for (const message of changes.changed) {
       if (message.uid > largest) {
         // Expunged again before we saw it: never announce it.
-        if (changes.expunged.includes(message.uid)) continue;
-        this.uids.push(message.uid);
-        this.flags.set(message.uid, message.flags);
+        if (expungedNow.has(message.uid)) continue;
+        this.append(message.uid, message.flags);
         if (message.uid >= changes.recent.from && message.uid < changes.recent.to)
           this.recent.add(message.uid);
         added = true;
         continue;
       }
-      const known = this.flags.get(message.uid);
-      if (!known || this.pendingExpunges.has(message.uid)) continue;
-      if (!sameFlags(known, message.flags)) {
-        this.flags.set(message.uid, message.flags);
-        flags.push({ seq: this.seqOf(message.uid), uid: message.uid, flags: message.flags });
+      const i = this.indexOf(message.uid);
+      if (i < 0 || this.pendingExpunges.has(message.uid)) continue;
+      const id = internFlags(message.flags);
+      if (id !== this.flagIds[i]) {
+        this.flagIds[i] = id;
+        flags.push({ seq: i + 1, uid: message.uid, flags: flagSets[id]! });
       }
     }
     return {
       expunged,
-      exists: added ? this.uids.length : undefined,
+      exists: added ? this.count : undefined,
       recent: added ? this.recent.size : undefined,
       flags,
     };
   }
-}
-
-function sameFlags(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  const set = new Set(a);
-  return b.every((flag) => set.has(flag));
 }
