@@ -8,6 +8,7 @@ export * from './connection-limits.js';
 export * from './describe-error.js';
 export * from './logger.js';
 export * from './ops-server.js';
+export * from './protocol-server.js';
 export * from './redact.js';
 export * from './shutdown.js';
 export * from './tls.js';

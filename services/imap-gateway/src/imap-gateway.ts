@@ -1,8 +1,14 @@
-import { createServer, type Server, type Socket } from 'node:net';
-import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { MailBus } from '@tegami/bus';
 import { ImapSession, type SaslCredentials } from '@tegami/protocol';
-import { type AbuseLimits, AbuseTracker, ConnectionLimits, type Logger } from '@tegami/runtime';
+import {
+  type AbuseLimits,
+  AbuseTracker,
+  ConnectionLimits,
+  type Logger,
+  type ServedConnection,
+  startProtocolServer,
+} from '@tegami/runtime';
 import { findAuthSecrets, listLocalDomains } from '@tegami/store';
 import type pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -81,43 +87,13 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
     return secrets ? { ...secrets } : undefined;
   };
 
-  const sessions = new Map<Socket, ImapSession>();
-  const servers: Server[] = [];
-  const ports: { imap?: number; imaps?: number } = {};
+  const sessions = new Map<ServedConnection<'imap' | 'imaps'>, ImapSession>();
 
-  const serve = (listener: 'imap' | 'imaps', raw: Socket) => {
-    raw.on('error', () => undefined);
-    const address = (raw.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
-    const slot = limits.acquire(address);
-    if (slot !== 'ok') {
-      raw.end(
-        `* BYE [UNAVAILABLE] too many connections${slot === 'per-address' ? ' from your address' : ''}\r\n`,
-      );
-      setTimeout(() => raw.destroy(), 2_000).unref();
-      return;
-    }
+  const open = (connection: ServedConnection<'imap' | 'imaps'>) => {
+    const { listener, address, loopback, send } = connection;
     metrics.connections.inc({ listener });
     metrics.active.inc();
-    raw.setNoDelay(true);
-    let socket: Socket = listener === 'imaps' ? new TLSSocket(raw, { isServer: true, secureContext }) : raw;
-    socket.on('error', () => undefined);
-    const loopback = address === '::1' || address.startsWith('127.');
     let userSlot: string | undefined;
-
-    const send = (chunk: string | Uint8Array): void | Promise<void> => {
-      const s = socket;
-      if (s.destroyed || s.write(chunk)) return;
-      while (s.writableCorked) s.uncork();
-      return new Promise<void>((resolve) => {
-        const done = () => {
-          s.off('drain', done);
-          s.off('close', done);
-          resolve();
-        };
-        s.on('drain', done);
-        s.on('close', done);
-      });
-    };
     const session = new ImapSession(
       {
         hostname: deps.hostname,
@@ -151,7 +127,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
           const penalty = abuse.penalise(address, 'auth');
           await new Promise((r) => setTimeout(r, penalty.delayMs));
           if (penalty.disconnect) {
-            setImmediate(() => socket.end('* BYE too many failed logins, try later\r\n'));
+            setImmediate(() => connection.end('* BYE too many failed logins, try later\r\n'));
           }
         },
         commandFailed(command, err) {
@@ -165,90 +141,50 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
       },
       send,
     );
-    sessions.set(raw, session);
-
-    let closed = false;
-    raw.on('close', () => {
-      if (closed) return;
-      closed = true;
-      session.end();
-      if (userSlot !== undefined) {
-        const left = (perUser.get(userSlot) ?? 1) - 1;
-        if (left <= 0) perUser.delete(userSlot);
-        else perUser.set(userSlot, left);
-      }
-      limits.release(address);
-      metrics.active.dec();
-      sessions.delete(raw);
-    });
-
-    // Input is answered strictly in order; while it waits the socket is paused, so a client
-    // that sends without reading fills its own TCP window, not our memory.
-    let pending = 0;
-    const attach = (s: Socket) => {
-      s.setTimeout(deps.idleTimeoutMs, () => {
-        s.end('* BYE autologout: idle for too long\r\n');
-        setTimeout(() => raw.destroy(), 1_000).unref();
-      });
-      s.on('data', (chunk: Buffer) => {
-        // One write per answer where possible (Nagle and delayed ACK, as in POP3).
-        s.cork();
-        if (++pending > 2) s.pause();
-        void session
-          .receive(chunk)
-          .then((action) => {
-            if (action === 'close') s.end();
-            else if (action === 'starttls') startTls();
-          })
-          .finally(() => {
-            if (--pending <= 2) s.resume();
-            process.nextTick(() => s.uncork());
-          });
-      });
-    };
-    const startTls = () => {
-      raw.removeAllListeners('data');
-      raw.removeAllListeners('timeout');
-      const secure = new TLSSocket(raw, { isServer: true, secureContext });
-      secure.on('error', () => undefined);
-      secure.on('secure', () => session.tlsStarted());
-      socket = secure;
-      attach(secure);
-    };
-    attach(socket);
+    sessions.set(connection, session);
     session.greeting();
+    return {
+      session,
+      closed() {
+        session.end();
+        if (userSlot !== undefined) {
+          const left = (perUser.get(userSlot) ?? 1) - 1;
+          if (left <= 0) perUser.delete(userSlot);
+          else perUser.set(userSlot, left);
+        }
+        metrics.active.dec();
+        sessions.delete(connection);
+      },
+    };
   };
 
-  const listen = (listener: 'imap' | 'imaps', port: number) =>
-    new Promise<void>((resolve, reject) => {
-      const server = createServer((s) => serve(listener, s));
-      server.once('error', reject);
-      server.listen(port, deps.host, () => {
-        const bound = server.address();
-        ports[listener] = typeof bound === 'object' && bound ? bound.port : port;
-        servers.push(server);
-        resolve();
-      });
-    });
-  if (deps.imapPort !== undefined) await listen('imap', deps.imapPort);
-  if (deps.imapsPort !== undefined && secureContext) await listen('imaps', deps.imapsPort);
-  else if (deps.imapsPort !== undefined) deps.logger.warn('no TLS certificate: IMAPS listener not started');
+  const server = await startProtocolServer<'imap' | 'imaps'>({
+    host: deps.host,
+    listeners: [
+      { name: 'imap', port: deps.imapPort, implicitTls: false },
+      { name: 'imaps', port: secureContext ? deps.imapsPort : undefined, implicitTls: true },
+    ],
+    secureContext,
+    idleTimeoutMs: deps.idleTimeoutMs,
+    idleGoodbye: '* BYE autologout: idle for too long\r\n',
+    limits,
+    refusal: (slot) =>
+      `* BYE [UNAVAILABLE] too many connections${slot === 'per-address' ? ' from your address' : ''}\r\n`,
+    open,
+  });
+  if (deps.imapsPort !== undefined && !secureContext)
+    deps.logger.warn('no TLS certificate: IMAPS listener not started');
 
   return {
-    ports,
+    ports: server.ports,
     get sessions() {
       return sessions.size;
     },
     async stop() {
       clearInterval(refreshRealms);
-      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
       // RFC 9051 §7.1.5: BYE before the server closes the connection.
-      await Promise.all(
-        [...sessions].map(async ([raw, session]) => {
-          await Promise.race([session.bye('server shutting down'), new Promise((r) => setTimeout(r, 500))]);
-          raw.end();
-          setTimeout(() => raw.destroy(), 1_000).unref();
-        }),
+      await server.stop(
+        (connection) => sessions.get(connection)?.bye('server shutting down') ?? Promise.resolve(),
       );
     },
   };

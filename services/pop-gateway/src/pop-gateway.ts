@@ -1,9 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server, type Socket } from 'node:net';
-import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { MailBus } from '@tegami/bus';
 import { Pop3Session, type SaslCredentials } from '@tegami/protocol';
-import { type AbuseLimits, AbuseTracker, ConnectionLimits, type Logger } from '@tegami/runtime';
+import {
+  type AbuseLimits,
+  AbuseTracker,
+  ConnectionLimits,
+  type Logger,
+  type ServedConnection,
+  startProtocolServer,
+} from '@tegami/runtime';
 import {
   acquireMaildropLock,
   expungeMessages,
@@ -102,49 +108,15 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
     return secrets ? { ...secrets } : undefined;
   };
 
-  const sockets = new Set<Socket>();
-  const servers: Server[] = [];
-  const ports: { pop?: number; pops?: number } = {};
-
-  const serve = (listener: 'pop' | 'pops', raw: Socket) => {
-    raw.on('error', () => undefined);
-    const address = (raw.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
-    const slot = limits.acquire(address);
-    if (slot !== 'ok') {
-      raw.end(
-        `-ERR [SYS/TEMP] too many connections${slot === 'per-address' ? ' from your address' : ''}, try again later\r\n`,
-      );
-      setTimeout(() => raw.destroy(), 2_000).unref();
-      return;
-    }
+  const open = (connection: ServedConnection<'pop' | 'pops'>) => {
+    const { listener, address, loopback, send } = connection;
     metrics.connections.inc({ listener });
     metrics.active.inc();
-    sockets.add(raw);
-    raw.setNoDelay(true);
-    let socket: Socket = listener === 'pops' ? new TLSSocket(raw, { isServer: true, secureContext }) : raw;
-    socket.on('error', () => undefined);
     const sessionId = randomBytes(8).toString('hex');
     let maildrop: Maildrop | undefined;
     let reader: MaildropReader | undefined;
     let locked: { accountId: string; renew: NodeJS.Timeout } | undefined;
-    const loopback = address === '::1' || address.startsWith('127.');
 
-    // A full socket holds the session back until it drains (a large RETR is streamed in
-    // chunks); a corked one is flushed first, or it would never drain.
-    const send = (chunk: string | Uint8Array): void | Promise<void> => {
-      const s = socket;
-      if (s.destroyed || s.write(chunk)) return;
-      while (s.writableCorked) s.uncork();
-      return new Promise<void>((resolve) => {
-        const done = () => {
-          s.off('drain', done);
-          s.off('close', done);
-          resolve();
-        };
-        s.on('drain', done);
-        s.on('close', done);
-      });
-    };
     const releaseLock = () => {
       if (!locked) return;
       clearInterval(locked.renew);
@@ -218,7 +190,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
           const penalty = abuse.penalise(address, 'auth');
           await new Promise((r) => setTimeout(r, penalty.delayMs));
           if (penalty.disconnect) {
-            setImmediate(() => socket.end('-ERR [AUTH] too many failed logins, try later\r\n'));
+            setImmediate(() => connection.end('-ERR [AUTH] too many failed logins, try later\r\n'));
           }
         },
         authSucceeded(identity) {
@@ -235,78 +207,39 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
       send,
     );
 
-    let closed = false;
-    const finish = () => {
-      if (closed) return;
-      closed = true;
-      releaseLock();
-      limits.release(address);
-      metrics.active.dec();
-      sockets.delete(raw);
-    };
-    raw.on('close', finish);
-
-    // The engine frames lines and answers them strictly in order (PIPELINING). While input
-    // waits for its turn the socket is paused, so a client that sends without reading
-    // answers fills its own TCP window, not our memory.
-    let pending = 0;
-    const attach = (s: Socket) => {
-      s.setTimeout(deps.idleTimeoutMs, () => {
-        s.end('-ERR autologout: idle too long\r\n');
-        setTimeout(() => raw.destroy(), 1_000).unref();
-      });
-      s.on('data', (chunk: Buffer) => {
-        // One answer, one write: a status line and a small message body must not go as two
-        // small segments, or Nagle's algorithm and the client's delayed ACK add ~40 ms.
-        s.cork();
-        if (++pending > 2) s.pause();
-        void session
-          .receive(chunk)
-          .then((action) => {
-            if (action === 'close') s.end();
-            else if (action === 'starttls') startTls();
-          })
-          .finally(() => {
-            if (--pending <= 2) s.resume();
-            process.nextTick(() => s.uncork());
-          });
-      });
-    };
-    const startTls = () => {
-      // Whatever the client pipelined after STLS was sent in clear: the engine drops it.
-      raw.removeAllListeners('data');
-      raw.removeAllListeners('timeout');
-      const secure = new TLSSocket(raw, { isServer: true, secureContext });
-      secure.on('error', () => undefined);
-      secure.on('secure', () => session.tlsStarted());
-      socket = secure;
-      attach(secure);
-    };
-    attach(socket);
     session.greeting();
+    return {
+      session,
+      closed() {
+        releaseLock();
+        metrics.active.dec();
+      },
+    };
   };
 
-  const listen = (listener: 'pop' | 'pops', port: number) =>
-    new Promise<void>((resolve, reject) => {
-      const server = createServer((s) => serve(listener, s));
-      server.once('error', reject);
-      server.listen(port, deps.host, () => {
-        const bound = server.address();
-        ports[listener] = typeof bound === 'object' && bound ? bound.port : port;
-        servers.push(server);
-        resolve();
-      });
-    });
-  if (deps.popPort !== undefined) await listen('pop', deps.popPort);
-  if (deps.popsPort !== undefined && secureContext) await listen('pops', deps.popsPort);
-  else if (deps.popsPort !== undefined) deps.logger.warn('no TLS certificate: POP3S listener not started');
+  const server = await startProtocolServer<'pop' | 'pops'>({
+    host: deps.host,
+    listeners: [
+      { name: 'pop', port: deps.popPort, implicitTls: false },
+      { name: 'pops', port: secureContext ? deps.popsPort : undefined, implicitTls: true },
+    ],
+    secureContext,
+    idleTimeoutMs: deps.idleTimeoutMs,
+    idleGoodbye: '-ERR autologout: idle too long\r\n',
+    limits,
+    refusal: (slot) =>
+      `-ERR [SYS/TEMP] too many connections${slot === 'per-address' ? ' from your address' : ''}, try again later\r\n`,
+    open,
+  });
+  if (deps.popsPort !== undefined && !secureContext)
+    deps.logger.warn('no TLS certificate: POP3S listener not started');
 
   return {
-    ports,
+    ports: server.ports,
     async stop() {
       clearInterval(refreshRealms);
-      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-      for (const s of sockets) s.destroy();
+      // Sessions end without QUIT: their deletions are not applied (RFC 1939 §6).
+      await server.stop();
     },
   };
 }

@@ -1,0 +1,176 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { type SecureContext, TLSSocket } from 'node:tls';
+import type { ConnectionLimits } from './connection-limits.js';
+
+// The socket side that POP3 and IMAP share (SMTP has its own, older, reader): listeners
+// with implicit TLS or STARTTLS, connection limits, an idle timeout, writes that wait for
+// the socket to drain, and input handed to an I/O-free protocol session strictly in order.
+
+/** What the protocol engines (Pop3Session, ImapSession) offer the socket side. */
+export interface ProtocolSession {
+  receive(chunk: Uint8Array): Promise<'continue' | 'close' | 'starttls'>;
+  tlsStarted(): void;
+}
+
+export interface ServedConnection<L extends string> {
+  readonly listener: L;
+  /** The client's address, IPv4-mapped IPv6 unwrapped. */
+  readonly address: string;
+  readonly loopback: boolean;
+  /** Writes to the client; a promise when the socket is full (resolves once it drains or closes). */
+  send(chunk: string | Uint8Array): void | Promise<void>;
+  /** Says goodbye and closes (destroying the socket if the client does not close its end). */
+  end(goodbye?: string): void;
+}
+
+export interface ProtocolServerOptions<L extends string> {
+  readonly host: string;
+  /** Each listener's port (0: any free one; undefined: not started) and whether TLS is implicit. */
+  readonly listeners: readonly {
+    readonly name: L;
+    readonly port: number | undefined;
+    readonly implicitTls: boolean;
+  }[];
+  readonly secureContext: SecureContext | undefined;
+  readonly idleTimeoutMs: number;
+  /** Written before an idle connection is closed, e.g. `* BYE autologout\r\n`. */
+  readonly idleGoodbye: string;
+  readonly limits: ConnectionLimits;
+  /** Written to a connection over the limits before it is closed. */
+  refusal(reason: 'total' | 'per-address'): string;
+  /** A new connection (within the limits): its session, and what to do when it closes. */
+  open(connection: ServedConnection<L>): { readonly session: ProtocolSession; closed(): void };
+}
+
+export interface ProtocolServer<L extends string> {
+  readonly ports: Partial<Record<L, number>>;
+  /** Connections open now. */
+  readonly connections: number;
+  /** Stops listening; `farewell` may write a last word to each connection before it is closed. */
+  stop(farewell?: (connection: ServedConnection<L>) => Promise<void>): Promise<void>;
+}
+
+/** Pending inputs past which a connection stops reading (the client fills its own TCP window). */
+const MAX_PENDING_INPUTS = 2;
+
+export async function startProtocolServer<L extends string>(
+  options: ProtocolServerOptions<L>,
+): Promise<ProtocolServer<L>> {
+  const servers: Server[] = [];
+  const ports: Partial<Record<L, number>> = {};
+  const open = new Map<Socket, ServedConnection<L>>();
+
+  const serve = (listener: L, implicitTls: boolean, raw: Socket) => {
+    raw.on('error', () => undefined);
+    const address = (raw.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
+    const slot = options.limits.acquire(address);
+    if (slot !== 'ok') {
+      raw.end(options.refusal(slot));
+      setTimeout(() => raw.destroy(), 2_000).unref();
+      return;
+    }
+    raw.setNoDelay(true);
+    let socket: Socket = implicitTls
+      ? new TLSSocket(raw, { isServer: true, secureContext: options.secureContext })
+      : raw;
+    socket.on('error', () => undefined);
+    const connection: ServedConnection<L> = {
+      listener,
+      address,
+      loopback: address === '::1' || address.startsWith('127.'),
+      send(chunk) {
+        const s = socket;
+        if (s.destroyed || s.write(chunk)) return;
+        // A corked socket would never drain: flush it first.
+        while (s.writableCorked) s.uncork();
+        return new Promise<void>((resolve) => {
+          const done = () => {
+            s.off('drain', done);
+            s.off('close', done);
+            resolve();
+          };
+          s.on('drain', done);
+          s.on('close', done);
+        });
+      },
+      end(goodbye) {
+        if (goodbye !== undefined) socket.end(goodbye);
+        else socket.end();
+        setTimeout(() => raw.destroy(), 1_000).unref();
+      },
+    };
+    const { session, closed } = options.open(connection);
+    open.set(raw, connection);
+    let finished = false;
+    raw.on('close', () => {
+      if (finished) return;
+      finished = true;
+      options.limits.release(address);
+      open.delete(raw);
+      closed();
+    });
+
+    let pending = 0;
+    const attach = (s: Socket) => {
+      s.setTimeout(options.idleTimeoutMs, () => connection.end(options.idleGoodbye));
+      s.on('data', (chunk: Buffer) => {
+        // One write per answer: a status line and a short body must not go as two small
+        // segments, or Nagle's algorithm and the client's delayed ACK add ~40 ms.
+        s.cork();
+        if (++pending > MAX_PENDING_INPUTS) s.pause();
+        void session
+          .receive(chunk)
+          .then((action) => {
+            if (action === 'close') s.end();
+            else if (action === 'starttls') startTls();
+          })
+          .finally(() => {
+            if (--pending <= MAX_PENDING_INPUTS) s.resume();
+            process.nextTick(() => s.uncork());
+          });
+      });
+    };
+    const startTls = () => {
+      // What the client pipelined behind STARTTLS/STLS came in clear: the engine drops it.
+      raw.removeAllListeners('data');
+      raw.removeAllListeners('timeout');
+      const secure = new TLSSocket(raw, { isServer: true, secureContext: options.secureContext });
+      secure.on('error', () => undefined);
+      secure.on('secure', () => session.tlsStarted());
+      socket = secure;
+      attach(secure);
+    };
+    attach(socket);
+  };
+
+  for (const { name, port, implicitTls } of options.listeners) {
+    if (port === undefined) continue;
+    await new Promise<void>((resolve, reject) => {
+      const server = createServer((s) => serve(name, implicitTls, s));
+      server.once('error', reject);
+      server.listen(port, options.host, () => {
+        const bound = server.address();
+        ports[name] = typeof bound === 'object' && bound ? bound.port : port;
+        servers.push(server);
+        resolve();
+      });
+    });
+  }
+
+  return {
+    ports,
+    get connections() {
+      return open.size;
+    },
+    async stop(farewell) {
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      await Promise.all(
+        [...open].map(async ([raw, connection]) => {
+          if (farewell) await Promise.race([farewell(connection), new Promise((r) => setTimeout(r, 500))]);
+          raw.end();
+          setTimeout(() => raw.destroy(), 1_000).unref();
+        }),
+      );
+    },
+  };
+}
