@@ -7,7 +7,7 @@
 #      \Seen, SEARCH UNSEEN, NOOP — operations per second and the ratio;
 #   2. FETCH 1:* (FLAGS UID) on the whole mailbox: median of 5, in ms;
 #   3. memory per idle connection: [idle] sessions in IDLE on one gateway process (PSS
-#      growth of the process; for Dovecot, of all its processes), in KiB.
+#      growth of the process; for Dovecot, of all its processes), in KiB (0 skips it).
 # Usage: bench/imap/run.sh [clients] [seconds] [messages] [idle]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -128,7 +128,8 @@ idle_kib() { # port pids-command
   wait "$loader" 2>/dev/null || true
   echo $(( (after - before) / IDLE ))
 }
+[ "$IDLE" -gt 0 ] || exit 0
 T_IDLE=$(idle_kib $TEGAMI_PORT "echo $TEGAMI_PID")
+printf 'memory per IDLE session (%d sessions, PSS)   tegami %s KiB\n' "$IDLE" "$T_IDLE"
 D_IDLE=$(idle_kib $DOVECOT_PORT "pgrep -f tegami-bench-imap")
-
 printf 'memory per IDLE session (%d sessions, PSS)   tegami %s KiB   dovecot %s KiB\n' "$IDLE" "$T_IDLE" "$D_IDLE"

@@ -23,7 +23,6 @@ import type { FetchedMessage, FlagOperation, SearchNode } from './session-types.
 
 /** Messages per store round trip in a FETCH: bounds memory for `FETCH 1:* BODY[]`. */
 const FETCH_BATCH = 100;
-const FETCH_BATCH_BYTES = 8 * 1024 * 1024;
 const SYSTEM_FLAGS = new Set(['\\answered', '\\flagged', '\\deleted', '\\seen', '\\draft']);
 
 export class MessageCommands {
@@ -111,6 +110,30 @@ export class MessageCommands {
     const selected = this.selected;
     const needs = fetchNeeds(items);
     const setSeen = fetchSetsSeen(items) && !selected.readOnly;
+    if (items.every((i) => i.kind === 'uid' || i.kind === 'flags')) {
+      // What a client asks on every open (FETCH 1:* (UID FLAGS)): the session's view has
+      // it, so the store is asked only what changed, if anything did (no EXPUNGE now:
+      // RFC 3501 §7.4.1; messages expunged elsewhere are left out of the answer).
+      const update = selected.dirty ? await selected.sync(false) : undefined;
+      await this.writeBatched(
+        // A message expunged elsewhere is not shown, as when the store is asked.
+        uids
+          .filter((u) => !selected.isGone(u))
+          .map((u) => {
+            const parts = items.map((i) =>
+              i.kind === 'uid'
+                ? `UID ${u}`
+                : `FLAGS (${this.flagList({ uid: u, flags: selected.flagsOf(u) })})`,
+            );
+            return `* ${selected.seqOf(u)} FETCH (${parts.join(' ')})\r\n`;
+          }),
+      );
+      // News after the answers, as after any command; held expunges wait for the
+      // end-of-command sync, which sends them where they are allowed.
+      if (update) await this.session.announce(update);
+      if (selected.hasPendingExpunges) selected.dirty = true;
+      return ok(`${uid ? 'UID FETCH' : 'FETCH'} completed`);
+    }
     let failed = false;
     for (let start = 0; start < uids.length; ) {
       // Without bodies a batch is just rows; with them it is capped in bytes as well.
@@ -126,7 +149,12 @@ export class MessageCommands {
           for (const c of changed) selected.noteFlags(c.uid, c.flags);
         }
       }
-      let bytes = 0;
+      // Small answers go out together, a message body as its own chunks.
+      let text: string[] = [];
+      const flush = async () => {
+        if (text.length > 0) await this.session.write(text.join(''));
+        text = [];
+      };
       for (const message of messages) {
         const seq = selected.seqOf(message.uid);
         if (seq === 0) continue;
@@ -141,14 +169,34 @@ export class MessageCommands {
           failed = true;
           continue;
         }
-        await this.session.write(built);
-        bytes += message.raw?.length ?? 0;
+        if (built.length === 1 && typeof built[0] === 'string') {
+          text.push(built[0]);
+          if (text.length >= 256) await flush();
+        } else {
+          await flush();
+          await this.session.write(built);
+        }
       }
-      void bytes;
-      void FETCH_BATCH_BYTES;
+      await flush();
     }
     if (failed) return no('[UNKNOWN-CTE] some parts could not be decoded');
     return ok(`${uid ? 'UID FETCH' : 'FETCH'} completed`);
+  }
+
+  /** Lines written in batches of about 64 KiB: one write per line costs more than the line. */
+  private async writeBatched(lines: readonly string[]): Promise<void> {
+    let batch: string[] = [];
+    let size = 0;
+    for (const line of lines) {
+      batch.push(line);
+      size += line.length;
+      if (size >= 65_536) {
+        await this.session.write(batch.join(''));
+        batch = [];
+        size = 0;
+      }
+    }
+    if (batch.length > 0) await this.session.write(batch.join(''));
   }
 
   private fetchResponse(

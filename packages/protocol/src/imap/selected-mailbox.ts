@@ -127,6 +127,10 @@ export class SelectedMailbox {
     return [...this.recent].sort((a, b) => a - b);
   }
 
+  get hasPendingExpunges(): boolean {
+    return this.pendingExpunges.size > 0;
+  }
+
   /** Whether the UID was expunged elsewhere and the client has not been told yet. */
   isGone(uid: number): boolean {
     return this.pendingExpunges.has(uid);
