@@ -467,7 +467,16 @@ export class MessageCommands {
       if (!internalDate) return bad('invalid date-time');
       at++;
     }
-    const message = args[at];
+    let message = args[at];
+    // RFC 6855 §4 (UTF8=ACCEPT): APPEND … UTF8 (~{n}…), a message with UTF-8 headers.
+    const utf8Data = args[at + 1];
+    if (message?.type === 'atom' && message.value.toUpperCase() === 'UTF8' && utf8Data?.type === 'list') {
+      if (!this.session.utf8) return bad('UTF8 needs ENABLE UTF8=ACCEPT');
+      if (utf8Data.items.length !== 1) return bad('UTF8 takes one message');
+      message = utf8Data.items[0];
+      if (args.length !== at + 2) return bad('APPEND needs one message');
+      at = args.length - 1;
+    }
     if (message?.type !== 'string' || args.length !== at + 1) {
       // MULTIAPPEND is not offered.
       return bad('APPEND needs one message literal');

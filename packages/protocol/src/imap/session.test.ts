@@ -681,6 +681,19 @@ describe('mailboxes: LIST, LSUB, CREATE, RENAME, DELETE, STATUS', () => {
       '* LIST (\\HasNoChildren) "/" "Été"\r\nd OK LIST completed\r\n',
     );
   });
+
+  it('APPEND … UTF8 (literal8) after ENABLE UTF8=ACCEPT (RFC 6855 §4), and not before', async () => {
+    const h = await loggedIn();
+    expect(await h.say('a APPEND INBOX UTF8 (~{3+}\r\nx\r\n)')).toMatch(
+      /^a BAD UTF8 needs ENABLE UTF8=ACCEPT\r\n$/,
+    );
+    await h.say('b ENABLE UTF8=ACCEPT');
+    const raw = Buffer.from('Subject: Été\r\n\r\nhi\r\n', 'utf8');
+    const answer = await h.feed(
+      Buffer.concat([Buffer.from(`c APPEND INBOX UTF8 (~{${raw.length}+}\r\n`), raw, Buffer.from(')\r\n')]),
+    );
+    expect(answer).toMatch(/^c OK \[APPENDUID \d+ \d+\] APPEND completed\r\n$/);
+  });
 });
 
 // ---------------------------------------------------------------------------
