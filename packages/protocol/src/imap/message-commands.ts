@@ -67,6 +67,8 @@ export class MessageCommands {
       return [...selected.allUids()].filter((u) => saved.has(u));
     }
     const all = selected.allUids();
+    // The common case, one range (1:*, 5:9, UID 100:*): a slice, no set to build or sort.
+    const single = set.ranges.length === 1;
     const out = new Set<number>();
     for (const range of set.ranges) {
       if (uid) {
@@ -76,7 +78,13 @@ export class MessageCommands {
         const b = range.to === '*' ? largest : range.to;
         const lo = Math.min(a, b);
         const hi = Math.max(a, b);
-        for (let i = lowerBound(all, lo); i < all.length && all[i]! <= hi; i++) out.add(all[i]!);
+        const first = lowerBound(all, lo);
+        if (single) {
+          let end = first;
+          while (end < all.length && all[end]! <= hi) end++;
+          return Array.from(all.subarray(first, end));
+        }
+        for (let i = first; i < all.length && all[i]! <= hi; i++) out.add(all[i]!);
       } else {
         const exists = all.length;
         if ((range.from !== '*' && range.from > exists) || (range.to !== '*' && range.to > exists)) {
@@ -86,6 +94,7 @@ export class MessageCommands {
         if (exists === 0) throw bad('message sequence number out of range');
         const a = range.from === '*' ? exists : range.from;
         const b = range.to === '*' ? exists : range.to;
+        if (single) return Array.from(all.subarray(Math.min(a, b) - 1, Math.max(a, b)));
         for (let seq = Math.min(a, b); seq <= Math.max(a, b); seq++) out.add(all[seq - 1]!);
       }
     }
@@ -117,16 +126,12 @@ export class MessageCommands {
       const update = selected.dirty ? await selected.sync(false) : undefined;
       await this.writeBatched(
         // A message expunged elsewhere is not shown, as when the store is asked.
-        uids
-          .filter((u) => !selected.isGone(u))
-          .map((u) => {
-            const parts = items.map((i) =>
-              i.kind === 'uid'
-                ? `UID ${u}`
-                : `FLAGS (${this.flagList({ uid: u, flags: selected.flagsOf(u) })})`,
-            );
-            return `* ${selected.seqOf(u)} FETCH (${parts.join(' ')})\r\n`;
-          }),
+        selected.known(uids).map(({ seq, uid: u, flags }) => {
+          const parts = items.map((i) =>
+            i.kind === 'uid' ? `UID ${u}` : `FLAGS (${this.flagList({ uid: u, flags })})`,
+          );
+          return `* ${seq} FETCH (${parts.join(' ')})\r\n`;
+        }),
       );
       // News after the answers, as after any command; held expunges wait for the
       // end-of-command sync, which sends them where they are allowed.
