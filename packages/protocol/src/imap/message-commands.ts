@@ -126,12 +126,7 @@ export class MessageCommands {
       const update = selected.dirty ? await selected.sync(false) : undefined;
       await this.writeBatched(
         // A message expunged elsewhere is not shown, as when the store is asked.
-        selected.known(uids).map(({ seq, uid: u, flags }) => {
-          const parts = items.map((i) =>
-            i.kind === 'uid' ? `UID ${u}` : `FLAGS (${this.flagList({ uid: u, flags })})`,
-          );
-          return `* ${seq} FETCH (${parts.join(' ')})\r\n`;
-        }),
+        this.flagsAndUidLines(selected.known(uids), items),
       );
       // News after the answers, as after any command; held expunges wait for the
       // end-of-command sync, which sends them where they are allowed.
@@ -186,6 +181,30 @@ export class MessageCommands {
     }
     if (failed) return no('[UNKNOWN-CTE] some parts could not be decoded');
     return ok(`${uid ? 'UID FETCH' : 'FETCH'} completed`);
+  }
+
+  /** FETCH lines of UID and FLAGS only; flag lists are formatted once per distinct set. */
+  private flagsAndUidLines(
+    known: readonly { seq: number; uid: number; flags: readonly string[] }[],
+    items: readonly FetchItem[],
+  ): string[] {
+    const formatted = new Map<readonly string[], string>();
+    const lines: string[] = new Array(known.length);
+    for (let n = 0; n < known.length; n++) {
+      const { seq, uid, flags } = known[n]!;
+      let flagText = this.selected.isRecent(uid) ? undefined : formatted.get(flags);
+      if (flagText === undefined) {
+        flagText = `FLAGS (${this.flagList({ uid, flags })})`;
+        if (!this.selected.isRecent(uid)) formatted.set(flags, flagText);
+      }
+      let line = `* ${seq} FETCH (`;
+      for (let k = 0; k < items.length; k++) {
+        if (k > 0) line += ' ';
+        line += items[k]!.kind === 'uid' ? `UID ${uid}` : flagText;
+      }
+      lines[n] = `${line})\r\n`;
+    }
+    return lines;
   }
 
   /** Lines written in batches of about 64 KiB: one write per line costs more than the line. */
