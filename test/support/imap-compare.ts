@@ -2,8 +2,8 @@ import { formatImapValue, type ImapValue, imapValuesEqual, isImapString } from '
 
 // Structural comparison of IMAP FETCH values (ENVELOPE, BODYSTRUCTURE, ...) from two
 // servers, with readable locations ("part 1.2 subtype", "envelope from[0].name") and the
-// normalisations RFC 3501 leaves free: see test/imap-mime-dovecot.test.ts, whose
-// comparison this is (the same code, shared here for test/imap-differential.test.ts):
+// normalisations RFC 3501 leaves free (explained in test/imap-mime-dovecot.test.ts; used
+// there and by test/imap-differential.test.ts):
 // strings quoted or literal, NIL in any case, spacing between list elements, and the case
 // of media type/subtype, Content-Transfer-Encoding and parameter names. Sizes are skipped
 // for messages with a bare LF (Dovecot counts each as CRLF, Tegami serves bytes as stored).

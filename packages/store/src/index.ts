@@ -1,5 +1,6 @@
 export * from './accounts.js';
 export * from './aliases.js';
+export * from './auth-lookups.js';
 export * from './blobs.js';
 export * from './db.js';
 export * from './deliveries.js';

@@ -1,6 +1,6 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { MailBus } from '@tegami/bus';
-import { ImapSession, type SaslCredentials } from '@tegami/protocol';
+import { ImapSession } from '@tegami/protocol';
 import {
   type AbuseLimits,
   AbuseTracker,
@@ -9,7 +9,7 @@ import {
   type ServedConnection,
   startProtocolServer,
 } from '@tegami/runtime';
-import { findAuthSecrets, listLocalDomains } from '@tegami/store';
+import { listLocalDomains, refreshedLocalDomains, saslCredentialLookup } from '@tegami/store';
 import type pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { MailboxWatchers } from './mailbox-watchers.js';
@@ -74,18 +74,9 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
       registers,
     }),
   };
-  let realms: readonly string[] = await listLocalDomains(deps.pool).catch(() => []);
-  const refreshRealms = setInterval(() => {
-    listLocalDomains(deps.pool).then(
-      (r) => (realms = r),
-      () => undefined,
-    );
-  }, 60_000);
-  refreshRealms.unref();
-  const lookupCredentials = async (username: string): Promise<SaslCredentials | undefined> => {
-    const secrets = await findAuthSecrets(deps.pool, username);
-    return secrets ? { ...secrets } : undefined;
-  };
+  // DIGEST-MD5's realms; a store not answering at start is no reason not to serve.
+  const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool).catch(() => []), 60_000);
+  const lookupCredentials = saslCredentialLookup(deps.pool);
 
   const sessions = new Map<ServedConnection<'imap' | 'imaps'>, ImapSession>();
 
@@ -99,7 +90,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
         hostname: deps.hostname,
         tls: listener === 'imaps' ? 'active' : secureContext ? 'starttls' : 'unavailable',
         plaintextAllowed: deps.allowPlaintextAuth || loopback,
-        realms: () => realms,
+        realms: realms.current,
         maxMessageSize: deps.maxMessageSize,
         ...(deps.maxCommandsPerSecond !== undefined && {
           commandRate: { perSecond: deps.maxCommandsPerSecond, burst: deps.maxCommandsPerSecond * 10 },
@@ -181,7 +172,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
       return sessions.size;
     },
     async stop() {
-      clearInterval(refreshRealms);
+      realms.stop();
       // RFC 9051 §7.1.5: BYE before the server closes the connection.
       await server.stop(
         (connection) => sessions.get(connection)?.bye('server shutting down') ?? Promise.resolve(),

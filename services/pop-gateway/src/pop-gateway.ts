@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { MailBus } from '@tegami/bus';
-import { Pop3Session, type SaslCredentials } from '@tegami/protocol';
+import { Pop3Session } from '@tegami/protocol';
 import {
   type AbuseLimits,
   AbuseTracker,
@@ -13,15 +13,16 @@ import {
 import {
   acquireMaildropLock,
   expungeMessages,
-  findAuthSecrets,
   getBlobs,
   grantPopBeforeSmtp,
   listLocalDomains,
   type Maildrop,
   openMaildrop,
   recordPopLogin,
+  refreshedLocalDomains,
   releaseMaildropLock,
   renewMaildropLock,
+  saslCredentialLookup,
 } from '@tegami/store';
 import type pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -95,18 +96,9 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
       registers,
     }),
   };
-  let realms: readonly string[] = await listLocalDomains(deps.pool).catch(() => []);
-  const refreshRealms = setInterval(() => {
-    listLocalDomains(deps.pool).then(
-      (r) => (realms = r),
-      () => undefined,
-    );
-  }, 60_000);
-  refreshRealms.unref();
-  const lookupCredentials = async (username: string): Promise<SaslCredentials | undefined> => {
-    const secrets = await findAuthSecrets(deps.pool, username);
-    return secrets ? { ...secrets } : undefined;
-  };
+  // DIGEST-MD5's realms; a store not answering at start is no reason not to serve.
+  const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool).catch(() => []), 60_000);
+  const lookupCredentials = saslCredentialLookup(deps.pool);
 
   const open = (connection: ServedConnection<'pop' | 'pops'>) => {
     const { listener, address, loopback, send } = connection;
@@ -128,7 +120,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
         hostname: deps.hostname,
         tls: listener === 'pops' ? 'active' : secureContext ? 'starttls' : 'unavailable',
         plaintextAllowed: deps.allowPlaintextAuth || loopback,
-        realms: () => realms,
+        realms: realms.current,
         ...(deps.loginDelayMs !== undefined && { loginDelaySeconds: Math.ceil(deps.loginDelayMs / 1000) }),
       },
       {
@@ -237,7 +229,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
   return {
     ports: server.ports,
     async stop() {
-      clearInterval(refreshRealms);
+      realms.stop();
       // Sessions end without QUIT: their deletions are not applied (RFC 1939 §6).
       await server.stop();
     },

@@ -1,13 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer, type SecureContext } from 'node:tls';
 import type { MailBus } from '@tegami/bus';
-import {
-  reply,
-  type SaslCredentials,
-  type SmtpRole,
-  type SmtpSessionConfig,
-  serializeReply,
-} from '@tegami/protocol';
+import { reply, type SmtpRole, type SmtpSessionConfig, serializeReply } from '@tegami/protocol';
 import {
   type AbuseLimits,
   AbuseTracker,
@@ -15,7 +9,7 @@ import {
   DEFAULT_ABUSE_LIMITS,
   type Logger,
 } from '@tegami/runtime';
-import { findAuthSecrets, listLocalDomains } from '@tegami/store';
+import { listLocalDomains, refreshedLocalDomains, saslCredentialLookup } from '@tegami/store';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 
@@ -74,21 +68,8 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const secureContext: SecureContext | undefined = deps.tls
     ? createSecureContext({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' })
     : undefined;
-  let realms = await listLocalDomains(deps.pool);
-  const refresh = setInterval(() => {
-    listLocalDomains(deps.pool).then(
-      (domains) => {
-        realms = domains;
-      },
-      () => undefined,
-    );
-  }, DOMAIN_REFRESH_MS);
-  refresh.unref();
-
-  const lookupCredentials = async (username: string): Promise<SaslCredentials | undefined> => {
-    const secrets = await findAuthSecrets(deps.pool, username);
-    return secrets ? { ...secrets } : undefined;
-  };
+  const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool), DOMAIN_REFRESH_MS);
+  const lookupCredentials = saslCredentialLookup(deps.pool);
   const sockets = new Set<Socket>();
   const servers: Server[] = [];
   const ports: Record<string, number> = {};
@@ -112,7 +93,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
       commandTimeoutMs: deps.commandTimeoutMs,
       dataTimeoutMs: deps.dataTimeoutMs,
       maxErrors: MAX_ERRORS_PER_SESSION,
-      realms: () => realms,
+      realms: realms.current,
     };
     const policy = new RelayPolicy(deps.pool, spec.role, deps.popBeforeSmtp ?? false);
     const onConnection = (socket: Socket) => {
@@ -177,7 +158,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   return {
     ports,
     async stop() {
-      clearInterval(refresh);
+      realms.stop();
       // close() resolves only once every connection has ended, so end them after asking.
       const closed = Promise.all(
         servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
