@@ -270,7 +270,7 @@ export async function copyImapMessages(
   return withTransaction(pool, async (client) => {
     const target = await client.query<{ id: string; uidvalidity: string; quota: string | null }>(
       `SELECT b.id, b.uidvalidity, a.quota_bytes AS quota FROM mailboxes b JOIN accounts a ON a.id = b.account_id
-        WHERE b.account_id = $1 AND b.name = $2`,
+        WHERE b.account_id = $1 AND b.name = $2 AND NOT b.noselect`,
       [accountId, mailboxName(targetName)],
     );
     const t = target.rows[0];
@@ -326,24 +326,60 @@ export async function copyImapMessages(
   });
 }
 
-/** DELETE: a mailbox with children is refused (as Dovecot does); INBOX never goes. */
+export type DeletedMailbox =
+  /** The mailbox and its messages are gone. */
+  | { readonly outcome: 'deleted'; readonly mailboxId: string; readonly expunged: readonly number[] }
+  /** It has children: its messages are gone and the name stays as \Noselect (RFC 3501 §6.3.4). */
+  | { readonly outcome: 'noselect'; readonly mailboxId: string; readonly expunged: readonly number[] };
+
+/**
+ * DELETE (RFC 3501 §6.3.4). A mailbox without children goes with its messages. One with
+ * children loses its messages and keeps its name as \Noselect; deleting a name that is
+ * already \Noselect and still has children is the error. INBOX never goes. The expunged
+ * UIDs come back so sessions that have the mailbox selected can be told.
+ */
 export async function deleteImapMailbox(
-  db: Queryable,
+  pool: pg.Pool,
   accountId: string,
   nameInput: string,
-): Promise<'ok' | 'nonexistent' | 'has-children' | 'inbox'> {
+): Promise<DeletedMailbox | 'nonexistent' | 'has-children' | 'inbox'> {
   const name = mailboxName(nameInput);
   if (name === 'INBOX') return 'inbox';
-  const children = await db.query(
-    `SELECT 1 FROM mailboxes WHERE account_id = $1 AND name LIKE replace(replace(replace($2, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '/%' LIMIT 1`,
-    [accountId, name],
-  );
-  if (children.rowCount) return 'has-children';
-  const result = await db.query('DELETE FROM mailboxes WHERE account_id = $1 AND name = $2', [
-    accountId,
-    name,
-  ]);
-  return result.rowCount ? 'ok' : 'nonexistent';
+  return withTransaction(pool, async (client) => {
+    const found = await client.query<{ id: string; noselect: boolean }>(
+      'SELECT id, noselect FROM mailboxes WHERE account_id = $1 AND name = $2 FOR UPDATE',
+      [accountId, name],
+    );
+    const mailbox = found.rows[0];
+    if (!mailbox) return 'nonexistent';
+    const children = await client.query(
+      `SELECT 1 FROM mailboxes WHERE account_id = $1 AND name LIKE replace(replace(replace($2, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '/%' LIMIT 1`,
+      [accountId, name],
+    );
+    const uids = await client.query<{ uid: string }>(
+      'SELECT uid FROM messages WHERE mailbox_id = $1 ORDER BY uid',
+      [mailbox.id],
+    );
+    const expunged = uids.rows.map((row) => Number(row.uid));
+    if (!children.rowCount) {
+      await client.query('DELETE FROM mailboxes WHERE id = $1', [mailbox.id]);
+      return { outcome: 'deleted', mailboxId: mailbox.id, expunged };
+    }
+    if (mailbox.noselect) return 'has-children';
+    const modseq = await client.query<{ modseq: string }>(
+      `UPDATE mailboxes SET noselect = true, highestmodseq = highestmodseq + 1 WHERE id = $1
+       RETURNING highestmodseq AS modseq`,
+      [mailbox.id],
+    );
+    if (expunged.length > 0) {
+      await client.query('DELETE FROM messages WHERE mailbox_id = $1', [mailbox.id]);
+      await client.query(
+        'INSERT INTO expunged_messages (mailbox_id, uid, modseq) SELECT $1, unnest($2::bigint[]), $3 ON CONFLICT DO NOTHING',
+        [mailbox.id, expunged, modseq.rows[0]!.modseq],
+      );
+    }
+    return { outcome: 'noselect', mailboxId: mailbox.id, expunged };
+  });
 }
 
 /** Bytes the account stores now (for APPEND against its quota). */

@@ -13,6 +13,8 @@ export interface Mailbox {
   readonly highestModseq: bigint;
   readonly specialUse: SpecialUse | null;
   readonly subscribed: boolean;
+  /** The name is kept only as the parent of others (RFC 3501 §6.3.4): no messages, no SELECT. */
+  readonly noselect: boolean;
 }
 
 /** What every new account gets (the names most clients look for first, RFC 6154 §2). */
@@ -45,11 +47,17 @@ export async function createMailbox(
 ): Promise<Mailbox> {
   const name = mailboxName(nameInput);
   try {
+    // A \Noselect name left by DELETE becomes a mailbox again (as Cyrus does); any other
+    // existing name is a conflict (no row comes back).
     const result = await db.query<MailboxRow>(
-      `INSERT INTO mailboxes (account_id, name, special_use) VALUES ($1, $2, $3) RETURNING ${MAILBOX_COLUMNS}`,
+      `INSERT INTO mailboxes (account_id, name, special_use) VALUES ($1, $2, $3)
+       ON CONFLICT (account_id, name) DO UPDATE SET noselect = false, highestmodseq = mailboxes.highestmodseq + 1
+        WHERE mailboxes.noselect
+       RETURNING ${MAILBOX_COLUMNS}`,
       [accountId, name, specialUse],
     );
-    return toMailbox(result.rows[0]!);
+    if (!result.rows[0]) throw new StoreError('duplicate', `mailbox ${name} exists already`);
+    return toMailbox(result.rows[0]);
   } catch (err) {
     if (isUniqueViolation(err)) throw new StoreError('duplicate', `mailbox ${name} exists already`);
     throw err;
@@ -64,7 +72,11 @@ export async function listMailboxes(db: Queryable, accountId: string): Promise<M
   return result.rows.map(toMailbox);
 }
 
-/** Always scoped by account: a session can never reach another user's mailbox by id or name. */
+/**
+ * Always scoped by account: a session can never reach another user's mailbox by id or name.
+ * A \Noselect name is found too (its `noselect` says so); callers that open, append or
+ * count decline it.
+ */
 export async function findMailbox(
   db: Queryable,
   accountId: string,
@@ -128,7 +140,8 @@ export function mailboxName(input: string): string {
   return levels.join(HIERARCHY_DELIMITER);
 }
 
-const MAILBOX_COLUMNS = 'id, account_id, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed';
+const MAILBOX_COLUMNS =
+  'id, account_id, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed, noselect';
 
 interface MailboxRow {
   id: string;
@@ -139,6 +152,7 @@ interface MailboxRow {
   highestmodseq: string;
   special_use: SpecialUse | null;
   subscribed: boolean;
+  noselect: boolean;
 }
 
 function toMailbox(row: MailboxRow): Mailbox {
@@ -151,5 +165,6 @@ function toMailbox(row: MailboxRow): Mailbox {
     highestModseq: BigInt(row.highestmodseq),
     specialUse: row.special_use,
     subscribed: row.subscribed,
+    noselect: row.noselect,
   };
 }

@@ -68,7 +68,7 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
 
   const open = async (name: string, readOnly: boolean): Promise<OpenMailbox | undefined> => {
     const mailbox = await findMailbox(pool, accountId, name);
-    if (!mailbox) return undefined;
+    if (!mailbox || mailbox.noselect) return undefined;
     const mailboxId = mailbox.id;
     const unwatchers = new Set<() => void>();
     return {
@@ -144,10 +144,17 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
         name: m.name,
         specialUse: m.specialUse,
         subscribed: m.subscribed,
+        ...(m.noselect && { noselect: true }),
       }));
     },
     createMailbox: (name) => storeResult(() => createMailbox(pool, accountId, name)),
-    deleteMailbox: (name) => deleteImapMailbox(pool, accountId, name),
+    async deleteMailbox(name) {
+      const deleted = await deleteImapMailbox(pool, accountId, name);
+      if (typeof deleted === 'string') return deleted;
+      // Sessions with it selected (here or on another replica) see its messages expunged.
+      if (deleted.expunged.length > 0) await publish(deleted.mailboxId, 'expunge', deleted.expunged);
+      return 'ok';
+    },
     async renameMailbox(from, to) {
       if (from !== 'INBOX') return storeResult(() => renameMailbox(pool, accountId, from, to));
       // RFC 3501 §6.3.5: renaming INBOX moves its messages to the new name; INBOX stays, empty.
@@ -165,12 +172,12 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
     setSubscribed: (name, subscribed) => storeResult(() => setSubscribed(pool, accountId, name, subscribed)),
     async status(name) {
       const mailbox = await findMailbox(pool, accountId, name);
-      return mailbox ? imapMailboxStatus(pool, mailbox.id) : undefined;
+      return mailbox && !mailbox.noselect ? imapMailboxStatus(pool, mailbox.id) : undefined;
     },
     open,
     async append(name, message): Promise<AppendResult> {
       const mailbox = await findMailbox(pool, accountId, name);
-      if (!mailbox) return 'nonexistent';
+      if (!mailbox || mailbox.noselect) return 'nonexistent';
       const usage = await accountUsage(pool, accountId);
       if (usage.quota !== null && usage.used + message.raw.length > usage.quota) return 'over-quota';
       // The same description delivery stores: FETCH and SEARCH never parse again.

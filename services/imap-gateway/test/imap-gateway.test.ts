@@ -215,6 +215,50 @@ describe('imap-gateway with imapflow', () => {
   });
 });
 
+describe('imap-gateway: DELETE of a parent (RFC 3501 §6.3.4)', () => {
+  it('expunges its messages for every session, keeps the name \\Noselect, and CREATE revives it', async () => {
+    const a = flow(gateway.ports.imap!);
+    const b = flow(gateway.ports.imap!);
+    await a.connect();
+    await b.connect();
+    await a.mailboxCreate('projects/tegami');
+    const raw = Buffer.from('From: a@example.test\r\nSubject: in the parent\r\n\r\nhello\r\n');
+    await a.append('projects', raw);
+    await a.append('projects', raw);
+    await b.mailboxOpen('projects');
+    const events: string[] = [];
+    b.on('expunge', (e) => events.push(`expunge ${e.seq}`));
+    const idle = b.idle();
+    await a.mailboxDelete('projects');
+    await waitFor(() => events.length === 2);
+    const listed = await a.list({ statusQuery: { messages: true } });
+    const parent = listed.find((m) => m.path === 'projects');
+    expect([...(parent?.flags ?? [])]).toEqual(expect.arrayContaining(['\\Noselect', '\\HasChildren']));
+    expect(parent?.status).toBeUndefined();
+    expect(listed.find((m) => m.path === 'projects/tegami')?.status?.messages).toBe(0);
+    await expect(a.mailboxOpen('projects')).rejects.toThrow();
+    const raw2 = await LineClient.connect(gateway.ports.imap!);
+    await raw2.readLine();
+    raw2.write('r1 LOGIN alice@example.test alice-password\r\nr2 SELECT projects/tegami\r\n');
+    raw2.write('r3 APPEND projects/tegami {5+}\r\nhello\r\nr4 COPY 1 projects\r\n');
+    const lines: string[] = [];
+    while (!lines.at(-1)?.startsWith('r4 ')) lines.push(await raw2.readLine());
+    expect(lines.at(-1)).toBe('r4 NO [TRYCREATE] no such mailbox');
+    raw2.close();
+    // A second DELETE is refused while the child exists; CREATE makes it a mailbox again.
+    await expect(a.mailboxDelete('projects')).rejects.toThrow();
+    await a.mailboxCreate('projects');
+    expect(await a.status('projects', { messages: true, uidNext: true })).toMatchObject({
+      messages: 0,
+      uidNext: 3,
+    });
+    expect(await a.append('projects', raw)).toMatchObject({ uid: 3 });
+    await b.logout();
+    await idle.catch(() => undefined);
+    await a.logout();
+  });
+});
+
 describe('imap-gateway with python imaplib over every transport, and curl', () => {
   const SESSION = `
 import imaplib, ssl, sys

@@ -99,9 +99,13 @@ export class MailboxCommands {
     const name = this.mailboxName({ type: 'atom', value: wire ?? '' });
     if (name === 'INBOX') return no('[ALREADYEXISTS] INBOX exists always');
     checkName(name);
-    const existing = new Set((await this.session.account.listMailboxes()).map((m) => m.name));
-    if (existing.has(name)) return no('[ALREADYEXISTS] the mailbox exists already');
-    // Superiors are created too (RFC 3501 §6.3.3), as real mailboxes, as Dovecot does.
+    const mailboxes = await this.session.account.listMailboxes();
+    const existing = new Set(mailboxes.map((m) => m.name));
+    // A \Noselect name left by DELETE is made a mailbox again by CREATE.
+    if (mailboxes.some((m) => m.name === name && !m.noselect))
+      return no('[ALREADYEXISTS] the mailbox exists already');
+    // Superiors are created too (RFC 3501 §6.3.3), as real mailboxes, as Dovecot does; a
+    // \Noselect superior stays as it is.
     for (const parent of listParents(name, DELIMITER)) {
       if (!existing.has(parent)) await this.session.account.createMailbox(parent);
     }
@@ -240,6 +244,7 @@ export class MailboxCommands {
       if (selection.has('SPECIAL-USE') && !info?.specialUse) continue;
       const attributes: string[] = [];
       if (!info) attributes.push(extended && selection.has('SUBSCRIBED') ? '\\NonExistent' : '\\Noselect');
+      else if (info.noselect) attributes.push('\\Noselect');
       const children = hasChildren(name, names);
       if (!lsub) attributes.push(children ? '\\HasChildren' : '\\HasNoChildren');
       if (
@@ -252,7 +257,7 @@ export class MailboxCommands {
       if (subscribed && (selection.has('SUBSCRIBED') || returns.has('SUBSCRIBED')))
         attributes.push('\\Subscribed');
       lines.push(`* ${command} (${attributes.join(' ')}) "${DELIMITER}" ${this.wireName(name)}\r\n`);
-      if (statusItems && info) {
+      if (statusItems && info && !info.noselect) {
         const status = await this.session.account.status(name);
         if (status) lines.push(`* STATUS ${this.wireName(name)} (${formatStatus(status, statusItems)})\r\n`);
       }
@@ -357,7 +362,7 @@ function answer(result: MailboxOperationResult, command: string): ImapReply {
     case 'invalid':
       return no('[CANNOT] invalid mailbox name');
     case 'has-children':
-      return no('[INUSE] the mailbox has children and cannot be deleted');
+      return no('[INUSE] the name has inferior hierarchical names and no mailbox of its own to delete');
     case 'inbox':
       return no('[CANNOT] INBOX cannot be deleted');
   }

@@ -53,6 +53,11 @@ export interface MailboxInfo {
   readonly name: string;
   readonly specialUse: SpecialUseAttribute | null;
   readonly subscribed: boolean;
+  /**
+   * The name is kept only as the parent of others, after DELETE (RFC 3501 §6.3.4): listed
+   * \Noselect; SELECT, STATUS, APPEND and COPY treat it as missing; CREATE revives it.
+   */
+  readonly noselect?: boolean;
 }
 
 export interface MailboxStatus {

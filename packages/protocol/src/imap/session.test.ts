@@ -638,17 +638,45 @@ describe('mailboxes: LIST, LSUB, CREATE, RENAME, DELETE, STATUS', () => {
     expect(await h.say('a RENAME INBOX INBOX/old')).toBe('a OK RENAME completed\r\n');
   });
 
-  it('DELETE refuses a parent and INBOX, deletes a leaf', async () => {
+  // RFC 3501 §6.3.4's examples: a parent loses its messages and stays \Noselect; deleting
+  // a \Noselect name that still has children is the error; a leaf goes entirely.
+  it('DELETE of a parent keeps it \\Noselect without its messages; INBOX stays; a leaf goes', async () => {
+    const store = MemoryMailStore.withMessages();
+    const h = await loggedIn({}, store);
+    expect(await h.say('c1 CREATE foo/bar')).toBe('c1 OK CREATE completed\r\n');
+    store.deliver('foo', messageOf(1));
+    const other = await loggedIn({}, store, 'foo');
+    expect(await h.say('a DELETE foo')).toBe('a OK command completed\r\n');
+    expect(await other.say('o1 NOOP')).toBe('* 1 EXPUNGE\r\no1 OK NOOP completed\r\n');
+    expect(await h.say('b LIST "" foo*')).toBe(
+      '* LIST (\\Noselect \\HasChildren) "/" "foo"\r\n* LIST (\\HasNoChildren) "/" "foo/bar"\r\nb OK LIST completed\r\n',
+    );
+    expect(await h.say('c SELECT foo')).toBe('c NO [NONEXISTENT] no such mailbox\r\n');
+    expect(await h.say('d STATUS foo (MESSAGES)')).toBe('d NO [NONEXISTENT] no such mailbox\r\n');
+    expect(await h.feed('e APPEND foo {1+}\r\nx\r\n')).toBe('e NO [TRYCREATE] no such mailbox\r\n');
+    expect(await h.say('f DELETE foo')).toBe(
+      'f NO [INUSE] the name has inferior hierarchical names and no mailbox of its own to delete\r\n',
+    );
+    expect(await h.say('g DELETE INBOX')).toBe('g NO [CANNOT] INBOX cannot be deleted\r\n');
+    // The child goes; the \Noselect parent stays until it is deleted itself.
+    expect(await h.say('h DELETE foo/bar', 'i LIST "" foo*')).toBe(
+      'h OK command completed\r\n* LIST (\\Noselect \\HasNoChildren) "/" "foo"\r\ni OK LIST completed\r\n',
+    );
+    expect(await h.say('j DELETE foo', 'k DELETE foo')).toBe(
+      'j OK command completed\r\nk NO [NONEXISTENT] no such mailbox\r\n',
+    );
+  });
+
+  it('CREATE makes a \\Noselect name a mailbox again', async () => {
     const h = await tree();
-    expect(await h.say('a DELETE a/b')).toBe(
-      'a NO [INUSE] the mailbox has children and cannot be deleted\r\n',
+    expect(await h.say('a DELETE a/b', 'b CREATE a/b', 'c CREATE a/b')).toBe(
+      'a OK command completed\r\nb OK CREATE completed\r\nc NO [ALREADYEXISTS] the mailbox exists already\r\n',
     );
-    expect(await h.say('b DELETE INBOX')).toBe('b NO [CANNOT] INBOX cannot be deleted\r\n');
-    expect(await h.say('c DELETE a/b/c', 'd DELETE a/b')).toBe(
-      'c OK command completed\r\nd OK command completed\r\n',
+    expect(await h.say('d SELECT a/b')).toContain('d OK [READ-WRITE]');
+    // CREATE of a child under a \Noselect parent leaves the parent as it is.
+    expect(await h.say('e DELETE a', 'f CREATE a/x', 'g LIST "" a')).toBe(
+      'e OK command completed\r\nf OK CREATE completed\r\n* LIST (\\Noselect \\HasChildren) "/" "a"\r\ng OK LIST completed\r\n',
     );
-    expect(await h.say('e DELETE a/b')).toBe('e NO [NONEXISTENT] no such mailbox\r\n');
-    expect(await h.say('f LIST "" a*')).toBe('* LIST (\\HasNoChildren) "/" "a"\r\nf OK LIST completed\r\n');
   });
 
   it('STATUS items; an unknown item is BAD, a missing mailbox NO', async () => {

@@ -62,6 +62,8 @@ export interface MemoryMailbox {
   name: string;
   specialUse: SpecialUseAttribute | null;
   subscribed: boolean;
+  /** Kept only as a parent (RFC 3501 §6.3.4): not selectable, holds no messages. */
+  noselect: boolean;
   readonly uidValidity: number;
   uidNext: number;
   highestModseq: bigint;
@@ -137,11 +139,18 @@ export class MemoryMailStore {
     return this.mailboxes.find((m) => m.name === name);
   }
 
+  /** The mailbox when it can be selected, appended and copied to (not \Noselect). */
+  selectable(name: string): MemoryMailbox | undefined {
+    const mailbox = this.mailbox(name);
+    return mailbox?.noselect ? undefined : mailbox;
+  }
+
   create(name: string, specialUse: SpecialUseAttribute | null = null): MemoryMailbox {
     const mailbox: MemoryMailbox = {
       name,
       specialUse,
       subscribed: true,
+      noselect: false,
       uidValidity: this.nextUidValidity++,
       uidNext: 1,
       highestModseq: 1n,
@@ -289,11 +298,21 @@ export class MemoryAccount implements ImapAccount {
   async listMailboxes(): Promise<readonly MailboxInfo[]> {
     return [...this.store.mailboxes]
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map((m) => ({ name: m.name, specialUse: m.specialUse, subscribed: m.subscribed }));
+      .map((m) => ({
+        name: m.name,
+        specialUse: m.specialUse,
+        subscribed: m.subscribed,
+        ...(m.noselect && { noselect: true }),
+      }));
   }
 
   async createMailbox(name: string): Promise<MailboxOperationResult> {
-    if (this.store.mailbox(name)) return 'exists';
+    const existing = this.store.mailbox(name);
+    if (existing?.noselect) {
+      existing.noselect = false;
+      return 'ok';
+    }
+    if (existing) return 'exists';
     if (name === '' || name.split('/').some((s) => s === '')) return 'invalid';
     this.store.create(name);
     return 'ok';
@@ -303,7 +322,17 @@ export class MemoryAccount implements ImapAccount {
     if (name === 'INBOX') return 'inbox';
     const mailbox = this.store.mailbox(name);
     if (!mailbox) return 'nonexistent';
-    if (this.store.mailboxes.some((m) => m.name.startsWith(`${name}/`))) return 'has-children';
+    if (this.store.mailboxes.some((m) => m.name.startsWith(`${name}/`))) {
+      // RFC 3501 §6.3.4: the messages go, the name stays as \Noselect for its children.
+      if (mailbox.noselect) return 'has-children';
+      mailbox.noselect = true;
+      this.store.remove(
+        mailbox,
+        mailbox.messages.map((m) => m.uid),
+      );
+      this.store.changed(mailbox, this);
+      return 'ok';
+    }
     this.store.removeMailbox(mailbox);
     return 'ok';
   }
@@ -342,7 +371,7 @@ export class MemoryAccount implements ImapAccount {
   }
 
   async status(name: string): Promise<MailboxStatus | undefined> {
-    const mailbox = this.store.mailbox(name);
+    const mailbox = this.store.selectable(name);
     if (!mailbox) return undefined;
     return {
       messages: mailbox.messages.length,
@@ -356,7 +385,7 @@ export class MemoryAccount implements ImapAccount {
   }
 
   async open(name: string, readOnly: boolean): Promise<OpenMailbox | undefined> {
-    const mailbox = this.store.mailbox(name);
+    const mailbox = this.store.selectable(name);
     if (!mailbox) return undefined;
     const box = new MemoryOpenMailbox(this, mailbox, readOnly);
     this.opened.push(box);
@@ -367,7 +396,7 @@ export class MemoryAccount implements ImapAccount {
     name: string,
     message: { readonly raw: Buffer; readonly flags: readonly string[]; readonly internalDate?: Date },
   ): Promise<AppendResult> {
-    const mailbox = this.store.mailbox(name);
+    const mailbox = this.store.selectable(name);
     if (!mailbox) return 'nonexistent';
     if (this.store.quota !== undefined && this.store.usage() + message.raw.length > this.store.quota) {
       return 'over-quota';
@@ -477,7 +506,7 @@ export class MemoryOpenMailbox implements OpenMailbox {
   }
 
   async copy(uids: readonly number[], targetName: string, move: boolean): Promise<CopyResult> {
-    const target = this.mem.mailbox(targetName);
+    const target = this.mem.selectable(targetName);
     if (!target) return 'nonexistent';
     const wanted = new Set(uids);
     const sources = this.mailbox.messages.filter((m) => wanted.has(m.uid));
