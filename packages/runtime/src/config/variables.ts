@@ -40,6 +40,7 @@ const SERVICES = ['smtp-ingress', 'delivery-worker', 'dns-resolver', 'pop-gatewa
 const PROGRAMS = [...SERVICES, 'standalone'] as const;
 const TLS_SERVERS = ['smtp-ingress', 'pop-gateway', 'imap-gateway', 'standalone'] as const;
 const SMTP = ['smtp-ingress', 'standalone'] as const;
+const PROXIED = ['smtp-ingress', 'pop-gateway', 'imap-gateway'] as const;
 const GREETERS = ['smtp-ingress', 'delivery-worker', 'pop-gateway', 'imap-gateway', 'standalone'] as const;
 
 export const VARIABLES: readonly VariableSpec[] = [
@@ -89,6 +90,20 @@ export const VARIABLES: readonly VariableSpec[] = [
     description:
       'How long a graceful shutdown (SIGTERM, SIGINT) may take before the process exits with code 1. Milliseconds, or with a unit: `30s`, `2m`.',
     services: PROGRAMS,
+  },
+  {
+    name: 'TEGAMI_PROXY_PROTOCOL',
+    default: 'false',
+    description:
+      'Expect a PROXY protocol header (v1 or v2, as HAProxy and cloud load balancers send) on every connection from `TEGAMI_PROXY_TRUSTED_CIDRS`, and use the client address it carries. A connection from elsewhere is served as it is, and closed if it sends a PROXY header.',
+    services: PROXIED,
+  },
+  {
+    name: 'TEGAMI_PROXY_TRUSTED_CIDRS',
+    default: '',
+    description:
+      'Comma-separated addresses and CIDR ranges of the load balancers allowed to send PROXY headers (`10.0.0.0/8,fd00::/8`). Required when `TEGAMI_PROXY_PROTOCOL` is true.',
+    services: PROXIED,
   },
   {
     name: 'TEGAMI_TLS_CERT_FILE',
