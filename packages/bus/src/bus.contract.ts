@@ -338,6 +338,40 @@ export function describeBusContract(name: string, makeBus: MakeBus, options: Bus
       expect(again).toHaveLength(0);
     });
 
+    it('stop({ handOverAfterMs }) naks a handler still running then, so another consumer takes the job at once', async ({
+      expect,
+      onTestFinished,
+    }) => {
+      const t = fixture(onTestFinished);
+      const [first, second] = await t.busesOn(2);
+      const log: Delivery[] = [];
+      let lateAck: Promise<void> | undefined;
+      let release: (() => void) | undefined;
+      const consumer = t.consume(
+        first!,
+        recorder(log, async (_job, ctl) => {
+          await new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          lateAck = ctl.ack();
+        }),
+      );
+      const job = newJob();
+      await first!.publishJob(job);
+      await waitFor(() => log.length >= 1);
+      const started = Date.now();
+      await consumer.stop({ handOverAfterMs: 200 });
+      expect(Date.now() - started).toBeLessThan(options.ackWaitMs > 0 ? options.ackWaitMs : 2000);
+      const again: Delivery[] = [];
+      t.consume(second!, recorder(again));
+      // Handed over: back well before an ack wait would have brought it back.
+      await waitFor(() => again.length >= 1, 1500);
+      expect(again[0]!.job).toEqual(job);
+      // The first handler's ack, after the hand-over, no longer counts.
+      release?.();
+      await lateAck;
+    });
+
     it('working() keeps a long delivery from going to another consumer', async ({
       expect,
       onTestFinished,

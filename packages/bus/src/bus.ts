@@ -67,8 +67,17 @@ export interface ConsumeJobsOptions {
 }
 
 export interface JobConsumer {
-  /** Takes no more jobs, waits for the handlers in flight to finish, then resolves. */
-  stop(): Promise<void>;
+  /**
+   * Takes no more jobs, waits for the handlers in flight to finish, then resolves. With
+   * `handOverAfterMs`, handlers still running then have their jobs nak'd at once, so
+   * another worker takes them without waiting out the ack wait (a graceful shutdown's
+   * deadline); their later ack or nak no longer counts.
+   */
+  stop(options?: StopConsumerOptions): Promise<void>;
+}
+
+export interface StopConsumerOptions {
+  readonly handOverAfterMs?: number;
 }
 
 export interface Subscription {

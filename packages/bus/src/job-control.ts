@@ -17,6 +17,11 @@ export interface JobDelivery {
 export interface HandleOptions {
   readonly retryDelayMs: number;
   readonly logger: BusLogger;
+  /**
+   * Receives the job's hand-over: a nak(0) through the same settle-once rule, for a
+   * consumer that stops before the handler is done.
+   */
+  readonly onHandOver?: (handOver: () => void) => void;
 }
 
 /** Runs the handler for one job; never rejects (a handler's error becomes a nak). */
@@ -24,7 +29,7 @@ export async function handleDelivery(
   job: DeliveryJob,
   delivery: JobDelivery,
   handler: JobHandler,
-  { retryDelayMs, logger }: HandleOptions,
+  { retryDelayMs, logger, onHandOver }: HandleOptions,
 ): Promise<void> {
   let settled: 'ack' | 'nak' | 'term' | undefined;
   const settle = (how: 'ack' | 'nak' | 'term'): boolean => {
@@ -53,6 +58,12 @@ export async function handleDelivery(
       if (!settled) delivery.working();
     },
   };
+  onHandOver?.(() => {
+    if (settled) return;
+    settled = 'nak';
+    logger.warn({ queueId: job.queueId }, 'stopping: job handed over to another worker');
+    delivery.nak(0);
+  });
 
   try {
     await handler(job, control);
@@ -91,4 +102,17 @@ export function concurrencyOf(value: number | undefined, fallback: number): numb
   if (!Number.isInteger(value) || value < 1)
     throw new RangeError(`concurrency must be a positive integer: ${value}`);
   return value;
+}
+
+/** 'deadline' when `ms` pass before the promise settles. */
+export async function raceDeadline(promise: Promise<unknown>, ms: number): Promise<'done' | 'deadline'> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'deadline'>((resolve) => {
+    timer = setTimeout(() => resolve('deadline'), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => 'done' as const), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -5,6 +5,7 @@ import {
   type JobConsumer,
   type JobHandler,
   type MailBus,
+  type StopConsumerOptions,
   type Subscription,
   stderrLogger,
 } from './bus.js';
@@ -14,7 +15,7 @@ import {
   encodeDeliveryJob,
   encodeMailboxChanged,
 } from './events.js';
-import { concurrencyOf, handleDelivery, type JobDelivery } from './job-control.js';
+import { concurrencyOf, handleDelivery, type JobDelivery, raceDeadline } from './job-control.js';
 import { busNames, DEFAULT_PREFIX } from './subjects.js';
 
 // The bus for the single-process mode (`pnpm start`): the same semantics as NATS, kept
@@ -84,8 +85,8 @@ export function createMemoryBus(options: MemoryBusOptions = {}): MailBus {
       consumers.add(consumer);
       jobs.attach(consumer);
       return {
-        stop: async () => {
-          await consumer.stop();
+        stop: async (stopOptions) => {
+          await consumer.stop(stopOptions);
           consumers.delete(consumer);
         },
       } satisfies JobConsumer;
@@ -244,6 +245,7 @@ interface InFlight {
   /** False once the bus closed under it: its later ack/nak/term no longer count. */
   owned: boolean;
   done?: Promise<void>;
+  handOver?: () => void;
 }
 
 class MemoryJobConsumer {
@@ -295,16 +297,25 @@ class MemoryJobConsumer {
     entry.done = handleDelivery(decoded.value, delivery, this.handler, {
       retryDelayMs: this.retryDelayMs,
       logger: this.logger,
+      onHandOver: (fn) => {
+        entry.handOver = fn;
+      },
     }).finally(() => {
       this.inFlight.delete(entry);
       queue.scheduleDispatch();
     });
   }
 
-  async stop(): Promise<void> {
+  async stop(options?: StopConsumerOptions): Promise<void> {
     this.stopping = true;
     this.queue.detach(this);
-    while (this.inFlight.size > 0) await Promise.all([...this.inFlight].map((entry) => entry.done));
+    const drained = (async () => {
+      while (this.inFlight.size > 0) await Promise.all([...this.inFlight].map((entry) => entry.done));
+    })();
+    if (options?.handOverAfterMs === undefined) return drained;
+    if ((await raceDeadline(drained, options.handOverAfterMs)) === 'deadline') {
+      for (const entry of this.inFlight) entry.handOver?.();
+    }
   }
 
   /** The bus closed: unsettled jobs go back to the queue at once, as after an ack wait. */

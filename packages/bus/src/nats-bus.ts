@@ -122,8 +122,8 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<MailBus> 
       });
       consumers.add(consumer);
       return {
-        stop: async () => {
-          await consumer.stop();
+        stop: async (stopOptions) => {
+          await consumer.stop(stopOptions);
           consumers.delete(consumer);
         },
       };

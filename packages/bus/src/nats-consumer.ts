@@ -1,7 +1,7 @@
 import type { Consumer, ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { BusLogger, JobConsumer, JobHandler } from './bus.js';
 import { decodeDeliveryJob } from './events.js';
-import { errorMessage, handleDelivery, type JobDelivery } from './job-control.js';
+import { errorMessage, handleDelivery, type JobDelivery, raceDeadline } from './job-control.js';
 import type { BusNames } from './subjects.js';
 
 // A fetch loop rather than consumer.consume(): consume() refills its buffer as messages
@@ -34,6 +34,7 @@ const FETCH_RETRY_MS = 1000;
 export function startNatsJobConsumer(options: NatsJobConsumerOptions): NatsJobConsumer {
   const { js, names, handler, concurrency, retryDelayMs, ackTimeoutMs, logger } = options;
   const inFlight = new Set<Promise<void>>();
+  const handOvers = new Map<Promise<void>, () => void>();
   let stopping = false;
   let currentFetch: ConsumerMessages | undefined;
   let wake: (() => void) | undefined;
@@ -71,14 +72,20 @@ export function startNatsJobConsumer(options: NatsJobConsumerOptions): NatsJobCo
       term: () => guard(() => msg.term()),
       working: () => guard(() => msg.working()),
     };
+    let handOver: (() => void) | undefined;
     const running: Promise<void> = handleDelivery(decoded.value, delivery, handler, {
       retryDelayMs,
       logger,
+      onHandOver: (fn) => {
+        handOver = fn;
+      },
     }).finally(() => {
       inFlight.delete(running);
+      handOvers.delete(running);
       wakeUp();
     });
     inFlight.add(running);
+    if (handOver) handOvers.set(running, handOver);
   };
 
   // On a closed connection the settle calls throw; the job then comes back after the ack
@@ -150,11 +157,17 @@ export function startNatsJobConsumer(options: NatsJobConsumerOptions): NatsJobCo
   });
 
   return {
-    stop: async () => {
+    stop: async (stopOptions) => {
       halt();
-      await done;
-      // Handlers started after the loop ended are in the set too; wait until it is empty.
-      while (inFlight.size > 0) await Promise.all(inFlight);
+      const drained = (async () => {
+        await done;
+        // Handlers started after the loop ended are in the set too; wait until it is empty.
+        while (inFlight.size > 0) await Promise.all(inFlight);
+      })();
+      if (stopOptions?.handOverAfterMs === undefined) return drained;
+      if ((await raceDeadline(drained, stopOptions.handOverAfterMs)) === 'deadline') {
+        for (const handOver of handOvers.values()) handOver();
+      }
     },
     abandon: halt,
   };

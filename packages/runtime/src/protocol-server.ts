@@ -46,8 +46,15 @@ export interface ProtocolServer<L extends string> {
   readonly ports: Partial<Record<L, number>>;
   /** Connections open now. */
   readonly connections: number;
-  /** Stops listening; `farewell` may write a last word to each connection before it is closed. */
-  stop(farewell?: (connection: ServedConnection<L>) => Promise<void>): Promise<void>;
+  /**
+   * Drains: stops listening and reading, lets the command each connection is running
+   * finish (up to `graceMs`, default 5 s) so what was acknowledged is answered, then lets
+   * `farewell` write a last word (IMAP's BYE) and closes.
+   */
+  stop(
+    farewell?: (connection: ServedConnection<L>) => Promise<void>,
+    options?: { readonly graceMs?: number },
+  ): Promise<void>;
 }
 
 /** Pending inputs past which a connection stops reading (the client fills its own TCP window). */
@@ -58,7 +65,8 @@ export async function startProtocolServer<L extends string>(
 ): Promise<ProtocolServer<L>> {
   const servers: Server[] = [];
   const ports: Partial<Record<L, number>> = {};
-  const open = new Map<Socket, ServedConnection<L>>();
+  const open = new Map<Socket, OpenConnection<L>>();
+  let draining = false;
 
   const serve = (listener: L, implicitTls: boolean, raw: Socket) => {
     raw.on('error', () => undefined);
@@ -100,7 +108,14 @@ export async function startProtocolServer<L extends string>(
       },
     };
     const { session, closed } = options.open(connection);
-    open.set(raw, connection);
+    // The input the session is handling now; stop() waits for it before closing.
+    let handling: Promise<unknown> = Promise.resolve();
+    const entry: OpenConnection<L> = {
+      connection,
+      settled: () => handling,
+      quiet: () => socket.pause(),
+    };
+    open.set(raw, entry);
     let finished = false;
     raw.on('close', () => {
       if (finished) return;
@@ -118,14 +133,16 @@ export async function startProtocolServer<L extends string>(
         // segments, or Nagle's algorithm and the client's delayed ACK add ~40 ms.
         s.cork();
         if (++pending > MAX_PENDING_INPUTS) s.pause();
-        void session
-          .receive(chunk)
+        const received = session.receive(chunk);
+        handling = received.catch(() => undefined);
+        void received
           .then((action) => {
             if (action === 'close') s.end();
             else if (action === 'starttls') startTls();
           })
           .finally(() => {
-            if (--pending <= MAX_PENDING_INPUTS) s.resume();
+            // A draining server reads nothing more: no new command starts.
+            if (--pending <= MAX_PENDING_INPUTS && !draining) s.resume();
             process.nextTick(() => s.uncork());
           });
       });
@@ -162,15 +179,39 @@ export async function startProtocolServer<L extends string>(
     get connections() {
       return open.size;
     },
-    async stop(farewell) {
-      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    async stop(farewell, stopOptions) {
+      draining = true;
+      // close() calls back only once every connection has ended, so it is awaited last.
+      const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      const graceMs = stopOptions?.graceMs ?? 5_000;
       await Promise.all(
-        [...open].map(async ([raw, connection]) => {
-          if (farewell) await Promise.race([farewell(connection), new Promise((r) => setTimeout(r, 500))]);
+        [...open].map(async ([raw, { connection, settled, quiet }]) => {
+          quiet();
+          await within(settled(), graceMs);
+          if (farewell) await within(farewell(connection), 500);
           raw.end();
           setTimeout(() => raw.destroy(), 1_000).unref();
         }),
       );
+      await closed;
     },
   };
+}
+
+interface OpenConnection<L extends string> {
+  readonly connection: ServedConnection<L>;
+  /** Resolves when the session has handled all input it was given. */
+  settled(): Promise<unknown>;
+  /** Stops reading from the client. */
+  quiet(): void;
+}
+
+function within(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -78,3 +78,12 @@ export function onShutdown(
     for (const s of SIGNALS) signals.off(s, listener);
   };
 }
+
+/**
+ * How long a service lets work in progress finish on SIGTERM (SMTP transactions, delivery
+ * jobs): the shutdown timeout less five seconds for closing connections and pools, so the
+ * process still exits on its own, before the shutdown deadline (and Kubernetes' grace period).
+ */
+export function drainTimeoutOf(shutdownTimeoutMs: number): number {
+  return Math.max(1_000, shutdownTimeoutMs - 5_000);
+}

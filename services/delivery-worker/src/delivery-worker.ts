@@ -51,7 +51,8 @@ export interface DeliveryWorkerDeps {
 export interface DeliveryWorkerHandle {
   readonly workerId: string;
   /** Stops taking jobs and waits for those in hand; their claims are released. */
-  stop(): Promise<void>;
+  /** Takes no more jobs; waits for those running, up to `drainTimeoutMs` if given. */
+  stop(options?: { readonly drainTimeoutMs?: number }): Promise<void>;
 }
 
 // A claim outlives a crashed worker by this much at most; a live one renews it.
@@ -376,9 +377,13 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
 
   return {
     workerId,
-    async stop() {
+    async stop(options) {
       scan.stop();
-      await consumer.stop();
+      // Jobs still running at the deadline go back to the queue for another worker at once;
+      // what they already delivered is recorded per recipient, so nothing is sent twice.
+      await consumer.stop(
+        options?.drainTimeoutMs === undefined ? undefined : { handOverAfterMs: options.drainTimeoutMs },
+      );
     },
   };
 }

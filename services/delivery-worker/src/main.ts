@@ -5,6 +5,7 @@ import {
   commonSettings,
   createLogger,
   createMetricsRegistry,
+  drainTimeoutOf,
   exitOnStartupError,
   int,
   loadConfigOrExit,
@@ -68,7 +69,7 @@ const running = await exitOnStartupError('could not start', async () => {
 onShutdown(
   async () => {
     running.ops.markNotReady('shutting down');
-    await running.worker.stop();
+    await running.worker.stop({ drainTimeoutMs: drainTimeoutOf(config.shutdownTimeoutMs) });
     running.resolver.close();
     await running.bus.close();
     await running.store.close();

@@ -3,6 +3,7 @@ import {
   commonSettings,
   createLogger,
   createMetricsRegistry,
+  drainTimeoutOf,
   exitOnStartupError,
   int,
   loadConfigOrExit,
@@ -59,6 +60,7 @@ const running = await exitOnStartupError('could not start', async () => {
     tls,
     listeners: smtpListeners(config),
     popBeforeSmtp: config.popBeforeSmtpTtlMs !== undefined,
+    drainTimeoutMs: drainTimeoutOf(config.shutdownTimeoutMs),
   });
   const sweep = setInterval(() => {
     sweepAbandoned(store.pool, ABANDONED_AFTER_MS).then(

@@ -28,16 +28,25 @@ export interface ConnectionDeps {
   readonly tlsHandshakeTimeoutMs: number;
 }
 
+export interface ServedSmtpConnection {
+  /** Resolves when the conversation is over, with whether TLS was in use at the end. */
+  readonly done: Promise<boolean>;
+  /** Graceful shutdown: 421 between transactions; one in progress finishes first. */
+  drain(): void;
+  /** The drain deadline passed: 421 now and close, whatever the session is doing. */
+  abort(): void;
+}
+
 /**
  * Serves one SMTP connection: wires the socket to a protocol session and the session's
  * questions to policy, storage and the queue. A bug (an exception) is logged with its
  * context and answered 421, never a crash of the process.
  */
-export async function serveSmtpConnection(
+export function serveSmtpConnection(
   socket: Socket,
   clientAddress: string,
   deps: ConnectionDeps,
-): Promise<boolean> {
+): ServedSmtpConnection {
   let current: Socket = socket;
   let source = new SocketSource(socket);
   let tlsUsed = deps.sessionConfig.tls === 'implicit';
@@ -73,21 +82,37 @@ export async function serveSmtpConnection(
     source,
     clientAddress,
   );
-  try {
-    await session.run();
-  } catch (err) {
-    deps.logger.error({ err, client: clientAddress, listener: deps.listener }, 'SMTP session failed');
-    send(
-      serializeReply(
-        reply(421, '4.3.0', `${deps.sessionConfig.hostname} Error: internal error, try again later`),
-      ),
-    );
-  } finally {
-    current.end();
-    // A client that never reads its last reply must not hold the socket forever.
-    setTimeout(() => current.destroy(), 5_000).unref();
-  }
-  return tlsUsed;
+  const done = (async () => {
+    try {
+      await session.run();
+    } catch (err) {
+      deps.logger.error({ err, client: clientAddress, listener: deps.listener }, 'SMTP session failed');
+      send(
+        serializeReply(
+          reply(421, '4.3.0', `${deps.sessionConfig.hostname} Error: internal error, try again later`),
+        ),
+      );
+    } finally {
+      current.end();
+      // A client that never reads its last reply must not hold the socket forever.
+      setTimeout(() => current.destroy(), 5_000).unref();
+    }
+    return tlsUsed;
+  })();
+  return {
+    done,
+    drain: () => session.drain(),
+    abort() {
+      // Whatever was in progress is not acknowledged: the client sends it again later.
+      send(
+        serializeReply(
+          reply(421, '4.3.2', `${deps.sessionConfig.hostname} Service shutting down, try again later`),
+        ),
+      );
+      current.end();
+      setTimeout(() => current.destroy(), 1_000).unref();
+    },
+  };
 }
 
 /** The server side of a STARTTLS handshake on the existing socket; null when it fails. */

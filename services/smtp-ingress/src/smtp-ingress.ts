@@ -15,7 +15,7 @@ import type { Registry } from 'prom-client';
 
 import { createSmtpMetrics } from './metrics.js';
 import { RelayPolicy } from './policy.js';
-import { serveSmtpConnection } from './smtp-connection.js';
+import { type ServedSmtpConnection, serveSmtpConnection } from './smtp-connection.js';
 
 export interface SmtpListenerSpec {
   /** Name in logs and metrics: mx, submission, submissions. */
@@ -48,6 +48,8 @@ export interface SmtpIngressDeps {
   readonly abuseLimits?: AbuseLimits;
   /** Relay for client addresses with a POP-before-SMTP grant (the pop-gateway writes them). */
   readonly popBeforeSmtp?: boolean;
+  /** stop(): how long transactions in progress may take to finish before they get 421. */
+  readonly drainTimeoutMs?: number;
 }
 
 export interface SmtpIngress {
@@ -70,9 +72,10 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
     : undefined;
   const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool), DOMAIN_REFRESH_MS);
   const lookupCredentials = saslCredentialLookup(deps.pool);
-  const sockets = new Set<Socket>();
+  const connections = new Set<ServedSmtpConnection>();
   const servers: Server[] = [];
   const ports: Record<string, number> = {};
+  let draining = false;
 
   for (const spec of deps.listeners) {
     if (spec.implicitTls && !secureContext) {
@@ -107,10 +110,9 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
         setTimeout(() => socket.destroy(), 2_000).unref();
         return;
       }
-      sockets.add(socket);
       metrics.activeConnections.inc({ listener: spec.name });
       const loopback = (deps.plaintextAuthOnLoopback ?? true) && isLoopback(address);
-      serveSmtpConnection(socket, address, {
+      const connection = serveSmtpConnection(socket, address, {
         listener: spec.name,
         role: spec.role,
         sessionConfig: { ...sessionConfig, allowPlaintextAuth: deps.allowPlaintextAuth || loopback },
@@ -122,11 +124,14 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
         metrics,
         logger: deps.logger,
         tlsHandshakeTimeoutMs: 30_000,
-      })
+      });
+      connections.add(connection);
+      if (draining) connection.drain();
+      connection.done
         .then((tlsUsed) => metrics.connections.inc({ listener: spec.name, tls: String(tlsUsed) }))
         .catch((err) => deps.logger.error({ err }, 'SMTP connection failed'))
         .finally(() => {
-          sockets.delete(socket);
+          connections.delete(connection);
           limits.release(address);
           metrics.activeConnections.dec({ listener: spec.name });
         });
@@ -158,15 +163,25 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   return {
     ports,
     async stop() {
+      draining = true;
       realms.stop();
-      // close() resolves only once every connection has ended, so end them after asking.
+      // close() resolves only once every connection has ended, so it is awaited last.
       const closed = Promise.all(
         servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
       );
-      for (const socket of sockets) {
-        socket.end(serializeReply(reply(421, '4.3.2', `${deps.hostname} Service shutting down`)));
-        setTimeout(() => socket.destroy(), 1_000).unref();
+      // RFC 5321 §3.8: 421 to sessions between transactions now; a transaction in progress
+      // finishes (its 250 means it is stored and queued) unless the deadline passes first.
+      for (const connection of connections) connection.drain();
+      const drained = Promise.all([...connections].map((c) => c.done.catch(() => undefined)));
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'deadline'>((resolve) => {
+        timer = setTimeout(() => resolve('deadline'), deps.drainTimeoutMs ?? 10_000);
+      });
+      if ((await Promise.race([drained, deadline])) === 'deadline') {
+        deps.logger.warn({ open: connections.size }, 'drain deadline passed: closing SMTP sessions with 421');
+        for (const connection of connections) connection.abort();
       }
+      clearTimeout(timer);
       await closed;
     },
   };

@@ -193,3 +193,97 @@ describe('SmtpSession', () => {
     );
   });
 });
+
+describe('SmtpSession.drain (graceful shutdown)', () => {
+  /** A source the test feeds by hand; reads wait until something is fed. */
+  function handFed() {
+    const queue: Buffer[] = [];
+    let waiting: ((chunk: Buffer | null) => void) | undefined;
+    const source: ByteSource = {
+      read: () =>
+        new Promise((resolve) => {
+          const next = queue.shift();
+          if (next) resolve(next);
+          else waiting = resolve;
+        }),
+    };
+    const feed = (text: string) => {
+      const chunk = Buffer.from(text, 'latin1');
+      if (waiting) {
+        const w = waiting;
+        waiting = undefined;
+        w(chunk);
+      } else queue.push(chunk);
+    };
+    return { source, feed };
+  }
+
+  function start(source: ByteSource) {
+    let output = '';
+    const delivered: string[] = [];
+    const session = new SmtpSession(
+      { ...CONFIG, role: 'mx', commandTimeoutMs: 60_000, dataTimeoutMs: 60_000 },
+      {
+        send: (text) => {
+          output += text;
+        },
+        startTls: async () => null,
+        lookupCredentials: async () => undefined,
+        checkSender: async () => undefined,
+        checkRecipient: async () => undefined,
+        deliver: async (_client, _envelope, message) => {
+          delivered.push(message.toString('latin1'));
+          return reply(250, '2.0.0', 'Ok: queued as TEST');
+        },
+        penalise: async () => ({ delayMs: 0, disconnect: false }),
+      },
+      source,
+      '192.0.2.1',
+    );
+    const ran = session.run();
+    return { session, ran, output: () => output, delivered };
+  }
+
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+  it('answers 421 at once to a session waiting between transactions', async () => {
+    const { source, feed } = handFed();
+    const s = start(source);
+    feed('EHLO client.example.net\r\n');
+    await tick();
+    s.session.drain();
+    await s.ran;
+    expect(s.output()).toMatch(
+      /\r\n421 4\.3\.2 mx\.example\.org Service shutting down, try again later\r\n$/,
+    );
+  });
+
+  it('lets a transaction in progress finish with its 250, then answers the next command 421', async () => {
+    const { source, feed } = handFed();
+    const s = start(source);
+    feed('EHLO client.example.net\r\nMAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\n');
+    await tick();
+    s.session.drain();
+    await tick();
+    expect(s.output()).not.toMatch(/421/);
+    feed('DATA\r\n');
+    await tick();
+    feed('Subject: x\r\n\r\nbody\r\n.\r\nMAIL FROM:<c@example.net>\r\n');
+    await s.ran;
+    expect(s.delivered).toEqual(['Subject: x\r\n\r\nbody\r\n']);
+    expect(s.output()).toMatch(
+      /\r\n354 [^\r]*\r\n250 2\.0\.0 Ok: queued as TEST\r\n421 4\.3\.2 mx\.example\.org Service shutting down, try again later\r\n$/,
+    );
+  });
+
+  it('refuses a new session at its first command once draining', async () => {
+    const { source, feed } = handFed();
+    const s = start(source);
+    s.session.drain();
+    feed('EHLO client.example.net\r\n');
+    await s.ran;
+    expect(s.output()).toBe(
+      '220 mx.example.org ESMTP Tegami\r\n421 4.3.2 mx.example.org Service shutting down, try again later\r\n',
+    );
+  });
+});

@@ -15,7 +15,7 @@ import {
 } from './command.js';
 import { reply, type SmtpReply, serializeReply } from './reply.js';
 import type { SmtpClientInfo, SmtpEnvelope, SmtpSessionConfig, SmtpSessionHooks } from './session-types.js';
-import { SmtpReader } from './smtp-reader.js';
+import { type LineRead, SmtpReader } from './smtp-reader.js';
 
 // RFC 4954 §4: an AUTH response line may be up to 12288 octets.
 const MAX_AUTH_LINE_BYTES = 12_288;
@@ -56,6 +56,8 @@ export class SmtpSession {
   private authenticated: { accountId: string; address: string } | undefined;
   private transaction: Transaction | undefined;
   private errors = 0;
+  private draining = false;
+  private wakeForDrain: (() => void) | undefined;
 
   constructor(
     private readonly config: SmtpSessionConfig,
@@ -78,13 +80,28 @@ export class SmtpSession {
     };
   }
 
+  /**
+   * Graceful shutdown: a session between transactions is answered 421 at once (RFC 5321
+   * §3.8); one in a transaction finishes it (the client gets its 250) and is answered 421
+   * at its next command. The service enforces the deadline.
+   */
+  drain(): void {
+    this.draining = true;
+    this.wakeForDrain?.();
+  }
+
   /** Runs the conversation to its end; resolves when the connection should be closed. */
   async run(): Promise<void> {
     this.send(reply(220, undefined, `${this.config.hostname} ESMTP Tegami`));
     try {
       for (;;) {
+        if (this.draining && !this.transaction) {
+          this.send(reply(421, '4.3.2', `${this.config.hostname} Service shutting down, try again later`));
+          return;
+        }
         this.timeoutMs = this.config.commandTimeoutMs;
-        const read = await this.reader.readLine(this.config.maxCommandLineBytes);
+        const read = await this.nextCommandLine();
+        if (read === 'drain') continue;
         if (read.kind === 'eof') return;
         let outcome: Outcome;
         if (read.kind === 'too-long') {
@@ -102,6 +119,23 @@ export class SmtpSession {
       }
       throw err;
     }
+  }
+
+  /** The next command line; between transactions a drain() ends the wait. */
+  private nextCommandLine(): Promise<LineRead | 'drain'> {
+    const reading = this.reader.readLine(this.config.maxCommandLineBytes);
+    if (this.transaction) return reading;
+    // The read that loses the race is abandoned (the session closes): its timeout must
+    // not surface as an unhandled rejection.
+    reading.catch(() => undefined);
+    return Promise.race([
+      reading,
+      new Promise<'drain'>((resolve) => {
+        this.wakeForDrain = () => resolve('drain');
+      }),
+    ]).finally(() => {
+      this.wakeForDrain = undefined;
+    });
   }
 
   private async execute(command: SmtpCommand): Promise<Outcome> {
