@@ -9,6 +9,8 @@ export * from './describe-error.js';
 export * from './logger.js';
 export * from './ops-server.js';
 export * from './protocol-server.js';
+export * from './proxy-protocol.js';
 export * from './redact.js';
+export * from './service-metrics.js';
 export * from './shutdown.js';
 export * from './tls.js';

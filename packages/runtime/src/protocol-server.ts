@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import type { ConnectionLimits } from './connection-limits.js';
+import { acceptProxiedConnection, closeIfProxyHeader, type ProxyPolicy } from './proxy-protocol.js';
 
 // The socket side that POP3 and IMAP share (SMTP has its own, older, reader): listeners
 // with implicit TLS or STARTTLS, connection limits, an idle timeout, writes that wait for
@@ -36,6 +37,11 @@ export interface ProtocolServerOptions<L extends string> {
   /** Written before an idle connection is closed, e.g. `* BYE autologout\r\n`. */
   readonly idleGoodbye: string;
   readonly limits: ConnectionLimits;
+  /**
+   * PROXY protocol (behind a load balancer): the client address comes from the header a
+   * trusted peer sends; a header from anyone else closes the connection.
+   */
+  readonly proxy?: ProxyPolicy;
   /** Written to a connection over the limits before it is closed. */
   refusal(reason: 'total' | 'per-address'): string;
   /** A new connection (within the limits): its session, and what to do when it closes. */
@@ -68,9 +74,20 @@ export async function startProtocolServer<L extends string>(
   const open = new Map<Socket, OpenConnection<L>>();
   let draining = false;
 
-  const serve = (listener: L, implicitTls: boolean, raw: Socket) => {
+  const serve = async (listener: L, implicitTls: boolean, raw: Socket) => {
     raw.on('error', () => undefined);
-    const address = (raw.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
+    // The real client: what limits, throttles and logs use.
+    const origin = options.proxy
+      ? await acceptProxiedConnection(raw, options.proxy)
+      : { address: raw.remoteAddress ?? 'unknown', proxied: false };
+    if (!origin || draining) {
+      raw.destroy();
+      return;
+    }
+    const address = origin.address.replace(/^::ffff:/, '');
+    // An untrusted peer's PROXY header shows in its first bytes (on a TLS port the
+    // handshake fails on it instead).
+    let watchFirstChunk = options.proxy?.enabled === true && !origin.proxied && !implicitTls;
     const slot = options.limits.acquire(address);
     if (slot !== 'ok') {
       raw.end(options.refusal(slot));
@@ -129,6 +146,10 @@ export async function startProtocolServer<L extends string>(
     const attach = (s: Socket) => {
       s.setTimeout(options.idleTimeoutMs, () => connection.end(options.idleGoodbye));
       s.on('data', (chunk: Buffer) => {
+        if (watchFirstChunk) {
+          watchFirstChunk = false;
+          if (closeIfProxyHeader(chunk, raw)) return;
+        }
         // One write per answer: a status line and a short body must not go as two small
         // segments, or Nagle's algorithm and the client's delayed ACK add ~40 ms.
         s.cork();
@@ -163,7 +184,7 @@ export async function startProtocolServer<L extends string>(
   for (const { name, port, implicitTls } of options.listeners) {
     if (port === undefined) continue;
     await new Promise<void>((resolve, reject) => {
-      const server = createServer((s) => serve(name, implicitTls, s));
+      const server = createServer((s) => void serve(name, implicitTls, s));
       server.once('error', reject);
       server.listen(port, options.host, () => {
         const bound = server.address();

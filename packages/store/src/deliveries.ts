@@ -369,12 +369,15 @@ export async function findDueMessages(
   return result.rows.map((row) => ({ queueId: row.queue_id, dueAt: row.due_at }));
 }
 
-/** Age in seconds of the oldest message with a recipient still to deliver (0 if none). */
-export async function oldestPendingAgeSeconds(db: Queryable): Promise<number> {
-  const result = await db.query<{ age: number | null }>(
-    `SELECT EXTRACT(EPOCH FROM now() - min(q.received_at))::double precision AS age
+/**
+ * The queue's backlog across all workers: messages with a recipient still to deliver, and
+ * the age in seconds of the oldest of them (0 if none).
+ */
+export async function queueBacklog(db: Queryable): Promise<{ depth: number; oldestAgeSeconds: number }> {
+  const result = await db.query<{ depth: string; age: number | null }>(
+    `SELECT count(*) AS depth, EXTRACT(EPOCH FROM now() - min(q.received_at))::double precision AS age
        FROM queue q WHERE q.state = 'queued'
         AND EXISTS (SELECT 1 FROM deliveries d WHERE d.queue_id = q.id AND d.status IN ('pending', 'deferred'))`,
   );
-  return result.rows[0]?.age ?? 0;
+  return { depth: Number(result.rows[0]?.depth ?? 0), oldestAgeSeconds: result.rows[0]?.age ?? 0 };
 }

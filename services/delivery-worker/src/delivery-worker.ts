@@ -12,8 +12,8 @@ import {
   finishOrRemaining,
   listLocalDomains,
   newQueueId,
-  oldestPendingAgeSeconds,
   type QueueEntry,
+  queueBacklog,
   type ReportMessage,
   releaseClaims,
   routeLocalRecipient,
@@ -72,7 +72,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
   const workerId = deps.workerId ?? `${machineName()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const { pool, bus, logger, settings } = deps;
   const metrics: DeliveryMetrics | undefined = deps.metrics
-    ? createDeliveryMetrics(deps.metrics, () => oldestPendingAgeSeconds(pool))
+    ? createDeliveryMetrics(deps.metrics, () => queueBacklog(pool))
     : undefined;
   const localDomains = cached(5_000, () => listLocalDomains(pool));
   const batcher = new MailboxBatcher(pool);
@@ -367,6 +367,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
         await handleJob(job, control);
       } catch (err) {
         metrics?.jobs.inc({ result: 'error' });
+        metrics?.errors.inc({ kind: 'delivery' });
         logger.warn({ err, queueId: job.queueId }, 'delivery job failed; retrying');
         control.nak(5_000);
       }

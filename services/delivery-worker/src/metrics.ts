@@ -1,8 +1,20 @@
+import { createErrorCounter } from '@tegami/runtime';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type DeliveryMetrics = ReturnType<typeof createDeliveryMetrics>;
 
-export function createDeliveryMetrics(registry: Registry, oldestPendingAge: () => Promise<number>) {
+export function createDeliveryMetrics(
+  registry: Registry,
+  backlog: () => Promise<{ depth: number; oldestAgeSeconds: number }>,
+) {
+  // One query answers both backlog gauges of a scrape.
+  let cached: { at: number; value: Promise<{ depth: number; oldestAgeSeconds: number }> } | undefined;
+  const currentBacklog = () => {
+    if (!cached || Date.now() - cached.at > 1_000) {
+      cached = { at: Date.now(), value: backlog().catch(() => ({ depth: 0, oldestAgeSeconds: 0 })) };
+    }
+    return cached.value;
+  };
   const registers = [registry];
   return {
     outcomes: new Counter({
@@ -47,7 +59,16 @@ export function createDeliveryMetrics(registry: Registry, oldestPendingAge: () =
       help: 'Age of the oldest message with a recipient still to deliver (across all workers)',
       registers,
       async collect() {
-        this.set(await oldestPendingAge().catch(() => 0));
+        this.set((await currentBacklog()).oldestAgeSeconds);
+      },
+    }),
+    errors: createErrorCounter(registry),
+    queueDepth: new Gauge({
+      name: 'tegami_delivery_queue_depth',
+      help: 'Messages with a recipient still to deliver, pending or deferred (across all workers)',
+      registers,
+      async collect() {
+        this.set((await currentBacklog()).depth);
       },
     }),
   };

@@ -5,7 +5,10 @@ import {
   type AbuseLimits,
   AbuseTracker,
   ConnectionLimits,
+  createCommandMetrics,
+  createErrorCounter,
   type Logger,
+  type ProxyPolicy,
   type ServedConnection,
   startProtocolServer,
 } from '@tegami/runtime';
@@ -25,6 +28,8 @@ export interface ImapGatewayDeps {
   readonly logger: Logger;
   readonly metrics: Registry;
   readonly hostname: string;
+  /** PROXY protocol behind a load balancer (TEGAMI_PROXY_PROTOCOL); off when absent. */
+  readonly proxy?: ProxyPolicy;
   readonly host: string;
   /** 0 picks a free port; undefined: no such listener. */
   readonly imapPort: number | undefined;
@@ -47,6 +52,18 @@ export interface ImapGateway {
   readonly sessions: number;
   stop(): Promise<void>;
 }
+
+/** Command names counted by name in metrics (anything else is OTHER). */
+const IMAP_COMMANDS = new Set(
+  [
+    'CAPABILITY NOOP LOGOUT STARTTLS AUTHENTICATE LOGIN ENABLE ID NAMESPACE SELECT EXAMINE CREATE DELETE',
+    'RENAME SUBSCRIBE UNSUBSCRIBE LIST LSUB STATUS APPEND CHECK CLOSE UNSELECT EXPUNGE SEARCH FETCH STORE',
+    'COPY MOVE IDLE INVALID',
+  ]
+    .join(' ')
+    .split(' ')
+    .concat(['UID FETCH', 'UID STORE', 'UID SEARCH', 'UID COPY', 'UID MOVE', 'UID EXPUNGE']),
+);
 
 export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGateway> {
   const limits = new ConnectionLimits(deps.maxConnections, deps.maxConnectionsPerIp);
@@ -73,6 +90,8 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
       labelNames: ['result'] as const,
       registers,
     }),
+    commands: createCommandMetrics(deps.metrics, 'imap', IMAP_COMMANDS),
+    errors: createErrorCounter(deps.metrics),
   };
   // DIGEST-MD5's realms; a store not answering at start is no reason not to serve.
   const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool).catch(() => []), 60_000);
@@ -122,8 +141,10 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
           }
         },
         commandFailed(command, err) {
+          metrics.errors.inc({ kind: 'storage' });
           deps.logger.warn({ err, command, client: address }, 'IMAP command failed');
         },
+        commandDone: (command, status, seconds) => metrics.commands.observe(command, status, seconds),
         authSucceeded(identity) {
           abuse.forgiveAuth(address);
           metrics.logins.inc({ result: 'ok' });
@@ -159,6 +180,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
     idleTimeoutMs: deps.idleTimeoutMs,
     idleGoodbye: '* BYE autologout: idle for too long\r\n',
     limits,
+    ...(deps.proxy && { proxy: deps.proxy }),
     refusal: (slot) =>
       `* BYE [UNAVAILABLE] too many connections${slot === 'per-address' ? ' from your address' : ''}\r\n`,
     open,

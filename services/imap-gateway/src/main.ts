@@ -10,6 +10,7 @@ import {
   natsUrl,
   onShutdown,
   postgresUrl,
+  proxyProtocolSettings,
   startOpsServer,
   string,
   tlsFiles,
@@ -28,6 +29,7 @@ const config = loadConfigOrExit(
     natsPrefix: string('TEGAMI_NATS_PREFIX'),
     hostname: string('TEGAMI_HOSTNAME'),
     tlsFiles: tlsFiles(),
+    proxy: proxyProtocolSettings(),
   },
   { service: 'imap-gateway' },
 );
@@ -52,6 +54,7 @@ const running = await exitOnStartupError('could not start', async () => {
     logger,
     metrics,
     hostname: config.hostname,
+    proxy: config.proxy,
     host: config.imapHost,
     imapPort: config.imapPort,
     imapsPort: config.imapsPort,

@@ -10,6 +10,7 @@ import {
   natsUrl,
   onShutdown,
   postgresUrl,
+  proxyProtocolSettings,
   startOpsServer,
   string,
   tlsFiles,
@@ -28,6 +29,7 @@ const config = loadConfigOrExit(
     natsPrefix: string('TEGAMI_NATS_PREFIX'),
     hostname: string('TEGAMI_HOSTNAME'),
     tlsFiles: tlsFiles(),
+    proxy: proxyProtocolSettings(),
   },
   { service: 'pop-gateway' },
 );
@@ -52,6 +54,7 @@ const running = await exitOnStartupError('could not start', async () => {
     logger,
     metrics,
     hostname: config.hostname,
+    proxy: config.proxy,
     host: config.popHost,
     popPort: config.popPort,
     popsPort: config.popsPort,

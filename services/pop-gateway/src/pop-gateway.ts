@@ -6,7 +6,10 @@ import {
   type AbuseLimits,
   AbuseTracker,
   ConnectionLimits,
+  createCommandMetrics,
+  createErrorCounter,
   type Logger,
+  type ProxyPolicy,
   type ServedConnection,
   startProtocolServer,
 } from '@tegami/runtime';
@@ -37,6 +40,8 @@ export interface PopGatewayDeps {
   readonly logger: Logger;
   readonly metrics: Registry;
   readonly hostname: string;
+  /** PROXY protocol behind a load balancer (TEGAMI_PROXY_PROTOCOL); off when absent. */
+  readonly proxy?: ProxyPolicy;
   readonly host: string;
   /** 0 picks a free port; undefined: no such listener. */
   readonly popPort: number | undefined;
@@ -60,6 +65,11 @@ export interface PopGateway {
 }
 
 const LOCK_LEASE_MS = 30_000;
+
+/** Verbs counted by name in metrics (anything else is OTHER). */
+const POP3_COMMANDS = new Set(
+  'CAPA NOOP QUIT USER PASS AUTH STLS APOP STAT LIST UIDL RETR TOP DELE RSET INVALID'.split(' '),
+);
 
 export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway> {
   const limits = new ConnectionLimits(deps.maxConnections, deps.maxConnectionsPerIp);
@@ -95,6 +105,8 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
       help: 'Messages removed at QUIT',
       registers,
     }),
+    commands: createCommandMetrics(deps.metrics, 'pop', POP3_COMMANDS),
+    errors: createErrorCounter(deps.metrics),
   };
   // DIGEST-MD5's realms; a store not answering at start is no reason not to serve.
   const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool).catch(() => []), 60_000);
@@ -150,6 +162,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
             reader = new MaildropReader(maildrop.messages, (shas) => getBlobs(deps.pool, shas));
             return maildrop.messages.map((m) => ({ uid: `${maildrop!.uidValidity}.${m.uid}`, size: m.size }));
           } catch (err) {
+            metrics.errors.inc({ kind: 'storage' });
             deps.logger.warn({ err }, 'could not open a maildrop');
             return 'temp';
           }
@@ -185,6 +198,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
             setImmediate(() => connection.end('-ERR [AUTH] too many failed logins, try later\r\n'));
           }
         },
+        commandDone: (verb, status, seconds) => metrics.commands.observe(verb, status, seconds),
         authSucceeded(identity) {
           abuse.forgiveAuth(address);
           metrics.logins.inc({ result: 'ok' });
@@ -219,6 +233,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
     idleTimeoutMs: deps.idleTimeoutMs,
     idleGoodbye: '-ERR autologout: idle too long\r\n',
     limits,
+    ...(deps.proxy && { proxy: deps.proxy }),
     refusal: (slot) =>
       `-ERR [SYS/TEMP] too many connections${slot === 'per-address' ? ' from your address' : ''}, try again later\r\n`,
     open,

@@ -11,6 +11,7 @@ import {
   natsUrl,
   onShutdown,
   postgresUrl,
+  proxyProtocolSettings,
   startOpsServer,
   string,
   tlsFiles,
@@ -29,6 +30,7 @@ const config = loadConfigOrExit(
     natsPrefix: string('TEGAMI_NATS_PREFIX'),
     hostname: string('TEGAMI_HOSTNAME'),
     tlsFiles: tlsFiles(),
+    proxy: proxyProtocolSettings(),
   },
   { service: 'smtp-ingress' },
 );

@@ -96,11 +96,13 @@ export async function acceptMessage(
       dsnRet: envelope.mailParams.ret,
     });
   } catch (err) {
+    deps.metrics.errors.inc({ kind: 'storage' });
     return outcome(TEMPORARY_FAILURE, err);
   }
   try {
     await deps.bus.publishJob({ queueId, enqueuedAt: now.toISOString() });
   } catch (err) {
+    deps.metrics.errors.inc({ kind: 'bus' });
     await discardAccepting(deps.pool, queueId).catch(() => undefined);
     return outcome(TEMPORARY_FAILURE, err);
   }

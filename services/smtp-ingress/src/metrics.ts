@@ -1,3 +1,4 @@
+import { createErrorCounter } from '@tegami/runtime';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type SmtpMetrics = ReturnType<typeof createSmtpMetrics>;
@@ -47,5 +48,6 @@ export function createSmtpMetrics(registry: Registry) {
       labelNames: ['mechanism', 'result'] as const,
       registers,
     }),
+    errors: createErrorCounter(registry),
   };
 }

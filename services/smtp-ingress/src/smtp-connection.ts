@@ -86,6 +86,7 @@ export function serveSmtpConnection(
     try {
       await session.run();
     } catch (err) {
+      deps.metrics.errors.inc({ kind: 'session' });
       deps.logger.error({ err, client: clientAddress, listener: deps.listener }, 'SMTP session failed');
       send(
         serializeReply(

@@ -1,13 +1,21 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { createSecureContext, createServer as createTlsServer, type SecureContext } from 'node:tls';
+import {
+  createSecureContext,
+  createServer as createTlsServer,
+  type SecureContext,
+  TLSSocket,
+} from 'node:tls';
 import type { MailBus } from '@tegami/bus';
 import { reply, type SmtpRole, type SmtpSessionConfig, serializeReply } from '@tegami/protocol';
 import {
   type AbuseLimits,
   AbuseTracker,
+  acceptProxiedConnection,
   ConnectionLimits,
+  closeIfProxyHeader,
   DEFAULT_ABUSE_LIMITS,
   type Logger,
+  type ProxyPolicy,
 } from '@tegami/runtime';
 import { listLocalDomains, refreshedLocalDomains, saslCredentialLookup } from '@tegami/store';
 import type pg from 'pg';
@@ -50,6 +58,11 @@ export interface SmtpIngressDeps {
   readonly popBeforeSmtp?: boolean;
   /** stop(): how long transactions in progress may take to finish before they get 421. */
   readonly drainTimeoutMs?: number;
+  /**
+   * PROXY protocol behind a load balancer (TEGAMI_PROXY_PROTOCOL): the client address the
+   * header carries is what relay rules, limits, Received and the logs use.
+   */
+  readonly proxy?: ProxyPolicy;
 }
 
 export interface SmtpIngress {
@@ -99,9 +112,25 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
       realms: realms.current,
     };
     const policy = new RelayPolicy(deps.pool, spec.role, deps.popBeforeSmtp ?? false);
-    const onConnection = (socket: Socket) => {
-      socket.on('error', () => undefined);
-      const address = normaliseAddress(socket.remoteAddress ?? 'unknown');
+    // Behind a PROXY-speaking load balancer the header comes before the TLS handshake of
+    // port 465, so that listener accepts plain TCP and starts TLS itself after the header.
+    const tlsAfterProxy = spec.implicitTls && deps.proxy?.enabled === true;
+    const onConnection = async (raw: Socket) => {
+      raw.on('error', () => undefined);
+      const origin = deps.proxy
+        ? await acceptProxiedConnection(raw, deps.proxy)
+        : { address: raw.remoteAddress ?? 'unknown', proxied: false };
+      if (!origin || draining) {
+        raw.destroy();
+        return;
+      }
+      const socket = tlsAfterProxy ? startImplicitTls(raw, secureContext!) : raw;
+      if (deps.proxy?.enabled && !origin.proxied && !spec.implicitTls) {
+        // A PROXY header from a peer not trusted to send one: closed, never served. Added
+        // before the session's own reader, so it sees the first bytes first.
+        socket.once('data', (chunk: Buffer) => closeIfProxyHeader(chunk, socket));
+      }
+      const address = normaliseAddress(origin.address);
       const slot = limits.acquire(address);
       if (slot !== 'ok') {
         metrics.refusedConnections.inc({ listener: spec.name, reason: slot });
@@ -136,12 +165,13 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
           metrics.activeConnections.dec({ listener: spec.name });
         });
     };
-    const server = spec.implicitTls
-      ? createTlsServer(
-          { cert: deps.tls!.cert, key: deps.tls!.key, minVersion: 'TLSv1.2', handshakeTimeout: 30_000 },
-          onConnection,
-        )
-      : createServer(onConnection);
+    const server =
+      spec.implicitTls && !tlsAfterProxy
+        ? createTlsServer(
+            { cert: deps.tls!.cert, key: deps.tls!.key, minVersion: 'TLSv1.2', handshakeTimeout: 30_000 },
+            (socket) => void onConnection(socket),
+          )
+        : createServer((socket) => void onConnection(socket));
     // A failed TLS handshake on 465 is the client's problem, not the server's.
     server.on('tlsClientError', () => undefined);
     await new Promise<void>((resolve, reject) => {
@@ -185,6 +215,17 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
       await closed;
     },
   };
+}
+
+/** Server-side TLS on an accepted socket, given up if the handshake takes too long. */
+function startImplicitTls(raw: Socket, secureContext: SecureContext): TLSSocket {
+  const secured = new TLSSocket(raw, { isServer: true, secureContext });
+  secured.on('error', () => undefined);
+  const timer = setTimeout(() => secured.destroy(), 30_000);
+  timer.unref();
+  secured.once('secure', () => clearTimeout(timer));
+  secured.once('close', () => clearTimeout(timer));
+  return secured;
 }
 
 /** `::ffff:127.0.0.1` is IPv4 127.0.0.1 on a dual-stack socket. */

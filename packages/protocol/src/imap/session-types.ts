@@ -37,6 +37,12 @@ export interface ImapHooks {
   authSucceeded?(identity: SaslIdentity, mechanism: string): void;
   /** A command failed on storage trouble (answered `NO [SERVERBUG]`): for the log. */
   commandFailed?(command: string, err: unknown): void;
+  /**
+   * A command was answered (IDLE and AUTHENTICATE excepted, which last as long as the
+   * client wants): its name (`UID FETCH` for the UID forms, INVALID when unparsable), the
+   * tagged status and how long it took, for metrics.
+   */
+  commandDone?(command: string, status: 'OK' | 'NO' | 'BAD', seconds: number): void;
 }
 
 export type SpecialUseAttribute =

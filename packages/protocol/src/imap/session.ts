@@ -190,6 +190,7 @@ export class ImapSession implements SessionContext {
         return 'continue';
       case 'bad':
         await this.write(`${event.tag ?? '*'} BAD ${event.text}\r\n`);
+        this.hooks.commandDone?.('INVALID', 'BAD', 0);
         return 'continue';
       case 'line':
         return this.lineInput(event.text);
@@ -224,6 +225,7 @@ export class ImapSession implements SessionContext {
   private async command(command: ImapCommand): Promise<ImapAction> {
     const { tag, name } = command;
     await this.throttle();
+    const started = performance.now();
     let reply: ImapReply;
     let action: ImapAction = 'continue';
     try {
@@ -246,6 +248,11 @@ export class ImapSession implements SessionContext {
       await this.afterCommand(name, command);
     }
     await this.write(`${tag} ${reply.status} ${reply.text}\r\n`);
+    if (this.hooks.commandDone) {
+      const sub = command.args[0];
+      const label = name === 'UID' && sub?.type === 'atom' ? `UID ${sub.value.toUpperCase()}` : name;
+      this.hooks.commandDone(label, reply.status, (performance.now() - started) / 1000);
+    }
     return action;
   }
 

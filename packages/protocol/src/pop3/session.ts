@@ -57,6 +57,8 @@ export interface Pop3Hooks {
   /** For the service's growing delay after failures. */
   authFailed?(mechanism: string): Promise<void> | void;
   authSucceeded?(identity: SaslIdentity, mechanism: string): void;
+  /** A command was answered: its verb (INVALID when unparsable), status and duration, for metrics. */
+  commandDone?(verb: string, status: 'ok' | 'err', seconds: number): void;
 }
 
 /** What the service does after a line: go on, close the connection, or start TLS now. */
@@ -181,6 +183,19 @@ export class Pop3Session {
   }
 
   private async command(line: string): Promise<Pop3Action> {
+    if (!this.hooks.commandDone) return this.runCommand(line);
+    const started = performance.now();
+    this.lastStatus = undefined;
+    const action = await this.runCommand(line);
+    const verb = parsePop3Command(line)?.verb ?? 'INVALID';
+    this.hooks.commandDone(verb, this.lastStatus ?? 'ok', (performance.now() - started) / 1000);
+    return action;
+  }
+
+  /** The status line last written (+OK or -ERR), for commandDone. */
+  private lastStatus: 'ok' | 'err' | undefined;
+
+  private async runCommand(line: string): Promise<Pop3Action> {
     if (this.state === 'update') {
       // QUIT ended the session; only a service that read on could get here.
       this.err('the session is over');
@@ -556,10 +571,12 @@ export class Pop3Session {
   }
 
   private ok(text: string): void {
+    this.lastStatus = 'ok';
     this.emit(text === '' ? '+OK\r\n' : `+OK ${text}\r\n`);
   }
 
   private err(text: string): void {
+    this.lastStatus = 'err';
     this.emit(`-ERR ${text}\r\n`);
   }
 }

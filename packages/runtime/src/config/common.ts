@@ -1,5 +1,7 @@
 import { LOG_LEVELS } from '../logger.js';
-import { durationMs, oneOf, port, string } from './read.js';
+import { type CidrList, type ProxyPolicy, parseCidrList } from '../proxy-protocol.js';
+import { ConfigError } from './config-error.js';
+import { bool, durationMs, oneOf, optional, port, type Reader, string, variable } from './read.js';
 
 /**
  * The settings every long-running program reads the same way (logging, the ops server,
@@ -11,5 +13,40 @@ export function commonSettings() {
     opsHost: string('TEGAMI_OPS_HOST'),
     opsPort: port('TEGAMI_OPS_PORT'),
     shutdownTimeoutMs: durationMs('TEGAMI_SHUTDOWN_TIMEOUT_MS', { min: 0, max: 3_600_000 }),
+  };
+}
+
+/** How long a trusted load balancer has to send its PROXY header after connecting. */
+const PROXY_HEADER_TIMEOUT_MS = 5_000;
+
+/**
+ * TEGAMI_PROXY_PROTOCOL and TEGAMI_PROXY_TRUSTED_CIDRS as the policy the socket side
+ * applies (smtp-ingress, pop-gateway, imap-gateway). Turning it on without saying whom to
+ * trust is refused: trusting everyone would let any client claim any address.
+ */
+export function proxyProtocolSettings(): Reader<ProxyPolicy> {
+  const enabled = bool('TEGAMI_PROXY_PROTOCOL');
+  const trusted = optional(
+    variable('TEGAMI_PROXY_TRUSTED_CIDRS', (value, fail): CidrList => {
+      try {
+        return parseCidrList(value);
+      } catch (err) {
+        return fail(err instanceof Error ? err.message : String(err));
+      }
+    }),
+  );
+  return {
+    variables: [...enabled.variables, ...trusted.variables],
+    read(lookup) {
+      const on = enabled.read(lookup);
+      const list = trusted.read(lookup) ?? parseCidrList('');
+      if (on && list.entries.length === 0) {
+        throw new ConfigError(
+          'TEGAMI_PROXY_TRUSTED_CIDRS',
+          'not set, but TEGAMI_PROXY_PROTOCOL is true: name the load balancers that may send PROXY headers',
+        );
+      }
+      return { enabled: on, trusted: list, timeoutMs: PROXY_HEADER_TIMEOUT_MS };
+    },
   };
 }

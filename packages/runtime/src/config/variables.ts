@@ -100,7 +100,6 @@ export const VARIABLES: readonly VariableSpec[] = [
   },
   {
     name: 'TEGAMI_PROXY_TRUSTED_CIDRS',
-    default: '',
     description:
       'Comma-separated addresses and CIDR ranges of the load balancers allowed to send PROXY headers (`10.0.0.0/8,fd00::/8`). Required when `TEGAMI_PROXY_PROTOCOL` is true.',
     services: PROXIED,
