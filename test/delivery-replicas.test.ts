@@ -34,6 +34,7 @@ beforeAll(async () => {
     dnsUpstream: dns.address,
     users: { alice: 'alice-password' },
     workerEnv: { TEGAMI_DELIVERY_DOMAIN_CONNECTIONS: '1', TEGAMI_DELIVERY_CONCURRENCY: '4' },
+    workers: 2,
   });
 }, 120_000);
 
@@ -55,8 +56,8 @@ print('sent')
 
 describe('two delivery-worker replicas', () => {
   it('share the queue, each message once, and keep to one connection to the domain between them', async () => {
-    const first = site.worker();
-    const second = await site.startWorker();
+    const first = site.workers[0]!.program();
+    const second = site.workers[1]!.program();
     const sent = await runProgram(
       'python3',
       ['-c', SEND, site.ip, String(site.submissionPort), String(MESSAGES)],

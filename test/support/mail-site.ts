@@ -33,6 +33,28 @@ export interface MailSiteOptions {
   readonly pop?: boolean | number;
   /** Run that many imap-gateway processes (plain IMAP on free ports, no TLS). */
   readonly imap?: number;
+  /** smtp-ingress processes (default 1); the first has `mxPort`, the others free ports. */
+  readonly smtp?: number;
+  /** delivery-worker processes (default 1). */
+  readonly workers?: number;
+}
+
+/** One process of the site, the way Kubernetes runs a pod: it can be stopped and started again. */
+export interface Replica {
+  readonly service: string;
+  readonly opsPort: number;
+  /** The process running now (the last one started). */
+  program(): Program;
+  /** Sends the signal, waits for the exit, and starts it again (same ports) until ready. */
+  restart(signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Starts it again after it exited. */
+  start(): Promise<void>;
+}
+
+export interface SmtpReplica {
+  readonly mxPort: number;
+  readonly submissionPort: number;
+  readonly replica: Replica;
 }
 
 export interface MailSite {
@@ -48,7 +70,15 @@ export interface MailSite {
   readonly imaps: readonly { readonly port: number; readonly program: Program }[];
   readonly store: StorePool;
   readonly env: Readonly<Record<string, string>>;
+  /** Every smtp-ingress process, first one first. */
+  readonly ingresses: readonly SmtpReplica[];
+  /** Every delivery-worker process. */
+  readonly workers: readonly Replica[];
+  /** Every process of the site, dns-resolver first. */
+  readonly replicas: readonly Replica[];
+  /** The first delivery-worker's process. */
   readonly worker: () => Program;
+  /** Starts the first delivery-worker again after it exited (killed by a test). */
   startWorker(): Promise<Program>;
   /** `pnpm tegami …` against this site's database. */
   tegami(args: readonly string[]): Promise<ProgramRun>;
@@ -90,18 +120,33 @@ export async function startMailSite(options: MailSiteOptions): Promise<MailSite>
   };
   const grpcPort = await freePort();
   const submissionPort = await freePort();
-  const programs: Program[] = [];
+  const replicas: Replica[] = [];
 
-  const start = async (service: string, extra: Record<string, string>): Promise<Program> => {
+  const start = async (service: string, extra: Record<string, string>): Promise<Replica> => {
     const opsPort = await freePort();
-    const program = startInRepo('node', node(service), {
-      ...env,
-      ...extra,
-      TEGAMI_OPS_PORT: String(opsPort),
-    });
-    programs.push(program);
-    await waitReady(program, opsPort);
-    return program;
+    let current: Program | undefined;
+    const launch = async () => {
+      current = startInRepo('node', node(service), {
+        ...env,
+        ...extra,
+        TEGAMI_OPS_PORT: String(opsPort),
+      });
+      await waitReady(current, opsPort);
+    };
+    await launch();
+    const replica: Replica = {
+      service,
+      opsPort,
+      program: () => current!,
+      async restart(signal) {
+        current!.signal(signal);
+        await current!.exited(60_000);
+        await launch();
+      },
+      start: launch,
+    };
+    replicas.push(replica);
+    return replica;
   };
 
   await start('dns-resolver', {
@@ -110,12 +155,18 @@ export async function startMailSite(options: MailSiteOptions): Promise<MailSite>
     TEGAMI_DNS_UPSTREAMS: options.dnsUpstream,
     TEGAMI_DNS_TIMEOUT_MS: '500',
   });
-  await start('smtp-ingress', {
-    TEGAMI_SMTP_HOST: options.ip,
-    TEGAMI_SMTP_MX_PORT: String(options.mxPort),
-    TEGAMI_SMTP_SUBMISSION_PORT: String(submissionPort),
-    TEGAMI_SMTP_SUBMISSIONS_PORT: '0',
-  });
+  const ingresses: SmtpReplica[] = [];
+  for (let i = 0; i < (options.smtp ?? 1); i++) {
+    const mxPort = i === 0 ? options.mxPort : await freePort();
+    const submission = i === 0 ? submissionPort : await freePort();
+    const replica = await start('smtp-ingress', {
+      TEGAMI_SMTP_HOST: options.ip,
+      TEGAMI_SMTP_MX_PORT: String(mxPort),
+      TEGAMI_SMTP_SUBMISSION_PORT: String(submission),
+      TEGAMI_SMTP_SUBMISSIONS_PORT: '0',
+    });
+    ingresses.push({ mxPort, submissionPort: submission, replica });
+  }
   const workerEnv = {
     TEGAMI_RESOLVER_TARGET: `127.0.0.1:${grpcPort}`,
     TEGAMI_DELIVERY_SMTP_PORT: String(options.mxPort),
@@ -123,27 +174,38 @@ export async function startMailSite(options: MailSiteOptions): Promise<MailSite>
     TEGAMI_DELIVERY_CONNECT_TIMEOUT_MS: '2s',
     ...options.workerEnv,
   };
-  let worker = await start('delivery-worker', workerEnv);
+  const workers: Replica[] = [];
+  for (let i = 0; i < (options.workers ?? 1); i++) workers.push(await start('delivery-worker', workerEnv));
   const pops: { port: number; program: Program }[] = [];
   for (let i = 0; i < Number(options.pop ?? 0); i++) {
     const port = await freePort();
-    const program = await start('pop-gateway', {
+    const replica = await start('pop-gateway', {
       TEGAMI_POP_HOST: options.ip,
       TEGAMI_POP_PORT: String(port),
       TEGAMI_POPS_PORT: '0',
     });
-    pops.push({ port, program });
+    pops.push({
+      port,
+      get program() {
+        return replica.program();
+      },
+    });
   }
   const popPort = pops[0]?.port ?? 0;
   const imaps: { port: number; program: Program }[] = [];
   for (let i = 0; i < (options.imap ?? 0); i++) {
     const port = await freePort();
-    const program = await start('imap-gateway', {
+    const replica = await start('imap-gateway', {
       TEGAMI_IMAP_HOST: options.ip,
       TEGAMI_IMAP_PORT: String(port),
       TEGAMI_IMAPS_PORT: '0',
     });
-    imaps.push({ port, program });
+    imaps.push({
+      port,
+      get program() {
+        return replica.program();
+      },
+    });
   }
 
   const inbox = async (address: string): Promise<string[]> => {
@@ -167,10 +229,13 @@ export async function startMailSite(options: MailSiteOptions): Promise<MailSite>
     imaps,
     store,
     env,
-    worker: () => worker,
+    ingresses,
+    workers,
+    replicas,
+    worker: () => workers[0]!.program(),
     async startWorker() {
-      worker = await start('delivery-worker', workerEnv);
-      return worker;
+      await workers[0]!.start();
+      return workers[0]!.program();
     },
     tegami: (args) =>
       runInRepo('pnpm', ['--silent', 'tegami', ...args], {
@@ -186,13 +251,14 @@ export async function startMailSite(options: MailSiteOptions): Promise<MailSite>
         if (messages.length >= count) return messages;
         if (Date.now() > deadline) {
           throw new Error(
-            `${address} has ${messages.length} of ${count} messages; worker said:\n${worker.output().slice(-3000)}`,
+            `${address} has ${messages.length} of ${count} messages; worker said:\n${workers[0]!.program().output().slice(-3000)}`,
           );
         }
         await new Promise((r) => setTimeout(r, 100));
       }
     },
     async stop() {
+      const programs = replicas.map((r) => r.program());
       for (const program of programs) program.signal('SIGTERM');
       await Promise.all(programs.map((p) => p.exited(10_000).catch(() => p.signal('SIGKILL'))));
       await store.close();
