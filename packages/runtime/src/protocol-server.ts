@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import type { ConnectionLimits } from './connection-limits.js';
-import { acceptProxiedConnection, closeIfProxyHeader, type ProxyPolicy } from './proxy-protocol.js';
+import { acceptProxiedConnection, closeIfProxyHeader, NO_PROXY, type ProxyPolicy } from './proxy-protocol.js';
 
 // The socket side that POP3 and IMAP share (SMTP has its own, older, reader): listeners
 // with implicit TLS or STARTTLS, connection limits, an idle timeout, writes that wait for
@@ -77,14 +77,12 @@ export async function startProtocolServer<L extends string>(
   const serve = async (listener: L, implicitTls: boolean, raw: Socket) => {
     raw.on('error', () => undefined);
     // The real client: what limits, throttles and logs use.
-    const origin = options.proxy
-      ? await acceptProxiedConnection(raw, options.proxy)
-      : { address: raw.remoteAddress ?? 'unknown', proxied: false };
+    const origin = await acceptProxiedConnection(raw, options.proxy ?? NO_PROXY);
     if (!origin || draining) {
       raw.destroy();
       return;
     }
-    const address = origin.address.replace(/^::ffff:/, '');
+    const { address } = origin;
     // An untrusted peer's PROXY header shows in its first bytes (on a TLS port the
     // handshake fails on it instead).
     let watchFirstChunk = options.proxy?.enabled === true && !origin.proxied && !implicitTls;

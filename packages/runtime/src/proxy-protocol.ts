@@ -444,6 +444,13 @@ export interface ConnectionOrigin {
   readonly proxied: boolean;
 }
 
+/** PROXY protocol off: every connection is its own client. */
+export const NO_PROXY: ProxyPolicy = Object.freeze({
+  enabled: false,
+  trusted: CidrList.parse(''),
+  timeoutMs: 0,
+});
+
 /**
  * Finds out whom a new connection is from, before the server says anything. Call it first
  * thing, before attaching any 'data' or 'readable' listener (an 'error' listener is fine

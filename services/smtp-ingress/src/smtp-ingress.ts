@@ -15,6 +15,7 @@ import {
   closeIfProxyHeader,
   DEFAULT_ABUSE_LIMITS,
   type Logger,
+  NO_PROXY,
   type ProxyPolicy,
 } from '@tegami/runtime';
 import { listLocalDomains, refreshedLocalDomains, saslCredentialLookup } from '@tegami/store';
@@ -117,9 +118,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
     const tlsAfterProxy = spec.implicitTls && deps.proxy?.enabled === true;
     const onConnection = async (raw: Socket) => {
       raw.on('error', () => undefined);
-      const origin = deps.proxy
-        ? await acceptProxiedConnection(raw, deps.proxy)
-        : { address: raw.remoteAddress ?? 'unknown', proxied: false };
+      const origin = await acceptProxiedConnection(raw, deps.proxy ?? NO_PROXY);
       if (!origin || draining) {
         raw.destroy();
         return;
@@ -130,7 +129,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
         // before the session's own reader, so it sees the first bytes first.
         socket.once('data', (chunk: Buffer) => closeIfProxyHeader(chunk, socket));
       }
-      const address = normaliseAddress(origin.address);
+      const { address } = origin;
       const slot = limits.acquire(address);
       if (slot !== 'ok') {
         metrics.refusedConnections.inc({ listener: spec.name, reason: slot });
@@ -226,11 +225,6 @@ function startImplicitTls(raw: Socket, secureContext: SecureContext): TLSSocket 
   secured.once('secure', () => clearTimeout(timer));
   secured.once('close', () => clearTimeout(timer));
   return secured;
-}
-
-/** `::ffff:127.0.0.1` is IPv4 127.0.0.1 on a dual-stack socket. */
-function normaliseAddress(address: string): string {
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
 function isLoopback(address: string): boolean {
