@@ -182,7 +182,8 @@ export async function startProtocolServer<L extends string>(
   for (const { name, port, implicitTls } of options.listeners) {
     if (port === undefined) continue;
     await new Promise<void>((resolve, reject) => {
-      const server = createServer((s) => void serve(name, implicitTls, s));
+      // A failure while taking one connection is that connection's end, never the process's.
+      const server = createServer((s) => serve(name, implicitTls, s).catch(() => s.destroy()));
       server.once('error', reject);
       server.listen(port, options.host, () => {
         const bound = server.address();

@@ -164,13 +164,19 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
           metrics.activeConnections.dec({ listener: spec.name });
         });
     };
+    // A failure while taking one connection is that connection's end, never the process's.
+    const take = (socket: Socket) =>
+      onConnection(socket).catch((err: unknown) => {
+        deps.logger.error({ err, listener: spec.name }, 'could not take an SMTP connection');
+        socket.destroy();
+      });
     const server =
       spec.implicitTls && !tlsAfterProxy
         ? createTlsServer(
             { cert: deps.tls!.cert, key: deps.tls!.key, minVersion: 'TLSv1.2', handshakeTimeout: 30_000 },
-            (socket) => void onConnection(socket),
+            (socket) => take(socket),
           )
-        : createServer((socket) => void onConnection(socket));
+        : createServer((socket) => take(socket));
     // A failed TLS handshake on 465 is the client's problem, not the server's.
     server.on('tlsClientError', () => undefined);
     await new Promise<void>((resolve, reject) => {
