@@ -4,6 +4,7 @@ import {
   createAccount,
   findAccount,
   findMailbox,
+  mailboxRawMessages,
   migrate,
   openStore,
   type StorePool,
@@ -212,11 +213,7 @@ export async function startMailSite(options: MailSiteOptions): Promise<MailSite>
     const account = await findAccount(store.pool, address);
     if (!account) throw new Error(`no account ${address}`);
     const mailbox = await findMailbox(store.pool, account.id, 'INBOX');
-    const rows = await store.pool.query<{ data: Buffer }>(
-      'SELECT b.data FROM messages m JOIN blobs b ON b.sha256 = m.blob_sha256 WHERE m.mailbox_id = $1 ORDER BY m.uid',
-      [mailbox!.id],
-    );
-    return rows.rows.map((row) => row.data.toString('utf8'));
+    return (await mailboxRawMessages(store.pool, mailbox!.id)).map((m) => m.raw.toString('utf8'));
   };
 
   return {

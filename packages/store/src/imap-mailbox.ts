@@ -382,6 +382,18 @@ export async function deleteImapMailbox(
   });
 }
 
+/** Every message of a mailbox exactly as stored, in UID order (tools and tests). */
+export async function mailboxRawMessages(
+  db: Queryable,
+  mailboxId: string,
+): Promise<{ uid: number; raw: Buffer }[]> {
+  const result = await db.query<{ uid: string; data: Buffer }>(
+    'SELECT m.uid, b.data FROM messages m JOIN blobs b ON b.sha256 = m.blob_sha256 WHERE m.mailbox_id = $1 ORDER BY m.uid',
+    [mailboxId],
+  );
+  return result.rows.map((row) => ({ uid: Number(row.uid), raw: row.data }));
+}
+
 /** Bytes the account stores now (for APPEND against its quota). */
 export async function accountUsage(
   db: Queryable,

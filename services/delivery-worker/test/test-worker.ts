@@ -7,6 +7,7 @@ import {
   createAccount,
   findAccount,
   findMailbox,
+  mailboxRawMessages,
   markQueued,
   migrate,
   newQueueId,
@@ -149,11 +150,7 @@ export async function startTestWorker(
       const account = await findAccount(store.pool, address);
       if (!account) throw new Error(`no account ${address}`);
       const inbox = await findMailbox(store.pool, account.id, 'INBOX');
-      const rows = await store.pool.query<{ data: Buffer }>(
-        'SELECT b.data FROM messages m JOIN blobs b ON b.sha256 = m.blob_sha256 WHERE m.mailbox_id = $1 ORDER BY m.uid',
-        [inbox!.id],
-      );
-      return rows.rows.map((row) => row.data.toString('utf8'));
+      return (await mailboxRawMessages(store.pool, inbox!.id)).map((m) => m.raw.toString('utf8'));
     },
     async restartWorker(more = {}) {
       await handle.worker.stop();

@@ -11,6 +11,7 @@ import {
   createMailbox,
   findMailbox,
   listMessages,
+  mailboxRawMessages,
   migrate,
   openStore,
   type StorePool,
@@ -148,11 +149,10 @@ describe('mbsync against the imap-gateway', () => {
     const inbox = await findMailbox(store.pool, accountId, 'INBOX');
     const stored = await listMessages(store.pool, inbox!.id);
     expect(stored).toHaveLength(4);
-    const rows = await store.pool.query<{ data: Buffer }>(
-      'SELECT b.data FROM messages m JOIN blobs b ON b.sha256 = m.blob_sha256 WHERE m.mailbox_id = $1 AND m.uid = $2',
-      [inbox!.id, stored.at(-1)!.uid],
+    const raws = await mailboxRawMessages(store.pool, inbox!.id);
+    expect(raws.find((m) => m.uid === stored.at(-1)!.uid)?.raw.toString()).toContain(
+      'Subject: written locally',
     );
-    expect(rows.rows[0]!.data.toString()).toContain('Subject: written locally');
 
     // Twice more: nothing left to do, on either side.
     const before = { server: await serverState(), local: [localFiles('INBOX'), localFiles('Projects')] };
