@@ -1,23 +1,8 @@
-import {
-  commonSettings,
-  createLogger,
-  createMetricsRegistry,
-  exitOnStartupError,
-  loadConfigOrExit,
-  onShutdown,
-  startOpsServer,
-} from '@tegami/runtime';
+import { runService } from '@tegami/runtime';
 import { startDnsResolver } from './dns-resolver.js';
 import { dnsResolverSettings } from './settings.js';
 
-const config = loadConfigOrExit(
-  { ...commonSettings(), ...dnsResolverSettings() },
-  { service: 'dns-resolver' },
-);
-const logger = createLogger({ service: 'dns-resolver', level: config.logLevel });
-
-const running = await exitOnStartupError('could not start', async () => {
-  const metrics = createMetricsRegistry('dns-resolver');
+await runService('dns-resolver', dnsResolverSettings(), async ({ config, logger, metrics }) => {
   const resolver = await startDnsResolver({
     ...config,
     logger,
@@ -25,23 +10,6 @@ const running = await exitOnStartupError('could not start', async () => {
     host: config.grpcHost,
     port: config.grpcPort,
   });
-  const ops = await startOpsServer({
-    host: config.opsHost,
-    port: config.opsPort,
-    service: 'dns-resolver',
-    logger,
-    registry: metrics,
-    readinessChecks: { grpc: resolver.ready },
-  });
-  logger.info({ grpcPort: resolver.port, opsPort: ops.port }, 'dns-resolver ready');
-  return { resolver, ops };
+  logger.info({ grpcPort: resolver.port }, 'dns-resolver ready');
+  return { readiness: { grpc: resolver.ready }, stop: () => resolver.stop() };
 });
-
-onShutdown(
-  async () => {
-    running.ops.markNotReady('shutting down');
-    await running.resolver.stop();
-    await running.ops.stop();
-  },
-  { timeoutMs: config.shutdownTimeoutMs, logger },
-);

@@ -1,17 +1,11 @@
 import { connectNatsBus } from '@tegami/bus';
 import {
-  commonSettings,
-  createLogger,
-  createMetricsRegistry,
-  exitOnStartupError,
   int,
-  loadConfigOrExit,
   loadTlsFromFiles,
   natsUrl,
-  onShutdown,
   postgresUrl,
   proxyProtocolSettings,
-  startOpsServer,
+  runService,
   string,
   tlsFiles,
 } from '@tegami/runtime';
@@ -19,23 +13,18 @@ import { assertSchemaCurrent, openStore } from '@tegami/store';
 import { startImapGateway } from './imap-gateway.js';
 import { imapSettings } from './settings.js';
 
-const config = loadConfigOrExit(
-  {
-    ...commonSettings(),
-    ...imapSettings(),
-    databaseUrl: postgresUrl('DATABASE_URL'),
-    poolSize: int('TEGAMI_DB_POOL_SIZE', { min: 1, max: 1000 }),
-    natsServers: natsUrl('NATS_URL'),
-    natsPrefix: string('TEGAMI_NATS_PREFIX'),
-    hostname: string('TEGAMI_HOSTNAME'),
-    tlsFiles: tlsFiles(),
-    proxy: proxyProtocolSettings(),
-  },
-  { service: 'imap-gateway' },
-);
-const logger = createLogger({ service: 'imap-gateway', level: config.logLevel });
+const settings = {
+  ...imapSettings(),
+  databaseUrl: postgresUrl('DATABASE_URL'),
+  poolSize: int('TEGAMI_DB_POOL_SIZE', { min: 1, max: 1000 }),
+  natsServers: natsUrl('NATS_URL'),
+  natsPrefix: string('TEGAMI_NATS_PREFIX'),
+  hostname: string('TEGAMI_HOSTNAME'),
+  tlsFiles: tlsFiles(),
+  proxy: proxyProtocolSettings(),
+};
 
-const running = await exitOnStartupError('could not start', async () => {
+await runService('imap-gateway', settings, async ({ config, logger, metrics }) => {
   const tls = config.tlsFiles
     ? loadTlsFromFiles(config.tlsFiles.certFile, config.tlsFiles.keyFile)
     : undefined;
@@ -47,7 +36,6 @@ const running = await exitOnStartupError('could not start', async () => {
   });
   await assertSchemaCurrent(store.pool);
   const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
-  const metrics = createMetricsRegistry('imap-gateway');
   const gateway = await startImapGateway({
     pool: store.pool,
     bus,
@@ -67,24 +55,12 @@ const running = await exitOnStartupError('could not start', async () => {
     maxMessageSize: config.imapMaxMessageSize,
     maxCommandsPerSecond: config.imapMaxCommandsPerSecond,
   });
-  const ops = await startOpsServer({
-    host: config.opsHost,
-    port: config.opsPort,
-    service: 'imap-gateway',
-    logger,
-    registry: metrics,
-    readinessChecks: { postgres: store.ping, nats: () => bus.ping() },
-  });
-  return { store, bus, gateway, ops };
+  return {
+    readiness: { postgres: store.ping, nats: () => bus.ping() },
+    async stop() {
+      await gateway.stop();
+      await bus.close();
+      await store.close();
+    },
+  };
 });
-
-onShutdown(
-  async () => {
-    running.ops.markNotReady('shutting down');
-    await running.gateway.stop();
-    await running.bus.close();
-    await running.store.close();
-    await running.ops.stop();
-  },
-  { timeoutMs: config.shutdownTimeoutMs, logger },
-);

@@ -1,18 +1,12 @@
 import { connectNatsBus } from '@tegami/bus';
 import {
-  commonSettings,
-  createLogger,
-  createMetricsRegistry,
   drainTimeoutOf,
-  exitOnStartupError,
   int,
-  loadConfigOrExit,
   loadTlsFromFiles,
   natsUrl,
-  onShutdown,
   postgresUrl,
   proxyProtocolSettings,
-  startOpsServer,
+  runService,
   string,
   tlsFiles,
 } from '@tegami/runtime';
@@ -20,26 +14,21 @@ import { assertSchemaCurrent, openStore, sweepAbandoned } from '@tegami/store';
 import { smtpListeners, smtpSettings } from './settings.js';
 import { startSmtpIngress } from './smtp-ingress.js';
 
-const config = loadConfigOrExit(
-  {
-    ...commonSettings(),
-    ...smtpSettings(),
-    databaseUrl: postgresUrl('DATABASE_URL'),
-    poolSize: int('TEGAMI_DB_POOL_SIZE', { min: 1, max: 1000 }),
-    natsServers: natsUrl('NATS_URL'),
-    natsPrefix: string('TEGAMI_NATS_PREFIX'),
-    hostname: string('TEGAMI_HOSTNAME'),
-    tlsFiles: tlsFiles(),
-    proxy: proxyProtocolSettings(),
-  },
-  { service: 'smtp-ingress' },
-);
-const logger = createLogger({ service: 'smtp-ingress', level: config.logLevel });
-
 // Every 'accepting' row older than this had its client told 451 long ago.
 const ABANDONED_AFTER_MS = 10 * 60_000;
 
-const running = await exitOnStartupError('could not start', async () => {
+const settings = {
+  ...smtpSettings(),
+  databaseUrl: postgresUrl('DATABASE_URL'),
+  poolSize: int('TEGAMI_DB_POOL_SIZE', { min: 1, max: 1000 }),
+  natsServers: natsUrl('NATS_URL'),
+  natsPrefix: string('TEGAMI_NATS_PREFIX'),
+  hostname: string('TEGAMI_HOSTNAME'),
+  tlsFiles: tlsFiles(),
+  proxy: proxyProtocolSettings(),
+};
+
+await runService('smtp-ingress', settings, async ({ config, logger, metrics }) => {
   const tls = config.tlsFiles
     ? loadTlsFromFiles(config.tlsFiles.certFile, config.tlsFiles.keyFile)
     : undefined;
@@ -51,7 +40,6 @@ const running = await exitOnStartupError('could not start', async () => {
   });
   await assertSchemaCurrent(store.pool);
   const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
-  const metrics = createMetricsRegistry('smtp-ingress');
   const ingress = await startSmtpIngress({
     ...config,
     pool: store.pool,
@@ -71,25 +59,13 @@ const running = await exitOnStartupError('could not start', async () => {
     );
   }, 60_000);
   sweep.unref();
-  const ops = await startOpsServer({
-    host: config.opsHost,
-    port: config.opsPort,
-    service: 'smtp-ingress',
-    logger,
-    registry: metrics,
-    readinessChecks: { postgres: store.ping, nats: () => bus.ping() },
-  });
-  return { store, bus, ingress, ops, sweep };
+  return {
+    readiness: { postgres: store.ping, nats: () => bus.ping() },
+    async stop() {
+      clearInterval(sweep);
+      await ingress.stop();
+      await bus.close();
+      await store.close();
+    },
+  };
 });
-
-onShutdown(
-  async () => {
-    running.ops.markNotReady('shutting down');
-    clearInterval(running.sweep);
-    await running.ingress.stop();
-    await running.bus.close();
-    await running.store.close();
-    await running.ops.stop();
-  },
-  { timeoutMs: config.shutdownTimeoutMs, logger },
-);
