@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
+import { openStore, type StorePool } from './db.js';
 import { StoreError } from './errors.js';
 
 export interface Migration {
@@ -146,4 +147,29 @@ function maxKey(map: Map<number, string>): number {
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * What a service does first: a pool on the database, with idle-connection errors logged
+ * rather than fatal, refusing to go on when the schema is older (or newer) than the code.
+ */
+export async function openServiceStore(options: {
+  readonly url: string;
+  readonly poolSize: number;
+  readonly service: string;
+  readonly warn: (err: Error) => void;
+}): Promise<StorePool> {
+  const store = openStore({
+    url: options.url,
+    poolSize: options.poolSize,
+    applicationName: `tegami-${options.service}`,
+    onIdleError: options.warn,
+  });
+  try {
+    await assertSchemaCurrent(store.pool);
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+  return store;
 }

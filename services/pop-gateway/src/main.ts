@@ -1,25 +1,18 @@
 import { connectNatsBus } from '@tegami/bus';
 import {
-  int,
   loadTlsFromFiles,
-  natsUrl,
-  postgresUrl,
+  mailServiceSettings,
   proxyProtocolSettings,
   runService,
-  string,
   tlsFiles,
 } from '@tegami/runtime';
-import { assertSchemaCurrent, openStore } from '@tegami/store';
+import { openServiceStore } from '@tegami/store';
 import { startPopGateway } from './pop-gateway.js';
 import { popSettings } from './settings.js';
 
 const settings = {
   ...popSettings(),
-  databaseUrl: postgresUrl('DATABASE_URL'),
-  poolSize: int('TEGAMI_DB_POOL_SIZE', { min: 1, max: 1000 }),
-  natsServers: natsUrl('NATS_URL'),
-  natsPrefix: string('TEGAMI_NATS_PREFIX'),
-  hostname: string('TEGAMI_HOSTNAME'),
+  ...mailServiceSettings(),
   tlsFiles: tlsFiles(),
   proxy: proxyProtocolSettings(),
 };
@@ -28,13 +21,12 @@ await runService('pop-gateway', settings, async ({ config, logger, metrics }) =>
   const tls = config.tlsFiles
     ? loadTlsFromFiles(config.tlsFiles.certFile, config.tlsFiles.keyFile)
     : undefined;
-  const store = openStore({
+  const store = await openServiceStore({
     url: config.databaseUrl,
     poolSize: config.poolSize,
-    applicationName: 'tegami-pop-gateway',
-    onIdleError: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
+    service: 'pop-gateway',
+    warn: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
   });
-  await assertSchemaCurrent(store.pool);
   const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
   const gateway = await startPopGateway({
     pool: store.pool,

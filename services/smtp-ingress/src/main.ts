@@ -1,16 +1,13 @@
 import { connectNatsBus } from '@tegami/bus';
 import {
   drainTimeoutOf,
-  int,
   loadTlsFromFiles,
-  natsUrl,
-  postgresUrl,
+  mailServiceSettings,
   proxyProtocolSettings,
   runService,
-  string,
   tlsFiles,
 } from '@tegami/runtime';
-import { assertSchemaCurrent, openStore, sweepAbandoned } from '@tegami/store';
+import { openServiceStore, sweepAbandoned } from '@tegami/store';
 import { smtpListeners, smtpSettings } from './settings.js';
 import { startSmtpIngress } from './smtp-ingress.js';
 
@@ -19,11 +16,7 @@ const ABANDONED_AFTER_MS = 10 * 60_000;
 
 const settings = {
   ...smtpSettings(),
-  databaseUrl: postgresUrl('DATABASE_URL'),
-  poolSize: int('TEGAMI_DB_POOL_SIZE', { min: 1, max: 1000 }),
-  natsServers: natsUrl('NATS_URL'),
-  natsPrefix: string('TEGAMI_NATS_PREFIX'),
-  hostname: string('TEGAMI_HOSTNAME'),
+  ...mailServiceSettings(),
   tlsFiles: tlsFiles(),
   proxy: proxyProtocolSettings(),
 };
@@ -32,13 +25,12 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
   const tls = config.tlsFiles
     ? loadTlsFromFiles(config.tlsFiles.certFile, config.tlsFiles.keyFile)
     : undefined;
-  const store = openStore({
+  const store = await openServiceStore({
     url: config.databaseUrl,
     poolSize: config.poolSize,
-    applicationName: 'tegami-smtp-ingress',
-    onIdleError: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
+    service: 'smtp-ingress',
+    warn: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
   });
-  await assertSchemaCurrent(store.pool);
   const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
   const ingress = await startSmtpIngress({
     ...config,

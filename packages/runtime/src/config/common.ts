@@ -1,7 +1,19 @@
 import { LOG_LEVELS } from '../logger.js';
 import { type CidrList, type ProxyPolicy, parseCidrList } from '../proxy-protocol.js';
 import { ConfigError } from './config-error.js';
-import { bool, durationMs, oneOf, optional, port, type Reader, string, variable } from './read.js';
+import {
+  bool,
+  durationMs,
+  int,
+  natsUrl,
+  oneOf,
+  optional,
+  port,
+  postgresUrl,
+  type Reader,
+  string,
+  variable,
+} from './read.js';
 
 /**
  * The settings every long-running program reads the same way (logging, the ops server,
@@ -48,5 +60,19 @@ export function proxyProtocolSettings(): Reader<ProxyPolicy> {
       }
       return { enabled: on, trusted: list, timeoutMs: PROXY_HEADER_TIMEOUT_MS };
     },
+  };
+}
+
+/**
+ * What every service that handles mail reads alike: Postgres, NATS and the name it greets
+ * with (all but the dns-resolver).
+ */
+export function mailServiceSettings() {
+  return {
+    databaseUrl: postgresUrl('DATABASE_URL'),
+    poolSize: int('TEGAMI_DB_POOL_SIZE', { min: 1, max: 1000 }),
+    natsServers: natsUrl('NATS_URL'),
+    natsPrefix: string('TEGAMI_NATS_PREFIX'),
+    hostname: string('TEGAMI_HOSTNAME'),
   };
 }
