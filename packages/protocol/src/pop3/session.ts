@@ -186,14 +186,15 @@ export class Pop3Session {
     if (!this.hooks.commandDone) return this.runCommand(line);
     const started = performance.now();
     this.lastStatus = undefined;
+    this.lastVerb = 'INVALID';
     const action = await this.runCommand(line);
-    const verb = parsePop3Command(line)?.verb ?? 'INVALID';
-    this.hooks.commandDone(verb, this.lastStatus ?? 'ok', (performance.now() - started) / 1000);
+    this.hooks.commandDone(this.lastVerb, this.lastStatus ?? 'ok', (performance.now() - started) / 1000);
     return action;
   }
 
-  /** The status line last written (+OK or -ERR), for commandDone. */
+  /** The status line last written (+OK or -ERR) and the verb runCommand parsed, for commandDone. */
   private lastStatus: 'ok' | 'err' | undefined;
+  private lastVerb = 'INVALID';
 
   private async runCommand(line: string): Promise<Pop3Action> {
     if (this.state === 'update') {
@@ -206,6 +207,7 @@ export class Pop3Session {
       this.err('unknown command');
       return 'continue';
     }
+    this.lastVerb = cmd.verb;
     switch (cmd.verb) {
       case 'CAPA':
         this.capabilities();
