@@ -292,6 +292,29 @@ print('AFTER DROP', p.stat()[0]); p.dele(1); p.quit()
     await client.closedByServer();
   });
 
+  it('counts commands by verb and result for the dashboard', async () => {
+    const metrics = createMetricsRegistry('pop-metrics');
+    const counted = await gateway({ metrics });
+    const client = await LineClient.connect(counted.ports.pop!);
+    await client.readLine();
+    client.write('USER alice@example.test\r\nPASS alice-password\r\nSTAT\r\nRETR 999\r\nBOGUS\r\nQUIT\r\n');
+    for (let i = 0; i < 6; i++) await client.readLine();
+    await client.closedByServer();
+    const text = await metrics.metrics();
+    expect(text).toMatch(
+      /^tegami_pop_commands_total\{command="STAT",result="ok",service="pop-metrics"\} 1$/m,
+    );
+    expect(text).toMatch(
+      /^tegami_pop_commands_total\{command="RETR",result="err",service="pop-metrics"\} 1$/m,
+    );
+    expect(text).toMatch(
+      /^tegami_pop_commands_total\{command="INVALID",result="err",service="pop-metrics"\} 1$/m,
+    );
+    expect(text).toMatch(
+      /^tegami_pop_command_duration_seconds_count\{service="pop-metrics",command="QUIT"\} 1$/m,
+    );
+  });
+
   it('slows failed logins from one address across connections, then shows it the door', async () => {
     const strict = await gateway({
       abuseLimits: {
