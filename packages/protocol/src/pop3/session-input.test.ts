@@ -159,6 +159,16 @@ describe('POP3 input framing (receive)', () => {
   });
 });
 
+describe('POP3 input framing: a QUIT line inside a SASL exchange', () => {
+  it("is the exchange's (bad) response, not a QUIT: the lines after it are still answered", async () => {
+    const h = start({ tls: 'unavailable' });
+    const answers = answersPerLine(h);
+    await h.session.receive(Buffer.from('AUTH PLAIN\nQUIT \nUSER\n'));
+    expect(answers.map((a) => a.answer.slice(0, 4))).toEqual(['+ \r\n', '-ERR', '-ERR']);
+    expect(h.actions).not.toContain('close');
+  });
+});
+
 describe('POP3 input framing: properties', () => {
   const verbs = [
     'USER',
@@ -234,11 +244,17 @@ describe('POP3 input framing: properties', () => {
         const h = start({ tls: 'unavailable' });
         const answers = answersPerLine(h);
         await expect(feedAll(h, chunks, overlap)).resolves.toBeUndefined();
-        // Without STLS available, only QUIT stops the reading.
-        const quit = lines.findIndex((l) => /^QUIT( |$)/i.test(l) && Buffer.byteLength(l) + 2 <= 255);
+        // Without STLS available, only a QUIT command stops the reading; a "QUIT" line
+        // sent while a SASL exchange waits ("+ ") is that exchange's response instead.
+        const fits = (l: string) => Buffer.byteLength(l) + 2 <= 255;
+        const quit = lines.findIndex(
+          (l, i) => /^QUIT( |$)/i.test(l) && fits(l) && !answers[i - 1]?.answer.startsWith('+ '),
+        );
         expect(answers.length).toBe(quit < 0 ? lines.length : quit + 1);
         let inSasl = false;
         for (const [i, { line, answer }] of answers.entries()) {
+          // A continuation only ever answers AUTH, or a response within its exchange.
+          if (answer.startsWith('+ ')) expect(inSasl || /^AUTH /i.test(lines[i]!), lines[i]).toBe(true);
           if (line !== undefined) expect(line).toBe(Buffer.from(lines[i]!, 'utf8').toString('utf8'));
           expect(answer, line).toMatch(/^(\+OK|-ERR|\+ )/);
           expect(answer).not.toMatch(/[^\r]\n|\r(?!\n)|^\n/);
