@@ -76,6 +76,21 @@ export class LineClient {
     return this.readReply(timeoutMs);
   }
 
+  /**
+   * Sends an IMAP command line (it may carry LITERAL+ literals) and returns every line
+   * up to and including the tagged completion; the tag is the line's first word.
+   */
+  async tagged(line: string, timeoutMs?: number): Promise<string[]> {
+    const tag = line.split(' ', 1)[0];
+    this.write(`${line}\r\n`);
+    const lines: string[] = [];
+    for (;;) {
+      const l = await this.readLine(timeoutMs);
+      lines.push(l);
+      if (l.startsWith(`${tag} `)) return lines;
+    }
+  }
+
   /** Resolves when the server has closed the connection. */
   async closedByServer(timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

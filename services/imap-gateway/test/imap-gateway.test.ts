@@ -344,14 +344,7 @@ for mech in ('PLAIN', 'CRAM-MD5'):
 });
 
 describe('imap-gateway limits', () => {
-  const say = async (client: LineClient, line: string) => {
-    const tag = line.split(' ')[0]!;
-    client.write(`${line}\r\n`);
-    for (;;) {
-      const l = await client.readLine();
-      if (l.startsWith(`${tag} `)) return l;
-    }
-  };
+  const say = async (client: LineClient, line: string) => (await client.tagged(line)).at(-1)!;
 
   it('slows a session down past its command rate, and answers every command', async () => {
     const slow = await startGateway({ maxCommandsPerSecond: 20 });
@@ -445,16 +438,7 @@ describe('imap-gateway: one user never reaches another', () => {
   it("cannot select, status, list, append to or copy into another user's mailboxes", async () => {
     const client = await LineClient.connect(gateway.ports.imap!);
     await client.readLine();
-    const say = async (line: string) => {
-      const tag = line.split(' ')[0]!;
-      client.write(`${line}\r\n`);
-      const lines: string[] = [];
-      for (;;) {
-        const l = await client.readLine();
-        lines.push(l);
-        if (l.startsWith(`${tag} `)) return lines;
-      }
-    };
+    const say = (line: string) => client.tagged(line);
     expect((await say('a LOGIN mallory@example.test mallory-password')).at(-1)).toMatch(/^a OK /);
     expect((await say('b SELECT work')).at(-1)).toMatch(/^b NO \[NONEXISTENT\]/);
     expect((await say('c STATUS work (MESSAGES)')).at(-1)).toMatch(/^c NO \[NONEXISTENT\]/);
@@ -471,13 +455,7 @@ describe('imap-gateway: bad input', () => {
   it('answers BAD and NO and goes on, never dropping the connection', async () => {
     const client = await LineClient.connect(gateway.ports.imap!);
     expect(await client.readLine()).toMatch(/^\* OK \[CAPABILITY IMAP4rev1 IMAP4rev2 /);
-    const say = async (line: string) => {
-      client.write(`${line}\r\n`);
-      for (;;) {
-        const l = await client.readLine();
-        if (!l.startsWith('* ') && !l.startsWith('+ ')) return l;
-      }
-    };
+    const say = async (line: string) => (await client.tagged(line)).at(-1)!;
     expect(await say('a1 SELECT INBOX')).toBe('a1 BAD log in first');
     expect(await say('a2 BOGUS')).toBe('a2 BAD unknown command');
     expect(await say('a3 LOGIN "unterminated')).toBe('a3 BAD invalid quoted string');
