@@ -98,7 +98,6 @@ const WINDOWS_1252_C1 =
   '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
 
 function fixWindows1252(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the C1 range is what is being mapped
   return /[\u0080-\u009f]/.test(text)
     ? text.replace(/[\u0080-\u009f]/g, (c) => WINDOWS_1252_C1[c.charCodeAt(0) - 0x80]!)
     : text;
