@@ -40,11 +40,7 @@ export function openStore(options: OpenStoreOptions): StorePool {
   };
 }
 
-/**
- * Runs fn inside BEGIN … COMMIT on one pooled connection, rolling back on any error. No
- * SET and no named statements: the standalone's embedded Postgres shares one backend
- * session between connections (see ../../shared/TOOLCHAIN.md, PGlite).
- */
+/** Runs fn inside BEGIN … COMMIT on one pooled connection, rolling back on any error. */
 export async function withTransaction<T>(
   pool: pg.Pool,
   fn: (client: pg.PoolClient) => Promise<T>,

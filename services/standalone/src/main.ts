@@ -6,6 +6,7 @@ import {
   commonSettings,
   createLogger,
   exitOnStartupError,
+  int,
   loadConfigOrExit,
   onShutdown,
   path,
@@ -22,6 +23,7 @@ const config = loadConfigOrExit(
     dataDir: path('TEGAMI_DATA_DIR'),
     domain: string('TEGAMI_DOMAIN'),
     hostname: string('TEGAMI_HOSTNAME'),
+    poolSize: int('TEGAMI_DB_POOL_SIZE', { min: 2, max: 1000 }),
     ...smtpSettings(),
     ...deliverySettings(),
     ...popSettings(),
@@ -41,6 +43,7 @@ const standalone = await exitOnStartupError('could not start', () =>
     pop: config,
     imap: config,
     logger,
+    progress: (line) => process.stderr.write(`tegami: ${line}\n`),
   }),
 );
 

@@ -17,14 +17,7 @@ import {
   startOpsServer,
 } from '@tegami/runtime';
 import { type SmtpIngress, smtpListeners, startSmtpIngress } from '@tegami/smtp-ingress';
-import {
-  EMBEDDED_MAX_CONNECTIONS,
-  ensureDomain,
-  migrate,
-  openStore,
-  type StorePool,
-  startEmbeddedPostgres,
-} from '@tegami/store';
+import { ensureDomain, migrate, openStore, type StorePool, startEmbeddedPostgres } from '@tegami/store';
 
 export interface StandaloneDeps {
   readonly dataDir: string;
@@ -32,7 +25,11 @@ export interface StandaloneDeps {
   readonly hostname: string;
   readonly opsHost: string;
   readonly opsPort: number;
+  /** Postgres connections shared by all five services. */
+  readonly poolSize: number;
   readonly logger: Logger;
+  /** A human line per slow start-up step (the first start creates the database). */
+  readonly progress?: (line: string) => void;
   readonly smtp: Omit<
     Parameters<typeof startSmtpIngress>[0],
     'pool' | 'bus' | 'logger' | 'metrics' | 'hostname' | 'listeners' | 'tls' | 'host'
@@ -101,14 +98,18 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
     }
   };
   try {
-    const postgres = await startEmbeddedPostgres(deps.dataDir);
+    const postgresLog = logger.child({ component: 'postgres' });
+    const postgres = await startEmbeddedPostgres(deps.dataDir, {
+      owner: 'standalone',
+      ...(deps.progress ? { progress: deps.progress } : {}),
+      serverLog: (line) => postgresLog.warn({ line }, 'embedded Postgres says'),
+    });
     stack.push(() => postgres.stop());
     logger.info({ dataDir: deps.dataDir, created: postgres.created }, 'embedded Postgres ready');
 
-    // Leave a connection of the socket server free for `tegami` while this runs.
     const store = openStore({
       url: postgres.url,
-      poolSize: EMBEDDED_MAX_CONNECTIONS - 2,
+      poolSize: deps.poolSize,
       applicationName: 'tegami-standalone',
       onIdleError: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
     });

@@ -119,7 +119,7 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'TEGAMI_DATA_DIR',
     default: './data',
     description:
-      'Standalone state: the embedded Postgres data and its socket, and the generated TLS certificate. The CLI looks here for the embedded database when `DATABASE_URL` is unset.',
+      'Standalone state: the embedded Postgres cluster (PostgreSQL 17, on a Unix socket inside it) and its generated password, and the generated TLS certificate. The CLI looks here for the embedded database when `DATABASE_URL` is unset.',
     services: ['standalone', 'cli'],
   },
   {
@@ -464,8 +464,10 @@ export const VARIABLES: readonly VariableSpec[] = [
   {
     name: 'TEGAMI_DB_POOL_SIZE',
     default: '10',
-    description: 'Most Postgres connections each process opens.',
-    services: STORE_USERS,
+    standaloneDefault: '20',
+    description:
+      'Most Postgres connections each process opens (the standalone shares its pool among all five services).',
+    services: [...STORE_USERS, 'standalone'],
   },
 ];
 
