@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Program } from '@tegami/testing';
@@ -13,8 +13,39 @@ let running: Program | undefined;
 
 afterAll(() => {
   running?.signal('SIGKILL');
+  // SIGKILL leaves the embedded Postgres (a process group of its own) behind: stop it too.
+  const postmaster = postmasterPid();
+  if (postmaster !== undefined) signal(postmaster, 'SIGQUIT');
   rmSync(dataDir, { recursive: true, force: true });
 });
+
+const stateFile = () => join(dataDir, 'embedded-postgres.json');
+
+function postmasterPid(): number | undefined {
+  try {
+    return Number(readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n', 1)[0]);
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // gone already
+  }
+}
 
 let smtpPort = 0;
 let popPort = 0;
@@ -48,6 +79,18 @@ describe('pnpm start (standalone)', () => {
     const opsPort = await freePort();
     const first = await startTegami(opsPort);
     expect(first.output()).toContain('pnpm tegami user add alice@localhost');
+    // The first start says what it is doing while it creates the database.
+    expect(first.output()).toContain(
+      `tegami: creating the database in ${join(dataDir, 'postgres')} (first start)`,
+    );
+    // A real server, reachable only through a socket in a directory of its own, with a password.
+    expect(statSync(join(dataDir, 'postgres-password')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dataDir, 'postgres')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dataDir, 'postgres', '.s.PGSQL.5432')).isSocket()).toBe(true);
+    const postmaster = postmasterPid()!;
+    expect(alive(postmaster)).toBe(true);
+    const tcp = await runInRepo('ss', ['-Hltnp'], {});
+    expect(tcp.stdout).not.toMatch(new RegExp(`pid=${postmaster},`));
 
     const health = await fetch(`http://127.0.0.1:${opsPort}/healthz`);
     expect(health.status).toBe(200);
@@ -120,7 +163,8 @@ describe('pnpm start (standalone)', () => {
     first.signal('SIGINT');
     await first.exited();
     expect(first.output()).toMatch(/"msg":"shut down"/);
-    expect(existsSync(join(dataDir, 'standalone.json'))).toBe(false);
+    expect(existsSync(stateFile())).toBe(false);
+    expect(alive(postmaster)).toBe(false);
 
     // Not running: the CLI opens the embedded database itself.
     const offline = await tegami(['user', 'list']);
@@ -139,6 +183,84 @@ describe('pnpm start (standalone)', () => {
     second.signal('SIGTERM');
     await second.exited();
     expect(second.output()).toMatch(/"msg":"shut down"/);
-    expect(existsSync(join(dataDir, 'standalone.json'))).toBe(false);
+    expect(existsSync(stateFile())).toBe(false);
   }, 180_000);
+
+  it('comes back after a SIGKILL: the orphaned Postgres is stopped and what was acknowledged is there', async () => {
+    const opsPort = await freePort();
+    const mxPort = await freePort();
+    imapPort = await freePort();
+    const program = startInRepo('pnpm', ['start'], {
+      TEGAMI_POP_PORT: '0',
+      TEGAMI_POPS_PORT: '0',
+      TEGAMI_IMAP_PORT: String(imapPort),
+      TEGAMI_IMAPS_PORT: '0',
+      TEGAMI_DATA_DIR: dataDir,
+      TEGAMI_OPS_PORT: String(opsPort),
+      TEGAMI_SMTP_MX_PORT: String(mxPort),
+      TEGAMI_SMTP_SUBMISSION_PORT: '0',
+      TEGAMI_SMTP_SUBMISSIONS_PORT: '0',
+    });
+    running = program;
+    await program.waitFor(/Tegami is running/, 90_000);
+    const swaks = await runInRepo(
+      'swaks',
+      [
+        '--server',
+        `127.0.0.1:${mxPort}`,
+        '--from',
+        'someone@example.org',
+        '--to',
+        'alice@localhost',
+        '--header',
+        'Subject: before the kill',
+      ],
+      {},
+    );
+    expect(swaks.stdout).toMatch(/<- {2}250 2\.0\.0 Ok: queued as/);
+    const orphan = postmasterPid()!;
+
+    program.signal('SIGKILL');
+    await program.exited();
+    // Postgres runs in a process group of its own, so the kill did not reach it.
+    expect(alive(orphan)).toBe(true);
+
+    const again = await startTegami(opsPort);
+    expect(again.output()).toContain(
+      `stopping the embedded Postgres (pid ${orphan}) that a stopped Tegami left running`,
+    );
+    expect(alive(orphan)).toBe(false);
+    // The in-process bus lost the job with the process; the queue row brings it back.
+    let found = '';
+    for (let i = 0; i < 100 && !/^\* SEARCH \d+/m.test(found); i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 200));
+      const search = ['-X', 'SEARCH SUBJECT "before the kill"'];
+      const user = ['--user', 'alice@localhost:correct horse'];
+      found = (await runInRepo('curl', ['-s', ...user, `imap://127.0.0.1:${imapPort}/INBOX`, ...search], {}))
+        .stdout;
+    }
+    expect(found).toMatch(/^\* SEARCH \d+/m);
+    again.signal('SIGTERM');
+    await again.exited();
+    expect(again.output()).toMatch(/"msg":"shut down"/);
+  }, 180_000);
+
+  it('refuses a data directory PGlite wrote, saying what to do, and leaves it untouched', async () => {
+    const old = mkdtempSync(join(tmpdir(), 'tegami-pglite-'));
+    try {
+      mkdirSync(join(old, 'pgdata'));
+      writeFileSync(join(old, 'pgdata', 'PG_VERSION'), '17\n');
+      const start = await runInRepo('pnpm', ['--silent', 'start'], {
+        TEGAMI_DATA_DIR: old,
+        TEGAMI_OPS_PORT: '0',
+      });
+      expect(start.code).toBe(1);
+      expect(start.stderr).toContain(
+        `${old} holds a database of an earlier Tegami (PGlite), which this version cannot open: move it aside (mv ${old} ${old}.pglite)`,
+      );
+      expect(existsSync(join(old, 'postgres'))).toBe(false);
+    } finally {
+      rmSync(old, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -342,6 +342,18 @@ export interface DueMessage {
 }
 
 /**
+ * Frees every claim at once. Only for a worker that is the sole one on its database and has
+ * just started (the standalone): any claim left is from a run that was killed mid-delivery.
+ */
+export async function releaseAbandonedClaims(db: Queryable): Promise<number> {
+  const result = await db.query(
+    `UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL
+      WHERE claimed_until IS NOT NULL AND status IN ('pending', 'deferred')`,
+  );
+  return result.rowCount ?? 0;
+}
+
+/**
  * Messages with a recipient due for another attempt and held by nobody. Retries longer
  * than a short wait are not parked in NATS (a nak'd job stays pending on the consumer and
  * counts against its limit) but come back through here: the worker publishes a job for

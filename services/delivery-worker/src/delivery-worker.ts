@@ -15,6 +15,7 @@ import {
   type QueueEntry,
   queueBacklog,
   type ReportMessage,
+  releaseAbandonedClaims,
   releaseClaims,
   routeLocalRecipient,
   settleDeliveries,
@@ -46,6 +47,11 @@ export interface DeliveryWorkerDeps {
   readonly workerId?: string | undefined;
   /** How often to look for recipients whose retry is due (default 5 s). */
   readonly dueScanIntervalMs?: number | undefined;
+  /**
+   * At start, publish a job for every recipient not yet attempted: the standalone's
+   * in-process bus loses its jobs with the process, unlike JetStream.
+   */
+  readonly recoverJobsAtStart?: boolean | undefined;
 }
 
 export interface DeliveryWorkerHandle {
@@ -359,7 +365,17 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     };
   }
 
-  const scan = startDueScan({ pool, bus, logger, intervalMs: deps.dueScanIntervalMs ?? 5_000 });
+  if (deps.recoverJobsAtStart) {
+    const released = await releaseAbandonedClaims(pool);
+    if (released > 0) logger.info({ released }, 'took back the recipients a stopped run was delivering');
+  }
+  const scan = startDueScan({
+    pool,
+    bus,
+    logger,
+    intervalMs: deps.dueScanIntervalMs ?? 5_000,
+    recoverAtStart: deps.recoverJobsAtStart === true,
+  });
 
   const consumer = bus.consumeJobs(
     async (job, control) => {

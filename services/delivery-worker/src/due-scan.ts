@@ -15,12 +15,17 @@ export function startDueScan(deps: {
   readonly bus: MailBus;
   readonly logger: Logger;
   readonly intervalMs: number;
+  /**
+   * Scan at once for every recipient not yet attempted, however recent: for a bus that keeps
+   * nothing across restarts (the standalone's in-process bus), whose jobs a crash took along.
+   */
+  readonly recoverAtStart?: boolean;
 }): { stop(): void } {
   let scanning = false;
-  const timer = setInterval(() => {
+  const scan = (strandedAfterMs: number) => {
     if (scanning) return;
     scanning = true;
-    findDueMessages(deps.pool, STRANDED_AFTER_MS, 500)
+    findDueMessages(deps.pool, strandedAfterMs, 500)
       .then(async (dueMessages) => {
         for (const m of dueMessages) {
           await deps.bus.publishJob(
@@ -34,7 +39,9 @@ export function startDueScan(deps: {
       .finally(() => {
         scanning = false;
       });
-  }, deps.intervalMs);
+  };
+  if (deps.recoverAtStart) scan(0);
+  const timer = setInterval(() => scan(STRANDED_AFTER_MS), deps.intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }

@@ -163,6 +163,8 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       settings: deps.delivery,
       describe: describeMessage,
       metrics,
+      // The in-process bus lost whatever jobs a crash interrupted; the queue rows did not.
+      recoverJobsAtStart: true,
     });
     stack.push(() => delivery.stop());
 
