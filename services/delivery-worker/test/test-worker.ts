@@ -140,7 +140,8 @@ export async function startTestWorker(
       for (;;) {
         const [trace] = await traceMessages(store.pool, queueId);
         const waiting = trace?.recipients.some((r) => r.status === 'pending' || r.status === 'deferred');
-        if (trace && !waiting) return trace;
+        // The message is marked done just after its last recipient settles: wait for both.
+        if (trace && !waiting && trace.state === 'done') return trace;
         if (Date.now() > deadline)
           throw new Error(`${queueId} not settled: ${JSON.stringify(trace?.recipients)}`);
         await new Promise((r) => setTimeout(r, 50));
