@@ -14,7 +14,13 @@ import {
   type SmtpCommand,
 } from './command.js';
 import { reply, type SmtpReply, serializeReply } from './reply.js';
-import type { SmtpClientInfo, SmtpEnvelope, SmtpSessionConfig, SmtpSessionHooks } from './session-types.js';
+import type {
+  MailboxPath,
+  SmtpClientInfo,
+  SmtpEnvelope,
+  SmtpSessionConfig,
+  SmtpSessionHooks,
+} from './session-types.js';
 import { type LineRead, SmtpReader } from './smtp-reader.js';
 
 // RFC 4954 §4: an AUTH response line may be up to 12288 octets.
@@ -32,7 +38,7 @@ const AUTH_ORDER: readonly SaslMechanismName[] = [
 interface Transaction {
   from: ReversePath;
   mailParams: MailParams;
-  recipients: { to: ForwardPath; params: RcptParams; address: string }[];
+  recipients: { to: MailboxPath; params: RcptParams; address: string }[];
   /** BDAT chunks so far (RFC 3030); undefined until the first BDAT. */
   chunks?: Buffer[];
   chunkBytes: number;
@@ -314,22 +320,32 @@ export class SmtpSession {
     return this.ok(reply(250, '2.1.0', 'Ok'));
   }
 
-  private async rcpt(to: ForwardPath, params: RcptParams): Promise<Outcome> {
+  private async rcpt(path: ForwardPath, params: RcptParams): Promise<Outcome> {
     const tx = this.transaction;
     if (!tx) return this.refuse(reply(503, '5.5.1', 'Error: need MAIL command'));
     if (tx.chunks) return this.refuse(reply(503, '5.5.1', 'Error: BDAT in progress'));
     if (tx.recipients.length >= this.config.maxRecipients) {
       return this.ok(reply(452, '4.5.3', 'Error: too many recipients'));
     }
-    if (to.kind === 'mailbox' && to.mailbox.utf8 && !tx.mailParams.smtputf8) {
+    if (path.kind === 'mailbox' && path.mailbox.utf8 && !tx.mailParams.smtputf8) {
       return this.refuse(reply(553, '5.6.7', 'Non-ASCII address requires the SMTPUTF8 parameter'));
+    }
+    let to: MailboxPath;
+    if (path.kind === 'postmaster') {
+      // RFC 5321 §4.1.1.3: <Postmaster> with no domain is this host's postmaster. The
+      // service names the local domain whose postmaster that is; it is never relayed.
+      const domain = await this.hooks.postmasterDomain(this.client);
+      if (typeof domain !== 'string') return domain.code >= 500 ? this.refuse(domain) : this.ok(domain);
+      to = {
+        kind: 'mailbox',
+        mailbox: { localPart: 'postmaster', domain, text: `postmaster@${domain}`, utf8: false },
+      };
+    } else {
+      to = path;
     }
     const refusal = await this.hooks.checkRecipient(this.client, to, params);
     if (refusal) return refusal.code >= 500 ? this.refuse(refusal) : this.ok(refusal);
-    const address =
-      to.kind === 'postmaster'
-        ? `postmaster@${this.config.hostname}`
-        : `${to.mailbox.localPart}@${to.mailbox.domain}`;
+    const address = `${to.mailbox.localPart}@${to.mailbox.domain}`;
     tx.recipients.push({ to, params, address });
     return this.ok(reply(250, '2.1.5', 'Ok'));
   }
