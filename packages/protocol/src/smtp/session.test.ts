@@ -155,6 +155,57 @@ describe('SmtpSession', () => {
     expect(output.match(/^500 /gm)).toHaveLength(3);
   });
 
+  it('refuses a message holding a NUL with 550 5.6.0 once it has all been read, and goes on', async () => {
+    const { output, delivered } = await converse([
+      'EHLO c\r\nAUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHRhbnN0YWFmdGFuc3RhYWY=\r\n',
+      'MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n',
+      'Subject: x\r\n\r\nbefore\0after\r\n',
+      'more\r\n.\r\nNOOP\r\n',
+    ]);
+    expect(output.split('\r\n').slice(-4)).toEqual([
+      '354 End data with <CR><LF>.<CR><LF>',
+      '550 5.6.0 Error: NUL character in message: refused (RFC 2045 §2.8)',
+      '250 2.0.0 Ok',
+      '',
+    ]);
+    expect(delivered).toEqual([]);
+  });
+
+  it('refuses a BDAT message with a NUL in any chunk, answering that chunk and each after it', async () => {
+    const { output, delivered } = await converse([
+      'EHLO c\r\nAUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHRhbnN0YWFmdGFuc3RhYWY=\r\n',
+      'MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\n',
+      'BDAT 6\r\nab\r\ncd',
+      'BDAT 3\r\ne\0f',
+      'BDAT 4 LAST\r\ng\r\nh',
+      'NOOP\r\n',
+    ]);
+    expect(output.split('\r\n').slice(-5)).toEqual([
+      '250 2.0.0 6 octets received',
+      '550 5.6.0 Error: NUL character in message: refused (RFC 2045 §2.8)',
+      '550 5.6.0 Error: NUL character in message: refused (RFC 2045 §2.8)',
+      '250 2.0.0 Ok',
+      '',
+    ]);
+    expect(delivered).toEqual([]);
+  });
+
+  it('takes a DATA line of any length as it is: 1,200 and 100,000 octets', async () => {
+    for (const length of [1_200, 100_000]) {
+      const line = 'x'.repeat(length);
+      const { output, delivered } = await converse(
+        [
+          'EHLO c\r\nAUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHRhbnN0YWFmdGFuc3RhYWY=\r\n',
+          'MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n',
+          `Subject: long\r\n\r\n${line}\r\n.\r\n`,
+        ],
+        { maxMessageBytes: 200_000 },
+      );
+      expect(output).toContain('\r\n250 2.0.0 Ok: queued as TEST\r\n');
+      expect(delivered[0]!.message).toBe(`Subject: long\r\n\r\n${line}\r\n`);
+    }
+  });
+
   it('answers a NUL in a command line as bad syntax, never as a command', async () => {
     const { output } = await converse(['EHLO c\r\nNOOP\0\r\nMAIL FROM:<a\0b@example.org>\r\nQUIT\r\n']);
     expect(output.split('\r\n').slice(-4)).toEqual([

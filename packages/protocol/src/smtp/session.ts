@@ -21,7 +21,7 @@ import type {
   SmtpSessionConfig,
   SmtpSessionHooks,
 } from './session-types.js';
-import { type LineRead, SmtpReader } from './smtp-reader.js';
+import { type DataSink, type LineRead, SmtpReader } from './smtp-reader.js';
 
 // RFC 4954 §4: an AUTH response line may be up to 12288 octets.
 const MAX_AUTH_LINE_BYTES = 12_288;
@@ -34,13 +34,18 @@ const AUTH_ORDER: readonly SaslMechanismName[] = [
   'PLAIN',
   'LOGIN',
 ];
+// RFC 2045 §2.7-2.8: 7bit and 8bit data never hold a NUL, and BINARYMIME (RFC 3030), the
+// only body type that may, is not offered. IMAP cannot serve a NUL outside BINARY and many
+// clients stop at one; qmail and Exim refuse such messages too.
+const NUL_REFUSED = reply(550, '5.6.0', 'Error: NUL character in message: refused (RFC 2045 §2.8)');
+const TOO_BIG = reply(552, '5.3.4', 'Message size exceeds fixed maximum message size');
 
 interface Transaction {
   from: ReversePath;
   mailParams: MailParams;
   recipients: { to: MailboxPath; params: RcptParams; address: string }[];
   /** BDAT chunks so far (RFC 3030); undefined until the first BDAT. */
-  chunks?: Buffer[];
+  chunks?: MessageBytes;
   chunkBytes: number;
   /** A BDAT sequence that failed: later chunks are read and dropped (RFC 3030 §3). */
   chunkFailure?: SmtpReply;
@@ -357,11 +362,8 @@ export class SmtpSession {
     if (tx.recipients.length === 0) return this.refuse(reply(554, '5.5.1', 'Error: no valid recipients'));
     this.send(reply(354, undefined, 'End data with <CR><LF>.<CR><LF>'));
     this.timeoutMs = this.config.dataTimeoutMs;
-    const parts: Buffer[] = [];
-    const result = await this.reader.readData(
-      { write: (chunk) => parts.push(Buffer.from(chunk)) },
-      this.config.maxMessageBytes,
-    );
+    const message = new MessageBytes();
+    const result = await this.reader.readData(message, this.config.maxMessageBytes);
     this.transaction = undefined;
     switch (result.kind) {
       case 'eof':
@@ -370,11 +372,11 @@ export class SmtpSession {
         this.send(reply(550, '5.5.2', 'Error: bare CR or LF in message: refused (RFC 5321 §2.3.8)'));
         return 'close';
       case 'too-big':
-        return this.ok(reply(552, '5.3.4', 'Message size exceeds fixed maximum message size'));
+        return this.ok(TOO_BIG);
       case 'complete':
-        return this.ok(
-          await this.hooks.deliver(this.client, envelopeOf(tx), Buffer.concat(parts, result.size)),
-        );
+        // The whole message is read first: the client is in step for its next command.
+        if (message.hasNul) return this.ok(NUL_REFUSED);
+        return this.ok(await this.hooks.deliver(this.client, envelopeOf(tx), message.bytes()));
     }
   }
 
@@ -390,12 +392,12 @@ export class SmtpSession {
           : reply(503, '5.5.1', 'Error: need MAIL command'),
       );
     }
-    tx.chunks ??= [];
+    tx.chunks ??= new MessageBytes();
     const fits = !tx.chunkFailure && tx.chunkBytes + size <= this.config.maxMessageBytes;
-    const sink = fits ? { write: (chunk: Buffer) => tx.chunks!.push(Buffer.from(chunk)) } : undefined;
-    if ((await this.reader.readChunk(size, sink)) === 'eof') return 'close';
+    if ((await this.reader.readChunk(size, fits ? tx.chunks : undefined)) === 'eof') return 'close';
     tx.chunkBytes += size;
-    if (!fits) tx.chunkFailure ??= reply(552, '5.3.4', 'Message size exceeds fixed maximum message size');
+    if (!fits) tx.chunkFailure ??= TOO_BIG;
+    if (tx.chunks.hasNul) tx.chunkFailure ??= NUL_REFUSED;
     if (!last) {
       return tx.chunkFailure
         ? this.ok(tx.chunkFailure)
@@ -403,9 +405,7 @@ export class SmtpSession {
     }
     this.transaction = undefined;
     if (tx.chunkFailure) return this.ok(tx.chunkFailure);
-    return this.ok(
-      await this.hooks.deliver(this.client, envelopeOf(tx), Buffer.concat(tx.chunks, tx.chunkBytes)),
-    );
+    return this.ok(await this.hooks.deliver(this.client, envelopeOf(tx), tx.chunks.bytes()));
   }
 
   private ok(answer: SmtpReply): Outcome {
@@ -437,6 +437,31 @@ export class SmtpSession {
 
   private send(answer: SmtpReply): void {
     this.hooks.send(serializeReply(answer));
+  }
+}
+
+/**
+ * The bytes of the message being received, kept until its end. Once a NUL turns up the
+ * message is refused whatever follows, so nothing more is kept.
+ */
+class MessageBytes implements DataSink {
+  private parts: Buffer[] = [];
+  private size = 0;
+  hasNul = false;
+
+  write(chunk: Buffer): void {
+    if (this.hasNul) return;
+    if (chunk.includes(0)) {
+      this.hasNul = true;
+      this.parts = [];
+      return;
+    }
+    this.parts.push(Buffer.from(chunk));
+    this.size += chunk.length;
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.parts, this.size);
   }
 }
 
