@@ -34,9 +34,10 @@ const AUTH_ORDER: readonly SaslMechanismName[] = [
   'PLAIN',
   'LOGIN',
 ];
-// RFC 2045 §2.7-2.8: 7bit and 8bit data never hold a NUL, and BINARYMIME (RFC 3030), the
-// only body type that may, is not offered. IMAP cannot serve a NUL outside BINARY and many
-// clients stop at one; qmail and Exim refuse such messages too.
+// RFC 2045 §2.7-2.8: 7bit and 8bit data never hold a NUL (RFC 5322 §4.1: "no longer
+// allowed"), and BINARYMIME (RFC 3030), the only body type that may, is not offered. IMAP
+// cannot serve a NUL outside BINARY and many clients stop at one; Cyrus refuses such
+// messages too. Refused rather than stripped: changing the bytes would be worse.
 const NUL_REFUSED = reply(550, '5.6.0', 'Error: NUL character in message: refused (RFC 2045 §2.8)');
 const TOO_BIG = reply(552, '5.3.4', 'Message size exceeds fixed maximum message size');
 
