@@ -51,7 +51,7 @@ describe('foldLongLines', () => {
   it('fits every line, and loses or invents nothing but whitespace (property)', () => {
     const piece = fc.oneof(
       fc.string({ unit: fc.constantFrom('a', 'b', ' ', '\t', 'é', '日', '🍣', '.'), maxLength: 60 }),
-      fc.constantFrom('\r\n', '\r\n', '\n'),
+      fc.constantFrom('\r\n', '\r\n', '\n', '\r'),
     );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 40 }), fc.integer({ min: 2, max: 40 }), (pieces, limit) => {

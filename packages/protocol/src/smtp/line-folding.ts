@@ -28,14 +28,21 @@ export function foldLongLines(message: Buffer, limit = MAX_LINE_OCTETS): Buffer 
   if (limit < 2) throw new RangeError('a line limit must leave room for a space and one octet');
   const parts: Buffer[] = [];
   let copiedUpTo = 0;
-  let lineStart = 0;
-  for (let i = 0; i <= message.length; i++) {
-    if (i < message.length && message[i] !== CR && message[i] !== LF) continue;
-    if (i - lineStart > limit) {
-      parts.push(message.subarray(copiedUpTo, lineStart), ...foldLine(message.subarray(lineStart, i), limit));
-      copiedUpTo = i;
+  // Most lines are short: jump from LF to LF, and look closer only at a long stretch.
+  for (let start = 0, end = 0; start <= message.length; start = end + 1) {
+    end = message.indexOf(LF, start);
+    if (end < 0) end = message.length;
+    const length = end - start;
+    if (length <= limit || (length === limit + 1 && message[end - 1] === CR)) continue;
+    // A bare CR inside the stretch ends a line too.
+    for (let runStart = start, i = start; i <= end; i++) {
+      if (i < end && message[i] !== CR) continue;
+      if (i - runStart > limit) {
+        parts.push(message.subarray(copiedUpTo, runStart), ...foldLine(message.subarray(runStart, i), limit));
+        copiedUpTo = i;
+      }
+      runStart = i + 1;
     }
-    lineStart = i + 1;
   }
   if (parts.length === 0) return message;
   parts.push(message.subarray(copiedUpTo));
