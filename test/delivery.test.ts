@@ -101,16 +101,52 @@ async function submit(site: MailSite, to: readonly string[], header = ''): Promi
   return queueId;
 }
 
-/** The DSN in alice@a.test's INBOX about this queue id. */
-async function dsnAbout(queueId: string): Promise<string> {
+/** The DSN in alice@a.test's INBOX (or another user's) about this queue id. */
+async function dsnAbout(queueId: string, site = a, user = 'alice@a.test'): Promise<string> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const found = (await a.inbox('alice@a.test')).find((m) => m.includes(`X-Tegami-Queue-ID: ${queueId}`));
+    const found = (await site.inbox(user)).find((m) => m.includes(`X-Tegami-Queue-ID: ${queueId}`));
     if (found) return found;
     if (Date.now() > deadline)
       throw new Error(`no DSN about ${queueId}:\n${a.worker().output().slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+interface SmtplibTransaction {
+  readonly port: number;
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly message: string;
+  readonly mailOptions?: readonly string[];
+  readonly rcptOptions?: readonly string[];
+  readonly login?: readonly [string, string];
+}
+
+/** One transaction with Python's smtplib (swaks here has no DSN options); the queue id. */
+async function smtplib(site: MailSite, t: SmtplibTransaction): Promise<string> {
+  const script = `
+import json, smtplib, sys
+t = json.load(sys.stdin)
+s = smtplib.SMTP(t['host'], t['port'], local_hostname='client.test', timeout=20)
+s.ehlo()
+if t.get('login'):
+    s.login(*t['login'])
+s.mail(t['from'], t.get('mailOptions', []))
+for r in t['to']:
+    s.rcpt(r, t.get('rcptOptions', []))
+code, text = s.data(t['message'].encode('utf-8'))
+print(code, text.decode())
+s.quit()
+`;
+  const run = await runProgram('python3', ['-c', script], {
+    cwd: process.cwd(),
+    env: process.env,
+    stdin: JSON.stringify({ host: site.ip, ...t }),
+  });
+  const queueId = /^250 2\.0\.0 Ok: queued as ([0-9A-Z]+)/.exec(run.stdout)?.[1];
+  if (run.code !== 0 || !queueId) throw new Error(`smtplib failed:\n${run.stdout}${run.stderr}`);
+  return queueId;
 }
 
 describe('delivery end to end', () => {
@@ -180,6 +216,63 @@ describe('delivery end to end', () => {
     expect(dsn).toMatch(/connect to mx\.unreachable\.test\[127\.0\.0\.6\]:\d+: connection refused/);
     const trace = (await a.tegami(['trace', queueId])).stdout;
     expect(trace.match(/ deferred /g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+  });
+
+  it('sends a stranger asking NOTIFY=SUCCESS RET=FULL on port 25 a notice with the headers only', async () => {
+    // Anyone may claim dave@b.test as the sender: Tegami must not mail him what they wrote.
+    const queueId = await smtplib(a, {
+      port: mxPort,
+      from: 'dave@b.test',
+      to: ['bob@a.test'],
+      message: 'From: dave@b.test\r\nSubject: laundered?\r\n\r\nSECRET-PAYLOAD\r\n',
+      mailOptions: ['RET=FULL'],
+      rcptOptions: ['NOTIFY=SUCCESS'],
+    });
+    const dsn = await dsnAbout(queueId, b, 'dave@b.test');
+    expect(dsn).toContain('Action: delivered');
+    expect(dsn).toContain('Content-Type: text/rfc822-headers');
+    expect(dsn).toContain('Subject: laundered?');
+    expect(dsn).not.toContain('SECRET-PAYLOAD');
+  });
+
+  it('returns the whole message to an authenticated sender who asked NOTIFY=SUCCESS RET=FULL', async () => {
+    const queueId = await smtplib(a, {
+      port: a.submissionPort,
+      login: ['alice@a.test', 'alice-password'],
+      from: 'alice@a.test',
+      to: ['bob@a.test'],
+      message: 'From: alice@a.test\r\nSubject: keep a copy\r\n\r\nALICE-OWN-TEXT\r\n',
+      mailOptions: ['RET=FULL'],
+      rcptOptions: ['NOTIFY=SUCCESS'],
+    });
+    const dsn = await dsnAbout(queueId);
+    expect(dsn).toContain('Action: delivered');
+    expect(dsn).toContain('Content-Type: message/rfc822');
+    expect(dsn).toContain('ALICE-OWN-TEXT');
+  });
+
+  it('keeps a 1,200-octet line whole for a local user and folds it for the next MTA', async () => {
+    const line = `${'0123456789'.repeat(119)}END-OF-IT!`;
+    const queueId = await smtplib(a, {
+      port: a.submissionPort,
+      login: ['alice@a.test', 'alice-password'],
+      from: 'alice@a.test',
+      to: ['bob@a.test', 'dave@b.test'],
+      message: `From: alice@a.test\r\nSubject: one long line\r\n\r\n${line}\r\n`,
+    });
+    const mine = async (site: MailSite, user: string) => {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const found = (await site.inbox(user)).find((m) => m.includes(queueId));
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`${queueId} never reached ${user}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    expect(await mine(a, 'bob@a.test')).toMatch(new RegExp(`\r\n\r\n${line}\r\n$`));
+    expect(await mine(b, 'dave@b.test')).toMatch(
+      new RegExp(`\r\n\r\n${line.slice(0, 998)}\r\n ${line.slice(998)}\r\n$`),
+    );
   });
 
   it('bounces at once for a null MX and for a domain that does not exist', async () => {

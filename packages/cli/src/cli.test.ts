@@ -39,13 +39,15 @@ describe('tegami domain, user and alias', () => {
     const add = await runTegami(['user', 'add', 'alice@example.org', '--password-stdin'], env(), 's3cret\n');
     expect(add).toMatchObject({
       code: 0,
-      stdout: 'added user alice@example.org (INBOX, Sent, Drafts, Trash, Junk, Archive)\n',
+      stdout:
+        'added user alice@example.org (INBOX, Sent, Drafts, Trash, Junk, Archive)\n' +
+        "postmaster@example.org → alice@example.org (the domain's first user; change it with tegami alias)\n",
     });
     const list = await runTegami(['user', 'list'], env());
     expect(list.code).toBe(0);
     expect(list.stdout).toMatch(/^ADDRESS\s+STATUS\s+CREATED\nalice@example\.org\s+active\s+\d{4}-/);
     const domains = await runTegami(['domain', 'list'], env());
-    expect(domains.stdout).toMatch(/example\.org\s+1\s+0/);
+    expect(domains.stdout).toMatch(/example\.org\s+1\s+1/);
   }, 30_000);
 
   it('gives one clear line for a duplicate user, an unknown domain and a malformed address', async () => {
@@ -87,7 +89,7 @@ describe('tegami domain, user and alias', () => {
     ).toBe(0);
     const busy = await runTegami(['domain', 'remove', 'example.org'], env());
     expect(busy).toMatchObject({ code: 1 });
-    expect(busy.stderr).toMatch(/still has 1 account\(s\) and 1 alias\(es\)/);
+    expect(busy.stderr).toMatch(/still has 1 account\(s\) and 2 alias\(es\)/);
     expect((await runTegami(['alias', 'remove', 'info@example.org'], env())).code).toBe(0);
     expect((await runTegami(['user', 'remove', 'alice@example.org'], env())).code).toBe(0);
     expect((await runTegami(['domain', 'remove', 'example.org'], env())).code).toBe(0);

@@ -113,6 +113,10 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
       const [address] = expectOperands(operands, 1, 1, 'user add <address> [--password-stdin]');
       const account = await createAccount(store.pool, address!, await ctx.newPassword());
       print(`added user ${account.address} (INBOX, Sent, Drafts, Trash, Junk, Archive)`);
+      if (account.postmaster)
+        print(
+          `postmaster@${account.domain} → ${account.address} (the domain's first user; change it with tegami alias)`,
+        );
       return 0;
     }
     case 'user passwd': {
@@ -144,8 +148,9 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
     }
     case 'user remove': {
       const [address] = expectOperands(operands, 1, 1, 'user remove <address>');
-      await removeAccount(store.pool, address!);
+      const { newPostmaster } = await removeAccount(store.pool, address!);
       print(`removed user ${address!.toLowerCase()} and all of their mail`);
+      if (newPostmaster) print(`postmaster@${newPostmaster.split('@')[1]} → ${newPostmaster}`);
       return 0;
     }
     case 'alias add': {

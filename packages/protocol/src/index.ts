@@ -9,6 +9,7 @@ export * from './sasl/sasl-exchange.js';
 export * from './sasl/saslprep.js';
 export * from './smtp/byte-source.js';
 export * from './smtp/command.js';
+export * from './smtp/line-folding.js';
 export * from './smtp/reply.js';
 export * from './smtp/session.js';
 export * from './smtp/session-types.js';

@@ -10,6 +10,7 @@ import { withTransaction } from './db.js';
 import { findDomainId } from './domains.js';
 import { isUniqueViolation, StoreError } from './errors.js';
 import { createDefaultMailboxes } from './mailboxes.js';
+import { adoptPostmaster, deleteAccount } from './postmaster.js';
 
 export interface Account {
   readonly id: string;
@@ -20,11 +21,21 @@ export interface Account {
   readonly createdAt: Date;
 }
 
+export interface CreatedAccount extends Account {
+  /** This account became its domain's postmaster (the alias postmaster@<domain> → it). */
+  readonly postmaster: boolean;
+}
+
 /**
  * Creates the account and its standard mailboxes in one transaction: a user who exists
- * always has an INBOX to deliver to.
+ * always has an INBOX to deliver to. The first user of a domain with no postmaster
+ * becomes its postmaster (RFC 5321 §4.5.1).
  */
-export async function createAccount(pool: pg.Pool, addressInput: string, password: string): Promise<Account> {
+export async function createAccount(
+  pool: pg.Pool,
+  addressInput: string,
+  password: string,
+): Promise<CreatedAccount> {
   const address = mailboxAddress(addressInput);
   checkPassword(password);
   const secrets = await derivePasswordSecrets(address.canonical, address.domain, password);
@@ -40,7 +51,7 @@ export async function createAccount(pool: pg.Pool, addressInput: string, passwor
       );
       const account = toAccount(result.rows[0]!);
       await createDefaultMailboxes(client, account.id);
-      return account;
+      return { ...account, postmaster: await adoptPostmaster(client, domainId, account.address) };
     });
   } catch (err) {
     if (isUniqueViolation(err)) throw new StoreError('duplicate', `user ${address.canonical} exists already`);
@@ -96,11 +107,18 @@ export async function findAccount(db: Queryable, addressInput: string): Promise<
   return result.rows[0] ? toAccount(result.rows[0]) : undefined;
 }
 
-/** Removes the account with its mailboxes and messages (blobs stay until swept). */
-export async function removeAccount(db: Queryable, addressInput: string): Promise<void> {
+/**
+ * Removes the account with its mailboxes and messages (blobs stay until swept). When it
+ * was its domain's postmaster, the next user takes over; `newPostmaster` names them.
+ */
+export async function removeAccount(
+  db: Queryable,
+  addressInput: string,
+): Promise<{ readonly newPostmaster?: string }> {
   const address = mailboxAddress(addressInput);
-  const result = await db.query('DELETE FROM accounts WHERE address = $1', [address.canonical]);
-  if (result.rowCount === 0) throw new StoreError('not_found', `no user ${address.canonical}`);
+  const { removed, ...rest } = await deleteAccount(db, address.canonical);
+  if (!removed) throw new StoreError('not_found', `no user ${address.canonical}`);
+  return rest;
 }
 
 /** What the SASL mechanisms verify against; undefined for an unknown or disabled user. */

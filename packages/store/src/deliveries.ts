@@ -18,6 +18,11 @@ export interface QueueEntry {
   readonly dsnRet: 'FULL' | 'HDRS' | null;
   readonly clientAddress: string | null;
   readonly clientHelo: string | null;
+  /**
+   * The account that sent it through AUTH on submission; null for anything else (port 25,
+   * POP-before-SMTP, an account removed since): then the envelope sender is unverified.
+   */
+  readonly authenticatedAs: string | null;
   readonly receivedAt: Date;
   /** For a delivery status notification: the queue id of the message it reports on. */
   readonly reportsOn: string | null;
@@ -35,6 +40,7 @@ function toQueueEntry(row: Record<string, unknown>): QueueEntry {
     dsnRet: row.dsn_ret as QueueEntry['dsnRet'],
     clientAddress: row.client_address as string | null,
     clientHelo: row.client_helo as string | null,
+    authenticatedAs: row.authenticated_as === null ? null : String(row.authenticated_as),
     receivedAt: new Date(row.received_at as string | Date),
     reportsOn: row.reports_on as string | null,
   };
@@ -106,7 +112,7 @@ export async function claimQueuedMessage(
   const result = await db.query(
     `WITH q AS (
        SELECT id, state, sender, size, blob_sha256, message_id, dsn_envid, dsn_ret, client_address,
-              client_helo, received_at, reports_on
+              client_helo, authenticated_as, received_at, reports_on
          FROM queue WHERE id = $1
      ), claimed AS (
        UPDATE deliveries

@@ -29,7 +29,7 @@ import { startDueScan } from './due-scan.js';
 import { type DescribeMessage, deliverLocally } from './local-delivery.js';
 import { MailboxBatcher } from './mailbox-batcher.js';
 import { createDeliveryMetrics, type DeliveryMetrics } from './metrics.js';
-import { notice, wants } from './notices.js';
+import { notice, returnedContent, wants } from './notices.js';
 import { deliverToDomain, type RemoteOutcome } from './remote-delivery.js';
 import { nextAttempt } from './retry-schedule.js';
 import type { DeliverySettings } from './settings.js';
@@ -346,7 +346,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       queueId: entry.queueId,
       sender: entry.sender,
       envid: entry.dsnEnvid,
-      ret: entry.dsnRet,
+      ret: returnedContent(entry),
       arrivalDate: entry.receivedAt,
       original: message,
       recipients: notices,

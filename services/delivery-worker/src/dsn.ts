@@ -3,7 +3,8 @@ import { rfc5322Date } from '@tegami/protocol';
 
 // Delivery status notifications (RFC 3464): a multipart/report with a human-readable
 // part, the machine-readable message/delivery-status, and the original headers (or the
-// whole message when the sender asked RET=FULL, RFC 3461 §4.3).
+// whole message when `ret` is FULL: RFC 3461 §4.3, and notices.ts returnedContent for who
+// may have it).
 
 export type DsnAction = 'failed' | 'delayed' | 'delivered' | 'relayed' | 'expanded';
 
@@ -75,7 +76,7 @@ export function buildDsn(input: DsnInput): BuiltDsn {
     'Content-Type: text/plain; charset=utf-8',
     'Content-Transfer-Encoding: 8bit',
     '',
-    ...humanText(input),
+    ...humanText(input, returnFull),
     '',
   ];
   const status = [
@@ -114,7 +115,7 @@ function subjectFor(recipients: readonly DsnRecipient[]): string {
   return 'Successful Mail Delivery Report';
 }
 
-function humanText(input: DsnInput): string[] {
+function humanText(input: DsnInput, returnFull: boolean): string[] {
   const failed = input.recipients.filter((r) => r.action === 'failed');
   const delayed = input.recipients.filter((r) => r.action === 'delayed');
   const done = input.recipients.filter((r) => r.action !== 'failed' && r.action !== 'delayed');
@@ -122,7 +123,7 @@ function humanText(input: DsnInput): string[] {
   if (failed.length > 0) {
     lines.push(
       "I'm sorry to have to inform you that your message could not",
-      'be delivered to one or more recipients. It is attached below.',
+      `be delivered to one or more recipients. ${returnFull ? 'It is' : 'Its headers are'} attached below.`,
       '',
       ...failed.map((r) => `<${r.recipient}>: ${r.diagnostic ?? r.status}`),
       '',

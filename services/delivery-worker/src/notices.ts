@@ -1,7 +1,24 @@
-import type { DueDelivery } from '@tegami/store';
+import type { DueDelivery, QueueEntry } from '@tegami/store';
 import type { DsnRecipient } from './dsn.js';
 
-// Which recipients a delivery status notification reports, and how (RFC 3461 NOTIFY).
+// Which recipients a delivery status notification reports, and how (RFC 3461 NOTIFY),
+// and how much of the message goes back with it (RET).
+
+/**
+ * What a notice may return of the message. RET=FULL is a request (RFC 3461 §4.3), and the
+ * envelope sender of mail that did not come through AUTH is only what the client claimed:
+ * returning the whole message to it would let anyone send any content to anyone from our
+ * MAILER-DAEMON, with NOTIFY=SUCCESS (a "delivered" notice), NOTIFY=DELAY, or a failure
+ * (an alias forwarding to a host that refuses the spam it is sent: backscatter with the
+ * payload). So such senders get the headers, which name the message and say why, in every
+ * kind of notice; Postfix would return up to 50 kB. An authenticated sender is who they
+ * say (submission checks the address is theirs) and gets what they asked for.
+ */
+export function returnedContent(
+  entry: Pick<QueueEntry, 'dsnRet' | 'authenticatedAs'>,
+): 'FULL' | 'HDRS' | null {
+  return entry.authenticatedAs === null ? 'HDRS' : entry.dsnRet;
+}
 
 export function wants(d: DueDelivery, what: 'SUCCESS' | 'FAILURE' | 'DELAY'): boolean {
   return d.notify?.includes(what) ?? false;

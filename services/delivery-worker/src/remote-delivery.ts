@@ -1,3 +1,4 @@
+import { foldLongLines } from '@tegami/protocol';
 import { type ResolverClient, ResolveStatus } from '@tegami/rpc';
 import type { DueDelivery, QueueEntry } from '@tegami/store';
 import {
@@ -69,8 +70,11 @@ export async function deliverToDomain(
       );
   }
 
+  // Lines over 998 octets are kept as received here but folded for the next MTA, which
+  // may refuse or cut them (RFC 5321 §4.5.3.1.6); a message without one goes unchanged.
+  const outgoing = foldLongLines(message);
   const attempted = await deps.withDomainSlot(domain, () =>
-    tryHosts(deps, domain, entry, deliveries, message, mx.hosts),
+    tryHosts(deps, domain, entry, deliveries, outgoing, mx.hosts),
   );
   return attempted ?? deliveries.map((delivery) => ({ kind: 'busy', delivery }));
 }

@@ -34,6 +34,8 @@ export interface SubmitInput {
   readonly orcpt?: string;
   readonly ret?: 'FULL' | 'HDRS';
   readonly envid?: string;
+  /** The account id of a sender who authenticated (submission with AUTH). */
+  readonly authenticatedAs?: string;
 }
 
 export interface TestWorker {
@@ -130,6 +132,7 @@ export async function startTestWorker(
         messageId: `<${queueId}@test>`,
         dsnRet: input.ret,
         dsnEnvid: input.envid,
+        authenticatedAs: input.authenticatedAs,
       });
       await bus.publishJob({ queueId, enqueuedAt: new Date().toISOString() });
       await markQueued(store.pool, queueId);

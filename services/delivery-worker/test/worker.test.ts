@@ -1,4 +1,4 @@
-import { addAlias, createAccount, removeAccount, setQuota } from '@tegami/store';
+import { addAlias, createAccount, findAccount, removeAccount, setQuota } from '@tegami/store';
 import { type ScriptedPeer, startScriptedPeer } from '@tegami/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeResolver, type TestResolver } from './fake-resolver.js';
@@ -116,6 +116,48 @@ describe('local delivery', () => {
     expect((await t.inbox(`alice@${DOMAIN}`)).some((m) => m.includes(`X-Tegami-Queue-ID: ${never}`))).toBe(
       false,
     );
+  });
+
+  it('returns only the headers to a sender who did not authenticate, even for NOTIFY=SUCCESS RET=FULL', async () => {
+    // Anyone on port 25 may claim alice as the sender: the notice must not carry the body.
+    const raw = `From: <alice@${DOMAIN}>\r\nSubject: launder me\r\n\r\nSECRET-PAYLOAD\r\n`;
+    const queueId = await t.submit({
+      from: `alice@${DOMAIN}`,
+      to: [`bob@${DOMAIN}`],
+      notify: ['SUCCESS'],
+      ret: 'FULL',
+      raw,
+    });
+    await t.settled(queueId);
+    const dsn = await waitFor(async () =>
+      (await t.inbox(`alice@${DOMAIN}`)).find((m) => m.includes(`X-Tegami-Queue-ID: ${queueId}`)),
+    );
+    expect(dsn).toContain('Action: delivered');
+    expect(dsn).toContain('Content-Type: text/rfc822-headers');
+    expect(dsn).toContain('Subject: launder me');
+    expect(dsn).not.toContain('message/rfc822');
+    expect(dsn).not.toContain('SECRET-PAYLOAD');
+    expect((await t.inbox(`bob@${DOMAIN}`)).some((m) => m.includes('SECRET-PAYLOAD'))).toBe(true);
+  });
+
+  it('returns the whole message to an authenticated sender who asked RET=FULL', async () => {
+    const alice = (await findAccount(t.store.pool, `alice@${DOMAIN}`))!;
+    const raw = `From: <alice@${DOMAIN}>\r\nSubject: mine\r\n\r\nMY-OWN-TEXT\r\n`;
+    const queueId = await t.submit({
+      from: `alice@${DOMAIN}`,
+      to: [`bob@${DOMAIN}`],
+      notify: ['SUCCESS'],
+      ret: 'FULL',
+      raw,
+      authenticatedAs: alice.id,
+    });
+    await t.settled(queueId);
+    const dsn = await waitFor(async () =>
+      (await t.inbox(`alice@${DOMAIN}`)).find((m) => m.includes(`X-Tegami-Queue-ID: ${queueId}`)),
+    );
+    expect(dsn).toContain('Action: delivered');
+    expect(dsn).toContain('Content-Type: message/rfc822');
+    expect(dsn).toContain(`\r\n\r\n${raw}\r\n--`);
   });
 
   it('defers a user over quota, then bounces when the message expires', async () => {
@@ -253,6 +295,57 @@ describe('remote delivery', () => {
     expect(dsn).toContain('Status: 5.1.1');
     expect(dsn).toContain('Remote-MTA: dns; mx.refuses.test');
     expect(dsn).toMatch(/Diagnostic-Code: smtp; .*550 5\.1\.1 <erin@refuses\.test>: no such user/);
+  });
+
+  it('returns only the headers in delay and failure notices when the sender did not authenticate', async () => {
+    // An alias forwarding to a host that refuses what it is sent: the classic backscatter.
+    await peerFor('strict.test', {
+      rcpt: (_a, attempt) => (attempt === 1 ? '451 4.7.1 try later' : '550 5.7.1 spam refused'),
+    });
+    const raw = `From: <alice@${DOMAIN}>\r\nSubject: bounce me\r\n\r\nSECRET-PAYLOAD\r\n`;
+    const queueId = await t.submit({
+      from: `alice@${DOMAIN}`,
+      to: ['x@strict.test'],
+      notify: ['DELAY', 'FAILURE'],
+      ret: 'FULL',
+      raw,
+    });
+    await t.settled(queueId);
+    const notices = await waitFor(async () => {
+      const found = (await t.inbox(`alice@${DOMAIN}`)).filter((m) =>
+        m.includes(`X-Tegami-Queue-ID: ${queueId}`),
+      );
+      return found.length === 2 && found;
+    });
+    expect(notices.map((n) => /Action: (\w+)/.exec(n)?.[1])).toEqual(['delayed', 'failed']);
+    for (const n of notices) {
+      expect(n).toContain('Content-Type: text/rfc822-headers');
+      expect(n).toContain('Subject: bounce me');
+      expect(n).not.toContain('SECRET-PAYLOAD');
+    }
+    expect(notices[1]).toContain('Its headers are attached below.');
+  });
+
+  it('folds lines over 998 octets for the next MTA and leaves every other line as it is', async () => {
+    const peer = await peerFor('fold.test');
+    const to = `To: ${Array.from({ length: 60 }, (_, i) => `someone${i}@fold.test`).join(', ')}`;
+    const long = 'x'.repeat(1_200);
+    const raw = `${to}\r\nSubject: long\r\n\r\nshort line\r\n${long}\r\n.${'y'.repeat(997)}\r\n`;
+    const queueId = await t.submit({ from: `alice@${DOMAIN}`, to: ['carol@fold.test'], raw });
+    expect((await t.settled(queueId)).recipients[0]!.status).toBe('relayed');
+    const sent = peer.transactions[0]!.data.toString('latin1');
+    for (const line of sent.split('\r\n')) expect(line.length).toBeLessThanOrEqual(998);
+    // The header field folds at whitespace: unfolding gives it back unchanged.
+    expect(sent.replace(/\r\n(?=[ \t])/g, '').startsWith(`${to}\r\nSubject: long\r\n`)).toBe(true);
+    expect(
+      sent.endsWith(
+        `\r\n\r\nshort line\r\n${'x'.repeat(998)}\r\n ${'x'.repeat(202)}\r\n.${'y'.repeat(997)}\r\n`,
+      ),
+    ).toBe(true);
+    // What we keep is what we received.
+    expect((await t.store.pool.query('SELECT size FROM queue WHERE id = $1', [queueId])).rows[0].size).toBe(
+      String(Buffer.byteLength(raw)),
+    );
   });
 
   it('defers only the recipients concerned: one 250, one 451 in one transaction', async () => {

@@ -1,6 +1,12 @@
-import type { ForwardPath, ReversePath, SmtpClientInfo, SmtpReply, SmtpRole } from '@tegami/protocol';
+import type { MailboxPath, ReversePath, SmtpClientInfo, SmtpReply, SmtpRole } from '@tegami/protocol';
 import { reply, reversePathAddress } from '@tegami/protocol';
-import { classifyRecipient, hasPopBeforeSmtp, isSenderAllowed, type Queryable } from '@tegami/store';
+import {
+  classifyRecipient,
+  hasPopBeforeSmtp,
+  isSenderAllowed,
+  postmasterDomain,
+  type Queryable,
+} from '@tegami/store';
 
 /**
  * Who may send what where. Port 25 accepts mail only for local users and aliases (it is
@@ -31,9 +37,23 @@ export class RelayPolicy {
     return reply(553, '5.7.1', `<${sender}>: Sender address rejected: not owned by user ${account.address}`);
   }
 
-  async checkRecipient(client: SmtpClientInfo, to: ForwardPath): Promise<SmtpReply | undefined> {
-    // RFC 5321 §4.5.1: <Postmaster> is always accepted.
-    if (to.kind === 'postmaster') return undefined;
+  /**
+   * RFC 5321 §4.1.1.3: a bare <Postmaster> is the postmaster of this host: of the host
+   * name when it is a local domain, else of the local domain it is in or the first one
+   * added. Never postmaster@<hostname> of a host name that is not local: that would relay.
+   */
+  async postmasterDomain(hostname: string): Promise<string | SmtpReply> {
+    try {
+      return (
+        (await postmasterDomain(this.db, hostname)) ??
+        reply(550, '5.1.1', '<Postmaster>: Recipient address rejected: no local domain here')
+      );
+    } catch {
+      return reply(451, '4.3.0', 'Temporary failure checking the recipient; try again later');
+    }
+  }
+
+  async checkRecipient(client: SmtpClientInfo, to: MailboxPath): Promise<SmtpReply | undefined> {
     const { localPart, domain } = to.mailbox;
     const address = `${localPart}@${domain}`;
     let kind: Awaited<ReturnType<typeof classifyRecipient>>;
@@ -47,8 +67,16 @@ export class RelayPolicy {
       case 'alias':
         return undefined;
       case 'unknown-user':
-        // A postmaster@ a local domain must always work (RFC 5321 §4.5.1).
-        if (localPart.toLowerCase() === 'postmaster') return undefined;
+        // RFC 5321 §4.5.1 wants postmaster@ every local domain to work, and the domain's
+        // first user is its postmaster. A domain with no user has nowhere to put the
+        // message: accepting it would only bounce it later, to a sender who may be forged.
+        // Refused now, the sending MTA tells its own sender, at once.
+        if (localPart.toLowerCase() === 'postmaster')
+          return reply(
+            550,
+            '5.1.1',
+            `<${address}>: Recipient address rejected: ${domain} has no postmaster yet`,
+          );
         return reply(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`);
       case 'remote':
         if (this.role === 'submission' && client.authenticated) return undefined;

@@ -69,6 +69,7 @@ export function serveSmtpConnection(
       },
       lookupCredentials: deps.lookupCredentials,
       checkSender: (client, from) => deps.policy.checkSender(client, from),
+      postmasterDomain: () => deps.policy.postmasterDomain(deps.sessionConfig.hostname),
       checkRecipient: (client, to) => deps.policy.checkRecipient(client, to),
       deliver: (client, envelope, message) =>
         acceptMessage(deps.acceptor, deps.listener, deps.role, client, envelope, message),

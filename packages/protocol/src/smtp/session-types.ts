@@ -37,11 +37,14 @@ export interface SmtpClientInfo {
   readonly authenticated: { readonly accountId: string; readonly address: string } | undefined;
 }
 
+/** A forward path naming a mailbox: what `<Postmaster>` becomes once routed. */
+export type MailboxPath = Extract<ForwardPath, { readonly kind: 'mailbox' }>;
+
 export interface SmtpEnvelope {
   readonly from: ReversePath;
   readonly mailParams: MailParams;
   readonly recipients: readonly {
-    readonly to: ForwardPath;
+    readonly to: MailboxPath;
     readonly params: RcptParams;
     readonly address: string;
   }[];
@@ -59,8 +62,14 @@ export interface SmtpSessionHooks {
   lookupCredentials: SaslCredentialLookup;
   /** undefined accepts the sender; a reply refuses it. */
   checkSender(client: SmtpClientInfo, from: ReversePath, params: MailParams): Promise<SmtpReply | undefined>;
+  /**
+   * `<Postmaster>` with no domain (RFC 5321 §4.1.1.3): the local domain whose postmaster
+   * stands for this host's, or a refusal. The session then checks `postmaster@<domain>`
+   * like any other recipient.
+   */
+  postmasterDomain(client: SmtpClientInfo): Promise<string | SmtpReply>;
   /** undefined accepts the recipient; a reply refuses it. */
-  checkRecipient(client: SmtpClientInfo, to: ForwardPath, params: RcptParams): Promise<SmtpReply | undefined>;
+  checkRecipient(client: SmtpClientInfo, to: MailboxPath, params: RcptParams): Promise<SmtpReply | undefined>;
   /** Stores and queues the message; the reply is 250 only once it is durable. */
   deliver(client: SmtpClientInfo, envelope: SmtpEnvelope, message: Buffer): Promise<SmtpReply>;
   /**

@@ -35,6 +35,7 @@ async function converse(
   config: Partial<SmtpSessionConfig> = {},
   source?: ByteSource,
   onSend?: (text: string) => void,
+  overrides: Partial<SmtpSessionHooks> = {},
 ) {
   const recorded: Recorded = { output: '', delivered: [] };
   const hooks: SmtpSessionHooks = {
@@ -45,6 +46,7 @@ async function converse(
     startTls: async () => null,
     lookupCredentials: async (user) => (user === 'alice@example.org' ? credentials : undefined),
     checkSender: async () => undefined,
+    postmasterDomain: async () => 'example.org',
     checkRecipient: async (_client, to) =>
       to.kind === 'mailbox' && to.mailbox.localPart === 'nobody'
         ? reply(550, '5.1.1', 'User unknown')
@@ -54,6 +56,7 @@ async function converse(
       return reply(250, '2.0.0', 'Ok: queued as TEST');
     },
     penalise: async () => ({ delayMs: 0, disconnect: false }),
+    ...overrides,
   };
   const session = new SmtpSession(
     { ...CONFIG, ...config },
@@ -152,6 +155,98 @@ describe('SmtpSession', () => {
     expect(output.match(/^500 /gm)).toHaveLength(3);
   });
 
+  it('refuses a message holding a NUL with 550 5.6.0 once it has all been read, and goes on', async () => {
+    const { output, delivered } = await converse([
+      'EHLO c\r\nAUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHRhbnN0YWFmdGFuc3RhYWY=\r\n',
+      'MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n',
+      'Subject: x\r\n\r\nbefore\0after\r\n',
+      'more\r\n.\r\nNOOP\r\n',
+    ]);
+    expect(output.split('\r\n').slice(-4)).toEqual([
+      '354 End data with <CR><LF>.<CR><LF>',
+      '550 5.6.0 Error: NUL character in message: refused (RFC 2045 §2.8)',
+      '250 2.0.0 Ok',
+      '',
+    ]);
+    expect(delivered).toEqual([]);
+  });
+
+  it('refuses a BDAT message with a NUL in any chunk, answering that chunk and each after it', async () => {
+    const { output, delivered } = await converse([
+      'EHLO c\r\nAUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHRhbnN0YWFmdGFuc3RhYWY=\r\n',
+      'MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\n',
+      'BDAT 6\r\nab\r\ncd',
+      'BDAT 3\r\ne\0f',
+      'BDAT 4 LAST\r\ng\r\nh',
+      'NOOP\r\n',
+    ]);
+    expect(output.split('\r\n').slice(-5)).toEqual([
+      '250 2.0.0 6 octets received',
+      '550 5.6.0 Error: NUL character in message: refused (RFC 2045 §2.8)',
+      '550 5.6.0 Error: NUL character in message: refused (RFC 2045 §2.8)',
+      '250 2.0.0 Ok',
+      '',
+    ]);
+    expect(delivered).toEqual([]);
+  });
+
+  it('takes a DATA line of any length as it is: 1,200 and 100,000 octets', async () => {
+    for (const length of [1_200, 100_000]) {
+      const line = 'x'.repeat(length);
+      const { output, delivered } = await converse(
+        [
+          'EHLO c\r\nAUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHRhbnN0YWFmdGFuc3RhYWY=\r\n',
+          'MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.net>\r\nDATA\r\n',
+          `Subject: long\r\n\r\n${line}\r\n.\r\n`,
+        ],
+        { maxMessageBytes: 200_000 },
+      );
+      expect(output).toContain('\r\n250 2.0.0 Ok: queued as TEST\r\n');
+      expect(delivered[0]!.message).toBe(`Subject: long\r\n\r\n${line}\r\n`);
+    }
+  });
+
+  it('answers a NUL in a command line as bad syntax, never as a command', async () => {
+    const { output } = await converse(['EHLO c\r\nNOOP\0\r\nMAIL FROM:<a\0b@example.org>\r\nQUIT\r\n']);
+    expect(output.split('\r\n').slice(-4)).toEqual([
+      '500 5.5.2 Command not recognized',
+      '501 5.1.7 Bad sender address syntax',
+      '221 2.0.0 Bye',
+      '',
+    ]);
+  });
+
+  it('takes <Postmaster> as postmaster@ the local domain the service names, never relaying it', async () => {
+    const checked: string[] = [];
+    const { output, delivered } = await converse(
+      ['EHLO c\r\nMAIL FROM:<x@example.net>\r\nRCPT TO:<POSTMASTER>\r\nDATA\r\nhi\r\n.\r\n'],
+      { role: 'mx' },
+      undefined,
+      undefined,
+      {
+        postmasterDomain: async () => 'example.org',
+        checkRecipient: async (_client, to) => {
+          checked.push(to.kind === 'mailbox' ? to.mailbox.text : to.kind);
+          return undefined;
+        },
+      },
+    );
+    expect(output).toContain('\r\n250 2.1.5 Ok\r\n');
+    expect(checked).toEqual(['postmaster@example.org']);
+    expect(delivered[0]!.envelope.recipients.map((r) => r.address)).toEqual(['postmaster@example.org']);
+  });
+
+  it('refuses <Postmaster> as the service says when it has no local domain for it', async () => {
+    const { output } = await converse(
+      ['EHLO c\r\nMAIL FROM:<x@example.net>\r\nRCPT TO:<Postmaster>\r\n'],
+      { role: 'mx' },
+      undefined,
+      undefined,
+      { postmasterDomain: async () => reply(550, '5.1.1', '<Postmaster>: no local domain') },
+    );
+    expect(output).toMatch(/\r\n550 5\.1\.1 <Postmaster>: no local domain\r\n$/);
+  });
+
   it('answers every input with replies and never throws (property)', async () => {
     const words = fc.constantFrom(
       'EHLO x',
@@ -230,6 +325,7 @@ describe('SmtpSession.drain (graceful shutdown)', () => {
         startTls: async () => null,
         lookupCredentials: async () => undefined,
         checkSender: async () => undefined,
+        postmasterDomain: async () => 'example.org',
         checkRecipient: async () => undefined,
         deliver: async (_client, _envelope, message) => {
           delivered.push(message.toString('latin1'));

@@ -14,8 +14,14 @@ import {
   type SmtpCommand,
 } from './command.js';
 import { reply, type SmtpReply, serializeReply } from './reply.js';
-import type { SmtpClientInfo, SmtpEnvelope, SmtpSessionConfig, SmtpSessionHooks } from './session-types.js';
-import { type LineRead, SmtpReader } from './smtp-reader.js';
+import type {
+  MailboxPath,
+  SmtpClientInfo,
+  SmtpEnvelope,
+  SmtpSessionConfig,
+  SmtpSessionHooks,
+} from './session-types.js';
+import { type DataSink, type LineRead, SmtpReader } from './smtp-reader.js';
 
 // RFC 4954 §4: an AUTH response line may be up to 12288 octets.
 const MAX_AUTH_LINE_BYTES = 12_288;
@@ -28,13 +34,19 @@ const AUTH_ORDER: readonly SaslMechanismName[] = [
   'PLAIN',
   'LOGIN',
 ];
+// RFC 2045 §2.7-2.8: 7bit and 8bit data never hold a NUL (RFC 5322 §4.1: "no longer
+// allowed"), and BINARYMIME (RFC 3030), the only body type that may, is not offered. IMAP
+// cannot serve a NUL outside BINARY and many clients stop at one; Cyrus refuses such
+// messages too. Refused rather than stripped: changing the bytes would be worse.
+const NUL_REFUSED = reply(550, '5.6.0', 'Error: NUL character in message: refused (RFC 2045 §2.8)');
+const TOO_BIG = reply(552, '5.3.4', 'Message size exceeds fixed maximum message size');
 
 interface Transaction {
   from: ReversePath;
   mailParams: MailParams;
-  recipients: { to: ForwardPath; params: RcptParams; address: string }[];
+  recipients: { to: MailboxPath; params: RcptParams; address: string }[];
   /** BDAT chunks so far (RFC 3030); undefined until the first BDAT. */
-  chunks?: Buffer[];
+  chunks?: MessageBytes;
   chunkBytes: number;
   /** A BDAT sequence that failed: later chunks are read and dropped (RFC 3030 §3). */
   chunkFailure?: SmtpReply;
@@ -314,22 +326,32 @@ export class SmtpSession {
     return this.ok(reply(250, '2.1.0', 'Ok'));
   }
 
-  private async rcpt(to: ForwardPath, params: RcptParams): Promise<Outcome> {
+  private async rcpt(path: ForwardPath, params: RcptParams): Promise<Outcome> {
     const tx = this.transaction;
     if (!tx) return this.refuse(reply(503, '5.5.1', 'Error: need MAIL command'));
     if (tx.chunks) return this.refuse(reply(503, '5.5.1', 'Error: BDAT in progress'));
     if (tx.recipients.length >= this.config.maxRecipients) {
       return this.ok(reply(452, '4.5.3', 'Error: too many recipients'));
     }
-    if (to.kind === 'mailbox' && to.mailbox.utf8 && !tx.mailParams.smtputf8) {
+    if (path.kind === 'mailbox' && path.mailbox.utf8 && !tx.mailParams.smtputf8) {
       return this.refuse(reply(553, '5.6.7', 'Non-ASCII address requires the SMTPUTF8 parameter'));
+    }
+    let to: MailboxPath;
+    if (path.kind === 'postmaster') {
+      // RFC 5321 §4.1.1.3: <Postmaster> with no domain is this host's postmaster. The
+      // service names the local domain whose postmaster that is; it is never relayed.
+      const domain = await this.hooks.postmasterDomain(this.client);
+      if (typeof domain !== 'string') return domain.code >= 500 ? this.refuse(domain) : this.ok(domain);
+      to = {
+        kind: 'mailbox',
+        mailbox: { localPart: 'postmaster', domain, text: `postmaster@${domain}`, utf8: false },
+      };
+    } else {
+      to = path;
     }
     const refusal = await this.hooks.checkRecipient(this.client, to, params);
     if (refusal) return refusal.code >= 500 ? this.refuse(refusal) : this.ok(refusal);
-    const address =
-      to.kind === 'postmaster'
-        ? `postmaster@${this.config.hostname}`
-        : `${to.mailbox.localPart}@${to.mailbox.domain}`;
+    const address = `${to.mailbox.localPart}@${to.mailbox.domain}`;
     tx.recipients.push({ to, params, address });
     return this.ok(reply(250, '2.1.5', 'Ok'));
   }
@@ -341,11 +363,8 @@ export class SmtpSession {
     if (tx.recipients.length === 0) return this.refuse(reply(554, '5.5.1', 'Error: no valid recipients'));
     this.send(reply(354, undefined, 'End data with <CR><LF>.<CR><LF>'));
     this.timeoutMs = this.config.dataTimeoutMs;
-    const parts: Buffer[] = [];
-    const result = await this.reader.readData(
-      { write: (chunk) => parts.push(Buffer.from(chunk)) },
-      this.config.maxMessageBytes,
-    );
+    const message = new MessageBytes();
+    const result = await this.reader.readData(message, this.config.maxMessageBytes);
     this.transaction = undefined;
     switch (result.kind) {
       case 'eof':
@@ -354,11 +373,11 @@ export class SmtpSession {
         this.send(reply(550, '5.5.2', 'Error: bare CR or LF in message: refused (RFC 5321 §2.3.8)'));
         return 'close';
       case 'too-big':
-        return this.ok(reply(552, '5.3.4', 'Message size exceeds fixed maximum message size'));
+        return this.ok(TOO_BIG);
       case 'complete':
-        return this.ok(
-          await this.hooks.deliver(this.client, envelopeOf(tx), Buffer.concat(parts, result.size)),
-        );
+        // The whole message is read first: the client is in step for its next command.
+        if (message.hasNul) return this.ok(NUL_REFUSED);
+        return this.ok(await this.hooks.deliver(this.client, envelopeOf(tx), message.bytes()));
     }
   }
 
@@ -374,12 +393,12 @@ export class SmtpSession {
           : reply(503, '5.5.1', 'Error: need MAIL command'),
       );
     }
-    tx.chunks ??= [];
+    tx.chunks ??= new MessageBytes();
     const fits = !tx.chunkFailure && tx.chunkBytes + size <= this.config.maxMessageBytes;
-    const sink = fits ? { write: (chunk: Buffer) => tx.chunks!.push(Buffer.from(chunk)) } : undefined;
-    if ((await this.reader.readChunk(size, sink)) === 'eof') return 'close';
+    if ((await this.reader.readChunk(size, fits ? tx.chunks : undefined)) === 'eof') return 'close';
     tx.chunkBytes += size;
-    if (!fits) tx.chunkFailure ??= reply(552, '5.3.4', 'Message size exceeds fixed maximum message size');
+    if (!fits) tx.chunkFailure ??= TOO_BIG;
+    if (tx.chunks.hasNul) tx.chunkFailure ??= NUL_REFUSED;
     if (!last) {
       return tx.chunkFailure
         ? this.ok(tx.chunkFailure)
@@ -387,9 +406,7 @@ export class SmtpSession {
     }
     this.transaction = undefined;
     if (tx.chunkFailure) return this.ok(tx.chunkFailure);
-    return this.ok(
-      await this.hooks.deliver(this.client, envelopeOf(tx), Buffer.concat(tx.chunks, tx.chunkBytes)),
-    );
+    return this.ok(await this.hooks.deliver(this.client, envelopeOf(tx), tx.chunks.bytes()));
   }
 
   private ok(answer: SmtpReply): Outcome {
@@ -421,6 +438,31 @@ export class SmtpSession {
 
   private send(answer: SmtpReply): void {
     this.hooks.send(serializeReply(answer));
+  }
+}
+
+/**
+ * The bytes of the message being received, kept until its end. Once a NUL turns up the
+ * message is refused whatever follows, so nothing more is kept.
+ */
+class MessageBytes implements DataSink {
+  private parts: Buffer[] = [];
+  private size = 0;
+  hasNul = false;
+
+  write(chunk: Buffer): void {
+    if (this.hasNul) return;
+    if (chunk.includes(0)) {
+      this.hasNul = true;
+      this.parts = [];
+      return;
+    }
+    this.parts.push(Buffer.from(chunk));
+    this.size += chunk.length;
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.parts, this.size);
   }
 }
 

@@ -33,6 +33,24 @@ describe('SmtpReader.readLine', () => {
     expect(await r.readLine(1000)).toEqual({ kind: 'line', line: Buffer.from('NOOP') });
   });
 
+  it('never holds more than the limit of an endless command line', async () => {
+    let reads = 0;
+    let mostBuffered = 0;
+    const r: SmtpReader = new SmtpReader(
+      {
+        read: async () => {
+          mostBuffered = Math.max(mostBuffered, r.buffered);
+          reads++;
+          return reads <= 256 ? Buffer.alloc(4096, 0x61) : Buffer.from('\r\nNOOP\r\n');
+        },
+      },
+      () => 1000,
+    );
+    expect(await r.readLine(1000)).toEqual({ kind: 'too-long' });
+    expect(await r.readLine(1000)).toEqual({ kind: 'line', line: Buffer.from('NOOP') });
+    expect(mostBuffered).toBeLessThanOrEqual(1000);
+  });
+
   it('counts the CRLF in the limit: 998 octets of text fit in 1000', async () => {
     expect((await reader(`${'a'.repeat(998)}\r\n`).readLine(1000)).kind).toBe('line');
     expect((await reader(`${'a'.repeat(999)}\r\n`).readLine(1000)).kind).toBe('too-long');
@@ -73,6 +91,37 @@ describe('SmtpReader.readData', () => {
     expect(result).toEqual({ kind: 'too-big', size: 5002 });
     expect(body.length).toBeLessThanOrEqual(1000);
     expect(await r.readLine(1000)).toEqual({ kind: 'line', line: Buffer.from('NOOP') });
+  });
+
+  it('passes a DATA line of any length through as it is, holding none of it back', async () => {
+    // RFC 5321 §4.5.3.1.6 limits a text line to 1000 octets, but §4.5.3.1 asks servers
+    // not to enforce limits they need not: the line is kept whole, and streamed.
+    const chunk = Buffer.alloc(4096, 0x61);
+    let reads = 0;
+    let mostBuffered = 0;
+    const r: SmtpReader = new SmtpReader(
+      {
+        read: async () => {
+          mostBuffered = Math.max(mostBuffered, r.buffered);
+          reads++;
+          return reads <= 256 ? chunk : Buffer.from('\r\n.\r\n');
+        },
+      },
+      () => 1000,
+    );
+    const { result, body } = await readData(r, 2_000_000);
+    expect(result).toEqual({ kind: 'complete', size: 256 * 4096 + 2 });
+    expect(body).toBe(`${'a'.repeat(256 * 4096)}\r\n`);
+    expect(mostBuffered).toBeLessThanOrEqual(2);
+  });
+
+  it('keeps a 1,200-octet line with a dot and a NUL in it exactly, however it is chunked', async () => {
+    const line = `.${'y'.repeat(600)}\0${'z'.repeat(598)}`;
+    for (const chunks of splits(`.${line}\r\n.\r\n`).filter((_, i) => i % 97 === 0)) {
+      const { result, body } = await readData(reader(...chunks));
+      expect(result).toEqual({ kind: 'complete', size: 1_202 });
+      expect(body).toBe(`${line}\r\n`);
+    }
   });
 
   it('says eof when the client goes away mid-message', async () => {
