@@ -54,7 +54,8 @@ beforeAll(async () => {
   await mxSender(0, Date.now() + 1, seed, 2);
   expect(seed.accepted).toEqual({ alice: 1, bob: 1 });
   for (const user of USERS) {
-    for (let i = 0; i < 100 && (await messageCount(user)) < 1; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && (await messageCount(user)) < 1; i++)
+      await new Promise((r) => setTimeout(r, 100));
   }
 }, 120_000);
 
