@@ -11,6 +11,7 @@ import { type PopGateway, startPopGateway } from '@tegami/pop-gateway';
 import { createResolverClient } from '@tegami/rpc';
 import {
   createMetricsRegistry,
+  drainTimeoutOf,
   ensureSelfSignedCertificate,
   type Logger,
   type OpsServer,
@@ -25,6 +26,8 @@ export interface StandaloneDeps {
   readonly hostname: string;
   readonly opsHost: string;
   readonly opsPort: number;
+  /** TEGAMI_SHUTDOWN_TIMEOUT_MS: the drains of the services fit in it. */
+  readonly shutdownTimeoutMs: number;
   /** Postgres connections shared by all five services. */
   readonly poolSize: number;
   readonly logger: Logger;
@@ -73,6 +76,9 @@ export interface StandaloneDeps {
   };
 }
 
+// The most any closing step after the drains may take (closing pools, servers, Postgres).
+const STEP_LIMIT_MS = 3_000;
+
 export interface StandaloneHandle {
   readonly opsUrl: string;
   readonly databaseUrl: string;
@@ -91,12 +97,30 @@ export interface StandaloneHandle {
  */
 export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneHandle> {
   const { logger } = deps;
-  const stack: (() => Promise<void>)[] = [];
+  // Two kinds of things to stop. The services drain side by side, each within its own
+  // deadline (drainTimeoutOf the shutdown timeout), as they would as separate processes;
+  // then what they stood on closes in reverse order of starting, each step bounded, so a
+  // stuck step is logged and passed over instead of holding the process past its deadline.
+  const services: { readonly name: string; stop(): Promise<void> }[] = [];
+  const stack: { readonly name: string; stop(): Promise<void> }[] = [];
   const stop = async () => {
-    for (const step of stack.reverse()) {
-      await step().catch((err) => logger.error({ err }, 'error while stopping'));
-    }
+    await Promise.all(services.map((service) => bounded(service, drainTimeoutMs + STEP_LIMIT_MS)));
+    for (const step of stack.reverse()) await bounded(step, STEP_LIMIT_MS);
   };
+  const bounded = async (step: { readonly name: string; stop(): Promise<void> }, limitMs: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), limitMs);
+    });
+    const outcome = await Promise.race([
+      step.stop().catch((err) => logger.error({ err, step: step.name }, 'error while stopping')),
+      late,
+    ]);
+    clearTimeout(timer);
+    if (outcome === 'late')
+      logger.warn({ step: step.name, limitMs }, 'still stopping after its time: going on without it');
+  };
+  const drainTimeoutMs = drainTimeoutOf(deps.shutdownTimeoutMs);
   try {
     const postgresLog = logger.child({ component: 'postgres' });
     const postgres = await startEmbeddedPostgres(deps.dataDir, {
@@ -104,7 +128,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       ...(deps.progress ? { progress: deps.progress } : {}),
       serverLog: (line) => postgresLog.warn({ line }, 'embedded Postgres says'),
     });
-    stack.push(() => postgres.stop());
+    stack.push({ name: 'postgres', stop: () => postgres.stop() });
     logger.info({ dataDir: deps.dataDir, created: postgres.created }, 'embedded Postgres ready');
 
     const store = openStore({
@@ -113,7 +137,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       applicationName: 'tegami-standalone',
       onIdleError: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
     });
-    stack.push(() => store.close());
+    stack.push({ name: 'database pool', stop: () => store.close() });
     const migration = await migrate(store.pool);
     if (migration.applied.length > 0) logger.info(migration, 'schema migrated');
     if ((await ensureDomain(store.pool, deps.domain)).created) {
@@ -125,7 +149,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       logger.info({ certFile: tls.certFile }, 'generated a self-signed TLS certificate for localhost');
 
     const bus = createMemoryBus();
-    stack.push(() => bus.close());
+    stack.push({ name: 'bus', stop: () => bus.close() });
     const metrics = createMetricsRegistry('standalone');
 
     const smtp = await startSmtpIngress({
@@ -139,8 +163,9 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       tls: { cert: tls.cert, key: tls.key },
       listeners: smtpListeners(deps.smtp),
       popBeforeSmtp: deps.smtp.popBeforeSmtpTtlMs !== undefined,
+      drainTimeoutMs,
     });
-    stack.push(() => smtp.stop());
+    services.push({ name: 'smtp-ingress', stop: () => smtp.stop() });
 
     // dns-resolver on a loopback port of its own, reached over gRPC like in a cluster.
     const resolver = await startDnsResolver({
@@ -150,9 +175,9 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       host: '127.0.0.1',
       port: 0,
     });
-    stack.push(() => resolver.stop());
+    stack.push({ name: 'dns-resolver', stop: () => resolver.stop() });
     const resolverClient = createResolverClient(`127.0.0.1:${resolver.port}`);
-    stack.push(async () => resolverClient.close());
+    stack.push({ name: 'resolver client', stop: async () => resolverClient.close() });
 
     const delivery = await startDeliveryWorker({
       pool: store.pool,
@@ -166,7 +191,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       // The in-process bus lost whatever jobs a crash interrupted; the queue rows did not.
       recoverJobsAtStart: true,
     });
-    stack.push(() => delivery.stop());
+    services.push({ name: 'delivery-worker', stop: () => delivery.stop({ drainTimeoutMs }) });
 
     const pop = await startPopGateway({
       pool: store.pool,
@@ -185,7 +210,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       popBeforeSmtpTtlMs: deps.pop.popBeforeSmtpTtlMs,
       loginDelayMs: deps.pop.popLoginDelayMs,
     });
-    stack.push(() => pop.stop());
+    services.push({ name: 'pop-gateway', stop: () => pop.stop() });
 
     const imap = await startImapGateway({
       pool: store.pool,
@@ -205,7 +230,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       maxMessageSize: deps.imap.imapMaxMessageSize,
       maxCommandsPerSecond: deps.imap.imapMaxCommandsPerSecond,
     });
-    stack.push(() => imap.stop());
+    services.push({ name: 'imap-gateway', stop: () => imap.stop() });
 
     const ops: OpsServer = await startOpsServer({
       host: deps.opsHost,
@@ -215,7 +240,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       registry: metrics,
       readinessChecks: { postgres: store.ping, bus: () => bus.ping() },
     });
-    stack.push(() => ops.stop());
+    stack.push({ name: 'ops server', stop: () => ops.stop() });
 
     return {
       opsUrl: ops.url,
