@@ -7,11 +7,13 @@ import {
   createLogger,
   exitOnStartupError,
   loadConfigOrExit,
+  loginDelaySettings,
   onShutdown,
   path,
   string,
 } from '@tegami/runtime';
 import { smtpSettings } from '@tegami/smtp-ingress';
+import { loginThrottlePolicy } from '@tegami/store';
 import { startStandalone } from './standalone.js';
 
 // The standalone's resolver listens on a loopback port of its own choosing.
@@ -26,6 +28,7 @@ const config = loadConfigOrExit(
     ...deliverySettings(),
     ...popSettings(),
     ...imapSettings(),
+    ...loginDelaySettings(),
     ...dnsSettings,
   },
   { service: 'standalone' },
@@ -40,6 +43,10 @@ const standalone = await exitOnStartupError('could not start', () =>
     dns: config,
     pop: config,
     imap: config,
+    loginThrottle: loginThrottlePolicy({
+      maxDelayMs: config.authFailureDelayMaxMs,
+      freeFailures: config.authFreeFailures,
+    }),
     logger,
   }),
 );

@@ -20,6 +20,7 @@ import { type SmtpIngress, smtpListeners, startSmtpIngress } from '@tegami/smtp-
 import {
   EMBEDDED_MAX_CONNECTIONS,
   ensureDomain,
+  type LoginThrottlePolicy,
   migrate,
   openStore,
   type StorePool,
@@ -33,6 +34,8 @@ export interface StandaloneDeps {
   readonly opsHost: string;
   readonly opsPort: number;
   readonly logger: Logger;
+  /** The per-account login delay of SMTP AUTH, POP3 and IMAP (the services' default when absent). */
+  readonly loginThrottle?: LoginThrottlePolicy;
   readonly smtp: Omit<
     Parameters<typeof startSmtpIngress>[0],
     'pool' | 'bus' | 'logger' | 'metrics' | 'hostname' | 'listeners' | 'tls' | 'host'
@@ -138,6 +141,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       tls: { cert: tls.cert, key: tls.key },
       listeners: smtpListeners(deps.smtp),
       popBeforeSmtp: deps.smtp.popBeforeSmtpTtlMs !== undefined,
+      ...(deps.loginThrottle && { loginThrottle: deps.loginThrottle }),
     });
     stack.push(() => smtp.stop());
 
@@ -181,6 +185,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       allowPlaintextAuth: deps.pop.popAllowPlaintextAuth,
       popBeforeSmtpTtlMs: deps.pop.popBeforeSmtpTtlMs,
       loginDelayMs: deps.pop.popLoginDelayMs,
+      ...(deps.loginThrottle && { loginThrottle: deps.loginThrottle }),
     });
     stack.push(() => pop.stop());
 
@@ -201,6 +206,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       allowPlaintextAuth: deps.imap.imapAllowPlaintextAuth,
       maxMessageSize: deps.imap.imapMaxMessageSize,
       maxCommandsPerSecond: deps.imap.imapMaxCommandsPerSecond,
+      ...(deps.loginThrottle && { loginThrottle: deps.loginThrottle }),
     });
     stack.push(() => imap.stop());
 
