@@ -21,6 +21,7 @@ import {
   expungeMessages,
   getBlobs,
   grantPopBeforeSmtp,
+  type LoginClock,
   LoginThrottle,
   type LoginThrottlePolicy,
   listLocalDomains,
@@ -64,6 +65,8 @@ export interface PopGatewayDeps {
   readonly abuseLimits?: AbuseLimits;
   /** Failed logins per account, across addresses and replicas (TEGAMI_AUTH_FAILURE_DELAY_MAX). */
   readonly loginThrottle?: LoginThrottlePolicy;
+  /** The login delay's clock (tests watch the waits through it). */
+  readonly loginClock?: LoginClock;
 }
 
 export interface PopGateway {
@@ -83,7 +86,11 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
   // Shared by every connection of this process: a guesser gains nothing by reconnecting.
   const abuse = new AbuseTracker(deps.abuseLimits);
   // Shared through Postgres with every replica and with SMTP AUTH and IMAP.
-  const throttle = new LoginThrottle(deps.pool, deps.loginThrottle ?? DEFAULT_LOGIN_THROTTLE);
+  const throttle = new LoginThrottle(
+    deps.pool,
+    deps.loginThrottle ?? DEFAULT_LOGIN_THROTTLE,
+    deps.loginClock,
+  );
   const sweeping = throttle.startSweeping((err) =>
     deps.logger.warn({ err }, 'could not sweep the login failure records'),
   );
