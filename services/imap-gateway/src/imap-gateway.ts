@@ -16,6 +16,7 @@ import {
 } from '@tegami/runtime';
 import {
   DEFAULT_LOGIN_THROTTLE,
+  type LoginClock,
   LoginThrottle,
   type LoginThrottlePolicy,
   listLocalDomains,
@@ -55,6 +56,8 @@ export interface ImapGatewayDeps {
   readonly abuseLimits?: AbuseLimits;
   /** Failed logins per account, across addresses and replicas (TEGAMI_AUTH_FAILURE_DELAY_MAX). */
   readonly loginThrottle?: LoginThrottlePolicy;
+  /** The login delay's clock (tests watch the waits through it). */
+  readonly loginClock?: LoginClock;
 }
 
 export interface ImapGateway {
@@ -80,7 +83,11 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
   const limits = new ConnectionLimits(deps.maxConnections, deps.maxConnectionsPerIp);
   const abuse = new AbuseTracker(deps.abuseLimits);
   // Shared through Postgres with every replica and with SMTP AUTH and POP3.
-  const throttle = new LoginThrottle(deps.pool, deps.loginThrottle ?? DEFAULT_LOGIN_THROTTLE);
+  const throttle = new LoginThrottle(
+    deps.pool,
+    deps.loginThrottle ?? DEFAULT_LOGIN_THROTTLE,
+    deps.loginClock,
+  );
   const sweeping = throttle.startSweeping((err) =>
     deps.logger.warn({ err }, 'could not sweep the login failure records'),
   );

@@ -20,6 +20,7 @@ import {
 } from '@tegami/runtime';
 import {
   DEFAULT_LOGIN_THROTTLE,
+  type LoginClock,
   LoginThrottle,
   type LoginThrottlePolicy,
   listLocalDomains,
@@ -64,6 +65,8 @@ export interface SmtpIngressDeps {
   readonly abuseLimits?: AbuseLimits;
   /** Failed logins per account, across addresses and replicas (TEGAMI_AUTH_FAILURE_DELAY_MAX). */
   readonly loginThrottle?: LoginThrottlePolicy;
+  /** The login delay's clock (tests watch the waits through it). */
+  readonly loginClock?: LoginClock;
   /** Relay for client addresses with a POP-before-SMTP grant (the pop-gateway writes them). */
   readonly popBeforeSmtp?: boolean;
   /** stop(): how long transactions in progress may take to finish before they get 421. */
@@ -96,7 +99,11 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool), DOMAIN_REFRESH_MS);
   const lookupCredentials = saslCredentialLookup(deps.pool);
   // Shared through Postgres with every replica and with POP3 and IMAP.
-  const loginThrottle = new LoginThrottle(deps.pool, deps.loginThrottle ?? DEFAULT_LOGIN_THROTTLE);
+  const loginThrottle = new LoginThrottle(
+    deps.pool,
+    deps.loginThrottle ?? DEFAULT_LOGIN_THROTTLE,
+    deps.loginClock,
+  );
   const sweeping = loginThrottle.startSweeping((err) =>
     deps.logger.warn({ err }, 'could not sweep the login failure records'),
   );
