@@ -209,7 +209,10 @@ export interface ClientLoginEvents {
   error?(err: unknown): void;
 }
 
-/** How a failed login ended, for the log: the name as the client gave it, if it got that far. */
+/**
+ * How a failed login ended, for the log: the name as the client gave it (as the mechanism
+ * read it: trimmed and SASLprep'd, RFC 4013), if the exchange got that far.
+ */
 export interface FailedLogin {
   readonly user: string | undefined;
 }
@@ -271,7 +274,9 @@ export class ClientLogins {
   failed(): FailedLogin | undefined {
     const attempt = this.attempt;
     this.attempt = undefined;
-    // Failed before any name was read: malformed SASL data.
+    // Failed before any name was read: malformed SASL data. (An exchange verified but then
+    // cancelled by the client, e.g. `*` after SCRAM's server-final, reports no outcome; its
+    // attempt is taken for the next failure's if no lookup comes between: one failure more.)
     if (!attempt) return { user: undefined };
     if (attempt.state !== 'checking') return undefined;
     this.record(() => this.throttle.failed(attempt.user, attempt.admission));
