@@ -11,8 +11,8 @@ const MS = `interval '1 millisecond'`;
 const MAX_COUNTED = 1_000_000;
 
 export type LoginReservation =
-  /** The address logged in to this name lately: nothing counted, nothing to wait for. */
-  | { readonly kind: 'known' }
+  /** The address logged in to this name lately (last at `since`): nothing counted, no wait. */
+  | { readonly kind: 'known'; readonly since: Date }
   /** Counted; the answer is due at notBefore (its turn in the name's queue). */
   | { readonly kind: 'queued'; readonly notBefore: Date }
   /** Its turn would come later than the queue allows: nothing counted, not to be checked. */
@@ -42,15 +42,15 @@ export async function reserveLoginAttempt(db: Queryable, r: ReserveLoginAttempt)
   const ahead = `CASE WHEN f.last_failure_at > $3::timestamptz - $4 * ${MS} THEN f.failures ELSE 0 END`;
   const delay = `COALESCE(($6::int[])[${ahead} + 1], ($6::int[])[cardinality($6::int[])]) * ${MS}`;
   const turn = `GREATEST(f.not_before, $3::timestamptz) + ${delay}`;
-  const result = await db.query<{ known: boolean; not_before: Date | null }>(
+  const result = await db.query<{ since: Date | null; not_before: Date | null }>(
     `WITH known AS (
-       SELECT EXISTS (
-         SELECT 1 FROM login_known_addresses
+       SELECT (
+         SELECT last_success_at FROM login_known_addresses
           WHERE name_key = $1 AND address = $2 AND last_success_at > $3::timestamptz - $5 * ${MS}
-       ) AS known
+       ) AS since
      ), counted AS (
        INSERT INTO login_failures AS f (name_key, failures, last_failure_at, not_before)
-       SELECT $1, 1, $3, $3::timestamptz + ($6::int[])[1] * ${MS} FROM known WHERE NOT known.known
+       SELECT $1, 1, $3, $3::timestamptz + ($6::int[])[1] * ${MS} FROM known WHERE known.since IS NULL
        ON CONFLICT (name_key) DO UPDATE SET
          failures = LEAST(${ahead} + 1, ${MAX_COUNTED}),
          last_failure_at = EXCLUDED.last_failure_at,
@@ -58,11 +58,11 @@ export async function reserveLoginAttempt(db: Queryable, r: ReserveLoginAttempt)
        WHERE ${turn} <= $3::timestamptz + $7 * ${MS}
        RETURNING f.not_before
      )
-     SELECT known.known, counted.not_before FROM known LEFT JOIN counted ON true`,
+     SELECT known.since, counted.not_before FROM known LEFT JOIN counted ON true`,
     [r.nameKey, r.network, r.now, r.windowMs, r.knownAddressTtlMs, r.schedule, r.maxQueueMs],
   );
   const row = result.rows[0]!;
-  if (row.known) return { kind: 'known' };
+  if (row.since) return { kind: 'known', since: row.since };
   return row.not_before ? { kind: 'queued', notBefore: row.not_before } : { kind: 'refused' };
 }
 

@@ -94,7 +94,7 @@ describe('LoginThrottle (per-account login delay)', () => {
     await t.succeeded('bob@example.test', owner, first);
 
     await guessInTurn(t, clock, 'bob@example.test', 8);
-    expect(await t.admit('bob@example.test', owner)).toEqual({ kind: 'known' });
+    expect(await t.admit('bob@example.test', owner)).toEqual({ kind: 'known', stale: false });
     // A new address of the owner's waits like the guesser's, but gets in: no lockout.
     const newPhone = await t.admit('bob@example.test', '192.0.2.77');
     expect(newPhone).toEqual({ kind: 'counted', waitMs: 8000 });
@@ -106,7 +106,7 @@ describe('LoginThrottle (per-account login delay)', () => {
     expect((await readLoginFailures(store.pool, loginNameKey('bob@example.test')))!.failures).toBe(
       before + 1,
     );
-    expect(await t.admit('bob@example.test', owner)).toEqual({ kind: 'known' });
+    expect(await t.admit('bob@example.test', owner)).toEqual({ kind: 'known', stale: false });
   });
 
   it('forgets a known address after its time, and keeps only the most recent few per name', async () => {
@@ -118,7 +118,7 @@ describe('LoginThrottle (per-account login delay)', () => {
     }
     const known = (await readLoginFailures(store.pool, loginNameKey('carol@example.test')))!.knownAddresses;
     expect(known).toEqual(['203.0.113.3', '203.0.113.4', '203.0.113.5']);
-    expect(await t.admit('carol@example.test', '203.0.113.5')).toEqual({ kind: 'known' });
+    expect(await t.admit('carol@example.test', '203.0.113.5')).toEqual({ kind: 'known', stale: false });
 
     clock.advance(86_400_000);
     expect((await t.admit('carol@example.test', '203.0.113.5')).kind).toBe('counted');
@@ -126,6 +126,30 @@ describe('LoginThrottle (per-account login delay)', () => {
     expect((await readLoginFailures(store.pool, loginNameKey('carol@example.test')))?.knownAddresses).toEqual(
       [],
     );
+  });
+
+  it('writes a known address down again only once it is older than the refresh interval', async () => {
+    const hour = 3_600_000;
+    const { throttle: t, clock } = throttle({ knownAddressRefreshMs: hour, knownAddressTtlMs: 2 * hour });
+    const logIn = async (name: string) => {
+      const admission = await t.admit(name, '203.0.113.9');
+      await t.succeeded(name, '203.0.113.9', admission);
+      return admission;
+    };
+    // A success half an hour after the first is not written: the first one expires on time.
+    await logIn('liam@example.test');
+    clock.advance(hour / 2);
+    expect(await logIn('liam@example.test')).toEqual({ kind: 'known', stale: false });
+    clock.advance(1.5 * hour + 1);
+    expect((await t.admit('liam@example.test', '203.0.113.9')).kind).toBe('counted');
+
+    // One more than an hour after is, and keeps the address known past the first's expiry.
+    const start = clock.now();
+    await logIn('mia@example.test');
+    clock.advance(1.5 * hour);
+    expect(await logIn('mia@example.test')).toEqual({ kind: 'known', stale: true });
+    clock.time = start + 2.25 * hour;
+    expect(await t.admit('mia@example.test', '203.0.113.9')).toEqual({ kind: 'known', stale: false });
   });
 
   it('queues parallel attempts from many addresses and two replicas behind one another, and refuses past the queue', async () => {
@@ -244,7 +268,7 @@ describe('ClientLogins (one connection)', () => {
     logins.succeeded();
     await logins.settled();
     await guessInTurn(t, clock, 'kate@example.test', 6, '198.51.101');
-    expect(await t.admit('kate@example.test', '203.0.113.88')).toEqual({ kind: 'known' });
+    expect(await t.admit('kate@example.test', '203.0.113.88')).toEqual({ kind: 'known', stale: false });
     expect(await t.forClient('203.0.113.88').guard(lookup)('kate@example.test')).toBeDefined();
   });
 });

@@ -95,8 +95,11 @@ export function loginDelaySchedule(policy: LoginThrottlePolicy): number[] {
 export type LoginAdmission =
   /** The per-account delay is off. */
   | { readonly kind: 'off' }
-  /** From an address that logged in to this name lately: at once, not counted. */
-  | { readonly kind: 'known' }
+  /**
+   * From an address that logged in to this name lately: at once, not counted. `stale`: it
+   * last did so long enough ago that a success is worth writing down again.
+   */
+  | { readonly kind: 'known'; readonly stale: boolean }
   /** Counted (a success takes it back); answer no sooner than waitMs from now. */
   | { readonly kind: 'counted'; readonly waitMs: number }
   /** Too many attempts queued on this name: refused unchecked. */
@@ -150,7 +153,10 @@ export class LoginThrottle {
     });
     switch (reservation.kind) {
       case 'known':
-        return { kind: 'known' };
+        return {
+          kind: 'known',
+          stale: now - reservation.since.getTime() >= this.policy.knownAddressRefreshMs,
+        };
       case 'refused':
         return { kind: 'refused' };
       case 'queued':
@@ -167,7 +173,9 @@ export class LoginThrottle {
 
   /** The credentials were right: the attempt takes itself back and the address becomes known. */
   async succeeded(name: string, client: string, admission: LoginAdmission): Promise<void> {
+    // A known address's recent success is on record already: no write per IMAP reconnect.
     if (admission.kind === 'off' || admission.kind === 'refused') return;
+    if (admission.kind === 'known' && !admission.stale) return;
     const nameKey = loginNameKey(name);
     const now = new Date(this.clock.now());
     if (admission.kind === 'counted') await withdrawLoginAttempt(this.db, nameKey, now);
