@@ -257,6 +257,18 @@ Context: dict "root" $ "component" name "values" the service's values.
 - name: TEGAMI_POP_BEFORE_SMTP_TTL
   value: {{ $root.Values.popBeforeSmtpTtl | quote }}
 {{- end }}
+{{- if has $component (list "smtp-ingress" "pop-gateway" "imap-gateway") }}
+{{- with $root.Values.authFailureDelay }}
+{{- if .max }}
+- name: TEGAMI_AUTH_FAILURE_DELAY_MAX
+  value: {{ .max | quote }}
+{{- end }}
+{{- if not (kindIs "invalid" .freeFailures) }}
+- name: TEGAMI_AUTH_FREE_FAILURES
+  value: {{ include "tegami.envText" .freeFailures | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if eq $component "delivery-worker" }}
 {{- /* A headless Service's name resolves to the pods' addresses: the port is the container's. */}}
 - name: TEGAMI_RESOLVER_TARGET

@@ -11,6 +11,7 @@ export * from './ops-server.js';
 export * from './protocol-server.js';
 export * from './proxy-protocol.js';
 export * from './redact.js';
+export * from './security-events.js';
 export * from './service-main.js';
 export * from './service-metrics.js';
 export * from './shutdown.js';

@@ -10,6 +10,8 @@ export * from './embedded-postgres.js';
 export * from './errors.js';
 export * from './imap-mailbox.js';
 export * from './local-delivery.js';
+export * from './login-failures.js';
+export * from './login-throttle.js';
 export * from './mailboxes.js';
 export * from './maildrop.js';
 export * from './messages.js';

@@ -8,11 +8,21 @@ import {
   createCommandMetrics,
   createErrorCounter,
   type Logger,
+  logFailedLogin,
+  logThrottledLogin,
   type ProxyPolicy,
   type ServedConnection,
   startProtocolServer,
 } from '@tegami/runtime';
-import { listLocalDomains, refreshedLocalDomains, saslCredentialLookup } from '@tegami/store';
+import {
+  DEFAULT_LOGIN_THROTTLE,
+  type LoginClock,
+  LoginThrottle,
+  type LoginThrottlePolicy,
+  listLocalDomains,
+  refreshedLocalDomains,
+  saslCredentialLookup,
+} from '@tegami/store';
 import type pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { MailboxWatchers } from './mailbox-watchers.js';
@@ -44,6 +54,10 @@ export interface ImapGatewayDeps {
   /** Commands per second per session (burst: ten seconds' worth); undefined: no limit. */
   readonly maxCommandsPerSecond?: number | undefined;
   readonly abuseLimits?: AbuseLimits;
+  /** Failed logins per account, across addresses and replicas (TEGAMI_AUTH_FAILURE_DELAY_MAX). */
+  readonly loginThrottle?: LoginThrottlePolicy;
+  /** The login delay's clock (tests watch the waits through it). */
+  readonly loginClock?: LoginClock;
 }
 
 export interface ImapGateway {
@@ -68,6 +82,15 @@ const IMAP_COMMANDS = new Set(
 export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGateway> {
   const limits = new ConnectionLimits(deps.maxConnections, deps.maxConnectionsPerIp);
   const abuse = new AbuseTracker(deps.abuseLimits);
+  // Shared through Postgres with every replica and with SMTP AUTH and POP3.
+  const throttle = new LoginThrottle(
+    deps.pool,
+    deps.loginThrottle ?? DEFAULT_LOGIN_THROTTLE,
+    deps.loginClock,
+  );
+  const sweeping = throttle.startSweeping((err) =>
+    deps.logger.warn({ err }, 'could not sweep the login failure records'),
+  );
   const watchers = new MailboxWatchers(deps.bus);
   const perUser = new Map<string, number>();
   const secureContext: SecureContext | undefined = deps.tls ? createSecureContext(deps.tls) : undefined;
@@ -104,6 +127,10 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
     metrics.connections.inc({ listener });
     metrics.active.inc();
     let userSlot: string | undefined;
+    const logins = throttle.forClient(address, {
+      refused: (user) => logThrottledLogin(deps.logger, { client: address, protocol: 'imap', user }),
+      error: (err) => deps.logger.warn({ err }, 'could not record a login attempt'),
+    });
     const session = new ImapSession(
       {
         hostname: deps.hostname,
@@ -116,8 +143,9 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
         }),
       },
       {
-        lookupCredentials,
+        lookupCredentials: logins.guard(lookupCredentials),
         async openAccount(identity) {
+          logins.succeeded();
           const count = perUser.get(identity.accountId) ?? 0;
           if (count >= deps.maxConnectionsPerUser) {
             metrics.logins.inc({ result: 'too-many' });
@@ -131,8 +159,11 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
             identity.address,
           );
         },
-        async authFailed() {
+        async authFailed(mechanism) {
           metrics.logins.inc({ result: 'failed' });
+          const failure = logins.failed();
+          if (failure)
+            logFailedLogin(deps.logger, { client: address, protocol: 'imap', mechanism, ...failure });
           // A guesser waits longer for every answer, and is shown the door after a few.
           const penalty = abuse.penalise(address, 'auth');
           await new Promise((r) => setTimeout(r, penalty.delayMs));
@@ -195,6 +226,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
     },
     async stop() {
       realms.stop();
+      sweeping.stop();
       // RFC 9051 §7.1.5: BYE before the server closes the connection.
       await server.stop(
         (connection) => sessions.get(connection)?.bye('server shutting down') ?? Promise.resolve(),

@@ -1,18 +1,20 @@
 import { connectNatsBus } from '@tegami/bus';
 import {
   loadTlsFromFiles,
+  loginDelaySettings,
   mailServiceSettings,
   proxyProtocolSettings,
   runService,
   tlsFiles,
 } from '@tegami/runtime';
-import { openServiceStore } from '@tegami/store';
+import { loginThrottlePolicy, openServiceStore } from '@tegami/store';
 import { startImapGateway } from './imap-gateway.js';
 import { imapSettings } from './settings.js';
 
 const settings = {
   ...imapSettings(),
   ...mailServiceSettings(),
+  ...loginDelaySettings(),
   tlsFiles: tlsFiles(),
   proxy: proxyProtocolSettings(),
 };
@@ -46,6 +48,10 @@ await runService('imap-gateway', settings, async ({ config, logger, metrics }) =
     allowPlaintextAuth: config.imapAllowPlaintextAuth,
     maxMessageSize: config.imapMaxMessageSize,
     maxCommandsPerSecond: config.imapMaxCommandsPerSecond,
+    loginThrottle: loginThrottlePolicy({
+      maxDelayMs: config.authFailureDelayMaxMs,
+      freeFailures: config.authFreeFailures,
+    }),
   });
   return {
     readiness: { postgres: store.ping, nats: () => bus.ping() },

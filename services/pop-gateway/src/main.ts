@@ -1,18 +1,20 @@
 import { connectNatsBus } from '@tegami/bus';
 import {
   loadTlsFromFiles,
+  loginDelaySettings,
   mailServiceSettings,
   proxyProtocolSettings,
   runService,
   tlsFiles,
 } from '@tegami/runtime';
-import { openServiceStore } from '@tegami/store';
+import { loginThrottlePolicy, openServiceStore } from '@tegami/store';
 import { startPopGateway } from './pop-gateway.js';
 import { popSettings } from './settings.js';
 
 const settings = {
   ...popSettings(),
   ...mailServiceSettings(),
+  ...loginDelaySettings(),
   tlsFiles: tlsFiles(),
   proxy: proxyProtocolSettings(),
 };
@@ -45,6 +47,10 @@ await runService('pop-gateway', settings, async ({ config, logger, metrics }) =>
     allowPlaintextAuth: config.popAllowPlaintextAuth,
     popBeforeSmtpTtlMs: config.popBeforeSmtpTtlMs,
     loginDelayMs: config.popLoginDelayMs,
+    loginThrottle: loginThrottlePolicy({
+      maxDelayMs: config.authFailureDelayMaxMs,
+      freeFailures: config.authFreeFailures,
+    }),
   });
   return {
     readiness: { postgres: store.ping, nats: () => bus.ping() },

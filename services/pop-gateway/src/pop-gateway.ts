@@ -9,15 +9,21 @@ import {
   createCommandMetrics,
   createErrorCounter,
   type Logger,
+  logFailedLogin,
+  logThrottledLogin,
   type ProxyPolicy,
   type ServedConnection,
   startProtocolServer,
 } from '@tegami/runtime';
 import {
   acquireMaildropLock,
+  DEFAULT_LOGIN_THROTTLE,
   expungeMessages,
   getBlobs,
   grantPopBeforeSmtp,
+  type LoginClock,
+  LoginThrottle,
+  type LoginThrottlePolicy,
   listLocalDomains,
   type Maildrop,
   openMaildrop,
@@ -57,6 +63,10 @@ export interface PopGatewayDeps {
   readonly loginDelayMs?: number | undefined;
   /** Failed logins per client address, across its connections (the SMTP defaults). */
   readonly abuseLimits?: AbuseLimits;
+  /** Failed logins per account, across addresses and replicas (TEGAMI_AUTH_FAILURE_DELAY_MAX). */
+  readonly loginThrottle?: LoginThrottlePolicy;
+  /** The login delay's clock (tests watch the waits through it). */
+  readonly loginClock?: LoginClock;
 }
 
 export interface PopGateway {
@@ -75,6 +85,15 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
   const limits = new ConnectionLimits(deps.maxConnections, deps.maxConnectionsPerIp);
   // Shared by every connection of this process: a guesser gains nothing by reconnecting.
   const abuse = new AbuseTracker(deps.abuseLimits);
+  // Shared through Postgres with every replica and with SMTP AUTH and IMAP.
+  const throttle = new LoginThrottle(
+    deps.pool,
+    deps.loginThrottle ?? DEFAULT_LOGIN_THROTTLE,
+    deps.loginClock,
+  );
+  const sweeping = throttle.startSweeping((err) =>
+    deps.logger.warn({ err }, 'could not sweep the login failure records'),
+  );
   const secureContext: SecureContext | undefined = deps.tls ? createSecureContext(deps.tls) : undefined;
   const registers = [deps.metrics];
   const metrics = {
@@ -117,6 +136,10 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
     metrics.connections.inc({ listener });
     metrics.active.inc();
     const sessionId = randomBytes(8).toString('hex');
+    const logins = throttle.forClient(address, {
+      refused: (user) => logThrottledLogin(deps.logger, { client: address, protocol: 'pop3', user }),
+      error: (err) => deps.logger.warn({ err }, 'could not record a login attempt'),
+    });
     let maildrop: Maildrop | undefined;
     let reader: MaildropReader | undefined;
     let locked: { accountId: string; renew: NodeJS.Timeout } | undefined;
@@ -136,8 +159,9 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
         ...(deps.loginDelayMs !== undefined && { loginDelaySeconds: Math.ceil(deps.loginDelayMs / 1000) }),
       },
       {
-        lookupCredentials,
+        lookupCredentials: logins.guard(lookupCredentials),
         async openMaildrop(identity) {
+          logins.succeeded();
           try {
             if (!(await acquireMaildropLock(deps.pool, identity.accountId, sessionId, LOCK_LEASE_MS))) {
               metrics.logins.inc({ result: 'in-use' });
@@ -189,8 +213,11 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
               .catch(() => undefined);
           }
         },
-        async authFailed() {
+        async authFailed(mechanism) {
           metrics.logins.inc({ result: 'failed' });
+          const failure = logins.failed();
+          if (failure)
+            logFailedLogin(deps.logger, { client: address, protocol: 'pop3', mechanism, ...failure });
           // A guesser waits longer for every answer, and is shown the door after a few.
           const penalty = abuse.penalise(address, 'auth');
           await new Promise((r) => setTimeout(r, penalty.delayMs));
@@ -245,6 +272,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
     ports: server.ports,
     async stop() {
       realms.stop();
+      sweeping.stop();
       // Sessions end without QUIT: their deletions are not applied (RFC 1939 §6).
       await server.stop();
     },

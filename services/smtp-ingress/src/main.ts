@@ -2,12 +2,13 @@ import { connectNatsBus } from '@tegami/bus';
 import {
   drainTimeoutOf,
   loadTlsFromFiles,
+  loginDelaySettings,
   mailServiceSettings,
   proxyProtocolSettings,
   runService,
   tlsFiles,
 } from '@tegami/runtime';
-import { openServiceStore, sweepAbandoned } from '@tegami/store';
+import { loginThrottlePolicy, openServiceStore, sweepAbandoned } from '@tegami/store';
 import { smtpListeners, smtpSettings } from './settings.js';
 import { startSmtpIngress } from './smtp-ingress.js';
 
@@ -17,6 +18,7 @@ const ABANDONED_AFTER_MS = 10 * 60_000;
 const settings = {
   ...smtpSettings(),
   ...mailServiceSettings(),
+  ...loginDelaySettings(),
   tlsFiles: tlsFiles(),
   proxy: proxyProtocolSettings(),
 };
@@ -43,6 +45,10 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
     listeners: smtpListeners(config),
     popBeforeSmtp: config.popBeforeSmtpTtlMs !== undefined,
     drainTimeoutMs: drainTimeoutOf(config.shutdownTimeoutMs),
+    loginThrottle: loginThrottlePolicy({
+      maxDelayMs: config.authFailureDelayMaxMs,
+      freeFailures: config.authFreeFailures,
+    }),
   });
   const sweep = setInterval(() => {
     sweepAbandoned(store.pool, ABANDONED_AFTER_MS).then(

@@ -1,14 +1,25 @@
 import type { Socket } from 'node:net';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import {
+  type ForwardPath,
   reply,
+  reversePathAddress,
   type SaslCredentialLookup,
+  type SmtpReply,
   type SmtpRole,
   SmtpSession,
   type SmtpSessionConfig,
   serializeReply,
 } from '@tegami/protocol';
-import type { AbuseTracker, Logger } from '@tegami/runtime';
+import {
+  type AbuseTracker,
+  type Logger,
+  logFailedLogin,
+  logRelayDenied,
+  logThrottledLogin,
+  logUnknownRecipient,
+} from '@tegami/runtime';
+import type { LoginThrottle } from '@tegami/store';
 import { type AcceptorDeps, acceptMessage } from './message-acceptor.js';
 import type { SmtpMetrics } from './metrics.js';
 import type { RelayPolicy } from './policy.js';
@@ -22,6 +33,8 @@ export interface ConnectionDeps {
   readonly policy: RelayPolicy;
   readonly abuse: AbuseTracker;
   readonly lookupCredentials: SaslCredentialLookup;
+  /** Failed logins per account, across addresses and replicas. */
+  readonly loginThrottle: LoginThrottle;
   readonly acceptor: AcceptorDeps;
   readonly metrics: SmtpMetrics;
   readonly logger: Logger;
@@ -53,6 +66,12 @@ export function serveSmtpConnection(
   const send = (text: string) => {
     if (!current.destroyed && current.writable) current.write(text);
   };
+  const logins = deps.loginThrottle.forClient(clientAddress, {
+    refused: (user) => logThrottledLogin(deps.logger, { client: clientAddress, protocol: 'smtp', user }),
+    error: (err) => deps.logger.warn({ err }, 'could not record a login attempt'),
+  });
+  // The envelope sender of the transaction in progress (MAIL was accepted), for refusal logs.
+  let sender = '';
   const session = new SmtpSession(
     deps.sessionConfig,
     {
@@ -67,18 +86,32 @@ export function serveSmtpConnection(
         source = new SocketSource(secured);
         return source;
       },
-      lookupCredentials: deps.lookupCredentials,
-      checkSender: (client, from) => deps.policy.checkSender(client, from),
+      lookupCredentials: logins.guard(deps.lookupCredentials),
+      checkSender: async (client, from) => {
+        const refusal = await deps.policy.checkSender(client, from);
+        if (!refusal) sender = reversePathAddress(from);
+        return refusal;
+      },
       postmasterDomain: () => deps.policy.postmasterDomain(deps.sessionConfig.hostname),
-      checkRecipient: (client, to) => deps.policy.checkRecipient(client, to),
+      checkRecipient: async (client, to) => {
+        const refusal = await deps.policy.checkRecipient(client, to);
+        if (refusal) logRecipientRefusal(deps, clientAddress, sender, to, refusal);
+        return refusal;
+      },
       deliver: (client, envelope, message) =>
         acceptMessage(deps.acceptor, deps.listener, deps.role, client, envelope, message),
       penalise: async (client, kind) => deps.abuse.penalise(client.address, kind),
       authSucceeded: (client, mechanism) => {
+        logins.succeeded();
         deps.abuse.forgiveAuth(client.address);
         deps.metrics.auth.inc({ mechanism, result: 'success' });
       },
-      authFailed: (_client, mechanism) => deps.metrics.auth.inc({ mechanism, result: 'failure' }),
+      authFailed: (client, mechanism) => {
+        deps.metrics.auth.inc({ mechanism, result: 'failure' });
+        const failure = logins.failed();
+        if (failure)
+          logFailedLogin(deps.logger, { client: client.address, protocol: 'smtp', mechanism, ...failure });
+      },
     },
     source,
     clientAddress,
@@ -115,6 +148,30 @@ export function serveSmtpConnection(
       setTimeout(() => current.destroy(), 1_000).unref();
     },
   };
+}
+
+/**
+ * One log line for a recipient refused as unknown or as relaying (the fail2ban filter
+ * tegami-smtp.conf keys on them), told apart by the enhanced status code the policy chose
+ * (RFC 3463: 5.1.1 bad destination mailbox, 5.7.1 delivery not authorized).
+ */
+function logRecipientRefusal(
+  deps: ConnectionDeps,
+  client: string,
+  from: string,
+  to: ForwardPath,
+  refusal: SmtpReply,
+): void {
+  if (to.kind !== 'mailbox' || refusal.code < 500) return;
+  const refused = {
+    client,
+    listener: deps.listener,
+    code: refusal.code,
+    from,
+    to: `${to.mailbox.localPart}@${to.mailbox.domain}`,
+  };
+  if (refusal.enhanced === '5.1.1') logUnknownRecipient(deps.logger, refused);
+  else if (refusal.enhanced === '5.7.1') logRelayDenied(deps.logger, refused);
 }
 
 /** The server side of a STARTTLS handshake on the existing socket; null when it fails. */

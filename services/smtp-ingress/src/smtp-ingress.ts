@@ -18,7 +18,15 @@ import {
   NO_PROXY,
   type ProxyPolicy,
 } from '@tegami/runtime';
-import { listLocalDomains, refreshedLocalDomains, saslCredentialLookup } from '@tegami/store';
+import {
+  DEFAULT_LOGIN_THROTTLE,
+  type LoginClock,
+  LoginThrottle,
+  type LoginThrottlePolicy,
+  listLocalDomains,
+  refreshedLocalDomains,
+  saslCredentialLookup,
+} from '@tegami/store';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 
@@ -55,6 +63,10 @@ export interface SmtpIngressDeps {
   /** PLAIN and LOGIN in clear from loopback clients (default true: nothing crosses a wire). */
   readonly plaintextAuthOnLoopback?: boolean;
   readonly abuseLimits?: AbuseLimits;
+  /** Failed logins per account, across addresses and replicas (TEGAMI_AUTH_FAILURE_DELAY_MAX). */
+  readonly loginThrottle?: LoginThrottlePolicy;
+  /** The login delay's clock (tests watch the waits through it). */
+  readonly loginClock?: LoginClock;
   /** Relay for client addresses with a POP-before-SMTP grant (the pop-gateway writes them). */
   readonly popBeforeSmtp?: boolean;
   /** stop(): how long transactions in progress may take to finish before they get 421. */
@@ -86,6 +98,15 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
     : undefined;
   const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool), DOMAIN_REFRESH_MS);
   const lookupCredentials = saslCredentialLookup(deps.pool);
+  // Shared through Postgres with every replica and with POP3 and IMAP.
+  const loginThrottle = new LoginThrottle(
+    deps.pool,
+    deps.loginThrottle ?? DEFAULT_LOGIN_THROTTLE,
+    deps.loginClock,
+  );
+  const sweeping = loginThrottle.startSweeping((err) =>
+    deps.logger.warn({ err }, 'could not sweep the login failure records'),
+  );
   const connections = new Set<ServedSmtpConnection>();
   const servers: Server[] = [];
   const ports: Record<string, number> = {};
@@ -148,6 +169,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
         policy,
         abuse,
         lookupCredentials,
+        loginThrottle,
         acceptor: { pool: deps.pool, bus: deps.bus, hostname: deps.hostname, logger: deps.logger, metrics },
         metrics,
         logger: deps.logger,
@@ -200,6 +222,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
     async stop() {
       draining = true;
       realms.stop();
+      sweeping.stop();
       // close() resolves only once every connection has ended, so it is awaited last.
       const closed = Promise.all(
         servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),

@@ -8,11 +8,13 @@ import {
   exitOnStartupError,
   int,
   loadConfigOrExit,
+  loginDelaySettings,
   onShutdown,
   path,
   string,
 } from '@tegami/runtime';
 import { smtpSettings } from '@tegami/smtp-ingress';
+import { loginThrottlePolicy } from '@tegami/store';
 import { startStandalone } from './standalone.js';
 
 // The standalone's resolver listens on a loopback port of its own choosing.
@@ -28,6 +30,7 @@ const config = loadConfigOrExit(
     ...deliverySettings(),
     ...popSettings(),
     ...imapSettings(),
+    ...loginDelaySettings(),
     ...dnsSettings,
   },
   { service: 'standalone' },
@@ -42,6 +45,10 @@ const standalone = await exitOnStartupError('could not start', () =>
     dns: config,
     pop: config,
     imap: config,
+    loginThrottle: loginThrottlePolicy({
+      maxDelayMs: config.authFailureDelayMaxMs,
+      freeFailures: config.authFreeFailures,
+    }),
     logger,
     progress: (line) => process.stderr.write(`tegami: ${line}\n`),
   }),

@@ -18,7 +18,14 @@ import {
   startOpsServer,
 } from '@tegami/runtime';
 import { type SmtpIngress, smtpListeners, startSmtpIngress } from '@tegami/smtp-ingress';
-import { ensureDomain, migrate, openStore, type StorePool, startEmbeddedPostgres } from '@tegami/store';
+import {
+  ensureDomain,
+  type LoginThrottlePolicy,
+  migrate,
+  openStore,
+  type StorePool,
+  startEmbeddedPostgres,
+} from '@tegami/store';
 
 export interface StandaloneDeps {
   readonly dataDir: string;
@@ -33,6 +40,8 @@ export interface StandaloneDeps {
   readonly logger: Logger;
   /** A human line per slow start-up step (the first start creates the database). */
   readonly progress?: (line: string) => void;
+  /** The per-account login delay of SMTP AUTH, POP3 and IMAP (the services' default when absent). */
+  readonly loginThrottle?: LoginThrottlePolicy;
   readonly smtp: Omit<
     Parameters<typeof startSmtpIngress>[0],
     'pool' | 'bus' | 'logger' | 'metrics' | 'hostname' | 'listeners' | 'tls' | 'host'
@@ -164,6 +173,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       listeners: smtpListeners(deps.smtp),
       popBeforeSmtp: deps.smtp.popBeforeSmtpTtlMs !== undefined,
       drainTimeoutMs,
+      ...(deps.loginThrottle && { loginThrottle: deps.loginThrottle }),
     });
     services.push({ name: 'smtp-ingress', stop: () => smtp.stop() });
 
@@ -209,6 +219,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       allowPlaintextAuth: deps.pop.popAllowPlaintextAuth,
       popBeforeSmtpTtlMs: deps.pop.popBeforeSmtpTtlMs,
       loginDelayMs: deps.pop.popLoginDelayMs,
+      ...(deps.loginThrottle && { loginThrottle: deps.loginThrottle }),
     });
     services.push({ name: 'pop-gateway', stop: () => pop.stop() });
 
@@ -229,6 +240,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       allowPlaintextAuth: deps.imap.imapAllowPlaintextAuth,
       maxMessageSize: deps.imap.imapMaxMessageSize,
       maxCommandsPerSecond: deps.imap.imapMaxCommandsPerSecond,
+      ...(deps.loginThrottle && { loginThrottle: deps.loginThrottle }),
     });
     services.push({ name: 'imap-gateway', stop: () => imap.stop() });
 

@@ -64,6 +64,17 @@ export function proxyProtocolSettings(): Reader<ProxyPolicy> {
 }
 
 /**
+ * The per-account login delay (TEGAMI_AUTH_FAILURE_DELAY_MAX, TEGAMI_AUTH_FREE_FAILURES),
+ * read alike by the three services that take logins and by the standalone.
+ */
+export function loginDelaySettings() {
+  return {
+    authFailureDelayMaxMs: durationMs('TEGAMI_AUTH_FAILURE_DELAY_MAX', { min: 0, max: 120_000 }),
+    authFreeFailures: int('TEGAMI_AUTH_FREE_FAILURES', { min: 0, max: 1000 }),
+  };
+}
+
+/**
  * What every service that handles mail reads alike: Postgres, NATS and the name it greets
  * with (all but the dns-resolver).
  */

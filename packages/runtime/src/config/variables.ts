@@ -41,6 +41,7 @@ const PROGRAMS = [...SERVICES, 'standalone'] as const;
 const TLS_SERVERS = ['smtp-ingress', 'pop-gateway', 'imap-gateway', 'standalone'] as const;
 const SMTP = ['smtp-ingress', 'standalone'] as const;
 const PROXIED = ['smtp-ingress', 'pop-gateway', 'imap-gateway'] as const;
+const LOGIN_TAKERS = ['smtp-ingress', 'pop-gateway', 'imap-gateway', 'standalone'] as const;
 const GREETERS = ['smtp-ingress', 'delivery-worker', 'pop-gateway', 'imap-gateway', 'standalone'] as const;
 
 export const VARIABLES: readonly VariableSpec[] = [
@@ -103,6 +104,20 @@ export const VARIABLES: readonly VariableSpec[] = [
     description:
       'Comma-separated addresses and CIDR ranges of the load balancers allowed to send PROXY headers (`10.0.0.0/8,fd00::/8`). Required when `TEGAMI_PROXY_PROTOCOL` is true.',
     services: PROXIED,
+  },
+  {
+    name: 'TEGAMI_AUTH_FAILURE_DELAY_MAX',
+    default: '15s',
+    description:
+      'Per-account login delay (SMTP AUTH, POP3, IMAP, across all replicas): once a user name has had more than `TEGAMI_AUTH_FREE_FAILURES` attempts lately from addresses that never logged in to it, each further attempt from such an address is answered only after a delay that doubles from 1 s up to this cap, queued behind the others (an attempt that would wait over twice the cap is told to try again later). Addresses that logged in to the account in the last 30 days are answered at once. `0` turns it off.',
+    services: LOGIN_TAKERS,
+  },
+  {
+    name: 'TEGAMI_AUTH_FREE_FAILURES',
+    default: '3',
+    description:
+      'Login attempts on one user name from addresses not known for it that are answered without the per-account delay (within 15 minutes of the last one).',
+    services: LOGIN_TAKERS,
   },
   {
     name: 'TEGAMI_TLS_CERT_FILE',
