@@ -5,6 +5,7 @@ import {
   parseMailboxAddress,
 } from '@tegami/protocol';
 import type pg from 'pg';
+import { refuseWhileDestination } from './alias-destinations.js';
 import type { Queryable } from './db.js';
 import { withTransaction } from './db.js';
 import { findDomainId } from './domains.js';
@@ -96,11 +97,42 @@ export async function findAccount(db: Queryable, addressInput: string): Promise<
   return result.rows[0] ? toAccount(result.rows[0]) : undefined;
 }
 
-/** Removes the account with its mailboxes and messages (blobs stay until swept). */
-export async function removeAccount(db: Queryable, addressInput: string): Promise<void> {
+/**
+ * Removes the account with its mailboxes and messages (blobs stay until swept). Refused
+ * while aliases deliver to it (refuseWhileDestination says why).
+ */
+export async function removeAccount(pool: pg.Pool, addressInput: string): Promise<void> {
   const address = mailboxAddress(addressInput);
-  const result = await db.query('DELETE FROM accounts WHERE address = $1', [address.canonical]);
-  if (result.rowCount === 0) throw new StoreError('not_found', `no user ${address.canonical}`);
+  await withTransaction(pool, async (client) => {
+    const found = await client.query<{ id: string }>(
+      'SELECT id FROM accounts WHERE address = $1 FOR UPDATE',
+      [address.canonical],
+    );
+    const id = found.rows[0]?.id;
+    if (id === undefined) throw new StoreError('not_found', `no user ${address.canonical}`);
+    await refuseWhileDestination(client, address.canonical, 'user');
+    await client.query('DELETE FROM accounts WHERE id = $1', [id]);
+  });
+}
+
+export interface AccountUsage extends Account {
+  /** What the quota counts: the sizes of the messages in all of the account's mailboxes. */
+  readonly usedBytes: number;
+}
+
+/** listAccounts with each account's stored bytes, in one query (`tegami user list`). */
+export async function listAccountUsage(db: Queryable, domain?: string): Promise<AccountUsage[]> {
+  const result = await db.query<AccountRow & { used_bytes: string }>(
+    `SELECT ${ACCOUNT_COLUMNS}, COALESCE(u.used, 0) AS used_bytes
+       FROM accounts a JOIN domains d ON d.id = a.domain_id
+       LEFT JOIN LATERAL (
+         SELECT sum(m.size) AS used FROM mailboxes b JOIN messages m ON m.mailbox_id = b.id
+          WHERE b.account_id = a.id
+       ) u ON true
+      WHERE $1::text IS NULL OR d.name = $1 ORDER BY a.address`,
+    [domain ?? null],
+  );
+  return result.rows.map((row) => ({ ...toAccount(row), usedBytes: Number(row.used_bytes) }));
 }
 
 /** What the SASL mechanisms verify against; undefined for an unknown or disabled user. */
