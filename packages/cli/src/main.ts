@@ -24,14 +24,16 @@ const config = loadConfigOrExit(
   { service: 'cli' },
 );
 
-const stdout = lineWriter(process.stdout);
-const stderr = lineWriter(process.stderr);
+const stdout = lineWriter(process.stdout, { buffered: !process.stdout.isTTY });
+// What goes to stderr comes after the output before it, as when both go to one file.
+const stderr = lineWriter(process.stderr, { buffered: false, before: stdout.flush });
 const code = await runCli(process.argv.slice(2), config, {
   stdin: process.stdin,
   stdout: stdout.write,
   stderr: stderr.write,
   describeError,
 });
+stdout.flush();
 process.exitCode = code;
 // Decided at exit, not now: a write to a pipe can fail after the command has returned,
 // when the reader goes away while Node still holds lines for it.
