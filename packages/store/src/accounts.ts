@@ -1,9 +1,7 @@
-import {
-  derivePasswordSecrets,
-  type MailboxAddress,
-  type PasswordSecrets,
-  parseMailboxAddress,
-} from '@tegami/protocol';
+// The two corners of @tegami/protocol this needs, not all of it (MIME, IMAP…): `tegami
+// user add` loads the store and should start as fast as Node does.
+import { type MailboxAddress, parseMailboxAddress } from '@tegami/protocol/address';
+import { derivePasswordSecrets, type PasswordSecrets } from '@tegami/protocol/password-secrets';
 import type pg from 'pg';
 import { refuseWhileDestination } from './alias-destinations.js';
 import type { Queryable } from './db.js';

@@ -1,4 +1,4 @@
-import type { MailboxAddress } from '@tegami/protocol';
+import type { MailboxAddress } from '@tegami/protocol/address';
 import type pg from 'pg';
 import type { Queryable } from './db.js';
 import { StoreError } from './errors.js';
