@@ -51,8 +51,8 @@ read from standard input with --password-stdin, or asked for twice at a prompt.`
       usage: ['<address> <size>', '<address> none'],
       summary: "limit a user's mail (e.g. 500M, 2G), or lift the limit",
       description: `Limits the bytes a user's mailboxes may hold together: <size> in bytes, or with K,
-M, G or T (powers of 1024). Over it, new mail is deferred and, if it stays full, bounced;
-IMAP APPEND and COPY are refused. \`none\` lifts the limit.`,
+M, G or T (powers of 1024: 500M, 1.5G). Over it, new mail is deferred and, if it stays
+full, bounced; IMAP APPEND and COPY are refused. \`none\` lifts the limit.`,
       examples: ['tegami user quota alice@example.com 500M', 'tegami user quota alice@example.com none'],
       run: async (args, ctx) => {
         const { setQuota } = await import('@tegami/store');
