@@ -1,7 +1,6 @@
 import type { StorePool } from '@tegami/store';
-import { StoreError } from '@tegami/store';
-import { type CommandContext, runCommand, USAGE, UsageError } from './commands.js';
-import { NoDatabaseError, openCliStore } from './database.js';
+import { type Call, parseCall, usageFailure } from './call.js';
+import { type CommandContext, UsageError } from './command.js';
 import { PasswordInputError, promptNewPassword, readPasswordFromStdin } from './password-input.js';
 
 export interface CliConfig {
@@ -17,68 +16,54 @@ export interface CliIo {
   readonly stderr: (line: string) => void;
   /** One line for an unexpected error (connection refused, …), never a stack trace. */
   readonly describeError: (err: unknown) => string;
-  /** For tests: the store to use instead of opening one from the config. */
-  readonly openStore?: () => Promise<StorePool>;
 }
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
-/** Runs `tegami …` and returns the exit code; every failure is one line on stderr. */
+/** Runs `tegami …` and returns the exit code; every failure is one line on stderr (and the usage). */
 export async function runCli(argv: readonly string[], config: CliConfig, io: CliIo): Promise<number> {
-  const { args, passwordFromStdin, help, refused } = parseFlags(argv);
-  if (refused) {
-    io.stderr(`tegami: ${refused}`);
-    return EXIT_USAGE;
-  }
-  if (help || args.length === 0) {
-    (help ? io.stdout : io.stderr)(USAGE);
-    return help ? EXIT_OK : EXIT_USAGE;
-  }
-  let store: StorePool | undefined;
+  const call = parseCall(argv);
+  if (call.kind !== 'run') return finish(call, io);
+  const { command, args } = call;
+  let store: Promise<StorePool> | undefined;
+  const context: CommandContext = {
+    config,
+    store: () => {
+      store ??= import('./database.js').then(({ openCliStore }) =>
+        openCliStore(config.databaseUrl, config.dataDir),
+      );
+      return store;
+    },
+    print: io.stdout,
+    warn: io.stderr,
+    describeError: io.describeError,
+    newPassword: () => newPassword(args.has('--password-stdin'), io.stdin),
+    // Only a deployment has a NATS; the standalone's bus lives in its process.
+    ...(config.databaseUrl ? { nats: { servers: config.natsServers, prefix: config.natsPrefix } } : {}),
+  };
   try {
-    store = await (io.openStore?.() ?? openCliStore(config.databaseUrl, config.dataDir));
-    const context: CommandContext = {
-      store,
-      print: io.stdout,
-      describeError: io.describeError,
-      newPassword: () => newPassword(passwordFromStdin, io.stdin),
-      // Only a deployment has a NATS; the standalone's bus lives in its process.
-      ...(config.databaseUrl ? { nats: { servers: config.natsServers, prefix: config.natsPrefix } } : {}),
-    };
-    return await runCommand(args, context);
+    return await command.run(args, context);
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr(`tegami: ${err.message} (tegami --help lists the commands)`);
-      return EXIT_USAGE;
-    }
-    if (err instanceof StoreError || err instanceof NoDatabaseError || err instanceof PasswordInputError) {
-      io.stderr(`tegami: ${err.message}`);
-      return EXIT_FAILED;
-    }
-    io.stderr(`tegami: ${io.describeError(err)}`);
+    if (err instanceof UsageError) return finish(usageFailure(command, err.message), io);
+    // A refusal (StoreError, no database, password input) and a failure (connection
+    // refused) alike: one line, never a stack trace.
+    io.stderr(`tegami: ${err instanceof PasswordInputError ? err.message : io.describeError(err)}`);
     return EXIT_FAILED;
   } finally {
-    await store?.close().catch(() => undefined);
+    const opened = await store?.catch(() => undefined);
+    await opened?.close().catch(() => undefined);
   }
 }
 
-function parseFlags(argv: readonly string[]) {
-  const args: string[] = [];
-  let passwordFromStdin = false;
-  let help = false;
-  let refused: string | undefined;
-  for (const arg of argv) {
-    if (arg === '--password-stdin') passwordFromStdin = true;
-    else if (arg === '--help' || arg === '-h' || arg === 'help') help = true;
-    else if (arg === '--password' || arg.startsWith('--password=') || arg === '-p') {
-      refused =
-        'passwords are never taken from the command line (ps and shell history show it): use --password-stdin or the prompt';
-    } else if (arg.startsWith('-')) refused = `unknown option ${arg} (tegami --help lists the commands)`;
-    else args.push(arg);
+function finish(call: Exclude<Call, { kind: 'run' }>, io: CliIo): number {
+  if (call.kind === 'help') {
+    io.stdout(call.text);
+    return EXIT_OK;
   }
-  return { args, passwordFromStdin, help, refused };
+  for (const line of call.lines) io.stderr(line);
+  return EXIT_USAGE;
 }
 
 async function newPassword(fromStdin: boolean, stdin: NodeJS.ReadStream): Promise<string> {

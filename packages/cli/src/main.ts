@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+// Loads only what every command needs (the settings and the command table): the store,
+// Postgres and NATS clients are imported by the commands that use them, so `--help` and a
+// usage error take no longer than Node's own start (see cli.ts, commands/index.ts).
 import {
   describeError,
   loadConfigOrExit,
@@ -7,9 +10,9 @@ import {
   path,
   postgresUrl,
   string,
-} from '@tegami/runtime';
-import { StoreError } from '@tegami/store';
+} from '@tegami/runtime/config';
 import { runCli } from './cli.js';
+import { EXIT_CLOSED_PIPE, isClosedPipe, lineWriter } from './standard-streams.js';
 
 const config = loadConfigOrExit(
   {
@@ -21,9 +24,25 @@ const config = loadConfigOrExit(
   { service: 'cli' },
 );
 
-process.exitCode = await runCli(process.argv.slice(2), config, {
+const stdout = lineWriter(process.stdout, { buffered: !process.stdout.isTTY });
+// What goes to stderr comes after the output before it, as when both go to one file.
+const stderr = lineWriter(process.stderr, { buffered: false, before: stdout.flush });
+const code = await runCli(process.argv.slice(2), config, {
   stdin: process.stdin,
-  stdout: (line) => process.stdout.write(`${line}\n`),
-  stderr: (line) => process.stderr.write(`${line}\n`),
-  describeError: (err) => (err instanceof StoreError ? err.message : describeError(err)),
+  stdout: stdout.write,
+  stderr: stderr.write,
+  describeError,
+});
+stdout.flush();
+process.exitCode = code;
+// Decided at exit, not now: a write to a pipe can fail after the command has returned,
+// when the reader goes away while Node still holds lines for it.
+process.on('exit', () => {
+  const failure = stdout.failure();
+  if (isClosedPipe(failure) || isClosedPipe(stderr.failure())) {
+    process.exitCode = EXIT_CLOSED_PIPE;
+  } else if (failure) {
+    stderr.write(`tegami: cannot write to standard output: ${describeError(failure)}`);
+    process.exitCode = 1;
+  }
 });

@@ -10,17 +10,17 @@ import {
 } from '@tegami/store';
 import { createTestDatabase, type TestDatabase } from '@tegami/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runTegami } from './test-cli.js';
+import { runCliInProcess } from './test-cli.js';
 
 let database: TestDatabase;
 let store: StorePool;
-let env: Record<string, string>;
+const tegami = (args: readonly string[], stdin?: string) =>
+  runCliInProcess(args, { databaseUrl: database.url }, stdin);
 
 beforeAll(async () => {
   database = await createTestDatabase();
   store = openStore({ url: database.url, poolSize: 2 });
   await migrate(store.pool);
-  env = { DATABASE_URL: database.url };
 });
 afterAll(async () => {
   await store.close();
@@ -57,7 +57,7 @@ describe('tegami queue and trace', () => {
   it('lists waiting recipients, retries them now, traces their attempts, and drops a message', async () => {
     const queueId = await deferredMessage();
 
-    const list = await runTegami(['queue', 'list'], env);
+    const list = await tegami(['queue', 'list']);
     expect(list).toMatchObject({ code: 0, stderr: '' });
     expect(list.stdout).toMatch(/^QUEUE ID\s+SENDER\s+RECIPIENT\s+ATTEMPTS\s+NEXT TRY\s+LAST REPLY$/m);
     expect(list.stdout).toMatch(
@@ -70,7 +70,7 @@ describe('tegami queue and trace', () => {
       new RegExp(`^${queueId}\\s+alice@example\\.test\\s+near@remote\\.test\\s+0\\s+now\\s+-$`, 'm'),
     );
 
-    const trace = await runTegami(['trace', `<${queueId}@example.test>`], env);
+    const trace = await tegami(['trace', `<${queueId}@example.test>`]);
     expect(trace.code).toBe(0);
     expect(trace.stdout).toContain(`${queueId}  queued`);
     expect(trace.stdout).toMatch(/to <far@remote\.test>: deferred, next try /);
@@ -78,43 +78,66 @@ describe('tegami queue and trace', () => {
       / deferred mx\.remote\.test\[192\.0\.2\.1\] {2}mx\.remote\.test\[192\.0\.2\.1\] said: 451/,
     );
 
-    const retry = await runTegami(['queue', 'retry', queueId], env);
+    const retry = await tegami(['queue', 'retry', queueId]);
     expect(retry).toMatchObject({ code: 0, stdout: '1 message due for delivery now\n' });
-    expect((await runTegami(['queue', 'list'], env)).stdout).not.toMatch(/far@remote\.test\s+1\s+\d{4}-/);
+    expect((await tegami(['queue', 'list'])).stdout).not.toMatch(/far@remote\.test\s+1\s+\d{4}-/);
 
-    const drop = await runTegami(['queue', 'drop', queueId], env);
+    const drop = await tegami(['queue', 'drop', queueId]);
     expect(drop).toMatchObject({ code: 0, stdout: `dropped 2 recipients of ${queueId}\n` });
-    expect((await runTegami(['queue', 'list'], env)).stdout.trim()).toBe('(none)');
-    const after = await runTegami(['trace', queueId], env);
+    expect((await tegami(['queue', 'list'])).stdout.trim()).toBe('(none)');
+    const after = await tegami(['trace', queueId]);
     expect(after.stdout).toContain(`${queueId}  done`);
     expect(after.stdout).toMatch(/dropped\s+dropped by the operator/);
 
-    const again = await runTegami(['queue', 'drop', queueId], env);
+    const again = await tegami(['queue', 'drop', queueId]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`no waiting recipients for ${queueId}`);
   }, 60_000);
 
-  it('sets and clears a quota, refusing what is not a size', async () => {
-    await runTegami(['domain', 'add', 'example.test'], env);
-    await runTegami(['user', 'add', 'q@example.test', '--password-stdin'], env, 'quota-password\n');
-    expect(await runTegami(['user', 'quota', 'q@example.test', '2M'], env)).toMatchObject({
+  it('retries every waiting recipient of every message with --all', async () => {
+    const first = await deferredMessage();
+    const second = await deferredMessage();
+    const later = await store.pool.query(
+      `SELECT count(*)::int AS n FROM deliveries WHERE queue_id = ANY($1) AND next_attempt_at > now()`,
+      [[first, second]],
+    );
+    expect(later.rows[0].n).toBe(2);
+    expect(await tegami(['queue', 'retry', '--all'])).toEqual({
       code: 0,
-      stdout: 'q@example.test may keep 2097152 bytes\n',
+      stdout: '2 messages due for delivery now\n',
+      stderr: '',
+    });
+    const due = await store.pool.query(
+      `SELECT count(*)::int AS n FROM deliveries WHERE queue_id = ANY($1) AND next_attempt_at <= now()`,
+      [[first, second]],
+    );
+    expect(due.rows[0].n).toBe(4);
+    await tegami(['queue', 'drop', first]);
+    await tegami(['queue', 'drop', second]);
+    expect((await tegami(['queue', 'retry', '--all'])).stdout).toBe('0 messages due for delivery now\n');
+  });
+
+  it('sets and clears a quota, refusing what is not a size', async () => {
+    await tegami(['domain', 'add', 'example.test']);
+    await tegami(['user', 'add', 'q@example.test', '--password-stdin'], 'quota-password\n');
+    expect(await tegami(['user', 'quota', 'q@example.test', '2M'])).toMatchObject({
+      code: 0,
+      stdout: 'q@example.test may keep 2097152 bytes (2M)\n',
     });
     const row = await store.pool.query("SELECT quota_bytes FROM accounts WHERE address = 'q@example.test'");
     expect(Number(row.rows[0].quota_bytes)).toBe(2 * 1024 * 1024);
-    expect((await runTegami(['user', 'quota', 'q@example.test', 'none'], env)).code).toBe(0);
+    expect((await tegami(['user', 'quota', 'q@example.test', 'none'])).code).toBe(0);
     const cleared = await store.pool.query(
       "SELECT quota_bytes FROM accounts WHERE address = 'q@example.test'",
     );
     expect(cleared.rows[0].quota_bytes).toBeNull();
-    const bad = await runTegami(['user', 'quota', 'q@example.test', 'lots'], env);
+    const bad = await tegami(['user', 'quota', 'q@example.test', 'lots']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('not a size: lots');
   }, 30_000);
 
   it('says so when nothing matches a trace', async () => {
-    const run = await runTegami(['trace', 'NOSUCHQUEUEID000'], env);
+    const run = await tegami(['trace', 'NOSUCHQUEUEID000']);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('no message with queue id or Message-ID NOSUCHQUEUEID000');
   });

@@ -1,5 +1,8 @@
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { describeError } from '@tegami/runtime/config';
 import { cleanEnv, type ProgramRun, runProgram } from '@tegami/testing';
+import { type CliConfig, runCli } from './cli.js';
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -15,4 +18,42 @@ export function runTegami(
     env: cleanEnv(env),
     ...(stdin === undefined ? {} : { stdin }),
   });
+}
+
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `tegami …` in this process, as main.ts does but with its settings given here and
+ * its output captured: a fraction of a process's start, for the tests of what commands do.
+ */
+export async function runCliInProcess(
+  args: readonly string[],
+  settings: Partial<CliConfig> = {},
+  stdin = '',
+): Promise<CliRun> {
+  const config: CliConfig = {
+    databaseUrl: undefined,
+    dataDir: '/nonexistent/tegami-data',
+    natsServers: ['nats://127.0.0.1:4222'],
+    natsPrefix: 'tegami',
+    ...settings,
+  };
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, config, {
+    // Never a terminal: a password comes from here or not at all.
+    stdin: Readable.from([Buffer.from(stdin)]) as unknown as NodeJS.ReadStream,
+    stdout: (line) => {
+      stdout += `${line}\n`;
+    },
+    stderr: (line) => {
+      stderr += `${line}\n`;
+    },
+    describeError,
+  });
+  return { code, stdout, stderr };
 }

@@ -5,12 +5,16 @@ import {
   findAccount,
   findAuthSecrets,
   listAccounts,
+  listAccountUsage,
   removeAccount,
   setPassword,
+  setQuota,
 } from './accounts.js';
 import { addAlias, findAlias, listAliases, removeAlias } from './aliases.js';
 import { addDomain, ensureDomain, listDomains, removeDomain } from './domains.js';
+import { accountUsage } from './imap-mailbox.js';
 import { listMailboxes } from './mailboxes.js';
+import { appendMessage } from './messages.js';
 import { openTestStore } from './test-store.js';
 
 let store: Awaited<ReturnType<typeof openTestStore>>;
@@ -105,6 +109,32 @@ describe('accounts', () => {
     expect(await findAccount(store.pool, 'gone@example.org')).toBeUndefined();
     expect(await listMailboxes(store.pool, account.id)).toEqual([]);
     await expect(removeAccount(store.pool, 'gone@example.org')).rejects.toMatchObject({ code: 'not_found' });
+  });
+});
+
+describe('listAccountUsage', () => {
+  it('gives each account the bytes of its messages in every mailbox, beside its quota', async () => {
+    await addDomain(store.pool, 'usage.test');
+    const heavy = await createAccount(store.pool, 'heavy@usage.test', 'pw');
+    await createAccount(store.pool, 'empty@usage.test', 'pw');
+    await setQuota(store.pool, 'heavy@usage.test', 1024 * 1024);
+    const mailboxes = await listMailboxes(store.pool, heavy.id);
+    for (const [name, size] of [
+      ['INBOX', 1000],
+      ['INBOX', 2000],
+      ['Archive', 500],
+    ] as const) {
+      const mailbox = mailboxes.find((m) => m.name === name)!;
+      await appendMessage(store.pool, { mailboxId: mailbox.id, raw: Buffer.alloc(size, 'x') });
+    }
+    const usage = await listAccountUsage(store.pool, 'usage.test');
+    expect(usage.map((a) => [a.address, a.usedBytes, a.quotaBytes])).toEqual([
+      ['empty@usage.test', 0, null],
+      ['heavy@usage.test', 3500, 1024 * 1024],
+    ]);
+    expect(usage[1]).toMatchObject({ id: heavy.id, domain: 'usage.test', disabled: false });
+    // The count the quota check at delivery and APPEND uses.
+    expect((await accountUsage(store.pool, heavy.id)).used).toBe(3500);
   });
 });
 

@@ -1,10 +1,9 @@
-import {
-  derivePasswordSecrets,
-  type MailboxAddress,
-  type PasswordSecrets,
-  parseMailboxAddress,
-} from '@tegami/protocol';
+// The two corners of @tegami/protocol this needs, not all of it (MIME, IMAP…): `tegami
+// user add` loads the store and should start as fast as Node does.
+import { type MailboxAddress, parseMailboxAddress } from '@tegami/protocol/address';
+import { derivePasswordSecrets, type PasswordSecrets } from '@tegami/protocol/password-secrets';
 import type pg from 'pg';
+import { refuseWhileDestination } from './alias-destinations.js';
 import type { Queryable } from './db.js';
 import { withTransaction } from './db.js';
 import { findDomainId } from './domains.js';
@@ -108,17 +107,44 @@ export async function findAccount(db: Queryable, addressInput: string): Promise<
 }
 
 /**
- * Removes the account with its mailboxes and messages (blobs stay until swept). When it
- * was its domain's postmaster, the next user takes over; `newPostmaster` names them.
+ * Removes the account with its mailboxes and messages (blobs stay until swept). Refused
+ * while aliases deliver to it (refuseWhileDestination says why), except its domain's
+ * postmaster alias, which the next user takes over (`newPostmaster` names them).
  */
 export async function removeAccount(
-  db: Queryable,
+  pool: pg.Pool,
   addressInput: string,
 ): Promise<{ readonly newPostmaster?: string }> {
   const address = mailboxAddress(addressInput);
-  const { removed, ...rest } = await deleteAccount(db, address.canonical);
-  if (!removed) throw new StoreError('not_found', `no user ${address.canonical}`);
-  return rest;
+  return withTransaction(pool, async (client) => {
+    const found = await client.query('SELECT 1 FROM accounts WHERE address = $1 FOR UPDATE', [
+      address.canonical,
+    ]);
+    if (found.rows.length === 0) throw new StoreError('not_found', `no user ${address.canonical}`);
+    await refuseWhileDestination(client, address.canonical, 'user', `postmaster@${address.domain}`);
+    const { removed: _removed, ...handedOn } = await deleteAccount(client, address.canonical);
+    return handedOn;
+  });
+}
+
+export interface AccountUsage extends Account {
+  /** What the quota counts: the sizes of the messages in all of the account's mailboxes. */
+  readonly usedBytes: number;
+}
+
+/** listAccounts with each account's stored bytes, in one query (`tegami user list`). */
+export async function listAccountUsage(db: Queryable, domain?: string): Promise<AccountUsage[]> {
+  const result = await db.query<AccountRow & { used_bytes: string }>(
+    `SELECT ${ACCOUNT_COLUMNS}, COALESCE(u.used, 0) AS used_bytes
+       FROM accounts a JOIN domains d ON d.id = a.domain_id
+       LEFT JOIN LATERAL (
+         SELECT sum(m.size) AS used FROM mailboxes b JOIN messages m ON m.mailbox_id = b.id
+          WHERE b.account_id = a.id
+       ) u ON true
+      WHERE $1::text IS NULL OR d.name = $1 ORDER BY a.address`,
+    [domain ?? null],
+  );
+  return result.rows.map((row) => ({ ...toAccount(row), usedBytes: Number(row.used_bytes) }));
 }
 
 /** What the SASL mechanisms verify against; undefined for an unknown or disabled user. */

@@ -1,4 +1,4 @@
-import { parseDomain } from '@tegami/protocol';
+import { parseDomain } from '@tegami/protocol/address';
 import type { Queryable } from './db.js';
 import { isUniqueViolation, StoreError } from './errors.js';
 

@@ -103,8 +103,8 @@ describe('migration 0009', () => {
       expect((await migrate(old.pool)).applied).toContain(9);
       const postmasters = (await listAliases(old.pool)).filter((a) => a.address.startsWith('postmaster@'));
       expect(postmasters).toEqual([
-        { address: 'postmaster@named.test', destinations: ['ops@elsewhere.test'] },
-        { address: 'postmaster@users.test', destinations: ['bob@users.test'] },
+        { address: 'postmaster@named.test', destinations: ['ops@elsewhere.test'], dangling: [] },
+        { address: 'postmaster@users.test', destinations: ['bob@users.test'], dangling: [] },
       ]);
     } finally {
       await old.close();

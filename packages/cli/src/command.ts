@@ -1,0 +1,54 @@
+import type { StorePool } from '@tegami/store';
+import type { CliConfig } from './cli.js';
+import type { Arguments } from './usage.js';
+
+/**
+ * One `tegami` command: its name, its usage and its help, beside the code that runs it
+ * (commands/*.ts). The parser reads `usage`, and the global help is made of every
+ * command's usage and summary, so none of them can say something the others do not.
+ */
+export interface Command {
+  /** The words that select it: `migrate`, `user add`. */
+  readonly name: string;
+  /** The synopses after the name, in the grammar of usage.ts: `<address> [--password-stdin]`. */
+  readonly usage: readonly string[];
+  /** One line for the global help. */
+  readonly summary: string;
+  /** What it does, for its own help: a few lines of text. */
+  readonly description: string;
+  /** Every flag of the usage, with what it does. */
+  readonly options?: Readonly<Record<string, string>>;
+  /** Whole command lines, runnable as they stand. */
+  readonly examples: readonly string[];
+  /** Runs it; the exit code (0, or 1 when it finds a problem, as `check` does). */
+  run(args: Arguments, ctx: CommandContext): Promise<number>;
+}
+
+/** Commands under one first word (`user add`, `user list`…), or single ones (`migrate`). */
+export interface CommandGroup {
+  /** The heading in the global help. */
+  readonly title: string;
+  /** The first word of its commands when they share one (`user`): `tegami user --help`. */
+  readonly word?: string;
+  /** For `tegami <word> --help`. */
+  readonly description?: string;
+  readonly commands: readonly Command[];
+}
+
+export interface CommandContext {
+  readonly config: CliConfig;
+  /** The message store, opened on first use (help and usage errors need none). */
+  readonly store: () => Promise<StorePool>;
+  /** The NATS to check, in a deployment (DATABASE_URL set); unset for the standalone. */
+  readonly nats?: { readonly servers: readonly string[]; readonly prefix: string };
+  readonly describeError: (err: unknown) => string;
+  /** A line of the command's result, on standard output. */
+  readonly print: (line: string) => void;
+  /** A line about the result (a warning), on standard error. */
+  readonly warn: (line: string) => void;
+  /** Obtains a new password the safe way (stdin or prompt), never from argv. */
+  readonly newPassword: () => Promise<string>;
+}
+
+/** A call that does not fit the command's usage: exit code 2, with the usage. */
+export class UsageError extends Error {}

@@ -1,0 +1,21 @@
+import type { Command, CommandGroup } from '../command.js';
+import { aliasCommands } from './alias.js';
+import { domainCommands } from './domain.js';
+import { queueCommands } from './queue.js';
+import { setupCommands } from './setup.js';
+import { userCommands } from './user.js';
+
+/**
+ * Every command, in the order of the global help. These modules hold only the usage and
+ * help text at load time; each command imports the store (and Postgres, NATS) when it runs,
+ * so `tegami --help` and a usage error start in the time Node itself takes.
+ */
+export const COMMAND_GROUPS: readonly CommandGroup[] = [
+  setupCommands,
+  domainCommands,
+  userCommands,
+  aliasCommands,
+  queueCommands,
+];
+
+export const COMMANDS: readonly Command[] = COMMAND_GROUPS.flatMap((group) => group.commands);

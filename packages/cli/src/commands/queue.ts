@@ -1,0 +1,110 @@
+import type { TraceMessage } from '@tegami/store';
+import type { CommandGroup } from '../command.js';
+import { printTable } from '../table.js';
+
+export const queueCommands: CommandGroup = {
+  title: 'Queue and delivery',
+  word: 'queue',
+  description: `The queue holds each accepted message until every recipient is delivered, relayed or
+bounced. These commands look at the recipients still waiting and act on them.`,
+  commands: [
+    {
+      name: 'queue list',
+      usage: [''],
+      summary: 'recipients waiting for delivery: attempts, next try, last reply',
+      description: `Lists each recipient still waiting (up to 1,000): its message's queue id and sender,
+the attempts so far, when the next one is due ("now" when it is), and the last reply.`,
+      examples: ['tegami queue list'],
+      run: async (_args, ctx) => {
+        const { listPendingRecipients } = await import('@tegami/store');
+        const pending = await listPendingRecipients((await ctx.store()).pool);
+        const now = new Date();
+        printTable(
+          ctx.print,
+          ['QUEUE ID', 'SENDER', 'RECIPIENT', 'ATTEMPTS', 'NEXT TRY', 'LAST REPLY'],
+          pending.map((p) => [
+            p.queueId,
+            p.sender === '' ? '<>' : p.sender,
+            p.recipient,
+            String(p.attempts),
+            p.nextAttemptAt && p.nextAttemptAt > now ? p.nextAttemptAt.toISOString() : 'now',
+            p.lastReply ?? '-',
+          ]),
+        );
+        return 0;
+      },
+    },
+    {
+      name: 'queue retry',
+      usage: ['<queue-id>', '--all'],
+      summary: 'try waiting recipients again now',
+      description: `Makes the waiting recipients of one message, or with --all of every message, due
+now instead of at their next retry time. A delivery worker takes them within seconds.`,
+      options: { '--all': 'every waiting recipient of every message' },
+      examples: ['tegami queue retry 4Q2K9X1Z7BDM3HJA', 'tegami queue retry --all'],
+      run: async (args, ctx) => {
+        const { retryNow, StoreError } = await import('@tegami/store');
+        const queueId = args.optional('queue-id');
+        const ids = await retryNow((await ctx.store()).pool, queueId);
+        if (ids.length === 0 && queueId !== undefined)
+          throw new StoreError('not_found', `no waiting recipients for ${queueId}`);
+        // The workers' due scan (every few seconds) publishes the jobs.
+        ctx.print(`${ids.length} message${ids.length === 1 ? '' : 's'} due for delivery now`);
+        return 0;
+      },
+    },
+    {
+      name: 'queue drop',
+      usage: ['<queue-id>'],
+      summary: 'give up on a message without notifying its sender',
+      description: `Gives up on the waiting recipients of a message. No delivery status notification
+is sent: the sender is not told. Its trace records the drop.`,
+      examples: ['tegami queue drop 4Q2K9X1Z7BDM3HJA'],
+      run: async (args, ctx) => {
+        const { dropQueued, StoreError } = await import('@tegami/store');
+        const queueId = args.one('queue-id');
+        const dropped = await dropQueued((await ctx.store()).pool, queueId);
+        if (dropped === 0) throw new StoreError('not_found', `no waiting recipients for ${queueId}`);
+        ctx.print(`dropped ${dropped} recipient${dropped === 1 ? '' : 's'} of ${queueId}`);
+        return 0;
+      },
+    },
+    {
+      name: 'trace',
+      usage: ['<queue-id|message-id>'],
+      summary: "each recipient's history: when, which MX host, the reply",
+      description: `Shows what became of a message: found by the queue id of the 250 reply
+(\`queued as <id>\`) or by its Message-ID. For each recipient: its status and every
+attempt, with the time, the MX host and address, and the reply. Exits 1 when there is
+no such message.`,
+      examples: ['tegami trace 4Q2K9X1Z7BDM3HJA', "tegami trace '<20240101.1234@example.com>'"],
+      run: async (args, ctx) => {
+        const { traceMessages } = await import('@tegami/store');
+        const key = args.one('queue-id|message-id');
+        const messages = await traceMessages((await ctx.store()).pool, key);
+        if (messages.length === 0) {
+          ctx.print(`no message with queue id or Message-ID ${key}`);
+          return 1;
+        }
+        for (const m of messages) printTrace(ctx.print, m);
+        return 0;
+      },
+    },
+  ],
+};
+
+function printTrace(print: (line: string) => void, m: TraceMessage): void {
+  print(`${m.queueId}  ${m.state}  received ${m.receivedAt.toISOString()}  ${m.size} bytes`);
+  print(`  from <${m.sender}>${m.clientAddress ? ` via ${m.listener ?? '?'} from ${m.clientAddress}` : ''}`);
+  if (m.messageId) print(`  Message-ID: ${m.messageId}`);
+  if (m.reportsOn) print(`  delivery status notification about ${m.reportsOn}`);
+  for (const r of m.recipients) {
+    const next = r.nextAttemptAt ? `, next try ${r.nextAttemptAt.toISOString()}` : '';
+    const via = r.expandedFrom ? ` (via ${r.expandedFrom})` : '';
+    print(`  to <${r.recipient}>${via}: ${r.status}${next}`);
+    for (const a of r.attempts) {
+      const where = a.mxHost ? ` ${a.mxHost}${a.address ? `[${a.address}]` : ''}` : '';
+      print(`    ${a.at.toISOString()}  ${a.outcome}${where}  ${a.reply ?? ''}`);
+    }
+  }
+}

@@ -1,0 +1,7 @@
+// What a short-lived program (the `tegami` CLI) needs to read its settings, without the
+// rest of @tegami/runtime (fastify, pino, prom-client): `@tegami/runtime/config`.
+export * from '../describe-error.js';
+export * from './config-error.js';
+export * from './exit.js';
+export * from './read.js';
+export * from './variables.js';
