@@ -6,7 +6,7 @@
 // deadline from connecting (Dovecot's login processes). Idle timeouts still close silent
 // connections; these close the ones that talk too slowly.
 
-export interface InputDeadlines {
+export interface TransferLimits {
   /**
    * How long one line may take from its first octet to its line end: a command line, an
    * IMAP line part between literals, a SASL response, IMAP's DONE.
@@ -14,6 +14,9 @@ export interface InputDeadlines {
   readonly lineMs: number;
   /** The average rate, in octets per second, below which a body runs out of time. */
   readonly minBytesPerSecond: number;
+}
+
+export interface InputDeadlines extends TransferLimits {
   /** POP3 and IMAP: from connecting to a successful login. */
   readonly loginMs: number;
 }
@@ -107,16 +110,21 @@ export class SessionDeadlines {
     this.loginBy = undefined;
   }
 
-  /** The earliest deadline that stands now, and what it is for. */
-  next(): { readonly at: number; readonly reason: DeadlineReason } | undefined {
+  /** The earliest deadline that stands now, and what it is for, in words for the goodbye. */
+  next(): { readonly at: number; readonly reason: DeadlineReason; readonly why: string } | undefined {
+    const limits = this.limits;
+    if (!limits) return undefined;
     const transfer = this.current && { at: this.current.deadline.at, reason: this.current.kind };
     const login = this.loginBy !== undefined ? { at: this.loginBy, reason: 'login' as const } : undefined;
-    if (!transfer) return login;
-    if (!login) return transfer;
-    return login.at < transfer.at ? login : transfer;
-  }
-
-  get settings(): InputDeadlines | undefined {
-    return this.limits;
+    const first = !transfer ? login : !login ? transfer : login.at < transfer.at ? login : transfer;
+    if (!first) return undefined;
+    const seconds = `${Math.round(limits[first.reason === 'login' ? 'loginMs' : 'lineMs'] / 100) / 10} seconds`;
+    const why =
+      first.reason === 'login'
+        ? `no login within ${seconds}`
+        : first.reason === 'line'
+          ? `the command line took over ${seconds}`
+          : `the literal came slower than ${limits.minBytesPerSecond} octets per second`;
+    return { ...first, why };
   }
 }

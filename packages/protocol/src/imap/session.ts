@@ -141,16 +141,7 @@ export class ImapSession implements SessionContext {
    */
   inputDeadline(): { readonly at: number; readonly goodbye: string } | undefined {
     const next = this.deadlines.next();
-    const settings = this.deadlines.settings;
-    if (!next || !settings) return undefined;
-    const seconds = (ms: number) => Math.round(ms / 100) / 10;
-    const why =
-      next.reason === 'login'
-        ? `no login within ${seconds(settings.loginMs)} seconds`
-        : next.reason === 'line'
-          ? `the command line took over ${seconds(settings.lineMs)} seconds`
-          : `the literal came slower than ${settings.minBytesPerSecond} octets per second`;
-    return { at: next.at, goodbye: `* BYE timeout: ${why}\r\n` };
+    return next && { at: next.at, goodbye: `* BYE timeout: ${next.why}\r\n` };
   }
 
   /** For the service's shutdown: `* BYE` and close. */
