@@ -105,6 +105,7 @@ export async function startProtocolServer<L extends string>(
       ? new TLSSocket(raw, { isServer: true, secureContext: options.secureContext })
       : raw;
     socket.on('error', () => undefined);
+    let ending = false;
     const connection: ServedConnection<L> = {
       listener,
       address,
@@ -125,8 +126,11 @@ export async function startProtocolServer<L extends string>(
         });
       },
       end(goodbye) {
+        ending = true;
         if (goodbye !== undefined) socket.end(goodbye);
         else socket.end();
+        // Nothing more is read: a flood behind a refused command costs no memory or work.
+        socket.pause();
         setTimeout(() => raw.destroy(), 1_000).unref();
       },
     };
@@ -186,12 +190,12 @@ export async function startProtocolServer<L extends string>(
         handling = received.catch(() => undefined);
         void received
           .then((action) => {
-            if (action === 'close') s.end();
+            if (action === 'close') connection.end();
             else if (action === 'starttls') startTls();
           })
           .finally(() => {
             // A draining server reads nothing more: no new command starts.
-            if (--pending <= MAX_PENDING_INPUTS && !draining) s.resume();
+            if (--pending <= MAX_PENDING_INPUTS && !draining && !ending) s.resume();
             process.nextTick(() => s.uncork());
             holdToDeadline();
           });
