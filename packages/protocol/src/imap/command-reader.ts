@@ -15,21 +15,16 @@
 
 import type { InputProgress } from '../input-deadline.js';
 import {
+  CommandArguments,
+  type ImapToken,
   indexOfSpace,
   LITERAL_MARKER_MAX,
   type LiteralMarker,
   literalMarker,
-  readAtom,
-  readQuoted,
   validTag,
 } from './command-tokens.js';
 
-export type ImapToken =
-  /** Atoms, numbers, flags, sequence sets, and FETCH items with their `[section]<partial>`. */
-  | { readonly type: 'atom'; readonly value: string }
-  /** A quoted string or a literal; `binary` for a literal8 (`~{n}`, RFC 3516). */
-  | { readonly type: 'string'; readonly value: Buffer; readonly literal: boolean; readonly binary?: boolean }
-  | { readonly type: 'list'; readonly items: readonly ImapToken[] };
+export type { ImapToken } from './command-tokens.js';
 
 export interface ImapCommand {
   readonly tag: string;
@@ -103,10 +98,6 @@ export const DEFAULT_READER_LIMITS: CommandReaderLimits = {
 const CR = 0x0d;
 const LF = 0x0a;
 
-interface Open {
-  readonly items: ImapToken[];
-}
-
 type State =
   | { readonly at: 'line' }
   | {
@@ -140,8 +131,8 @@ export class ImapCommandReader {
   // The command being read across its lines and literals.
   private tag: string | undefined;
   private name: string | undefined;
-  private stack: Open[] = [];
-  private tokens = 0;
+  /** Its arguments so far; undefined between commands and once it is refused. */
+  private args: CommandArguments | undefined;
   private literals = 0;
   private lineBytes = 0;
   private literalBytes = 0;
@@ -244,7 +235,7 @@ export class ImapCommandReader {
             state.chunks.length === 1 ? Buffer.from(state.chunks[0]!) : Buffer.concat(state.chunks);
           this.state = { at: 'line' };
           this.units++;
-          this.add({ type: 'string', value, literal: true, ...(state.binary && { binary: true }) });
+          this.args?.add({ type: 'string', value, literal: true, ...(state.binary && { binary: true }) });
           this.literals++;
           this.literalBytes += state.size;
           continue;
@@ -391,10 +382,10 @@ export class ImapCommandReader {
       }
       this.tag = tag;
       this.name = name;
-      this.stack = [{ items: [] }];
+      this.args = new CommandArguments(this.limits);
       pos = nameEnd;
     }
-    const result = this.tokenize(line, pos);
+    const result = this.args!.read(line, pos);
     if (result.kind === 'error') {
       const tag = this.tag;
       this.reset();
@@ -402,12 +393,13 @@ export class ImapCommandReader {
     }
     if (result.kind === 'literal') return this.announce(result);
     // The command is complete.
-    if (this.stack.length !== 1) {
+    const args = this.args!.complete();
+    if (!args) {
       const tag = this.tag;
       this.reset();
       return { kind: 'bad', tag, text: 'unbalanced parentheses' };
     }
-    const command: ImapCommand = { tag: this.tag!, name: this.name!, args: this.stack[0]!.items };
+    const command: ImapCommand = { tag: this.tag!, name: this.name!, args };
     this.reset();
     return { kind: 'command', command };
   }
@@ -443,80 +435,16 @@ export class ImapCommandReader {
 
   /** Lets go of what the command holds (its tokens) as soon as it is refused. */
   private dropCommand(): void {
-    this.stack = [];
-    this.tokens = 0;
+    this.args = undefined;
   }
 
   private reset(): void {
     this.tag = undefined;
     this.name = undefined;
-    this.stack = [];
+    this.args = undefined;
     this.failed = undefined;
-    this.tokens = 0;
     this.literals = 0;
     this.lineBytes = 0;
     this.literalBytes = 0;
-  }
-
-  private add(token: ImapToken): void {
-    this.stack.at(-1)!.items.push(token);
-  }
-
-  private tokenize(
-    line: Buffer,
-    start: number,
-  ): { kind: 'done' } | { kind: 'error'; text: string } | ({ kind: 'literal' } & LiteralMarker) {
-    let pos = start;
-    // After the command name or a literal, the next token is preceded by a space, or a
-    // `)` closes a list, or the line ends.
-    while (pos < line.length) {
-      const c = line[pos]!;
-      if (c === 0x29 /* ) */) {
-        if (this.stack.length < 2) return { kind: 'error', text: 'unexpected )' };
-        const list = this.stack.pop()!;
-        this.add({ type: 'list', items: list.items });
-        pos++;
-        continue;
-      }
-      const afterOpen =
-        this.stack.length > 1 && this.stack.at(-1)!.items.length === 0 && line[pos - 1] === 0x28;
-      if (!afterOpen) {
-        if (c !== 0x20) return { kind: 'error', text: 'expected a space between arguments' };
-        pos++;
-        if (pos >= line.length) return { kind: 'error', text: 'trailing space' };
-      }
-      if (++this.tokens > this.limits.maxTokens) return { kind: 'error', text: 'too many arguments' };
-      const t = line[pos]!;
-      if (t === 0x28 /* ( */) {
-        if (this.stack.length > this.limits.maxDepth) return { kind: 'error', text: 'lists nested too deep' };
-        this.stack.push({ items: [] });
-        pos++;
-        if (line[pos] === 0x29) {
-          // "()": an empty list.
-          const list = this.stack.pop()!;
-          this.add({ type: 'list', items: list.items });
-          pos++;
-        }
-        continue;
-      }
-      if (t === 0x22 /* " */) {
-        const quoted = readQuoted(line, pos);
-        if (!quoted) return { kind: 'error', text: 'invalid quoted string' };
-        this.add({ type: 'string', value: quoted.value, literal: false });
-        pos = quoted.end;
-        continue;
-      }
-      if (t === 0x7b /* { */ || (t === 0x7e /* ~ */ && line[pos + 1] === 0x7b)) {
-        const marker = literalMarker(line.subarray(pos).toString('latin1'), true);
-        if (marker === undefined) return { kind: 'error', text: 'invalid literal' };
-        if (marker === 'invalid') return { kind: 'error', text: 'literal too large' };
-        return { kind: 'literal', ...marker };
-      }
-      const atom = readAtom(line, pos);
-      if (!atom) return { kind: 'error', text: 'invalid characters in an argument' };
-      this.add({ type: 'atom', value: atom.value });
-      pos = atom.end;
-    }
-    return { kind: 'done' };
   }
 }

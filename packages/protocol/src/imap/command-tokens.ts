@@ -1,5 +1,95 @@
-// The lexical pieces of an IMAP command line (RFC 3501 §9, RFC 9051 §9) that the command
-// reader puts together: tags, quoted strings, atoms, and the literal marker that ends a line.
+// The lexical pieces of an IMAP command (RFC 3501 §9, RFC 9051 §9) that the command reader
+// puts together: tags, quoted strings, atoms, lists, and the literal marker that ends a line.
+
+export type ImapToken =
+  /** Atoms, numbers, flags, sequence sets, and FETCH items with their `[section]<partial>`. */
+  | { readonly type: 'atom'; readonly value: string }
+  /** A quoted string or a literal; `binary` for a literal8 (`~{n}`, RFC 3516). */
+  | { readonly type: 'string'; readonly value: Buffer; readonly literal: boolean; readonly binary?: boolean }
+  | { readonly type: 'list'; readonly items: readonly ImapToken[] };
+
+interface Open {
+  readonly items: ImapToken[];
+}
+
+/**
+ * The arguments of one command as its line parts arrive: a tree of tokens, within the
+ * nesting and token limits. A literal's octets are added by the reader once they are in.
+ */
+export class CommandArguments {
+  private readonly stack: Open[] = [{ items: [] }];
+  private tokens = 0;
+
+  constructor(private readonly limits: { readonly maxDepth: number; readonly maxTokens: number }) {}
+
+  add(token: ImapToken): void {
+    this.stack.at(-1)!.items.push(token);
+  }
+
+  /** The arguments, once the command's last line is read; undefined when a list is still open. */
+  complete(): readonly ImapToken[] | undefined {
+    return this.stack.length === 1 ? this.stack[0]!.items : undefined;
+  }
+
+  /** One line part from `start` (after the command name or a literal); a literal marker ends it. */
+  read(
+    line: Buffer,
+    start: number,
+  ): { kind: 'done' } | { kind: 'error'; text: string } | ({ kind: 'literal' } & LiteralMarker) {
+    let pos = start;
+    // After the command name or a literal, the next token is preceded by a space, or a
+    // `)` closes a list, or the line ends.
+    while (pos < line.length) {
+      const c = line[pos]!;
+      if (c === 0x29 /* ) */) {
+        if (this.stack.length < 2) return { kind: 'error', text: 'unexpected )' };
+        const list = this.stack.pop()!;
+        this.add({ type: 'list', items: list.items });
+        pos++;
+        continue;
+      }
+      const afterOpen =
+        this.stack.length > 1 && this.stack.at(-1)!.items.length === 0 && line[pos - 1] === 0x28;
+      if (!afterOpen) {
+        if (c !== 0x20) return { kind: 'error', text: 'expected a space between arguments' };
+        pos++;
+        if (pos >= line.length) return { kind: 'error', text: 'trailing space' };
+      }
+      if (++this.tokens > this.limits.maxTokens) return { kind: 'error', text: 'too many arguments' };
+      const t = line[pos]!;
+      if (t === 0x28 /* ( */) {
+        if (this.stack.length > this.limits.maxDepth) return { kind: 'error', text: 'lists nested too deep' };
+        this.stack.push({ items: [] });
+        pos++;
+        if (line[pos] === 0x29) {
+          // "()": an empty list.
+          const list = this.stack.pop()!;
+          this.add({ type: 'list', items: list.items });
+          pos++;
+        }
+        continue;
+      }
+      if (t === 0x22 /* " */) {
+        const quoted = readQuoted(line, pos);
+        if (!quoted) return { kind: 'error', text: 'invalid quoted string' };
+        this.add({ type: 'string', value: quoted.value, literal: false });
+        pos = quoted.end;
+        continue;
+      }
+      if (t === 0x7b /* { */ || (t === 0x7e /* ~ */ && line[pos + 1] === 0x7b)) {
+        const marker = literalMarker(line.subarray(pos).toString('latin1'), true);
+        if (marker === undefined) return { kind: 'error', text: 'invalid literal' };
+        if (marker === 'invalid') return { kind: 'error', text: 'literal too large' };
+        return { kind: 'literal', ...marker };
+      }
+      const atom = readAtom(line, pos);
+      if (!atom) return { kind: 'error', text: 'invalid characters in an argument' };
+      this.add({ type: 'atom', value: atom.value });
+      pos = atom.end;
+    }
+    return { kind: 'done' };
+  }
+}
 
 const CR = 0x0d;
 const LF = 0x0a;
