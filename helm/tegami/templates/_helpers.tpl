@@ -253,6 +253,22 @@ Context: dict "root" $ "component" name "values" the service's values.
   value: {{ join "," $proxy.trustedCidrs | quote }}
 {{- end }}
 {{- end }}
+{{- if $tlsServer }}
+{{- with $root.Values.slowClients }}
+{{- if .commandLineDeadline }}
+- name: TEGAMI_COMMAND_LINE_DEADLINE
+  value: {{ .commandLineDeadline | quote }}
+{{- end }}
+{{- if .minDataRate }}
+- name: TEGAMI_MIN_DATA_RATE
+  value: {{ include "tegami.envText" .minDataRate | quote }}
+{{- end }}
+{{- if and .loginDeadline (ne $component "smtp-ingress") }}
+- name: TEGAMI_LOGIN_DEADLINE
+  value: {{ .loginDeadline | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if and $root.Values.popBeforeSmtpTtl (has $component (list "smtp-ingress" "pop-gateway")) }}
 - name: TEGAMI_POP_BEFORE_SMTP_TTL
   value: {{ $root.Values.popBeforeSmtpTtl | quote }}

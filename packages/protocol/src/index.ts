@@ -1,5 +1,6 @@
 export * from './address/mailbox-address.js';
 export * from './imap/index.js';
+export * from './input-deadline.js';
 export * from './mime/index.js';
 export * from './pop3/index.js';
 export * from './rfc5322-date.js';

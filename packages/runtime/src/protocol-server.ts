@@ -4,13 +4,21 @@ import type { ConnectionLimits } from './connection-limits.js';
 import { acceptProxiedConnection, closeIfProxyHeader, NO_PROXY, type ProxyPolicy } from './proxy-protocol.js';
 
 // The socket side that POP3 and IMAP share (SMTP has its own, older, reader): listeners
-// with implicit TLS or STARTTLS, connection limits, an idle timeout, writes that wait for
-// the socket to drain, and input handed to an I/O-free protocol session strictly in order.
+// with implicit TLS or STARTTLS, connection limits, an idle timeout, the engine's input
+// deadlines, writes that wait for the socket to drain, and input handed to an I/O-free
+// protocol session strictly in order.
 
 /** What the protocol engines (Pop3Session, ImapSession) offer the socket side. */
 export interface ProtocolSession {
   receive(chunk: Uint8Array): Promise<'continue' | 'close' | 'starttls'>;
   tlsStarted(): void;
+  /**
+   * When the client runs out of time for what it has begun to send or for logging in (a
+   * Date.now reading), and what to write before closing then. The engine knows what is
+   * unfinished; the server holds it to it, however slowly the bytes trickle in, where the
+   * idle timeout starts again with every byte.
+   */
+  inputDeadline?(): { readonly at: number; readonly goodbye: string } | undefined;
 }
 
 export interface ServedConnection<L extends string> {
@@ -97,6 +105,7 @@ export async function startProtocolServer<L extends string>(
       ? new TLSSocket(raw, { isServer: true, secureContext: options.secureContext })
       : raw;
     socket.on('error', () => undefined);
+    let ending = false;
     const connection: ServedConnection<L> = {
       listener,
       address,
@@ -117,24 +126,49 @@ export async function startProtocolServer<L extends string>(
         });
       },
       end(goodbye) {
+        ending = true;
         if (goodbye !== undefined) socket.end(goodbye);
         else socket.end();
+        // Nothing more is read: a flood behind a refused command costs no memory or work.
+        socket.pause();
         setTimeout(() => raw.destroy(), 1_000).unref();
       },
     };
     const { session, closed } = options.open(connection);
     // The input the session is handling now; stop() waits for it before closing.
     let handling: Promise<unknown> = Promise.resolve();
+    let finished = false;
+    // The engine's input deadline, looked at again whenever it has read something.
+    let deadlineTimer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    const holdToDeadline = () => {
+      clearTimeout(deadlineTimer);
+      deadlineTimer = undefined;
+      if (finished || draining || timedOut) return;
+      const deadline = session.inputDeadline?.();
+      if (!deadline) return;
+      const wait = deadline.at - Date.now();
+      if (wait > 0) {
+        deadlineTimer = setTimeout(holdToDeadline, wait);
+        return;
+      }
+      timedOut = true;
+      connection.end(deadline.goodbye);
+    };
     const entry: OpenConnection<L> = {
       connection,
       settled: () => handling,
-      quiet: () => socket.pause(),
+      quiet: () => {
+        // Draining: the shutdown says goodbye, not a deadline.
+        clearTimeout(deadlineTimer);
+        socket.pause();
+      },
     };
     open.set(raw, entry);
-    let finished = false;
     raw.on('close', () => {
       if (finished) return;
       finished = true;
+      clearTimeout(deadlineTimer);
       options.limits.release(address);
       open.delete(raw);
       closed();
@@ -156,13 +190,14 @@ export async function startProtocolServer<L extends string>(
         handling = received.catch(() => undefined);
         void received
           .then((action) => {
-            if (action === 'close') s.end();
+            if (action === 'close') connection.end();
             else if (action === 'starttls') startTls();
           })
           .finally(() => {
             // A draining server reads nothing more: no new command starts.
-            if (--pending <= MAX_PENDING_INPUTS && !draining) s.resume();
+            if (--pending <= MAX_PENDING_INPUTS && !draining && !ending) s.resume();
             process.nextTick(() => s.uncork());
+            holdToDeadline();
           });
       });
     };
@@ -177,6 +212,8 @@ export async function startProtocolServer<L extends string>(
       attach(secure);
     };
     attach(socket);
+    // The login deadline runs from here, through a TLS handshake too.
+    holdToDeadline();
   };
 
   for (const { name, port, implicitTls } of options.listeners) {

@@ -1,6 +1,6 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { MailBus } from '@tegami/bus';
-import { ImapSession } from '@tegami/protocol';
+import { ImapSession, type InputDeadlines } from '@tegami/protocol';
 import {
   type AbuseLimits,
   AbuseTracker,
@@ -46,6 +46,8 @@ export interface ImapGatewayDeps {
   readonly imapsPort: number | undefined;
   readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
   readonly idleTimeoutMs: number;
+  /** Slow clients: deadlines for a command line, a literal and logging in; none when absent. */
+  readonly deadlines?: InputDeadlines;
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
   readonly maxConnectionsPerUser: number;
@@ -138,6 +140,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
         plaintextAllowed: deps.allowPlaintextAuth || loopback,
         realms: realms.current,
         maxMessageSize: deps.maxMessageSize,
+        ...(deps.deadlines && { deadlines: deps.deadlines }),
         ...(deps.maxCommandsPerSecond !== undefined && {
           commandRate: { perSecond: deps.maxCommandsPerSecond, burst: deps.maxCommandsPerSecond * 10 },
         }),

@@ -42,6 +42,7 @@ await runService('imap-gateway', settings, async ({ config, logger, metrics }) =
     imapsPort: config.imapsPort,
     tls,
     idleTimeoutMs: config.imapIdleTimeoutMs,
+    deadlines: config.imapDeadlines,
     maxConnections: config.imapMaxConnections,
     maxConnectionsPerIp: config.imapMaxConnectionsPerIp,
     maxConnectionsPerUser: config.imapMaxConnectionsPerUser,

@@ -42,6 +42,7 @@ await runService('pop-gateway', settings, async ({ config, logger, metrics }) =>
     popsPort: config.popsPort,
     tls,
     idleTimeoutMs: config.popIdleTimeoutMs,
+    deadlines: config.popDeadlines,
     maxConnections: config.popMaxConnections,
     maxConnectionsPerIp: config.popMaxConnectionsPerIp,
     allowPlaintextAuth: config.popAllowPlaintextAuth,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { MailBus } from '@tegami/bus';
-import { Pop3Session } from '@tegami/protocol';
+import { type InputDeadlines, Pop3Session } from '@tegami/protocol';
 import {
   type AbuseLimits,
   AbuseTracker,
@@ -54,6 +54,8 @@ export interface PopGatewayDeps {
   readonly popsPort: number | undefined;
   readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
   readonly idleTimeoutMs: number;
+  /** Slow clients: deadlines for a command line and for logging in; none when absent. */
+  readonly deadlines?: InputDeadlines;
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
   readonly allowPlaintextAuth: boolean;
@@ -157,6 +159,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
         plaintextAllowed: deps.allowPlaintextAuth || loopback,
         realms: realms.current,
         ...(deps.loginDelayMs !== undefined && { loginDelaySeconds: Math.ceil(deps.loginDelayMs / 1000) }),
+        ...(deps.deadlines && { deadlines: deps.deadlines }),
       },
       {
         lookupCredentials: logins.guard(lookupCredentials),

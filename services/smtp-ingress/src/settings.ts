@@ -1,4 +1,4 @@
-import { bool, durationMs, int, optional, port, string } from '@tegami/runtime';
+import { bool, durationMs, int, optional, port, slowClientSettings, string } from '@tegami/runtime';
 import type { SmtpListenerSpec } from './smtp-ingress.js';
 
 /** The SMTP settings, read the same way by the service's main and by the standalone. */
@@ -14,6 +14,7 @@ export function smtpSettings() {
     maxConnectionsPerAddress: int('TEGAMI_SMTP_MAX_CONNECTIONS_PER_IP', { min: 1 }),
     commandTimeoutMs: durationMs('TEGAMI_SMTP_COMMAND_TIMEOUT_MS', { min: 1000 }),
     dataTimeoutMs: durationMs('TEGAMI_SMTP_DATA_TIMEOUT_MS', { min: 1000 }),
+    deadlines: slowClientSettings(),
     allowPlaintextAuth: bool('TEGAMI_SMTP_ALLOW_PLAINTEXT_AUTH'),
     popBeforeSmtpTtlMs: optional(durationMs('TEGAMI_POP_BEFORE_SMTP_TTL', { min: 1000 })),
   };

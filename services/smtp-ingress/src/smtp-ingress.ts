@@ -6,7 +6,13 @@ import {
   TLSSocket,
 } from 'node:tls';
 import type { MailBus } from '@tegami/bus';
-import { reply, type SmtpRole, type SmtpSessionConfig, serializeReply } from '@tegami/protocol';
+import {
+  reply,
+  type SmtpRole,
+  type SmtpSessionConfig,
+  serializeReply,
+  type TransferLimits,
+} from '@tegami/protocol';
 import {
   type AbuseLimits,
   AbuseTracker,
@@ -59,6 +65,8 @@ export interface SmtpIngressDeps {
   readonly maxConnectionsPerAddress: number;
   readonly commandTimeoutMs: number;
   readonly dataTimeoutMs: number;
+  /** Slow clients: a deadline per command line and a minimum rate for bodies; none when absent. */
+  readonly deadlines?: TransferLimits;
   readonly allowPlaintextAuth: boolean;
   /** PLAIN and LOGIN in clear from loopback clients (default true: nothing crosses a wire). */
   readonly plaintextAuthOnLoopback?: boolean;
@@ -130,6 +138,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
       maxCommandLineBytes: MAX_COMMAND_LINE_BYTES,
       commandTimeoutMs: deps.commandTimeoutMs,
       dataTimeoutMs: deps.dataTimeoutMs,
+      ...(deps.deadlines && { deadlines: deps.deadlines }),
       maxErrors: MAX_ERRORS_PER_SESSION,
       realms: realms.current,
     };

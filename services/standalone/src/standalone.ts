@@ -14,6 +14,7 @@ import {
   drainTimeoutOf,
   ensureSelfSignedCertificate,
   type Logger,
+  type LoginClientLimits,
   type OpsServer,
   startOpsServer,
 } from '@tegami/runtime';
@@ -58,6 +59,7 @@ export interface StandaloneDeps {
     readonly popPort: number;
     readonly popsPort: number;
     readonly popIdleTimeoutMs: number;
+    readonly popDeadlines: LoginClientLimits;
     readonly popMaxConnections: number;
     readonly popMaxConnectionsPerIp: number;
     readonly popAllowPlaintextAuth: boolean;
@@ -69,6 +71,7 @@ export interface StandaloneDeps {
     readonly imapPort: number;
     readonly imapsPort: number;
     readonly imapIdleTimeoutMs: number;
+    readonly imapDeadlines: LoginClientLimits;
     readonly imapMaxConnections: number;
     readonly imapMaxConnectionsPerIp: number;
     readonly imapMaxConnectionsPerUser: number;
@@ -214,6 +217,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       popsPort: deps.pop.popsPort,
       tls: { cert: tls.cert, key: tls.key },
       idleTimeoutMs: deps.pop.popIdleTimeoutMs,
+      deadlines: deps.pop.popDeadlines,
       maxConnections: deps.pop.popMaxConnections,
       maxConnectionsPerIp: deps.pop.popMaxConnectionsPerIp,
       allowPlaintextAuth: deps.pop.popAllowPlaintextAuth,
@@ -234,6 +238,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       imapsPort: deps.imap.imapsPort,
       tls: { cert: tls.cert, key: tls.key },
       idleTimeoutMs: deps.imap.imapIdleTimeoutMs,
+      deadlines: deps.imap.imapDeadlines,
       maxConnections: deps.imap.imapMaxConnections,
       maxConnectionsPerIp: deps.imap.imapMaxConnectionsPerIp,
       maxConnectionsPerUser: deps.imap.imapMaxConnectionsPerUser,

@@ -13,7 +13,7 @@ function read(
   options: { refuse?: (size: number) => boolean; limits?: Partial<CommandReaderLimits> } = {},
 ): { events: ReaderEvent[]; continuations: number } {
   const reader = new ImapCommandReader({
-    maxLineLength: 1000,
+    maxCommandBytes: 1000,
     maxDepth: 8,
     maxTokens: 1000,
     ...options.limits,
@@ -24,7 +24,7 @@ function read(
     reader.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
     for (let event = reader.next(); event; event = reader.next()) {
       if (event.kind === 'literal') {
-        if (options.refuse?.(event.size)) reader.rejectLiteral();
+        if (event.over || options.refuse?.(event.size)) reader.rejectLiteral();
         else {
           reader.acceptLiteral();
           if (event.synchronising) continuations++;
@@ -148,9 +148,10 @@ describe('ImapCommandReader', () => {
   });
 
   it('refuses a line over the limit at once, skips the rest of it, and goes on', () => {
-    const reader = new ImapCommandReader({ maxLineLength: 100, maxDepth: 8, maxTokens: 100 });
+    const reader = new ImapCommandReader({ maxCommandBytes: 100, maxDepth: 8, maxTokens: 100 });
     reader.push(Buffer.from(`A1 LOGIN ${'x'.repeat(150)}`));
-    expect(reader.next()).toEqual({ kind: 'bad', tag: 'A1', text: 'line too long' });
+    expect(reader.next()).toEqual({ kind: 'too-long', tag: 'A1', limit: 100 });
+    expect(reader.buffered).toBe(0);
     reader.push(Buffer.from(`${'y'.repeat(5000)}\r\nA2 NOOP\r\n`));
     expect(reader.next()).toEqual({ kind: 'command', command: { tag: 'A2', name: 'NOOP', args: [] } });
     expect(reader.buffered).toBe(0);
@@ -240,5 +241,164 @@ describe('ImapCommandReader', () => {
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('ImapCommandReader: the size of one command', () => {
+  const LIMITS: CommandReaderLimits = { maxCommandBytes: 100, maxDepth: 8, maxTokens: 1000 };
+  /** `A1 LOGIN {a}` + a octets + ` {b+}` + b octets + the final line of `rest` octets and CRLF. */
+  const login = (a: number, b: number, rest = 0) =>
+    `A1 LOGIN {${a}}\r\n${'x'.repeat(a)} {${b}+}\r\n${'y'.repeat(b)}${' z'.repeat(rest / 2)}\r\n`;
+
+  it('takes a command line of exactly the limit, line end included, and refuses one octet more', () => {
+    const line = (octets: number) => `A1 X ${'a'.repeat(octets - 7)}\r\n`;
+    expect(line(100)).toHaveLength(100);
+    expect(read([line(100)], { limits: LIMITS }).events.map((e) => e.kind)).toEqual(['command']);
+    expect(read([line(101), 'A2 NOOP\r\n'], { limits: LIMITS }).events).toEqual([
+      { kind: 'too-long', tag: 'A1', limit: 100 },
+      { kind: 'command', command: { tag: 'A2', name: 'NOOP', args: [] } },
+    ]);
+    // A bare LF counts as the one octet it is.
+    expect(read([`A1 X ${'a'.repeat(94)}\n`], { limits: LIMITS }).events.map((e) => e.kind)).toEqual([
+      'command',
+    ]);
+  });
+
+  it('counts every line part and every literal: exactly the limit passes, one octet more is refused', () => {
+    expect(login(21, 40, 14)).toHaveLength(100);
+    const fits = read([login(21, 40, 14)], { limits: LIMITS }).events;
+    expect(fits.map((e) => e.kind)).toEqual(['literal', 'literal', 'command']);
+    expect(fits.every((e) => e.kind !== 'literal' || e.over === undefined)).toBe(true);
+
+    // One octet more in the last line part: that line is answered, the next command read.
+    const longTail = read([login(21, 40, 14).replace(/\r\n$/, ' \r\n'), 'A2 NOOP\r\n'], { limits: LIMITS });
+    expect(longTail.events.map((e) => e.kind)).toEqual(['literal', 'literal', 'too-long', 'command']);
+    expect(longTail.events[2]).toEqual({ kind: 'too-long', tag: 'A1', limit: 100 });
+
+    // A last literal that leaves just room for the final CRLF fits; one octet more is
+    // refused when announced, before its octets come.
+    expect(login(21, 54)).toHaveLength(100);
+    expect(read([login(21, 54)], { limits: LIMITS }).events.map((e) => e.kind)).toEqual([
+      'literal',
+      'literal',
+      'command',
+    ]);
+    const bigLiteral = read([login(21, 55), 'A2 NOOP\r\n'], { limits: LIMITS }).events;
+    expect(bigLiteral.map((e) => e.kind)).toEqual(['literal', 'literal', 'rejected', 'command']);
+    expect(bigLiteral[1]).toMatchObject({ size: 55, over: { limit: 100, rule: 'command-size' } });
+  });
+
+  it('reads the same events however the bytes are split, under, at and over the limit', () => {
+    for (const command of [
+      login(21, 40, 12),
+      login(21, 40, 14),
+      login(21, 40, 16),
+      login(21, 54),
+      login(21, 55),
+    ]) {
+      const bytes = Buffer.from(`${command}A2 NOOP\r\n`, 'latin1');
+      const whole = read([bytes], { limits: LIMITS }).events;
+      for (let cut = 1; cut < bytes.length; cut++) {
+        expect(read([bytes.subarray(0, cut), bytes.subarray(cut)], { limits: LIMITS }).events).toEqual(whole);
+      }
+      expect(
+        read(
+          [...bytes].map((b) => Buffer.from([b])),
+          { limits: LIMITS },
+        ).events,
+      ).toEqual(whole);
+    }
+  });
+
+  it('keeps nothing of an over-limit non-synchronising literal, however much comes', () => {
+    // The attack of issue 13: LOGIN followed by literal after 64 KiB literal, no final CRLF.
+    const reader = new ImapCommandReader({ ...LIMITS, maxCommandBytes: 8192 });
+    reader.push(Buffer.from('bomb LOGIN {65536+}\r\n'));
+    expect(reader.next()).toMatchObject({ kind: 'literal', size: 65_536, over: { rule: 'command-size' } });
+    reader.rejectLiteral();
+    const chunk = Buffer.concat([Buffer.alloc(65_536, 0x61), Buffer.from(' {65536+}\r\n')]);
+    for (let i = 0; i < 200; i++) {
+      reader.push(chunk);
+      expect(reader.next()).toBeUndefined();
+      expect(reader.buffered).toBe(0);
+    }
+    reader.push(Buffer.alloc(65_536, 0x61));
+    reader.push(Buffer.from('\r\nA2 NOOP\r\n'));
+    expect(reader.next()).toEqual({ kind: 'rejected', tag: 'bomb' });
+    expect(reader.next()).toMatchObject({ kind: 'command', command: { tag: 'A2' } });
+  });
+
+  it('never takes the octets of a literal announced at the end of a too-long line for commands', () => {
+    const smuggled = 'A9 LOGOUT\r\n';
+    const bytes = `A1 NOOP ${'x'.repeat(200)} {${smuggled.length}+}\r\n${smuggled}\r\nA2 NOOP\r\n`;
+    const whole = read([bytes], { limits: LIMITS }).events;
+    expect(whole).toEqual([
+      { kind: 'too-long', tag: 'A1', limit: 100 },
+      { kind: 'command', command: { tag: 'A2', name: 'NOOP', args: [] } },
+    ]);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      expect(read([bytes.slice(0, cut), bytes.slice(cut)], { limits: LIMITS }).events).toEqual(whole);
+    }
+  });
+
+  it('before login (LITERAL-): a non-synchronising literal over 4096 octets is over, a synchronising one is not', () => {
+    const limits = { ...LIMITS, maxCommandBytes: 8192, maxNonSyncLiteral: 4096 };
+    const events = (line: string) => read([line], { limits, refuse: () => true }).events[0];
+    expect(events('A1 LOGIN {4096+}\r\n')).toMatchObject({ kind: 'literal', size: 4096 });
+    expect(events('A1 LOGIN {4096+}\r\n')).not.toHaveProperty('over');
+    expect(events('A1 LOGIN {4097+}\r\n')).toMatchObject({ over: { limit: 4096, rule: 'literal-minus' } });
+    expect(events('A1 LOGIN {4097}\r\n')).not.toHaveProperty('over');
+    expect(events('A1 LOGIN {8180}\r\n')).toMatchObject({ over: { limit: 8192, rule: 'command-size' } });
+  });
+
+  it('lets APPEND carry its message up to its own total, its lines still within the command limit', () => {
+    const limits = { ...LIMITS, maxCommandBytes: 200, maxAppendBytes: 1100 };
+    const message = 'm'.repeat(1000);
+    const append = (extra: string) => `A1 APPEND INBOX {${message.length}}\r\n${message}${extra}\r\n`;
+    // 24 + 1000 + 2 octets, then as much line as the total allows: 74 more.
+    expect(read([append(' x'.repeat(37))], { limits }).events.map((e) => e.kind)).toEqual([
+      'literal',
+      'command',
+    ]);
+    expect(read([append(' x'.repeat(38))], { limits }).events.at(-1)).toEqual({
+      kind: 'too-long',
+      tag: 'A1',
+      limit: 1100,
+    });
+    expect(read(['A1 APPEND INBOX {1074}\r\n'], { limits }).events[0]).not.toHaveProperty('over');
+    expect(read(['A1 APPEND INBOX {1075}\r\n'], { limits }).events[0]).toMatchObject({
+      over: { limit: 1100 },
+    });
+    // Its lines together keep to maxCommandBytes whatever room the total leaves.
+    expect(read([`A1 APPEND INBOX (${'\\Seen '.repeat(40)}) {1}\r\n`], { limits }).events[0]).toEqual({
+      kind: 'too-long',
+      tag: 'A1',
+      limit: 200,
+    });
+  });
+
+  it('says what is unfinished: part of a line, a literal and how much of it came, or nothing', () => {
+    const reader = new ImapCommandReader(LIMITS);
+    expect(reader.progress).toBeUndefined();
+    reader.push(Buffer.from('A1 LOG'));
+    expect(reader.next()).toBeUndefined();
+    const line = reader.progress;
+    expect(line).toMatchObject({ kind: 'line' });
+    reader.push(Buffer.from('IN {5}\r\n'));
+    expect(reader.next()).toMatchObject({ kind: 'literal' });
+    expect(reader.progress).toBeUndefined();
+    reader.acceptLiteral();
+    reader.push(Buffer.from('ab'));
+    expect(reader.next()).toBeUndefined();
+    expect(reader.progress).toMatchObject({ kind: 'literal', received: 2 });
+    reader.push(Buffer.from('cde x'));
+    expect(reader.next()).toBeUndefined();
+    const after = reader.progress;
+    expect(after).toMatchObject({ kind: 'line' });
+    expect(after!.unit).not.toBe(line!.unit);
+    reader.push(Buffer.from('\r\n'));
+    expect(reader.next()).toMatchObject({ kind: 'command' });
+    expect(reader.next()).toBeUndefined();
+    expect(reader.progress).toBeUndefined();
   });
 });

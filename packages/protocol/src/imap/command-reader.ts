@@ -5,16 +5,26 @@
 // `~{n}` is followed by exactly n octets, then the command goes on. Literal octets are
 // kept as Buffers (never decoded to a string), and a synchronising literal is read only
 // after the session has agreed to it and sent `+` — it may refuse instead (too big), and
-// the client then abandons the command. Every limit ends in an event the session answers
-// with BAD or NO; the reader then resumes at the next command, never stuck and never
-// holding more than the limits allow.
+// the client then abandons the command.
+//
+// Every octet of a command counts against one total (issue 13: `LOGIN` followed by
+// thousands of 64 KiB LITERAL+ literals grew a process by 743 MB before login): its line
+// parts with their line ends, and its literals. A literal that would go over is announced
+// as such and must be refused; a line that would go over is answered at once. What is
+// refused is skipped as it arrives, never kept: the reader holds at most the limit.
 
-export type ImapToken =
-  /** Atoms, numbers, flags, sequence sets, and FETCH items with their `[section]<partial>`. */
-  | { readonly type: 'atom'; readonly value: string }
-  /** A quoted string or a literal; `binary` for a literal8 (`~{n}`, RFC 3516). */
-  | { readonly type: 'string'; readonly value: Buffer; readonly literal: boolean; readonly binary?: boolean }
-  | { readonly type: 'list'; readonly items: readonly ImapToken[] };
+import type { InputProgress } from '../input-deadline.js';
+import {
+  CommandArguments,
+  type ImapToken,
+  indexOfSpace,
+  LITERAL_MARKER_MAX,
+  type LiteralMarker,
+  literalMarker,
+  validTag,
+} from './command-tokens.js';
+
+export type { ImapToken } from './command-tokens.js';
 
 export interface ImapCommand {
   readonly tag: string;
@@ -28,8 +38,14 @@ export type ReaderEvent =
   /** Not a valid command; the reader has skipped past it. `tag` is undefined when even that was unreadable. */
   | { readonly kind: 'bad'; readonly tag: string | undefined; readonly text: string }
   /**
+   * A line of a command would take it over its size limit (`limit` octets). Answer it now
+   * (BAD [TOOBIG]); the reader skips the rest of the command as it comes, literals included.
+   */
+  | { readonly kind: 'too-long'; readonly tag: string | undefined; readonly limit: number }
+  /**
    * A literal is announced. Call acceptLiteral() (and, when `synchronising`, send a
-   * continuation) or rejectLiteral() before calling next() again.
+   * continuation) or rejectLiteral() before calling next() again; when `over` is set the
+   * literal breaks a limit and must be refused.
    */
   | {
       readonly kind: 'literal';
@@ -37,38 +53,50 @@ export type ReaderEvent =
       readonly name: string;
       readonly size: number;
       readonly synchronising: boolean;
-      /** Literals before this one in the same command (MULTIAPPEND's messages). */
+      /** Literals before this one in the same command. */
       readonly index: number;
+      /** The limit the literal would break: the command's total, or LITERAL-'s 4096 octets. */
+      readonly over?: { readonly limit: number; readonly rule: 'command-size' | 'literal-minus' };
     }
   /** A refused literal ended the command: answer `tag` (the session chose the words when it refused). */
   | { readonly kind: 'rejected'; readonly tag: string }
   /** In line mode (IDLE's DONE, AUTHENTICATE responses): one line, without its CRLF. */
   | { readonly kind: 'line'; readonly text: string }
-  /** A line in line mode over the line limit: skipped. */
+  /** A line in line mode over the limit: skipped. */
   | { readonly kind: 'line-too-long' };
 
 export interface CommandReaderLimits {
-  /** Longest line, CRLF and literals not counted (Dovecot's imap_max_line_length is 64 KiB). */
-  readonly maxLineLength: number;
+  /**
+   * The most octets one command may take: everything the client sends for it, from the
+   * tag to the final line end, literals included. In line mode, the longest line.
+   */
+  readonly maxCommandBytes: number;
+  /**
+   * APPEND's total instead (its message may be up to APPENDLIMIT); its line parts stay
+   * within maxCommandBytes. Undefined: APPEND is held to maxCommandBytes too.
+   */
+  readonly maxAppendBytes?: number;
+  /** RFC 7888 LITERAL-: the largest non-synchronising literal. Undefined: LITERAL+, no such limit. */
+  readonly maxNonSyncLiteral?: number;
   /** Deepest list nesting. */
   readonly maxDepth: number;
   /** Most tokens in one command, nested ones included. */
   readonly maxTokens: number;
 }
 
+/**
+ * After login (Dovecot's imap_max_line_length is 64 KiB, literals included). Tokens: a
+ * 64 KiB command of two-octet arguments has 32k, each a small object; half that is more
+ * than any client sends (a UID set is one token).
+ */
 export const DEFAULT_READER_LIMITS: CommandReaderLimits = {
-  maxLineLength: 65_536,
+  maxCommandBytes: 65_536,
   maxDepth: 32,
-  maxTokens: 100_000,
+  maxTokens: 16_384,
 };
 
 const CR = 0x0d;
 const LF = 0x0a;
-const MAX_LITERAL = 4_294_967_295;
-
-interface Open {
-  readonly items: ImapToken[];
-}
 
 type State =
   | { readonly at: 'line' }
@@ -77,6 +105,7 @@ type State =
       readonly size: number;
       readonly synchronising: boolean;
       readonly binary: boolean;
+      readonly fits: boolean;
     }
   | {
       readonly at: 'literal';
@@ -85,25 +114,43 @@ type State =
       readonly chunks: Buffer[];
       got: number;
     }
-  /** Throwing away a refused non-synchronising literal, then the rest of the command. */
-  | { readonly at: 'discarding'; remaining: number }
-  /** Skipping to the end of a line that was too long (already answered). */
-  | { readonly at: 'skipping-line' };
+  /** Throwing away the octets of a refused non-synchronising literal as they come. */
+  | { readonly at: 'discarding'; readonly size: number; remaining: number }
+  /**
+   * Throwing away a line as it comes (too long, or part of a refused command), keeping only
+   * its last octets: a literal marker there means octets follow that are not commands.
+   */
+  | { readonly at: 'skipping-line'; tail: string; readonly command: boolean };
 
 export class ImapCommandReader {
   private buffer: Buffer = Buffer.alloc(0);
+  /** How far the buffer is known to hold no LF, so a slowly sent line is not searched again. */
+  private scanned = 0;
   private state: State = { at: 'line' };
   private mode: 'command' | 'line' = 'command';
   // The command being read across its lines and literals.
   private tag: string | undefined;
   private name: string | undefined;
-  private stack: Open[] = [];
-  private tokens = 0;
+  /** Its arguments so far; undefined between commands and once it is refused. */
+  private args: CommandArguments | undefined;
   private literals = 0;
-  /** Set when a refused literal or an error means the rest of the command is thrown away. */
-  private failed: ReaderEvent | undefined;
+  private lineBytes = 0;
+  private literalBytes = 0;
+  /**
+   * Set when the rest of the command is thrown away: the event to give once it is over
+   * ('answered': none, the session has answered already).
+   */
+  private failed: ReaderEvent | 'answered' | undefined;
+  private pendingEnd = false;
+  /** Lines and literals completed so far: tells one unfinished line from the next. */
+  private units = 0;
 
-  constructor(private readonly limits: CommandReaderLimits = DEFAULT_READER_LIMITS) {}
+  constructor(private limits: CommandReaderLimits = DEFAULT_READER_LIMITS) {}
+
+  /** New limits from the next command on (the session's, once logged in). */
+  setLimits(limits: CommandReaderLimits): void {
+    this.limits = limits;
+  }
 
   push(chunk: Uint8Array): void {
     this.buffer = this.buffer.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.buffer, chunk]);
@@ -116,6 +163,22 @@ export class ImapCommandReader {
 
   discardBuffered(): void {
     this.buffer = Buffer.alloc(0);
+    this.scanned = 0;
+  }
+
+  /**
+   * The line or literal the client has begun and not finished, as of the last next(), for
+   * the session's deadlines; undefined between lines and while the session decides on a
+   * literal.
+   */
+  get progress(): InputProgress | undefined {
+    const state = this.state;
+    if (state.at === 'literal') return { kind: 'literal', unit: this.units, received: state.got };
+    if (state.at === 'discarding')
+      return { kind: 'literal', unit: this.units, received: state.size - state.remaining };
+    if (state.at === 'skipping-line' || (state.at === 'line' && this.buffer.length > 0))
+      return { kind: 'line', unit: this.units };
+    return undefined;
   }
 
   /** 'line': the next lines are raw (IDLE's DONE, SASL responses), until set back to 'command'. */
@@ -125,6 +188,7 @@ export class ImapCommandReader {
 
   acceptLiteral(): void {
     if (this.state.at !== 'awaiting-decision') throw new Error('no literal is waiting');
+    if (!this.state.fits) throw new Error('a literal over the limits must be refused');
     this.state = { at: 'literal', size: this.state.size, binary: this.state.binary, chunks: [], got: 0 };
   }
 
@@ -136,23 +200,24 @@ export class ImapCommandReader {
   rejectLiteral(): void {
     if (this.state.at !== 'awaiting-decision') throw new Error('no literal is waiting');
     const tag = this.tag ?? '*';
+    const { size, synchronising } = this.state;
+    this.dropCommand();
     this.failed = { kind: 'rejected', tag };
-    if (this.state.synchronising) {
+    if (synchronising) {
       this.state = { at: 'line' };
       this.pendingEnd = true;
     } else {
-      this.state = { at: 'discarding', remaining: this.state.size };
+      this.state = { at: 'discarding', size, remaining: size };
     }
   }
-
-  private pendingEnd = false;
 
   /** The next event, or undefined until more bytes arrive. */
   next(): ReaderEvent | undefined {
     for (;;) {
       if (this.pendingEnd) {
         this.pendingEnd = false;
-        return this.finishFailed();
+        const event = this.endFailed();
+        if (event) return event;
       }
       const state = this.state;
       switch (state.at) {
@@ -169,8 +234,10 @@ export class ImapCommandReader {
           const value =
             state.chunks.length === 1 ? Buffer.from(state.chunks[0]!) : Buffer.concat(state.chunks);
           this.state = { at: 'line' };
-          this.add({ type: 'string', value, literal: true, ...(state.binary && { binary: true }) });
+          this.units++;
+          this.args?.add({ type: 'string', value, literal: true, ...(state.binary && { binary: true }) });
           this.literals++;
+          this.literalBytes += state.size;
           continue;
         }
         case 'discarding': {
@@ -178,37 +245,37 @@ export class ImapCommandReader {
           this.buffer = this.buffer.subarray(take);
           state.remaining -= take;
           if (state.remaining > 0) return undefined;
-          this.state = { at: 'line' };
+          this.units++;
+          // The refused command goes on after its literal: skipped too, to its end.
+          this.state = { at: 'skipping-line', tail: '', command: true };
           continue;
         }
         case 'skipping-line': {
-          const eol = this.buffer.indexOf(LF);
-          if (eol < 0) {
-            this.buffer = Buffer.alloc(0);
-            return undefined;
-          }
-          this.buffer = this.buffer.subarray(eol + 1);
-          this.state = { at: 'line' };
+          const event = this.skipLine(state);
+          if (event === 'more') return undefined;
+          if (event) return event;
           continue;
         }
         case 'line': {
-          const eol = this.buffer.indexOf(LF);
+          const room = this.lineRoom();
+          const eol = this.buffer.indexOf(LF, this.scanned);
           if (eol < 0) {
-            if (this.buffer.length > this.limits.maxLineLength + 1) return this.lineTooLong();
+            this.scanned = this.buffer.length;
+            // Not even its line end would fit.
+            if (this.buffer.length > 0 && this.buffer.length >= room) return this.lineTooLong(room);
             return undefined;
           }
+          this.scanned = 0;
+          if (eol + 1 > room) return this.lineTooLong(room);
           let end = eol;
           if (end > 0 && this.buffer[end - 1] === CR) end--;
-          if (end > this.limits.maxLineLength) {
-            const event = this.lineTooLongEvent();
-            this.buffer = this.buffer.subarray(eol + 1);
-            return event;
-          }
           const line = this.buffer.subarray(0, end);
           this.buffer = this.buffer.subarray(eol + 1);
+          this.units++;
           if (this.mode === 'line' && this.tag === undefined) {
             return { kind: 'line', text: line.toString('utf8') };
           }
+          this.lineBytes += eol + 1;
           const event = this.segment(line);
           if (event) return event;
         }
@@ -216,29 +283,79 @@ export class ImapCommandReader {
     }
   }
 
-  /** Answered at once; the rest of the line is skipped as it arrives. */
-  private lineTooLong(): ReaderEvent {
-    const event = this.lineTooLongEvent();
-    this.buffer = Buffer.alloc(0);
-    this.state = { at: 'skipping-line' };
-    return event;
+  /** Octets the next line may take, its line end included. */
+  private lineRoom(): number {
+    const { maxCommandBytes } = this.limits;
+    if (this.tag === undefined) return maxCommandBytes;
+    return Math.min(maxCommandBytes - this.lineBytes, this.budget() - this.lineBytes - this.literalBytes);
   }
 
-  private lineTooLongEvent(): ReaderEvent {
-    if (this.mode === 'line' && this.tag === undefined) return { kind: 'line-too-long' };
+  /** The current command's total. */
+  private budget(): number {
+    return this.name === 'APPEND'
+      ? (this.limits.maxAppendBytes ?? this.limits.maxCommandBytes)
+      : this.limits.maxCommandBytes;
+  }
+
+  /** Answered at once; the line, and the rest of its command, are skipped as they arrive. */
+  private lineTooLong(room: number): ReaderEvent {
+    this.scanned = 0;
+    if (this.mode === 'line' && this.tag === undefined) {
+      this.skipNow(false);
+      return { kind: 'line-too-long' };
+    }
     let tag = this.tag;
     if (tag === undefined) {
       const first = this.buffer.subarray(0, Math.max(0, indexOfSpace(this.buffer, 0))).toString('latin1');
       if (validTag(first)) tag = first;
     }
-    this.reset();
-    return { kind: 'bad', tag, text: 'line too long' };
+    // Which limit this line breaks: its command's lines together, or the command's total.
+    const { maxCommandBytes } = this.limits;
+    const limit = room === maxCommandBytes - this.lineBytes ? maxCommandBytes : this.budget();
+    this.dropCommand();
+    this.failed = 'answered';
+    this.skipNow(true);
+    return { kind: 'too-long', tag, limit };
+  }
+
+  /** Starts skipping the line in the buffer, and drops what of it is here already. */
+  private skipNow(command: boolean): void {
+    const state: State & { at: 'skipping-line' } = { at: 'skipping-line', tail: '', command };
+    this.state = state;
+    // Nothing to report from it: the line is answered already.
+    this.skipLine(state);
+  }
+
+  /**
+   * Drops the buffered part of a skipped line; at its end, a command that goes on (a
+   * non-synchronising literal follows) is skipped further, else it is over.
+   */
+  private skipLine(state: State & { at: 'skipping-line' }): ReaderEvent | 'more' | undefined {
+    const eol = this.buffer.indexOf(LF);
+    const part = this.buffer.subarray(0, eol < 0 ? this.buffer.length : eol);
+    state.tail = (state.tail + part.subarray(-LITERAL_MARKER_MAX).toString('latin1')).slice(
+      -LITERAL_MARKER_MAX - 1,
+    );
+    if (eol < 0) {
+      this.buffer = Buffer.alloc(0);
+      return 'more';
+    }
+    this.buffer = this.buffer.subarray(eol + 1);
+    this.units++;
+    this.state = { at: 'line' };
+    if (!state.command) return undefined;
+    const marker = literalMarker(state.tail.endsWith('\r') ? state.tail.slice(0, -1) : state.tail);
+    if (marker !== undefined && marker !== 'invalid' && !marker.synchronising) {
+      this.state = { at: 'discarding', size: marker.size, remaining: marker.size };
+      return undefined;
+    }
+    // No literal follows (a synchronising one waits for a "+" that never comes): it is over.
+    return this.endFailed();
   }
 
   /** One line of the current command (the first, or one after a literal). */
   private segment(line: Buffer): ReaderEvent | undefined {
     let pos = 0;
-    const failed = this.failed;
     if (this.tag === undefined) {
       // A new command: tag SP command-name.
       const tagEnd = indexOfSpace(line, 0);
@@ -265,182 +382,69 @@ export class ImapCommandReader {
       }
       this.tag = tag;
       this.name = name;
-      this.stack = [{ items: [] }];
-      this.tokens = 0;
-      this.literals = 0;
+      this.args = new CommandArguments(this.limits);
       pos = nameEnd;
     }
-    const result = this.tokenize(line, pos);
+    const result = this.args!.read(line, pos);
     if (result.kind === 'error') {
-      if (failed) return this.finishFailed();
       const tag = this.tag;
       this.reset();
       return { kind: 'bad', tag, text: result.text };
     }
-    if (result.kind === 'literal') {
-      if (failed) {
-        if (result.synchronising) return this.finishFailed();
-        this.state = { at: 'discarding', remaining: result.size };
-        return undefined;
-      }
-      this.state = {
-        at: 'awaiting-decision',
-        size: result.size,
-        synchronising: result.synchronising,
-        binary: result.binary,
-      };
-      return {
-        kind: 'literal',
-        tag: this.tag!,
-        name: this.name!,
-        size: result.size,
-        synchronising: result.synchronising,
-        index: this.literals,
-      };
-    }
+    if (result.kind === 'literal') return this.announce(result);
     // The command is complete.
-    if (failed) return this.finishFailed();
-    if (this.stack.length !== 1) {
+    const args = this.args!.complete();
+    if (!args) {
       const tag = this.tag;
       this.reset();
       return { kind: 'bad', tag, text: 'unbalanced parentheses' };
     }
-    const command: ImapCommand = { tag: this.tag!, name: this.name!, args: this.stack[0]!.items };
+    const command: ImapCommand = { tag: this.tag!, name: this.name!, args };
     this.reset();
     return { kind: 'command', command };
   }
 
-  private finishFailed(): ReaderEvent {
-    const failed = this.failed!;
+  private announce(marker: LiteralMarker): ReaderEvent {
+    const { size, synchronising } = marker;
+    const budget = this.budget();
+    const minus = this.limits.maxNonSyncLiteral;
+    // It must leave room for the CRLF that at least follows it, or the command can never end.
+    const over =
+      this.lineBytes + this.literalBytes + size + 2 > budget
+        ? ({ limit: budget, rule: 'command-size' } as const)
+        : !synchronising && minus !== undefined && size > minus
+          ? ({ limit: minus, rule: 'literal-minus' } as const)
+          : undefined;
+    this.state = { at: 'awaiting-decision', size, synchronising, binary: marker.binary, fits: !over };
+    return {
+      kind: 'literal',
+      tag: this.tag!,
+      name: this.name!,
+      size,
+      synchronising,
+      index: this.literals,
+      ...(over && { over }),
+    };
+  }
+
+  private endFailed(): ReaderEvent | undefined {
+    const failed = this.failed;
     this.reset();
-    return failed;
+    return failed === 'answered' ? undefined : failed;
+  }
+
+  /** Lets go of what the command holds (its tokens) as soon as it is refused. */
+  private dropCommand(): void {
+    this.args = undefined;
   }
 
   private reset(): void {
     this.tag = undefined;
     this.name = undefined;
-    this.stack = [];
+    this.args = undefined;
     this.failed = undefined;
-    this.tokens = 0;
+    this.literals = 0;
+    this.lineBytes = 0;
+    this.literalBytes = 0;
   }
-
-  private add(token: ImapToken): void {
-    this.stack.at(-1)!.items.push(token);
-  }
-
-  private tokenize(
-    line: Buffer,
-    start: number,
-  ):
-    | { kind: 'done' }
-    | { kind: 'error'; text: string }
-    | { kind: 'literal'; size: number; synchronising: boolean; binary: boolean } {
-    let pos = start;
-    // After the command name or a literal, the next token is preceded by a space, or a
-    // `)` closes a list, or the line ends.
-    while (pos < line.length) {
-      const c = line[pos]!;
-      if (c === 0x29 /* ) */) {
-        if (this.stack.length < 2) return { kind: 'error', text: 'unexpected )' };
-        const list = this.stack.pop()!;
-        this.add({ type: 'list', items: list.items });
-        pos++;
-        continue;
-      }
-      const afterOpen =
-        this.stack.length > 1 && this.stack.at(-1)!.items.length === 0 && line[pos - 1] === 0x28;
-      if (!afterOpen) {
-        if (c !== 0x20) return { kind: 'error', text: 'expected a space between arguments' };
-        pos++;
-        if (pos >= line.length) return { kind: 'error', text: 'trailing space' };
-      }
-      if (++this.tokens > this.limits.maxTokens) return { kind: 'error', text: 'too many arguments' };
-      const t = line[pos]!;
-      if (t === 0x28 /* ( */) {
-        if (this.stack.length > this.limits.maxDepth) return { kind: 'error', text: 'lists nested too deep' };
-        this.stack.push({ items: [] });
-        pos++;
-        if (line[pos] === 0x29) {
-          // "()": an empty list.
-          const list = this.stack.pop()!;
-          this.add({ type: 'list', items: list.items });
-          pos++;
-        }
-        continue;
-      }
-      if (t === 0x22 /* " */) {
-        const quoted = readQuoted(line, pos);
-        if (!quoted) return { kind: 'error', text: 'invalid quoted string' };
-        this.add({ type: 'string', value: quoted.value, literal: false });
-        pos = quoted.end;
-        continue;
-      }
-      if (t === 0x7b /* { */ || (t === 0x7e /* ~ */ && line[pos + 1] === 0x7b)) {
-        const marker = /^(~?)\{(\d{1,10})(\+?)\}$/.exec(line.subarray(pos).toString('latin1'));
-        if (!marker) return { kind: 'error', text: 'invalid literal' };
-        const size = Number(marker[2]);
-        if (size > MAX_LITERAL) return { kind: 'error', text: 'literal too large' };
-        return { kind: 'literal', size, synchronising: marker[3] !== '+', binary: marker[1] === '~' };
-      }
-      const atom = readAtom(line, pos);
-      if (!atom) return { kind: 'error', text: 'invalid characters in an argument' };
-      this.add({ type: 'atom', value: atom.value });
-      pos = atom.end;
-    }
-    return { kind: 'done' };
-  }
-}
-
-function indexOfSpace(line: Buffer, from: number): number {
-  return line.indexOf(0x20, from);
-}
-
-// tag = 1*<any ASTRING-CHAR except "+">; ASTRING-CHAR excludes ( ) { SP CTL % * " \
-// (atom-specials) but allows ].
-function validTag(tag: string): boolean {
-  return tag.length > 0 && /^[\x21-\x7e]+$/.test(tag) && !/[(){%*"\\+]/.test(tag);
-}
-
-function readQuoted(line: Buffer, start: number): { value: Buffer; end: number } | undefined {
-  const out: number[] = [];
-  for (let pos = start + 1; pos < line.length; pos++) {
-    const c = line[pos]!;
-    if (c === 0x22) return { value: Buffer.from(out), end: pos + 1 };
-    if (c === 0x5c /* \ */) {
-      const next = line[pos + 1];
-      // RFC 3501 §9: only \\ and \" are quoted-specials.
-      if (next !== 0x5c && next !== 0x22) return undefined;
-      out.push(next);
-      pos++;
-      continue;
-    }
-    if (c === CR || c === LF || c === 0) return undefined;
-    out.push(c);
-  }
-  return undefined;
-}
-
-/**
- * An atom in the wide sense the command layer interprets: a run up to a space, `(` or `)`.
- * A `[` opens a section (`BODY[HEADER.FIELDS (A B)]<0.10>`, `BODY.PEEK[1.2]`), read to
- * its matching `]` with spaces and parentheses inside, so FETCH items stay one token.
- */
-function readAtom(line: Buffer, start: number): { value: string; end: number } | undefined {
-  let pos = start;
-  while (pos < line.length) {
-    const c = line[pos]!;
-    if (c === 0x20 || c === 0x28 || c === 0x29) break;
-    if (c === 0x22 || c === 0x7b || c < 0x20 || c === 0x7f) return undefined;
-    if (c === 0x5b /* [ */) {
-      const close = line.indexOf(0x5d, pos);
-      if (close < 0) return undefined;
-      const inside = line.subarray(pos + 1, close);
-      if (inside.some((b) => b < 0x20 || b === 0x7f || b === 0x7b)) return undefined;
-      pos = close + 1;
-      continue;
-    }
-    pos++;
-  }
-  if (pos === start) return undefined;
-  return { value: line.subarray(start, pos).toString('utf8'), end: pos };
 }

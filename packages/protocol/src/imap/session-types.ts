@@ -3,6 +3,7 @@
 // behind these interfaces keeps the truth, with a MODSEQ on every change so a session can
 // ask "what changed since I last looked" (RFC 7162's model, used here for every session).
 
+import type { InputDeadlines } from '../input-deadline.js';
 import type { MimePart } from '../mime/mime-part.js';
 import type { SaslCredentialLookup, SaslIdentity } from '../sasl/sasl-exchange.js';
 
@@ -15,8 +16,15 @@ export interface ImapSessionOptions {
   readonly realms: () => readonly string[];
   /** Largest message APPEND takes (APPENDLIMIT, RFC 7889). */
   readonly maxMessageSize: number;
-  /** Largest literal any other command takes. */
-  readonly maxLiteralSize?: number;
+  /**
+   * The most octets one command may take after login, literals included (APPEND: this
+   * plus maxMessageSize). Default 64 KiB.
+   */
+  readonly maxCommandSize?: number;
+  /** The same before login (LOGIN, AUTHENTICATE, ID). Default 8 KiB. */
+  readonly maxLoginCommandSize?: number;
+  /** Deadlines for slow clients (a line, a literal, logging in); none when undefined. */
+  readonly deadlines?: InputDeadlines;
   /**
    * Commands per second a session may run, with a burst allowance (a token bucket); past
    * it the session waits before reading on, so a runaway client slows down instead of

@@ -14,7 +14,7 @@ import {
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 const unb64 = (text: string) => Buffer.from(text, 'base64').toString('utf8');
 
-const PRE_AUTH_BASE = 'IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE';
+const PRE_AUTH_BASE = 'IMAP4rev1 IMAP4rev2 LITERAL- SASL-IR ID ENABLE IDLE';
 const AUTHED_CAPS =
   'IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN ' +
   'SPECIAL-USE ESEARCH BINARY APPENDLIMIT=10000 UTF8=ACCEPT';
@@ -245,9 +245,9 @@ describe('literals', () => {
     expect(h.store.mailbox('INBOX')!.messages).toHaveLength(3);
   });
 
-  it('a literal over maxLiteralSize in another command is BAD; APPEND before login is NO', async () => {
+  it('a literal that takes a command over its size is BAD [TOOBIG]; APPEND before login is NO', async () => {
     const h = startImap();
-    expect(await h.say('a LOGIN {2000}')).toBe('a BAD literal too large\r\n');
+    expect(await h.say('a LOGIN {9000}')).toBe('a BAD [TOOBIG] the command is larger than 8192 octets\r\n');
     expect(await h.say('b APPEND INBOX {10}')).toBe('b NO log in first\r\n');
     expect(await h.say('c NOOP')).toBe('c OK NOOP completed\r\n');
   });
@@ -847,7 +847,7 @@ describe('property: robustness on any input', () => {
         fc.constantFrom<'unavailable' | 'starttls' | 'active'>('unavailable', 'starttls', 'active'),
         fc.integer({ min: 1, max: 64 }),
         async (lines, plaintextAllowed, tls, chunkSize) => {
-          const h = startImap({ plaintextAllowed, tls, maxLiteralSize: 64 });
+          const h = startImap({ plaintextAllowed, tls, maxCommandSize: 64 });
           const bytes = Buffer.from(lines.join(''), 'latin1');
           for (let at = 0; at < bytes.length; at += chunkSize) {
             const action = await h.session.receive(bytes.subarray(at, at + chunkSize));

@@ -1,9 +1,10 @@
 // The IMAP server engine (RFC 3501 IMAP4rev1 and RFC 9051 IMAP4rev2, with IDLE, UIDPLUS,
-// MOVE, NAMESPACE, ID, ENABLE, LITERAL+, SASL-IR, UNSELECT, CHILDREN, SPECIAL-USE, ESEARCH,
-// BINARY, APPENDLIMIT), I/O-free like the POP3 one: the service hands it the client's bytes
-// and writes what it sends. States (RFC 3501 §3): not authenticated → authenticated ⇄
+// MOVE, NAMESPACE, ID, ENABLE, LITERAL+ (LITERAL- before login), SASL-IR, UNSELECT,
+// CHILDREN, SPECIAL-USE, ESEARCH, BINARY, APPENDLIMIT), I/O-free like the POP3 one: the
+// service hands it the client's bytes and writes what it sends. States (RFC 3501 §3): not authenticated → authenticated ⇄
 // selected → logout. Commands are handled one at a time in the order they came.
 
+import { SessionDeadlines } from '../input-deadline.js';
 import {
   createSaslExchange,
   isPlaintextMechanism,
@@ -13,6 +14,13 @@ import {
   type SaslMechanismName,
   type SaslStep,
 } from '../sasl/sasl-exchange.js';
+import {
+  LOGIN_TOO_BIG_BYE,
+  literalRefusal,
+  loginReaderLimits,
+  sessionReaderLimits,
+  tooLong,
+} from './command-limits.js';
 import { type ImapCommand, ImapCommandReader, type ImapToken, type ReaderEvent } from './command-reader.js';
 import { MailboxCommands } from './mailbox-commands.js';
 import { MessageCommands } from './message-commands.js';
@@ -36,8 +44,6 @@ export class ImapReply {
 export const bad = (text: string) => new ImapReply('BAD', text);
 export const no = (text: string) => new ImapReply('NO', text);
 export const ok = (text: string) => new ImapReply('OK', text);
-
-const DEFAULT_MAX_LITERAL = 65_536;
 
 /** What command handlers share with the session. */
 export interface SessionContext {
@@ -65,9 +71,10 @@ export class ImapSession implements SessionContext {
   private accountHandle: ImapAccount | undefined;
   private tls: ImapSessionOptions['tls'];
   private enabled = new Set<string>();
-  private readonly reader = new ImapCommandReader();
+  private readonly reader: ImapCommandReader;
+  private readonly deadlines: SessionDeadlines;
   private input: Promise<unknown> = Promise.resolve();
-  private literalRefusal: string | undefined;
+  private pendingRefusal: string | undefined;
   private sasl:
     | { tag: string; exchange: SaslExchange; mechanism: SaslMechanismName; successSent?: SaslStep }
     | undefined;
@@ -83,6 +90,8 @@ export class ImapSession implements SessionContext {
     private readonly send: ImapSend,
   ) {
     this.tls = options.tls;
+    this.reader = new ImapCommandReader(loginReaderLimits(options.maxLoginCommandSize));
+    this.deadlines = new SessionDeadlines(options.deadlines);
   }
 
   get account(): ImapAccount {
@@ -126,6 +135,15 @@ export class ImapSession implements SessionContext {
     this.accountHandle = undefined;
   }
 
+  /**
+   * When the client runs out of time for what it has begun (a line, a literal) or for
+   * logging in, and the BYE to close with then; undefined when no deadline stands.
+   */
+  inputDeadline(): { readonly at: number; readonly goodbye: string } | undefined {
+    const next = this.deadlines.next();
+    return next && { at: next.at, goodbye: `* BYE timeout: ${next.why}\r\n` };
+  }
+
   /** For the service's shutdown: `* BYE` and close. */
   async bye(text: string): Promise<void> {
     await this.write(`* BYE ${text}\r\n`);
@@ -147,6 +165,8 @@ export class ImapSession implements SessionContext {
     this.reader.push(chunk);
     for (;;) {
       const event = this.reader.next();
+      // While the session works on an event the client is not the one keeping it waiting.
+      this.deadlines.observe(event ? undefined : this.reader.progress);
       if (!event) return 'continue';
       const action = await this.handle(event);
       if (action === 'close') {
@@ -166,27 +186,32 @@ export class ImapSession implements SessionContext {
   private async handle(event: ReaderEvent): Promise<ImapAction> {
     switch (event.kind) {
       case 'literal': {
-        const appending = event.name === 'APPEND';
-        const limit = appending
-          ? this.options.maxMessageSize
-          : (this.options.maxLiteralSize ?? DEFAULT_MAX_LITERAL);
-        const allowed = appending ? this.state !== 'not-authenticated' : true;
-        if (event.size > limit || !allowed) {
-          this.literalRefusal = !allowed
-            ? `${event.tag} NO log in first`
-            : appending
-              ? `${event.tag} NO [TOOBIG] the message is larger than ${limit} octets`
-              : `${event.tag} BAD literal too large`;
-          this.reader.rejectLiteral();
+        const loggedIn = this.state !== 'not-authenticated';
+        const refusal = literalRefusal(event, loggedIn, this.options.maxMessageSize);
+        if (refusal === undefined) {
+          this.reader.acceptLiteral();
+          if (event.synchronising) await this.write('+ Ready for literal data\r\n');
           return 'continue';
         }
-        this.reader.acceptLiteral();
-        if (event.synchronising) await this.write('+ Ready for literal data\r\n');
+        if (!loggedIn && event.over && !event.synchronising) {
+          await this.write(`${refusal}\r\n${LOGIN_TOO_BIG_BYE}`);
+          return 'close';
+        }
+        this.pendingRefusal = refusal;
+        this.reader.rejectLiteral();
         return 'continue';
       }
+      case 'too-long':
+        this.hooks.commandDone?.('INVALID', 'BAD', 0);
+        if (this.state === 'not-authenticated') {
+          await this.write(`${tooLong(event.tag, event.limit)}\r\n${LOGIN_TOO_BIG_BYE}`);
+          return 'close';
+        }
+        await this.write(`${tooLong(event.tag, event.limit)}\r\n`);
+        return 'continue';
       case 'rejected':
-        await this.write(`${this.literalRefusal ?? `${event.tag} BAD command refused`}\r\n`);
-        this.literalRefusal = undefined;
+        await this.write(`${this.pendingRefusal ?? `${event.tag} BAD command refused`}\r\n`);
+        this.pendingRefusal = undefined;
         return 'continue';
       case 'bad':
         await this.write(`${event.tag ?? '*'} BAD ${event.text}\r\n`);
@@ -195,6 +220,10 @@ export class ImapSession implements SessionContext {
       case 'line':
         return this.lineInput(event.text);
       case 'line-too-long':
+        if (this.sasl && this.state === 'not-authenticated') {
+          await this.write(`${this.sasl.tag} BAD [TOOBIG] response too long\r\n${LOGIN_TOO_BIG_BYE}`);
+          return 'close';
+        }
         return this.lineInput(undefined);
       case 'command':
         return this.command(event.command);
@@ -407,7 +436,9 @@ export class ImapSession implements SessionContext {
   }
 
   capabilities(): string[] {
-    const caps = ['IMAP4rev1', 'IMAP4rev2', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE'];
+    // RFC 7888: one of LITERAL+ and LITERAL-; before login, literals are kept small.
+    const literals = this.state === 'not-authenticated' ? 'LITERAL-' : 'LITERAL+';
+    const caps = ['IMAP4rev1', 'IMAP4rev2', literals, 'SASL-IR', 'ID', 'ENABLE', 'IDLE'];
     if (this.state === 'not-authenticated') {
       if (this.tls === 'starttls') caps.push('STARTTLS');
       if (!this.plaintextOk()) caps.push('LOGINDISABLED');
@@ -558,6 +589,8 @@ export class ImapSession implements SessionContext {
       this.accountHandle = account;
       this.identity = step.identity;
       this.state = 'authenticated';
+      this.reader.setLimits(sessionReaderLimits(this.options.maxMessageSize, this.options.maxCommandSize));
+      this.deadlines.loggedIn();
       try {
         this.hooks.authSucceeded?.(step.identity, mechanism);
       } catch {

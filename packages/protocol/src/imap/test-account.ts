@@ -643,7 +643,7 @@ export const DEFAULT_OPTIONS: ImapSessionOptions = {
   plaintextAllowed: true,
   realms: () => ['example.org'],
   maxMessageSize: 10_000,
-  maxLiteralSize: 1_000,
+  maxCommandSize: 1_000,
 };
 
 export function startImap(

@@ -3,6 +3,8 @@
 // framer keeps at most one line's worth of bytes: a line over the limit is dropped as it
 // arrives and reported once its end comes, so the next command is framed correctly.
 
+import type { InputProgress } from '../input-deadline.js';
+
 const CR = 0x0d;
 const LF = 0x0a;
 
@@ -11,10 +13,17 @@ export type Pop3Frame = { readonly kind: 'line'; readonly line: Buffer } | { rea
 export class Pop3LineFramer {
   private buffer: Buffer = Buffer.alloc(0);
   private tooLong = false;
+  /** Lines framed so far: tells one unfinished line from the next. */
+  private lines = 0;
 
   /** Bytes received but not yet framed: after STLS, any are a plaintext injection. */
   get buffered(): number {
     return this.buffer.length;
+  }
+
+  /** Part of a line received and its end not yet, as of the last next(): for the line deadline. */
+  get progress(): InputProgress | undefined {
+    return this.buffer.length > 0 || this.tooLong ? { kind: 'line', unit: this.lines } : undefined;
   }
 
   push(chunk: Uint8Array): void {
@@ -44,6 +53,7 @@ export class Pop3LineFramer {
         ? { kind: 'too-long' }
         : { kind: 'line', line: Buffer.from(this.buffer.subarray(0, end)) };
     this.tooLong = false;
+    this.lines++;
     this.buffer = this.buffer.subarray(consumed);
     return frame;
   }

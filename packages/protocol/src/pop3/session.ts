@@ -1,3 +1,4 @@
+import { type InputDeadlines, SessionDeadlines } from '../input-deadline.js';
 import {
   createSaslExchange,
   isPlaintextMechanism,
@@ -34,6 +35,8 @@ export interface Pop3SessionOptions {
    * holds the base64 of the SASL engine's 4096-octet response cap with room to spare.
    */
   readonly maxSaslLineLength?: number;
+  /** Deadlines for slow clients (a command line, logging in); none when undefined. */
+  readonly deadlines?: InputDeadlines;
 }
 
 export interface Pop3MaildropEntry {
@@ -85,6 +88,7 @@ export class Pop3Session {
   private maildrop: readonly Pop3MaildropEntry[] = [];
   private readonly deleted = new Set<number>();
   private readonly framer = new Pop3LineFramer();
+  private readonly deadlines: SessionDeadlines;
   private input: Promise<unknown> = Promise.resolve();
   /** STLS was answered: until tlsStarted(), whatever arrives was sent in clear and is dropped. */
   private awaitingTls = false;
@@ -96,6 +100,7 @@ export class Pop3Session {
     private readonly send: Pop3Send,
   ) {
     this.tls = options.tls;
+    this.deadlines = new SessionDeadlines(options.deadlines);
   }
 
   /** A SASL exchange is waiting for the client's next response (longer lines allowed). */
@@ -105,6 +110,15 @@ export class Pop3Session {
 
   greeting(): void {
     this.ok(`${this.options.hostname} POP3 server ready`);
+  }
+
+  /**
+   * When the client runs out of time for the line it has begun or for logging in, and the
+   * -ERR to close with then; undefined when no deadline stands.
+   */
+  inputDeadline(): { readonly at: number; readonly goodbye: string } | undefined {
+    const next = this.deadlines.next();
+    return next && { at: next.at, goodbye: `-ERR timeout: ${next.why}\r\n` };
   }
 
   /** The service upgraded the connection after STLS. */
@@ -139,6 +153,8 @@ export class Pop3Session {
         ? (this.options.maxSaslLineLength ?? MAX_SASL_LINE)
         : (this.options.maxLineLength ?? MAX_COMMAND_LINE);
       const frame = this.framer.next(limit);
+      // While the session answers a line the client is not the one keeping it waiting.
+      this.deadlines.observe(frame ? undefined : this.framer.progress);
       if (!frame) return 'continue';
       if (frame.kind === 'too-long') {
         this.lineTooLong();
@@ -416,6 +432,7 @@ export class Pop3Session {
       this.identity = step.identity;
       this.maildrop = opened;
       this.state = 'transaction';
+      this.deadlines.loggedIn();
       try {
         this.hooks.authSucceeded?.(step.identity, mechanism);
       } catch {

@@ -1,3 +1,4 @@
+import type { TransferLimits } from '../input-deadline.js';
 import type { SaslCredentialLookup } from '../sasl/sasl-exchange.js';
 import type { ByteSource } from './byte-source.js';
 import type { ForwardPath, MailParams, RcptParams, ReversePath } from './command.js';
@@ -21,6 +22,12 @@ export interface SmtpSessionConfig {
   readonly commandTimeoutMs: number;
   /** §4.5.3.2.5: 3 minutes between data blocks. */
   readonly dataTimeoutMs: number;
+  /**
+   * Slow clients: a command line must be whole within `lineMs` of its first byte, and a
+   * message body keep up `minBytesPerSecond` on average (starting from, and never banking
+   * more than, dataTimeoutMs). None when undefined: only the timeouts above.
+   */
+  readonly deadlines?: TransferLimits;
   /** After this many bad commands in one session: 421 and close. */
   readonly maxErrors: number;
   /** Local domains, offered as DIGEST-MD5 realms. */

@@ -78,7 +78,7 @@ export class SmtpSession {
     private readonly clientAddress: string,
   ) {
     this.timeoutMs = config.commandTimeoutMs;
-    this.reader = new SmtpReader(source, () => this.timeoutMs);
+    this.reader = new SmtpReader(source, () => this.timeoutMs, config.deadlines);
     this.tls = config.tls === 'implicit';
   }
 
@@ -232,7 +232,7 @@ export class SmtpSession {
     this.reader.discardBuffered();
     const source = await this.hooks.startTls();
     if (!source) return 'close';
-    this.reader = new SmtpReader(source, () => this.timeoutMs);
+    this.reader = new SmtpReader(source, () => this.timeoutMs, this.config.deadlines);
     this.tls = true;
     // RFC 3207 §4.2: forget all knowledge obtained from the client (HELO, AUTH, transaction).
     this.helo = undefined;

@@ -1,4 +1,5 @@
-import type { ByteSource } from './byte-source.js';
+import { TransferDeadline, type TransferLimits } from '../input-deadline.js';
+import { type ByteSource, ReadTimeout } from './byte-source.js';
 
 export type LineRead = { kind: 'line'; line: Buffer } | { kind: 'too-long' } | { kind: 'eof' };
 
@@ -28,6 +29,13 @@ const DOT = 0x2e;
  * Frames what an SMTP client sends: command lines, dot-stuffed DATA bodies, and BDAT
  * chunks of a given size. It pulls from the source only when it needs more, so a fast
  * client is held back by TCP rather than by a growing buffer here.
+ *
+ * Each read waits at most `timeoutMs()` for the next bytes. With `deadlines`, a command
+ * line must also be whole within `lineMs` of its first byte (Postfix's
+ * smtpd_per_record_deadline), and a body (DATA, a BDAT chunk) starts with `timeoutMs()`
+ * and earns 1/rate seconds per octet, never banking more than that (Postfix's
+ * smtpd_min_data_rate): one byte every few seconds no longer holds a connection open.
+ * Running out of time rejects with ReadTimeout, as a silent client does.
  */
 export class SmtpReader {
   private buffer: Buffer = Buffer.alloc(0);
@@ -35,6 +43,7 @@ export class SmtpReader {
   constructor(
     private readonly source: ByteSource,
     private readonly timeoutMs: () => number,
+    private readonly deadlines?: TransferLimits,
   ) {}
 
   /** Bytes received but not yet consumed: after STARTTLS, any are a plaintext injection. */
@@ -48,6 +57,8 @@ export class SmtpReader {
    */
   async readLine(maxBytes: number): Promise<LineRead> {
     let tooLong = false;
+    // From the line's first byte: what was buffered came while the session was busy.
+    let transfer = this.buffer.length > 0 ? this.lineDeadline() : undefined;
     for (;;) {
       const lf = this.buffer.indexOf(LF);
       if (lf >= 0) {
@@ -63,7 +74,8 @@ export class SmtpReader {
         tooLong = true;
         this.buffer = this.buffer.subarray(this.buffer.length - 1);
       }
-      if (!(await this.fill())) return { kind: 'eof' };
+      if (!(await this.fill(transfer))) return { kind: 'eof' };
+      if (!transfer && this.buffer.length > 0) transfer = this.lineDeadline();
     }
   }
 
@@ -76,6 +88,7 @@ export class SmtpReader {
     // body of just ".\r\n" is an empty message.
     let atLineStart = true;
     let size = 0;
+    const transfer = this.bodyDeadline();
     for (;;) {
       let i = 0;
       let chunkStart = 0;
@@ -118,7 +131,7 @@ export class SmtpReader {
       }
       emit(i);
       this.buffer = buf.subarray(i);
-      if (!(await this.fill())) return { kind: 'eof' };
+      if (!(await this.fill(transfer))) return { kind: 'eof' };
     }
   }
 
@@ -130,6 +143,7 @@ export class SmtpReader {
   /** Exactly `size` bytes of a BDAT chunk (RFC 3030: no dot-stuffing, any octets). */
   async readChunk(size: number, sink: DataSink | undefined): Promise<'complete' | 'eof'> {
     let remaining = size;
+    const transfer = this.bodyDeadline();
     for (;;) {
       const take = Math.min(remaining, this.buffer.length);
       if (take > 0) {
@@ -138,7 +152,7 @@ export class SmtpReader {
         remaining -= take;
       }
       if (remaining === 0) return 'complete';
-      if (!(await this.fill())) return 'eof';
+      if (!(await this.fill(transfer))) return 'eof';
     }
   }
 
@@ -149,9 +163,26 @@ export class SmtpReader {
     return discarded;
   }
 
-  private async fill(): Promise<boolean> {
-    const chunk = await this.source.read(this.timeoutMs());
+  private lineDeadline(): TransferDeadline | undefined {
+    return this.deadlines && new TransferDeadline(Date.now(), this.deadlines.lineMs);
+  }
+
+  private bodyDeadline(): TransferDeadline | undefined {
+    return (
+      this.deadlines && new TransferDeadline(Date.now(), this.timeoutMs(), this.deadlines.minBytesPerSecond)
+    );
+  }
+
+  private async fill(transfer?: TransferDeadline): Promise<boolean> {
+    let timeoutMs = this.timeoutMs();
+    if (transfer) {
+      const left = transfer.at - Date.now();
+      if (left <= 0) throw new ReadTimeout(timeoutMs);
+      timeoutMs = Math.min(timeoutMs, left);
+    }
+    const chunk = await this.source.read(timeoutMs);
     if (chunk === null) return false;
+    transfer?.received(chunk.length, Date.now());
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     return true;
   }

@@ -87,3 +87,37 @@ export function mailServiceSettings() {
     hostname: string('TEGAMI_HOSTNAME'),
   };
 }
+
+/** What a slow client is allowed (the engines' TransferLimits / InputDeadlines). */
+export interface SlowClientLimits {
+  readonly lineMs: number;
+  readonly minBytesPerSecond: number;
+}
+
+/**
+ * TEGAMI_COMMAND_LINE_DEADLINE and TEGAMI_MIN_DATA_RATE: one pair for SMTP, POP3 and IMAP,
+ * since what a slow link or a human at a telnet prompt needs does not depend on the
+ * protocol (the idle timeouts stay per protocol: their RFCs differ).
+ */
+export function slowClientSettings(): Reader<SlowClientLimits> {
+  const line = durationMs('TEGAMI_COMMAND_LINE_DEADLINE', { min: 1000 });
+  const rate = int('TEGAMI_MIN_DATA_RATE', { min: 1 });
+  return {
+    variables: [...line.variables, ...rate.variables],
+    read: (lookup) => ({ lineMs: line.read(lookup), minBytesPerSecond: rate.read(lookup) }),
+  };
+}
+
+export interface LoginClientLimits extends SlowClientLimits {
+  readonly loginMs: number;
+}
+
+/** The same and TEGAMI_LOGIN_DEADLINE, for POP3 and IMAP. */
+export function loginClientSettings(): Reader<LoginClientLimits> {
+  const slow = slowClientSettings();
+  const login = durationMs('TEGAMI_LOGIN_DEADLINE', { min: 1000 });
+  return {
+    variables: [...slow.variables, ...login.variables],
+    read: (lookup) => ({ ...slow.read(lookup), loginMs: login.read(lookup) }),
+  };
+}

@@ -120,6 +120,27 @@ export const VARIABLES: readonly VariableSpec[] = [
     services: LOGIN_TAKERS,
   },
   {
+    name: 'TEGAMI_COMMAND_LINE_DEADLINE',
+    default: '30s',
+    description:
+      "Slow clients: the longest a client may take over one command line, from its first byte to its line end, however steadily the bytes trickle in (SMTP, POP3 and IMAP; also an IMAP line between literals, a SASL response, IMAP's `DONE`). Then `421 4.4.2`, `-ERR` or `* BYE`, and the connection is closed. The idle timeouts still close silent connections.",
+    services: [...PROXIED, 'standalone'],
+  },
+  {
+    name: 'TEGAMI_MIN_DATA_RATE',
+    default: '500',
+    description:
+      "Slow clients: the least average rate, in bytes per second, at which a message body must arrive (SMTP `DATA` and `BDAT` chunks, IMAP literals such as `APPEND`'s), as Postfix's `smtpd_min_data_rate`. A body starts with an allowance (SMTP: `TEGAMI_SMTP_DATA_TIMEOUT_MS`; IMAP: `TEGAMI_COMMAND_LINE_DEADLINE`), earns one second per this many bytes received, and may never bank more than the allowance: it may stall that long, not dribble on for ever.",
+    services: [...PROXIED, 'standalone'],
+  },
+  {
+    name: 'TEGAMI_LOGIN_DEADLINE',
+    default: '60s',
+    description:
+      "Slow clients: how long a POP3 or IMAP client may take from connecting (a TLS handshake included) to a successful login, as Dovecot's login processes allow; then `-ERR` or `* BYE`, and the connection is closed.",
+    services: ['pop-gateway', 'imap-gateway', 'standalone'],
+  },
+  {
     name: 'TEGAMI_TLS_CERT_FILE',
     description:
       'PEM certificate (chain) for STARTTLS, STLS and the implicit-TLS ports. Set it together with `TEGAMI_TLS_KEY_FILE`, or neither. The standalone generates a self-signed one for `localhost` when neither is set.',
