@@ -217,6 +217,7 @@ describe('helm/tegami', () => {
     expect(renderFails(['--set', 'smtpIngress.settings.maxRecipents=5'])).toMatch(/maxRecipents/);
     expect(renderFails(['--set', 'drain.timeoutSeconds=soon'])).toMatch(/timeoutSeconds/);
     expect(renderFails(['--set', 'proxyProtocol.enabled=true'])).toMatch(/trustedCidrs is required/);
+    expect(renderFails(['--set', 'tls.minVersion=TLSv1.1'])).toMatch(/minVersion/);
   });
 
   it('renders only objects that validate against the Kubernetes schemas', async () => {
@@ -320,11 +321,14 @@ describe('helm/tegami', () => {
     }
   });
 
-  it('mounts the TLS Secret for the mail services and exposes the implicit-TLS ports only with it', () => {
+  it('mounts the TLS Secret for the mail services, sets their TLS policy when given, and exposes the implicit-TLS ports only with it', () => {
     for (const deployment of ofKind<IDeployment>(defaults, 'Deployment')) {
       const c = container(deployment);
       expect(c.ports?.filter((p) => IMPLICIT_TLS_PORTS.includes(p.name!))).toEqual([]);
       expect(literalEnv(c)['TEGAMI_TLS_CERT_FILE']).toBeUndefined();
+      // The services' own policy (forward-secret AEAD suites, TLS 1.2 and up) unless set.
+      expect(literalEnv(c)['TEGAMI_TLS_CIPHERS']).toBeUndefined();
+      expect(literalEnv(c)['TEGAMI_TLS_MIN_VERSION']).toBeUndefined();
     }
     for (const service of ofKind<IService>(defaults, 'Service')) {
       expect(service.spec!.ports!.filter((p) => IMPLICIT_TLS_PORTS.includes(p.name!))).toEqual([]);
@@ -337,8 +341,13 @@ describe('helm/tegami', () => {
       const pod = deployment.spec!.template.spec!;
       if (!tlsServers.includes(component)) {
         expect(env['TEGAMI_TLS_CERT_FILE'], component).toBeUndefined();
+        expect(env['TEGAMI_TLS_CIPHERS'], component).toBeUndefined();
         continue;
       }
+      expect(env['TEGAMI_TLS_CIPHERS'], component).toBe(
+        'ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256',
+      );
+      expect(env['TEGAMI_TLS_MIN_VERSION'], component).toBe('TLSv1.2');
       expect(
         c.ports?.some((p) => IMPLICIT_TLS_PORTS.includes(p.name!)),
         component,

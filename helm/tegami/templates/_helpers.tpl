@@ -241,6 +241,14 @@ Context: dict "root" $ "component" name "values" the service's values.
 - name: TEGAMI_TLS_KEY_FILE
   value: {{ printf "%s/%s" $root.Values.tls.mountPath $root.Values.tls.keyKey | quote }}
 {{- end }}
+{{- if and $tlsServer $root.Values.tls.ciphers }}
+- name: TEGAMI_TLS_CIPHERS
+  value: {{ $root.Values.tls.ciphers | quote }}
+{{- end }}
+{{- if and $tlsServer $root.Values.tls.minVersion }}
+- name: TEGAMI_TLS_MIN_VERSION
+  value: {{ $root.Values.tls.minVersion | quote }}
+{{- end }}
 {{- if $tlsServer }}
 {{- $proxy := include "tegami.proxyProtocol" . | fromYaml }}
 {{- if $proxy.enabled }}

@@ -7,10 +7,12 @@ import {
   ConnectionLimits,
   createCommandMetrics,
   createErrorCounter,
+  createTlsContextOptions,
   type Logger,
   type ProxyPolicy,
   type ServedConnection,
   startProtocolServer,
+  type TlsPolicy,
 } from '@tegami/runtime';
 import { listLocalDomains, refreshedLocalDomains, saslCredentialLookup } from '@tegami/store';
 import type pg from 'pg';
@@ -35,6 +37,8 @@ export interface ImapGatewayDeps {
   readonly imapPort: number | undefined;
   readonly imapsPort: number | undefined;
   readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  /** Ciphers and oldest version of STLS/STARTTLS and the implicit-TLS port (TEGAMI_TLS_*); the default policy when absent. */
+  readonly tlsPolicy?: TlsPolicy;
   readonly idleTimeoutMs: number;
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
@@ -70,7 +74,9 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
   const abuse = new AbuseTracker(deps.abuseLimits);
   const watchers = new MailboxWatchers(deps.bus);
   const perUser = new Map<string, number>();
-  const secureContext: SecureContext | undefined = deps.tls ? createSecureContext(deps.tls) : undefined;
+  const secureContext: SecureContext | undefined = deps.tls
+    ? createSecureContext(createTlsContextOptions(deps.tls, deps.tlsPolicy))
+    : undefined;
   const registers = [deps.metrics];
   const metrics = {
     connections: new Counter({

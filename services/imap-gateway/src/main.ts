@@ -5,6 +5,7 @@ import {
   proxyProtocolSettings,
   runService,
   tlsFiles,
+  tlsPolicySettings,
 } from '@tegami/runtime';
 import { openServiceStore } from '@tegami/store';
 import { startImapGateway } from './imap-gateway.js';
@@ -14,6 +15,7 @@ const settings = {
   ...imapSettings(),
   ...mailServiceSettings(),
   tlsFiles: tlsFiles(),
+  tlsPolicy: tlsPolicySettings(),
   proxy: proxyProtocolSettings(),
 };
 
@@ -39,6 +41,7 @@ await runService('imap-gateway', settings, async ({ config, logger, metrics }) =
     imapPort: config.imapPort,
     imapsPort: config.imapsPort,
     tls,
+    tlsPolicy: config.tlsPolicy,
     idleTimeoutMs: config.imapIdleTimeoutMs,
     maxConnections: config.imapMaxConnections,
     maxConnectionsPerIp: config.imapMaxConnectionsPerIp,

@@ -5,6 +5,7 @@ import {
   proxyProtocolSettings,
   runService,
   tlsFiles,
+  tlsPolicySettings,
 } from '@tegami/runtime';
 import { openServiceStore } from '@tegami/store';
 import { startPopGateway } from './pop-gateway.js';
@@ -14,6 +15,7 @@ const settings = {
   ...popSettings(),
   ...mailServiceSettings(),
   tlsFiles: tlsFiles(),
+  tlsPolicy: tlsPolicySettings(),
   proxy: proxyProtocolSettings(),
 };
 
@@ -39,6 +41,7 @@ await runService('pop-gateway', settings, async ({ config, logger, metrics }) =>
     popPort: config.popPort,
     popsPort: config.popsPort,
     tls,
+    tlsPolicy: config.tlsPolicy,
     idleTimeoutMs: config.popIdleTimeoutMs,
     maxConnections: config.popMaxConnections,
     maxConnectionsPerIp: config.popMaxConnectionsPerIp,

@@ -8,10 +8,12 @@ import {
   ConnectionLimits,
   createCommandMetrics,
   createErrorCounter,
+  createTlsContextOptions,
   type Logger,
   type ProxyPolicy,
   type ServedConnection,
   startProtocolServer,
+  type TlsPolicy,
 } from '@tegami/runtime';
 import {
   acquireMaildropLock,
@@ -47,6 +49,8 @@ export interface PopGatewayDeps {
   readonly popPort: number | undefined;
   readonly popsPort: number | undefined;
   readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  /** Ciphers and oldest version of STLS/STARTTLS and the implicit-TLS port (TEGAMI_TLS_*); the default policy when absent. */
+  readonly tlsPolicy?: TlsPolicy;
   readonly idleTimeoutMs: number;
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
@@ -75,7 +79,9 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
   const limits = new ConnectionLimits(deps.maxConnections, deps.maxConnectionsPerIp);
   // Shared by every connection of this process: a guesser gains nothing by reconnecting.
   const abuse = new AbuseTracker(deps.abuseLimits);
-  const secureContext: SecureContext | undefined = deps.tls ? createSecureContext(deps.tls) : undefined;
+  const secureContext: SecureContext | undefined = deps.tls
+    ? createSecureContext(createTlsContextOptions(deps.tls, deps.tlsPolicy))
+    : undefined;
   const registers = [deps.metrics];
   const metrics = {
     connections: new Counter({

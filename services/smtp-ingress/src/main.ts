@@ -6,6 +6,7 @@ import {
   proxyProtocolSettings,
   runService,
   tlsFiles,
+  tlsPolicySettings,
 } from '@tegami/runtime';
 import { openServiceStore, sweepAbandoned } from '@tegami/store';
 import { smtpListeners, smtpSettings } from './settings.js';
@@ -18,6 +19,7 @@ const settings = {
   ...smtpSettings(),
   ...mailServiceSettings(),
   tlsFiles: tlsFiles(),
+  tlsPolicy: tlsPolicySettings(),
   proxy: proxyProtocolSettings(),
 };
 
@@ -40,6 +42,7 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
     metrics,
     host: config.smtpHost,
     tls,
+    tlsPolicy: config.tlsPolicy,
     listeners: smtpListeners(config),
     popBeforeSmtp: config.popBeforeSmtpTtlMs !== undefined,
     drainTimeoutMs: drainTimeoutOf(config.shutdownTimeoutMs),

@@ -13,10 +13,12 @@ import {
   acceptProxiedConnection,
   ConnectionLimits,
   closeIfProxyHeader,
+  createTlsContextOptions,
   DEFAULT_ABUSE_LIMITS,
   type Logger,
   NO_PROXY,
   type ProxyPolicy,
+  type TlsPolicy,
 } from '@tegami/runtime';
 import { listLocalDomains, refreshedLocalDomains, saslCredentialLookup } from '@tegami/store';
 import type pg from 'pg';
@@ -45,6 +47,8 @@ export interface SmtpIngressDeps {
   readonly listeners: readonly SmtpListenerSpec[];
   /** PEM certificate and key; without them there is no STARTTLS and no port 465. */
   readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  /** Ciphers and oldest version of STARTTLS and 465 (TEGAMI_TLS_*); the default policy when absent. */
+  readonly tlsPolicy?: TlsPolicy;
   readonly maxMessageBytes: number;
   readonly maxRecipients: number;
   readonly maxConnections: number;
@@ -81,9 +85,8 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const metrics = createSmtpMetrics(deps.metrics);
   const abuse = new AbuseTracker(deps.abuseLimits ?? DEFAULT_ABUSE_LIMITS);
   const limits = new ConnectionLimits(deps.maxConnections, deps.maxConnectionsPerAddress);
-  const secureContext: SecureContext | undefined = deps.tls
-    ? createSecureContext({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' })
-    : undefined;
+  const tlsOptions = deps.tls ? createTlsContextOptions(deps.tls, deps.tlsPolicy) : undefined;
+  const secureContext: SecureContext | undefined = tlsOptions ? createSecureContext(tlsOptions) : undefined;
   const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool), DOMAIN_REFRESH_MS);
   const lookupCredentials = saslCredentialLookup(deps.pool);
   const connections = new Set<ServedSmtpConnection>();
@@ -172,10 +175,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
       });
     const server =
       spec.implicitTls && !tlsAfterProxy
-        ? createTlsServer(
-            { cert: deps.tls!.cert, key: deps.tls!.key, minVersion: 'TLSv1.2', handshakeTimeout: 30_000 },
-            (socket) => take(socket),
-          )
+        ? createTlsServer({ ...tlsOptions, handshakeTimeout: 30_000 }, (socket) => take(socket))
         : createServer((socket) => take(socket));
     // A failed TLS handshake on 465 is the client's problem, not the server's.
     server.on('tlsClientError', () => undefined);

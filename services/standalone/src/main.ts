@@ -10,6 +10,7 @@ import {
   onShutdown,
   path,
   string,
+  tlsPolicySettings,
 } from '@tegami/runtime';
 import { smtpSettings } from '@tegami/smtp-ingress';
 import { startStandalone } from './standalone.js';
@@ -22,6 +23,7 @@ const config = loadConfigOrExit(
     dataDir: path('TEGAMI_DATA_DIR'),
     domain: string('TEGAMI_DOMAIN'),
     hostname: string('TEGAMI_HOSTNAME'),
+    tlsPolicy: tlsPolicySettings(),
     ...smtpSettings(),
     ...deliverySettings(),
     ...popSettings(),

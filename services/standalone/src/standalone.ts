@@ -15,6 +15,7 @@ import {
   type Logger,
   type OpsServer,
   startOpsServer,
+  type TlsPolicy,
 } from '@tegami/runtime';
 import { type SmtpIngress, smtpListeners, startSmtpIngress } from '@tegami/smtp-ingress';
 import {
@@ -33,9 +34,11 @@ export interface StandaloneDeps {
   readonly opsHost: string;
   readonly opsPort: number;
   readonly logger: Logger;
+  /** Ciphers and oldest TLS version of every TLS port (TEGAMI_TLS_*). */
+  readonly tlsPolicy: TlsPolicy;
   readonly smtp: Omit<
     Parameters<typeof startSmtpIngress>[0],
-    'pool' | 'bus' | 'logger' | 'metrics' | 'hostname' | 'listeners' | 'tls' | 'host'
+    'pool' | 'bus' | 'logger' | 'metrics' | 'hostname' | 'listeners' | 'tls' | 'tlsPolicy' | 'host'
   > & {
     smtpHost: string;
     mxPort: number;
@@ -136,6 +139,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       hostname: deps.hostname,
       host: deps.smtp.smtpHost,
       tls: { cert: tls.cert, key: tls.key },
+      tlsPolicy: deps.tlsPolicy,
       listeners: smtpListeners(deps.smtp),
       popBeforeSmtp: deps.smtp.popBeforeSmtpTtlMs !== undefined,
     });
@@ -175,6 +179,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       popPort: deps.pop.popPort,
       popsPort: deps.pop.popsPort,
       tls: { cert: tls.cert, key: tls.key },
+      tlsPolicy: deps.tlsPolicy,
       idleTimeoutMs: deps.pop.popIdleTimeoutMs,
       maxConnections: deps.pop.popMaxConnections,
       maxConnectionsPerIp: deps.pop.popMaxConnectionsPerIp,
@@ -194,6 +199,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       imapPort: deps.imap.imapPort,
       imapsPort: deps.imap.imapsPort,
       tls: { cert: tls.cert, key: tls.key },
+      tlsPolicy: deps.tlsPolicy,
       idleTimeoutMs: deps.imap.imapIdleTimeoutMs,
       maxConnections: deps.imap.imapMaxConnections,
       maxConnectionsPerIp: deps.imap.imapMaxConnectionsPerIp,

@@ -7,6 +7,7 @@
 
 import { getServers } from 'node:dns';
 import { hostname } from 'node:os';
+import { DEFAULT_TLS12_CIPHERS } from '../tls.js';
 
 export type ServiceName =
   | 'smtp-ingress'
@@ -113,6 +114,19 @@ export const VARIABLES: readonly VariableSpec[] = [
   {
     name: 'TEGAMI_TLS_KEY_FILE',
     description: 'PEM private key of `TEGAMI_TLS_CERT_FILE` (unencrypted).',
+    services: TLS_SERVERS,
+  },
+  {
+    name: 'TEGAMI_TLS_CIPHERS',
+    default: DEFAULT_TLS12_CIPHERS,
+    description:
+      "TLS 1.2 cipher suites of STARTTLS, STLS and the implicit-TLS ports, as an OpenSSL cipher string, in the server's order of preference. The default (Mozilla's \"intermediate\") is ECDHE with AES-GCM or ChaCha20-Poly1305 only: no RSA key exchange, CBC or CCM8. TLS 1.3 keeps OpenSSL's suites, unless `TLS_…` names are listed. A string that selects no cipher stops the service. The delivery-worker's outgoing TLS is not affected.",
+    services: TLS_SERVERS,
+  },
+  {
+    name: 'TEGAMI_TLS_MIN_VERSION',
+    default: 'TLSv1.2',
+    description: 'Oldest TLS version the servers accept: `TLSv1.2` or `TLSv1.3`.',
     services: TLS_SERVERS,
   },
   {
