@@ -6,20 +6,23 @@ import { migrate, openStore } from '@tegami/store';
 import {
   createTestDatabase,
   freePort,
-  type Program,
   type ProgramRun,
   runProgram,
   type TestDatabase,
   testNats,
 } from '@tegami/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, runInRepo, startInRepo } from './support/processes.js';
+import {
+  LOOPBACK as HOST,
+  startLoginServices,
+  startServiceProcess,
+  stopProgram,
+} from './support/login-services.js';
+import { REPO_ROOT, runInRepo } from './support/processes.js';
 
 // The server TLS policy (TEGAMI_TLS_CIPHERS, TEGAMI_TLS_MIN_VERSION) on every TLS port of
 // smtp-ingress, pop-gateway and imap-gateway, run as the chart runs them, seen by OpenSSL's
 // own client: STARTTLS/STLS with `-starttls`, implicit TLS on 465, 995 and 993.
-
-const HOST = '127.0.0.1';
 
 /** Suites that were accepted before the policy and must be refused now, as issue 13 lists them. */
 const REFUSED = [
@@ -36,41 +39,11 @@ interface TlsPort {
   readonly starttls?: 'smtp' | 'pop3' | 'imap';
 }
 
-const node = (service: string) => [
-  '--conditions=tegami-source',
-  '--import',
-  'tsx',
-  `services/${service}/src/main.ts`,
-];
-
 let database: TestDatabase;
 let scratch: string;
 let baseEnv: Record<string, string>;
-const programs: Program[] = [];
+const stops: (() => Promise<void>)[] = [];
 const ports: TlsPort[] = [];
-
-/** Starts a service from source with the test's Postgres, NATS and certificate, until /readyz says ready. */
-async function startService(service: string, env: Record<string, string>): Promise<Program> {
-  const opsPort = await freePort();
-  const program = startInRepo('node', node(service), {
-    ...baseEnv,
-    ...env,
-    TEGAMI_OPS_HOST: HOST,
-    TEGAMI_OPS_PORT: String(opsPort),
-  });
-  programs.push(program);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const ready = await fetch(`http://${HOST}:${opsPort}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) return program;
-    if (program.child.exitCode !== null || Date.now() > deadline)
-      throw new Error(`${service} did not become ready:\n${program.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** openssl s_client against one port, bounded in time; stdin is empty, so it closes after the handshake. */
 function sClient(target: TlsPort, options: readonly string[]): Promise<ProgramRun> {
@@ -117,41 +90,22 @@ beforeAll(async () => {
     TEGAMI_TLS_CERT_FILE: cert.certFile,
     TEGAMI_TLS_KEY_FILE: cert.keyFile,
   };
-  const [mx, submission, submissions, pop3, pop3s, imap, imaps] = await Promise.all(
-    Array.from({ length: 7 }, () => freePort()),
-  );
+  const services = await startLoginServices(baseEnv);
+  stops.push(services.stop);
+  const p = services.ports;
   ports.push(
-    { name: 'SMTP 25', port: mx!, starttls: 'smtp' },
-    { name: 'submission 587', port: submission!, starttls: 'smtp' },
-    { name: 'submissions 465', port: submissions! },
-    { name: 'POP3 110', port: pop3!, starttls: 'pop3' },
-    { name: 'POP3S 995', port: pop3s! },
-    { name: 'IMAP 143', port: imap!, starttls: 'imap' },
-    { name: 'IMAPS 993', port: imaps! },
+    { name: 'SMTP 25', port: p.mx, starttls: 'smtp' },
+    { name: 'submission 587', port: p.submission, starttls: 'smtp' },
+    { name: 'submissions 465', port: p.submissions },
+    { name: 'POP3 110', port: p.pop3, starttls: 'pop3' },
+    { name: 'POP3S 995', port: p.pop3s },
+    { name: 'IMAP 143', port: p.imap, starttls: 'imap' },
+    { name: 'IMAPS 993', port: p.imaps },
   );
-  await Promise.all([
-    startService('smtp-ingress', {
-      TEGAMI_SMTP_HOST: HOST,
-      TEGAMI_SMTP_MX_PORT: String(mx),
-      TEGAMI_SMTP_SUBMISSION_PORT: String(submission),
-      TEGAMI_SMTP_SUBMISSIONS_PORT: String(submissions),
-    }),
-    startService('pop-gateway', {
-      TEGAMI_POP_HOST: HOST,
-      TEGAMI_POP_PORT: String(pop3),
-      TEGAMI_POPS_PORT: String(pop3s),
-    }),
-    startService('imap-gateway', {
-      TEGAMI_IMAP_HOST: HOST,
-      TEGAMI_IMAP_PORT: String(imap),
-      TEGAMI_IMAPS_PORT: String(imaps),
-    }),
-  ]);
 }, 120_000);
 
 afterAll(async () => {
-  for (const program of programs) program.signal('SIGTERM');
-  await Promise.all(programs.map((p) => p.exited(15_000).catch(() => p.signal('SIGKILL'))));
+  await Promise.all(stops.map((stop) => stop()));
   await database?.drop().catch(() => undefined);
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
@@ -192,23 +146,27 @@ describe('the server TLS policy on every TLS port', () => {
 
   it('takes TEGAMI_TLS_MIN_VERSION and TEGAMI_TLS_CIPHERS from the environment', async () => {
     const [pop3, pop3s] = [await freePort(), await freePort()];
-    await startService('pop-gateway', {
+    const strictPop = await startServiceProcess('pop-gateway', {
+      ...baseEnv,
       TEGAMI_POP_HOST: HOST,
       TEGAMI_POP_PORT: String(pop3),
       TEGAMI_POPS_PORT: String(pop3s),
       TEGAMI_TLS_MIN_VERSION: 'TLSv1.3',
     });
+    stops.push(() => stopProgram(strictPop));
     const strict: TlsPort = { name: 'POP3S, TLS 1.3 only', port: pop3s };
     expect(established(await sClient(strict, ['-tls1_2']))).toBeUndefined();
     expect(established(await sClient(strict, ['-tls1_3']))?.protocol).toBe('TLSv1.3');
 
     const [pop3b, pop3sb] = [await freePort(), await freePort()];
-    await startService('pop-gateway', {
+    const chachaPop = await startServiceProcess('pop-gateway', {
+      ...baseEnv,
       TEGAMI_POP_HOST: HOST,
       TEGAMI_POP_PORT: String(pop3b),
       TEGAMI_POPS_PORT: String(pop3sb),
       TEGAMI_TLS_CIPHERS: 'ECDHE-RSA-CHACHA20-POLY1305',
     });
+    stops.push(() => stopProgram(chachaPop));
     const chacha: TlsPort = { name: 'STLS, ChaCha20 only', port: pop3b, starttls: 'pop3' };
     expect(
       established(await sClient(chacha, ['-tls1_2', '-cipher', 'ECDHE-RSA-AES128-GCM-SHA256'])),
@@ -217,10 +175,14 @@ describe('the server TLS policy on every TLS port', () => {
   }, 60_000);
 
   it('stops with one line and exit code 2 when TEGAMI_TLS_CIPHERS selects no cipher', async () => {
-    const run = await runInRepo('node', node('smtp-ingress'), {
-      ...baseEnv,
-      TEGAMI_TLS_CIPHERS: 'ECDHE-RSA-AES128-GCM-SHA257',
-    });
+    const run = await runInRepo(
+      'node',
+      ['--conditions=tegami-source', '--import', 'tsx', 'services/smtp-ingress/src/main.ts'],
+      {
+        ...baseEnv,
+        TEGAMI_TLS_CIPHERS: 'ECDHE-RSA-AES128-GCM-SHA257',
+      },
+    );
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split('\n')).toEqual([
       `tegami: configuration error: TEGAMI_TLS_CIPHERS: an OpenSSL cipher string that selects no cipher ("ECDHE-RSA-AES128-GCM-SHA257"); see \`openssl ciphers -v '<string>'\``,

@@ -3,12 +3,16 @@ import { StoreError } from '@tegami/store';
 import { type CommandContext, runCommand, USAGE, UsageError } from './commands.js';
 import { NoDatabaseError, openCliStore } from './database.js';
 import { PasswordInputError, promptNewPassword, readPasswordFromStdin } from './password-input.js';
+import { cliLegacySasl } from './secrets-key.js';
 
 export interface CliConfig {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly natsServers: readonly string[];
   readonly natsPrefix: string;
+  /** TEGAMI_SECRETS_KEY_FILE and TEGAMI_SASL_LEGACY_MECHANISMS, as the services read them. */
+  readonly secretsKeyFile?: string | undefined;
+  readonly saslLegacyMechanisms?: boolean | undefined;
 }
 
 export interface CliIo {
@@ -44,6 +48,7 @@ export async function runCli(argv: readonly string[], config: CliConfig, io: Cli
       print: io.stdout,
       describeError: io.describeError,
       newPassword: () => newPassword(passwordFromStdin, io.stdin),
+      legacySasl: () => cliLegacySasl(config),
       // Only a deployment has a NATS; the standalone's bus lives in its process.
       ...(config.databaseUrl ? { nats: { servers: config.natsServers, prefix: config.natsPrefix } } : {}),
     };

@@ -3,6 +3,7 @@ import {
   addDomain,
   createAccount,
   dropQueued,
+  type LegacySaslPolicy,
   listAccounts,
   listAliases,
   listDomains,
@@ -29,6 +30,8 @@ export interface CommandContext {
   readonly print: (line: string) => void;
   /** Obtains a new password the safe way (stdin or prompt), never from argv. */
   readonly newPassword: () => Promise<string>;
+  /** Whether a new password gets CRAM-MD5/DIGEST-MD5 secrets, and the key that seals them. */
+  readonly legacySasl: () => LegacySaslPolicy;
 }
 
 export class UsageError extends Error {}
@@ -111,13 +114,15 @@ export async function runCommand(args: readonly string[], ctx: CommandContext): 
     }
     case 'user add': {
       const [address] = expectOperands(operands, 1, 1, 'user add <address> [--password-stdin]');
-      const account = await createAccount(store.pool, address!, await ctx.newPassword());
+      const legacy = ctx.legacySasl();
+      const account = await createAccount(store.pool, address!, await ctx.newPassword(), legacy);
       print(`added user ${account.address} (INBOX, Sent, Drafts, Trash, Junk, Archive)`);
       return 0;
     }
     case 'user passwd': {
       const [address] = expectOperands(operands, 1, 1, 'user passwd <address> [--password-stdin]');
-      await setPassword(store.pool, address!, await ctx.newPassword());
+      const legacy = ctx.legacySasl();
+      await setPassword(store.pool, address!, await ctx.newPassword(), legacy);
       print(`changed the password of ${address!.toLowerCase()}`);
       return 0;
     }

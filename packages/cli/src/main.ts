@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import {
   describeError,
+  legacySaslSettings,
   loadConfigOrExit,
   natsUrl,
   optional,
@@ -17,6 +18,7 @@ const config = loadConfigOrExit(
     dataDir: path('TEGAMI_DATA_DIR'),
     natsServers: natsUrl('NATS_URL'),
     natsPrefix: string('TEGAMI_NATS_PREFIX'),
+    ...legacySaslSettings(),
   },
   { service: 'cli' },
 );

@@ -14,7 +14,7 @@ import {
   startProtocolServer,
   type TlsPolicy,
 } from '@tegami/runtime';
-import { listLocalDomains, refreshedLocalDomains, saslCredentialLookup } from '@tegami/store';
+import { type LegacySaslPolicy, listLocalDomains, refreshedLocalDomains, saslLogins } from '@tegami/store';
 import type pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { MailboxWatchers } from './mailbox-watchers.js';
@@ -44,6 +44,11 @@ export interface ImapGatewayDeps {
   readonly maxConnectionsPerIp: number;
   readonly maxConnectionsPerUser: number;
   readonly allowPlaintextAuth: boolean;
+  /**
+   * CRAM-MD5 and DIGEST-MD5 on (with the key that opens their sealed secrets) or off
+   * (TEGAMI_SASL_LEGACY_MECHANISMS, TEGAMI_SECRETS_KEY_FILE); off when absent.
+   */
+  readonly legacySasl?: LegacySaslPolicy;
   readonly maxMessageSize: number;
   /** Commands per second per session (burst: ten seconds' worth); undefined: no limit. */
   readonly maxCommandsPerSecond?: number | undefined;
@@ -101,7 +106,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
   };
   // DIGEST-MD5's realms; a store not answering at start is no reason not to serve.
   const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool).catch(() => []), 60_000);
-  const lookupCredentials = saslCredentialLookup(deps.pool);
+  const { mechanisms, lookupCredentials } = saslLogins(deps.pool, deps.legacySasl, deps.logger);
 
   const sessions = new Map<ServedConnection<'imap' | 'imaps'>, ImapSession>();
 
@@ -116,6 +121,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
         tls: listener === 'imaps' ? 'active' : secureContext ? 'starttls' : 'unavailable',
         plaintextAllowed: deps.allowPlaintextAuth || loopback,
         realms: realms.current,
+        saslMechanisms: mechanisms,
         maxMessageSize: deps.maxMessageSize,
         ...(deps.maxCommandsPerSecond !== undefined && {
           commandRate: { perSecond: deps.maxCommandsPerSecond, burst: deps.maxCommandsPerSecond * 10 },

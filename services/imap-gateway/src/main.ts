@@ -1,5 +1,6 @@
 import { connectNatsBus } from '@tegami/bus';
 import {
+  legacySaslSettings,
   loadTlsFromFiles,
   mailServiceSettings,
   proxyProtocolSettings,
@@ -7,7 +8,7 @@ import {
   tlsFiles,
   tlsPolicySettings,
 } from '@tegami/runtime';
-import { openServiceStore } from '@tegami/store';
+import { openServiceStore, prepareLegacySasl } from '@tegami/store';
 import { startImapGateway } from './imap-gateway.js';
 import { imapSettings } from './settings.js';
 
@@ -17,6 +18,7 @@ const settings = {
   tlsFiles: tlsFiles(),
   tlsPolicy: tlsPolicySettings(),
   proxy: proxyProtocolSettings(),
+  ...legacySaslSettings(),
 };
 
 await runService('imap-gateway', settings, async ({ config, logger, metrics }) => {
@@ -29,6 +31,8 @@ await runService('imap-gateway', settings, async ({ config, logger, metrics }) =
     service: 'imap-gateway',
     warn: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
   });
+  // Seals (or, when off, deletes) the stored CRAM-MD5/DIGEST-MD5 secrets before the first login.
+  const legacySasl = await prepareLegacySasl(store.pool, config, logger);
   const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
   const gateway = await startImapGateway({
     pool: store.pool,
@@ -42,6 +46,7 @@ await runService('imap-gateway', settings, async ({ config, logger, metrics }) =
     imapsPort: config.imapsPort,
     tls,
     tlsPolicy: config.tlsPolicy,
+    legacySasl,
     idleTimeoutMs: config.imapIdleTimeoutMs,
     maxConnections: config.imapMaxConnections,
     maxConnectionsPerIp: config.imapMaxConnectionsPerIp,

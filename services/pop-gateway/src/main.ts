@@ -1,5 +1,6 @@
 import { connectNatsBus } from '@tegami/bus';
 import {
+  legacySaslSettings,
   loadTlsFromFiles,
   mailServiceSettings,
   proxyProtocolSettings,
@@ -7,7 +8,7 @@ import {
   tlsFiles,
   tlsPolicySettings,
 } from '@tegami/runtime';
-import { openServiceStore } from '@tegami/store';
+import { openServiceStore, prepareLegacySasl } from '@tegami/store';
 import { startPopGateway } from './pop-gateway.js';
 import { popSettings } from './settings.js';
 
@@ -17,6 +18,7 @@ const settings = {
   tlsFiles: tlsFiles(),
   tlsPolicy: tlsPolicySettings(),
   proxy: proxyProtocolSettings(),
+  ...legacySaslSettings(),
 };
 
 await runService('pop-gateway', settings, async ({ config, logger, metrics }) => {
@@ -29,6 +31,8 @@ await runService('pop-gateway', settings, async ({ config, logger, metrics }) =>
     service: 'pop-gateway',
     warn: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
   });
+  // Seals (or, when off, deletes) the stored CRAM-MD5/DIGEST-MD5 secrets before the first login.
+  const legacySasl = await prepareLegacySasl(store.pool, config, logger);
   const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
   const gateway = await startPopGateway({
     pool: store.pool,
@@ -42,6 +46,7 @@ await runService('pop-gateway', settings, async ({ config, logger, metrics }) =>
     popsPort: config.popsPort,
     tls,
     tlsPolicy: config.tlsPolicy,
+    legacySasl,
     idleTimeoutMs: config.popIdleTimeoutMs,
     maxConnections: config.popMaxConnections,
     maxConnectionsPerIp: config.popMaxConnectionsPerIp,

@@ -20,6 +20,7 @@ import {
   expungeMessages,
   getBlobs,
   grantPopBeforeSmtp,
+  type LegacySaslPolicy,
   listLocalDomains,
   type Maildrop,
   openMaildrop,
@@ -27,7 +28,7 @@ import {
   refreshedLocalDomains,
   releaseMaildropLock,
   renewMaildropLock,
-  saslCredentialLookup,
+  saslLogins,
 } from '@tegami/store';
 import type pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -55,6 +56,11 @@ export interface PopGatewayDeps {
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
   readonly allowPlaintextAuth: boolean;
+  /**
+   * CRAM-MD5 and DIGEST-MD5 on (with the key that opens their sealed secrets) or off
+   * (TEGAMI_SASL_LEGACY_MECHANISMS, TEGAMI_SECRETS_KEY_FILE); off when absent.
+   */
+  readonly legacySasl?: LegacySaslPolicy;
   /** POP-before-SMTP grant length; undefined: off. */
   readonly popBeforeSmtpTtlMs?: number | undefined;
   /** RFC 2449 LOGIN-DELAY between two logins of one account; undefined: none. */
@@ -116,7 +122,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
   };
   // DIGEST-MD5's realms; a store not answering at start is no reason not to serve.
   const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool).catch(() => []), 60_000);
-  const lookupCredentials = saslCredentialLookup(deps.pool);
+  const { mechanisms, lookupCredentials } = saslLogins(deps.pool, deps.legacySasl, deps.logger);
 
   const open = (connection: ServedConnection<'pop' | 'pops'>) => {
     const { listener, address, loopback, send } = connection;
@@ -139,6 +145,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
         tls: listener === 'pops' ? 'active' : secureContext ? 'starttls' : 'unavailable',
         plaintextAllowed: deps.allowPlaintextAuth || loopback,
         realms: realms.current,
+        saslMechanisms: mechanisms,
         ...(deps.loginDelayMs !== undefined && { loginDelaySeconds: Math.ceil(deps.loginDelayMs / 1000) }),
       },
       {

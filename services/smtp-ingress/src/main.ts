@@ -1,6 +1,7 @@
 import { connectNatsBus } from '@tegami/bus';
 import {
   drainTimeoutOf,
+  legacySaslSettings,
   loadTlsFromFiles,
   mailServiceSettings,
   proxyProtocolSettings,
@@ -8,7 +9,7 @@ import {
   tlsFiles,
   tlsPolicySettings,
 } from '@tegami/runtime';
-import { openServiceStore, sweepAbandoned } from '@tegami/store';
+import { openServiceStore, prepareLegacySasl, sweepAbandoned } from '@tegami/store';
 import { smtpListeners, smtpSettings } from './settings.js';
 import { startSmtpIngress } from './smtp-ingress.js';
 
@@ -21,6 +22,7 @@ const settings = {
   tlsFiles: tlsFiles(),
   tlsPolicy: tlsPolicySettings(),
   proxy: proxyProtocolSettings(),
+  ...legacySaslSettings(),
 };
 
 await runService('smtp-ingress', settings, async ({ config, logger, metrics }) => {
@@ -33,6 +35,8 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
     service: 'smtp-ingress',
     warn: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
   });
+  // Seals (or, when off, deletes) the stored CRAM-MD5/DIGEST-MD5 secrets before the first login.
+  const legacySasl = await prepareLegacySasl(store.pool, config, logger);
   const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
   const ingress = await startSmtpIngress({
     ...config,
@@ -43,6 +47,7 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
     host: config.smtpHost,
     tls,
     tlsPolicy: config.tlsPolicy,
+    legacySasl,
     listeners: smtpListeners(config),
     popBeforeSmtp: config.popBeforeSmtpTtlMs !== undefined,
     drainTimeoutMs: drainTimeoutOf(config.shutdownTimeoutMs),

@@ -20,7 +20,7 @@ import {
   type ProxyPolicy,
   type TlsPolicy,
 } from '@tegami/runtime';
-import { listLocalDomains, refreshedLocalDomains, saslCredentialLookup } from '@tegami/store';
+import { type LegacySaslPolicy, listLocalDomains, refreshedLocalDomains, saslLogins } from '@tegami/store';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 
@@ -56,6 +56,11 @@ export interface SmtpIngressDeps {
   readonly commandTimeoutMs: number;
   readonly dataTimeoutMs: number;
   readonly allowPlaintextAuth: boolean;
+  /**
+   * CRAM-MD5 and DIGEST-MD5 on (with the key that opens their sealed secrets) or off
+   * (TEGAMI_SASL_LEGACY_MECHANISMS, TEGAMI_SECRETS_KEY_FILE); off when absent.
+   */
+  readonly legacySasl?: LegacySaslPolicy;
   /** PLAIN and LOGIN in clear from loopback clients (default true: nothing crosses a wire). */
   readonly plaintextAuthOnLoopback?: boolean;
   readonly abuseLimits?: AbuseLimits;
@@ -88,7 +93,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const tlsOptions = deps.tls ? createTlsContextOptions(deps.tls, deps.tlsPolicy) : undefined;
   const secureContext: SecureContext | undefined = tlsOptions ? createSecureContext(tlsOptions) : undefined;
   const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool), DOMAIN_REFRESH_MS);
-  const lookupCredentials = saslCredentialLookup(deps.pool);
+  const { mechanisms, lookupCredentials } = saslLogins(deps.pool, deps.legacySasl, deps.logger);
   const connections = new Set<ServedSmtpConnection>();
   const servers: Server[] = [];
   const ports: Record<string, number> = {};
@@ -114,6 +119,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
       dataTimeoutMs: deps.dataTimeoutMs,
       maxErrors: MAX_ERRORS_PER_SESSION,
       realms: realms.current,
+      saslMechanisms: mechanisms,
     };
     const policy = new RelayPolicy(deps.pool, spec.role, deps.popBeforeSmtp ?? false);
     // Behind a PROXY-speaking load balancer the header comes before the TLS handshake of

@@ -6,6 +6,7 @@ import {
   commonSettings,
   createLogger,
   exitOnStartupError,
+  legacySaslSettings,
   loadConfigOrExit,
   onShutdown,
   path,
@@ -24,6 +25,7 @@ const config = loadConfigOrExit(
     domain: string('TEGAMI_DOMAIN'),
     hostname: string('TEGAMI_HOSTNAME'),
     tlsPolicy: tlsPolicySettings(),
+    ...legacySaslSettings(),
     ...smtpSettings(),
     ...deliverySettings(),
     ...popSettings(),
@@ -42,6 +44,7 @@ const standalone = await exitOnStartupError('could not start', () =>
     dns: config,
     pop: config,
     imap: config,
+    legacySasl: config,
     logger,
   }),
 );

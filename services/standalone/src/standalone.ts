@@ -21,8 +21,11 @@ import { type SmtpIngress, smtpListeners, startSmtpIngress } from '@tegami/smtp-
 import {
   EMBEDDED_MAX_CONNECTIONS,
   ensureDomain,
+  ensureSecretsKeyFile,
+  type LegacySaslSettings,
   migrate,
   openStore,
+  prepareLegacySasl,
   type StorePool,
   startEmbeddedPostgres,
 } from '@tegami/store';
@@ -36,6 +39,8 @@ export interface StandaloneDeps {
   readonly logger: Logger;
   /** Ciphers and oldest TLS version of every TLS port (TEGAMI_TLS_*). */
   readonly tlsPolicy: TlsPolicy;
+  /** TEGAMI_SECRETS_KEY_FILE (default: one generated in the data directory) and TEGAMI_SASL_LEGACY_MECHANISMS. */
+  readonly legacySasl: LegacySaslSettings;
   readonly smtp: Omit<
     Parameters<typeof startSmtpIngress>[0],
     'pool' | 'bus' | 'logger' | 'metrics' | 'hostname' | 'listeners' | 'tls' | 'tlsPolicy' | 'host'
@@ -122,6 +127,17 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       logger.info({ domain: deps.domain }, 'created the local mail domain');
     }
 
+    // CRAM-MD5 and DIGEST-MD5 stay on for a laptop: their secrets are sealed with a key kept
+    // beside the database (0600), unless the operator gives one or turns them off.
+    let secretsKeyFile = deps.legacySasl.secretsKeyFile;
+    if (!secretsKeyFile && deps.legacySasl.saslLegacyMechanisms !== false) {
+      const key = ensureSecretsKeyFile(deps.dataDir);
+      if (key.generated)
+        logger.info({ keyFile: key.file }, 'generated the key that seals CRAM-MD5/DIGEST-MD5 secrets');
+      secretsKeyFile = key.file;
+    }
+    const legacySasl = await prepareLegacySasl(store.pool, { ...deps.legacySasl, secretsKeyFile }, logger);
+
     const tls = await ensureSelfSignedCertificate(deps.dataDir, 'localhost');
     if (tls.generated)
       logger.info({ certFile: tls.certFile }, 'generated a self-signed TLS certificate for localhost');
@@ -140,6 +156,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       host: deps.smtp.smtpHost,
       tls: { cert: tls.cert, key: tls.key },
       tlsPolicy: deps.tlsPolicy,
+      legacySasl,
       listeners: smtpListeners(deps.smtp),
       popBeforeSmtp: deps.smtp.popBeforeSmtpTtlMs !== undefined,
     });
@@ -180,6 +197,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       popsPort: deps.pop.popsPort,
       tls: { cert: tls.cert, key: tls.key },
       tlsPolicy: deps.tlsPolicy,
+      legacySasl,
       idleTimeoutMs: deps.pop.popIdleTimeoutMs,
       maxConnections: deps.pop.popMaxConnections,
       maxConnectionsPerIp: deps.pop.popMaxConnectionsPerIp,
@@ -200,6 +218,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       imapsPort: deps.imap.imapsPort,
       tls: { cert: tls.cert, key: tls.key },
       tlsPolicy: deps.tlsPolicy,
+      legacySasl,
       idleTimeoutMs: deps.imap.imapIdleTimeoutMs,
       maxConnections: deps.imap.imapMaxConnections,
       maxConnectionsPerIp: deps.imap.imapMaxConnectionsPerIp,

@@ -4,7 +4,7 @@
 // ask "what changed since I last looked" (RFC 7162's model, used here for every session).
 
 import type { MimePart } from '../mime/mime-part.js';
-import type { SaslCredentialLookup, SaslIdentity } from '../sasl/sasl-exchange.js';
+import type { SaslCredentialLookup, SaslIdentity, SaslMechanismName } from '../sasl/sasl-exchange.js';
 
 export interface ImapSessionOptions {
   readonly hostname: string;
@@ -13,6 +13,11 @@ export interface ImapSessionOptions {
   /** LOGIN and PLAIN/LOGIN without TLS (loopback, or configured). */
   readonly plaintextAllowed: boolean;
   readonly realms: () => readonly string[];
+  /**
+   * The SASL mechanisms offered and accepted (enabledSaslMechanisms: without CRAM-MD5 and
+   * DIGEST-MD5 when the operator turned them off); all of them when absent.
+   */
+  readonly saslMechanisms?: readonly SaslMechanismName[];
   /** Largest message APPEND takes (APPENDLIMIT, RFC 7889). */
   readonly maxMessageSize: number;
   /** Largest literal any other command takes. */

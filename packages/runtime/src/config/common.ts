@@ -10,6 +10,7 @@ import {
   natsUrl,
   oneOf,
   optional,
+  path,
   port,
   postgresUrl,
   type Reader,
@@ -81,6 +82,17 @@ export function tlsPolicySettings(): Reader<TlsPolicy> {
   return {
     variables: [...ciphers.variables, ...minVersion.variables],
     read: (lookup) => ({ ciphers: ciphers.read(lookup), minVersion: minVersion.read(lookup) }),
+  };
+}
+
+/**
+ * TEGAMI_SECRETS_KEY_FILE and TEGAMI_SASL_LEGACY_MECHANISMS, read alike by the services that
+ * take logins, the standalone and the CLI; store's prepareLegacySasl turns them into a policy.
+ */
+export function legacySaslSettings() {
+  return {
+    secretsKeyFile: optional(path('TEGAMI_SECRETS_KEY_FILE', { mustExist: 'file' })),
+    saslLegacyMechanisms: optional(bool('TEGAMI_SASL_LEGACY_MECHANISMS')),
   };
 }
 

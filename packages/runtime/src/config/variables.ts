@@ -40,6 +40,7 @@ const BUS_USERS = STORE_USERS;
 const SERVICES = ['smtp-ingress', 'delivery-worker', 'dns-resolver', 'pop-gateway', 'imap-gateway'] as const;
 const PROGRAMS = [...SERVICES, 'standalone'] as const;
 const TLS_SERVERS = ['smtp-ingress', 'pop-gateway', 'imap-gateway', 'standalone'] as const;
+const LOGIN_SERVERS = TLS_SERVERS;
 const SMTP = ['smtp-ingress', 'standalone'] as const;
 const PROXIED = ['smtp-ingress', 'pop-gateway', 'imap-gateway'] as const;
 const GREETERS = ['smtp-ingress', 'delivery-worker', 'pop-gateway', 'imap-gateway', 'standalone'] as const;
@@ -128,6 +129,18 @@ export const VARIABLES: readonly VariableSpec[] = [
     default: 'TLSv1.2',
     description: 'Oldest TLS version the servers accept: `TLSv1.2` or `TLSv1.3`.',
     services: TLS_SERVERS,
+  },
+  {
+    name: 'TEGAMI_SECRETS_KEY_FILE',
+    description:
+      'File with the key that seals the CRAM-MD5 and DIGEST-MD5 secrets in the database (AES-256-GCM, bound to the account): one base64 key of 32 bytes per line (`openssl rand -base64 32`). The first line seals; the lines below it only open what older keys sealed (rotation: put a new key first). Give the same file to smtp-ingress, pop-gateway, imap-gateway and the CLI. The standalone creates `secrets.key` (0600) in `TEGAMI_DATA_DIR` when unset, and the CLI uses that one when `DATABASE_URL` is unset.',
+    services: [...LOGIN_SERVERS, 'cli'],
+  },
+  {
+    name: 'TEGAMI_SASL_LEGACY_MECHANISMS',
+    description:
+      'Offer and accept CRAM-MD5 and DIGEST-MD5; unset: on exactly when there is a key (the standalone always has one). What the server keeps for them is password-equivalent, so it is stored only sealed with `TEGAMI_SECRETS_KEY_FILE`; `true` without a key is refused. `false` (or no key): not offered, not accepted, not derived when a password is set, and the stored secrets are deleted at start. PLAIN, LOGIN and SCRAM-SHA-256 are always on.',
+    services: [...LOGIN_SERVERS, 'cli'],
   },
   {
     name: 'TEGAMI_DATA_DIR',
