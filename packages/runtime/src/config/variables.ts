@@ -146,7 +146,7 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'TEGAMI_DATA_DIR',
     default: './data',
     description:
-      'Standalone state: the embedded Postgres data and its socket, and the generated TLS certificate. The CLI looks here for the embedded database when `DATABASE_URL` is unset.',
+      'Standalone state: the embedded Postgres data and its socket, the generated TLS certificate, and the key that seals CRAM-MD5/DIGEST-MD5 secrets (`secrets.key`). The CLI looks here for the embedded database when `DATABASE_URL` is unset.',
     services: ['standalone', 'cli'],
   },
   {
