@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type pg from 'pg';
 import { type LegacySaslPolicy, legacySaslPolicy, settleLegacySaslSecrets } from './legacy-sasl-secrets.js';
 import { loadSecretsKeyring } from './secrets-key-file.js';
@@ -24,7 +25,12 @@ export async function prepareLegacySasl(
   settings: LegacySaslSettings,
   log: StartupLog,
 ): Promise<LegacySaslPolicy> {
-  const keyring = settings.secretsKeyFile ? loadSecretsKeyring(settings.secretsKeyFile) : undefined;
+  const keyFile = settings.secretsKeyFile;
+  const keyring = keyFile ? loadSecretsKeyring(keyFile) : undefined;
+  // Kubernetes mounts Secrets 0440 for the pod's group; readable by everyone is a mistake.
+  if (keyFile && (statSync(keyFile).mode & 0o004) !== 0) {
+    log.warn({ keyFile }, 'the secrets key file is readable by every user of this machine: chmod 600 it');
+  }
   const policy = legacySaslPolicy(keyring, settings.saslLegacyMechanisms);
   const settled = await settleLegacySaslSecrets(pool, policy);
   if (policy.enabled) {
