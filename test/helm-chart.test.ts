@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -217,6 +218,10 @@ describe('helm/tegami', () => {
     expect(renderFails(['--set', 'smtpIngress.settings.maxRecipents=5'])).toMatch(/maxRecipents/);
     expect(renderFails(['--set', 'drain.timeoutSeconds=soon'])).toMatch(/timeoutSeconds/);
     expect(renderFails(['--set', 'proxyProtocol.enabled=true'])).toMatch(/trustedCidrs is required/);
+    expect(renderFails(['--set', 'tls.minVersion=TLSv1.1'])).toMatch(/minVersion/);
+    expect(renderFails(['--set', 'legacySasl.enabled=true'])).toMatch(
+      /legacySasl.enabled is true, but there is no key/,
+    );
   });
 
   it('renders only objects that validate against the Kubernetes schemas', async () => {
@@ -320,11 +325,14 @@ describe('helm/tegami', () => {
     }
   });
 
-  it('mounts the TLS Secret for the mail services and exposes the implicit-TLS ports only with it', () => {
+  it('mounts the TLS Secret for the mail services, sets their TLS policy when given, and exposes the implicit-TLS ports only with it', () => {
     for (const deployment of ofKind<IDeployment>(defaults, 'Deployment')) {
       const c = container(deployment);
       expect(c.ports?.filter((p) => IMPLICIT_TLS_PORTS.includes(p.name!))).toEqual([]);
       expect(literalEnv(c)['TEGAMI_TLS_CERT_FILE']).toBeUndefined();
+      // The services' own policy (forward-secret AEAD suites, TLS 1.2 and up) unless set.
+      expect(literalEnv(c)['TEGAMI_TLS_CIPHERS']).toBeUndefined();
+      expect(literalEnv(c)['TEGAMI_TLS_MIN_VERSION']).toBeUndefined();
     }
     for (const service of ofKind<IService>(defaults, 'Service')) {
       expect(service.spec!.ports!.filter((p) => IMPLICIT_TLS_PORTS.includes(p.name!))).toEqual([]);
@@ -337,8 +345,13 @@ describe('helm/tegami', () => {
       const pod = deployment.spec!.template.spec!;
       if (!tlsServers.includes(component)) {
         expect(env['TEGAMI_TLS_CERT_FILE'], component).toBeUndefined();
+        expect(env['TEGAMI_TLS_CIPHERS'], component).toBeUndefined();
         continue;
       }
+      expect(env['TEGAMI_TLS_CIPHERS'], component).toBe(
+        'ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256',
+      );
+      expect(env['TEGAMI_TLS_MIN_VERSION'], component).toBe('TLSv1.2');
       expect(
         c.ports?.some((p) => IMPLICIT_TLS_PORTS.includes(p.name!)),
         component,
@@ -355,6 +368,56 @@ describe('helm/tegami', () => {
     expect(ports('mail-smtp')).toEqual([25, 587, 465]);
     expect(ports('mail-pop')).toEqual([110, 995]);
     expect(ports('mail-imap')).toEqual([143, 993]);
+  });
+
+  it('mounts the CRAM-MD5/DIGEST-MD5 key file into the login services only, from a Secret, and sets nothing without one', () => {
+    const loginServers = ['smtp-ingress', 'pop-gateway', 'imap-gateway'];
+    for (const deployment of ofKind<IDeployment>(defaults, 'Deployment')) {
+      const env = literalEnv(container(deployment));
+      // No key: the services turn the mechanisms off themselves (and say so in their log).
+      expect(env['TEGAMI_SECRETS_KEY_FILE']).toBeUndefined();
+      expect(env['TEGAMI_SASL_LEGACY_MECHANISMS']).toBeUndefined();
+    }
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const ownKey = render(['--set', `legacySasl.key=${key}`]);
+    const ownSecret = named(ownKey, 'Secret', 'post-tegami-sasl-key');
+    expect(ownSecret?.stringData).toEqual({ 'secrets.key': key });
+    for (const [objects, secretName, secretKey] of [
+      [allOn, 'tegami-sasl-key', 'key-file'],
+      [ownKey, 'post-tegami-sasl-key', 'secrets.key'],
+    ] as const) {
+      for (const deployment of ofKind<IDeployment>(objects, 'Deployment')) {
+        const component = componentOf(deployment);
+        const c = container(deployment);
+        const env = literalEnv(c);
+        const pod = deployment.spec!.template.spec!;
+        if (!loginServers.includes(component)) {
+          expect(env['TEGAMI_SECRETS_KEY_FILE'], component).toBeUndefined();
+          expect(
+            pod.volumes?.some((v) => v.secret?.secretName === secretName),
+            component,
+          ).toBe(false);
+          continue;
+        }
+        const file = env['TEGAMI_SECRETS_KEY_FILE'];
+        const mount = c.volumeMounts?.find((m) => file?.startsWith(`${m.mountPath}/`));
+        expect(mount?.readOnly, `${component} mounts the key read-only`).toBe(true);
+        const volume = pod.volumes?.find((v) => v.name === mount?.name);
+        expect(volume?.secret?.secretName, component).toBe(secretName);
+        expect(volume?.secret?.items, component).toEqual([{ key: secretKey, path: secretKey }]);
+        expect(file).toBe(`${mount!.mountPath}/${secretKey}`);
+        expect(deployment.spec!.template.metadata!.annotations?.['checksum/sasl-key']).toMatch(
+          /^[0-9a-f]{64}$/,
+        );
+      }
+    }
+    const imap = ofKind<IDeployment>(allOn, 'Deployment').find((d) => componentOf(d) === 'imap-gateway')!;
+    expect(literalEnv(container(imap))['TEGAMI_SASL_LEGACY_MECHANISMS']).toBe('true');
+    // The migration Job needs no key: the services seal or delete the secrets when they start.
+    const job = ofKind<IJob>(allOn, 'Job')[0]!;
+    expect(job.spec!.template.spec!.containers[0]!.env?.map((e) => e.name)).not.toContain(
+      'TEGAMI_SECRETS_KEY_FILE',
+    );
   });
 
   it('points every Service port at a container port of the pods it selects', () => {
@@ -670,6 +733,8 @@ describe('the Deployments against the services they run', () => {
   it('migrates with the Job’s command, then starts every Deployment’s service listening on exactly its container ports', async () => {
     const objects = render(['-f', ALL_ON]);
     const cert = await ensureSelfSignedCertificate(certDir, 'localhost');
+    const secretsKeyFile = join(certDir, 'secrets.key');
+    writeFileSync(secretsKeyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
 
     const job = ofKind<IJob>(objects, 'Job')[0]!;
     const jobContainer = job.spec!.template.spec!.containers[0]!;
@@ -700,6 +765,7 @@ describe('the Deployments against the services they run', () => {
         env['TEGAMI_TLS_CERT_FILE'] = cert.certFile;
         env['TEGAMI_TLS_KEY_FILE'] = cert.keyFile;
       }
+      if (env['TEGAMI_SECRETS_KEY_FILE']) env['TEGAMI_SECRETS_KEY_FILE'] = secretsKeyFile;
       if (env['TEGAMI_RESOLVER_TARGET']) {
         env['TEGAMI_RESOLVER_TARGET'] = `dns:///${ADDRESSES['dns-resolver']}:${resolverGrpc}`;
       }

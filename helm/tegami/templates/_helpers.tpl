@@ -75,6 +75,15 @@ imap-gateway: imapGateway
 {{- .Values.secrets.existingSecret | default (include "tegami.fullname" .) }}
 {{- end }}
 
+{{/* The Secret holding the CRAM-MD5/DIGEST-MD5 key file; empty without a key. */}}
+{{- define "tegami.legacySaslSecretName" -}}
+{{- if .Values.legacySasl.existingSecret }}
+{{- .Values.legacySasl.existingSecret }}
+{{- else if .Values.legacySasl.key }}
+{{- include "tegami.fullname" . }}-sasl-key
+{{- end }}
+{{- end }}
+
 {{/*
 The ports each service listens on, fixed by the chart (unprivileged; the Services map the
 well-known ports onto them by name) and passed to the service in the named variable. The
@@ -241,7 +250,26 @@ Context: dict "root" $ "component" name "values" the service's values.
 - name: TEGAMI_TLS_KEY_FILE
   value: {{ printf "%s/%s" $root.Values.tls.mountPath $root.Values.tls.keyKey | quote }}
 {{- end }}
+{{- if and $tlsServer $root.Values.tls.ciphers }}
+- name: TEGAMI_TLS_CIPHERS
+  value: {{ $root.Values.tls.ciphers | quote }}
+{{- end }}
+{{- if and $tlsServer $root.Values.tls.minVersion }}
+- name: TEGAMI_TLS_MIN_VERSION
+  value: {{ $root.Values.tls.minVersion | quote }}
+{{- end }}
 {{- if $tlsServer }}
+{{- $saslSecret := include "tegami.legacySaslSecretName" $root }}
+{{- if $saslSecret }}
+- name: TEGAMI_SECRETS_KEY_FILE
+  value: {{ printf "%s/%s" $root.Values.legacySasl.mountPath $root.Values.legacySasl.secretKey | quote }}
+{{- else if eq $root.Values.legacySasl.enabled true }}
+{{- fail "legacySasl.enabled is true, but there is no key to seal their secrets: set legacySasl.existingSecret or legacySasl.key" }}
+{{- end }}
+{{- if not (kindIs "invalid" $root.Values.legacySasl.enabled) }}
+- name: TEGAMI_SASL_LEGACY_MECHANISMS
+  value: {{ $root.Values.legacySasl.enabled | quote }}
+{{- end }}
 {{- $proxy := include "tegami.proxyProtocol" . | fromYaml }}
 {{- if $proxy.enabled }}
 {{- if not $proxy.trustedCidrs }}

@@ -8,6 +8,9 @@ export interface CliConfig {
   readonly dataDir: string;
   readonly natsServers: readonly string[];
   readonly natsPrefix: string;
+  /** TEGAMI_SECRETS_KEY_FILE and TEGAMI_SASL_LEGACY_MECHANISMS, as the services read them. */
+  readonly secretsKeyFile?: string | undefined;
+  readonly saslLegacyMechanisms?: boolean | undefined;
 }
 
 export interface CliIo {
@@ -40,6 +43,7 @@ export async function runCli(argv: readonly string[], config: CliConfig, io: Cli
     warn: io.stderr,
     describeError: io.describeError,
     newPassword: () => newPassword(args.has('--password-stdin'), io.stdin),
+    legacySasl: async () => (await import('./secrets-key.js')).cliLegacySasl(config),
     // Only a deployment has a NATS; the standalone's bus lives in its process.
     ...(config.databaseUrl ? { nats: { servers: config.natsServers, prefix: config.natsPrefix } } : {}),
   };

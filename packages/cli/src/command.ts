@@ -1,4 +1,4 @@
-import type { StorePool } from '@tegami/store';
+import type { LegacySaslPolicy, StorePool } from '@tegami/store';
 import type { CliConfig } from './cli.js';
 import type { Arguments } from './usage.js';
 
@@ -48,6 +48,8 @@ export interface CommandContext {
   readonly warn: (line: string) => void;
   /** Obtains a new password the safe way (stdin or prompt), never from argv. */
   readonly newPassword: () => Promise<string>;
+  /** Whether a new password gets CRAM-MD5/DIGEST-MD5 secrets, and the key that seals them. */
+  readonly legacySasl: () => Promise<LegacySaslPolicy>;
 }
 
 /** A call that does not fit the command's usage: exit code 2, with the usage. */

@@ -4,6 +4,7 @@
 // usage error take no longer than Node's own start (see cli.ts, commands/index.ts).
 import {
   describeError,
+  legacySaslSettings,
   loadConfigOrExit,
   natsUrl,
   optional,
@@ -20,6 +21,7 @@ const config = loadConfigOrExit(
     dataDir: path('TEGAMI_DATA_DIR'),
     natsServers: natsUrl('NATS_URL'),
     natsPrefix: string('TEGAMI_NATS_PREFIX'),
+    ...legacySaslSettings(),
   },
   { service: 'cli' },
 );

@@ -3,10 +3,19 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, createSecureContext, createServer } from 'node:tls';
+import { type ConnectionOptions, connect, createSecureContext, createServer } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ExitIo, exitOnConfigError } from './config/exit.js';
-import { createTlsContextOptions, ensureSelfSignedCertificate, loadTlsFromFiles, TlsError } from './tls.js';
+import {
+  createTlsContextOptions,
+  DEFAULT_TLS12_CIPHERS,
+  ensureSelfSignedCertificate,
+  isUsableCipherString,
+  loadTlsFromFiles,
+  TlsError,
+  type TlsMaterial,
+  type TlsPolicy,
+} from './tls.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'tegami-tls-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -145,5 +154,83 @@ describe('loadTlsFromFiles', () => {
       code: 2,
       stderr: `tegami: configuration error: TLS certificate ${missing}: does not exist\n`,
     });
+  });
+});
+
+describe('createTlsContextOptions', () => {
+  /** What a client offering `options` gets from a server with `policy`: the suite, or the failure. */
+  async function handshake(material: TlsMaterial, policy: TlsPolicy | undefined, options: ConnectionOptions) {
+    const server = createServer(createTlsContextOptions(material, policy), (socket) => socket.end());
+    server.on('tlsClientError', () => undefined);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      return await new Promise<string>((resolve) => {
+        const client = connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...options }, () => {
+          const agreed = `${client.getProtocol()} ${client.getCipher().standardName}`;
+          client.destroy();
+          resolve(agreed);
+        });
+        client.once('error', (err) => resolve(`refused: ${(err as NodeJS.ErrnoException).code}`));
+      });
+    } finally {
+      server.close();
+    }
+  }
+
+  it('allows TLS 1.2 only with ECDHE and an AEAD cipher, in the server’s order, and TLS 1.3 as OpenSSL has it', async () => {
+    const material = await ensureSelfSignedCertificate(join(scratch, 'policy'));
+    const options = createTlsContextOptions(material);
+    expect(options).toMatchObject({
+      ciphers: DEFAULT_TLS12_CIPHERS,
+      minVersion: 'TLSv1.2',
+      honorCipherOrder: true,
+    });
+    for (const suite of DEFAULT_TLS12_CIPHERS.split(':'))
+      expect(suite).toMatch(/^ECDHE-(ECDSA|RSA)-.*(GCM|POLY1305)/);
+
+    const tls12 = { maxVersion: 'TLSv1.2' } as const;
+    // RSA key exchange, CBC with SHA-1 (with and without ECDHE), CCM8: all refused.
+    for (const ciphers of ['AES128-SHA', 'AES128-GCM-SHA256', 'ECDHE-RSA-AES128-SHA', 'AES128-CCM8']) {
+      expect(await handshake(material, undefined, { ...tls12, ciphers }), ciphers).toBe(
+        'refused: ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+      );
+    }
+    expect(await handshake(material, undefined, { ...tls12, ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' })).toBe(
+      'TLSv1.2 TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256',
+    );
+    // The client prefers AES-256; the server's order (AES-128 first) wins.
+    expect(
+      await handshake(material, undefined, {
+        ...tls12,
+        ciphers: 'ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256',
+      }),
+    ).toBe('TLSv1.2 TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256');
+    expect(await handshake(material, undefined, { minVersion: 'TLSv1.3' })).toMatch(/^TLSv1\.3 TLS_AES_/);
+    expect(await handshake(material, undefined, { maxVersion: 'TLSv1.1', minVersion: 'TLSv1' })).toMatch(
+      /^refused/,
+    );
+  });
+
+  it('takes the operator’s ciphers and oldest version instead', async () => {
+    const material = await ensureSelfSignedCertificate(join(scratch, 'policy'));
+    const only256 = { ciphers: 'ECDHE-RSA-AES256-GCM-SHA384', minVersion: 'TLSv1.2' } as const;
+    expect(createTlsContextOptions(material, only256)).toMatchObject(only256);
+    expect(
+      await handshake(material, only256, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' }),
+    ).toMatch(/^refused/);
+    expect(await handshake(material, only256, { maxVersion: 'TLSv1.2' })).toBe(
+      'TLSv1.2 TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384',
+    );
+    const tls13 = { ciphers: DEFAULT_TLS12_CIPHERS, minVersion: 'TLSv1.3' } as const;
+    expect(await handshake(material, tls13, { maxVersion: 'TLSv1.2' })).toMatch(/^refused/);
+    expect(await handshake(material, tls13, {})).toMatch(/^TLSv1\.3 /);
+  });
+
+  it('knows a cipher string that selects nothing from one that selects something', () => {
+    expect(isUsableCipherString(DEFAULT_TLS12_CIPHERS)).toBe(true);
+    expect(isUsableCipherString('HIGH:!aNULL')).toBe(true);
+    expect(isUsableCipherString('ECDHE-RSA-AES128-GCM-SHA257')).toBe(false);
+    expect(isUsableCipherString('!ALL')).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import type { SecureContextOptions } from 'node:tls';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { generate } from 'selfsigned';
 
 /**
@@ -181,13 +181,68 @@ function writeAtomically(file: string, data: string, mode: number): void {
 }
 
 /**
- * Options for node:tls servers (`tls.createServer`, `new TLSSocket` for STARTTLS): the
- * material, TLS 1.2 at least (RFC 8996 retired 1.0 and 1.1, RFC 8314 asks for 1.2 on mail
- * ports), and anything the caller adds.
+ * The server side's TLS policy (TEGAMI_TLS_CIPHERS, TEGAMI_TLS_MIN_VERSION). Only the
+ * servers: the delivery-worker's client keeps Node's defaults, since opportunistic TLS to
+ * other MTAs (RFC 7435) must take whatever the far end offers rather than fall back to clear.
+ */
+export interface TlsPolicy {
+  /**
+   * OpenSSL cipher string for TLS 1.2. TLS 1.3 keeps OpenSSL's suites (all of them AEAD and
+   * forward-secret) unless the string names `TLS_…` suites, which then replace them.
+   */
+  readonly ciphers: string;
+  /** TLSv1.2, or TLSv1.3 for clients that all speak it. */
+  readonly minVersion: TlsMinVersion;
+}
+
+export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3';
+
+/**
+ * Mozilla's "intermediate" TLS 1.2 suites: ECDHE key exchange (forward secrecy) with
+ * AES-GCM or ChaCha20-Poly1305 only. Refused with it: RSA key exchange (a stolen key
+ * decrypts recorded sessions), CBC with HMAC-SHA1 (Lucky 13 and its kin) and CCM8 (a 64-bit
+ * tag). Every mail client of the last ten years has one of these.
+ */
+export const DEFAULT_TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+export const DEFAULT_TLS_POLICY: TlsPolicy = { ciphers: DEFAULT_TLS12_CIPHERS, minVersion: 'TLSv1.2' };
+
+/**
+ * Options for every server-side TLS context (`tls.createServer`, `new TLSSocket` for
+ * STARTTLS, STLS and the implicit-TLS ports): the material and the policy, TLS 1.2 at least
+ * (RFC 8996 retired 1.0 and 1.1, RFC 8314 asks for 1.2 on mail ports), and the server's
+ * order of suites rather than the client's, so a client offering a weak suite first still
+ * gets the strongest both know.
  */
 export function createTlsContextOptions(
   material: TlsMaterial,
-  extra: SecureContextOptions = {},
+  policy: TlsPolicy = DEFAULT_TLS_POLICY,
 ): SecureContextOptions {
-  return { minVersion: 'TLSv1.2', ...extra, cert: material.cert, key: material.key };
+  return {
+    cert: material.cert,
+    key: material.key,
+    ciphers: policy.ciphers,
+    minVersion: policy.minVersion,
+    honorCipherOrder: true,
+  };
+}
+
+/**
+ * Whether OpenSSL takes a cipher string: one that selects nothing it knows is refused at
+ * start, so a typo stops the service with one line instead of failing every handshake.
+ */
+export function isUsableCipherString(ciphers: string): boolean {
+  try {
+    createSecureContext({ ciphers });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { verifyScrypt } from '@tegami/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,9 +14,13 @@ import {
 import { addAlias, findAlias, listAliases, removeAlias } from './aliases.js';
 import { addDomain, ensureDomain, listDomains, removeDomain } from './domains.js';
 import { accountUsage } from './imap-mailbox.js';
+import { legacySaslPolicy } from './legacy-sasl-secrets.js';
 import { listMailboxes } from './mailboxes.js';
 import { appendMessage } from './messages.js';
+import { createSecretsKeyring } from './sealed-secrets.js';
 import { openTestStore } from './test-store.js';
+
+const legacy = legacySaslPolicy(createSecretsKeyring([randomBytes(32)]), true);
 
 let store: Awaited<ReturnType<typeof openTestStore>>;
 
@@ -62,26 +67,26 @@ describe('accounts', () => {
   });
 
   it('never stores the password in clear, and derives every mechanism secret', async () => {
-    await createAccount(store.pool, 'carol@example.org', 'hunter2-パス');
+    await createAccount(store.pool, 'carol@example.org', 'hunter2-パス', legacy);
     const raw = await store.pool.query(`SELECT * FROM accounts WHERE address = 'carol@example.org'`);
     expect(JSON.stringify(raw.rows[0])).not.toContain('hunter2');
-    const secrets = await findAuthSecrets(store.pool, 'CAROL@example.org');
+    const secrets = await findAuthSecrets(store.pool, 'CAROL@example.org', legacy);
     expect(secrets).toBeDefined();
     expect(await verifyScrypt(secrets!.scrypt, 'hunter2-パス')).toBe(true);
-    expect(secrets!.cramMd5.inner).toHaveLength(16);
+    expect(secrets!.cramMd5?.inner).toHaveLength(16);
     expect(secrets!.digestMd5).toMatchObject({ realm: 'example.org' });
     expect(secrets!.scramSha256.iterations).toBeGreaterThanOrEqual(4096);
     expect(secrets!.scramSha256.storedKey).toHaveLength(32);
   });
 
   it('changes the password and every derived secret with it', async () => {
-    await createAccount(store.pool, 'dave@example.org', 'old');
-    const before = await findAuthSecrets(store.pool, 'dave@example.org');
-    await setPassword(store.pool, 'dave@example.org', 'new');
-    const after = await findAuthSecrets(store.pool, 'dave@example.org');
+    await createAccount(store.pool, 'dave@example.org', 'old', legacy);
+    const before = await findAuthSecrets(store.pool, 'dave@example.org', legacy);
+    await setPassword(store.pool, 'dave@example.org', 'new', legacy);
+    const after = await findAuthSecrets(store.pool, 'dave@example.org', legacy);
     expect(await verifyScrypt(after!.scrypt, 'new')).toBe(true);
     expect(await verifyScrypt(after!.scrypt, 'old')).toBe(false);
-    expect(after!.cramMd5.inner.equals(before!.cramMd5.inner)).toBe(false);
+    expect(after!.cramMd5!.inner.equals(before!.cramMd5!.inner)).toBe(false);
     expect(after!.scramSha256.storedKey.equals(before!.scramSha256.storedKey)).toBe(false);
     await expect(setPassword(store.pool, 'nobody@example.org', 'x')).rejects.toMatchObject({
       code: 'not_found',

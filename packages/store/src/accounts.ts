@@ -8,8 +8,17 @@ import type { Queryable } from './db.js';
 import { withTransaction } from './db.js';
 import { findDomainId } from './domains.js';
 import { isUniqueViolation, StoreError } from './errors.js';
+import {
+  LEGACY_SASL_OFF,
+  LEGACY_SECRET_COLUMNS,
+  type LegacySaslPolicy,
+  type LegacySecretRow,
+  legacyColumnValues,
+  openLegacySecrets,
+} from './legacy-sasl-secrets.js';
 import { createDefaultMailboxes } from './mailboxes.js';
 import { adoptPostmaster, deleteAccount } from './postmaster.js';
+import type { UnsealProblem } from './sealed-secrets.js';
 
 export interface Account {
   readonly id: string;
@@ -28,16 +37,20 @@ export interface CreatedAccount extends Account {
 /**
  * Creates the account and its standard mailboxes in one transaction: a user who exists
  * always has an INBOX to deliver to. The first user of a domain with no postmaster
- * becomes its postmaster (RFC 5321 §4.5.1).
+ * becomes its postmaster (RFC 5321 §4.5.1). `legacy` says whether CRAM-MD5 and DIGEST-MD5
+ * secrets are kept (sealed) or not derived at all.
  */
 export async function createAccount(
   pool: pg.Pool,
   addressInput: string,
   password: string,
+  legacy: LegacySaslPolicy = LEGACY_SASL_OFF,
 ): Promise<CreatedAccount> {
   const address = mailboxAddress(addressInput);
   checkPassword(password);
-  const secrets = await derivePasswordSecrets(address.canonical, address.domain, password);
+  const secrets = await derivePasswordSecrets(address.canonical, address.domain, password, {
+    legacy: legacy.enabled,
+  });
   try {
     return await withTransaction(pool, async (client) => {
       const domainId = await lockDomain(client, address.domain);
@@ -46,9 +59,17 @@ export async function createAccount(
         `INSERT INTO accounts AS a (domain_id, local_part, address, ${SECRET_COLUMNS.join(', ')})
          VALUES ($1, $2, $3, ${SECRET_COLUMNS.map((_, i) => `$${i + 4}`).join(', ')})
          RETURNING ${ACCOUNT_COLUMNS}`,
-        [domainId, address.localPart, address.canonical, ...secretValues(secrets)],
+        [domainId, address.localPart, address.canonical, ...secretValues(secrets, address.domain)],
       );
       const account = toAccount(result.rows[0]!);
+      // Sealed once the id exists: the ciphertext is bound to it.
+      const sealed = legacyColumnValues(legacy, account, secrets);
+      if (sealed.keyId !== null) {
+        await client.query(
+          'UPDATE accounts SET legacy_sasl_key_id = $2, legacy_sasl_sealed = $3 WHERE id = $1',
+          [account.id, sealed.keyId, sealed.sealed],
+        );
+      }
       await createDefaultMailboxes(client, account.id);
       return { ...account, postmaster: await adoptPostmaster(client, domainId, account.address) };
     });
@@ -58,15 +79,32 @@ export async function createAccount(
   }
 }
 
-export async function setPassword(db: Queryable, addressInput: string, password: string): Promise<void> {
+export async function setPassword(
+  db: Queryable,
+  addressInput: string,
+  password: string,
+  legacy: LegacySaslPolicy = LEGACY_SASL_OFF,
+): Promise<void> {
   const address = mailboxAddress(addressInput);
   checkPassword(password);
-  const secrets = await derivePasswordSecrets(address.canonical, address.domain, password);
+  const secrets = await derivePasswordSecrets(address.canonical, address.domain, password, {
+    legacy: legacy.enabled,
+  });
+  const found = await db.query<{ id: string }>('SELECT id FROM accounts WHERE address = $1', [
+    address.canonical,
+  ]);
+  const id = found.rows[0]?.id;
+  if (id === undefined) throw new StoreError('not_found', `no user ${address.canonical}`);
+  const sealed = legacyColumnValues(legacy, { id, address: address.canonical }, secrets);
+  const first = SECRET_COLUMNS.length + 3;
+  // The clear CRAM-MD5/DIGEST-MD5 columns of a row from before migration 0008 go too.
   const result = await db.query(
-    `UPDATE accounts SET ${SECRET_COLUMNS.map((column, i) => `${column} = $${i + 2}`).join(', ')},
+    `UPDATE accounts SET ${SECRET_COLUMNS.map((column, i) => `${column} = $${i + 3}`).join(', ')},
+            cram_md5_inner = NULL, cram_md5_outer = NULL, digest_md5_ha1 = NULL,
+            legacy_sasl_key_id = $${first}, legacy_sasl_sealed = $${first + 1},
             password_changed_at = now()
-      WHERE address = $1`,
-    [address.canonical, ...secretValues(secrets)],
+      WHERE id = $1 AND address = $2`,
+    [id, address.canonical, ...secretValues(secrets, address.domain), sealed.keyId, sealed.sealed],
   );
   if (result.rowCount === 0) throw new StoreError('not_found', `no user ${address.canonical}`);
 }
@@ -151,23 +189,33 @@ export async function listAccountUsage(db: Queryable, domain?: string): Promise<
 export interface AuthSecrets extends PasswordSecrets {
   readonly accountId: string;
   readonly address: string;
+  /**
+   * Set when the account's sealed CRAM-MD5/DIGEST-MD5 secrets could not be opened (a key
+   * not given to this process, or bytes altered or moved from another account): they are
+   * then absent, and those two mechanisms fail for the account like a wrong password.
+   */
+  readonly unreadableLegacySecrets?: { readonly keyId: string; readonly problem: UnsealProblem };
 }
 
-export async function findAuthSecrets(db: Queryable, addressInput: string): Promise<AuthSecrets | undefined> {
+/** `legacy`: whether CRAM-MD5 and DIGEST-MD5 are on, and the key to open their secrets. */
+export async function findAuthSecrets(
+  db: Queryable,
+  addressInput: string,
+  legacy: LegacySaslPolicy = LEGACY_SASL_OFF,
+): Promise<AuthSecrets | undefined> {
   const parsed = parseMailboxAddress(addressInput);
   if (!parsed.ok) return undefined;
   const result = await db.query(
-    `SELECT id, address, ${SECRET_COLUMNS.join(', ')} FROM accounts WHERE address = $1 AND NOT disabled`,
+    `SELECT id, address, ${SECRET_COLUMNS.join(', ')}, ${LEGACY_SECRET_COLUMNS}
+       FROM accounts WHERE address = $1 AND NOT disabled`,
     [parsed.address.canonical],
   );
   const row = result.rows[0];
   if (!row) return undefined;
-  return {
+  const secrets = {
     accountId: row.id,
     address: row.address,
     scrypt: row.password_scrypt,
-    cramMd5: { inner: row.cram_md5_inner, outer: row.cram_md5_outer },
-    digestMd5: { realm: row.digest_md5_realm, ha1: row.digest_md5_ha1 },
     scramSha256: {
       salt: row.scram_sha256_salt,
       iterations: row.scram_sha256_iterations,
@@ -175,27 +223,33 @@ export async function findAuthSecrets(db: Queryable, addressInput: string): Prom
       serverKey: row.scram_sha256_server_key,
     },
   };
+  const opened = openLegacySecrets(legacy, { id: row.id, address: row.address }, row as LegacySecretRow);
+  if (opened.kind === 'none') return secrets;
+  if (opened.kind === 'unreadable') {
+    return { ...secrets, unreadableLegacySecrets: { keyId: opened.keyId, problem: opened.problem } };
+  }
+  return {
+    ...secrets,
+    cramMd5: opened.secrets.cramMd5,
+    digestMd5: { realm: row.digest_md5_realm, ha1: opened.secrets.digestMd5Ha1 },
+  };
 }
 
+// The secrets every account has. CRAM-MD5's and DIGEST-MD5's HA1 are kept apart
+// (legacy-sasl-secrets.ts); DIGEST's realm, the account's domain, is no secret.
 const SECRET_COLUMNS = [
   'password_scrypt',
-  'cram_md5_inner',
-  'cram_md5_outer',
   'digest_md5_realm',
-  'digest_md5_ha1',
   'scram_sha256_salt',
   'scram_sha256_iterations',
   'scram_sha256_stored_key',
   'scram_sha256_server_key',
 ] as const;
 
-function secretValues(s: PasswordSecrets): unknown[] {
+function secretValues(s: PasswordSecrets, realm: string): unknown[] {
   return [
     s.scrypt,
-    s.cramMd5.inner,
-    s.cramMd5.outer,
-    s.digestMd5.realm,
-    s.digestMd5.ha1,
+    realm,
     s.scramSha256.salt,
     s.scramSha256.iterations,
     s.scramSha256.storedKey,

@@ -7,21 +7,24 @@ import {
   ConnectionLimits,
   createCommandMetrics,
   createErrorCounter,
+  createTlsContextOptions,
   type Logger,
   logFailedLogin,
   logThrottledLogin,
   type ProxyPolicy,
   type ServedConnection,
   startProtocolServer,
+  type TlsPolicy,
 } from '@tegami/runtime';
 import {
   DEFAULT_LOGIN_THROTTLE,
+  type LegacySaslPolicy,
   type LoginClock,
   LoginThrottle,
   type LoginThrottlePolicy,
   listLocalDomains,
   refreshedLocalDomains,
-  saslCredentialLookup,
+  saslLogins,
 } from '@tegami/store';
 import type pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -45,6 +48,8 @@ export interface ImapGatewayDeps {
   readonly imapPort: number | undefined;
   readonly imapsPort: number | undefined;
   readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  /** Ciphers and oldest version of STLS/STARTTLS and the implicit-TLS port (TEGAMI_TLS_*); the default policy when absent. */
+  readonly tlsPolicy?: TlsPolicy;
   readonly idleTimeoutMs: number;
   /** Slow clients: deadlines for a command line, a literal and logging in; none when absent. */
   readonly deadlines?: InputDeadlines;
@@ -52,6 +57,11 @@ export interface ImapGatewayDeps {
   readonly maxConnectionsPerIp: number;
   readonly maxConnectionsPerUser: number;
   readonly allowPlaintextAuth: boolean;
+  /**
+   * CRAM-MD5 and DIGEST-MD5 on (with the key that opens their sealed secrets) or off
+   * (TEGAMI_SASL_LEGACY_MECHANISMS, TEGAMI_SECRETS_KEY_FILE); off when absent.
+   */
+  readonly legacySasl?: LegacySaslPolicy;
   readonly maxMessageSize: number;
   /** Commands per second per session (burst: ten seconds' worth); undefined: no limit. */
   readonly maxCommandsPerSecond?: number | undefined;
@@ -95,7 +105,9 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
   );
   const watchers = new MailboxWatchers(deps.bus);
   const perUser = new Map<string, number>();
-  const secureContext: SecureContext | undefined = deps.tls ? createSecureContext(deps.tls) : undefined;
+  const secureContext: SecureContext | undefined = deps.tls
+    ? createSecureContext(createTlsContextOptions(deps.tls, deps.tlsPolicy))
+    : undefined;
   const registers = [deps.metrics];
   const metrics = {
     connections: new Counter({
@@ -120,7 +132,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
   };
   // DIGEST-MD5's realms; a store not answering at start is no reason not to serve.
   const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool).catch(() => []), 60_000);
-  const lookupCredentials = saslCredentialLookup(deps.pool);
+  const { mechanisms, lookupCredentials } = saslLogins(deps.pool, deps.legacySasl, deps.logger);
 
   const sessions = new Map<ServedConnection<'imap' | 'imaps'>, ImapSession>();
 
@@ -139,6 +151,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
         tls: listener === 'imaps' ? 'active' : secureContext ? 'starttls' : 'unavailable',
         plaintextAllowed: deps.allowPlaintextAuth || loopback,
         realms: realms.current,
+        saslMechanisms: mechanisms,
         maxMessageSize: deps.maxMessageSize,
         ...(deps.deadlines && { deadlines: deps.deadlines }),
         ...(deps.maxCommandsPerSecond !== undefined && {

@@ -1,13 +1,15 @@
 import { connectNatsBus } from '@tegami/bus';
 import {
+  legacySaslSettings,
   loadTlsFromFiles,
   loginDelaySettings,
   mailServiceSettings,
   proxyProtocolSettings,
   runService,
   tlsFiles,
+  tlsPolicySettings,
 } from '@tegami/runtime';
-import { loginThrottlePolicy, openServiceStore } from '@tegami/store';
+import { loginThrottlePolicy, openServiceStore, prepareLegacySasl } from '@tegami/store';
 import { startImapGateway } from './imap-gateway.js';
 import { imapSettings } from './settings.js';
 
@@ -16,7 +18,9 @@ const settings = {
   ...mailServiceSettings(),
   ...loginDelaySettings(),
   tlsFiles: tlsFiles(),
+  tlsPolicy: tlsPolicySettings(),
   proxy: proxyProtocolSettings(),
+  ...legacySaslSettings(),
 };
 
 await runService('imap-gateway', settings, async ({ config, logger, metrics }) => {
@@ -29,6 +33,8 @@ await runService('imap-gateway', settings, async ({ config, logger, metrics }) =
     service: 'imap-gateway',
     warn: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
   });
+  // Seals (or, when off, deletes) the stored CRAM-MD5/DIGEST-MD5 secrets before the first login.
+  const legacySasl = await prepareLegacySasl(store.pool, config, logger);
   const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
   const gateway = await startImapGateway({
     pool: store.pool,
@@ -41,6 +47,8 @@ await runService('imap-gateway', settings, async ({ config, logger, metrics }) =
     imapPort: config.imapPort,
     imapsPort: config.imapsPort,
     tls,
+    tlsPolicy: config.tlsPolicy,
+    legacySasl,
     idleTimeoutMs: config.imapIdleTimeoutMs,
     deadlines: config.imapDeadlines,
     maxConnections: config.imapMaxConnections,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,9 @@ import {
   appendMessage,
   createAccount,
   createMailbox,
+  createSecretsKeyring,
   findMailbox,
+  legacySaslPolicy,
   migrate,
   openImapSnapshot,
   openStore,
@@ -32,6 +35,8 @@ let bus: MailBus;
 let gateway: ImapGateway;
 const gateways: ImapGateway[] = [];
 let aliceId: string;
+// CRAM-MD5 and DIGEST-MD5 on, their secrets sealed with a key of this test's own.
+const legacySasl = legacySaslPolicy(createSecretsKeyring([randomBytes(32)]), true);
 
 async function startGateway(extra: Partial<ImapGatewayDeps> = {}): Promise<ImapGateway> {
   const tls = await ensureSelfSignedCertificate(mkdtempSync(join(tmpdir(), 'tegami-imap-tls-')), 'localhost');
@@ -51,6 +56,7 @@ async function startGateway(extra: Partial<ImapGatewayDeps> = {}): Promise<ImapG
     maxConnectionsPerUser: 20,
     allowPlaintextAuth: false,
     maxMessageSize: 10 * 1024 * 1024,
+    legacySasl,
     ...extra,
   });
   gateways.push(g);
@@ -84,8 +90,8 @@ beforeAll(async () => {
   store = openStore({ url: database.url, poolSize: 8 });
   await migrate(store.pool);
   await addDomain(store.pool, 'example.test');
-  aliceId = (await createAccount(store.pool, 'alice@example.test', 'alice-password')).id;
-  await createAccount(store.pool, 'mallory@example.test', 'mallory-password');
+  aliceId = (await createAccount(store.pool, 'alice@example.test', 'alice-password', legacySasl)).id;
+  await createAccount(store.pool, 'mallory@example.test', 'mallory-password', legacySasl);
   await store80();
   const inbox = await findMailbox(store.pool, aliceId, 'INBOX');
   for (const file of corpusFiles) {

@@ -1,13 +1,15 @@
 import { connectNatsBus } from '@tegami/bus';
 import {
+  legacySaslSettings,
   loadTlsFromFiles,
   loginDelaySettings,
   mailServiceSettings,
   proxyProtocolSettings,
   runService,
   tlsFiles,
+  tlsPolicySettings,
 } from '@tegami/runtime';
-import { loginThrottlePolicy, openServiceStore } from '@tegami/store';
+import { loginThrottlePolicy, openServiceStore, prepareLegacySasl } from '@tegami/store';
 import { startPopGateway } from './pop-gateway.js';
 import { popSettings } from './settings.js';
 
@@ -16,7 +18,9 @@ const settings = {
   ...mailServiceSettings(),
   ...loginDelaySettings(),
   tlsFiles: tlsFiles(),
+  tlsPolicy: tlsPolicySettings(),
   proxy: proxyProtocolSettings(),
+  ...legacySaslSettings(),
 };
 
 await runService('pop-gateway', settings, async ({ config, logger, metrics }) => {
@@ -29,6 +33,8 @@ await runService('pop-gateway', settings, async ({ config, logger, metrics }) =>
     service: 'pop-gateway',
     warn: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
   });
+  // Seals (or, when off, deletes) the stored CRAM-MD5/DIGEST-MD5 secrets before the first login.
+  const legacySasl = await prepareLegacySasl(store.pool, config, logger);
   const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
   const gateway = await startPopGateway({
     pool: store.pool,
@@ -41,6 +47,8 @@ await runService('pop-gateway', settings, async ({ config, logger, metrics }) =>
     popPort: config.popPort,
     popsPort: config.popsPort,
     tls,
+    tlsPolicy: config.tlsPolicy,
+    legacySasl,
     idleTimeoutMs: config.popIdleTimeoutMs,
     deadlines: config.popDeadlines,
     maxConnections: config.popMaxConnections,

@@ -8,12 +8,14 @@ import {
   ConnectionLimits,
   createCommandMetrics,
   createErrorCounter,
+  createTlsContextOptions,
   type Logger,
   logFailedLogin,
   logThrottledLogin,
   type ProxyPolicy,
   type ServedConnection,
   startProtocolServer,
+  type TlsPolicy,
 } from '@tegami/runtime';
 import {
   acquireMaildropLock,
@@ -21,6 +23,7 @@ import {
   expungeMessages,
   getBlobs,
   grantPopBeforeSmtp,
+  type LegacySaslPolicy,
   type LoginClock,
   LoginThrottle,
   type LoginThrottlePolicy,
@@ -31,7 +34,7 @@ import {
   refreshedLocalDomains,
   releaseMaildropLock,
   renewMaildropLock,
-  saslCredentialLookup,
+  saslLogins,
 } from '@tegami/store';
 import type pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -53,12 +56,19 @@ export interface PopGatewayDeps {
   readonly popPort: number | undefined;
   readonly popsPort: number | undefined;
   readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  /** Ciphers and oldest version of STLS/STARTTLS and the implicit-TLS port (TEGAMI_TLS_*); the default policy when absent. */
+  readonly tlsPolicy?: TlsPolicy;
   readonly idleTimeoutMs: number;
   /** Slow clients: deadlines for a command line and for logging in; none when absent. */
   readonly deadlines?: InputDeadlines;
   readonly maxConnections: number;
   readonly maxConnectionsPerIp: number;
   readonly allowPlaintextAuth: boolean;
+  /**
+   * CRAM-MD5 and DIGEST-MD5 on (with the key that opens their sealed secrets) or off
+   * (TEGAMI_SASL_LEGACY_MECHANISMS, TEGAMI_SECRETS_KEY_FILE); off when absent.
+   */
+  readonly legacySasl?: LegacySaslPolicy;
   /** POP-before-SMTP grant length; undefined: off. */
   readonly popBeforeSmtpTtlMs?: number | undefined;
   /** RFC 2449 LOGIN-DELAY between two logins of one account; undefined: none. */
@@ -96,7 +106,9 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
   const sweeping = throttle.startSweeping((err) =>
     deps.logger.warn({ err }, 'could not sweep the login failure records'),
   );
-  const secureContext: SecureContext | undefined = deps.tls ? createSecureContext(deps.tls) : undefined;
+  const secureContext: SecureContext | undefined = deps.tls
+    ? createSecureContext(createTlsContextOptions(deps.tls, deps.tlsPolicy))
+    : undefined;
   const registers = [deps.metrics];
   const metrics = {
     connections: new Counter({
@@ -131,7 +143,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
   };
   // DIGEST-MD5's realms; a store not answering at start is no reason not to serve.
   const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool).catch(() => []), 60_000);
-  const lookupCredentials = saslCredentialLookup(deps.pool);
+  const { mechanisms, lookupCredentials } = saslLogins(deps.pool, deps.legacySasl, deps.logger);
 
   const open = (connection: ServedConnection<'pop' | 'pops'>) => {
     const { listener, address, loopback, send } = connection;
@@ -158,6 +170,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
         tls: listener === 'pops' ? 'active' : secureContext ? 'starttls' : 'unavailable',
         plaintextAllowed: deps.allowPlaintextAuth || loopback,
         realms: realms.current,
+        saslMechanisms: mechanisms,
         ...(deps.loginDelayMs !== undefined && { loginDelaySeconds: Math.ceil(deps.loginDelayMs / 1000) }),
         ...(deps.deadlines && { deadlines: deps.deadlines }),
       },

@@ -1,14 +1,16 @@
 import { connectNatsBus } from '@tegami/bus';
 import {
   drainTimeoutOf,
+  legacySaslSettings,
   loadTlsFromFiles,
   loginDelaySettings,
   mailServiceSettings,
   proxyProtocolSettings,
   runService,
   tlsFiles,
+  tlsPolicySettings,
 } from '@tegami/runtime';
-import { loginThrottlePolicy, openServiceStore, sweepAbandoned } from '@tegami/store';
+import { loginThrottlePolicy, openServiceStore, prepareLegacySasl, sweepAbandoned } from '@tegami/store';
 import { smtpListeners, smtpSettings } from './settings.js';
 import { startSmtpIngress } from './smtp-ingress.js';
 
@@ -20,7 +22,9 @@ const settings = {
   ...mailServiceSettings(),
   ...loginDelaySettings(),
   tlsFiles: tlsFiles(),
+  tlsPolicy: tlsPolicySettings(),
   proxy: proxyProtocolSettings(),
+  ...legacySaslSettings(),
 };
 
 await runService('smtp-ingress', settings, async ({ config, logger, metrics }) => {
@@ -33,6 +37,8 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
     service: 'smtp-ingress',
     warn: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
   });
+  // Seals (or, when off, deletes) the stored CRAM-MD5/DIGEST-MD5 secrets before the first login.
+  const legacySasl = await prepareLegacySasl(store.pool, config, logger);
   const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
   const ingress = await startSmtpIngress({
     ...config,
@@ -42,6 +48,8 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
     metrics,
     host: config.smtpHost,
     tls,
+    tlsPolicy: config.tlsPolicy,
+    legacySasl,
     listeners: smtpListeners(config),
     popBeforeSmtp: config.popBeforeSmtpTtlMs !== undefined,
     drainTimeoutMs: drainTimeoutOf(config.shutdownTimeoutMs),

@@ -19,19 +19,22 @@ import {
   acceptProxiedConnection,
   ConnectionLimits,
   closeIfProxyHeader,
+  createTlsContextOptions,
   DEFAULT_ABUSE_LIMITS,
   type Logger,
   NO_PROXY,
   type ProxyPolicy,
+  type TlsPolicy,
 } from '@tegami/runtime';
 import {
   DEFAULT_LOGIN_THROTTLE,
+  type LegacySaslPolicy,
   type LoginClock,
   LoginThrottle,
   type LoginThrottlePolicy,
   listLocalDomains,
   refreshedLocalDomains,
-  saslCredentialLookup,
+  saslLogins,
 } from '@tegami/store';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
@@ -59,6 +62,8 @@ export interface SmtpIngressDeps {
   readonly listeners: readonly SmtpListenerSpec[];
   /** PEM certificate and key; without them there is no STARTTLS and no port 465. */
   readonly tls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  /** Ciphers and oldest version of STARTTLS and 465 (TEGAMI_TLS_*); the default policy when absent. */
+  readonly tlsPolicy?: TlsPolicy;
   readonly maxMessageBytes: number;
   readonly maxRecipients: number;
   readonly maxConnections: number;
@@ -68,6 +73,11 @@ export interface SmtpIngressDeps {
   /** Slow clients: a deadline per command line and a minimum rate for bodies; none when absent. */
   readonly deadlines?: TransferLimits;
   readonly allowPlaintextAuth: boolean;
+  /**
+   * CRAM-MD5 and DIGEST-MD5 on (with the key that opens their sealed secrets) or off
+   * (TEGAMI_SASL_LEGACY_MECHANISMS, TEGAMI_SECRETS_KEY_FILE); off when absent.
+   */
+  readonly legacySasl?: LegacySaslPolicy;
   /** PLAIN and LOGIN in clear from loopback clients (default true: nothing crosses a wire). */
   readonly plaintextAuthOnLoopback?: boolean;
   readonly abuseLimits?: AbuseLimits;
@@ -101,11 +111,10 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const metrics = createSmtpMetrics(deps.metrics);
   const abuse = new AbuseTracker(deps.abuseLimits ?? DEFAULT_ABUSE_LIMITS);
   const limits = new ConnectionLimits(deps.maxConnections, deps.maxConnectionsPerAddress);
-  const secureContext: SecureContext | undefined = deps.tls
-    ? createSecureContext({ cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' })
-    : undefined;
+  const tlsOptions = deps.tls ? createTlsContextOptions(deps.tls, deps.tlsPolicy) : undefined;
+  const secureContext: SecureContext | undefined = tlsOptions ? createSecureContext(tlsOptions) : undefined;
   const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool), DOMAIN_REFRESH_MS);
-  const lookupCredentials = saslCredentialLookup(deps.pool);
+  const { mechanisms, lookupCredentials } = saslLogins(deps.pool, deps.legacySasl, deps.logger);
   // Shared through Postgres with every replica and with POP3 and IMAP.
   const loginThrottle = new LoginThrottle(
     deps.pool,
@@ -141,6 +150,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
       ...(deps.deadlines && { deadlines: deps.deadlines }),
       maxErrors: MAX_ERRORS_PER_SESSION,
       realms: realms.current,
+      saslMechanisms: mechanisms,
     };
     const policy = new RelayPolicy(deps.pool, spec.role, deps.popBeforeSmtp ?? false);
     // Behind a PROXY-speaking load balancer the header comes before the TLS handshake of
@@ -203,10 +213,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
       });
     const server =
       spec.implicitTls && !tlsAfterProxy
-        ? createTlsServer(
-            { cert: deps.tls!.cert, key: deps.tls!.key, minVersion: 'TLSv1.2', handshakeTimeout: 30_000 },
-            (socket) => take(socket),
-          )
+        ? createTlsServer({ ...tlsOptions, handshakeTimeout: 30_000 }, (socket) => take(socket))
         : createServer((socket) => take(socket));
     // A failed TLS handshake on 465 is the client's problem, not the server's.
     server.on('tlsClientError', () => undefined);

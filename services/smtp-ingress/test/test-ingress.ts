@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,9 @@ import {
   addAlias,
   addDomain,
   createAccount,
+  createSecretsKeyring,
   findQueuedMessage,
+  legacySaslPolicy,
   migrate,
   openStore,
   type QueuedMessage,
@@ -19,6 +22,8 @@ import { type SmtpIngress, type SmtpIngressDeps, startSmtpIngress } from '../src
 
 export const USERS = { alice: 'alice-secret', bob: 'bob-secret' } as const;
 export const DOMAIN = 'example.test';
+/** CRAM-MD5 and DIGEST-MD5 on, their secrets sealed with a key of the test's own. */
+export const LEGACY_SASL = legacySaslPolicy(createSecretsKeyring([randomBytes(32)]), true);
 
 export interface TestIngress {
   readonly ingress: SmtpIngress;
@@ -55,8 +60,8 @@ export async function startTestIngress(overrides: Partial<SmtpIngressDeps> = {})
   });
   await migrate(store.pool);
   await addDomain(store.pool, DOMAIN);
-  await createAccount(store.pool, `alice@${DOMAIN}`, USERS.alice);
-  await createAccount(store.pool, `bob@${DOMAIN}`, USERS.bob);
+  await createAccount(store.pool, `alice@${DOMAIN}`, USERS.alice, LEGACY_SASL);
+  await createAccount(store.pool, `bob@${DOMAIN}`, USERS.bob, LEGACY_SASL);
   await addAlias(store.pool, `sales@${DOMAIN}`, [`alice@${DOMAIN}`]);
 
   const nats = await testNats();
@@ -98,6 +103,7 @@ export async function startTestIngress(overrides: Partial<SmtpIngressDeps> = {})
     commandTimeoutMs: 10_000,
     dataTimeoutMs: 10_000,
     allowPlaintextAuth: false,
+    legacySasl: LEGACY_SASL,
     abuseLimits: {
       maxAuthFailures: 4,
       maxErrors: 1000,

@@ -7,11 +7,13 @@ import {
   createLogger,
   exitOnStartupError,
   int,
+  legacySaslSettings,
   loadConfigOrExit,
   loginDelaySettings,
   onShutdown,
   path,
   string,
+  tlsPolicySettings,
 } from '@tegami/runtime';
 import { smtpSettings } from '@tegami/smtp-ingress';
 import { loginThrottlePolicy } from '@tegami/store';
@@ -26,6 +28,8 @@ const config = loadConfigOrExit(
     domain: string('TEGAMI_DOMAIN'),
     hostname: string('TEGAMI_HOSTNAME'),
     poolSize: int('TEGAMI_DB_POOL_SIZE', { min: 2, max: 1000 }),
+    tlsPolicy: tlsPolicySettings(),
+    ...legacySaslSettings(),
     ...smtpSettings(),
     ...deliverySettings(),
     ...popSettings(),
@@ -49,6 +53,7 @@ const standalone = await exitOnStartupError('could not start', () =>
       maxDelayMs: config.authFailureDelayMaxMs,
       freeFailures: config.authFreeFailures,
     }),
+    legacySasl: config,
     logger,
     progress: (line) => process.stderr.write(`tegami: ${line}\n`),
   }),

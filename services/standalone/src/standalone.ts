@@ -17,13 +17,17 @@ import {
   type LoginClientLimits,
   type OpsServer,
   startOpsServer,
+  type TlsPolicy,
 } from '@tegami/runtime';
 import { type SmtpIngress, smtpListeners, startSmtpIngress } from '@tegami/smtp-ingress';
 import {
   ensureDomain,
+  ensureSecretsKeyFile,
+  type LegacySaslSettings,
   type LoginThrottlePolicy,
   migrate,
   openStore,
+  prepareLegacySasl,
   type StorePool,
   startEmbeddedPostgres,
 } from '@tegami/store';
@@ -43,9 +47,13 @@ export interface StandaloneDeps {
   readonly progress?: (line: string) => void;
   /** The per-account login delay of SMTP AUTH, POP3 and IMAP (the services' default when absent). */
   readonly loginThrottle?: LoginThrottlePolicy;
+  /** Ciphers and oldest TLS version of every TLS port (TEGAMI_TLS_*). */
+  readonly tlsPolicy: TlsPolicy;
+  /** TEGAMI_SECRETS_KEY_FILE (default: one generated in the data directory) and TEGAMI_SASL_LEGACY_MECHANISMS. */
+  readonly legacySasl: LegacySaslSettings;
   readonly smtp: Omit<
     Parameters<typeof startSmtpIngress>[0],
-    'pool' | 'bus' | 'logger' | 'metrics' | 'hostname' | 'listeners' | 'tls' | 'host'
+    'pool' | 'bus' | 'logger' | 'metrics' | 'hostname' | 'listeners' | 'tls' | 'tlsPolicy' | 'host'
   > & {
     smtpHost: string;
     mxPort: number;
@@ -156,6 +164,17 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       logger.info({ domain: deps.domain }, 'created the local mail domain');
     }
 
+    // CRAM-MD5 and DIGEST-MD5 stay on for a laptop: their secrets are sealed with a key kept
+    // beside the database (0600), unless the operator gives one or turns them off.
+    let secretsKeyFile = deps.legacySasl.secretsKeyFile;
+    if (!secretsKeyFile && deps.legacySasl.saslLegacyMechanisms !== false) {
+      const key = ensureSecretsKeyFile(deps.dataDir);
+      if (key.generated)
+        logger.info({ keyFile: key.file }, 'generated the key that seals CRAM-MD5/DIGEST-MD5 secrets');
+      secretsKeyFile = key.file;
+    }
+    const legacySasl = await prepareLegacySasl(store.pool, { ...deps.legacySasl, secretsKeyFile }, logger);
+
     const tls = await ensureSelfSignedCertificate(deps.dataDir, 'localhost');
     if (tls.generated)
       logger.info({ certFile: tls.certFile }, 'generated a self-signed TLS certificate for localhost');
@@ -173,6 +192,8 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       hostname: deps.hostname,
       host: deps.smtp.smtpHost,
       tls: { cert: tls.cert, key: tls.key },
+      tlsPolicy: deps.tlsPolicy,
+      legacySasl,
       listeners: smtpListeners(deps.smtp),
       popBeforeSmtp: deps.smtp.popBeforeSmtpTtlMs !== undefined,
       drainTimeoutMs,
@@ -216,6 +237,8 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       popPort: deps.pop.popPort,
       popsPort: deps.pop.popsPort,
       tls: { cert: tls.cert, key: tls.key },
+      tlsPolicy: deps.tlsPolicy,
+      legacySasl,
       idleTimeoutMs: deps.pop.popIdleTimeoutMs,
       deadlines: deps.pop.popDeadlines,
       maxConnections: deps.pop.popMaxConnections,
@@ -237,6 +260,8 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       imapPort: deps.imap.imapPort,
       imapsPort: deps.imap.imapsPort,
       tls: { cert: tls.cert, key: tls.key },
+      tlsPolicy: deps.tlsPolicy,
+      legacySasl,
       idleTimeoutMs: deps.imap.imapIdleTimeoutMs,
       deadlines: deps.imap.imapDeadlines,
       maxConnections: deps.imap.imapMaxConnections,

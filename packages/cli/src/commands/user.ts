@@ -24,7 +24,8 @@ asked for twice at a prompt.`,
       run: async (args, ctx) => {
         const { createAccount } = await import('@tegami/store');
         const store = await ctx.store();
-        const account = await createAccount(store.pool, args.one('address'), await ctx.newPassword());
+        const legacy = await ctx.legacySasl();
+        const account = await createAccount(store.pool, args.one('address'), await ctx.newPassword(), legacy);
         ctx.print(`added user ${account.address} (INBOX, Sent, Drafts, Trash, Junk, Archive)`);
         if (account.postmaster) {
           ctx.print(
@@ -46,7 +47,8 @@ read from standard input with --password-stdin, or asked for twice at a prompt.`
         const { setPassword } = await import('@tegami/store');
         const address = args.one('address');
         const store = await ctx.store();
-        await setPassword(store.pool, address, await ctx.newPassword());
+        const legacy = await ctx.legacySasl();
+        await setPassword(store.pool, address, await ctx.newPassword(), legacy);
         ctx.print(`changed the password of ${address.toLowerCase()}`);
         return 0;
       },

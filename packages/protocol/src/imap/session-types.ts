@@ -5,7 +5,7 @@
 
 import type { InputDeadlines } from '../input-deadline.js';
 import type { MimePart } from '../mime/mime-part.js';
-import type { SaslCredentialLookup, SaslIdentity } from '../sasl/sasl-exchange.js';
+import type { SaslCredentialLookup, SaslIdentity, SaslMechanismName } from '../sasl/sasl-exchange.js';
 
 export interface ImapSessionOptions {
   readonly hostname: string;
@@ -14,6 +14,11 @@ export interface ImapSessionOptions {
   /** LOGIN and PLAIN/LOGIN without TLS (loopback, or configured). */
   readonly plaintextAllowed: boolean;
   readonly realms: () => readonly string[];
+  /**
+   * The SASL mechanisms offered and accepted (enabledSaslMechanisms: without CRAM-MD5 and
+   * DIGEST-MD5 when the operator turned them off); all of them when absent.
+   */
+  readonly saslMechanisms?: readonly SaslMechanismName[];
   /** Largest message APPEND takes (APPENDLIMIT, RFC 7889). */
   readonly maxMessageSize: number;
   /**

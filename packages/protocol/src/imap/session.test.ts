@@ -121,6 +121,16 @@ describe('greeting, CAPABILITY and STARTTLS', () => {
     expect(h.actions.at(-1)).toBe('continue');
   });
 
+  it('neither lists nor accepts AUTH=CRAM-MD5 and AUTH=DIGEST-MD5 when the operator turned them off', async () => {
+    const h = startImap({ plaintextAllowed: false, saslMechanisms: ['SCRAM-SHA-256', 'PLAIN', 'LOGIN'] });
+    expect(await h.say('a CAPABILITY')).toBe(
+      `* CAPABILITY ${PRE_AUTH_BASE} STARTTLS LOGINDISABLED AUTH=SCRAM-SHA-256\r\na OK CAPABILITY completed\r\n`,
+    );
+    expect(await h.say('b AUTHENTICATE CRAM-MD5')).toBe('b NO unsupported authentication mechanism\r\n');
+    expect(await h.say('c AUTHENTICATE DIGEST-MD5')).toBe('c NO unsupported authentication mechanism\r\n');
+    expect(h.session.state).toBe('not-authenticated');
+  });
+
   it('STARTTLS is BAD without a certificate, and after login', async () => {
     const none = startImap({ tls: 'unavailable' });
     expect(await none.say('a STARTTLS')).toBe('a BAD STARTTLS is not available\r\n');

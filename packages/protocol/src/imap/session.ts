@@ -465,7 +465,11 @@ export class ImapSession implements SessionContext {
   }
 
   private mechanisms(): SaslMechanismName[] {
-    return SASL_MECHANISMS.filter((m) => !isPlaintextMechanism(m) || this.plaintextOk());
+    return this.enabledMechanisms().filter((m) => !isPlaintextMechanism(m) || this.plaintextOk());
+  }
+
+  private enabledMechanisms(): readonly SaslMechanismName[] {
+    return this.options.saslMechanisms ?? SASL_MECHANISMS;
   }
 
   private async enable(args: readonly ImapToken[]): Promise<ImapReply> {
@@ -500,7 +504,7 @@ export class ImapSession implements SessionContext {
     const [mech, initial, ...extra] = command.args;
     if (mech?.type !== 'atom' || extra.length > 0) return bad('AUTHENTICATE needs a mechanism');
     const name = mech.value.toUpperCase() as SaslMechanismName;
-    if (!SASL_MECHANISMS.includes(name)) return no('unsupported authentication mechanism');
+    if (!this.enabledMechanisms().includes(name)) return no('unsupported authentication mechanism');
     if (isPlaintextMechanism(name) && !this.plaintextOk()) return no('[PRIVACYREQUIRED] use STARTTLS first');
     let initialResponse: Buffer | undefined;
     if (initial !== undefined) {

@@ -255,6 +255,19 @@ describe('POP3 AUTH (RFC 5034) through the real SASL engine', () => {
     expect(await h.say('NOOP')).toBe('-ERR log in first\r\n');
   });
 
+  it('neither lists nor accepts CRAM-MD5 and DIGEST-MD5 when the operator turned them off', async () => {
+    const h = start({
+      plaintextAllowed: false,
+      tls: 'active',
+      saslMechanisms: ['SCRAM-SHA-256', 'PLAIN', 'LOGIN'],
+    });
+    expect(await h.say('CAPA')).toContain('\r\nSASL SCRAM-SHA-256 PLAIN LOGIN\r\n');
+    expect(await h.say('AUTH')).toBe('+OK methods follow\r\nSCRAM-SHA-256\r\nPLAIN\r\nLOGIN\r\n.\r\n');
+    expect(await h.say('AUTH CRAM-MD5')).toBe('-ERR unsupported authentication mechanism\r\n');
+    expect(await h.say('AUTH DIGEST-MD5')).toBe('-ERR unsupported authentication mechanism\r\n');
+    expect(h.session.inSasl).toBe(false);
+  });
+
   it('answers bad base64, unknown mechanisms and extra arguments with -ERR', async () => {
     const h = start();
     expect(await h.say('AUTH PLAIN !!!!')).toBe('-ERR cannot decode the initial response\r\n');

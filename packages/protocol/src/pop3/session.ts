@@ -26,6 +26,11 @@ export interface Pop3SessionOptions {
   /** USER/PASS, PLAIN and LOGIN without TLS (loopback, or configured). */
   readonly plaintextAllowed: boolean;
   readonly realms: () => readonly string[];
+  /**
+   * The SASL mechanisms offered and accepted (enabledSaslMechanisms: without CRAM-MD5 and
+   * DIGEST-MD5 when the operator turned them off); all of them when absent.
+   */
+  readonly saslMechanisms?: readonly SaslMechanismName[];
   /** RFC 2449 LOGIN-DELAY, when the service enforces one (openMaildrop answers 'too-soon'). */
   readonly loginDelaySeconds?: number;
   /** Longest command line `receive` accepts, CRLF included (RFC 2449 §4: 255). */
@@ -302,7 +307,11 @@ export class Pop3Session {
   }
 
   private mechanisms(): SaslMechanismName[] {
-    return SASL_MECHANISMS.filter((m) => this.plaintextOk() || !isPlaintextMechanism(m));
+    return this.enabledMechanisms().filter((m) => this.plaintextOk() || !isPlaintextMechanism(m));
+  }
+
+  private enabledMechanisms(): readonly SaslMechanismName[] {
+    return this.options.saslMechanisms ?? SASL_MECHANISMS;
   }
 
   private plaintextOk(): boolean {
@@ -344,7 +353,7 @@ export class Pop3Session {
       return 'continue';
     }
     const name = args[0]!.toUpperCase() as SaslMechanismName;
-    if (!SASL_MECHANISMS.includes(name) || args.length > 2) {
+    if (!this.enabledMechanisms().includes(name) || args.length > 2) {
       this.err('unsupported authentication mechanism');
       return 'continue';
     }

@@ -74,6 +74,16 @@ describe('CRAM-MD5 (RFC 2195)', () => {
     await expect(logIn(testServer(), 'bob@example.org', 'pw')).resolves.toEqual(AUTHENTICATION_FAILED_STEP);
   });
 
+  it('fails an account without CRAM-MD5 secrets (the mechanism off, or unreadable) like a wrong password', async () => {
+    const secrets = await derivePasswordSecrets(ALICE.address, 'example.org', ALICE.password, {
+      legacy: false,
+    });
+    const server = testServer({
+      lookup: async () => ({ ...secrets, accountId: ALICE.accountId, address: ALICE.address }),
+    });
+    await expect(logIn(server, ALICE.address, ALICE.password)).resolves.toEqual(AUTHENTICATION_FAILED_STEP);
+  });
+
   it('fails a digest made for another challenge', async () => {
     const exchange = createSaslExchange('CRAM-MD5', testServer());
     await exchange.start();

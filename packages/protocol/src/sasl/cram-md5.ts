@@ -46,11 +46,13 @@ export async function* cramMd5Mechanism(
   const found = await lookupCredentials(options, username);
   if (!found.ok) return found.failure;
   const { credentials } = found;
-  const { inner, outer } = credentials?.cramMd5 ?? UNKNOWN_USER_CONTEXTS;
+  // An account without CRAM-MD5 secrets (none stored, or unreadable) fails like an unknown user.
+  const known = credentials?.cramMd5;
+  const { inner, outer } = known ?? UNKNOWN_USER_CONTEXTS;
   // HMAC = MD5(K⊕opad ‖ MD5(K⊕ipad ‖ challenge)); the stored states have absorbed the pads.
   const innerDigest = md5Finish(decodeMd5State(inner), 64, challenge);
   const expected = md5Finish(decodeMd5State(outer), 64, innerDigest);
   const matches = timingSafeEqual(expected, Buffer.from(digestHex, 'hex'));
-  if (!credentials || !matches) return invalidCredentials();
+  if (!credentials || !known || !matches) return invalidCredentials();
   return authorize(credentials, '');
 }

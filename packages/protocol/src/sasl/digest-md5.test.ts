@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseDirectives, quote } from './digest-md5-directives.js';
+import { derivePasswordSecrets } from './password-secrets.js';
 import { createSaslExchange } from './sasl-exchange.js';
 import type { SaslServerOptions } from './sasl-step.js';
 import {
@@ -117,6 +118,17 @@ describe('DIGEST-MD5 (RFC 2831)', () => {
 
   it('fails an unknown user exactly like a wrong password', async () => {
     const { step } = await logIn(testServer(), { ...ALICE_CHOICE, username: 'bob@example.org' });
+    expect(step).toEqual(AUTHENTICATION_FAILED_STEP);
+  });
+
+  it('fails an account without a DIGEST-MD5 secret (the mechanism off, or unreadable) like a wrong password', async () => {
+    const secrets = await derivePasswordSecrets(ALICE.address, 'example.org', ALICE.password, {
+      legacy: false,
+    });
+    const server = testServer({
+      lookup: async () => ({ ...secrets, accountId: ALICE.accountId, address: ALICE.address }),
+    });
+    const { step } = await logIn(server, ALICE_CHOICE);
     expect(step).toEqual(AUTHENTICATION_FAILED_STEP);
   });
 

@@ -43,15 +43,17 @@ export async function* digestMd5Mechanism(
   const found = await lookupCredentials(options, response.username);
   if (!found.ok) return found.failure;
   const { credentials } = found;
-  const expected = responseValue(credentials?.digestMd5.ha1 ?? UNKNOWN_USER_HA1, response, 'AUTHENTICATE');
+  // An account without a DIGEST-MD5 secret (none stored, or unreadable) fails like an unknown user.
+  const known = credentials?.digestMd5;
+  const expected = responseValue(known?.ha1 ?? UNKNOWN_USER_HA1, response, 'AUTHENTICATE');
   const matches = timingSafeEqual(Buffer.from(expected), Buffer.from(response.response.toLowerCase()));
   // The realm is inside HA1: a client that chose another realm cannot have matched anyway.
-  if (!credentials || !matches || response.realm !== credentials.digestMd5.realm) return invalidCredentials();
+  if (!credentials || !known || !matches || response.realm !== known.realm) return invalidCredentials();
   const outcome = authorize(credentials, response.authzid ?? '');
   if (outcome.kind === 'failure') return outcome;
 
   // §2.1.3: the server proves it knows HA1 too; the client answers with an empty response.
-  const rspauth = responseValue(credentials.digestMd5.ha1, response, '');
+  const rspauth = responseValue(known.ha1, response, '');
   const last = yield Buffer.from(`rspauth=${rspauth}`);
   if (last.length !== 0) return malformed('DIGEST-MD5 expects an empty response to rspauth');
   return outcome;

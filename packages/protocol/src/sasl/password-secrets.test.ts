@@ -76,6 +76,19 @@ describe('scrypt verifier', () => {
     await expect(verifyScrypt('garbage', 'correct horse')).resolves.toBe(false);
   });
 
+  it('derives no CRAM-MD5 or DIGEST-MD5 secret when those mechanisms are off', async () => {
+    const secrets = await derivePasswordSecrets('alice@example.org', 'example.org', 'correct horse', {
+      legacy: false,
+    });
+    expect(Object.keys(secrets).sort()).toEqual(['scramSha256', 'scrypt']);
+    const all = await derivePasswordSecrets('alice@example.org', 'example.org', 'correct horse');
+    expect(all.cramMd5).toEqual(cramMd5Contexts('correct horse'));
+    expect(all.digestMd5).toEqual({
+      realm: 'example.org',
+      ha1: digestMd5Ha1('alice@example.org', 'example.org', 'correct horse'),
+    });
+  });
+
   it('treats a no-break space like a space (SASLprep)', async () => {
     const secrets = await derivePasswordSecrets('a@b.c', 'b.c', 'pass\u00A0word');
     await expect(verifyScrypt(secrets.scrypt, 'pass word')).resolves.toBe(true);

@@ -14,13 +14,21 @@ const scryptAsync = promisify(scrypt) as (
  * Everything the server keeps to check a password, derived once when it is set. None of it
  * is the password: the scrypt verifier serves PLAIN, LOGIN and USER/PASS; the other three
  * are what the challenge-response mechanisms need to verify a client without the cleartext.
+ *
+ * The CRAM-MD5 and DIGEST-MD5 secrets are password-equivalent, though: whoever holds them
+ * logs in with that mechanism as the user, and DIGEST's is an unsalted MD5 that a GPU
+ * brute-forces for any ordinary password. So they are optional (absent when an operator
+ * turned those mechanisms off) and the store keeps them sealed (store/legacy-sasl-secrets.ts).
+ * SCRAM's StoredKey and ServerKey are not: a client must prove the ClientKey, which only
+ * the salted, iterated password gives (RFC 5802 §9); they cost a dictionary attack at
+ * 4096 PBKDF2 rounds per guess, like any verifier.
  */
 export interface PasswordSecrets {
   readonly scrypt: string;
   /** HMAC-MD5 inner and outer MD5 states (RFC 2195 via RFC 2104), 16 bytes each. */
-  readonly cramMd5: { readonly inner: Buffer; readonly outer: Buffer };
+  readonly cramMd5?: { readonly inner: Buffer; readonly outer: Buffer } | undefined;
   /** H({ username-value, ":", realm-value, ":", passwd }) of RFC 2831 §2.1.2.1. */
-  readonly digestMd5: { readonly realm: string; readonly ha1: Buffer };
+  readonly digestMd5?: { readonly realm: string; readonly ha1: Buffer } | undefined;
   readonly scramSha256: {
     readonly salt: Buffer;
     readonly iterations: number;
@@ -36,17 +44,26 @@ const SCRYPT = { ln: 15, r: 8, p: 1, keyLength: 32 } as const;
 // RFC 7677 §4: at least 4096 iterations.
 export const SCRAM_ITERATIONS = 4096;
 
+/**
+ * The secrets of every mechanism; with `legacy: false`, none for CRAM-MD5 and DIGEST-MD5
+ * (the operator turned them off, so nothing password-equivalent is derived).
+ */
 export async function derivePasswordSecrets(
   username: string,
   realm: string,
   password: string,
+  options: { readonly legacy?: boolean } = {},
 ): Promise<PasswordSecrets> {
   const prepared = saslprep(password);
-  return {
+  const secrets = {
     scrypt: await scryptVerifier(prepared),
+    scramSha256: scramSha256Keys(prepared, randomBytes(16), SCRAM_ITERATIONS),
+  };
+  if (options.legacy === false) return secrets;
+  return {
+    ...secrets,
     cramMd5: cramMd5Contexts(prepared),
     digestMd5: { realm, ha1: digestMd5Ha1(username, realm, prepared) },
-    scramSha256: scramSha256Keys(prepared, randomBytes(16), SCRAM_ITERATIONS),
   };
 }
 

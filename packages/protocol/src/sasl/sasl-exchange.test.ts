@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createSaslExchange, isPlaintextMechanism, SASL_MECHANISMS } from './sasl-exchange.js';
+import {
+  createSaslExchange,
+  enabledSaslMechanisms,
+  isPlaintextMechanism,
+  LEGACY_SASL_MECHANISMS,
+  SASL_MECHANISMS,
+} from './sasl-exchange.js';
 import type { SaslMechanismName } from './sasl-step.js';
 import { ALICE, aliceCredentials, challengeText, failingLookup, testServer } from './test-accounts.js';
 
@@ -9,6 +15,12 @@ describe('SASL exchange', () => {
   it('advertises every mechanism, strongest first', () => {
     expect(SASL_MECHANISMS).toEqual(['SCRAM-SHA-256', 'DIGEST-MD5', 'CRAM-MD5', 'PLAIN', 'LOGIN']);
     expect(SASL_MECHANISMS.filter(isPlaintextMechanism)).toEqual(['PLAIN', 'LOGIN']);
+  });
+
+  it('leaves out CRAM-MD5 and DIGEST-MD5 when the legacy mechanisms are off', () => {
+    expect(LEGACY_SASL_MECHANISMS).toEqual(['DIGEST-MD5', 'CRAM-MD5']);
+    expect(enabledSaslMechanisms({ legacy: true })).toEqual(SASL_MECHANISMS);
+    expect(enabledSaslMechanisms({ legacy: false })).toEqual(['SCRAM-SHA-256', 'PLAIN', 'LOGIN']);
   });
 
   it('names its mechanism', () => {

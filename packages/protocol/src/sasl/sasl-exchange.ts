@@ -38,6 +38,19 @@ export const SASL_MECHANISMS: readonly SaslMechanismName[] = [
   'LOGIN',
 ];
 
+/**
+ * CRAM-MD5 and DIGEST-MD5: what the server keeps for them is password-equivalent (see
+ * PasswordSecrets), so an operator may turn them off.
+ */
+export const LEGACY_SASL_MECHANISMS: readonly SaslMechanismName[] = ['DIGEST-MD5', 'CRAM-MD5'];
+
+/** The mechanisms a server offers and accepts, in SASL_MECHANISMS order. */
+export function enabledSaslMechanisms(options: { readonly legacy: boolean }): readonly SaslMechanismName[] {
+  return options.legacy
+    ? SASL_MECHANISMS
+    : SASL_MECHANISMS.filter((m) => !LEGACY_SASL_MECHANISMS.includes(m));
+}
+
 /** The mechanisms that send the password itself: the engines offer them only under TLS. */
 export function isPlaintextMechanism(mechanism: SaslMechanismName): boolean {
   return mechanism === 'PLAIN' || mechanism === 'LOGIN';

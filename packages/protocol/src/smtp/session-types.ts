@@ -1,5 +1,5 @@
 import type { TransferLimits } from '../input-deadline.js';
-import type { SaslCredentialLookup } from '../sasl/sasl-exchange.js';
+import type { SaslCredentialLookup, SaslMechanismName } from '../sasl/sasl-exchange.js';
 import type { ByteSource } from './byte-source.js';
 import type { ForwardPath, MailParams, RcptParams, ReversePath } from './command.js';
 import type { SmtpReply } from './reply.js';
@@ -32,6 +32,11 @@ export interface SmtpSessionConfig {
   readonly maxErrors: number;
   /** Local domains, offered as DIGEST-MD5 realms. */
   readonly realms: () => readonly string[];
+  /**
+   * The SASL mechanisms offered and accepted (enabledSaslMechanisms: without CRAM-MD5 and
+   * DIGEST-MD5 when the operator turned them off); all of them when absent.
+   */
+  readonly saslMechanisms?: readonly SaslMechanismName[];
 }
 
 /** What the session knows of its client; the service puts it in Received headers and logs. */

@@ -87,6 +87,17 @@ describe('SmtpSession', () => {
     );
   });
 
+  it('neither offers nor accepts CRAM-MD5 and DIGEST-MD5 when the operator turned them off', async () => {
+    const { output } = await converse(
+      ['EHLO client.example.net\r\nAUTH CRAM-MD5\r\nAUTH DIGEST-MD5\r\nQUIT\r\n'],
+      { saslMechanisms: ['SCRAM-SHA-256', 'PLAIN', 'LOGIN'] },
+    );
+    expect(output).toContain('250-AUTH SCRAM-SHA-256 PLAIN LOGIN\r\n');
+    expect(output).toContain(
+      '504 5.5.4 Unrecognized authentication type\r\n504 5.5.4 Unrecognized authentication type\r\n221',
+    );
+  });
+
   it('does the classic CRAM-MD5 exchange: 334 challenge, response, 235', async () => {
     const { createHmac } = await import('node:crypto');
     let output = '';

@@ -215,8 +215,12 @@ export class SmtpSession {
     if (this.config.role !== 'submission') return [];
     // RFC 4954 §4: plaintext mechanisms are not offered where they would travel in clear.
     return AUTH_ORDER.filter(
-      (m) => SASL_MECHANISMS.includes(m) && (this.plaintextAllowed() || !isPlaintextMechanism(m)),
+      (m) => this.enabledMechanisms().includes(m) && (this.plaintextAllowed() || !isPlaintextMechanism(m)),
     );
+  }
+
+  private enabledMechanisms(): readonly SaslMechanismName[] {
+    return this.config.saslMechanisms ?? SASL_MECHANISMS;
   }
 
   private plaintextAllowed(): boolean {
@@ -248,7 +252,7 @@ export class SmtpSession {
     if (!this.helo) return this.refuse(reply(503, '5.5.1', 'Error: send EHLO first'));
     if (this.authenticated) return this.refuse(reply(503, '5.5.1', 'Error: already authenticated'));
     if (this.transaction) return this.refuse(reply(503, '5.5.1', 'Error: MAIL transaction in progress'));
-    const mechanism = SASL_MECHANISMS.find((m) => m === mechanismName);
+    const mechanism = this.enabledMechanisms().find((m) => m === mechanismName);
     if (!mechanism) return this.refuse(reply(504, '5.5.4', 'Unrecognized authentication type'));
     if (isPlaintextMechanism(mechanism) && !this.plaintextAllowed()) {
       return this.refuse(reply(538, '5.7.11', 'Encryption required for requested authentication mechanism'));

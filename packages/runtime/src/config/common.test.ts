@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { proxyProtocolSettings } from './common.js';
+import { DEFAULT_TLS12_CIPHERS } from '../tls.js';
+import { proxyProtocolSettings, tlsPolicySettings } from './common.js';
 import { readConfig } from './read.js';
 
 describe('proxyProtocolSettings', () => {
@@ -26,6 +27,30 @@ describe('proxyProtocolSettings', () => {
     expect(() => read({ TEGAMI_PROXY_PROTOCOL: 'true' })).toThrow(/TEGAMI_PROXY_TRUSTED_CIDRS.*not set/);
     expect(() => read({ TEGAMI_PROXY_PROTOCOL: 'true', TEGAMI_PROXY_TRUSTED_CIDRS: '10.0.0.0/33' })).toThrow(
       /TEGAMI_PROXY_TRUSTED_CIDRS/,
+    );
+  });
+});
+
+describe('tlsPolicySettings', () => {
+  const read = (env: Record<string, string>) => readConfig({ tls: tlsPolicySettings() }, env).tls;
+
+  it('defaults to the forward-secret AEAD suites from TLS 1.2 on', () => {
+    expect(read({})).toEqual({ ciphers: DEFAULT_TLS12_CIPHERS, minVersion: 'TLSv1.2' });
+  });
+
+  it('takes a cipher string and TLS 1.3 as the oldest version', () => {
+    expect(read({ TEGAMI_TLS_CIPHERS: 'ECDHE+AESGCM', TEGAMI_TLS_MIN_VERSION: 'tlsv1.3' })).toEqual({
+      ciphers: 'ECDHE+AESGCM',
+      minVersion: 'TLSv1.3',
+    });
+  });
+
+  it('refuses a cipher string that selects no cipher, and versions older than TLS 1.2', () => {
+    expect(() => read({ TEGAMI_TLS_CIPHERS: 'ECDHE-RSA-AES128-GCM-SHA257' })).toThrow(
+      /^TEGAMI_TLS_CIPHERS: an OpenSSL cipher string that selects no cipher \("ECDHE-RSA-AES128-GCM-SHA257"\)/,
+    );
+    expect(() => read({ TEGAMI_TLS_MIN_VERSION: 'TLSv1.1' })).toThrow(
+      'TEGAMI_TLS_MIN_VERSION: must be one of TLSv1.2, TLSv1.3 (got "TLSv1.1")',
     );
   });
 });

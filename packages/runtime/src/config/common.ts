@@ -1,9 +1,11 @@
 import { LOG_LEVELS } from '../logger.js';
 import { type CidrList, type ProxyPolicy, parseCidrList } from '../proxy-protocol.js';
+import { isUsableCipherString, type TlsPolicy } from '../tls.js';
 import { ConfigError } from './config-error.js';
 import {
   bool,
   durationMs,
+  echo,
   int,
   natsUrl,
   oneOf,
@@ -71,6 +73,25 @@ export function loginDelaySettings() {
   return {
     authFailureDelayMaxMs: durationMs('TEGAMI_AUTH_FAILURE_DELAY_MAX', { min: 0, max: 120_000 }),
     authFreeFailures: int('TEGAMI_AUTH_FREE_FAILURES', { min: 0, max: 1000 }),
+  };
+}
+
+/**
+ * TEGAMI_TLS_CIPHERS and TEGAMI_TLS_MIN_VERSION as the policy of every server-side TLS
+ * context (tls.ts createTlsContextOptions): smtp-ingress, pop-gateway, imap-gateway.
+ */
+export function tlsPolicySettings(): Reader<TlsPolicy> {
+  const ciphers = variable('TEGAMI_TLS_CIPHERS', (value, fail) =>
+    isUsableCipherString(value)
+      ? value
+      : fail(
+          `an OpenSSL cipher string that selects no cipher (${echo(value)}); see \`openssl ciphers -v '<string>'\``,
+        ),
+  );
+  const minVersion = oneOf('TEGAMI_TLS_MIN_VERSION', ['TLSv1.2', 'TLSv1.3'] as const);
+  return {
+    variables: [...ciphers.variables, ...minVersion.variables],
+    read: (lookup) => ({ ciphers: ciphers.read(lookup), minVersion: minVersion.read(lookup) }),
   };
 }
 

@@ -7,6 +7,7 @@
 
 import { getServers } from 'node:dns';
 import { hostname } from 'node:os';
+import { DEFAULT_TLS12_CIPHERS } from '../tls.js';
 
 export type ServiceName =
   | 'smtp-ingress'
@@ -39,6 +40,7 @@ const BUS_USERS = STORE_USERS;
 const SERVICES = ['smtp-ingress', 'delivery-worker', 'dns-resolver', 'pop-gateway', 'imap-gateway'] as const;
 const PROGRAMS = [...SERVICES, 'standalone'] as const;
 const TLS_SERVERS = ['smtp-ingress', 'pop-gateway', 'imap-gateway', 'standalone'] as const;
+const LOGIN_SERVERS = TLS_SERVERS;
 const SMTP = ['smtp-ingress', 'standalone'] as const;
 const PROXIED = ['smtp-ingress', 'pop-gateway', 'imap-gateway'] as const;
 const LOGIN_TAKERS = ['smtp-ingress', 'pop-gateway', 'imap-gateway', 'standalone'] as const;
@@ -152,10 +154,35 @@ export const VARIABLES: readonly VariableSpec[] = [
     services: TLS_SERVERS,
   },
   {
+    name: 'TEGAMI_TLS_CIPHERS',
+    default: DEFAULT_TLS12_CIPHERS,
+    description:
+      "TLS 1.2 cipher suites of STARTTLS, STLS and the implicit-TLS ports, as an OpenSSL cipher string, in the server's order of preference. The default (Mozilla's \"intermediate\") is ECDHE with AES-GCM or ChaCha20-Poly1305 only: no RSA key exchange, CBC or CCM8. TLS 1.3 keeps OpenSSL's suites, unless `TLS_…` names are listed. A string that selects no cipher stops the service. The delivery-worker's outgoing TLS is not affected.",
+    services: TLS_SERVERS,
+  },
+  {
+    name: 'TEGAMI_TLS_MIN_VERSION',
+    default: 'TLSv1.2',
+    description: 'Oldest TLS version the servers accept: `TLSv1.2` or `TLSv1.3`.',
+    services: TLS_SERVERS,
+  },
+  {
+    name: 'TEGAMI_SECRETS_KEY_FILE',
+    description:
+      'File with the key that seals the CRAM-MD5 and DIGEST-MD5 secrets in the database (AES-256-GCM, bound to the account): one base64 key of 32 bytes per line (`openssl rand -base64 32`). The first line seals; the lines below it only open what older keys sealed (rotation: put a new key first). Give the same file to smtp-ingress, pop-gateway, imap-gateway and the CLI. The standalone creates `secrets.key` (0600) in `TEGAMI_DATA_DIR` when unset, and the CLI uses that one when `DATABASE_URL` is unset.',
+    services: [...LOGIN_SERVERS, 'cli'],
+  },
+  {
+    name: 'TEGAMI_SASL_LEGACY_MECHANISMS',
+    description:
+      'Offer and accept CRAM-MD5 and DIGEST-MD5; unset: on exactly when there is a key (the standalone always has one). What the server keeps for them is password-equivalent, so it is stored only sealed with `TEGAMI_SECRETS_KEY_FILE`; `true` without a key is refused. `false` (or no key): not offered, not accepted, not derived when a password is set, and the stored secrets are deleted at start. PLAIN, LOGIN and SCRAM-SHA-256 are always on.',
+    services: [...LOGIN_SERVERS, 'cli'],
+  },
+  {
     name: 'TEGAMI_DATA_DIR',
     default: './data',
     description:
-      'Standalone state: the embedded Postgres cluster (PostgreSQL 17, on a Unix socket inside it) and its generated password, and the generated TLS certificate. The CLI looks here for the embedded database when `DATABASE_URL` is unset.',
+      'Standalone state: the embedded Postgres cluster (PostgreSQL 17, on a Unix socket inside it) and its generated password, the generated TLS certificate, and the key that seals CRAM-MD5/DIGEST-MD5 secrets (`secrets.key`). The CLI looks here for the embedded database when `DATABASE_URL` is unset.',
     services: ['standalone', 'cli'],
   },
   {

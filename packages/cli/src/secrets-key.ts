@@ -1,0 +1,27 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type LegacySaslPolicy,
+  legacySaslPolicy,
+  loadSecretsKeyring,
+  SECRETS_KEY_FILE_NAME,
+} from '@tegami/store';
+
+/**
+ * Whether `user add` and `user passwd` store CRAM-MD5/DIGEST-MD5 secrets, and the key that
+ * seals them: the services' own settings (TEGAMI_SECRETS_KEY_FILE,
+ * TEGAMI_SASL_LEGACY_MECHANISMS), so a password set here works with every mechanism they
+ * offer. Against the standalone (no DATABASE_URL) the key is the one it made in its data
+ * directory.
+ */
+export function cliLegacySasl(config: {
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly secretsKeyFile?: string | undefined;
+  readonly saslLegacyMechanisms?: boolean | undefined;
+}): LegacySaslPolicy {
+  const standaloneKey = join(config.dataDir, SECRETS_KEY_FILE_NAME);
+  const keyFile =
+    config.secretsKeyFile ?? (!config.databaseUrl && existsSync(standaloneKey) ? standaloneKey : undefined);
+  return legacySaslPolicy(keyFile ? loadSecretsKeyring(keyFile) : undefined, config.saslLegacyMechanisms);
+}

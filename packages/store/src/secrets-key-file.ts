@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import { linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createSecretsKeyring, SECRETS_KEY_BYTES, type SecretsKeyring } from './sealed-secrets.js';
+
+/**
+ * A key file that cannot be used. It is the operator's to fix, like a bad setting, so
+ * start-up reports it on one line and exits 2 (runtime's exit.ts looks for `configurationProblem`).
+ */
+export class SecretsKeyError extends Error {
+  readonly configurationProblem = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'SecretsKeyError';
+  }
+}
+
+/** The key file the standalone keeps in its data directory. */
+export const SECRETS_KEY_FILE_NAME = 'secrets.key';
+
+/**
+ * Reads a key file: one base64 key of 32 bytes per line (`openssl rand -base64 32`); blank
+ * lines and `#` comments are skipped. The first key seals, all of them unseal: to rotate,
+ * put a new key first and keep the old one below it until nothing is sealed with it.
+ */
+export function loadSecretsKeyring(file: string): SecretsKeyring {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new SecretsKeyError(
+      `secrets key file ${file}: ${code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? (err as Error).message})`}`,
+    );
+  }
+  const keys: Buffer[] = [];
+  for (const [index, raw] of text.split('\n').entries()) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const key = Buffer.from(line, 'base64');
+    // Buffer.from skips what is not base64: compare the round trip, so a typo is caught.
+    if (key.length !== SECRETS_KEY_BYTES || key.toString('base64') !== line) {
+      throw new SecretsKeyError(
+        `secrets key file ${file} line ${index + 1}: not a base64 key of ${SECRETS_KEY_BYTES} bytes (make one with \`openssl rand -base64 32\`)`,
+      );
+    }
+    keys.push(key);
+  }
+  if (keys.length === 0) throw new SecretsKeyError(`secrets key file ${file}: holds no key`);
+  return createSecretsKeyring(keys);
+}
+
+/**
+ * The standalone's key: `<dir>/secrets.key`, created (0600) on the first start and reused
+ * on every later one, so what it sealed stays readable. Never replaced: a file that is
+ * there but unusable stops the start (loadSecretsKeyring says why) rather than being
+ * overwritten, which would lose every sealed secret.
+ */
+export function ensureSecretsKeyFile(dir: string): { readonly file: string; readonly generated: boolean } {
+  const file = join(dir, SECRETS_KEY_FILE_NAME);
+  if (statSync(file, { throwIfNoEntry: false })) return { file, generated: false };
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const temporary = `${file}.${process.pid}.tmp`;
+  rmSync(temporary, { force: true });
+  writeFileSync(
+    temporary,
+    [
+      '# Tegami: the key that seals the CRAM-MD5 and DIGEST-MD5 secrets in the database.',
+      '# Keep it with (not inside) the backups of the data: without it those logins fail',
+      '# until each password is set again. To rotate, put a new key on the first line.',
+      randomBytes(SECRETS_KEY_BYTES).toString('base64'),
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  try {
+    // A hard link fails if the file appeared meanwhile (another start on the same data): the
+    // first key written wins and no one overwrites it.
+    linkSync(temporary, file);
+    return { file, generated: true };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return { file, generated: false };
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+}
