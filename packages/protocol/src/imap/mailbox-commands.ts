@@ -6,7 +6,12 @@
 import type { ImapToken } from './command-reader.js';
 import { compileListPattern, listParents } from './list-pattern.js';
 import { decodeMailboxName, encodeMailboxName } from './mailbox-name-utf7.js';
-import { canonicalName, MAILBOX_DELIMITER, newNameProblem, unstorableName } from './mailbox-names.js';
+import {
+  canonicalName,
+  MAILBOX_DELIMITER,
+  mailboxNameProblem,
+  newMailboxNameProblem,
+} from './mailbox-names.js';
 import { imapString } from './response.js';
 import { SelectedMailbox } from './selected-mailbox.js';
 import { bad, type ImapReply, no, ok, type SessionContext } from './session.js';
@@ -54,14 +59,14 @@ export class MailboxCommands {
    */
   mailboxName(token: ImapToken | undefined): string {
     const name = this.decodeName(astringText(token, 'mailbox name'));
-    if (unstorableName(name) !== undefined) throw no('[NONEXISTENT] no such mailbox');
+    if (mailboxNameProblem(name) !== undefined) throw no('[NONEXISTENT] no such mailbox');
     return name;
   }
 
   /** A mailbox argument naming a mailbox to be made (CREATE, RENAME's target); NO [CANNOT] when it may not be. */
   private newMailboxName(wire: string): string {
     const name = this.decodeName(wire);
-    const problem = newNameProblem(name);
+    const problem = newMailboxNameProblem(name);
     if (problem !== undefined) throw no(`[CANNOT] invalid mailbox name: ${problem}`);
     return name;
   }

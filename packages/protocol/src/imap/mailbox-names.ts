@@ -1,8 +1,8 @@
 // Which names a mailbox can have (RFC 3501 §5.1, RFC 9051 §5.1). Names are stored in
-// Unicode with '/' between levels. A command that names a mailbox which should exist
-// (SELECT, STATUS, DELETE, APPEND, COPY …) and gives a name the store could never hold is
-// answered NO [NONEXISTENT] here, before the store is asked: packages/store refuses such
-// names (mailboxName) by throwing, which would reach the client as SERVERBUG.
+// Unicode with '/' between levels. The store refuses what mailboxNameProblem refuses
+// (packages/store mailboxes.ts mailboxName, by throwing), so the engine asks first: a
+// command that names a mailbox which should exist (SELECT, STATUS, DELETE, APPEND, COPY …)
+// with a name no mailbox can have is answered NO [NONEXISTENT], never SERVERBUG.
 
 export const MAILBOX_DELIMITER = '/';
 
@@ -23,12 +23,11 @@ export function canonicalName(name: string): string {
 }
 
 /**
- * Why no mailbox can have this name, as the store's own rule says (packages/store
- * mailboxes.ts mailboxName: not empty, no empty level, no control character), or
- * undefined when one can. Names longer than MAX_NAME_OCTETS pass: one made before that
- * limit must stay reachable.
+ * Why no mailbox can have this name (empty, an empty level, a control character), or
+ * undefined when one can; the store's rule as well as the engine's. Names longer than
+ * MAX_NAME_OCTETS pass: one made before that limit must stay reachable.
  */
-export function unstorableName(name: string): string | undefined {
+export function mailboxNameProblem(name: string): string | undefined {
   if (name === '') return 'the name is empty';
   if (name.split(MAILBOX_DELIMITER).some((level) => level === '')) {
     return `a hierarchy level is empty (a leading, trailing or doubled "${MAILBOX_DELIMITER}")`;
@@ -39,9 +38,9 @@ export function unstorableName(name: string): string | undefined {
 }
 
 /** Why a new mailbox (CREATE, RENAME's target) may not have this name, or undefined. */
-export function newNameProblem(name: string): string | undefined {
-  const unstorable = unstorableName(name);
-  if (unstorable) return unstorable;
+export function newMailboxNameProblem(name: string): string | undefined {
+  const problem = mailboxNameProblem(name);
+  if (problem) return problem;
   if (Buffer.byteLength(name, 'utf8') > MAX_NAME_OCTETS) return `longer than ${MAX_NAME_OCTETS} octets`;
   if (name.split(MAILBOX_DELIMITER).length > MAX_NAME_DEPTH) return `deeper than ${MAX_NAME_DEPTH} levels`;
   // LIST's wildcards (RFC 3501 §6.3.8): a name holding them could not be listed alone.

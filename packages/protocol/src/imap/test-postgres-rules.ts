@@ -6,15 +6,15 @@
  * (session.test.ts) find the values that would reach it.
  *
  * The rules, and where the real store has them:
- * - mailbox names: packages/store mailboxes.ts mailboxName (empty, an empty hierarchy
- *   level, a control character), and the unique btree index on (account_id, name), whose
- *   entries hold at most 2,704 octets;
+ * - mailbox names: packages/store mailboxes.ts mailboxName (mailboxNameProblem), and the
+ *   unique btree index on (account_id, name), whose entries hold at most 2,704 octets;
  * - text values: Postgres `text` holds no NUL;
  * - integers: `bigint` holds at most 2^63 - 1, and a JS number past 2^53 is sent as
  *   "1e+21" or rounded;
  * - dates: `date` has no year 0, and a Date outside years 1-9999 is not sent as one;
  * - SEARCH: imap-search.ts compiles at most 10,000 nodes.
  */
+import { mailboxNameProblem } from './mailbox-names.js';
 import type { SearchNode } from './session-types.js';
 
 const MAX_BIGINT = 9_223_372_036_854_775_807n;
@@ -35,8 +35,7 @@ export function storedName(name: string): string {
 
 /** Whether mailboxName takes the name; where the store catches its StoreError('invalid') (CREATE, RENAME, SUBSCRIBE). */
 export function validName(name: string): boolean {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  return !(name === '' || /[\x00-\x1f\x7f]/.test(name) || name.split('/').some((level) => level === ''));
+  return mailboxNameProblem(name) === undefined;
 }
 
 /** Whether the store takes the name for a new or renamed mailbox; an over-long one fails in the index. */
