@@ -246,8 +246,8 @@ describe('imap-gateway: the command grammar over Postgres', () => {
             expect((await client.answer(`S${run}`)).at(-1)).toMatch(/^S\d+ OK \[READ-WRITE\]/);
             for (const [i, command] of commands.entries()) {
               const tag = `g${run}.${i}`;
-              const shown = command.toString('latin1').slice(0, 300);
-              client.send(Buffer.concat([Buffer.from(`${tag} `), command]));
+              const shown = JSON.stringify(command.slice(0, 300));
+              client.send(Buffer.from(`${tag} ${command}`, 'latin1'));
               const lines = await client.answer(tag);
               const answer = lines.at(-1)!;
               // ENABLE cannot be undone: a session that enabled something is not used again.

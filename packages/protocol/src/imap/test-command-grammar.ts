@@ -15,8 +15,12 @@
  */
 import fc from 'fast-check';
 
-/** A command without its tag, CRLF included: octets as the client sends them. */
-export type GrammarCommand = Buffer;
+/**
+ * A command without its tag, CRLF included, as a binary string: one character per octet
+ * (`Buffer.from(command, 'latin1')` is what the client sends), so that fast-check prints
+ * a counterexample as readable text.
+ */
+export type GrammarCommand = string;
 
 const bytes = (text: string) => Buffer.from(text, 'latin1');
 const utf8 = (text: string) => Buffer.from(text, 'utf8');
@@ -510,4 +514,4 @@ export const grammarCommand: fc.Arbitrary<GrammarCommand> = fc
       .map(([name, set, m]) => join([bytes(`${name} ${set}`), m])),
     sequenceSet.map((set) => bytes(`UID EXPUNGE ${set}`)),
   )
-  .map((command) => Buffer.concat([command, bytes('\r\n')]));
+  .map((command) => `${command.toString('latin1')}\r\n`);
