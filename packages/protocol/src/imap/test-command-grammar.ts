@@ -7,7 +7,7 @@
  * many flags, many keys, and every string form (atom, quoted, literal, LITERAL+, literal8).
  *
  * Used by the engine's robustness property (session.test.ts, over the in-memory store) and
- * by the imap-gateway's over Postgres (services/imap-gateway/test/command-grammar.test.ts).
+ * by the imap-gateway's over Postgres (services/imap-gateway/test/bad-input.test.ts).
  *
  * Each command is one complete command: no CR or LF outside literals, literals small
  * enough that the server takes them, so that it gets exactly one tagged answer. LOGOUT is
@@ -118,6 +118,7 @@ export const octets = fc.oneof(
         '\u65e5'.repeat(400),
         '\ud83d\udce7',
         'a\u0000b',
+        'a\r\nb',
         'a\u0001b',
         'a\u007fb',
         '\ufffd',
