@@ -28,16 +28,18 @@ export function strictUtf8(octets: Uint8Array): string | undefined {
 type Checked = { readonly text: string } | { readonly problem: string };
 
 /**
- * An `astring` argument, checked. An atom is ASTRING-CHARs, which are 7-bit (RFC 9051 §9
- * CHAR; UTF-8 goes in quoted strings and literals, RFC 6855 §3); a string holds no NUL
- * (CHAR8 is %x01-ff), is not a literal8 (RFC 3516 allows `~{n}` only for APPEND's message
- * data) and is valid UTF-8.
+ * An `astring` argument, checked. A string holds no NUL (CHAR8 is %x01-ff), is not a
+ * literal8 (RFC 3516 allows `~{n}` only for APPEND's message data) and is valid UTF-8.
+ *
+ * An atom is 7-bit by the grammar (ASTRING-CHAR), but python's imaplib sends a UTF-8
+ * search string as an atom (`M.search('UTF-8', 'TEXT', word)`), so 8-bit atoms are taken
+ * as UTF-8 where Dovecot answers BAD. The command reader has decoded the atom already, so
+ * invalid UTF-8 shows as U+FFFD: refused, as in a string.
  */
 function checkAstring(token: ImapToken | undefined, what: string): Checked {
   if (!token || token.type === 'list') return { problem: `${what} expected` };
   if (token.type === 'atom') {
-    // The command reader keeps control characters out of atoms: what is left is printable ASCII or 8-bit.
-    return /^[ -~]*$/.test(token.value) ? { text: token.value } : { problem: '8-bit data in an atom' };
+    return token.value.includes('\ufffd') ? { problem: 'invalid UTF-8 in an atom' } : { text: token.value };
   }
   if (token.binary) return { problem: 'literal8 is allowed only for APPEND message data' };
   if (token.value.includes(0)) return { problem: 'NUL is not allowed in a string' };
