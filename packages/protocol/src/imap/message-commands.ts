@@ -14,7 +14,7 @@ import { BadCharsetError, parseSearchCriteria, SEARCH_CHARSETS } from './search-
 import { formatSequenceSet, parseSequenceSet, resolveSequenceSet } from './sequence-set.js';
 import { bad, type ImapReply, no, ok, type SessionContext } from './session.js';
 import type { FetchedMessage, FlagOperation, SearchNode } from './session-types.js';
-import { astringOf, ImapSyntaxError } from './wire-values.js';
+import { astringOf, ImapSyntaxError, isAtom } from './wire-values.js';
 
 /** Messages per store round trip in a FETCH: bounds memory for `FETCH 1:* BODY[]`. */
 const FETCH_BATCH = 100;
@@ -515,11 +515,8 @@ function lowerBound(sorted: ArrayLike<number>, value: number): number {
   return lo;
 }
 
-/**
- * flag = "\" atom (system flags only) / keyword atom (RFC 3501 §9). ATOM-CHAR is 7-bit
- * (CHAR), so a keyword with 8-bit octets is not one, as Dovecot answers ("8bit data in atom").
- */
+/** flag = "\" atom (system flags only) / keyword atom (RFC 3501 §9). */
 function validFlag(flag: string): boolean {
   if (flag.startsWith('\\')) return SYSTEM_FLAGS.has(flag.toLowerCase()) || flag.toLowerCase() === '\\recent';
-  return /^[!-~]+$/.test(flag) && !/[(){%*"\\\]]/.test(flag);
+  return isAtom(flag);
 }

@@ -7,7 +7,7 @@ import { normaliseForSearch } from '../mime/search-text.js';
 import type { ImapToken } from './command-reader.js';
 import { parseSearchDate } from './response.js';
 import type { SearchNode } from './session-types.js';
-import { astringText, clampToSafe, ImapSyntaxError, parseNumber64 } from './wire-values.js';
+import { astringText, clampToSafe, ImapSyntaxError, isAtom, parseNumber64 } from './wire-values.js';
 
 export interface SearchContext {
   /** A sequence set (`uid` false) or UID set as the UIDs it names now; undefined if invalid. */
@@ -117,10 +117,10 @@ class TokenCursor {
   }
 }
 
-/** A keyword is an atom (RFC 9051 §9 flag-keyword): 7-bit, no atom-specials, not a system flag. */
+/** A keyword is an atom (RFC 9051 §9 flag-keyword), not a system flag. */
 function keywordOf(text: string): string {
   if (text.startsWith('\\')) throw new SearchSyntaxError('a keyword is not a system flag');
-  if (!/^[!-~]+$/.test(text) || /[(){%*"\\\]]/.test(text)) throw new SearchSyntaxError('invalid keyword');
+  if (!isAtom(text)) throw new SearchSyntaxError('invalid keyword');
   return text;
 }
 

@@ -19,7 +19,7 @@ import { MessageCommands } from './message-commands.js';
 import type { ImapChunk } from './response.js';
 import type { SelectedMailbox, ViewUpdate } from './selected-mailbox.js';
 import type { ImapAccount, ImapHooks, ImapSessionOptions } from './session-types.js';
-import { astringOf, ImapSyntaxError } from './wire-values.js';
+import { astringOf, ImapSyntaxError, isAtom } from './wire-values.js';
 
 export type ImapState = 'not-authenticated' | 'authenticated' | 'selected' | 'logout';
 export type ImapAction = 'continue' | 'close' | 'starttls';
@@ -443,7 +443,7 @@ export class ImapSession implements SessionContext {
     if (args.length === 0) return bad('ENABLE needs capabilities');
     // RFC 5161 §3: capability = atom. All are checked before any is enabled: a BAD command
     // has no effect.
-    if (args.some((arg) => arg.type !== 'atom' || !/^[!-~]+$/.test(arg.value))) {
+    if (args.some((arg) => arg.type !== 'atom' || !isAtom(arg.value))) {
       return bad('capability names are atoms');
     }
     const newly: string[] = [];

@@ -60,6 +60,15 @@ export function astringOf(token: ImapToken | undefined): string | undefined {
   return 'text' in checked ? checked.text : undefined;
 }
 
+/**
+ * Whether the text is an atom of ATOM-CHARs (RFC 9051 §9): 7-bit, printable, none of the
+ * atom-specials `( ) { % * " \` and no `]`. Flag keywords and capability names are such
+ * atoms; Dovecot answers 8-bit ones with "8bit data in atom", and so does this, with BAD.
+ */
+export function isAtom(text: string): boolean {
+  return /^[!-~]+$/.test(text) && !/[(){%*"\\\]]/.test(text);
+}
+
 /** `1*DIGIT` as a bigint no larger than `max`, or undefined (no sign, no spaces, no other characters). */
 function digits(text: string, max: bigint): bigint | undefined {
   if (!/^[0-9]{1,40}$/.test(text)) return undefined;
