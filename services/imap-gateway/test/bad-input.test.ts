@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { connectNatsBus, type MailBus } from '@tegami/bus';
@@ -307,6 +308,29 @@ describe('imap-gateway: the inputs of issue 13 item 7, through Postgres', () => 
       expect(complaints(logFrom)).toEqual([]);
     });
   }
+
+  it('refuses a RENAME that would give a mailbox below a name longer than the index holds, and logs nothing', async () => {
+    await resetMailboxes();
+    const client = await sessionFor('rev1');
+    const logFrom = logLines.length;
+    // Octets that do not compress: Postgres compresses a long index entry before it refuses it.
+    const noise = (seed: string, length: number) =>
+      Array.from({ length: Math.ceil(length / 64) }, (_, i) =>
+        createHash('sha256').update(`${seed}${i}`).digest('hex'),
+      )
+        .join('')
+        .slice(0, length);
+    expect(await say(client, `a CREATE "m/k/${noise('a', 995)}"`)).toBe('a OK CREATE completed');
+    // Before, this RENAME made m/k/… 1,996 octets long, and the next one 2,998: past the
+    // 2,704 octets of a btree entry, a Postgres error answered NO [SERVERBUG].
+    expect(await say(client, `b RENAME m/k "m/${noise('b', 998)}"`)).toBe(
+      'b NO [CANNOT] a mailbox below would get an invalid name: longer than 1000 octets',
+    );
+    expect(await say(client, `c RENAME m "${noise('c', 1000)}"`)).toBe(
+      'c NO [CANNOT] a mailbox below would get an invalid name: longer than 1000 octets',
+    );
+    expect(complaints(logFrom)).toEqual([]);
+  });
 
   it('logged nothing but logins', () => {
     expect(logLines.length).toBeGreaterThan(0);

@@ -148,6 +148,17 @@ export class MailboxCommands {
     const existing = new Set((await this.session.account.listMailboxes()).map((m) => m.name));
     if (!existing.has(from)) return no('[NONEXISTENT] no such mailbox');
     if (existing.has(to)) return no('[ALREADYEXISTS] the new name is taken');
+    // The mailboxes below move too, and each new name must be one CREATE would take: a
+    // rename of m/k to a long name, then of m to another, would otherwise add up to names
+    // longer than the store can index.
+    if (from !== 'INBOX') {
+      for (const name of existing) {
+        if (!name.startsWith(`${from}${DELIMITER}`)) continue;
+        const problem = newMailboxNameProblem(to + name.slice(from.length));
+        if (problem !== undefined)
+          return no(`[CANNOT] a mailbox below would get an invalid name: ${problem}`);
+      }
+    }
     for (const parent of listParents(to, DELIMITER)) {
       if (!existing.has(parent) && parent !== from) await this.session.account.createMailbox(parent);
     }

@@ -211,6 +211,24 @@ describe('the rest of the class: mailbox names', () => {
     expect(h.failures).toEqual([]);
   });
 
+  it('refuses a RENAME that would give a mailbox below a name too long or too deep', async () => {
+    const h = await session();
+    expect(await h.say(`a CREATE "m/k/${'x'.repeat(995)}"`)).toBe('a OK CREATE completed\r\n');
+    // m/k/xxx… would become 1,000 + 996 octets.
+    expect(await h.say(`b RENAME m/k "m/${'K'.repeat(998)}"`)).toBe(
+      'b NO [CANNOT] a mailbox below would get an invalid name: longer than 1000 octets\r\n',
+    );
+    expect(await h.say(`c RENAME m "${'M'.repeat(1000)}"`)).toBe(
+      'c NO [CANNOT] a mailbox below would get an invalid name: longer than 1000 octets\r\n',
+    );
+    expect(await h.say(`d CREATE "${'d/'.repeat(30)}e"`)).toBe('d OK CREATE completed\r\n');
+    expect(await h.say('e RENAME d "x/y/z"')).toBe(
+      'e NO [CANNOT] a mailbox below would get an invalid name: deeper than 32 levels\r\n',
+    );
+    expect(await h.say('f RENAME m n')).toBe('f OK RENAME completed\r\n');
+    expect(h.failures).toEqual([]);
+  });
+
   it('RENAME to itself or to INBOX is NO', async () => {
     const h = await session();
     expect(await h.say('a RENAME Sent Sent')).toBe('a NO [CANNOT] a mailbox cannot move into itself\r\n');

@@ -369,6 +369,8 @@ export class MemoryAccount implements ImapAccount {
     for (const m of moving) {
       const renamed = to + m.name.slice(from.length);
       if (this.store.mailbox(renamed)) return 'exists';
+      // Each renamed child is a new index entry too.
+      creatableName(renamed);
     }
     for (const m of moving) m.name = to + m.name.slice(from.length);
     return 'ok';
