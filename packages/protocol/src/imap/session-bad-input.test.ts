@@ -309,6 +309,20 @@ describe('the rest of the class: numbers and dates', () => {
     expect(h.failures).toEqual([]);
   });
 
+  it('keeps the table of flag sets of a view bounded when every STORE sets new keywords', async () => {
+    const h = await session('INBOX');
+    for (let n = 0; n < 500; n++) {
+      expect(await h.say(`k${n} STORE 1 FLAGS.SILENT (key${n} $x)`)).toBe(`k${n} OK STORE completed\r\n`);
+    }
+    // Three messages: at most 2 × 3 + 64 distinct sets are kept, not 500.
+    expect(h.session.selected!.flagSetCount).toBeLessThanOrEqual(70);
+    expect(await h.say('f FETCH 1:3 FLAGS')).toBe(
+      '* 1 FETCH (FLAGS ($x key499 \\Recent))\r\n* 2 FETCH (FLAGS (\\Recent))\r\n* 3 FETCH (FLAGS (\\Recent))\r\n' +
+        'f OK FETCH completed\r\n',
+    );
+    expect(h.failures).toEqual([]);
+  });
+
   it('answers a sequence set of 10,000 overlapping ranges with each message once', async () => {
     const h = await session('INBOX');
     const many = Array.from({ length: 10_000 }, () => '1:*').join(',');
