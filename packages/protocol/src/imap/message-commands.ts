@@ -64,24 +64,27 @@ export class MessageCommands {
       return [...selected.allUids()].filter((u) => saved.has(u));
     }
     const all = selected.allUids();
-    const out: number[] = [];
+    // Index ranges [first, end) of the view, in order and disjoint.
+    const slices: [number, number][] = [];
     if (uid) {
       for (const { from, to } of resolveSequenceSet(set, selected.largestUid())) {
-        for (let i = lowerBound(all, from); i < all.length && all[i]! <= to; i++) out.push(all[i]!);
+        slices.push([lowerBound(all, from), lowerBound(all, to + 1)]);
       }
-      return out;
-    }
-    const exists = all.length;
-    for (const range of set.ranges) {
-      if ((range.from !== '*' && range.from > exists) || (range.to !== '*' && range.to > exists)) {
-        throw bad('message sequence number out of range');
+    } else {
+      const exists = all.length;
+      for (const range of set.ranges) {
+        if ((range.from !== '*' && range.from > exists) || (range.to !== '*' && range.to > exists)) {
+          throw bad('message sequence number out of range');
+        }
       }
+      // RFC 9051 §9 seq-number: "*" in an empty mailbox is past the end too.
+      if (exists === 0) throw bad('message sequence number out of range');
+      for (const { from, to } of resolveSequenceSet(set, exists)) slices.push([from - 1, to]);
     }
-    // RFC 9051 §9 seq-number: "*" in an empty mailbox is past the end too.
-    if (exists === 0) throw bad('message sequence number out of range');
-    for (const { from, to } of resolveSequenceSet(set, exists)) {
-      for (let seq = from; seq <= to; seq++) out.push(all[seq - 1]!);
-    }
+    // The common case, one range (1:*, 5:9, UID 100:*): a copy of a slice.
+    if (slices.length === 1) return Array.from(all.subarray(slices[0]![0], slices[0]![1]));
+    const out: number[] = [];
+    for (const [first, end] of slices) for (let i = first; i < end; i++) out.push(all[i]!);
     return out;
   }
 
