@@ -332,9 +332,9 @@ describe('imap-gateway: the inputs of issue 13 item 7, through Postgres', () => 
     expect(complaints(logFrom)).toEqual([]);
   });
 
-  it('logged nothing but logins', () => {
-    expect(logLines.length).toBeGreaterThan(0);
-    for (const line of logLines) expect(JSON.parse(line)).toMatchObject({ level: 'info', msg: 'IMAP login' });
+  it('captured the log (the logins are in it) and nothing in it at warn or above', () => {
+    expect(logLines.some((line) => JSON.parse(line).msg === 'IMAP login')).toBe(true);
+    expect(complaints(0)).toEqual([]);
   });
 });
 
