@@ -390,8 +390,9 @@ export class MessageCommands {
       const options = returns ?? new Set(['ALL']);
       const parts = [`(TAG "${tag}")`];
       if (uid) parts.push('UID');
-      if (options.has('MIN') && numbers.length > 0) parts.push(`MIN ${Math.min(...numbers)}`);
-      if (options.has('MAX') && numbers.length > 0) parts.push(`MAX ${Math.max(...numbers)}`);
+      // Ascending: the ends are MIN and MAX (Math.min(...numbers) overflows the stack past ~120,000).
+      if (options.has('MIN') && numbers.length > 0) parts.push(`MIN ${numbers[0]}`);
+      if (options.has('MAX') && numbers.length > 0) parts.push(`MAX ${numbers.at(-1)}`);
       if (options.has('ALL') && numbers.length > 0) parts.push(`ALL ${formatSequenceSet(numbers)}`);
       if (options.has('COUNT')) parts.push(`COUNT ${numbers.length}`);
       if (options.has('SAVE')) this.session.savedResult = matched;

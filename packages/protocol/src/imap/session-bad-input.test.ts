@@ -323,6 +323,22 @@ describe('the rest of the class: numbers and dates', () => {
     expect(h.failures).toEqual([]);
   });
 
+  it('answers ESEARCH MIN and MAX over 200,000 matches (no spread into Math.min)', async () => {
+    const store = MemoryMailStore.withMessages(1);
+    const inbox = store.mailbox('INBOX')!;
+    const first = inbox.messages[0]!;
+    for (let uid = 2; uid <= 200_000; uid++) inbox.messages.push({ ...first, uid, flags: [] });
+    inbox.uidNext = 200_001;
+    const failures: unknown[] = [];
+    const h = startImap({}, store, { commandFailed: (_name, err) => failures.push(err) });
+    await h.say(`L LOGIN ${USER} ${PASSWORD}`);
+    await h.say('S EXAMINE INBOX');
+    expect(await h.say('a UID SEARCH RETURN (MIN MAX COUNT) ALL')).toBe(
+      '* ESEARCH (TAG "a") UID MIN 1 MAX 200000 COUNT 200000\r\na OK UID SEARCH completed\r\n',
+    );
+    expect(failures).toEqual([]);
+  });
+
   it('answers a sequence set of 10,000 overlapping ranges with each message once', async () => {
     const h = await session('INBOX');
     const many = Array.from({ length: 10_000 }, () => '1:*').join(',');
