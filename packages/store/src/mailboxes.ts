@@ -1,3 +1,4 @@
+import { mailboxNameProblem } from '@tegami/protocol';
 import type { Queryable } from './db.js';
 import { isUniqueViolation, StoreError } from './errors.js';
 
@@ -128,14 +129,13 @@ export async function setSubscribed(
 
 /**
  * The stored form of a mailbox name: INBOX in any case is INBOX (RFC 3501 §5.1), no empty
- * hierarchy levels, no control characters.
+ * hierarchy levels, no control characters. The rule is the IMAP engine's
+ * (mailboxNameProblem), so the engine never hands on a name that would throw here.
  */
 export function mailboxName(input: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (input === '' || /[\u0000-\u001f\u007f]/.test(input))
-    throw new StoreError('invalid', 'invalid mailbox name');
+  const problem = mailboxNameProblem(input);
+  if (problem !== undefined) throw new StoreError('invalid', `invalid mailbox name: ${problem}`);
   const levels = input.split(HIERARCHY_DELIMITER);
-  if (levels.some((level) => level === '')) throw new StoreError('invalid', `invalid mailbox name ${input}`);
   if (levels[0]!.toUpperCase() === 'INBOX') levels[0] = 'INBOX';
   return levels.join(HIERARCHY_DELIMITER);
 }

@@ -4,10 +4,17 @@
 
 import type { ImapToken } from './command-reader.js';
 import { parseSectionSpec, type SectionSpec } from './fetch-section.js';
+import { clampToSafe, ImapSyntaxError, parseNumber64, parseNzNumber } from './wire-values.js';
 
+/**
+ * `<origin.octets>`: number64s (RFC 9051 §9 partial). Past 2^53 the values are clamped
+ * (no message is that large, so nothing changes); `origin` is the offset as the response
+ * echoes it, exactly as asked.
+ */
 export interface Partial {
   readonly offset: number;
   readonly length: number | undefined;
+  readonly origin: string;
 }
 
 export type FetchItem =
@@ -39,7 +46,7 @@ export type FetchItem =
       readonly partial: Partial | undefined;
     };
 
-export class FetchSyntaxError extends Error {}
+export class FetchSyntaxError extends ImapSyntaxError {}
 
 const MACROS: Record<string, readonly string[]> = {
   ALL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE'],
@@ -102,10 +109,9 @@ function parseItem(text: string): FetchItem {
       partial: undefined,
     };
   }
-  const m =
-    /^(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK|BINARY\.SIZE)\[([^\]]*)\](?:<(\d{1,10})(?:\.(\d{1,10}))?>)?$/i.exec(
-      text,
-    );
+  const m = /^(BODY|BODY\.PEEK|BINARY|BINARY\.PEEK|BINARY\.SIZE)\[([^\]]*)\](?:<(\d+)(?:\.(\d+))?>)?$/i.exec(
+    text,
+  );
   if (!m) throw new FetchSyntaxError(`unknown fetch item ${text.slice(0, 40)}`);
   const kind = m[1]!.toUpperCase();
   const specText = m[2]!;
@@ -113,14 +119,26 @@ function parseItem(text: string): FetchItem {
   if (m[3] !== undefined) {
     if (kind === 'BINARY.SIZE') throw new FetchSyntaxError('BINARY.SIZE takes no partial');
     // RFC 3501 §6.4.5: <origin.octets>; RFC 9051 requires octets, rev1 clients send it too.
-    const length = m[4] === undefined ? undefined : Number(m[4]);
-    partial = { offset: Number(m[3]), length };
+    const offset = parseNumber64(m[3]);
+    const length = m[4] === undefined ? undefined : parseNumber64(m[4]);
+    if (offset === undefined || (m[4] !== undefined && length === undefined)) {
+      throw new FetchSyntaxError('partial out of range');
+    }
+    partial = {
+      offset: clampToSafe(offset),
+      length: length === undefined ? undefined : clampToSafe(length),
+      origin: offset.toString(),
+    };
   }
   if (kind.startsWith('BINARY')) {
-    // RFC 3516: section-binary is a part number only.
+    // RFC 3516: section-binary is a part number only, each an nz-number (RFC 9051 §9).
     if (!/^(\d+(\.\d+)*)?$/.test(specText)) throw new FetchSyntaxError('invalid binary section');
-    const part = specText === '' ? [] : specText.split('.').map(Number);
-    if (part.some((n) => n === 0)) throw new FetchSyntaxError('invalid binary section');
+    const part: number[] = [];
+    for (const digits of specText === '' ? [] : specText.split('.')) {
+      const n = parseNzNumber(digits);
+      if (n === undefined) throw new FetchSyntaxError('invalid binary section');
+      part.push(n);
+    }
     return {
       kind: kind === 'BINARY.SIZE' ? 'binary-size' : 'binary',
       peek: kind !== 'BINARY',

@@ -27,6 +27,7 @@
 
 import { isMultipart, type MimePart } from '../mime/mime-part.js';
 import { decodedSize, decodeTransferEncoding, normaliseTransferEncoding } from '../mime/transfer-encoding.js';
+import { parseNzNumber } from './wire-values.js';
 
 export type SectionText = 'HEADER' | 'HEADER.FIELDS' | 'HEADER.FIELDS.NOT' | 'TEXT' | 'MIME';
 
@@ -65,8 +66,9 @@ export function parseSectionSpec(spec: string): SectionSpec | undefined {
   let rest = spec;
   if (numbers !== undefined) {
     for (const digits of numbers.split('.')) {
-      const n = Number(digits);
-      if (n === 0 || !Number.isSafeInteger(n)) return undefined;
+      // section-part is nz-numbers (RFC 9051 §9): 1 to 4294967295.
+      const n = parseNzNumber(digits);
+      if (n === undefined) return undefined;
       part.push(n);
     }
     rest = spec.slice(numbers.length);

@@ -6,6 +6,7 @@ export {
   type ImapToken,
   type ReaderEvent,
 } from './command-reader.js';
+export { mailboxNameProblem } from './mailbox-names.js';
 export { formatInternalDate, imapAString, imapString, parseInternalDate } from './response.js';
 export { type ImapAction, type ImapSend, ImapSession, type ImapState } from './session.js';
 export type {

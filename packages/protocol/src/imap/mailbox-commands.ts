@@ -6,14 +6,19 @@
 import type { ImapToken } from './command-reader.js';
 import { compileListPattern, listParents } from './list-pattern.js';
 import { decodeMailboxName, encodeMailboxName } from './mailbox-name-utf7.js';
+import {
+  canonicalName,
+  MAILBOX_DELIMITER,
+  mailboxNameProblem,
+  newMailboxNameProblem,
+} from './mailbox-names.js';
 import { imapString } from './response.js';
 import { SelectedMailbox } from './selected-mailbox.js';
-import { astringOf, bad, type ImapReply, no, ok, type SessionContext } from './session.js';
+import { bad, type ImapReply, no, ok, type SessionContext } from './session.js';
 import type { MailboxInfo, MailboxOperationResult, MailboxStatus } from './session-types.js';
+import { astringText } from './wire-values.js';
 
-const DELIMITER = '/';
-const MAX_NAME_LENGTH = 1_000;
-const MAX_NAME_DEPTH = 32;
+const DELIMITER = MAILBOX_DELIMITER;
 const SYSTEM_FLAGS = '\\Answered \\Flagged \\Deleted \\Seen \\Draft';
 
 export class MailboxCommands {
@@ -47,10 +52,27 @@ export class MailboxCommands {
     return bad('unknown command');
   }
 
-  /** A mailbox argument as the stored name; throws a tagged answer when it is not one. */
+  /**
+   * A mailbox argument naming a mailbox that should exist, as the stored name. Throws a
+   * tagged answer when it is not one: BAD for a value that is not an astring, NO [CANNOT]
+   * when it does not decode, NO [NONEXISTENT] for a name no mailbox can have.
+   */
   mailboxName(token: ImapToken | undefined): string {
-    const wire = astringOf(token);
-    if (wire === undefined) throw bad('mailbox name expected');
+    const name = this.decodeName(astringText(token, 'mailbox name'));
+    if (mailboxNameProblem(name) !== undefined) throw no('[NONEXISTENT] no such mailbox');
+    return name;
+  }
+
+  /** A mailbox argument naming a mailbox to be made (CREATE, RENAME's target); NO [CANNOT] when it may not be. */
+  private newMailboxName(wire: string): string {
+    const name = this.decodeName(wire);
+    const problem = newMailboxNameProblem(name);
+    if (problem !== undefined) throw no(`[CANNOT] invalid mailbox name: ${problem}`);
+    return name;
+  }
+
+  /** The name on the wire in Unicode: modified UTF-7 (RFC 3501 §5.1.3) until UTF-8 is enabled. */
+  private decodeName(wire: string): string {
     const decoded = this.session.utf8 ? wire : decodeMailboxName(wire);
     if (decoded === undefined) throw no('[CANNOT] the mailbox name is not valid modified UTF-7');
     return canonicalName(decoded);
@@ -62,12 +84,14 @@ export class MailboxCommands {
 
   private async select(args: readonly ImapToken[], readOnly: boolean): Promise<ImapReply> {
     if (args.length < 1 || args.length > 2) return bad('SELECT needs a mailbox name');
-    const name = this.mailboxName(args[0]);
+    // A command that is not even valid (BAD) changes nothing.
+    astringText(args[0], 'mailbox name');
     const hadSelected = this.session.selected !== undefined;
     // A failed SELECT leaves no mailbox selected (RFC 3501 §6.3.1).
     this.session.select(undefined);
     if (hadSelected && this.session.rev2)
       await this.session.write('* OK [CLOSED] previous mailbox closed\r\n');
+    const name = this.mailboxName(args[0]);
     const box = await this.session.account.open(name, readOnly);
     if (!box) return no('[NONEXISTENT] no such mailbox');
     const selected = new SelectedMailbox(box, await box.snapshot());
@@ -94,11 +118,10 @@ export class MailboxCommands {
   private async create(args: readonly ImapToken[]): Promise<ImapReply> {
     if (args.length < 1 || args.length > 2) return bad('CREATE needs a mailbox name');
     // RFC 3501 §6.3.3: a trailing delimiter says the client means to create children.
-    let wire = astringOf(args[0]);
-    if (wire?.endsWith(DELIMITER)) wire = wire.slice(0, -1);
-    const name = this.mailboxName({ type: 'atom', value: wire ?? '' });
-    if (name === 'INBOX') return no('[ALREADYEXISTS] INBOX exists always');
-    checkName(name);
+    let wire = astringText(args[0], 'mailbox name');
+    if (wire.endsWith(DELIMITER)) wire = wire.slice(0, -1);
+    if (this.decodeName(wire) === 'INBOX') return no('[ALREADYEXISTS] INBOX exists always');
+    const name = this.newMailboxName(wire);
     const mailboxes = await this.session.account.listMailboxes();
     const existing = new Set(mailboxes.map((m) => m.name));
     // A \Noselect name left by DELETE is made a mailbox again by CREATE.
@@ -115,11 +138,9 @@ export class MailboxCommands {
   private async rename(args: readonly ImapToken[]): Promise<ImapReply> {
     if (args.length !== 2) return bad('RENAME needs two mailbox names');
     const from = this.mailboxName(args[0]);
-    const to = this.mailboxName(args[1]);
-    checkName(to);
-    if (to === 'INBOX' || to.startsWith('INBOX/')) {
-      if (to === 'INBOX') return no('[ALREADYEXISTS] INBOX exists always');
-    }
+    const toWire = astringText(args[1], 'mailbox name');
+    if (this.decodeName(toWire) === 'INBOX') return no('[ALREADYEXISTS] INBOX exists always');
+    const to = this.newMailboxName(toWire);
     // Renaming INBOX moves its messages, not the name (RFC 3501 §6.3.5): INBOX/old is fine.
     if (from !== 'INBOX' && (to === from || to.startsWith(`${from}${DELIMITER}`))) {
       return no('[CANNOT] a mailbox cannot move into itself');
@@ -127,6 +148,17 @@ export class MailboxCommands {
     const existing = new Set((await this.session.account.listMailboxes()).map((m) => m.name));
     if (!existing.has(from)) return no('[NONEXISTENT] no such mailbox');
     if (existing.has(to)) return no('[ALREADYEXISTS] the new name is taken');
+    // The mailboxes below move too, and each new name must be one CREATE would take: a
+    // rename of m/k to a long name, then of m to another, would otherwise add up to names
+    // longer than the store can index.
+    if (from !== 'INBOX') {
+      for (const name of existing) {
+        if (!name.startsWith(`${from}${DELIMITER}`)) continue;
+        const problem = newMailboxNameProblem(to + name.slice(from.length));
+        if (problem !== undefined)
+          return no(`[CANNOT] a mailbox below would get an invalid name: ${problem}`);
+      }
+    }
     for (const parent of listParents(to, DELIMITER)) {
       if (!existing.has(parent) && parent !== from) await this.session.account.createMailbox(parent);
     }
@@ -157,21 +189,15 @@ export class MailboxCommands {
       }
       at = 1;
     }
-    const reference = astringOf(args[at]);
     const patternToken = args[at + 1];
-    if (reference === undefined || patternToken === undefined)
+    if (args[at] === undefined || patternToken === undefined)
       return bad('LIST needs a reference and a pattern');
+    const reference = astringText(args[at], 'reference');
     const patterns: string[] = [];
     if (!lsub && patternToken.type === 'list') {
-      for (const item of patternToken.items) {
-        const text = astringOf(item);
-        if (text === undefined) return bad('invalid pattern');
-        patterns.push(text);
-      }
+      for (const item of patternToken.items) patterns.push(astringText(item, 'pattern'));
     } else {
-      const text = astringOf(patternToken);
-      if (text === undefined) return bad('invalid pattern');
-      patterns.push(text);
+      patterns.push(astringText(patternToken, 'pattern'));
     }
     const rest = args.slice(at + 2);
     if (rest.length > 0) {
@@ -272,13 +298,13 @@ export class MailboxCommands {
     if (args.length !== 2 || args[1]?.type !== 'list' || args[1].items.length === 0) {
       return bad('STATUS needs a mailbox and a list of items');
     }
-    const name = this.mailboxName(args[0]);
     const items: string[] = [];
     for (const item of args[1].items) {
       if (item.type !== 'atom' || !STATUS_ITEMS.has(item.value.toUpperCase()))
         return bad('unknown status item');
       items.push(item.value.toUpperCase());
     }
+    const name = this.mailboxName(args[0]);
     const status = await this.session.account.status(name);
     if (!status) return no('[NONEXISTENT] no such mailbox');
     await this.session.write(`* STATUS ${this.wireName(name)} (${formatStatus(status, items)})\r\n`);
@@ -310,27 +336,6 @@ function formatStatus(status: MailboxStatus, items: readonly string[]): string {
     .filter((item) => values[item] !== undefined)
     .map((item) => `${item} ${values[item]}`)
     .join(' ');
-}
-
-/** INBOX is case-insensitive (RFC 3501 §5.1), and so is the INBOX of INBOX/child. */
-export function canonicalName(name: string): string {
-  if (name.toUpperCase() === 'INBOX') return 'INBOX';
-  if (name.toUpperCase().startsWith(`INBOX${DELIMITER}`)) return `INBOX${name.slice(5)}`;
-  return name;
-}
-
-function checkName(name: string): void {
-  const segments = name.split(DELIMITER);
-  if (
-    name.length === 0 ||
-    name.length > MAX_NAME_LENGTH ||
-    segments.length > MAX_NAME_DEPTH ||
-    segments.some((s) => s === '') ||
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-    /[\x00-\x1f\x7f*%]/.test(name)
-  ) {
-    throw no('[CANNOT] invalid mailbox name');
-  }
 }
 
 function subscribedBelow(

@@ -6,20 +6,15 @@ import { formatBodyStructure } from '../mime/body-structure.js';
 import type { Envelope } from '../mime/envelope.js';
 import { formatEnvelope } from '../mime/envelope.js';
 import type { ImapToken } from './command-reader.js';
-import {
-  type FetchItem,
-  FetchSyntaxError,
-  fetchNeeds,
-  fetchSetsSeen,
-  parseFetchItems,
-} from './fetch-items.js';
+import { type FetchItem, fetchNeeds, fetchSetsSeen, parseFetchItems } from './fetch-items.js';
 import { applyPartial, binarySize, decodeSectionBinary, extractSection } from './fetch-section.js';
 import { MailboxCommands } from './mailbox-commands.js';
 import { formatInternalDate, type ImapChunk, parseInternalDate, ResponseBuilder } from './response.js';
-import { BadCharsetError, parseSearchCriteria, SEARCH_CHARSETS, SearchSyntaxError } from './search-keys.js';
-import { formatSequenceSet, parseSequenceSet } from './sequence-set.js';
-import { astringOf, bad, type ImapReply, no, ok, type SessionContext } from './session.js';
+import { BadCharsetError, parseSearchCriteria, SEARCH_CHARSETS } from './search-keys.js';
+import { formatSequenceSet, parseSequenceSet, resolveSequenceSet } from './sequence-set.js';
+import { bad, type ImapReply, no, ok, type SessionContext } from './session.js';
 import type { FetchedMessage, FlagOperation, SearchNode } from './session-types.js';
+import { astringOf, ImapSyntaxError, isAtom } from './wire-values.js';
 
 /** Messages per store round trip in a FETCH: bounds memory for `FETCH 1:* BODY[]`. */
 const FETCH_BATCH = 100;
@@ -57,6 +52,8 @@ export class MessageCommands {
   /**
    * The UIDs a sequence set (or UID set) names now, in ascending order. Sequence numbers
    * past the end are an error (RFC 3501 §9 seq-number); UIDs that do not exist are skipped.
+   * The ranges are merged first, so `1:*,1:*,…` repeated to the line limit costs one walk
+   * of the mailbox, not one per range.
    */
   resolveSet(text: string, uid: boolean): number[] | undefined {
     const selected = this.selected;
@@ -67,38 +64,28 @@ export class MessageCommands {
       return [...selected.allUids()].filter((u) => saved.has(u));
     }
     const all = selected.allUids();
-    // The common case, one range (1:*, 5:9, UID 100:*): a slice, no set to build or sort.
-    const single = set.ranges.length === 1;
-    const out = new Set<number>();
-    for (const range of set.ranges) {
-      if (uid) {
-        const largest = selected.largestUid();
-        if (largest === 0) continue;
-        const a = range.from === '*' ? largest : range.from;
-        const b = range.to === '*' ? largest : range.to;
-        const lo = Math.min(a, b);
-        const hi = Math.max(a, b);
-        const first = lowerBound(all, lo);
-        if (single) {
-          let end = first;
-          while (end < all.length && all[end]! <= hi) end++;
-          return Array.from(all.subarray(first, end));
-        }
-        for (let i = first; i < all.length && all[i]! <= hi; i++) out.add(all[i]!);
-      } else {
-        const exists = all.length;
+    // Index ranges [first, end) of the view, in order and disjoint.
+    const slices: [number, number][] = [];
+    if (uid) {
+      for (const { from, to } of resolveSequenceSet(set, selected.largestUid())) {
+        slices.push([lowerBound(all, from), lowerBound(all, to + 1)]);
+      }
+    } else {
+      const exists = all.length;
+      for (const range of set.ranges) {
         if ((range.from !== '*' && range.from > exists) || (range.to !== '*' && range.to > exists)) {
           throw bad('message sequence number out of range');
         }
-        // RFC 9051 §9 seq-number: "*" in an empty mailbox is past the end too.
-        if (exists === 0) throw bad('message sequence number out of range');
-        const a = range.from === '*' ? exists : range.from;
-        const b = range.to === '*' ? exists : range.to;
-        if (single) return Array.from(all.subarray(Math.min(a, b) - 1, Math.max(a, b)));
-        for (let seq = Math.min(a, b); seq <= Math.max(a, b); seq++) out.add(all[seq - 1]!);
       }
+      // RFC 9051 §9 seq-number: "*" in an empty mailbox is past the end too.
+      if (exists === 0) throw bad('message sequence number out of range');
+      for (const { from, to } of resolveSequenceSet(set, exists)) slices.push([from - 1, to]);
     }
-    return [...out].sort((x, y) => x - y);
+    // The common case, one range (1:*, 5:9, UID 100:*): a copy of a slice.
+    if (slices.length === 1) return Array.from(all.subarray(slices[0]![0], slices[0]![1]));
+    const out: number[] = [];
+    for (const [first, end] of slices) for (let i = first; i < end; i++) out.push(all[i]!);
+    return out;
   }
 
   // ---- FETCH ----
@@ -109,7 +96,7 @@ export class MessageCommands {
     try {
       items = parseFetchItems(args[1]!);
     } catch (err) {
-      if (err instanceof FetchSyntaxError) return bad(err.message);
+      if (err instanceof ImapSyntaxError) return bad(err.message);
       throw err;
     }
     if (args.length > 2) return bad('FETCH modifiers are not supported');
@@ -269,7 +256,7 @@ export class MessageCommands {
           const raw = message.raw!;
           const data = extractSection(raw, message.metadata!.root, item.spec);
           const name = item.name === 'BODY' ? `BODY[${item.specText}]` : item.name;
-          const origin = item.partial ? `<${item.partial.offset}>` : '';
+          const origin = item.partial ? `<${item.partial.origin}>` : '';
           out.add(`${name}${origin} `);
           // A section that does not exist is empty, as Dovecot answers (not an error).
           if (data === undefined) out.add('""');
@@ -280,7 +267,7 @@ export class MessageCommands {
         case 'binary': {
           const decoded = decodeSectionBinary(message.raw!, message.metadata!.root, item.part);
           if (decoded === 'unknown-encoding') return 'failed';
-          const origin = item.partial ? `<${item.partial.offset}>` : '';
+          const origin = item.partial ? `<${item.partial.origin}>` : '';
           out.add(`BINARY[${item.part.join('.')}]${origin} `);
           if (decoded === undefined) out.add('""');
           else {
@@ -389,7 +376,7 @@ export class MessageCommands {
         recentUids: () => this.selected.recentUids(),
       });
     } catch (err) {
-      if (err instanceof SearchSyntaxError) return bad(err.message);
+      if (err instanceof ImapSyntaxError) return bad(err.message);
       if (err instanceof BadCharsetError)
         return no(`[BADCHARSET (${SEARCH_CHARSETS.join(' ')})] ${err.message}`);
       throw err;
@@ -403,8 +390,9 @@ export class MessageCommands {
       const options = returns ?? new Set(['ALL']);
       const parts = [`(TAG "${tag}")`];
       if (uid) parts.push('UID');
-      if (options.has('MIN') && numbers.length > 0) parts.push(`MIN ${Math.min(...numbers)}`);
-      if (options.has('MAX') && numbers.length > 0) parts.push(`MAX ${Math.max(...numbers)}`);
+      // Ascending: the ends are MIN and MAX (Math.min(...numbers) overflows the stack past ~120,000).
+      if (options.has('MIN') && numbers.length > 0) parts.push(`MIN ${numbers[0]}`);
+      if (options.has('MAX') && numbers.length > 0) parts.push(`MAX ${numbers.at(-1)}`);
       if (options.has('ALL') && numbers.length > 0) parts.push(`ALL ${formatSequenceSet(numbers)}`);
       if (options.has('COUNT')) parts.push(`COUNT ${numbers.length}`);
       if (options.has('SAVE')) this.session.savedResult = matched;
@@ -534,6 +522,5 @@ function lowerBound(sorted: ArrayLike<number>, value: number): number {
 /** flag = "\" atom (system flags only) / keyword atom (RFC 3501 §9). */
 function validFlag(flag: string): boolean {
   if (flag.startsWith('\\')) return SYSTEM_FLAGS.has(flag.toLowerCase()) || flag.toLowerCase() === '\\recent';
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  return /^[^\x00-\x20\x7f(){%*"\\\]]+$/.test(flag);
+  return isAtom(flag);
 }

@@ -73,11 +73,12 @@ export class ResponseBuilder {
   }
 }
 
-/** "01-Jan-2020 10:00:00 +0000" (RFC 3501 date-time), in UTC. */
+/** "01-Jan-2020 10:00:00 +0000" (RFC 3501 date-time, date-year is 4DIGIT), in UTC. */
 export function formatInternalDate(date: Date): string {
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const pad = (n: number) => String(n).padStart(2, '0');
-  return `${pad(date.getUTCDate())}-${months[date.getUTCMonth()]}-${date.getUTCFullYear()} ${pad(date.getUTCHours())}:${pad(
+  const year = String(date.getUTCFullYear()).padStart(4, '0');
+  return `${pad(date.getUTCDate())}-${months[date.getUTCMonth()]}-${year} ${pad(date.getUTCHours())}:${pad(
     date.getUTCMinutes(),
   )}:${pad(date.getUTCSeconds())} +0000`;
 }
@@ -97,27 +98,46 @@ const MONTHS: Record<string, number> = {
   dec: 11,
 };
 
-/** APPEND's date-time: "d-Mon-yyyy hh:mm:ss +zzzz" (day may be space-padded); undefined if invalid. */
+/**
+ * Midnight UTC of a calendar day, or undefined when there is no such day: 31-Feb is not
+ * 3-Mar, and year 0000 does not exist (Postgres refuses it; Date.UTC would read it as 1900).
+ */
+function utcDay(year: number, month: number, day: number): Date | undefined {
+  if (year < 1 || day < 1) return undefined;
+  const date = new Date(0);
+  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0-99 to 1900-1999.
+  date.setUTCFullYear(year, month, day);
+  return date.getUTCMonth() === month && date.getUTCDate() === day ? date : undefined;
+}
+
+/**
+ * APPEND's date-time: "d-Mon-yyyy hh:mm:ss +zzzz" (day may be space-padded); undefined if
+ * invalid, including a day the month does not have and a moment whose UTC year is not
+ * 0001-9999 (INTERNALDATE must be written back with a 4-digit year).
+ */
 export function parseInternalDate(text: string): Date | undefined {
   const m = /^ ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/.exec(text);
   if (!m) return undefined;
   const month = MONTHS[m[2]!.toLowerCase()];
   if (month === undefined) return undefined;
   const [day, year, hh, mm, ss, zh, zm] = [m[1], m[3], m[4], m[5], m[6], m[8], m[9]].map(Number) as number[];
-  if (day! < 1 || day! > 31 || hh! > 23 || mm! > 59 || ss! > 60 || zm! > 59) return undefined;
+  if (hh! > 23 || mm! > 59 || ss! > 60 || zm! > 59) return undefined;
+  const midnight = utcDay(year!, month, day!);
+  if (!midnight) return undefined;
   const offset = (m[7] === '-' ? -1 : 1) * (zh! * 60 + zm!);
-  const utc = Date.UTC(year!, month, day!, hh!, mm!, Math.min(ss!, 59)) - offset * 60_000;
-  const date = new Date(utc);
-  return Number.isNaN(date.getTime()) ? undefined : date;
+  // A leap second (:60) is kept as :59, the last second JS can name.
+  const date = new Date(
+    midnight.getTime() + ((hh! * 60 + mm!) * 60 + Math.min(ss!, 59)) * 1000 - offset * 60_000,
+  );
+  const utcYear = date.getUTCFullYear();
+  return utcYear >= 1 && utcYear <= 9999 ? date : undefined;
 }
 
-/** SEARCH's date: "d-Mon-yyyy" as the UTC day it names; undefined if invalid. */
+/** SEARCH's date: "d-Mon-yyyy" as the UTC day it names; undefined if there is no such day. */
 export function parseSearchDate(text: string): Date | undefined {
   const m = /^(\d{1,2})-([A-Za-z]{3})-(\d{4})$/.exec(text);
   if (!m) return undefined;
   const month = MONTHS[m[2]!.toLowerCase()];
   if (month === undefined) return undefined;
-  const day = Number(m[1]);
-  if (day < 1 || day > 31) return undefined;
-  return new Date(Date.UTC(Number(m[3]), month, day));
+  return utcDay(Number(m[3]), month, Number(m[1]));
 }

@@ -7,6 +7,7 @@ import { normaliseForSearch } from '../mime/search-text.js';
 import type { ImapToken } from './command-reader.js';
 import { parseSearchDate } from './response.js';
 import type { SearchNode } from './session-types.js';
+import { astringText, clampToSafe, ImapSyntaxError, isAtom, parseNumber64 } from './wire-values.js';
 
 export interface SearchContext {
   /** A sequence set (`uid` false) or UID set as the UIDs it names now; undefined if invalid. */
@@ -15,7 +16,7 @@ export interface SearchContext {
   recentUids(): readonly number[];
 }
 
-export class SearchSyntaxError extends Error {}
+export class SearchSyntaxError extends ImapSyntaxError {}
 export class BadCharsetError extends Error {}
 
 export const SEARCH_CHARSETS = ['UTF-8', 'US-ASCII'];
@@ -52,17 +53,38 @@ const DATE_KEYS: Record<string, { field: 'internal' | 'sent'; compare: 'before' 
 
 /**
  * Parses the criteria (after any CHARSET and RETURN options): the keys are ANDed. Throws
- * SearchSyntaxError (tagged BAD) or BadCharsetError (NO [BADCHARSET]).
+ * ImapSyntaxError (tagged BAD) or BadCharsetError (NO [BADCHARSET]).
  */
 export function parseSearchCriteria(tokens: readonly ImapToken[], context: SearchContext): SearchNode {
   const reader = new TokenCursor(tokens);
   const nodes: SearchNode[] = [];
   while (!reader.done()) nodes.push(parseKey(reader, context, 0));
   if (nodes.length === 0) throw new SearchSyntaxError('search criteria missing');
-  return nodes.length === 1 ? nodes[0]! : { op: 'and', nodes };
+  const criteria: SearchNode = nodes.length === 1 ? nodes[0]! : { op: 'and', nodes };
+  if (countNodes(criteria) > MAX_SEARCH_NODES) throw new SearchSyntaxError('too many search keys');
+  return criteria;
 }
 
 const MAX_DEPTH = 64;
+/**
+ * Most nodes in one SEARCH: the store compiles each into SQL with a parameter or two, and
+ * refuses past 10,000 (packages/store imap-search.ts). One line of 64 KiB holds 13,000
+ * `SEEN` keys; no client sends more than a few dozen.
+ */
+export const MAX_SEARCH_NODES = 1_000;
+
+function countNodes(node: SearchNode): number {
+  switch (node.op) {
+    case 'and':
+      return node.nodes.reduce((n, child) => n + countNodes(child), 1);
+    case 'or':
+      return 1 + countNodes(node.left) + countNodes(node.right);
+    case 'not':
+      return 1 + countNodes(node.node);
+    default:
+      return 1;
+  }
+}
 
 class TokenCursor {
   private at = 0;
@@ -80,18 +102,26 @@ class TokenCursor {
     if (token.type !== 'atom') throw new SearchSyntaxError('atom expected');
     return token.value;
   }
-  /** astring: an atom or a string, as UTF-8 text. */
+  /**
+   * astring as text: valid UTF-8 without NUL (whatever the CHARSET: US-ASCII is a subset,
+   * and invalid UTF-8 is BAD, as Dovecot answers), never a literal8.
+   */
   text(): string {
-    const token = this.next();
-    if (token.type === 'atom') return token.value;
-    if (token.type === 'string') return token.value.toString('utf8');
-    throw new SearchSyntaxError('string expected');
+    return astringText(this.next());
   }
-  number(): number {
-    const value = this.atom();
-    if (!/^\d{1,20}$/.test(value)) throw new SearchSyntaxError('number expected');
-    return Number(value);
+  /** LARGER and SMALLER take a number64 (RFC 9051 §9); sizes past 2^53 compare alike. */
+  size(): number {
+    const value = parseNumber64(this.atom());
+    if (value === undefined) throw new SearchSyntaxError('number expected (0 to 9223372036854775807)');
+    return clampToSafe(value);
   }
+}
+
+/** A keyword is an atom (RFC 9051 §9 flag-keyword), not a system flag. */
+function keywordOf(text: string): string {
+  if (text.startsWith('\\')) throw new SearchSyntaxError('a keyword is not a system flag');
+  if (!isAtom(text)) throw new SearchSyntaxError('invalid keyword');
+  return text;
 }
 
 function parseKey(reader: TokenCursor, context: SearchContext, depth: number): SearchNode {
@@ -130,14 +160,11 @@ function parseKey(reader: TokenCursor, context: SearchContext, depth: number): S
       return { op: 'header', name, value: normaliseForSearch(reader.text()) };
     }
     case 'KEYWORD':
-    case 'UNKEYWORD': {
-      const keyword = reader.atom();
-      if (keyword.startsWith('\\')) throw new SearchSyntaxError('a keyword is not a system flag');
-      return { op: 'flag', flag: keyword, set: key === 'KEYWORD' };
-    }
+    case 'UNKEYWORD':
+      return { op: 'flag', flag: keywordOf(reader.atom()), set: key === 'KEYWORD' };
     case 'LARGER':
     case 'SMALLER':
-      return { op: 'size', compare: key === 'LARGER' ? 'larger' : 'smaller', size: reader.number() };
+      return { op: 'size', compare: key === 'LARGER' ? 'larger' : 'smaller', size: reader.size() };
     case 'NOT':
       return { op: 'not', node: parseKey(reader, context, depth + 1) };
     case 'OR':
@@ -158,14 +185,18 @@ function parseKey(reader: TokenCursor, context: SearchContext, depth: number): S
       return { op: 'uids', uids };
     }
     case 'MODSEQ': {
-      // RFC 7162 §3.1.5: MODSEQ [entry-name entry-type-req] mod-sequence-valzer
-      let value = reader.atom();
-      if (!/^\d+$/.test(value)) {
-        reader.atom();
-        value = reader.atom();
+      // RFC 7162 §3.1.5: MODSEQ [entry-name entry-type-req] mod-sequence-valzer. The entry
+      // ("/flags/\\seen", a quoted string) is read and not used: one MODSEQ per message here.
+      let value = reader.next();
+      if (value.type !== 'atom' || !/^\d+$/.test(value.value)) {
+        astringText(value, 'MODSEQ entry name');
+        if (!/^(priv|shared|all)$/i.test(reader.atom()))
+          throw new SearchSyntaxError('invalid MODSEQ entry type');
+        value = reader.next();
       }
-      if (!/^\d{1,20}$/.test(value)) throw new SearchSyntaxError('invalid MODSEQ');
-      return { op: 'modseq', modseq: BigInt(value) };
+      const modseq = value.type === 'atom' ? parseNumber64(value.value) : undefined;
+      if (modseq === undefined) throw new SearchSyntaxError('invalid MODSEQ (0 to 9223372036854775807)');
+      return { op: 'modseq', modseq };
     }
     default: {
       if (/^[\d*$:,]+$/.test(key)) {

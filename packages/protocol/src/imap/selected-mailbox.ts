@@ -17,28 +17,41 @@ export interface ViewUpdate {
 }
 
 /**
- * Flag sets interned for the whole process: a mailbox of 10,000 messages has a handful of
- * distinct flag combinations, so each session keeps one 32-bit id per message instead of
- * an array of strings (bench/imap: thousands of IDLE sessions on one gateway process).
+ * The distinct flag sets of one view: a mailbox of 10,000 messages has a handful of flag
+ * combinations, so the view keeps one 32-bit id per message instead of an array of strings
+ * (bench/imap: thousands of IDLE sessions on one gateway process). The table belongs to the
+ * view, not to the process: a client storing a new set of keywords with every command
+ * would grow a process-wide table for as long as the process runs.
  */
-const flagSetIds = new Map<string, number>();
-const flagSets: (readonly string[])[] = [];
+class FlagSets {
+  private readonly ids = new Map<string, number>();
+  private readonly sets: (readonly string[])[] = [];
 
-function internFlags(flags: readonly string[]): number {
-  const key = [...flags].sort().join(' ');
-  let id = flagSetIds.get(key);
-  if (id === undefined) {
-    id = flagSets.length;
-    flagSets.push(Object.freeze([...flags].sort()));
-    flagSetIds.set(key, id);
+  get size(): number {
+    return this.sets.length;
   }
-  return id;
+
+  intern(flags: readonly string[]): number {
+    const key = [...flags].sort().join(' ');
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      id = this.sets.length;
+      this.sets.push(Object.freeze([...flags].sort()));
+      this.ids.set(key, id);
+    }
+    return id;
+  }
+
+  get(id: number): readonly string[] {
+    return this.sets[id]!;
+  }
 }
 
 export class SelectedMailbox {
   /** UIDs in sequence-number order: uids[n - 1] is message n; `count` of them are in use. */
   private uids: Uint32Array;
   private flagIds: Uint32Array;
+  private flagSets = new FlagSets();
   private count: number;
   private readonly recent = new Set<number>();
   private modseq: bigint;
@@ -61,13 +74,34 @@ export class SelectedMailbox {
     this.flagIds = new Uint32Array(this.count);
     snapshot.messages.forEach((m, i) => {
       this.uids[i] = m.uid;
-      this.flagIds[i] = internFlags(m.flags);
+      this.flagIds[i] = this.internFlags(m.flags);
       if (m.uid >= snapshot.recent.from && m.uid < snapshot.recent.to) this.recent.add(m.uid);
     });
   }
 
   get readOnly(): boolean {
     return this.box.readOnly;
+  }
+
+  /** Distinct flag sets the view holds: at most twice the messages, and 64 more. */
+  get flagSetCount(): number {
+    return this.flagSets.size;
+  }
+
+  /**
+   * The id of a flag set. Sets no message has any more stay in the table until it holds
+   * twice as many sets as there are messages (and 64 more); then it is rebuilt from the
+   * sets in use, before the new one is added, so the id returned stays valid.
+   */
+  private internFlags(flags: readonly string[]): number {
+    if (this.flagSets.size >= 2 * this.count + 64) {
+      const rebuilt = new FlagSets();
+      for (let i = 0; i < this.count; i++) {
+        this.flagIds[i] = rebuilt.intern(this.flagSets.get(this.flagIds[i]!));
+      }
+      this.flagSets = rebuilt;
+    }
+    return this.flagSets.intern(flags);
   }
 
   get exists(): number {
@@ -121,7 +155,7 @@ export class SelectedMailbox {
       while (i < this.count && this.uids[i]! < uid) i++;
       if (i >= this.count) break;
       if (this.uids[i] !== uid || this.pendingExpunges.has(uid)) continue;
-      out.push({ seq: i + 1, uid, flags: flagSets[this.flagIds[i]!]! });
+      out.push({ seq: i + 1, uid, flags: this.flagSets.get(this.flagIds[i]!) });
     }
     return out;
   }
@@ -132,7 +166,7 @@ export class SelectedMailbox {
 
   flagsOf(uid: number): readonly string[] {
     const i = this.indexOf(uid);
-    return i < 0 ? [] : flagSets[this.flagIds[i]!]!;
+    return i < 0 ? [] : this.flagSets.get(this.flagIds[i]!);
   }
 
   isRecent(uid: number): boolean {
@@ -154,7 +188,7 @@ export class SelectedMailbox {
 
   firstUnseenSeq(): number | undefined {
     for (let i = 0; i < this.count; i++) {
-      if (!flagSets[this.flagIds[i]!]!.includes('\\Seen')) return i + 1;
+      if (!this.flagSets.get(this.flagIds[i]!).includes('\\Seen')) return i + 1;
     }
     return undefined;
   }
@@ -162,7 +196,7 @@ export class SelectedMailbox {
   /** The session's own STORE: the client hears of it in the STORE answer, not again later. */
   noteFlags(uid: number, flags: readonly string[]): void {
     const i = this.indexOf(uid);
-    if (i >= 0) this.flagIds[i] = internFlags(flags);
+    if (i >= 0) this.flagIds[i] = this.internFlags(flags);
   }
 
   /** Reads what changed in the store since the last sync and folds it into the view. */
@@ -183,7 +217,7 @@ export class SelectedMailbox {
       this.flagIds = ids;
     }
     this.uids[this.count] = uid;
-    this.flagIds[this.count] = internFlags(flags);
+    this.flagIds[this.count] = this.internFlags(flags);
     this.count++;
   }
 
@@ -228,10 +262,10 @@ export class SelectedMailbox {
       }
       const i = this.indexOf(message.uid);
       if (i < 0 || this.pendingExpunges.has(message.uid)) continue;
-      const id = internFlags(message.flags);
+      const id = this.internFlags(message.flags);
       if (id !== this.flagIds[i]) {
         this.flagIds[i] = id;
-        flags.push({ seq: i + 1, uid: message.uid, flags: flagSets[id]! });
+        flags.push({ seq: i + 1, uid: message.uid, flags: this.flagSets.get(id) });
       }
     }
     return {

@@ -27,6 +27,7 @@ import { MessageCommands } from './message-commands.js';
 import type { ImapChunk } from './response.js';
 import type { SelectedMailbox, ViewUpdate } from './selected-mailbox.js';
 import type { ImapAccount, ImapHooks, ImapSessionOptions } from './session-types.js';
+import { astringOf, ImapSyntaxError, isAtom } from './wire-values.js';
 
 export type ImapState = 'not-authenticated' | 'authenticated' | 'selected' | 'logout';
 export type ImapAction = 'continue' | 'close' | 'starttls';
@@ -267,6 +268,7 @@ export class ImapSession implements SessionContext {
       }
     } catch (err) {
       if (err instanceof ImapReply) reply = err;
+      else if (err instanceof ImapSyntaxError) reply = bad(err.message);
       else {
         // Storage trouble: the command failed, the session goes on.
         this.hooks.commandFailed?.(name, err);
@@ -474,10 +476,16 @@ export class ImapSession implements SessionContext {
 
   private async enable(args: readonly ImapToken[]): Promise<ImapReply> {
     if (args.length === 0) return bad('ENABLE needs capabilities');
+    // RFC 5161 §3: capability = atom. All are checked before any is enabled: a BAD command
+    // has no effect.
+    if (args.some((arg) => arg.type !== 'atom' || !isAtom(arg.value))) {
+      return bad('capability names are atoms');
+    }
     const newly: string[] = [];
     for (const arg of args) {
-      if (arg.type !== 'atom') return bad('capability names are atoms');
+      if (arg.type !== 'atom') continue;
       const name = arg.value.toUpperCase();
+      // Unknown capabilities are ignored (RFC 5161 §3.1).
       if ((name === 'IMAP4REV2' || name === 'UTF8=ACCEPT') && !this.enabled.has(name)) {
         this.enabled.add(name);
         newly.push(arg.value);
@@ -654,14 +662,6 @@ export class ImapSession implements SessionContext {
 
 function expectArgs(args: readonly ImapToken[], count: number): void {
   if (args.length !== count) throw bad('wrong number of arguments');
-}
-
-/** An astring argument as UTF-8 text. */
-export function astringOf(token: ImapToken | undefined): string | undefined {
-  if (!token) return undefined;
-  if (token.type === 'atom') return token.value;
-  if (token.type === 'string') return token.value.toString('utf8');
-  return undefined;
 }
 
 function decodeBase64(text: string): Buffer | undefined {

@@ -4,7 +4,9 @@
  * (packages/store/src/imap-mailbox.ts and services/imap-gateway/src/postgres-account.ts):
  * one MODSEQ per change of a mailbox, an expunge log, \Recent claimed by the first
  * read-write session to look, flags normalised (system flags canonical, no duplicates,
- * sorted), SEARCH matched against the normalised search text describeMessage stores.
+ * sorted), SEARCH matched against the normalised search text describeMessage stores. It
+ * throws where the Postgres store throws (test-postgres-rules.ts), so a value the engine
+ * should have refused shows up here as the SERVERBUG it would be in the service.
  *
  * Several sessions can share one MemoryMailStore: a change made through one account wakes
  * the mailboxes the other accounts (sessions) watch, as the gateway's NATS fan-out does.
@@ -37,6 +39,14 @@ import type {
   SpecialUseAttribute,
   StoredMetadata,
 } from './session-types.js';
+import {
+  creatableName,
+  storedDate,
+  storedName,
+  storedSearch,
+  storedText,
+  validName,
+} from './test-postgres-rules.js';
 
 export const USER = 'alice@example.org';
 export const PASSWORD = 'tanstaaftanstaaf';
@@ -307,19 +317,19 @@ export class MemoryAccount implements ImapAccount {
   }
 
   async createMailbox(name: string): Promise<MailboxOperationResult> {
+    if (!creatableName(name)) return 'invalid';
     const existing = this.store.mailbox(name);
     if (existing?.noselect) {
       existing.noselect = false;
       return 'ok';
     }
     if (existing) return 'exists';
-    if (name === '' || name.split('/').some((s) => s === '')) return 'invalid';
     this.store.create(name);
     return 'ok';
   }
 
   async deleteMailbox(name: string): Promise<MailboxOperationResult> {
-    if (name === 'INBOX') return 'inbox';
+    if (storedName(name) === 'INBOX') return 'inbox';
     const mailbox = this.store.mailbox(name);
     if (!mailbox) return 'nonexistent';
     if (this.store.mailboxes.some((m) => m.name.startsWith(`${name}/`))) {
@@ -338,6 +348,7 @@ export class MemoryAccount implements ImapAccount {
   }
 
   async renameMailbox(from: string, to: string): Promise<MailboxOperationResult> {
+    if (!validName(from) || !creatableName(to)) return 'invalid';
     const source = this.store.mailbox(from);
     if (!source) return 'nonexistent';
     if (this.store.mailbox(to)) return 'exists';
@@ -358,12 +369,15 @@ export class MemoryAccount implements ImapAccount {
     for (const m of moving) {
       const renamed = to + m.name.slice(from.length);
       if (this.store.mailbox(renamed)) return 'exists';
+      // Each renamed child is a new index entry too.
+      creatableName(renamed);
     }
     for (const m of moving) m.name = to + m.name.slice(from.length);
     return 'ok';
   }
 
   async setSubscribed(name: string, subscribed: boolean): Promise<MailboxOperationResult> {
+    if (!validName(name)) return 'invalid';
     const mailbox = this.store.mailbox(name);
     if (!mailbox) return 'nonexistent';
     mailbox.subscribed = subscribed;
@@ -371,7 +385,7 @@ export class MemoryAccount implements ImapAccount {
   }
 
   async status(name: string): Promise<MailboxStatus | undefined> {
-    const mailbox = this.store.selectable(name);
+    const mailbox = this.store.selectable(storedName(name));
     if (!mailbox) return undefined;
     return {
       messages: mailbox.messages.length,
@@ -385,7 +399,7 @@ export class MemoryAccount implements ImapAccount {
   }
 
   async open(name: string, readOnly: boolean): Promise<OpenMailbox | undefined> {
-    const mailbox = this.store.selectable(name);
+    const mailbox = this.store.selectable(storedName(name));
     if (!mailbox) return undefined;
     const box = new MemoryOpenMailbox(this, mailbox, readOnly);
     this.opened.push(box);
@@ -396,7 +410,9 @@ export class MemoryAccount implements ImapAccount {
     name: string,
     message: { readonly raw: Buffer; readonly flags: readonly string[]; readonly internalDate?: Date },
   ): Promise<AppendResult> {
-    const mailbox = this.store.selectable(name);
+    const mailbox = this.store.selectable(storedName(name));
+    message.flags.forEach(storedText);
+    if (message.internalDate) storedDate(message.internalDate);
     if (!mailbox) return 'nonexistent';
     if (this.store.quota !== undefined && this.store.usage() + message.raw.length > this.store.quota) {
       return 'over-quota';
@@ -486,6 +502,7 @@ export class MemoryOpenMailbox implements OpenMailbox {
     operation: FlagOperation,
     flags: readonly string[],
   ): Promise<readonly MessageState[]> {
+    flags.forEach(storedText);
     const changed = this.mem.storeFlags(this.mailbox, uids, operation, flags);
     if (changed.length > 0) this.mem.changed(this.mailbox, this.account);
     return changed;
@@ -502,11 +519,12 @@ export class MemoryOpenMailbox implements OpenMailbox {
   }
 
   async search(criteria: SearchNode): Promise<readonly number[]> {
+    storedSearch(criteria);
     return this.mailbox.messages.filter((m) => matches(criteria, m)).map((m) => m.uid);
   }
 
   async copy(uids: readonly number[], targetName: string, move: boolean): Promise<CopyResult> {
-    const target = this.mem.selectable(targetName);
+    const target = this.mem.selectable(storedName(targetName));
     if (!target) return 'nonexistent';
     const wanted = new Set(uids);
     const sources = this.mailbox.messages.filter((m) => wanted.has(m.uid));
