@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,7 +117,12 @@ async function fail2banIps(logFile: string, filter: string): Promise<string[]> {
 beforeAll(async () => {
   mxPort = await freePort();
   dns = await startTestDnsServer({ records: {} });
+  work = mkdtempSync(join(tmpdir(), 'tegami-fail2ban-'));
+  // CRAM-MD5 and DIGEST-MD5 are offered only with a key to seal their secrets.
+  const keyFile = join(work, 'secrets.key');
+  writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
   site = await startMailSite({
+    env: { TEGAMI_SECRETS_KEY_FILE: keyFile },
     domain: 'f2b.test',
     ip: '127.0.0.113',
     mxPort,
@@ -125,7 +131,6 @@ beforeAll(async () => {
     pop: true,
     imap: 1,
   });
-  work = mkdtempSync(join(tmpdir(), 'tegami-fail2ban-'));
 
   // Failed logins: each from an address of its own (the per-address throttle stays out of
   // the way) and mostly on names of their own (so does the per-account delay).

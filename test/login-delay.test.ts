@@ -1,12 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createMemoryBus, type MailBus } from '@tegami/bus';
 import { createLogger, createMetricsRegistry, DEFAULT_ABUSE_LIMITS, type Logger } from '@tegami/runtime';
 import {
   addDomain,
   createAccount,
+  createSecretsKeyring,
   DEFAULT_LOGIN_THROTTLE,
   type LoginClock,
   type LoginThrottlePolicy,
+  legacySaslPolicy,
   migrate,
   openStore,
   type StorePool,
@@ -74,7 +77,9 @@ beforeAll(async () => {
   store = openStore({ url: database.url, poolSize: 12 });
   await migrate(store.pool);
   await addDomain(store.pool, 'delay.test');
-  await createAccount(store.pool, USER, PASSWORD);
+  // Every mechanism is in play, the legacy ones (CRAM-MD5, DIGEST-MD5) too: they need a key.
+  const legacySasl = legacySaslPolicy(createSecretsKeyring([randomBytes(32)]), true);
+  await createAccount(store.pool, USER, PASSWORD, legacySasl);
   bus = createMemoryBus();
   const common = {
     pool: store.pool,
@@ -86,6 +91,7 @@ beforeAll(async () => {
     // Without the per-address penalty, only the per-account delay is in play.
     abuseLimits: { ...DEFAULT_ABUSE_LIMITS, baseDelayMs: 0 },
     loginThrottle: POLICY,
+    legacySasl,
   };
   smtp = await startSmtpIngress({
     ...common,

@@ -23,17 +23,23 @@ const dataDir = mkdtempSync(join(tmpdir(), 'tegami-load-'));
 let tegami: Program;
 let mxPort = 0;
 let imapPort = 0;
+let popPort = 0;
 let opsPort = 0;
 
 beforeAll(async () => {
-  [mxPort, imapPort, opsPort] = [await freePort(), await freePort(), await freePort()];
+  [mxPort, imapPort, popPort, opsPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   tegami = startInRepo('pnpm', ['start'], {
     TEGAMI_DATA_DIR: dataDir,
     TEGAMI_OPS_PORT: String(opsPort),
     TEGAMI_SMTP_MX_PORT: String(mxPort),
     TEGAMI_SMTP_SUBMISSION_PORT: '0',
     TEGAMI_SMTP_SUBMISSIONS_PORT: '0',
-    TEGAMI_POP_PORT: '0',
+    TEGAMI_POP_PORT: String(popPort),
     TEGAMI_POPS_PORT: '0',
     TEGAMI_IMAP_PORT: String(imapPort),
     TEGAMI_IMAPS_PORT: '0',
@@ -152,6 +158,22 @@ async function imapSession(user: User, until: number, tally: SessionTally): Prom
   await imap.close();
 }
 
+/** A client that sends `lines`, then one byte every second until stopped or closed. */
+async function dribbler(port: number, lines: readonly string[]): Promise<{ stop(): void }> {
+  const client = await LineClient.connect(port);
+  for (const line of lines) client.write(`${line}\r\n`);
+  const timer = setInterval(() => {
+    if (client.isClosed) clearInterval(timer);
+    else client.write('x');
+  }, 1_000);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      client.close();
+    },
+  };
+}
+
 async function messageCount(user: User): Promise<number> {
   const imap = await ImapTestClient.connect(imapPort);
   await imap.login(`${user}@localhost`, PASSWORD);
@@ -202,10 +224,23 @@ describe('pnpm start under concurrent SMTP and IMAP load', () => {
     expect(log.match(/"level":"(error|fatal)".*/g) ?? []).toEqual([]);
   }, 180_000);
 
-  it('shuts down within its deadline when SIGTERM arrives in the middle of the load', async () => {
+  it('shuts down within its deadline when SIGTERM arrives in the middle of load and attacks', async () => {
     const until = Date.now() + 60_000;
     const smtp: SmtpTally = { accepted: { alice: 0, bob: 0 }, refusals: [] };
     const imap: SessionTally = { commands: 0, failures: [] };
+    // What the attack run of issue 13 left open when its SIGTERM was not obeyed: clients
+    // dribbling into DATA, a command line and a literal, and a pre-login literal bomb.
+    const attackers = await Promise.all([
+      dribbler(mxPort, [
+        'EHLO slow.example',
+        'MAIL FROM:<slow@example.org>',
+        'RCPT TO:<alice@localhost>',
+        'DATA',
+      ]),
+      dribbler(popPort, []),
+      dribbler(imapPort, [`a LOGIN alice@localhost "${PASSWORD}"`, 'b APPEND INBOX {100000}']),
+      dribbler(imapPort, ['bomb LOGIN {65536+}']),
+    ]);
     const load = Promise.allSettled([
       mxSender(0, until, smtp),
       mxSender(1, until, smtp),
@@ -220,5 +255,6 @@ describe('pnpm start under concurrent SMTP and IMAP load', () => {
     expect(tegami.output()).toMatch(/"msg":"shut down"/);
     expect(tegami.output()).not.toMatch(/shutdown did not finish|shutdown failed/);
     await load;
+    for (const attacker of attackers) attacker.stop();
   }, 120_000);
 });

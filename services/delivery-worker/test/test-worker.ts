@@ -36,6 +36,8 @@ export interface SubmitInput {
   readonly envid?: string;
   /** The account id of a sender who authenticated (submission with AUTH). */
   readonly authenticatedAs?: string;
+  /** Queued but no job published yet: release(queueId) publishes it. */
+  readonly held?: boolean;
 }
 
 export interface TestWorker {
@@ -47,6 +49,8 @@ export interface TestWorker {
   readonly smtpPort: number;
   worker: DeliveryWorkerHandle;
   submit(input: SubmitInput): Promise<string>;
+  /** Publishes the job of a message submitted `held`. */
+  release(queueId: string): Promise<void>;
   /** Waits until no recipient of the message is waiting (or the deadline). */
   settled(queueId: string, timeoutMs?: number): Promise<TraceMessage>;
   /** The raw messages in an account's INBOX, oldest first. */
@@ -134,9 +138,12 @@ export async function startTestWorker(
         dsnEnvid: input.envid,
         authenticatedAs: input.authenticatedAs,
       });
-      await bus.publishJob({ queueId, enqueuedAt: new Date().toISOString() });
+      if (!input.held) await bus.publishJob({ queueId, enqueuedAt: new Date().toISOString() });
       await markQueued(store.pool, queueId);
       return queueId;
+    },
+    async release(queueId) {
+      await bus.publishJob({ queueId, enqueuedAt: new Date().toISOString() });
     },
     async settled(queueId, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;

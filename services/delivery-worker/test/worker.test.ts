@@ -84,9 +84,10 @@ describe('local delivery', () => {
 
   it('bounces a recipient that no longer exists to a local sender, naming it and the reply', async () => {
     await createAccount(t.store.pool, `gone@${DOMAIN}`, 'secret-secret');
-    const queueId = await t.submit({ from: `alice@${DOMAIN}`, to: [`gone@${DOMAIN}`] });
+    const queueId = await t.submit({ from: `alice@${DOMAIN}`, to: [`gone@${DOMAIN}`], held: true });
     // The account goes away between acceptance and delivery.
     await removeAccount(t.store.pool, `gone@${DOMAIN}`);
+    await t.release(queueId);
     const trace = await t.settled(queueId);
     expect(trace.recipients[0]!.status).toBe('bounced');
     const dsn = await waitFor(async () =>
