@@ -80,6 +80,8 @@ export async function startProtocolServer<L extends string>(
   const servers: Server[] = [];
   const ports: Partial<Record<L, number>> = {};
   const open = new Map<Socket, OpenConnection<L>>();
+  // Connections still in their implicit-TLS handshake: not sessions yet, ended on stop().
+  const handshaking = new Set<Socket>();
   let draining = false;
 
   const serve = async (listener: L, implicitTls: boolean, raw: Socket) => {
@@ -101,9 +103,19 @@ export async function startProtocolServer<L extends string>(
       return;
     }
     raw.setNoDelay(true);
-    let socket: Socket = implicitTls
-      ? new TLSSocket(raw, { isServer: true, secureContext: options.secureContext })
-      : raw;
+    let socket: Socket = raw;
+    if (implicitTls) {
+      // The session starts once the handshake is done: a greeting written before it would
+      // turn a refused handshake (a cipher outside the policy) into a bare EOF for the
+      // client instead of a TLS alert saying why.
+      const secured = await implicitHandshake(raw, options.secureContext, handshaking);
+      if (!secured || draining) {
+        options.limits.release(address);
+        raw.destroy();
+        return;
+      }
+      socket = secured;
+    }
     socket.on('error', () => undefined);
     let ending = false;
     const connection: ServedConnection<L> = {
@@ -212,7 +224,7 @@ export async function startProtocolServer<L extends string>(
       attach(secure);
     };
     attach(socket);
-    // The login deadline runs from here, through a TLS handshake too.
+    // The login deadline runs from here (after an implicit-TLS handshake, which has its own).
     holdToDeadline();
   };
 
@@ -240,6 +252,7 @@ export async function startProtocolServer<L extends string>(
       draining = true;
       // close() calls back only once every connection has ended, so it is awaited last.
       const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+      for (const raw of handshaking) raw.destroy();
       const graceMs = stopOptions?.graceMs ?? 5_000;
       await Promise.all(
         [...open].map(async ([raw, { connection, settled, quiet }]) => {
@@ -253,6 +266,32 @@ export async function startProtocolServer<L extends string>(
       await closed;
     },
   };
+}
+
+// As long as a client may take over its implicit-TLS handshake (the SMTP listener's too).
+const HANDSHAKE_TIMEOUT_MS = 30_000;
+
+/** The server side of an implicit-TLS handshake; null when it fails or takes too long. */
+function implicitHandshake(
+  raw: Socket,
+  secureContext: SecureContext | undefined,
+  handshaking: Set<Socket>,
+): Promise<TLSSocket | null> {
+  handshaking.add(raw);
+  return new Promise<TLSSocket | null>((resolve) => {
+    const secured = new TLSSocket(raw, { isServer: true, secureContext });
+    const settle = (result: TLSSocket | null) => {
+      clearTimeout(timer);
+      handshaking.delete(raw);
+      secured.off('close', failed);
+      resolve(result);
+    };
+    const failed = () => settle(null);
+    const timer = setTimeout(failed, HANDSHAKE_TIMEOUT_MS);
+    secured.on('error', () => undefined);
+    secured.once('secure', () => settle(secured));
+    secured.once('close', failed);
+  });
 }
 
 interface OpenConnection<L extends string> {
