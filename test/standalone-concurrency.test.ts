@@ -1,8 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Program } from '@tegami/testing';
-import { freePort, LineClient } from '@tegami/testing';
+import { freePort, LineClient, startTestDnsServer, type TestDnsServer } from '@tegami/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImapTestClient } from './support/imap-client.js';
 import { runInRepo, startInRepo } from './support/processes.js';
@@ -25,6 +26,10 @@ let mxPort = 0;
 let imapPort = 0;
 let popPort = 0;
 let opsPort = 0;
+// A remote MX that greets and then never answers: a delivery job to it cannot finish.
+let dns: TestDnsServer;
+let silentMx: Server;
+const silentSockets = new Set<Socket>();
 
 beforeAll(async () => {
   [mxPort, imapPort, popPort, opsPort] = [
@@ -33,6 +38,20 @@ beforeAll(async () => {
     await freePort(),
     await freePort(),
   ];
+  const silentPort = await freePort();
+  silentMx = createServer((socket) => {
+    silentSockets.add(socket);
+    socket.on('close', () => silentSockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.write('220 silent.test ESMTP\r\n');
+  });
+  await new Promise<void>((resolve) => silentMx.listen(silentPort, '127.0.0.71', resolve));
+  dns = await startTestDnsServer({
+    records: {
+      'silent.test': { mx: [{ preference: 10, exchange: 'mx.silent.test' }] },
+      'mx.silent.test': { a: ['127.0.0.71'] },
+    },
+  });
   tegami = startInRepo('pnpm', ['start'], {
     TEGAMI_DATA_DIR: dataDir,
     TEGAMI_OPS_PORT: String(opsPort),
@@ -44,6 +63,8 @@ beforeAll(async () => {
     TEGAMI_IMAP_PORT: String(imapPort),
     TEGAMI_IMAPS_PORT: '0',
     TEGAMI_SHUTDOWN_TIMEOUT_MS: '20000',
+    TEGAMI_DNS_UPSTREAMS: dns.address,
+    TEGAMI_DELIVERY_SMTP_PORT: String(silentPort),
   });
   await tegami.waitFor(/Tegami is running/, 90_000);
   for (const user of USERS) {
@@ -65,8 +86,11 @@ beforeAll(async () => {
   }
 }, 120_000);
 
-afterAll(() => {
+afterAll(async () => {
   tegami?.signal('SIGKILL');
+  for (const socket of silentSockets) socket.destroy();
+  silentMx?.close();
+  await dns?.stop();
   try {
     const pid = Number(readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n', 1)[0]);
     process.kill(pid, 'SIGQUIT');
@@ -230,6 +254,22 @@ describe('pnpm start under concurrent SMTP and IMAP load', () => {
     const imap: SessionTally = { commands: 0, failures: [] };
     // What the attack run of issue 13 left open when its SIGTERM was not obeyed: clients
     // dribbling into DATA, a command line and a literal, and a pre-login literal bomb.
+    // And a delivery that cannot finish: mail for an alias that forwards to a silent MX.
+    const alias = await runInRepo(
+      'pnpm',
+      ['--silent', 'tegami', 'alias', 'add', 'far@localhost', 'someone@silent.test'],
+      { TEGAMI_DATA_DIR: dataDir },
+    );
+    expect(alias.stderr).toBe('');
+    const forwarded = await LineClient.connect(mxPort);
+    await forwarded.readReply();
+    for (const step of ['EHLO fwd.example', 'MAIL FROM:<x@example.org>', 'RCPT TO:<far@localhost>', 'DATA']) {
+      await forwarded.command(step);
+    }
+    expect((await forwarded.command('Subject: far away\r\n\r\nhello\r\n.')).code).toBe(250);
+    forwarded.close();
+    for (let i = 0; i < 100 && silentSockets.size === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(silentSockets.size).toBe(1);
     const attackers = await Promise.all([
       dribbler(mxPort, [
         'EHLO slow.example',
