@@ -17,7 +17,6 @@ import {
   type TlsPolicy,
 } from '@tegami/runtime';
 import {
-  DEFAULT_LOGIN_THROTTLE,
   type LegacySaslPolicy,
   type LoginClock,
   LoginThrottle,
@@ -95,11 +94,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
   const limits = new ConnectionLimits(deps.maxConnections, deps.maxConnectionsPerIp);
   const abuse = new AbuseTracker(deps.abuseLimits);
   // Shared through Postgres with every replica and with SMTP AUTH and POP3.
-  const throttle = new LoginThrottle(
-    deps.pool,
-    deps.loginThrottle ?? DEFAULT_LOGIN_THROTTLE,
-    deps.loginClock,
-  );
+  const throttle = new LoginThrottle(deps.pool, deps.loginThrottle, deps.loginClock);
   const sweeping = throttle.startSweeping((err) =>
     deps.logger.warn({ err }, 'could not sweep the login failure records'),
   );

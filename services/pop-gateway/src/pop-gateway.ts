@@ -19,7 +19,6 @@ import {
 } from '@tegami/runtime';
 import {
   acquireMaildropLock,
-  DEFAULT_LOGIN_THROTTLE,
   expungeMessages,
   getBlobs,
   grantPopBeforeSmtp,
@@ -98,11 +97,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
   // Shared by every connection of this process: a guesser gains nothing by reconnecting.
   const abuse = new AbuseTracker(deps.abuseLimits);
   // Shared through Postgres with every replica and with SMTP AUTH and IMAP.
-  const throttle = new LoginThrottle(
-    deps.pool,
-    deps.loginThrottle ?? DEFAULT_LOGIN_THROTTLE,
-    deps.loginClock,
-  );
+  const throttle = new LoginThrottle(deps.pool, deps.loginThrottle, deps.loginClock);
   const sweeping = throttle.startSweeping((err) =>
     deps.logger.warn({ err }, 'could not sweep the login failure records'),
   );

@@ -27,7 +27,6 @@ import {
   type TlsPolicy,
 } from '@tegami/runtime';
 import {
-  DEFAULT_LOGIN_THROTTLE,
   type LegacySaslPolicy,
   type LoginClock,
   LoginThrottle,
@@ -116,11 +115,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool), DOMAIN_REFRESH_MS);
   const { mechanisms, lookupCredentials } = saslLogins(deps.pool, deps.legacySasl, deps.logger);
   // Shared through Postgres with every replica and with POP3 and IMAP.
-  const loginThrottle = new LoginThrottle(
-    deps.pool,
-    deps.loginThrottle ?? DEFAULT_LOGIN_THROTTLE,
-    deps.loginClock,
-  );
+  const loginThrottle = new LoginThrottle(deps.pool, deps.loginThrottle, deps.loginClock);
   const sweeping = loginThrottle.startSweeping((err) =>
     deps.logger.warn({ err }, 'could not sweep the login failure records'),
   );
