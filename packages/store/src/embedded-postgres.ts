@@ -11,13 +11,12 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createRequire } from 'node:module';
-import { arch, platform, userInfo } from 'node:os';
+import { platform, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { embeddedPostgresBinaries } from './embedded-postgres-binaries.js';
 import {
   EMBEDDED_DATABASE,
   EMBEDDED_SOCKET_PORT,
@@ -91,7 +90,7 @@ export async function startEmbeddedPostgres(
   refuseFormerPgliteData(layout);
   mkdirSync(layout.dataDir, { recursive: true, mode: 0o700 });
   const account = await serverAccount(layout.dataDir);
-  const binaries = await embeddedPostgresBinaries();
+  const binaries = await embeddedPostgresBinaries(account.uid === undefined ? undefined : layout.dataDir);
   const log = new ServerLog(options.serverLog);
 
   const created = !existsSync(join(layout.clusterDir, 'PG_VERSION'));
@@ -333,31 +332,6 @@ async function idsOf(user: string): Promise<{ uid: number; gid: number } | undef
   } catch {
     return undefined;
   }
-}
-
-interface Binaries {
-  readonly postgres: string;
-  readonly initdb: string;
-}
-
-/**
- * The server binaries of embedded-postgres for this platform: the package lists one package
- * per platform as optional dependencies and installs the one that fits.
- */
-async function embeddedPostgresBinaries(): Promise<Binaries> {
-  const name = `@embedded-postgres/${platform() === 'win32' ? 'windows' : platform()}-${arch()}`;
-  let entry: string;
-  try {
-    const fromPackage = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
-    entry = fromPackage.resolve(name);
-  } catch {
-    throw new StoreError(
-      'invalid',
-      `no embedded Postgres binaries for ${platform()}-${arch()} (${name} is not installed): set DATABASE_URL to a Postgres server instead`,
-    );
-  }
-  const binaries = (await import(pathToFileURL(entry).href)) as Binaries;
-  return { postgres: binaries.postgres, initdb: binaries.initdb };
 }
 
 function serverEnv(): NodeJS.ProcessEnv {
