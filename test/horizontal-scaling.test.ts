@@ -1,4 +1,4 @@
-import { freePort, startTestDnsServer, type TestDnsServer } from '@tegami/testing';
+import { freePort, LineClient, startTestDnsServer, type TestDnsServer } from '@tegami/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MailSite, type Replica, startMailSite } from './support/mail-site.js';
 import { type Attempt, attemptIdsIn, type SmtpLoad, startSmtpLoad } from './support/smtp-load.js';
@@ -113,12 +113,27 @@ describe('horizontal scaling', () => {
   it('loses and doubles nothing while every process is restarted in turn (SIGTERM), and clients only see 421/451', async () => {
     const run = load('rolling');
     await waitForAccepted(run, 100);
+    // Whether a load session is between transactions when its ingress stops is chance; this
+    // one always is, so each ingress's drain is seen to say 421 to an open session.
+    const told: number[] = [];
     for (const replica of site.replicas) {
       const before = run.accepted();
-      await replica.restart('SIGTERM');
+      const ingress = site.ingresses.find((i) => i.replica === replica);
+      const idle = ingress ? await LineClient.connect(ingress.mxPort, { host: site.ip }) : undefined;
+      if (idle) {
+        await idle.readReply();
+        await idle.command('EHLO idle.test');
+      }
+      const restarted = replica.restart('SIGTERM');
+      if (idle) {
+        told.push((await idle.readReply(30_000)).code);
+        idle.close();
+      }
+      await restarted;
       // Traffic flows again before the next one goes down.
       await waitForAccepted(run, before + 50);
     }
+    expect(told).toEqual(site.ingresses.map(() => 421));
     await run.stop();
     const outcomes = run.attempts.map((a) => a.outcome!);
     const replies = outcomes.filter((o) => o.kind === 'reply');
@@ -127,8 +142,6 @@ describe('horizontal scaling', () => {
     // finish; a connection is never dropped without a word.
     expect(replies.filter((o) => o.kind === 'reply' && o.code !== 421 && o.code !== 451)).toEqual([]);
     expect(lost).toEqual([]);
-    // The restarts did meet clients: sessions open on a stopping ingress were told 421.
-    expect(replies.length).toBeGreaterThan(0);
     console.info(
       `rolling restart: ${run.attempts.length} attempts, ${run.accepted()} accepted, ` +
         `${replies.length} answered 421/451, ${outcomes.filter((o) => o.kind === 'refused').length} connections refused`,
