@@ -12,7 +12,12 @@ import {
 } from './index.js';
 
 const never = () => new Promise<never>(() => {});
-const idle: ResolverImplementation = { resolveMx: never, resolveAddresses: never, resolveTxt: never };
+const idle: ResolverImplementation = {
+  resolveMx: never,
+  resolveAddresses: never,
+  resolveTxt: never,
+  resolvePtr: never,
+};
 
 describe('grpc.health.v1 on the resolver server', () => {
   let server: ResolverServerHandle;

@@ -12,6 +12,8 @@ export {
   ResolveAddressesResponse,
   ResolveMxRequest,
   ResolveMxResponse,
+  ResolvePtrRequest,
+  ResolvePtrResponse,
   ResolverService,
   ResolveStatus,
   ResolveTxtRequest,
@@ -24,6 +26,13 @@ export {
   type HealthStatus,
   RESOLVER_SERVICE_NAME,
 } from './health.js';
+export {
+  addressOfReverseName,
+  createNodeStyleResolver,
+  DEFAULT_LOOKUP_DEADLINE_MS,
+  type NodeStyleResolver,
+  type NodeStyleResolverOptions,
+} from './node-style-resolver.js';
 export {
   createResolverClient,
   DEFAULT_RESOLVER_DEADLINE_MS,

@@ -10,9 +10,11 @@ import {
 } from '@grpc/grpc-js';
 import { RpcError } from './errors.js';
 import {
+  AddressFamily,
   ResolverClient as GeneratedResolverClient,
   type ResolveAddressesResponse,
   type ResolveMxResponse,
+  type ResolvePtrResponse,
   type ResolveTxtResponse,
 } from './generated/tegami/resolver/v1/resolver.js';
 
@@ -40,8 +42,14 @@ export interface ResolverClientOptions {
 /** A promise-based client of tegami.resolver.v1.Resolver. */
 export interface ResolverClient {
   resolveMx(domain: string, opts?: ResolverCallOptions): Promise<ResolveMxResponse>;
-  resolveAddresses(host: string, opts?: ResolverCallOptions): Promise<ResolveAddressesResponse>;
+  /** Both families, or only `family`'s records when given. */
+  resolveAddresses(
+    host: string,
+    opts?: ResolverCallOptions & { family?: AddressFamily },
+  ): Promise<ResolveAddressesResponse>;
   resolveTxt(name: string, opts?: ResolverCallOptions): Promise<ResolveTxtResponse>;
+  /** Reverse DNS of an IPv4 or IPv6 address. */
+  resolvePtr(address: string, opts?: ResolverCallOptions): Promise<ResolvePtrResponse>;
   /** Closes the channel; calls still in flight fail with CANCELLED or UNAVAILABLE. */
   close(): void;
 }
@@ -102,11 +110,23 @@ export function createResolverClient(target: string, opts: ResolverClientOptions
     resolveAddresses: (host, callOpts) =>
       call<ResolveAddressesResponse>(
         'ResolveAddresses',
-        (m, o, cb) => client.resolveAddresses({ host }, m, o, cb),
+        (m, o, cb) =>
+          client.resolveAddresses(
+            { host, family: callOpts?.family ?? AddressFamily.ADDRESS_FAMILY_UNSPECIFIED },
+            m,
+            o,
+            cb,
+          ),
         callOpts,
       ),
     resolveTxt: (name, callOpts) =>
       call<ResolveTxtResponse>('ResolveTxt', (m, o, cb) => client.resolveTxt({ name }, m, o, cb), callOpts),
+    resolvePtr: (address, callOpts) =>
+      call<ResolvePtrResponse>(
+        'ResolvePtr',
+        (m, o, cb) => client.resolvePtr({ address }, m, o, cb),
+        callOpts,
+      ),
     close: () => client.close(),
   };
 }

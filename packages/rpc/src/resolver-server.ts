@@ -13,6 +13,8 @@ import {
   type ResolveAddressesResponse,
   type ResolveMxRequest,
   type ResolveMxResponse,
+  type ResolvePtrRequest,
+  type ResolvePtrResponse,
   type ResolverServer,
   ResolverService,
   type ResolveTxtRequest,
@@ -37,6 +39,7 @@ export interface ResolverImplementation {
   resolveMx(req: ResolveMxRequest, ctx: ResolverCallContext): Promise<ResolveMxResponse>;
   resolveAddresses(req: ResolveAddressesRequest, ctx: ResolverCallContext): Promise<ResolveAddressesResponse>;
   resolveTxt(req: ResolveTxtRequest, ctx: ResolverCallContext): Promise<ResolveTxtResponse>;
+  resolvePtr(req: ResolvePtrRequest, ctx: ResolverCallContext): Promise<ResolvePtrResponse>;
 }
 
 export interface ResolverServerOptions {
@@ -108,6 +111,7 @@ export async function startResolverServer(opts: ResolverServerOptions): Promise<
     resolveMx: unary('ResolveMx', impl.resolveMx),
     resolveAddresses: unary('ResolveAddresses', impl.resolveAddresses),
     resolveTxt: unary('ResolveTxt', impl.resolveTxt),
+    resolvePtr: unary('ResolvePtr', impl.resolvePtr),
   };
 
   const health = new HealthRegistry({ '': 'SERVING', [RESOLVER_SERVICE_NAME]: 'SERVING' });

@@ -69,6 +69,14 @@ const fake: ResolverImplementation = {
       detail: '',
     };
   },
+  async resolvePtr({ address }) {
+    return {
+      status: ResolveStatus.RESOLVE_STATUS_OK,
+      names: [`host-${address}.example`],
+      ttlSeconds: 60,
+      detail: '',
+    };
+  },
   async resolveTxt({ name }) {
     return {
       status: ResolveStatus.RESOLVE_STATUS_OK,
@@ -162,6 +170,15 @@ describe('resolver over gRPC', () => {
         { strings: ['name=example.com'], ttlSeconds: 0 },
         { strings: [''], ttlSeconds: 5 },
       ],
+      detail: '',
+    });
+  });
+
+  it('ResolvePtr carries the address and returns the names', async () => {
+    expect(await client.resolvePtr('192.0.2.9')).toEqual({
+      status: ResolveStatus.RESOLVE_STATUS_OK,
+      names: ['host-192.0.2.9.example'],
+      ttlSeconds: 60,
       detail: '',
     });
   });

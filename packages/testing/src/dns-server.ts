@@ -1,5 +1,5 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, isIP, type Server, type Socket } from 'node:net';
 import dnsPacket from 'dns-packet';
 
 /**
@@ -44,6 +44,11 @@ export interface TestDnsNode {
     | readonly string[]
     | { readonly strings: readonly string[]; readonly ttl?: number }
   )[];
+  /**
+   * PTR records (host names), for a reverse name such as `4.3.2.1.in-addr.arpa`;
+   * `reverseDnsName('1.2.3.4')` gives the name of an address.
+   */
+  readonly ptr?: readonly string[];
   /** This name is an alias: every query for it answers the CNAME (and, unless chaseCnames is off, the target's records). */
   readonly cname?: string;
   /** Every query for this name answers with this RCODE and nothing else. */
@@ -339,9 +344,30 @@ function recordsOf(name: string, node: TestDnsNode, type: string): dnsPacket.Ans
               : (entry as { strings: readonly string[]; ttl?: number });
         return { type: 'TXT', name, ttl: ttlOf(ttl), data: strings.map((s) => Buffer.from(s, 'utf8')) };
       });
+    case 'PTR':
+      return (node.ptr ?? []).map((target) => ({
+        type: 'PTR',
+        name,
+        ttl: ttlOf(undefined),
+        data: normaliseName(target),
+      }));
     default:
       return [];
   }
+}
+
+/** The PTR owner name of an IPv4 or IPv6 address (in-addr.arpa or ip6.arpa), for `ptr` records. */
+export function reverseDnsName(address: string): string {
+  if (isIP(address) === 4) return `${address.split('.').reverse().join('.')}.in-addr.arpa`;
+  if (isIP(address) !== 6) throw new Error(`not an IP address: ${address}`);
+  const [head = '', tail = ''] = address.toLowerCase().split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = tail === '' ? [] : tail.split(':');
+  const zeros = address.includes('::') ? 8 - headGroups.length - tailGroups.length : 0;
+  const hex = [...headGroups, ...Array<string>(zeros).fill('0'), ...tailGroups]
+    .map((g) => g.padStart(4, '0'))
+    .join('');
+  return `${hex.split('').reverse().join('.')}.ip6.arpa`;
 }
 
 function normalise(records: TestDnsRecords): Map<string, TestDnsNode> {

@@ -1,5 +1,6 @@
 export { createTestDatabase, type TestDatabase } from './database.js';
 export {
+  reverseDnsName,
   startTestDnsServer,
   type TestDnsAddress,
   type TestDnsNode,

@@ -9,6 +9,8 @@ export interface RecordData {
   A: string;
   AAAA: string;
   TXT: Buffer[];
+  /** The host name a PTR record points to, as the server wrote it. */
+  PTR: string;
 }
 
 export interface FoundRecord<T> {

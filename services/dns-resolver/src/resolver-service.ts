@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { isIP } from 'node:net';
 import {
   type Address,
   AddressFamily,
@@ -8,6 +9,8 @@ import {
   type ResolveAddressesResponse,
   type ResolveMxRequest,
   type ResolveMxResponse,
+  type ResolvePtrRequest,
+  type ResolvePtrResponse,
   type ResolverImplementation,
   ResolveStatus,
   type ResolveTxtRequest,
@@ -49,8 +52,8 @@ export class ResolverService implements ResolverImplementation {
     return response;
   }
 
-  async resolveAddresses({ host }: ResolveAddressesRequest): Promise<ResolveAddressesResponse> {
-    const response = await this.addressesOf(normaliseName(host, 'host'));
+  async resolveAddresses({ host, family }: ResolveAddressesRequest): Promise<ResolveAddressesResponse> {
+    const response = await this.addressesOf(normaliseName(host, 'host'), family);
     this.count('ResolveAddresses', response.status);
     return response;
   }
@@ -66,6 +69,20 @@ export class ResolverService implements ResolverImplementation {
       ttlSeconds: r.ttlSeconds,
     }));
     return { status: found.status, records, detail: '' };
+  }
+
+  async resolvePtr({ address }: ResolvePtrRequest): Promise<ResolvePtrResponse> {
+    const found = await this.lookups.lookup(reverseName(address), 'PTR');
+    this.count('ResolvePtr', found.status);
+    if (found.status !== ResolveStatus.RESOLVE_STATUS_OK) {
+      return { status: found.status, names: [], ttlSeconds: 0, detail: found.detail };
+    }
+    return {
+      status: found.status,
+      names: found.records.map((r) => r.data.toLowerCase().replace(/\.$/, '')),
+      ttlSeconds: Math.min(...found.records.map((r) => r.ttlSeconds)),
+      detail: '',
+    };
   }
 
   private async mxOf(domain: string): Promise<ResolveMxResponse> {
@@ -118,8 +135,16 @@ export class ResolverService implements ResolverImplementation {
     };
   }
 
-  private async addressesOf(host: string): Promise<ResolveAddressesResponse> {
-    const [v4, v6] = await Promise.all([this.lookups.lookup(host, 'A'), this.lookups.lookup(host, 'AAAA')]);
+  private async addressesOf(
+    host: string,
+    family = AddressFamily.ADDRESS_FAMILY_UNSPECIFIED,
+  ): Promise<ResolveAddressesResponse> {
+    // One family asked for: the other counts as an empty answer, never as a query.
+    const skipped: Lookup<string> = { status: ResolveStatus.RESOLVE_STATUS_NO_DATA, detail: '' };
+    const [v4, v6] = await Promise.all([
+      family === AddressFamily.ADDRESS_FAMILY_IPV6 ? skipped : this.lookups.lookup(host, 'A'),
+      family === AddressFamily.ADDRESS_FAMILY_IPV4 ? skipped : this.lookups.lookup(host, 'AAAA'),
+    ]);
     const addresses: Address[] = [
       ...okRecords(v4).map((r) => ({
         address: r.data,
@@ -163,8 +188,40 @@ function combineFailures(v4: Lookup<string>, v6: Lookup<string>): { status: Reso
   if (nx) return { status: nx.status, detail: nx.detail };
   return {
     status: ResolveStatus.RESOLVE_STATUS_NO_DATA,
-    detail: failures.map((l) => l.detail).join('; '),
+    detail: failures
+      .map((l) => l.detail)
+      .filter((d) => d !== '')
+      .join('; '),
   };
+}
+
+/**
+ * The PTR owner name of an address (RFC 1035 §3.5, RFC 3596 §2.5): reversed octets under
+ * in-addr.arpa, reversed nibbles of the full IPv6 address under ip6.arpa.
+ */
+export function reverseName(address: string): string {
+  const trimmed = address.trim();
+  const version = isIP(trimmed);
+  if (version === 4) return `${trimmed.split('.').reverse().join('.')}.in-addr.arpa`;
+  if (version === 6) return `${expandIpv6(trimmed).split('').reverse().join('.')}.ip6.arpa`;
+  throw new RpcError(GrpcStatus.INVALID_ARGUMENT, `address ${JSON.stringify(address)} is not an IP address`);
+}
+
+/** The 32 hex digits of an IPv6 address (an embedded IPv4 tail included). */
+function expandIpv6(address: string): string {
+  let text = address.toLowerCase();
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    const octets = v4[1]!.split('.').map(Number);
+    const hex = (a: number, b: number) => ((a << 8) | b).toString(16);
+    text = `${text.slice(0, -v4[1]!.length)}${hex(octets[0]!, octets[1]!)}:${hex(octets[2]!, octets[3]!)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
+  const missing = 8 - headGroups.length - tailGroups.length;
+  const groups = [...headGroups, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...tailGroups];
+  return groups.map((g) => g.padStart(4, '0')).join('');
 }
 
 /** Sorted by preference; hosts of equal preference in a fresh random order on every call (RFC 5321 §5.1). */

@@ -10,7 +10,7 @@ export interface Upstream {
 }
 
 /** The record types the resolver asks for. */
-export type QueryType = 'MX' | 'A' | 'AAAA' | 'TXT';
+export type QueryType = 'MX' | 'A' | 'AAAA' | 'TXT' | 'PTR';
 
 /** What dns-packet decodes, with the header fields its type declarations leave out. */
 export type DnsResponse = dnsPacket.DecodedPacket & { readonly rcode: string };

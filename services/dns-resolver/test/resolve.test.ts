@@ -6,7 +6,7 @@ import {
   ResolveStatus,
   RpcError,
 } from '@tegami/rpc';
-import { startTestDnsServer, type TestDnsRecords, type TestDnsServer } from '@tegami/testing';
+import { reverseDnsName, startTestDnsServer, type TestDnsRecords, type TestDnsServer } from '@tegami/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestResolver, type TestResolver } from './test-resolver.js';
 
@@ -25,6 +25,7 @@ const zone: TestDnsRecords = {
   },
   'mx1.example.test': { a: ['192.0.2.1', { address: '192.0.2.2', ttl: 60 }], aaaa: ['2001:db8:0:0:0:0:0:1'] },
   'bare.test': { a: [{ address: '192.0.2.7', ttl: 120 }], aaaa: [{ address: '2001:db8::7', ttl: 90 }] },
+  'only-a.test': { a: ['192.0.2.8'], aaaa: ['2001:db8::8'] },
   'v6only.test': { aaaa: ['2001:db8::6'] },
   'nomail.test': { mx: [{ preference: 0, exchange: '.' }], a: ['192.0.2.99'] },
   'nothing.test': { txt: ['only text here'] },
@@ -44,6 +45,9 @@ const zone: TestDnsRecords = {
       { strings: ['é ü'], ttl: 42 },
     ],
   },
+  [reverseDnsName('192.0.2.1')]: { ptr: ['MX1.Example.test.'] },
+  [reverseDnsName('2001:db8::1')]: { ptr: ['mx1.example.test', 'other.example.test'] },
+  [reverseDnsName('192.0.2.66')]: { rcode: 'SERVFAIL' },
   'big.test': { txt: Array.from({ length: 12 }, (_, i) => `${i}:${'x'.repeat(200)}`) },
 };
 
@@ -239,6 +243,46 @@ describe('ResolveAddresses', () => {
     expect((await t.client.resolveAddresses('nowhere.test')).status).toBe(
       ResolveStatus.RESOLVE_STATUS_NXDOMAIN,
     );
+  });
+});
+
+describe('ResolveAddresses of one family', () => {
+  it('asks only for that family and answers NO_DATA when it has none', async () => {
+    const before = dns.queries.length;
+    const v4 = await t.client.resolveAddresses('only-a.test', { family: AddressFamily.ADDRESS_FAMILY_IPV4 });
+    expect(v4.addresses.map((a) => a.address)).toEqual(['192.0.2.8']);
+    expect(dns.queries.slice(before).map((q) => `${q.type} ${q.name}`)).toEqual(['A only-a.test']);
+    const none = await t.client.resolveAddresses('v6only.test', {
+      family: AddressFamily.ADDRESS_FAMILY_IPV4,
+    });
+    expect(none.status).toBe(ResolveStatus.RESOLVE_STATUS_NO_DATA);
+    expect(none.addresses).toEqual([]);
+  });
+});
+
+describe('ResolvePtr', () => {
+  it('answers the names of an IPv4 and an IPv6 address, lower case without the dot', async () => {
+    expect(await t.client.resolvePtr('192.0.2.1')).toEqual({
+      status: ResolveStatus.RESOLVE_STATUS_OK,
+      names: ['mx1.example.test'],
+      ttlSeconds: expect.any(Number),
+      detail: '',
+    });
+    expect((await t.client.resolvePtr('2001:0db8:0::1')).names).toEqual([
+      'mx1.example.test',
+      'other.example.test',
+    ]);
+  });
+
+  it('reports NXDOMAIN for an address without reverse DNS and SERVFAIL as it comes', async () => {
+    expect((await t.client.resolvePtr('192.0.2.200')).status).toBe(ResolveStatus.RESOLVE_STATUS_NXDOMAIN);
+    expect((await t.client.resolvePtr('192.0.2.66')).status).toBe(ResolveStatus.RESOLVE_STATUS_SERVFAIL);
+  });
+
+  it('refuses what is not an IP address with INVALID_ARGUMENT', async () => {
+    await expect(t.client.resolvePtr('mx1.example.test')).rejects.toMatchObject({
+      code: GrpcStatus.INVALID_ARGUMENT,
+    });
   });
 });
 

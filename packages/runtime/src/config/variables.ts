@@ -270,6 +270,84 @@ export const VARIABLES: readonly VariableSpec[] = [
     services: SMTP,
   },
   {
+    name: 'TEGAMI_MAIL_AUTH',
+    default: 'true',
+    description:
+      'Check SPF (MAIL FROM and HELO), DKIM, DMARC and ARC of every message received on port 25 at the end of DATA, through the dns-resolver, and prepend `Authentication-Results` (and `Received-SPF`) with `TEGAMI_HOSTNAME` as the authserv-id. `false` skips the checks and adds no header.',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_MAIL_AUTH_TIMEOUT',
+    default: '15s',
+    description:
+      'Longest the checks of one message may take (every DNS lookup has its own 5 s deadline inside it); past it the results are `temperror` and the message is accepted.',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_DMARC_ENFORCEMENT',
+    default: 'reject',
+    description:
+      "What a DMARC failure does (`p` and `sp` of the From domain, sampled by `pct`): `reject` refuses `p=reject` with `550 5.7.1` in the session and files `p=quarantine` into the recipient's Junk; `quarantine` files both into Junk; `report` only records the result in `Authentication-Results`.",
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_ARC_TRUSTED_SEALERS',
+    description:
+      'Domains whose ARC seal is trusted to vouch for a message that fails DMARC after forwarding (a mailing list, a forwarding service), comma-separated: with a passing ARC chain whose latest seal is theirs, the DMARC policy is not applied (RFC 7489 §6.7 local policy, reason `arc`).',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_RSPAMD_URL',
+    description:
+      'Base URL of an rspamd normal worker (e.g. `http://rspamd:11333`); unset: no spam filter. Every message received on port 25 is scanned with `/checkv2` at the end of DATA: `reject` answers `550 5.7.1`, `soft reject` and `greylist` answer `451 4.7.1`, `add header` and `rewrite subject` add its headers and file the message into Junk.',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_RSPAMD_TIMEOUT',
+    default: '10s',
+    description: 'Longest one rspamd scan may take before `TEGAMI_RSPAMD_FAILURE` applies.',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_RSPAMD_FAILURE',
+    default: 'accept',
+    description:
+      'When rspamd cannot be reached or does not answer in time: `accept` takes the message unscanned (counted in `tegami_spam_actions_total{action="unscanned"}`), `tempfail` answers `451 4.7.1` so the sender tries again later.',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_RSPAMD_CONTROLLER_URL',
+    description:
+      "Base URL of rspamd's controller (e.g. `http://rspamd:11334`); unset: no learning. Moving or copying a message into a `\\Junk` mailbox over IMAP sends it to `/learnspam`, out of Junk (not into Trash) to `/learnham`.",
+    services: ['imap-gateway', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_RSPAMD_PASSWORD_FILE',
+    description:
+      'File holding the rspamd controller password (its `password` or `enable_password`), sent as the `Password` header.',
+    services: ['imap-gateway', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_SMTP_DNSBL',
+    description:
+      "DNS blocklist zones checked for each client address when it connects to port 25, comma-separated (e.g. `zen.spamhaus.org`); a listed client gets `554 5.7.1` with the listing's TXT text. Unset: none.",
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_SMTP_REQUIRE_REVERSE_DNS',
+    default: 'false',
+    description:
+      'Refuse port-25 clients whose address has no forward-confirmed reverse DNS (a PTR name that resolves back to the address): `450 4.7.25` when the lookup fails temporarily, `550 5.7.25` when there is none (RFC 8601 iprev).',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_SMTP_HELO_CHECKS',
+    default: 'false',
+    description:
+      'Refuse port-25 HELO/EHLO names that cannot be a real host: not a fully qualified domain name or address literal, one of our own names, or a name that does not resolve (`550 5.7.1`; `450 4.7.1` on a temporary DNS failure).',
+    services: SMTP,
+  },
+  {
     name: 'TEGAMI_POP_HOST',
     default: '0.0.0.0',
     standaloneDefault: '127.0.0.1',
@@ -411,7 +489,7 @@ export const VARIABLES: readonly VariableSpec[] = [
     default: 'dns:///dns-resolver:50051',
     description:
       'gRPC target of the dns-resolver: `host:port`, or `dns:///name:port` to spread calls round-robin over every address of a headless Service.',
-    services: ['delivery-worker'],
+    services: ['delivery-worker', 'smtp-ingress'],
   },
   {
     name: 'TEGAMI_DNS_UPSTREAMS',

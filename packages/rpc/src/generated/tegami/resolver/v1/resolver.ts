@@ -189,6 +189,11 @@ export interface ResolveMxResponse {
 export interface ResolveAddressesRequest {
   /** Host name without the trailing dot. */
   host: string;
+  /**
+   * Only this family's records (one query: SPF's a and mx mechanisms, DNSBL lookups);
+   * UNSPECIFIED asks for both.
+   */
+  family: AddressFamily;
 }
 
 export interface Address {
@@ -227,6 +232,23 @@ export interface TxtRecord {
 export interface ResolveTxtResponse {
   status: ResolveStatus;
   records: TxtRecord[];
+  detail: string;
+}
+
+export interface ResolvePtrRequest {
+  /**
+   * An IPv4 (dotted quad) or IPv6 address; the resolver asks for its in-addr.arpa or
+   * ip6.arpa name.
+   */
+  address: string;
+}
+
+export interface ResolvePtrResponse {
+  status: ResolveStatus;
+  /** Host names without the trailing dot, lower case, in the order the server gave them. */
+  names: string[];
+  /** The smallest TTL of the records, when status is OK. */
+  ttlSeconds: number;
   detail: string;
 }
 
@@ -520,13 +542,16 @@ export const ResolveMxResponse: MessageFns<ResolveMxResponse> = {
 };
 
 function createBaseResolveAddressesRequest(): ResolveAddressesRequest {
-  return { host: "" };
+  return { host: "", family: 0 };
 }
 
 export const ResolveAddressesRequest: MessageFns<ResolveAddressesRequest> = {
   encode(message: ResolveAddressesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.host !== "") {
       writer.uint32(10).string(message.host);
+    }
+    if (message.family !== 0) {
+      writer.uint32(16).int32(message.family);
     }
     return writer;
   },
@@ -552,6 +577,14 @@ export const ResolveAddressesRequest: MessageFns<ResolveAddressesRequest> = {
             message.host = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.family = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -565,13 +598,19 @@ export const ResolveAddressesRequest: MessageFns<ResolveAddressesRequest> = {
   },
 
   fromJSON(object: any): ResolveAddressesRequest {
-    return { host: isSet(object.host) ? globalThis.String(object.host) : "" };
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      family: isSet(object.family) ? addressFamilyFromJSON(object.family) : 0,
+    };
   },
 
   toJSON(message: ResolveAddressesRequest): unknown {
     const obj: any = {};
     if (message.host !== "") {
       obj.host = message.host;
+    }
+    if (message.family !== 0) {
+      obj.family = addressFamilyToJSON(message.family);
     }
     return obj;
   },
@@ -582,6 +621,7 @@ export const ResolveAddressesRequest: MessageFns<ResolveAddressesRequest> = {
   fromPartial<I extends Exact<DeepPartial<ResolveAddressesRequest>, I>>(object: I): ResolveAddressesRequest {
     const message = createBaseResolveAddressesRequest();
     message.host = object.host ?? "";
+    message.family = object.family ?? 0;
     return message;
   },
 };
@@ -1051,6 +1091,194 @@ export const ResolveTxtResponse: MessageFns<ResolveTxtResponse> = {
   },
 };
 
+function createBaseResolvePtrRequest(): ResolvePtrRequest {
+  return { address: "" };
+}
+
+export const ResolvePtrRequest: MessageFns<ResolvePtrRequest> = {
+  encode(message: ResolvePtrRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.address !== "") {
+      writer.uint32(10).string(message.address);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResolvePtrRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResolvePtrRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResolvePtrRequest {
+    return { address: isSet(object.address) ? globalThis.String(object.address) : "" };
+  },
+
+  toJSON(message: ResolvePtrRequest): unknown {
+    const obj: any = {};
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResolvePtrRequest>, I>>(base?: I): ResolvePtrRequest {
+    return ResolvePtrRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResolvePtrRequest>, I>>(object: I): ResolvePtrRequest {
+    const message = createBaseResolvePtrRequest();
+    message.address = object.address ?? "";
+    return message;
+  },
+};
+
+function createBaseResolvePtrResponse(): ResolvePtrResponse {
+  return { status: 0, names: [], ttlSeconds: 0, detail: "" };
+}
+
+export const ResolvePtrResponse: MessageFns<ResolvePtrResponse> = {
+  encode(message: ResolvePtrResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== 0) {
+      writer.uint32(8).int32(message.status);
+    }
+    for (const v of message.names) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.ttlSeconds !== 0) {
+      writer.uint32(24).uint32(message.ttlSeconds);
+    }
+    if (message.detail !== "") {
+      writer.uint32(34).string(message.detail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResolvePtrResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResolvePtrResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.names.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ttlSeconds = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResolvePtrResponse {
+    return {
+      status: isSet(object.status) ? resolveStatusFromJSON(object.status) : 0,
+      names: globalThis.Array.isArray(object?.names) ? object.names.map((e: any) => globalThis.String(e)) : [],
+      ttlSeconds: isSet(object.ttlSeconds)
+        ? globalThis.Number(object.ttlSeconds)
+        : isSet(object.ttl_seconds)
+        ? globalThis.Number(object.ttl_seconds)
+        : 0,
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+    };
+  },
+
+  toJSON(message: ResolvePtrResponse): unknown {
+    const obj: any = {};
+    if (message.status !== 0) {
+      obj.status = resolveStatusToJSON(message.status);
+    }
+    if (message.names?.length) {
+      obj.names = message.names;
+    }
+    if (message.ttlSeconds !== 0) {
+      obj.ttlSeconds = Math.round(message.ttlSeconds);
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResolvePtrResponse>, I>>(base?: I): ResolvePtrResponse {
+    return ResolvePtrResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResolvePtrResponse>, I>>(object: I): ResolvePtrResponse {
+    const message = createBaseResolvePtrResponse();
+    message.status = object.status ?? 0;
+    message.names = object.names?.map((e) => e) || [];
+    message.ttlSeconds = object.ttlSeconds ?? 0;
+    message.detail = object.detail ?? "";
+    return message;
+  },
+};
+
 export type ResolverService = typeof ResolverService;
 export const ResolverService = {
   /**
@@ -1088,6 +1316,16 @@ export const ResolverService = {
     responseSerialize: (value: ResolveTxtResponse): Buffer => Buffer.from(ResolveTxtResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ResolveTxtResponse => ResolveTxtResponse.decode(value),
   },
+  /** PTR records of one address (reverse DNS: SPF's ptr mechanism, iprev, HELO checks). */
+  resolvePtr: {
+    path: "/tegami.resolver.v1.Resolver/ResolvePtr" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResolvePtrRequest): Buffer => Buffer.from(ResolvePtrRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResolvePtrRequest => ResolvePtrRequest.decode(value),
+    responseSerialize: (value: ResolvePtrResponse): Buffer => Buffer.from(ResolvePtrResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ResolvePtrResponse => ResolvePtrResponse.decode(value),
+  },
 } as const;
 
 export interface ResolverServer extends UntypedServiceImplementation {
@@ -1100,6 +1338,8 @@ export interface ResolverServer extends UntypedServiceImplementation {
   resolveAddresses: handleUnaryCall<ResolveAddressesRequest, ResolveAddressesResponse>;
   /** TXT records of one name (SPF, DKIM keys, DMARC policies, MTA-STS...). */
   resolveTxt: handleUnaryCall<ResolveTxtRequest, ResolveTxtResponse>;
+  /** PTR records of one address (reverse DNS: SPF's ptr mechanism, iprev, HELO checks). */
+  resolvePtr: handleUnaryCall<ResolvePtrRequest, ResolvePtrResponse>;
 }
 
 export interface ResolverClient extends Client {
@@ -1153,6 +1393,22 @@ export interface ResolverClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ResolveTxtResponse) => void,
+  ): ClientUnaryCall;
+  /** PTR records of one address (reverse DNS: SPF's ptr mechanism, iprev, HELO checks). */
+  resolvePtr(
+    request: ResolvePtrRequest,
+    callback: (error: ServiceError | null, response: ResolvePtrResponse) => void,
+  ): ClientUnaryCall;
+  resolvePtr(
+    request: ResolvePtrRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ResolvePtrResponse) => void,
+  ): ClientUnaryCall;
+  resolvePtr(
+    request: ResolvePtrRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ResolvePtrResponse) => void,
   ): ClientUnaryCall;
 }
 
