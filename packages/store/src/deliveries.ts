@@ -26,6 +26,8 @@ export interface QueueEntry {
   readonly receivedAt: Date;
   /** For a delivery status notification: the queue id of the message it reports on. */
   readonly reportsOn: string | null;
+  /** Local copies go to the recipient's Junk mailbox (the inbound checks said so). */
+  readonly junk: boolean;
 }
 
 function toQueueEntry(row: Record<string, unknown>): QueueEntry {
@@ -43,6 +45,7 @@ function toQueueEntry(row: Record<string, unknown>): QueueEntry {
     authenticatedAs: row.authenticated_as === null ? null : String(row.authenticated_as),
     receivedAt: new Date(row.received_at as string | Date),
     reportsOn: row.reports_on as string | null,
+    junk: row.junk === true,
   };
 }
 
@@ -112,7 +115,7 @@ export async function claimQueuedMessage(
   const result = await db.query(
     `WITH q AS (
        SELECT id, state, sender, size, blob_sha256, message_id, dsn_envid, dsn_ret, client_address,
-              client_helo, authenticated_as, received_at, reports_on
+              client_helo, authenticated_as, received_at, reports_on, junk
          FROM queue WHERE id = $1
      ), claimed AS (
        UPDATE deliveries

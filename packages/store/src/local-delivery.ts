@@ -10,8 +10,22 @@ const MAX_UID = 4294967295;
 export interface LocalMailbox {
   readonly accountId: string;
   readonly address: string;
+  /** The mailbox a delivery goes into: the INBOX, or Junk for `junkMailbox(mailbox)`. */
   readonly inboxId: string;
   readonly quotaBytes: number | null;
+  /** The account's mailbox with special-use \Junk (the oldest, if several), if it has one. */
+  readonly junkId?: string | null;
+  /** The name of the mailbox `inboxId` is, for delivery replies: INBOX unless said otherwise. */
+  readonly name?: string;
+}
+
+/**
+ * The same account's Junk mailbox as the target of a delivery (DMARC quarantine, spam);
+ * INBOX when the user has none (deleted it): mail is never lost for want of a Junk folder.
+ */
+export function junkMailbox(mailbox: LocalMailbox): LocalMailbox {
+  if (!mailbox.junkId) return mailbox;
+  return { ...mailbox, inboxId: mailbox.junkId, name: 'Junk' };
 }
 
 export type LocalRoute =
@@ -29,9 +43,12 @@ export async function routeLocalRecipient(db: Queryable, address: string): Promi
     address: string | null;
     quota_bytes: string | null;
     inbox_id: string | null;
+    junk_id: string | null;
     destinations: string[] | null;
   }>(
     `SELECT a.id AS account_id, a.address, a.quota_bytes, m.id AS inbox_id,
+            (SELECT min(j.id) FROM mailboxes j WHERE j.account_id = a.id AND j.special_use = '\\Junk'
+                AND NOT j.noselect) AS junk_id,
             (SELECT array_agg(x.destination ORDER BY x.destination) FROM aliases x WHERE x.address = $1) AS destinations
        FROM (SELECT 1) one
        LEFT JOIN accounts a ON a.address = $1 AND NOT a.disabled
@@ -47,6 +64,7 @@ export async function routeLocalRecipient(db: Queryable, address: string): Promi
         address: row.address!,
         inboxId: String(row.inbox_id),
         quotaBytes: row.quota_bytes === null ? null : Number(row.quota_bytes),
+        junkId: row.junk_id === null ? null : String(row.junk_id),
       },
     };
   }

@@ -25,6 +25,10 @@ export interface AcceptedMessage {
   readonly authenticatedAs?: string | undefined;
   readonly dsnEnvid?: string | undefined;
   readonly dsnRet?: 'FULL' | 'HDRS' | undefined;
+  /** Filed into each local recipient's Junk mailbox rather than INBOX (DMARC quarantine, spam). */
+  readonly junk?: boolean | undefined;
+  /** The inbound checks' results, for `tegami trace`. */
+  readonly verdict?: unknown;
 }
 
 // Crockford's base32 without I, L, O, U: unambiguous when an operator reads one aloud.
@@ -65,8 +69,8 @@ export async function recordAcceptedMessage(db: Queryable, message: AcceptedMess
        INSERT INTO blobs (sha256, size, data) VALUES ($1, $3, $12) ON CONFLICT (sha256) DO NOTHING
      ), queued AS (
        INSERT INTO queue (id, blob_sha256, size, sender, message_id, client_address, client_helo, listener,
-                          authenticated_as, dsn_envid, dsn_ret)
-       VALUES ($2, $1, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                          authenticated_as, dsn_envid, dsn_ret, junk, verdict)
+       VALUES ($2, $1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $16, $17)
      )
      INSERT INTO deliveries (queue_id, recipient, dsn_notify, dsn_orcpt)
      SELECT DISTINCT ON (r.recipient) $2, r.recipient,
@@ -90,6 +94,8 @@ export async function recordAcceptedMessage(db: Queryable, message: AcceptedMess
         r.notify === undefined ? '' : r.notify === 'NEVER' ? 'NEVER' : r.notify.join(','),
       ),
       message.recipients.map((r) => r.orcpt ?? null),
+      message.junk ?? false,
+      message.verdict === undefined ? null : JSON.stringify(message.verdict),
     ],
   );
 }

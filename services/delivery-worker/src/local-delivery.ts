@@ -1,5 +1,5 @@
 import type { MailBus } from '@tegami/bus';
-import type { DueDelivery, LocalMailbox, QueueEntry } from '@tegami/store';
+import { type DueDelivery, junkMailbox, type LocalMailbox, type QueueEntry } from '@tegami/store';
 import type { MailboxBatcher } from './mailbox-batcher.js';
 
 // Delivery into a local INBOX: the message as stored gets Return-Path (the envelope
@@ -43,9 +43,11 @@ export async function deliverLocally(
   deps: LocalDeliveryDeps,
   entry: QueueEntry,
   delivery: DueDelivery,
-  mailbox: LocalMailbox,
+  account: LocalMailbox,
   message: Buffer,
 ): Promise<LocalOutcome> {
+  // DMARC quarantine and spam go to the user's Junk, where clients look for them.
+  const mailbox = entry.junk ? junkMailbox(account) : account;
   const raw = localCopy(entry, delivery.recipient, message);
   const described = deps.describe(raw);
   const result = await deps.batcher.deliver(mailbox, {
@@ -55,7 +57,7 @@ export async function deliverLocally(
     metadata: described.metadata,
     searchText: described.searchText,
     internalDate: new Date(),
-    reply: `250 2.0.0 delivered to ${mailbox.address} INBOX by ${deps.hostname}`,
+    reply: `250 2.0.0 delivered to ${mailbox.address} ${mailbox.name ?? 'INBOX'} by ${deps.hostname}`,
   });
   if (result.kind === 'not-held') return result;
   if (result.kind === 'no-mailbox') return { kind: 'no-such-user' };

@@ -1,4 +1,5 @@
 import { connectNatsBus } from '@tegami/bus';
+import { createResolverClient } from '@tegami/rpc';
 import {
   drainTimeoutOf,
   legacySaslSettings,
@@ -7,11 +8,13 @@ import {
   mailServiceSettings,
   proxyProtocolSettings,
   runService,
+  string,
   tlsFiles,
   tlsPolicySettings,
 } from '@tegami/runtime';
 import { loginThrottlePolicy, openServiceStore, prepareLegacySasl, sweepAbandoned } from '@tegami/store';
-import { smtpListeners, smtpSettings } from './settings.js';
+import { inboundChecks } from './inbound-setup.js';
+import { inboundCheckSettings, smtpListeners, smtpSettings } from './settings.js';
 import { startSmtpIngress } from './smtp-ingress.js';
 
 // Every 'accepting' row older than this had its client told 451 long ago.
@@ -25,6 +28,8 @@ const settings = {
   tlsPolicy: tlsPolicySettings(),
   proxy: proxyProtocolSettings(),
   ...legacySaslSettings(),
+  ...inboundCheckSettings(),
+  resolverTarget: string('TEGAMI_RESOLVER_TARGET'),
 };
 
 await runService('smtp-ingress', settings, async ({ config, logger, metrics }) => {
@@ -40,6 +45,8 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
   // Seals (or, when off, deletes) the stored CRAM-MD5/DIGEST-MD5 secrets before the first login.
   const legacySasl = await prepareLegacySasl(store.pool, config, logger);
   const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
+  // SPF, DKIM, DMARC and ARC ask the dns-resolver: one cache and one set of upstreams for all.
+  const resolver = createResolverClient(config.resolverTarget);
   const ingress = await startSmtpIngress({
     ...config,
     pool: store.pool,
@@ -53,6 +60,7 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
     listeners: smtpListeners(config),
     popBeforeSmtp: config.popBeforeSmtpTtlMs !== undefined,
     drainTimeoutMs: drainTimeoutOf(config.shutdownTimeoutMs),
+    inbound: inboundChecks(config, resolver, undefined),
     loginThrottle: loginThrottlePolicy({
       maxDelayMs: config.authFailureDelayMaxMs,
       freeFailures: config.authFreeFailures,
@@ -70,6 +78,7 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
     async stop() {
       clearInterval(sweep);
       await ingress.stop();
+      resolver.close();
       await bus.close();
       await store.close();
     },

@@ -9,8 +9,16 @@ import {
   type SmtpRole,
 } from '@tegami/protocol';
 import type { Logger } from '@tegami/runtime';
-import { discardAccepting, markQueued, newQueueId, recordAcceptedMessage } from '@tegami/store';
+import {
+  discardAccepting,
+  hasPopBeforeSmtp,
+  markQueued,
+  newQueueId,
+  recordAcceptedMessage,
+} from '@tegami/store';
 import type pg from 'pg';
+import { isLoopback } from './client-address.js';
+import { checkInboundMessage, type InboundCheckDeps, type InboundVerdictSummary } from './inbound-checks.js';
 import type { SmtpMetrics } from './metrics.js';
 import { receivedHeader } from './received-header.js';
 import { findMessageId, fixSubmittedHeaders } from './submission-headers.js';
@@ -21,6 +29,12 @@ export interface AcceptorDeps {
   readonly hostname: string;
   readonly logger: Logger;
   readonly metrics: SmtpMetrics;
+  /** SPF/DKIM/DMARC/ARC and the spam filter for port 25; none when both are off. */
+  readonly inbound?: Omit<InboundCheckDeps, 'hostname' | 'metrics'>;
+  /** POP-before-SMTP is on: a client with a grant is one of our users, not checked like a stranger. */
+  readonly popBeforeSmtp?: boolean;
+  /** Check mail from loopback clients too (tests); a local program's mail is not checked otherwise. */
+  readonly checkLoopbackClients?: boolean;
 }
 
 const TEMPORARY_FAILURE = reply(451, '4.3.0', 'Temporary failure storing the message; try again later');
@@ -50,11 +64,44 @@ export async function acceptMessage(
           messageId: `<${queueId}.${now.getTime()}@${deps.hostname}>`,
         })
       : message;
-  const raw = Buffer.concat([
-    Buffer.from(receivedHeader({ client, hostname: deps.hostname, queueId, recipients, date: now })),
-    fixed,
-  ]);
+  const received = receivedHeader({ client, hostname: deps.hostname, queueId, recipients, date: now });
   const sender = reversePathAddress(envelope.from);
+  let raw: Buffer = Buffer.concat([Buffer.from(received), fixed]);
+  let junk = false;
+  let verdict: InboundVerdictSummary | undefined;
+  if (await shouldCheck(deps, role, client)) {
+    const checked = await checkInboundMessage(
+      { hostname: deps.hostname, metrics: deps.metrics, auth: deps.inbound?.auth, spam: deps.inbound?.spam },
+      {
+        queueId,
+        client: { ip: client.address, helo: client.helo ?? '' },
+        sender,
+        recipients,
+        message: fixed,
+        received,
+      },
+    );
+    verdict = checked.summary;
+    deps.logger.info({ queueId, client: client.address, sender, ...checked.summary }, 'inbound verdict');
+    if (checked.refusal) {
+      deps.metrics.transactions.inc({ listener, result: 'rejected', code: String(checked.refusal.code) });
+      deps.logger.info(
+        {
+          queueId,
+          client: client.address,
+          listener,
+          sender,
+          recipients: recipients.length,
+          result: 'rejected',
+          reply: checked.refusal.code,
+        },
+        'transaction',
+      );
+      return checked.refusal;
+    }
+    raw = checked.raw;
+    junk = checked.junk;
+  }
   const log = {
     queueId,
     client: client.address,
@@ -94,6 +141,8 @@ export async function acceptMessage(
       authenticatedAs: client.authenticated?.accountId,
       dsnEnvid: envelope.mailParams.envid,
       dsnRet: envelope.mailParams.ret,
+      junk,
+      verdict,
     });
   } catch (err) {
     deps.metrics.errors.inc({ kind: 'storage' });
@@ -113,4 +162,18 @@ export async function acceptMessage(
     return outcome(TEMPORARY_FAILURE, err);
   }
   return outcome(reply(250, '2.0.0', `Ok: queued as ${queueId}`));
+}
+
+/**
+ * Port 25 mail from strangers is checked; our own users' is not (authenticated on port 25,
+ * or holding a POP-before-SMTP grant): they send as our domains from anywhere, which SPF
+ * and DMARC would hold against them, and submission already proved who they are.
+ */
+async function shouldCheck(deps: AcceptorDeps, role: SmtpRole, client: SmtpClientInfo): Promise<boolean> {
+  if (role !== 'mx' || !deps.inbound || (!deps.inbound.auth && !deps.inbound.spam)) return false;
+  if (client.authenticated) return false;
+  if (isLoopback(client.address) && !deps.checkLoopbackClients) return false;
+  if (!deps.popBeforeSmtp) return true;
+  // A failed lookup checks the message: a stranger's mail is never waved through by an error.
+  return !(await hasPopBeforeSmtp(deps.pool, client.address).catch(() => false));
 }

@@ -48,6 +48,18 @@ export function createSmtpMetrics(registry: Registry) {
       labelNames: ['mechanism', 'result'] as const,
       registers,
     }),
+    authResults: new Counter({
+      name: 'tegami_auth_results_total',
+      help: 'Results of the checks of mail received on port 25, by method (spf, spf_helo, dkim per signature, dmarc, arc) and result (RFC 8601)',
+      labelNames: ['method', 'result'] as const,
+      registers,
+    }),
+    spamActions: new Counter({
+      name: 'tegami_spam_actions_total',
+      help: "The spam filter's action on mail received on port 25 (no_action, add_header, rewrite_subject, greylist, soft_reject, reject), or unscanned when it could not answer",
+      labelNames: ['action'] as const,
+      registers,
+    }),
     errors: createErrorCounter(registry),
   };
 }

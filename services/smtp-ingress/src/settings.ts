@@ -1,4 +1,14 @@
-import { bool, durationMs, int, optional, port, slowClientSettings, string } from '@tegami/runtime';
+import {
+  bool,
+  durationMs,
+  int,
+  oneOf,
+  optional,
+  port,
+  slowClientSettings,
+  string,
+  variable,
+} from '@tegami/runtime';
 import type { SmtpListenerSpec } from './smtp-ingress.js';
 
 /** The SMTP settings, read the same way by the service's main and by the standalone. */
@@ -18,6 +28,46 @@ export function smtpSettings() {
     allowPlaintextAuth: bool('TEGAMI_SMTP_ALLOW_PLAINTEXT_AUTH'),
     popBeforeSmtpTtlMs: optional(durationMs('TEGAMI_POP_BEFORE_SMTP_TTL', { min: 1000 })),
   };
+}
+
+/** Mail authentication and the spam filter of port 25 (read by the service and the standalone). */
+export function inboundCheckSettings() {
+  return {
+    mailAuth: bool('TEGAMI_MAIL_AUTH'),
+    mailAuthTimeoutMs: durationMs('TEGAMI_MAIL_AUTH_TIMEOUT', { min: 100, max: 300_000 }),
+    dmarcEnforcement: oneOf('TEGAMI_DMARC_ENFORCEMENT', ['reject', 'quarantine', 'report']),
+    arcTrustedSealers: optional(domainList('TEGAMI_ARC_TRUSTED_SEALERS')),
+    rspamdUrl: optional(httpUrl('TEGAMI_RSPAMD_URL')),
+    rspamdTimeoutMs: durationMs('TEGAMI_RSPAMD_TIMEOUT', { min: 100, max: 300_000 }),
+    rspamdFailure: oneOf('TEGAMI_RSPAMD_FAILURE', ['accept', 'tempfail']),
+  };
+}
+
+/** Comma-separated domain names, lower case, without a trailing dot. */
+function domainList(name: string) {
+  return variable(name, (value, fail) => {
+    const domains = value
+      .split(',')
+      .map((d) => d.trim().toLowerCase().replace(/\.$/, ''))
+      .filter((d) => d !== '');
+    const bad = domains.find((d) => !/^[a-z0-9_-]+(\.[a-z0-9_-]+)+$/.test(d));
+    if (bad !== undefined) fail(`${JSON.stringify(bad)} is not a domain name`);
+    return domains;
+  });
+}
+
+/** An http(s) base URL, without a trailing slash. */
+export function httpUrl(name: string) {
+  return variable(name, (value, fail) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return fail('is not a URL (e.g. http://rspamd:11333)');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') fail('must be an http:// or https:// URL');
+    return url.toString().replace(/\/$/, '');
+  });
 }
 
 export function smtpListeners(config: {

@@ -38,6 +38,8 @@ import {
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 
+import { isLoopback } from './client-address.js';
+import type { AcceptorDeps } from './message-acceptor.js';
 import { createSmtpMetrics } from './metrics.js';
 import { RelayPolicy } from './policy.js';
 import { type ServedSmtpConnection, serveSmtpConnection } from './smtp-connection.js';
@@ -86,6 +88,17 @@ export interface SmtpIngressDeps {
   readonly loginClock?: LoginClock;
   /** Relay for client addresses with a POP-before-SMTP grant (the pop-gateway writes them). */
   readonly popBeforeSmtp?: boolean;
+  /**
+   * SPF/DKIM/DMARC/ARC and the spam filter for mail received on port 25 (`inboundChecks()`);
+   * none when absent.
+   */
+  readonly inbound?: AcceptorDeps['inbound'];
+  /**
+   * Check loopback clients' mail too. Off in a deployment: a client on the same host is a
+   * local program (as OpenDMARC's IgnoreHosts and rspamd's local_addrs default to); tests,
+   * which can only connect from loopback, turn it on.
+   */
+  readonly checkLoopbackClients?: boolean;
   /** stop(): how long transactions in progress may take to finish before they get 421. */
   readonly drainTimeoutMs?: number;
   /**
@@ -184,7 +197,16 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
         abuse,
         lookupCredentials,
         loginThrottle,
-        acceptor: { pool: deps.pool, bus: deps.bus, hostname: deps.hostname, logger: deps.logger, metrics },
+        acceptor: {
+          pool: deps.pool,
+          bus: deps.bus,
+          hostname: deps.hostname,
+          logger: deps.logger,
+          metrics,
+          ...(deps.inbound && { inbound: deps.inbound }),
+          popBeforeSmtp: deps.popBeforeSmtp ?? false,
+          checkLoopbackClients: deps.checkLoopbackClients ?? false,
+        },
         metrics,
         logger: deps.logger,
         tlsHandshakeTimeoutMs: 30_000,
@@ -265,8 +287,4 @@ function startImplicitTls(raw: Socket, secureContext: SecureContext): TLSSocket 
   secured.once('secure', () => clearTimeout(timer));
   secured.once('close', () => clearTimeout(timer));
   return secured;
-}
-
-function isLoopback(address: string): boolean {
-  return address === '::1' || address.startsWith('127.');
 }

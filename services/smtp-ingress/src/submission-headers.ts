@@ -1,3 +1,5 @@
+import { fieldName, findHeaderEnd, splitFields } from './header-fields.js';
+
 /**
  * What a submission server fixes in a message from a user's client (RFC 6409 §8): adds
  * `Date` and `Message-ID` when missing (§8.2, §8.3) and removes `Bcc` (RFC 5322 §3.6.3:
@@ -27,31 +29,4 @@ export function findMessageId(raw: Buffer): string | undefined {
       .replace(/\s+/g, ' ')
       .trim() || undefined
   );
-}
-
-/** Offset of the blank line that ends the header section (or the end, if there is none). */
-function findHeaderEnd(raw: Buffer): number {
-  if (raw.subarray(0, 2).toString('latin1') === '\r\n' || raw[0] === 0x0a) return 0;
-  const crlf = raw.indexOf('\r\n\r\n');
-  const lf = raw.indexOf('\n\n');
-  if (crlf >= 0 && (lf < 0 || crlf < lf)) return crlf + 2;
-  if (lf >= 0) return lf + 1;
-  return raw.length;
-}
-
-/** Header fields with their folded continuation lines, line ends kept. */
-function splitFields(header: string): string[] {
-  const lines = header.match(/[^\n]*\n|[^\n]+$/g) ?? [];
-  const fields: string[] = [];
-  for (const line of lines) {
-    if ((line.startsWith(' ') || line.startsWith('\t')) && fields.length > 0)
-      fields[fields.length - 1] += line;
-    else fields.push(line);
-  }
-  return fields;
-}
-
-function fieldName(field: string): string {
-  const colon = field.indexOf(':');
-  return (colon < 0 ? '' : field.slice(0, colon)).trim().toLowerCase();
 }

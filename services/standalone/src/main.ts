@@ -15,7 +15,7 @@ import {
   string,
   tlsPolicySettings,
 } from '@tegami/runtime';
-import { smtpSettings } from '@tegami/smtp-ingress';
+import { inboundCheckSettings, smtpSettings } from '@tegami/smtp-ingress';
 import { loginThrottlePolicy } from '@tegami/store';
 import { startStandalone } from './standalone.js';
 
@@ -31,6 +31,7 @@ const config = loadConfigOrExit(
     tlsPolicy: tlsPolicySettings(),
     ...legacySaslSettings(),
     ...smtpSettings(),
+    ...inboundCheckSettings(),
     ...deliverySettings(),
     ...popSettings(),
     ...imapSettings(),
@@ -45,6 +46,7 @@ const standalone = await exitOnStartupError('could not start', () =>
   startStandalone({
     ...config,
     smtp: config,
+    inboundChecks: config,
     delivery: toDeliverySettings(config),
     dns: config,
     pop: config,

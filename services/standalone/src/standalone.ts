@@ -19,7 +19,13 @@ import {
   startOpsServer,
   type TlsPolicy,
 } from '@tegami/runtime';
-import { type SmtpIngress, smtpListeners, startSmtpIngress } from '@tegami/smtp-ingress';
+import {
+  type InboundCheckConfig,
+  inboundChecks,
+  type SmtpIngress,
+  smtpListeners,
+  startSmtpIngress,
+} from '@tegami/smtp-ingress';
 import {
   ensureDomain,
   ensureSecretsKeyFile,
@@ -61,6 +67,8 @@ export interface StandaloneDeps {
     submissionsPort: number;
     popBeforeSmtpTtlMs?: number | undefined;
   };
+  /** SPF/DKIM/DMARC/ARC and rspamd on port 25 (TEGAMI_MAIL_AUTH, TEGAMI_RSPAMD_*); off when absent. */
+  readonly inboundChecks?: InboundCheckConfig;
   readonly delivery: DeliverySettings;
   readonly pop: {
     readonly popHost: string;
@@ -183,6 +191,18 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
     stack.push({ name: 'bus', stop: () => bus.close() });
     const metrics = createMetricsRegistry('standalone');
 
+    // dns-resolver on a loopback port of its own, reached over gRPC like in a cluster.
+    const resolver = await startDnsResolver({
+      ...deps.dns,
+      logger: logger.child({ component: 'dns-resolver' }),
+      metrics,
+      host: '127.0.0.1',
+      port: 0,
+    });
+    stack.push({ name: 'dns-resolver', stop: () => resolver.stop() });
+    const resolverClient = createResolverClient(`127.0.0.1:${resolver.port}`);
+    stack.push({ name: 'resolver client', stop: async () => resolverClient.close() });
+
     const smtp = await startSmtpIngress({
       ...deps.smtp,
       pool: store.pool,
@@ -198,20 +218,9 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       popBeforeSmtp: deps.smtp.popBeforeSmtpTtlMs !== undefined,
       drainTimeoutMs,
       ...(deps.loginThrottle && { loginThrottle: deps.loginThrottle }),
+      inbound: deps.inboundChecks ? inboundChecks(deps.inboundChecks, resolverClient, undefined) : undefined,
     });
     services.push({ name: 'smtp-ingress', stop: () => smtp.stop() });
-
-    // dns-resolver on a loopback port of its own, reached over gRPC like in a cluster.
-    const resolver = await startDnsResolver({
-      ...deps.dns,
-      logger: logger.child({ component: 'dns-resolver' }),
-      metrics,
-      host: '127.0.0.1',
-      port: 0,
-    });
-    stack.push({ name: 'dns-resolver', stop: () => resolver.stop() });
-    const resolverClient = createResolverClient(`127.0.0.1:${resolver.port}`);
-    stack.push({ name: 'resolver client', stop: async () => resolverClient.close() });
 
     const delivery = await startDeliveryWorker({
       pool: store.pool,

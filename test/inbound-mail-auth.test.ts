@@ -1,0 +1,258 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { reverseDnsName, startTestDnsServer, type TestDnsRecords, type TestDnsServer } from '@tegami/testing';
+import { dkimSign } from 'mailauth';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestResolver, type TestResolver } from '../services/dns-resolver/test/test-resolver.js';
+import { inboundChecks } from '../services/smtp-ingress/src/inbound-setup.js';
+import { ehlo, sendData } from '../services/smtp-ingress/test/smtp-client.js';
+import { queueIdOf, startTestIngress, type TestIngress } from '../services/smtp-ingress/test/test-ingress.js';
+
+// SPF, DKIM, DMARC and ARC at the end of DATA on port 25, through a real dns-resolver asking
+// an authoritative test DNS server, with the verdicts in the stored message and the queue row.
+
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ed = generateKeyPairSync('ed25519');
+const rsaPublic = rsa.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+// RFC 8463 §4.2: the ed25519 key record holds the raw 32-byte key, not the SPKI structure.
+const edPublic = ed.publicKey.export({ type: 'spki', format: 'der' }).subarray(-32).toString('base64');
+const rsaPem = rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const edPem = ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+
+/** A record split into character-strings of at most 255 bytes, as a zone file would. */
+function chunks(text: string): string[] {
+  return text.match(/.{1,255}/g) ?? [];
+}
+
+const zone: TestDnsRecords = {
+  'pass.test': { txt: ['v=spf1 ip4:127.0.0.1 -all'] },
+  '_dmarc.pass.test': { txt: ['v=DMARC1; p=reject'] },
+  'rsa._domainkey.pass.test': { txt: [chunks(`v=DKIM1; k=rsa; p=${rsaPublic}`)] },
+  'ed._domainkey.pass.test': { txt: [`v=DKIM1; k=ed25519; p=${edPublic}`] },
+  'client.pass.test': { a: ['127.0.0.1'], txt: ['v=spf1 a -all'] },
+  'reject.test': { txt: ['v=spf1 ip4:192.0.2.0/24 -all'] },
+  '_dmarc.reject.test': { txt: ['v=DMARC1; p=reject; rua=mailto:dmarc@reject.test'] },
+  'quarantine.test': { txt: ['v=spf1 -all'] },
+  '_dmarc.quarantine.test': { txt: ['v=DMARC1; p=quarantine'] },
+  'sampled.test': { txt: ['v=spf1 -all'] },
+  '_dmarc.sampled.test': { txt: ['v=DMARC1; p=reject; pct=0'] },
+  'softfail.test': { txt: ['v=spf1 ~all'] },
+  'neutral.test': { txt: ['v=spf1 ?all'] },
+  'nospf.test': { a: ['192.0.2.1'] },
+  'broken.test': { rcode: 'SERVFAIL' },
+  'bad-syntax.test': { txt: ['v=spf1 ip4:not-an-address -all'] },
+  'sub.parent.test': { txt: ['v=spf1 -all'] },
+  '_dmarc.parent.test': { txt: ['v=DMARC1; p=none; sp=reject'] },
+  [reverseDnsName('127.0.0.1')]: { ptr: ['localhost'] },
+};
+
+let dns: TestDnsServer;
+let resolver: TestResolver;
+let t: TestIngress;
+
+beforeAll(async () => {
+  dns = await startTestDnsServer({ records: zone });
+  resolver = await startTestResolver([dns.address]);
+  const inbound = inboundChecks(
+    {
+      mailAuth: true,
+      mailAuthTimeoutMs: 10_000,
+      dmarcEnforcement: 'reject',
+      arcTrustedSealers: [],
+      rspamdTimeoutMs: 1_000,
+      rspamdFailure: 'accept',
+    },
+    resolver.client,
+    undefined,
+  );
+  t = await startTestIngress({ inbound, checkLoopbackClients: true });
+}, 60_000);
+
+afterAll(async () => {
+  await t?.stop();
+  await resolver?.stop();
+  await dns?.stop();
+});
+
+interface Sent {
+  readonly reply: { code: number; text: string };
+  readonly stored?: Buffer;
+  readonly junk?: boolean;
+  readonly verdict?: Record<string, unknown>;
+}
+
+async function send(options: { helo?: string; from: string; message: string | Buffer }): Promise<Sent> {
+  const client = await ehlo(t.ports.mx);
+  try {
+    if (options.helo) await client.command(`EHLO ${options.helo}`);
+    expect((await client.command(`MAIL FROM:<${options.from}>`)).code).toBe(250);
+    expect((await client.command('RCPT TO:<bob@example.test>')).code).toBe(250);
+    const reply = await sendData(client, options.message.toString('latin1'));
+    if (reply.code !== 250) return { reply };
+    const queueId = queueIdOf(reply.text);
+    const stored = (await t.queued(queueId))?.raw;
+    const row = await t.store.pool.query<{ junk: boolean; verdict: Record<string, unknown> }>(
+      'SELECT junk, verdict FROM queue WHERE id = $1',
+      [queueId],
+    );
+    return { reply, ...(stored && { stored }), junk: row.rows[0]!.junk, verdict: row.rows[0]!.verdict };
+  } finally {
+    client.close();
+  }
+}
+
+function message(from: string, body = 'Hello there.\r\n', extraHeaders = ''): string {
+  return (
+    `${extraHeaders}From: ${from}\r\nTo: bob@example.test\r\nSubject: checks\r\n` +
+    `Date: Thu, 03 Dec 2026 12:00:00 +0000\r\nMessage-ID: <${Math.random()}@pass.test>\r\n\r\n${body}`
+  );
+}
+
+async function signed(raw: string, keys: { selector: string; algorithm: string; privateKey: string }[]) {
+  const result = await dkimSign(Buffer.from(raw), {
+    canonicalization: 'relaxed/relaxed',
+    signatureData: keys.map((k) => ({
+      signingDomain: 'pass.test',
+      selector: k.selector,
+      privateKey: k.privateKey,
+      algorithm: k.algorithm,
+    })),
+  });
+  return result.signatures + raw;
+}
+
+/** The Authentication-Results field at the top of the stored message, unfolded. */
+function authResults(stored: Buffer | undefined): string {
+  const header = (stored ?? Buffer.alloc(0)).toString('latin1').split('\r\n\r\n')[0]!;
+  const match = /^Authentication-Results: ([^]*?)\r\n(?![ \t])/m.exec(`${header}\r\n`);
+  return (match?.[1] ?? '').replace(/\r\n[ \t]+/g, ' ');
+}
+
+describe('DKIM', () => {
+  it('passes rsa-sha256 and ed25519-sha256 signatures, each listed, and DMARC with them', async () => {
+    const raw = await signed(message('alice@pass.test'), [
+      { selector: 'rsa', algorithm: 'rsa-sha256', privateKey: rsaPem },
+      { selector: 'ed', algorithm: 'ed25519-sha256', privateKey: edPem },
+    ]);
+    const sent = await send({ from: 'alice@pass.test', helo: 'client.pass.test', message: raw });
+    expect(sent.reply.code).toBe(250);
+    const ar = authResults(sent.stored);
+    expect(ar).toMatch(/^mx\.example\.test; /);
+    expect(ar).toMatch(/dkim=pass [^;]*header\.s=rsa [^;]*header\.a=rsa-sha256/);
+    expect(ar).toMatch(/dkim=pass [^;]*header\.s=ed [^;]*header\.a=ed25519-sha256/);
+    expect(ar).toMatch(/spf=pass [^;]*smtp\.mailfrom=alice@pass\.test/);
+    expect(ar).toMatch(/spf=pass [^;]*smtp\.helo=client\.pass\.test/);
+    expect(ar).toMatch(/dmarc=pass [^;]*header\.from=pass\.test/);
+    expect(sent.junk).toBe(false);
+    expect(sent.verdict).toMatchObject({
+      spf: 'pass',
+      spfHelo: 'pass',
+      dkim: [
+        { domain: 'pass.test', selector: 'rsa', result: 'pass' },
+        { domain: 'pass.test', selector: 'ed', result: 'pass' },
+      ],
+      dmarc: { result: 'pass', action: 'accept' },
+      action: 'inbox',
+    });
+  });
+
+  it('fails a signature when one body byte changed, and the message is still delivered (SPF aligns)', async () => {
+    const raw = await signed(message('alice@pass.test', 'Pay 100 euros.\r\n'), [
+      { selector: 'rsa', algorithm: 'rsa-sha256', privateKey: rsaPem },
+    ]);
+    const sent = await send({ from: 'alice@pass.test', message: raw.replace('100', '900') });
+    expect(sent.reply.code).toBe(250);
+    expect(authResults(sent.stored)).toMatch(/dkim=neutral \(body hash did not verify\)|dkim=fail/);
+    expect(authResults(sent.stored)).toMatch(/dmarc=pass/);
+  });
+
+  it('says none for an unsigned message', async () => {
+    const sent = await send({ from: 'alice@pass.test', message: message('alice@pass.test') });
+    expect(authResults(sent.stored)).toMatch(/dkim=none/);
+  });
+});
+
+describe('DMARC', () => {
+  it('refuses a spoofed From of a p=reject domain with 550 5.7.1, storing nothing', async () => {
+    const before = await t.store.pool.query('SELECT count(*)::int AS n FROM queue');
+    const sent = await send({ from: 'bounce@reject.test', message: message('ceo@reject.test') });
+    expect(sent.reply.text).toMatch(/^550 5\.7\.1 .*DMARC.*reject\.test/);
+    const after = await t.store.pool.query('SELECT count(*)::int AS n FROM queue');
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+  });
+
+  it('files a p=quarantine failure into Junk', async () => {
+    const sent = await send({ from: 'x@quarantine.test', message: message('boss@quarantine.test') });
+    expect(sent.reply.code).toBe(250);
+    expect(sent.junk).toBe(true);
+    expect(authResults(sent.stored)).toMatch(/dmarc=fail [^;]*header\.from=quarantine\.test/);
+    expect(sent.verdict).toMatchObject({ dmarc: { action: 'quarantine', reason: 'policy' }, action: 'junk' });
+  });
+
+  it('applies pct: with pct=0 a p=reject failure is quarantined instead (RFC 7489 §6.6.4)', async () => {
+    const sent = await send({ from: 'x@sampled.test', message: message('boss@sampled.test') });
+    expect(sent.reply.code).toBe(250);
+    expect(sent.junk).toBe(true);
+    expect(sent.verdict).toMatchObject({ dmarc: { action: 'quarantine', reason: 'pct' } });
+  });
+
+  it('uses sp for a subdomain of the organizational domain', async () => {
+    const sent = await send({ from: 'x@sub.parent.test', message: message('boss@sub.parent.test') });
+    expect(sent.reply.text).toMatch(/^550 5\.7\.1 /);
+  });
+});
+
+describe('SPF', () => {
+  it.each([
+    ['softfail.test', 'softfail'],
+    ['neutral.test', 'neutral'],
+    ['nospf.test', 'none'],
+    ['broken.test', 'temperror'],
+    ['bad-syntax.test', 'permerror'],
+  ])('%s gives spf=%s, and the message is accepted', async (domain, result) => {
+    const sent = await send({ from: `someone@${domain}`, message: message(`someone@${domain}`) });
+    expect(sent.reply.code).toBe(250);
+    expect(authResults(sent.stored)).toMatch(
+      new RegExp(`spf=${result} [^;]*smtp\\.mailfrom=someone@${domain}`),
+    );
+    expect(sent.stored!.toString('latin1')).toMatch(
+      new RegExp(`^Received-SPF: ${result} client-ip=127\\.0\\.0\\.1;`, 'm'),
+    );
+  });
+
+  it('checks the HELO identity of a bounce (null reverse-path)', async () => {
+    const sent = await send({
+      from: '',
+      helo: 'client.pass.test',
+      message: message('mailer-daemon@pass.test'),
+    });
+    expect(sent.reply.code).toBe(250);
+    expect(authResults(sent.stored)).toMatch(/spf=pass [^;]*smtp\.mailfrom=postmaster@client\.pass\.test/);
+  });
+});
+
+describe('Authentication-Results', () => {
+  it("removes a forged one claiming our authserv-id, keeps another host's, and leaves the rest byte-exact", async () => {
+    const original = message(
+      'alice@pass.test',
+      'Body line one.\r\n',
+      'Authentication-Results: MX.example.test; dkim=pass header.d=paypal.com\r\n' +
+        'Authentication-Results: other.example; spf=pass smtp.mailfrom=x@y\r\n',
+    );
+    const sent = await send({ from: 'alice@pass.test', message: original });
+    const stored = sent.stored!.toString('latin1');
+    expect(stored).not.toContain('paypal.com');
+    expect(stored).toContain('Authentication-Results: other.example; spf=pass smtp.mailfrom=x@y\r\n');
+    const withoutForged = original.replace(/^Authentication-Results: MX[^\r]*\r\n/m, '');
+    expect(stored.endsWith(withoutForged)).toBe(true);
+    expect(stored.indexOf('Authentication-Results: mx.example.test;')).toBe(0);
+  });
+
+  it('counts every result in tegami_auth_results_total', async () => {
+    const metric = await t.metrics.getSingleMetric('tegami_auth_results_total')!.get();
+    const value = (method: string, result: string) =>
+      metric.values.find((v) => v.labels.method === method && v.labels.result === result)?.value ?? 0;
+    expect(value('dkim', 'pass')).toBeGreaterThanOrEqual(2);
+    expect(value('dmarc', 'fail')).toBeGreaterThanOrEqual(3);
+    expect(value('spf', 'temperror')).toBeGreaterThanOrEqual(1);
+  });
+});
