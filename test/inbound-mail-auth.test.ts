@@ -108,7 +108,11 @@ function message(from: string, body = 'Hello there.\r\n', extraHeaders = ''): st
 }
 
 async function signed(raw: string, keys: { selector: string; algorithm: string; privateKey: string }[]) {
+  // The first key is also the default mailauth's type wants; signatureData lists them all.
   const result = await dkimSign(Buffer.from(raw), {
+    signingDomain: 'pass.test',
+    selector: keys[0]!.selector,
+    privateKey: keys[0]!.privateKey,
     canonicalization: 'relaxed/relaxed',
     signatureData: keys.map((k) => ({
       signingDomain: 'pass.test',
@@ -123,7 +127,7 @@ async function signed(raw: string, keys: { selector: string; algorithm: string; 
 /** The Authentication-Results field at the top of the stored message, unfolded. */
 function authResults(stored: Buffer | undefined): string {
   const header = (stored ?? Buffer.alloc(0)).toString('latin1').split('\r\n\r\n')[0]!;
-  const match = /^Authentication-Results: ([^]*?)\r\n(?![ \t])/m.exec(`${header}\r\n`);
+  const match = /^Authentication-Results: ([\s\S]*?)\r\n(?![ \t])/m.exec(`${header}\r\n`);
   return (match?.[1] ?? '').replace(/\r\n[ \t]+/g, ' ');
 }
 
