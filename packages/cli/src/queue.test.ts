@@ -136,6 +136,36 @@ describe('tegami queue and trace', () => {
     expect(bad.stderr).toContain('not a size: lots');
   }, 30_000);
 
+  it('shows what the inbound checks found and decided', async () => {
+    const queueId = newQueueId();
+    await recordAcceptedMessage(store.pool, {
+      queueId,
+      raw: Buffer.from('Subject: q\r\n\r\nbody\r\n'),
+      sender: 'x@quarantine.test',
+      recipients: [{ address: 'bob@example.test' }],
+      junk: true,
+      verdict: {
+        spf: 'fail',
+        spfHelo: 'none',
+        dkim: [{ domain: 'quarantine.test', selector: 's1', result: 'fail' }],
+        dmarc: {
+          result: 'fail',
+          domain: 'quarantine.test',
+          policy: 'quarantine',
+          action: 'quarantine',
+          reason: 'policy',
+        },
+        arc: 'none',
+        spam: { action: 'add header', score: 7.5, required: 15, symbols: ['BAYES_SPAM'] },
+        action: 'junk',
+      },
+    });
+    const trace = await tegami(['trace', queueId]);
+    expect(trace.stdout).toContain(
+      '  checks: spf=fail helo=none dkim=fail(quarantine.test/s1) dmarc=fail(p=quarantine: quarantine by policy) arc=none spam=add header 7.5/15 → junk\n',
+    );
+  });
+
   it('says so when nothing matches a trace', async () => {
     const run = await tegami(['trace', 'NOSUCHQUEUEID000']);
     expect(run.code).toBe(1);

@@ -98,6 +98,8 @@ export interface TraceMessage {
   readonly clientAddress: string | null;
   readonly listener: string | null;
   readonly reportsOn: string | null;
+  /** What the inbound checks of port 25 found and decided (null when none ran). */
+  readonly verdict: Record<string, unknown> | null;
   readonly recipients: readonly TraceRecipient[];
 }
 
@@ -109,6 +111,7 @@ export async function traceMessages(db: Queryable, key: string): Promise<TraceMe
   const bare = key.replace(/^<|>$/g, '');
   const result = await db.query(
     `SELECT q.id, q.state, q.sender, q.message_id, q.size, q.received_at, q.client_address, q.listener, q.reports_on,
+            q.verdict,
             COALESCE((
               SELECT json_agg(json_build_object(
                        'recipient', d.recipient, 'expandedFrom', d.expanded_from, 'status', d.status,
@@ -133,6 +136,7 @@ export async function traceMessages(db: Queryable, key: string): Promise<TraceMe
     clientAddress: row.client_address,
     listener: row.listener,
     reportsOn: row.reports_on,
+    verdict: row.verdict ?? null,
     recipients: (row.recipients as Array<Record<string, unknown>>).map((r) => ({
       recipient: r.recipient as string,
       expandedFrom: (r.expandedFrom as string | null) ?? null,

@@ -38,6 +38,8 @@ export interface SubmitInput {
   readonly authenticatedAs?: string;
   /** Queued but no job published yet: release(queueId) publishes it. */
   readonly held?: boolean;
+  /** The inbound checks said Junk (DMARC quarantine, spam). */
+  readonly junk?: boolean;
 }
 
 export interface TestWorker {
@@ -137,6 +139,7 @@ export async function startTestWorker(
         dsnRet: input.ret,
         dsnEnvid: input.envid,
         authenticatedAs: input.authenticatedAs,
+        junk: input.junk,
       });
       if (!input.held) await bus.publishJob({ queueId, enqueuedAt: new Date().toISOString() });
       await markQueued(store.pool, queueId);

@@ -70,6 +70,36 @@ describe('local delivery', () => {
     );
   });
 
+  it('files a message the inbound checks marked as junk into Junk, and into INBOX when there is no Junk', async () => {
+    await t.store.pool.query(
+      `UPDATE mailboxes SET special_use = NULL
+        WHERE name = 'Junk' AND account_id = (SELECT id FROM accounts WHERE address = $1)`,
+      [`bob@${DOMAIN}`],
+    );
+    const queueId = await t.submit({
+      from: 'x@elsewhere.test',
+      to: [`alice@${DOMAIN}`, `bob@${DOMAIN}`],
+      junk: true,
+    });
+    const trace = await t.settled(queueId);
+    const placed = await t.store.pool.query<{ address: string; name: string }>(
+      `SELECT a.address, b.name FROM deliveries d JOIN mailboxes b ON b.id = d.mailbox_id
+         JOIN accounts a ON a.id = b.account_id WHERE d.queue_id = $1 ORDER BY a.address`,
+      [queueId],
+    );
+    expect(placed.rows).toEqual([
+      { address: `alice@${DOMAIN}`, name: 'Junk' },
+      { address: `bob@${DOMAIN}`, name: 'INBOX' },
+    ]);
+    const alice = trace.recipients.find((r) => r.recipient === `alice@${DOMAIN}`)!;
+    expect(alice.attempts.at(-1)!.reply).toMatch(/delivered to alice@example\.test Junk/);
+    await t.store.pool.query(
+      `UPDATE mailboxes SET special_use = '\\Junk'
+        WHERE name = 'Junk' AND account_id = (SELECT id FROM accounts WHERE address = $1)`,
+      [`bob@${DOMAIN}`],
+    );
+  });
+
   it('stores the parsed metadata and search text with the message', async () => {
     const queueId = await t.submit({ from: 'x@elsewhere.test', to: [`bob@${DOMAIN}`] });
     await t.settled(queueId);

@@ -98,6 +98,7 @@ function printTrace(print: (line: string) => void, m: TraceMessage): void {
   print(`  from <${m.sender}>${m.clientAddress ? ` via ${m.listener ?? '?'} from ${m.clientAddress}` : ''}`);
   if (m.messageId) print(`  Message-ID: ${m.messageId}`);
   if (m.reportsOn) print(`  delivery status notification about ${m.reportsOn}`);
+  if (m.verdict) print(`  checks: ${describeVerdict(m.verdict)}`);
   for (const r of m.recipients) {
     const next = r.nextAttemptAt ? `, next try ${r.nextAttemptAt.toISOString()}` : '';
     const via = r.expandedFrom ? ` (via ${r.expandedFrom})` : '';
@@ -107,4 +108,28 @@ function printTrace(print: (line: string) => void, m: TraceMessage): void {
       print(`    ${a.at.toISOString()}  ${a.outcome}${where}  ${a.reply ?? ''}`);
     }
   }
+}
+
+/**
+ * The inbound checks on one line, e.g. `spf=pass helo=pass dkim=pass(example.com/s1)
+ * dmarc=fail(p=quarantine: quarantine by policy) arc=none spam=add header 7.2/6 → junk`.
+ */
+function describeVerdict(v: Record<string, unknown>): string {
+  const parts: string[] = [];
+  if (typeof v.spf === 'string') parts.push(`spf=${v.spf}`);
+  if (typeof v.spfHelo === 'string') parts.push(`helo=${v.spfHelo}`);
+  if (Array.isArray(v.dkim)) {
+    const signatures = v.dkim as { domain: string; selector: string; result: string }[];
+    if (signatures.length === 0) parts.push('dkim=none');
+    for (const d of signatures) parts.push(`dkim=${d.result}(${d.domain}/${d.selector})`);
+  }
+  const dmarc = v.dmarc as { result: string; policy: string; action: string; reason: string } | undefined;
+  if (dmarc) parts.push(`dmarc=${dmarc.result}(p=${dmarc.policy}: ${dmarc.action} by ${dmarc.reason})`);
+  if (typeof v.arc === 'string') parts.push(`arc=${v.arc}`);
+  const spam = v.spam as
+    | { action?: string; score?: number; required?: number; unscanned?: string }
+    | undefined;
+  if (spam?.unscanned) parts.push(`spam=unscanned(${spam.unscanned})`);
+  else if (spam?.action) parts.push(`spam=${spam.action} ${spam.score}/${spam.required}`);
+  return `${parts.join(' ')} → ${String(v.action ?? '?')}`;
 }
