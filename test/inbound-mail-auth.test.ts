@@ -39,6 +39,8 @@ const zone: TestDnsRecords = {
   'neutral.test': { txt: ['v=spf1 ?all'] },
   'nospf.test': { a: ['192.0.2.1'] },
   'broken.test': { rcode: 'SERVFAIL' },
+  'silent.test': { drop: true },
+  '_dmarc.silent.test': { drop: true },
   'bad-syntax.test': { txt: ['v=spf1 ip4:not-an-address -all'] },
   'sub.parent.test': { txt: ['v=spf1 -all'] },
   '_dmarc.parent.test': { txt: ['v=DMARC1; p=none; sp=reject'] },
@@ -259,4 +261,42 @@ describe('Authentication-Results', () => {
     expect(value('dmarc', 'fail')).toBeGreaterThanOrEqual(3);
     expect(value('spf', 'temperror')).toBeGreaterThanOrEqual(1);
   });
+});
+
+describe('a DNS that does not answer', () => {
+  it('gives temperror after TEGAMI_MAIL_AUTH_TIMEOUT and accepts the message, whatever the resolver waits', async () => {
+    // This resolver waits 4 s per upstream try: the whole check gives up at 1 s first.
+    const patient = await startTestResolver([dns.address], { timeoutMs: 4_000, attempts: 1 });
+    const inbound = inboundChecks(
+      {
+        mailAuth: true,
+        mailAuthTimeoutMs: 1_000,
+        dmarcEnforcement: 'reject',
+        rspamdTimeoutMs: 1_000,
+        rspamdFailure: 'accept',
+      },
+      patient.client,
+      undefined,
+    );
+    const slow = await startTestIngress({ inbound, checkLoopbackClients: true });
+    try {
+      const client = await ehlo(slow.ports.mx);
+      await client.command('MAIL FROM:<someone@silent.test>');
+      await client.command('RCPT TO:<bob@example.test>');
+      const started = Date.now();
+      const reply = await sendData(client, message('someone@silent.test'));
+      const took = Date.now() - started;
+      client.close();
+      expect(reply.code).toBe(250);
+      expect(took).toBeGreaterThanOrEqual(900);
+      expect(took).toBeLessThan(3_500);
+      const stored = (await slow.queued(queueIdOf(reply.text)))!.raw;
+      expect(authResults(stored)).toMatch(
+        /spf=temperror \(checks timed out\) smtp\.mailfrom=someone@silent\.test/,
+      );
+    } finally {
+      await slow.stop();
+      await patient.stop();
+    }
+  }, 30_000);
 });

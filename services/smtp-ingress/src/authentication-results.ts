@@ -44,7 +44,12 @@ export function removeForgedAuthenticationResults(raw: Buffer, authservId: strin
 
 /** The authserv-id of an Authentication-Results value: its first token, comments skipped. */
 export function authservIdOf(value: string): string {
-  const withoutComments = value.replace(/\((?:[^()\\]|\\.)*\)/g, ' ');
+  // Comments nest (RFC 5322 §3.2.2): strip the innermost until none is left.
+  let withoutComments = value;
+  for (let previous = ''; previous !== withoutComments; ) {
+    previous = withoutComments;
+    withoutComments = withoutComments.replace(/\((?:[^()\\]|\\.)*\)/g, ' ');
+  }
   const first = withoutComments.split(';')[0] ?? '';
   // `authserv-id [CFWS authres-version]`: the version, when there is one, follows a space.
   return (first.trim().split(/\s+/)[0] ?? '').toLowerCase();
