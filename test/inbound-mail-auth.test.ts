@@ -42,6 +42,17 @@ const zone: TestDnsRecords = {
   'silent.test': { drop: true },
   '_dmarc.silent.test': { drop: true },
   'bad-syntax.test': { txt: ['v=spf1 ip4:not-an-address -all'] },
+  // Eleven includes deep: the eleventh DNS-querying term passes RFC 7208 §4.6.4's limit of ten.
+  ...Object.fromEntries(
+    Array.from({ length: 12 }, (_, i) => [
+      i === 0 ? 'toomany.test' : `hop${i}.toomany.test`,
+      { txt: [i === 11 ? 'v=spf1 ip4:127.0.0.1 -all' : `v=spf1 include:hop${i + 1}.toomany.test -all`] },
+    ]),
+  ),
+  // Three lookups that find nothing: more than the two void lookups §4.6.4 allows.
+  'voids.test': {
+    txt: ['v=spf1 a:none1.voids.test a:none2.voids.test a:none3.voids.test ip4:127.0.0.1 -all'],
+  },
   'sub.parent.test': { txt: ['v=spf1 -all'] },
   '_dmarc.parent.test': { txt: ['v=DMARC1; p=none; sp=reject'] },
   [reverseDnsName('127.0.0.1')]: { ptr: ['localhost'] },
@@ -214,6 +225,8 @@ describe('SPF', () => {
     ['nospf.test', 'none'],
     ['broken.test', 'temperror'],
     ['bad-syntax.test', 'permerror'],
+    ['toomany.test', 'permerror'],
+    ['voids.test', 'permerror'],
   ])('%s gives spf=%s, and the message is accepted', async (domain, result) => {
     const sent = await send({ from: `someone@${domain}`, message: message(`someone@${domain}`) });
     expect(sent.reply.code).toBe(250);
