@@ -23,7 +23,11 @@ describe('generateDkimKey', () => {
     expect(record.get('v')).toBe('DKIM1');
     expect(record.get('k')).toBe('rsa');
     expect(record.get('p')).toBe(key.publicKeyBase64);
-    const publicKey = createPublicKey({ key: Buffer.from(key.publicKeyBase64, 'base64'), format: 'der', type: 'spki' });
+    const publicKey = createPublicKey({
+      key: Buffer.from(key.publicKeyBase64, 'base64'),
+      format: 'der',
+      type: 'spki',
+    });
     expect(publicKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
     const signature = sign('sha256', data, key.privateKeyPem);
     expect(verify('sha256', data, publicKey, signature)).toBe(true);
