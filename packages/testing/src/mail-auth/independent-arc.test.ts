@@ -138,6 +138,14 @@ describe.skipIf(!tools.available)(
           srvId: 'mx.lists.test',
         }),
       ).rejects.toThrow(/needs an "Authentication-Results: mx\.lists\.test; …" header field/);
+      // dkimpy matches the field name case-sensitively: a lower-case one is not found.
+      const lowerCase = Buffer.concat([
+        Buffer.from('authentication-results: mx.lists.test; spf=pass\r\n'),
+        original,
+      ]);
+      await expect(
+        arcSign(lowerCase, { domain: 'lists.test', selector: 'arc', key: list, srvId: 'mx.lists.test' }),
+      ).rejects.toThrow(/dkimpy added no ARC set/);
       await expect(
         arcSign(withResults(original, 'mx.lists.test; spf=pass'), {
           domain: 'lists.test',

@@ -160,6 +160,13 @@ describe.skipIf(!tools.available)(`dkimpy signs and verifies with the test zone$
     expect(await dkimVerifyIndependently(message, zone)).toEqual([]);
   });
 
+  it('needs the ed25519 seed for dkimpy: the PKCS#8 PEM that node:crypto and mailauth take is refused', async () => {
+    const pemForDkimpy = { ...ed25519, privateKeyForDkimpy: ed25519.privateKeyPem };
+    await expect(
+      dkimSign(message, { domain: 'example.test', selector: 'ed', key: pemForDkimpy }),
+    ).rejects.toThrow(/invalid ed25519 private key/);
+  });
+
   it('refuses to sign with a key of the other algorithm, and says why dkimpy refused a header', async () => {
     await expect(
       dkimSign(message, { domain: 'example.test', selector: 'rsa', key: rsa, algorithm: 'ed25519-sha256' }),

@@ -4,8 +4,9 @@ import { runIndependent } from './python-runner.js';
 /**
  * Verdicts of dkimpy and pyspf on the DNS data the test DNS server serves: the zone passed
  * here (the same `TestDnsRecords`) is answered inside Python with that server's semantics
- * (names any case, CNAME chains, empty non-terminals, `rcode`, `drop` as a timeout), since
- * these libraries normally ask the system resolver, which cannot reach the test server.
+ * (names any case, CNAME chains, empty non-terminals, `rcode`, `drop` as a timeout; `delayMs`
+ * is not waited for), since these libraries normally ask the system resolver, which cannot
+ * reach the test server. zone-semantics.test.ts compares both on every kind of node.
  */
 
 /** One DNS question the independent implementation asked of the zone, in order. */
