@@ -11,6 +11,32 @@ export {
   type TestDnsSoa,
 } from './dns-server.js';
 export { LineClient } from './line-client.js';
+export {
+  type ArcSignOptions,
+  arcSign,
+  arcVerifyIndependently,
+  type DkimCanonicalization,
+  type DkimKey,
+  type DkimKeyAlgorithm,
+  type DkimSigningAlgorithm,
+  type DkimSignOptions,
+  type DkimVerifyOptions,
+  dkimSign,
+  dkimVerifyIndependently,
+  generateDkimKey,
+  type IndependentArcInstance,
+  type IndependentArcVerdict,
+  type IndependentDkimResult,
+  type IndependentDkimVerdict,
+  type IndependentDnsQuery,
+  type IndependentMailAuth,
+  type IndependentSpfResult,
+  type IndependentSpfVerdict,
+  independentMailAuth,
+  type SpfCheckInput,
+  spfCheckIndependently,
+  toCharacterStrings,
+} from './mail-auth/index.js';
 export { type TestNats, testNats } from './nats.js';
 export { freePort } from './ports.js';
 export { cleanEnv, type Program, type ProgramRun, runProgram, startProgram } from './processes.js';
