@@ -1,6 +1,16 @@
-import { generateKeyPairSync } from 'node:crypto';
-import { reverseDnsName, startTestDnsServer, type TestDnsRecords, type TestDnsServer } from '@tegami/testing';
-import { dkimSign } from 'mailauth';
+import {
+  arcSign,
+  arcVerifyIndependently,
+  dkimSign,
+  dkimVerifyIndependently,
+  generateDkimKey,
+  independentMailAuth,
+  reverseDnsName,
+  spfCheckIndependently,
+  startTestDnsServer,
+  type TestDnsRecords,
+  type TestDnsServer,
+} from '@tegami/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestResolver, type TestResolver } from '../services/dns-resolver/test/test-resolver.js';
 import { inboundChecks } from '../services/smtp-ingress/src/inbound-setup.js';
@@ -10,24 +20,21 @@ import { queueIdOf, startTestIngress, type TestIngress } from '../services/smtp-
 // SPF, DKIM, DMARC and ARC at the end of DATA on port 25, through a real dns-resolver asking
 // an authoritative test DNS server, with the verdicts in the stored message and the queue row.
 
-const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const ed = generateKeyPairSync('ed25519');
-const rsaPublic = rsa.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
-// RFC 8463 §4.2: the ed25519 key record holds the raw 32-byte key, not the SPKI structure.
-const edPublic = ed.publicKey.export({ type: 'spki', format: 'der' }).subarray(-32).toString('base64');
-const rsaPem = rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-const edPem = ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-
-/** A record split into character-strings of at most 255 bytes, as a zone file would. */
-function chunks(text: string): string[] {
-  return text.match(/.{1,255}/g) ?? [];
-}
+// Messages are signed by an implementation independent of ours (Debian's dkimpy), and every
+// verdict is cross-checked with dkimpy and pyspf on the same zone.
+const independent = independentMailAuth();
+const rsa = generateDkimKey('rsa');
+const ed = generateDkimKey('ed25519');
+const arcKey = generateDkimKey('rsa');
 
 const zone: TestDnsRecords = {
   'pass.test': { txt: ['v=spf1 ip4:127.0.0.1 -all'] },
   '_dmarc.pass.test': { txt: ['v=DMARC1; p=reject'] },
-  'rsa._domainkey.pass.test': { txt: [chunks(`v=DKIM1; k=rsa; p=${rsaPublic}`)] },
-  'ed._domainkey.pass.test': { txt: [`v=DKIM1; k=ed25519; p=${edPublic}`] },
+  'rsa._domainkey.pass.test': { txt: [rsa.dnsTxt] },
+  'ed._domainkey.pass.test': { txt: [ed.dnsTxt] },
+  'arc._domainkey.lists.test': { txt: [arcKey.dnsTxt] },
+  'forwarder.test': { txt: ['v=spf1 ip4:127.0.0.1 -all'] },
+  'arc._domainkey.other-list.test': { txt: [arcKey.dnsTxt] },
   'client.pass.test': { a: ['127.0.0.1'], txt: ['v=spf1 a -all'] },
   'reject.test': { txt: ['v=spf1 ip4:192.0.2.0/24 -all'] },
   '_dmarc.reject.test': { txt: ['v=DMARC1; p=reject; rua=mailto:dmarc@reject.test'] },
@@ -41,6 +48,7 @@ const zone: TestDnsRecords = {
   'broken.test': { rcode: 'SERVFAIL' },
   'silent.test': { drop: true },
   '_dmarc.silent.test': { drop: true },
+  'include-broken.test': { txt: ['v=spf1 include:broken.test -all'] },
   'bad-syntax.test': { txt: ['v=spf1 ip4:not-an-address -all'] },
   // Eleven includes deep: the eleventh DNS-querying term passes RFC 7208 §4.6.4's limit of ten.
   ...Object.fromEntries(
@@ -70,7 +78,7 @@ beforeAll(async () => {
       mailAuth: true,
       mailAuthTimeoutMs: 10_000,
       dmarcEnforcement: 'reject',
-      arcTrustedSealers: [],
+      arcTrustedSealers: ['lists.test'],
       rspamdTimeoutMs: 1_000,
       rspamdFailure: 'accept',
     },
@@ -120,21 +128,18 @@ function message(from: string, body = 'Hello there.\r\n', extraHeaders = ''): st
   );
 }
 
-async function signed(raw: string, keys: { selector: string; algorithm: string; privateKey: string }[]) {
-  // The first key is also the default mailauth's type wants; signatureData lists them all.
-  const result = await dkimSign(Buffer.from(raw), {
-    signingDomain: 'pass.test',
-    selector: keys[0]!.selector,
-    privateKey: keys[0]!.privateKey,
-    canonicalization: 'relaxed/relaxed',
-    signatureData: keys.map((k) => ({
-      signingDomain: 'pass.test',
-      selector: k.selector,
-      privateKey: k.privateKey,
-      algorithm: k.algorithm,
-    })),
-  });
-  return result.signatures + raw;
+async function signed(raw: string, keys: { selector: 'rsa' | 'ed' }[]): Promise<string> {
+  let message: Buffer = Buffer.from(raw);
+  // dkimSign prepends its signature: the last key given ends up on top.
+  for (const { selector } of keys) {
+    message = await dkimSign(message, {
+      domain: 'pass.test',
+      selector,
+      key: selector === 'rsa' ? rsa : ed,
+      canonicalization: 'relaxed/relaxed',
+    });
+  }
+  return message.toString('latin1');
 }
 
 /** The Authentication-Results field at the top of the stored message, unfolded. */
@@ -144,12 +149,9 @@ function authResults(stored: Buffer | undefined): string {
   return (match?.[1] ?? '').replace(/\r\n[ \t]+/g, ' ');
 }
 
-describe('DKIM', () => {
+describe.skipIf(!independent.available)('DKIM, signed by dkimpy', () => {
   it('passes rsa-sha256 and ed25519-sha256 signatures, each listed, and DMARC with them', async () => {
-    const raw = await signed(message('alice@pass.test'), [
-      { selector: 'rsa', algorithm: 'rsa-sha256', privateKey: rsaPem },
-      { selector: 'ed', algorithm: 'ed25519-sha256', privateKey: edPem },
-    ]);
+    const raw = await signed(message('alice@pass.test'), [{ selector: 'ed' }, { selector: 'rsa' }]);
     const sent = await send({ from: 'alice@pass.test', helo: 'client.pass.test', message: raw });
     expect(sent.reply.code).toBe(250);
     const ar = authResults(sent.stored);
@@ -160,6 +162,11 @@ describe('DKIM', () => {
     expect(ar).toMatch(/spf=pass [^;]*smtp\.helo=client\.pass\.test/);
     expect(ar).toMatch(/dmarc=pass [^;]*header\.from=pass\.test/);
     expect(sent.junk).toBe(false);
+    const checked = await dkimVerifyIndependently(Buffer.from(raw, 'latin1'), zone);
+    expect(checked.map((c) => [c.selector, c.result])).toEqual([
+      ['rsa', 'pass'],
+      ['ed', 'pass'],
+    ]);
     expect(sent.verdict).toMatchObject({
       spf: 'pass',
       spfHelo: 'pass',
@@ -173,12 +180,12 @@ describe('DKIM', () => {
   });
 
   it('fails a signature when one body byte changed, and the message is still delivered (SPF aligns)', async () => {
-    const raw = await signed(message('alice@pass.test', 'Pay 100 euros.\r\n'), [
-      { selector: 'rsa', algorithm: 'rsa-sha256', privateKey: rsaPem },
-    ]);
-    const sent = await send({ from: 'alice@pass.test', message: raw.replace('100', '900') });
+    const raw = await signed(message('alice@pass.test', 'Pay 100 euros.\r\n'), [{ selector: 'rsa' }]);
+    const tampered = raw.replace('100', '900');
+    const sent = await send({ from: 'alice@pass.test', message: tampered });
     expect(sent.reply.code).toBe(250);
-    expect(authResults(sent.stored)).toMatch(/dkim=neutral \(body hash did not verify\)|dkim=fail/);
+    expect((await dkimVerifyIndependently(Buffer.from(tampered, 'latin1'), zone))[0]!.result).toBe('fail');
+    expect(authResults(sent.stored)).toMatch(/dkim=fail \(body hash did not verify\) [^;]*header\.s=rsa/);
     expect(authResults(sent.stored)).toMatch(/dmarc=pass/);
   });
 
@@ -218,6 +225,56 @@ describe('DMARC', () => {
   });
 });
 
+describe.skipIf(!independent.available)('ARC, sealed by dkimpy', () => {
+  /**
+   * A message from pass.test (p=reject) through a mailing list: the list verified it,
+   * recorded that in its own Authentication-Results, changed the Subject (which breaks the
+   * author's DKIM signature), sealed it with ARC and sends it from its own bounce address.
+   */
+  async function throughList(list: string): Promise<Buffer> {
+    const original = await signed(message('alice@pass.test', 'To the list.\r\n'), [{ selector: 'rsa' }]);
+    const modified = `Authentication-Results: ${list}; dkim=pass header.d=pass.test; spf=pass smtp.mailfrom=pass.test; dmarc=pass header.from=pass.test\r\n${original.replace('Subject: checks', `Subject: [${list}] checks`)}`;
+    return arcSign(Buffer.from(modified, 'latin1'), {
+      domain: list,
+      selector: 'arc',
+      key: arcKey,
+      srvId: list,
+    });
+  }
+
+  it('verifies the chain as dkimpy does, and a trusted sealer overrides the DMARC failure', async () => {
+    const sealed = await throughList('lists.test');
+    expect((await arcVerifyIndependently(sealed, zone)).cv).toBe('pass');
+    const sent = await send({ from: 'bounce@forwarder.test', message: sealed });
+    expect(sent.reply.code).toBe(250);
+    const ar = authResults(sent.stored);
+    expect(ar).toMatch(/arc=pass/);
+    expect(ar).toMatch(/dkim=fail [^;]*header\.s=rsa/);
+    expect(ar).toMatch(/dmarc=fail/);
+    expect(sent.verdict).toMatchObject({
+      arc: 'pass',
+      dmarc: { action: 'accept', reason: 'arc' },
+      action: 'inbox',
+    });
+    expect(sent.stored!.toString('latin1')).toMatch(/^ARC-Seal: i=1;/m);
+  });
+
+  it('does not let an untrusted sealer override DMARC: 550', async () => {
+    const sealed = await throughList('other-list.test');
+    const sent = await send({ from: 'bounce@forwarder.test', message: sealed });
+    expect(sent.reply.text).toMatch(/^550 5\.7\.1 /);
+  });
+
+  it('fails a chain whose sealed message was changed afterwards', async () => {
+    const sealed = (await throughList('lists.test'))
+      .toString('latin1')
+      .replace('To the list.', 'To the lost.');
+    expect((await arcVerifyIndependently(Buffer.from(sealed, 'latin1'), zone)).cv).toBe('fail');
+    const sent = await send({ from: 'bounce@forwarder.test', message: sealed });
+    expect(sent.reply.text).toMatch(/^550 5\.7\.1 /);
+  });
+});
+
 describe('SPF', () => {
   it.each([
     ['softfail.test', 'softfail'],
@@ -225,11 +282,19 @@ describe('SPF', () => {
     ['nospf.test', 'none'],
     ['broken.test', 'temperror'],
     ['bad-syntax.test', 'permerror'],
+    ['include-broken.test', 'temperror'],
     ['toomany.test', 'permerror'],
     ['voids.test', 'permerror'],
-  ])('%s gives spf=%s, and the message is accepted', async (domain, result) => {
+  ])('%s gives spf=%s as pyspf says, and the message is accepted', async (domain, result) => {
     const sent = await send({ from: `someone@${domain}`, message: message(`someone@${domain}`) });
     expect(sent.reply.code).toBe(250);
+    if (independent.available) {
+      const pyspf = await spfCheckIndependently(
+        { ip: '127.0.0.1', sender: `someone@${domain}`, helo: 'client.example.net' },
+        zone,
+      );
+      expect(pyspf.result).toBe(result);
+    }
     expect(authResults(sent.stored)).toMatch(
       new RegExp(`spf=${result} [^;]*smtp\\.mailfrom=someone@${domain}`),
     );

@@ -103,16 +103,18 @@ export async function authenticateMessage(
     helo ? spf({ sender: `postmaster@${helo}`, ip: input.ip, helo, mta: hostname, resolver }) : undefined,
   ]);
   const spfCheck = toSpfCheck(spfOutcome, 'mailfrom');
-  const dkim = dkimOutcome.results.map(
-    (r): DkimCheck => ({
-      result: normalise(r.status.result),
+  const dkim = dkimOutcome.results.map((r): DkimCheck => {
+    const reported = normalise(r.status.result);
+    const result = dkimResult(reported, r.status.comment);
+    return {
+      result,
       domain: r.signingDomain ?? '',
       selector: r.selector ?? '',
       algorithm: r.algorithm ?? '',
       aligned: Boolean(r.status.aligned),
-      info: r.info,
-    }),
-  );
+      info: result === reported ? r.info : r.info.replace(/^dkim=\w+/, `dkim=${result}`),
+    };
+  });
   const arcOutcome = await arc(dkimOutcome.arc as Parameters<typeof arc>[0], { resolver, minBitLength });
   const arcCheck: ArcCheck = {
     result: normalise(arcOutcome.status.result),
@@ -205,6 +207,18 @@ function domainOf(address: string): string {
 function policyOf(policy: string | undefined): DmarcCheck['policy'] {
   const lower = (policy ?? '').toLowerCase();
   return lower === 'reject' || lower === 'quarantine' ? lower : 'none';
+}
+
+/**
+ * mailauth says `neutral` for two outcomes RFC 6376 §6.1 calls PERMFAIL: a body that does
+ * not match its hash (the signature failed its test: RFC 8601 `fail`, as dkimpy and
+ * OpenDKIM say) and a key record that does not exist (`permerror`, as dkimpy says).
+ */
+function dkimResult(result: AuthResult, comment: string | undefined): AuthResult {
+  if (result !== 'neutral') return result;
+  if (comment === 'body hash did not verify') return 'fail';
+  if (comment === 'no key') return 'permerror';
+  return result;
 }
 
 /** mailauth spells one result `temperr` in places; RFC 8601 says temperror. */
