@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import {
   arcSign,
   arcVerifyIndependently,
@@ -107,7 +108,7 @@ async function send(options: { helo?: string; from: string; message: string | Bu
     if (options.helo) await client.command(`EHLO ${options.helo}`);
     expect((await client.command(`MAIL FROM:<${options.from}>`)).code).toBe(250);
     expect((await client.command('RCPT TO:<bob@example.test>')).code).toBe(250);
-    const reply = await sendData(client, options.message.toString('latin1'));
+    const reply = await sendBytes(client, options.message.toString('latin1'));
     if (reply.code !== 250) return { reply };
     const queueId = queueIdOf(reply.text);
     const stored = (await t.queued(queueId))?.raw;
@@ -119,6 +120,15 @@ async function send(options: { helo?: string; from: string; message: string | Bu
   } finally {
     client.close();
   }
+}
+
+/** DATA with the message's bytes as they are (latin1 in, latin1 out), dot-stuffed. */
+async function sendBytes(client: Awaited<ReturnType<typeof ehlo>>, text: string) {
+  const go = await client.command('DATA');
+  if (go.code !== 354) return go;
+  const stuffed = text.replace(/(^|\r\n)\./g, '$1..');
+  client.write(Buffer.from(`${stuffed}${stuffed.endsWith('\r\n') ? '' : '\r\n'}.\r\n`, 'latin1'));
+  return client.readReply();
 }
 
 function message(from: string, body = 'Hello there.\r\n', extraHeaders = ''): string {
@@ -377,4 +387,21 @@ describe('a DNS that does not answer', () => {
       await patient.stop();
     }
   }, 30_000);
+});
+
+describe('the corpus', () => {
+  const CORPUS = new URL('../../shared/corpus/', import.meta.url);
+  const files = readdirSync(CORPUS).filter((f) => f.endsWith('.eml'));
+
+  it.each(files)('%s is stored byte-exact below the verdict fields and our Received', async (file) => {
+    // DATA carries CRLF lines and dot-stuffing; sendData stuffs, the server unstuffs.
+    const original = readFileSync(new URL(file, CORPUS)).toString('latin1').replace(/\r?\n/g, '\r\n');
+    const sent = await send({ from: 'someone@softfail.test', message: original });
+    expect(sent.reply.code).toBe(250);
+    const stored = sent.stored!.toString('latin1');
+    expect(stored.startsWith('Authentication-Results: mx.example.test;\r\n')).toBe(true);
+    const received = stored.indexOf('\r\nReceived: from ');
+    const afterReceived = stored.slice(received + 2).replace(/^Received: [^]*?\r\n(?![ \t])/, '');
+    expect(afterReceived).toBe(original.endsWith('\r\n') ? original : `${original}\r\n`);
+  });
 });
