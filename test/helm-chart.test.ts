@@ -25,6 +25,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { helmBinary } from '../scripts/helm-binary.js';
 import { REPO_ROOT, runInRepo, startInRepo } from './support/processes.js';
+import {
+  checkv2,
+  controllerPost,
+  GTUBE,
+  type RedisDaemon,
+  type RspamdDaemon,
+  spamMessage,
+  startRedisServer,
+  startRspamd,
+} from './support/rspamd-daemon.js';
 
 // The Helm chart (helm/tegami): lint, render with the default values and with
 // ci/all-on-values.yaml, validate every object against the Kubernetes schemas, check how the
@@ -86,6 +96,11 @@ const LISTED_METRICS = [
   'tegami_dns_cache_hits_total',
   'tegami_dns_upstream_duration_seconds:histogram',
   'tegami_errors_total',
+  // Land with issue 14 (mail authentication and spam), written alongside the dashboard's panels.
+  'tegami_auth_results_total',
+  'tegami_spam_actions_total',
+  'tegami_spam_learn_total',
+  'tegami_smtp_connection_checks_total',
 ];
 
 interface K8sObject {
@@ -924,6 +939,19 @@ describe('helm/tegami', () => {
       .filter((p: { type: string }) => p.type === 'row')
       .map((p: { title: string }) => p.title);
     for (const service of SERVICES) expect(rows).toContain(service);
+    expect(rows).toContain('Mail authentication and spam');
+    // No panel covers another (Grafana would push one down, out of its row).
+    type Grid = { x: number; y: number; w: number; h: number };
+    const grids = dashboard.panels.map((p: { title: string; gridPos: Grid }) => ({
+      title: p.title,
+      ...p.gridPos,
+    }));
+    for (const [i, a] of grids.entries()) {
+      for (const b of grids.slice(i + 1)) {
+        const overlap = a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+        expect(overlap, `${a.title} overlaps ${b.title}`).toBe(false);
+      }
+    }
 
     const allowed = await knownMetricNames();
     const used = new Set<string>();
@@ -956,6 +984,10 @@ describe('helm/tegami', () => {
       'tegami_pop_commands_total',
       'tegami_pop_command_duration_seconds',
       'tegami_errors_total',
+      'tegami_auth_results_total',
+      'tegami_spam_actions_total',
+      'tegami_spam_learn_total',
+      'tegami_smtp_connection_checks_total',
     ]) {
       expect(used, `the dashboard shows ${metric}`).toContain(metric);
     }
@@ -1002,19 +1034,123 @@ describe('the Deployments against the services they run', () => {
   let nats: TestNats;
   let certDir: string;
   const programs: Program[] = [];
+  // rspamd and its Redis as the chart runs them (with the password it generates), from
+  // Debian's packages: the services below talk to this rspamd.
+  const bundled = render(['--set', 'rspamd.enabled=true']);
+  let redis: RedisDaemon | undefined;
+  let rspamd: RspamdDaemon | undefined;
+  let rspamdPassword: string;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     nats = await testNats();
     certDir = mkdtempSync(join(tmpdir(), 'tegami-helm-'));
-  });
+
+    const redisContainer = container(named(bundled, 'Deployment', 'post-tegami-rspamd-redis') as IDeployment);
+    expect(redisContainer.command).toEqual(['redis-server']);
+    redis = await startRedisServer(redisContainer.args ?? []);
+    const rspamdDeployment = named(bundled, 'Deployment', 'post-tegami-rspamd') as IDeployment;
+    const rspamdContainer = container(rspamdDeployment);
+    const env: Record<string, string> = {};
+    for (const variable of rspamdContainer.env ?? []) {
+      const ref = variable.valueFrom?.secretKeyRef;
+      const secret = ref && named(bundled, 'Secret', ref.name!);
+      if (variable.value !== undefined) env[variable.name] = variable.value;
+      else if (secret) env[variable.name] = Buffer.from(secret.data[ref.key], 'base64').toString();
+      else throw new Error(`rspamd: no value for ${variable.name}`);
+    }
+    rspamdPassword = env['RSPAMD_CONTROLLER_PASSWORD']!;
+    const configVolume = rspamdDeployment.spec!.template.spec!.volumes!.find(
+      (v) =>
+        v.name === rspamdContainer.volumeMounts?.find((m) => m.mountPath === '/etc/rspamd/local.d')?.name,
+    );
+    const localD = named(bundled, 'ConfigMap', configVolume!.configMap!.name!)!.data as Record<
+      string,
+      string
+    >;
+    rspamd = await startRspamd({ localD, env, redisPort: redis.port });
+  }, 300_000);
 
   afterAll(async () => {
     for (const program of programs) program.signal('SIGTERM');
     await Promise.all(programs.map((p) => p.exited(15_000).catch(() => p.signal('SIGKILL'))));
+    await rspamd?.stop();
+    await redis?.stop();
     await database?.drop().catch(() => undefined);
     if (certDir) rmSync(certDir, { recursive: true, force: true });
   });
+
+  it('runs the chart’s rspamd settings in rspamd: listening where the Deployment says, without its own SPF/DKIM/DMARC/ARC, with its headers, rejecting GTUBE, learning into Redis only with the password', async () => {
+    const deployment = named(bundled, 'Deployment', 'post-tegami-rspamd') as IDeployment;
+    const c = container(deployment);
+    const localD = named(bundled, 'ConfigMap', 'post-tegami-rspamd')!.data as Record<string, string>;
+    // The workers bind (on every address) the ports the Deployment and its Service name.
+    for (const [file, port] of [
+      ['worker-normal.inc', 'normal'],
+      ['worker-controller.inc', 'controller'],
+    ] as const) {
+      expect(localD[file]).toContain(`bind_socket = "*:${portOf(c, port)!.containerPort}";`);
+    }
+    // The probes' paths answer on the probes' workers.
+    const workerUrl = { normal: rspamd!.normalUrl, controller: rspamd!.controllerUrl };
+    for (const probe of [c.readinessProbe!, c.livenessProbe!, c.startupProbe!]) {
+      const answer = await fetch(
+        `${workerUrl[probe.httpGet!.port as 'normal' | 'controller']}${probe.httpGet!.path}`,
+      );
+      expect(`${answer.status} ${(await answer.text()).trim()}`).toBe('200 pong');
+    }
+
+    const envelope = {
+      ip: '203.0.113.7',
+      helo: 'mx.example.org',
+      from: 'bob@example.org',
+      rcpt: 'alice@example.net',
+    };
+    const message = (body: string) =>
+      [
+        'From: Bob <bob@example.org>',
+        'To: alice@example.net',
+        'Subject: Lunch',
+        `Message-ID: <${randomBytes(8).toString('hex')}@example.org>`,
+        'Date: Thu, 03 Dec 2026 12:00:00 +0000',
+        '',
+        body,
+        '',
+      ].join('\r\n');
+    const plain = await checkv2(rspamd!.normalUrl, message('Shall we meet at noon?'), envelope);
+    const symbols = Object.keys(plain.symbols);
+    expect(symbols, 'the scan ran its rules').toContain('RCPT_COUNT_ONE');
+    // Tegami checks these and passes its Authentication-Results: rspamd's own modules are off
+    // (with them on, a message without a signature gets R_SPF_NA, R_DKIM_NA, DMARC_NA, ARC_NA).
+    expect(symbols.filter((s) => /^(R_)?(SPF|DKIM|DMARC|ARC)_/.test(s))).toEqual([]);
+    const headers = Object.keys(plain.milter?.add_headers ?? {});
+    expect(headers).toEqual(
+      expect.arrayContaining(['X-Spamd-Result', 'X-Rspamd-Server', 'X-Spamd-Bar', 'X-Spam-Status']),
+    );
+    expect(headers).not.toContain('Authentication-Results');
+    const gtube = await checkv2(rspamd!.normalUrl, message(GTUBE), envelope);
+    expect(gtube.action).toBe('reject');
+
+    // Learning as the imap-gateway does: the password from its file, which is the Secret's key.
+    const imap = deploymentOf(bundled, 'imap-gateway');
+    const file = literalEnv(container(imap))['TEGAMI_RSPAMD_PASSWORD_FILE']!;
+    const secretVolume = imap.spec!.template.spec!.volumes!.find((v) => v.name === 'rspamd-password')!
+      .secret!;
+    expect(file.endsWith(`/${secretVolume.items![0]!.path}`)).toBe(true);
+    const secret = named(bundled, 'Secret', secretVolume.secretName!)!;
+    const fromFile = Buffer.from(secret.data[secretVolume.items![0]!.key], 'base64').toString();
+    expect(fromFile).toBe(rspamdPassword);
+    const keysBefore = await redis!.dbsize();
+    expect(
+      (await controllerPost(rspamd!.controllerUrl, '/learnspam', spamMessage(1), undefined)).status,
+    ).toBe(401);
+    expect(
+      (await controllerPost(rspamd!.controllerUrl, '/learnspam', spamMessage(1), `${fromFile}x`)).status,
+    ).toBe(401);
+    const learned = await controllerPost(rspamd!.controllerUrl, '/learnspam', spamMessage(1), fromFile);
+    expect(learned, rspamd!.output().slice(-3000)).toEqual({ status: 200, body: '{"success":true}' });
+    expect(await redis!.dbsize()).toBeGreaterThan(keysBefore);
+  }, 120_000);
 
   /** `node <dist entry> …` as the command from source. */
   function fromSource(c: IContainer): string[] {
@@ -1048,6 +1184,9 @@ describe('the Deployments against the services they run', () => {
     const cert = await ensureSelfSignedCertificate(certDir, 'localhost');
     const secretsKeyFile = join(certDir, 'secrets.key');
     writeFileSync(secretsKeyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    // A Secret key mounted as a file holds exactly the value, no newline.
+    const rspamdPasswordFile = join(certDir, 'rspamd-password');
+    writeFileSync(rspamdPasswordFile, rspamdPassword, { mode: 0o600 });
 
     const job = ofKind<IJob>(objects, 'Job')[0]!;
     const jobContainer = job.spec!.template.spec!.containers[0]!;
@@ -1079,6 +1218,9 @@ describe('the Deployments against the services they run', () => {
         env['TEGAMI_TLS_KEY_FILE'] = cert.keyFile;
       }
       if (env['TEGAMI_SECRETS_KEY_FILE']) env['TEGAMI_SECRETS_KEY_FILE'] = secretsKeyFile;
+      if (env['TEGAMI_RSPAMD_URL']) env['TEGAMI_RSPAMD_URL'] = rspamd!.normalUrl;
+      if (env['TEGAMI_RSPAMD_CONTROLLER_URL']) env['TEGAMI_RSPAMD_CONTROLLER_URL'] = rspamd!.controllerUrl;
+      if (env['TEGAMI_RSPAMD_PASSWORD_FILE']) env['TEGAMI_RSPAMD_PASSWORD_FILE'] = rspamdPasswordFile;
       if (env['TEGAMI_RESOLVER_TARGET']) {
         env['TEGAMI_RESOLVER_TARGET'] = `dns:///${ADDRESSES['dns-resolver']}:${resolverGrpc}`;
       }

@@ -27,17 +27,25 @@ export interface RedisDaemon {
 
 /**
  * redis-server with a deployment's arguments (after the program name), then this test's
- * port, address and directory: redis-server lets a later option replace an earlier one.
+ * port and address: redis-server lets a later option replace an earlier one. The
+ * deployment's --dir is replaced by the test's directory instead (redis-server changes into
+ * each --dir as it reads it, and the deployment's does not exist here).
  */
 export async function startRedisServer(args: readonly string[]): Promise<RedisDaemon> {
   const dir = mkdtempSync(join(tmpdir(), 'tegami-redis-'));
   const port = await freePort();
+  const at = args.indexOf('--dir');
+  const deployed = at < 0 ? [...args] : [...args.slice(0, at + 1), dir, ...args.slice(at + 2)];
   const program = startProgram(
     REDIS_SERVER,
-    [...args, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'no'],
+    [...deployed, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'no'],
     { cwd: dir, env: cleanEnv({}) },
   );
-  await program.waitFor(/Ready to accept connections/, 30_000);
+  await program.waitFor(/Ready to accept connections/, 30_000).catch(async (err) => {
+    await stopProgram(program);
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
   return {
     port,
     async dbsize() {
