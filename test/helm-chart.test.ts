@@ -258,7 +258,16 @@ describe('helm/tegami', () => {
   });
 
   it('renders only objects that validate against the Kubernetes schemas', async () => {
-    for (const objects of [defaults, allOn]) {
+    const rspamdVariants = [
+      ['--set', 'rspamd.enabled=true'],
+      ['--set', 'rspamd.enabled=true', '--set', 'rspamd.external.url=http://spam.example.net:11333'],
+      [
+        ...['--set', 'rspamd.enabled=true', '--set', 'rspamd.redis.enabled=false'],
+        ...['--set', 'rspamd.redis.servers=redis1.example.net:6380'],
+        ...['--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.egress.enabled=true'],
+      ],
+    ].map((args) => render(args));
+    for (const objects of [defaults, allOn, ...rspamdVariants]) {
       expect(objects.length).toBeGreaterThan(10);
       for (const object of objects) {
         const where = `${object.kind} ${object.metadata?.name}`;
@@ -726,6 +735,23 @@ describe('helm/tegami', () => {
     expect(egressTo('smtp-ingress', 'grpc')).toBe('dns-resolver');
     expect(egressTo('imap-gateway', 'controller')).toBe('rspamd');
     expect(policyOf(redisDeployment).spec.egress).toEqual([]);
+
+    // Or a Redis of yours: no Redis of the chart, rspamd names yours and may reach its port.
+    const ownRedis = render([
+      ...['--set', 'rspamd.enabled=true', '--set', 'rspamd.redis.enabled=false'],
+      ...['--set', 'rspamd.redis.servers=redis1.example.net:6380'],
+      ...['--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.egress.enabled=true'],
+    ]);
+    expect(
+      ownRedis.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'rspamd-redis'),
+    ).toEqual([]);
+    expect(named(ownRedis, 'ConfigMap', 'post-tegami-rspamd')?.data['redis.conf']).toMatch(
+      /^servers = "redis1\.example\.net:6380";$/m,
+    );
+    const rspamdEgress = named(ownRedis, 'NetworkPolicy', 'post-tegami-rspamd')!.spec.egress;
+    expect(
+      rspamdEgress.flatMap((rule: { ports: { port: unknown }[] }) => rule.ports.map((p) => p.port)),
+    ).toContain(6380);
   });
 
   it('generates rspamd’s controller password into a Secret of its own when given none, for rspamd and the imap-gateway alike', () => {
