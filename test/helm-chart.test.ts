@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { helmBinary } from '../scripts/helm-binary.js';
 import { REPO_ROOT, runInRepo, startInRepo } from './support/processes.js';
+import {
+  checkv2,
+  controllerPost,
+  GTUBE,
+  type RedisDaemon,
+  type RspamdDaemon,
+  spamMessage,
+  startRedisServer,
+  startRspamd,
+} from './support/rspamd-daemon.js';
 
 // The Helm chart (helm/tegami): lint, render with the default values and with
 // ci/all-on-values.yaml, validate every object against the Kubernetes schemas, check how the
@@ -86,6 +96,11 @@ const LISTED_METRICS = [
   'tegami_dns_cache_hits_total',
   'tegami_dns_upstream_duration_seconds:histogram',
   'tegami_errors_total',
+  // Land with issue 14 (mail authentication and spam), written alongside the dashboard's panels.
+  'tegami_auth_results_total',
+  'tegami_spam_actions_total',
+  'tegami_spam_learn_total',
+  'tegami_smtp_connection_checks_total',
 ];
 
 interface K8sObject {
@@ -152,6 +167,18 @@ async function modelFor(
 const ofKind = <T = K8sObject>(objects: readonly K8sObject[], kind: string): T[] =>
   objects.filter((o) => o.kind === kind) as T[];
 
+/** An object of the rspamd the chart runs, or of its Redis. */
+const isRspamdObject = (o: K8sObject): boolean =>
+  ['rspamd', 'rspamd-redis'].includes(o.metadata.labels?.['app.kubernetes.io/component'] ?? '');
+
+/** The Deployments of Tegami's five services (not rspamd's or its Redis's). */
+const serviceDeployments = (objects: readonly K8sObject[]): IDeployment[] =>
+  ofKind<IDeployment>(objects, 'Deployment').filter((d) =>
+    (SERVICES as readonly string[]).includes(
+      d.spec!.template.metadata!.labels!['app.kubernetes.io/component']!,
+    ),
+  );
+
 const named = (objects: readonly K8sObject[], kind: string, name: string): K8sObject | undefined =>
   objects.find((o) => o.kind === kind && o.metadata.name === name);
 
@@ -163,6 +190,12 @@ const hookEvents = (o: K8sObject): string[] =>
 
 const matches = (selector: Record<string, string>, labels: Record<string, string> | undefined): boolean =>
   Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+
+function deploymentOf(objects: readonly K8sObject[], component: string): IDeployment {
+  const found = serviceDeployments(objects).filter((d) => componentOf(d) === component);
+  expect(found, component).toHaveLength(1);
+  return found[0]!;
+}
 
 function container(deployment: IDeployment): IContainer {
   const containers = deployment.spec!.template.spec!.containers;
@@ -225,7 +258,16 @@ describe('helm/tegami', () => {
   });
 
   it('renders only objects that validate against the Kubernetes schemas', async () => {
-    for (const objects of [defaults, allOn]) {
+    const rspamdVariants = [
+      ['--set', 'rspamd.enabled=true'],
+      ['--set', 'rspamd.enabled=true', '--set', 'rspamd.external.url=http://spam.example.net:11333'],
+      [
+        ...['--set', 'rspamd.enabled=true', '--set', 'rspamd.redis.enabled=false'],
+        ...['--set', 'rspamd.redis.servers=redis1.example.net:6380'],
+        ...['--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.egress.enabled=true'],
+      ],
+    ].map((args) => render(args));
+    for (const objects of [defaults, allOn, ...rspamdVariants]) {
       expect(objects.length).toBeGreaterThan(10);
       for (const object of objects) {
         const where = `${object.kind} ${object.metadata?.name}`;
@@ -241,7 +283,7 @@ describe('helm/tegami', () => {
 
   it('runs every service as a Deployment with probes on the ops port, a locked-down container, resources and a grace period longer than the drain', () => {
     for (const objects of [defaults, allOn]) {
-      const deployments = ofKind<IDeployment>(objects, 'Deployment');
+      const deployments = serviceDeployments(objects);
       expect(deployments.map(componentOf).sort()).toEqual([...SERVICES].sort());
       for (const deployment of deployments) {
         const name = deployment.metadata!.name!;
@@ -302,7 +344,7 @@ describe('helm/tegami', () => {
 
   it('takes the Postgres and NATS URLs from a Secret: the chart’s own, or an existing one', () => {
     const check = (objects: readonly K8sObject[], secret: string, keys: Record<string, string>) => {
-      for (const deployment of ofKind<IDeployment>(objects, 'Deployment')) {
+      for (const deployment of serviceDeployments(objects)) {
         const env = container(deployment).env ?? [];
         if (componentOf(deployment) === 'dns-resolver') {
           expect(env.find((e) => e.name === 'DATABASE_URL')).toBeUndefined();
@@ -320,13 +362,13 @@ describe('helm/tegami', () => {
 
     expect(ofKind(allOn, 'Secret'), 'no Secret of its own with secrets.existingSecret').toEqual([]);
     check(allOn, 'tegami-backends', { DATABASE_URL: 'postgres-url', NATS_URL: 'nats-url' });
-    for (const deployment of ofKind<IDeployment>(allOn, 'Deployment')) {
+    for (const deployment of serviceDeployments(allOn)) {
       expect(deployment.spec!.template.metadata!.annotations?.['checksum/secret']).toMatch(/^[0-9a-f]{64}$/);
     }
   });
 
   it('mounts the TLS Secret for the mail services, sets their TLS policy when given, and exposes the implicit-TLS ports only with it', () => {
-    for (const deployment of ofKind<IDeployment>(defaults, 'Deployment')) {
+    for (const deployment of serviceDeployments(defaults)) {
       const c = container(deployment);
       expect(c.ports?.filter((p) => IMPLICIT_TLS_PORTS.includes(p.name!))).toEqual([]);
       expect(literalEnv(c)['TEGAMI_TLS_CERT_FILE']).toBeUndefined();
@@ -338,7 +380,7 @@ describe('helm/tegami', () => {
       expect(service.spec!.ports!.filter((p) => IMPLICIT_TLS_PORTS.includes(p.name!))).toEqual([]);
     }
     const tlsServers = ['smtp-ingress', 'pop-gateway', 'imap-gateway'];
-    for (const deployment of ofKind<IDeployment>(allOn, 'Deployment')) {
+    for (const deployment of serviceDeployments(allOn)) {
       const component = componentOf(deployment);
       const c = container(deployment);
       const env = literalEnv(c);
@@ -372,7 +414,7 @@ describe('helm/tegami', () => {
 
   it('mounts the CRAM-MD5/DIGEST-MD5 key file into the login services only, from a Secret, and sets nothing without one', () => {
     const loginServers = ['smtp-ingress', 'pop-gateway', 'imap-gateway'];
-    for (const deployment of ofKind<IDeployment>(defaults, 'Deployment')) {
+    for (const deployment of serviceDeployments(defaults)) {
       const env = literalEnv(container(deployment));
       // No key: the services turn the mechanisms off themselves (and say so in their log).
       expect(env['TEGAMI_SECRETS_KEY_FILE']).toBeUndefined();
@@ -386,7 +428,7 @@ describe('helm/tegami', () => {
       [allOn, 'tegami-sasl-key', 'key-file'],
       [ownKey, 'post-tegami-sasl-key', 'secrets.key'],
     ] as const) {
-      for (const deployment of ofKind<IDeployment>(objects, 'Deployment')) {
+      for (const deployment of serviceDeployments(objects)) {
         const component = componentOf(deployment);
         const c = container(deployment);
         const env = literalEnv(c);
@@ -411,7 +453,7 @@ describe('helm/tegami', () => {
         );
       }
     }
-    const imap = ofKind<IDeployment>(allOn, 'Deployment').find((d) => componentOf(d) === 'imap-gateway')!;
+    const imap = serviceDeployments(allOn).find((d) => componentOf(d) === 'imap-gateway')!;
     expect(literalEnv(container(imap))['TEGAMI_SASL_LEGACY_MECHANISMS']).toBe('true');
     // The migration Job needs no key: the services seal or delete the secrets when they start.
     const job = ofKind<IJob>(allOn, 'Job')[0]!;
@@ -457,30 +499,341 @@ describe('helm/tegami', () => {
     }
   });
 
-  it('gives the delivery-worker the dns-resolver through its headless Service', () => {
+  it('gives the delivery-worker and smtp-ingress the dns-resolver through its headless Service', () => {
     for (const [objects, fullname] of [
       [defaults, 'post-tegami'],
       [allOn, 'mail'],
     ] as const) {
       const headless = named(objects, 'Service', `${fullname}-dns-resolver-headless`);
       expect(headless?.spec.clusterIP).toBe('None');
-      const worker = ofKind<IDeployment>(objects, 'Deployment').find(
-        (d) => componentOf(d) === 'delivery-worker',
-      )!;
-      const resolver = ofKind<IDeployment>(objects, 'Deployment').find(
-        (d) => componentOf(d) === 'dns-resolver',
-      )!;
-      const grpc = portOf(container(resolver), 'grpc')!;
-      expect(literalEnv(container(worker))['TEGAMI_RESOLVER_TARGET']).toBe(
-        `dns:///${fullname}-dns-resolver-headless.mail.svc.cluster.local:${grpc.containerPort}`,
-      );
+      const grpc = portOf(container(deploymentOf(objects, 'dns-resolver')), 'grpc')!;
+      for (const client of ['delivery-worker', 'smtp-ingress']) {
+        expect(literalEnv(container(deploymentOf(objects, client)))['TEGAMI_RESOLVER_TARGET'], client).toBe(
+          `dns:///${fullname}-dns-resolver-headless.mail.svc.cluster.local:${grpc.containerPort}`,
+        );
+      }
       expect(headless?.spec.ports[0].port).toBe(grpc.containerPort);
     }
   });
 
+  it('maps the mail authentication and connection check settings onto smtp-ingress, and refuses what they cannot be', () => {
+    const variables = {
+      TEGAMI_MAIL_AUTH: 'true',
+      TEGAMI_MAIL_AUTH_TIMEOUT: '20s',
+      TEGAMI_DMARC_ENFORCEMENT: 'quarantine',
+      TEGAMI_ARC_TRUSTED_SEALERS: 'lists.example.org,forwarder.example.net',
+      TEGAMI_SMTP_DNSBL: 'zen.spamhaus.org,bl.example.net',
+      TEGAMI_SMTP_REQUIRE_REVERSE_DNS: 'true',
+      TEGAMI_SMTP_HELO_CHECKS: 'true',
+    };
+    const env = literalEnv(container(deploymentOf(allOn, 'smtp-ingress')));
+    for (const [name, value] of Object.entries(variables)) expect(env[name], name).toBe(value);
+    // Unset: the service's own defaults (checks on, DMARC reject, no DNSBL, no rDNS/HELO checks).
+    for (const deployment of serviceDeployments(defaults)) {
+      const names = (container(deployment).env ?? []).map((e) => e.name);
+      for (const name of Object.keys(variables)) expect(names, deployment.metadata!.name).not.toContain(name);
+    }
+    // false is a setting, not an absent one.
+    const off = render(['--set', 'smtpIngress.settings.mailAuth=false']);
+    expect(literalEnv(container(deploymentOf(off, 'smtp-ingress')))['TEGAMI_MAIL_AUTH']).toBe('false');
+    expect(renderFails(['--set', 'smtpIngress.settings.dmarcEnforcement=drop'])).toMatch(/dmarcEnforcement/);
+    expect(renderFails(['--set', 'smtpIngress.settings.dnsbl[0]=zen.spamhaus.org bl.example'])).toMatch(
+      /dnsbl/,
+    );
+  });
+
+  it('with rspamd off, runs no rspamd and names none to any service', () => {
+    // rspamd.external.url alone does not turn it on: rspamd.enabled does.
+    const strayUrl = render(['--set', 'rspamd.external.url=http://spam.example.net:11333']);
+    for (const objects of [defaults, strayUrl]) {
+      expect(objects.filter((o) => isRspamdObject(o)).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+      for (const deployment of serviceDeployments(objects)) {
+        const c = container(deployment);
+        expect((c.env ?? []).map((e) => e.name).filter((n) => n.includes('RSPAMD'))).toEqual([]);
+        expect(c.volumeMounts?.map((m) => m.name)).not.toContain('rspamd-password');
+        expect(Object.keys(deployment.spec!.template.metadata!.annotations ?? {})).not.toContain(
+          'checksum/rspamd-password',
+        );
+      }
+    }
+    expect(renderFails(['--set', 'rspamd.failure=drop'])).toMatch(/failure/);
+    expect(renderFails(['--set', 'rspamd.external.url=spam.example.net:11333'])).toMatch(/url/);
+  });
+
+  it('runs rspamd and its Redis locked down like the services: non-root, read-only root, writable only on volumes, probed, with resources', () => {
+    for (const objects of [allOn, render(['--set', 'rspamd.enabled=true'])]) {
+      const deployments = ofKind<IDeployment>(objects, 'Deployment').filter((d) =>
+        isRspamdObject(d as K8sObject),
+      );
+      expect(deployments.map((d) => d.metadata!.labels!['app.kubernetes.io/component']).sort()).toEqual([
+        'rspamd',
+        'rspamd-redis',
+      ]);
+      for (const deployment of deployments) {
+        const name = deployment.metadata!.name!;
+        const pod = deployment.spec!.template.spec!;
+        const c = container(deployment);
+        const security = { ...pod.securityContext, ...c.securityContext };
+        expect(security.runAsNonRoot, name).toBe(true);
+        expect(security.runAsUser, name).toBeGreaterThan(0);
+        expect(c.securityContext?.readOnlyRootFilesystem, name).toBe(true);
+        expect(c.securityContext?.allowPrivilegeEscalation, name).toBe(false);
+        expect(c.securityContext?.capabilities?.drop, name).toContain('ALL');
+        expect(pod.automountServiceAccountToken, name).toBe(false);
+        for (const mount of c.volumeMounts ?? []) {
+          const volume = pod.volumes?.find((v) => v.name === mount.name);
+          if (!mount.readOnly)
+            expect(
+              volume?.emptyDir ?? volume?.persistentVolumeClaim,
+              `${name} ${mount.mountPath}`,
+            ).toBeDefined();
+        }
+        expect(c.readinessProbe, name).toBeDefined();
+        expect(c.livenessProbe, name).toBeDefined();
+        for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe]) {
+          const port = probe?.httpGet?.port ?? probe?.tcpSocket?.port;
+          if (probe) expect(portOf(c, port), `${name} probe port ${port}`).toBeDefined();
+        }
+        expect(c.resources?.requests?.['cpu'], name).toBeDefined();
+        expect(c.resources?.requests?.['memory'], name).toBeDefined();
+        expect(c.resources?.limits?.['memory'], name).toBeDefined();
+      }
+      const rspamd = container(deployments.find((d) => d.metadata!.name!.endsWith('-rspamd'))!);
+      // Ready when the controller answers; alive while the scanner does.
+      expect(rspamd.readinessProbe?.httpGet).toMatchObject({ path: '/ping', port: 'controller' });
+      expect(rspamd.livenessProbe?.httpGet).toMatchObject({ path: '/ping', port: 'normal' });
+      expect(rspamd.volumeMounts?.map((m) => m.mountPath).sort()).toEqual(
+        ['/etc/rspamd/local.d', '/run/rspamd', '/tmp', '/var/lib/rspamd'].sort(),
+      );
+    }
+  });
+
+  it('runs rspamd with its Redis, wired to smtp-ingress and the imap-gateway, each reachable only by its client', () => {
+    const rspamdDeployment = named(allOn, 'Deployment', 'mail-rspamd') as IDeployment | undefined;
+    expect(rspamdDeployment?.spec?.replicas).toBe(2);
+    const rspamd = container(rspamdDeployment!);
+    expect(rspamd.image).toBe('registry.example.com/rspamd/rspamd:3.12.1');
+    expect(rspamd.env?.find((e) => e.name === 'RSPAMD_CONTROLLER_PASSWORD')?.valueFrom?.secretKeyRef).toEqual(
+      {
+        name: 'tegami-rspamd',
+        key: 'controller-password',
+      },
+    );
+
+    // A URL of the chart's own names a Service of the release and a port that reaches the
+    // named container port of the pods it selects.
+    const reaches = (url: string, deployment: IDeployment, portName: string) => {
+      const { protocol, hostname, port } = new URL(url);
+      expect(protocol, url).toBe('http:');
+      const [serviceName, namespace, svc, ...domain] = hostname.split('.');
+      expect([namespace, svc, domain.join('.')], url).toEqual(['mail', 'svc', 'cluster.local']);
+      const service = named(allOn, 'Service', serviceName!) as IService | undefined;
+      expect(service, `${url}: no Service ${serviceName}`).toBeDefined();
+      expect(matches(service!.spec!.selector!, deployment.spec!.template.metadata!.labels), url).toBe(true);
+      const servicePort = service!.spec!.ports!.find((p) => p.port === Number(port));
+      expect(servicePort?.targetPort, url).toBe(portName);
+      expect(portOf(container(deployment), portName), url).toBeDefined();
+    };
+
+    const smtp = literalEnv(container(deploymentOf(allOn, 'smtp-ingress')));
+    reaches(smtp['TEGAMI_RSPAMD_URL']!, rspamdDeployment!, 'normal');
+    expect(smtp['TEGAMI_RSPAMD_TIMEOUT']).toBe('5s');
+    expect(smtp['TEGAMI_RSPAMD_FAILURE']).toBe('tempfail');
+    const imapDeployment = deploymentOf(allOn, 'imap-gateway');
+    const imap = container(imapDeployment);
+    reaches(literalEnv(imap)['TEGAMI_RSPAMD_CONTROLLER_URL']!, rspamdDeployment!, 'controller');
+    const file = literalEnv(imap)['TEGAMI_RSPAMD_PASSWORD_FILE']!;
+    const mount = imap.volumeMounts?.find((m) => file.startsWith(`${m.mountPath}/`));
+    expect(mount?.readOnly).toBe(true);
+    expect(file).toBe(`${mount!.mountPath}/controller-password`);
+    const volume = imapDeployment.spec!.template.spec!.volumes?.find((v) => v.name === mount!.name);
+    expect(volume?.secret).toMatchObject({
+      secretName: 'tegami-rspamd',
+      items: [{ key: 'controller-password', path: 'controller-password' }],
+    });
+    // Only smtp-ingress scans and only the imap-gateway learns.
+    for (const deployment of serviceDeployments(allOn)) {
+      const names = (container(deployment).env ?? []).map((e) => e.name).filter((n) => n.includes('RSPAMD'));
+      const expected: Record<string, string[]> = {
+        'smtp-ingress': ['TEGAMI_RSPAMD_FAILURE', 'TEGAMI_RSPAMD_TIMEOUT', 'TEGAMI_RSPAMD_URL'],
+        'imap-gateway': ['TEGAMI_RSPAMD_CONTROLLER_URL', 'TEGAMI_RSPAMD_PASSWORD_FILE'],
+      };
+      expect(names.sort(), deployment.metadata!.name).toEqual(expected[componentOf(deployment)] ?? []);
+    }
+    // A new password rolls both readers of it.
+    const checksum = (d: IDeployment) => d.spec!.template.metadata!.annotations?.['checksum/rspamd-password'];
+    expect(checksum(imapDeployment)).toMatch(/^[0-9a-f]{64}$/);
+    expect(checksum(imapDeployment)).toBe(checksum(rspamdDeployment!));
+
+    // rspamd's local.d: the chart's files, its Redis, and rspamd.extraConfig.
+    const configVolume = rspamdDeployment!.spec!.template.spec!.volumes?.find(
+      (v) => v.name === rspamd.volumeMounts?.find((m) => m.mountPath === '/etc/rspamd/local.d')?.name,
+    );
+    const configMap = named(allOn, 'ConfigMap', configVolume!.configMap!.name!)!;
+    expect(Object.keys(configMap.data).sort()).toEqual(
+      [
+        ...readdirSync(join(REPO_ROOT, CHART, 'files/rspamd/local.d')),
+        'redis.conf',
+        'actions.conf',
+        'options.inc',
+      ].sort(),
+    );
+    expect(configMap.data['actions.conf']).toBe('reject = 12;\n');
+    const redisDeployment = named(allOn, 'Deployment', 'mail-rspamd-redis') as IDeployment;
+    const redisUrl = /^servers = "([^"]+)";$/m.exec(configMap.data['redis.conf'])![1]!;
+    reaches(`http://${redisUrl}`, redisDeployment, 'redis');
+    expect(rspamdDeployment!.spec!.template.metadata!.annotations?.['checksum/config']).toMatch(
+      /^[0-9a-f]{64}$/,
+    );
+
+    // Redis: one writer of its claim, which outlives the release.
+    expect(redisDeployment.spec!.replicas).toBe(1);
+    expect(redisDeployment.spec!.strategy?.type).toBe('Recreate');
+    const redis = container(redisDeployment);
+    expect([
+      redis.command,
+      redis.args?.slice(redis.args.indexOf('--maxmemory'), redis.args.indexOf('--maxmemory') + 2),
+    ]).toEqual([['redis-server'], ['--maxmemory', '512mb']]);
+    const claimName = redisDeployment.spec!.template.spec!.volumes?.find((v) => v.persistentVolumeClaim)
+      ?.persistentVolumeClaim?.claimName;
+    const claim = named(allOn, 'PersistentVolumeClaim', claimName!);
+    expect(claim?.spec).toMatchObject({
+      storageClassName: 'fast',
+      accessModes: ['ReadWriteOncePod'],
+      resources: { requests: { storage: '2Gi' } },
+    });
+    expect(claim?.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
+
+    // NetworkPolicies: the scanner only from smtp-ingress, the controller only from the
+    // imap-gateway, Redis only from rspamd; and each client's egress reaches its port.
+    const policyOf = (deployment: IDeployment) =>
+      ofKind(allOn, 'NetworkPolicy').find((p) =>
+        matches(p.spec.podSelector.matchLabels, deployment.spec!.template.metadata!.labels),
+      )!;
+    const from = (deployment: IDeployment) =>
+      Object.fromEntries(
+        policyOf(deployment).spec.ingress.map((rule: { ports: { port: string }[]; from: unknown[] }) => [
+          rule.ports.map((p) => p.port).join(','),
+          rule.from.map(
+            (peer) =>
+              (peer as { podSelector: { matchLabels: Record<string, string> } }).podSelector.matchLabels[
+                'app.kubernetes.io/component'
+              ],
+          ),
+        ]),
+      );
+    expect(from(rspamdDeployment!)).toEqual({ normal: ['smtp-ingress'], controller: ['imap-gateway'] });
+    expect(from(redisDeployment)).toEqual({ redis: ['rspamd'] });
+    const egressTo = (component: string, port: string) =>
+      policyOf(deploymentOf(allOn, component)).spec.egress.find(
+        (rule: {
+          ports: { port: string }[];
+          to?: { podSelector: { matchLabels: Record<string, string> } }[];
+        }) => rule.ports.some((p) => p.port === port),
+      )?.to?.[0]?.podSelector.matchLabels['app.kubernetes.io/component'];
+    expect(egressTo('smtp-ingress', 'normal')).toBe('rspamd');
+    expect(egressTo('smtp-ingress', 'grpc')).toBe('dns-resolver');
+    expect(egressTo('imap-gateway', 'controller')).toBe('rspamd');
+    expect(policyOf(redisDeployment).spec.egress).toEqual([]);
+
+    // Or a Redis of yours: no Redis of the chart, rspamd names yours and may reach its port.
+    const ownRedis = render([
+      ...['--set', 'rspamd.enabled=true', '--set', 'rspamd.redis.enabled=false'],
+      ...['--set', 'rspamd.redis.servers=redis1.example.net:6380'],
+      ...['--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.egress.enabled=true'],
+    ]);
+    expect(
+      ownRedis.filter((o) => o.metadata.labels?.['app.kubernetes.io/component'] === 'rspamd-redis'),
+    ).toEqual([]);
+    expect(named(ownRedis, 'ConfigMap', 'post-tegami-rspamd')?.data['redis.conf']).toMatch(
+      /^servers = "redis1\.example\.net:6380";$/m,
+    );
+    const rspamdEgress = named(ownRedis, 'NetworkPolicy', 'post-tegami-rspamd')!.spec.egress;
+    expect(
+      rspamdEgress.flatMap((rule: { ports: { port: unknown }[] }) => rule.ports.map((p) => p.port)),
+    ).toContain(6380);
+  });
+
+  it('generates rspamd’s controller password into a Secret of its own when given none, for rspamd and the imap-gateway alike', () => {
+    const passwordOf = (objects: readonly K8sObject[]) => {
+      const secret = named(objects, 'Secret', 'post-tegami-rspamd');
+      return Buffer.from(secret?.data?.['password'] ?? '', 'base64').toString();
+    };
+    const first = render(['--set', 'rspamd.enabled=true']);
+    const password = passwordOf(first);
+    expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
+    const rspamd = named(first, 'Deployment', 'post-tegami-rspamd') as IDeployment;
+    const imap = deploymentOf(first, 'imap-gateway');
+    expect(
+      container(rspamd).env?.find((e) => e.name === 'RSPAMD_CONTROLLER_PASSWORD')?.valueFrom?.secretKeyRef,
+    ).toEqual({
+      name: 'post-tegami-rspamd',
+      key: 'password',
+    });
+    expect(
+      imap.spec!.template.spec!.volumes?.find((v) => v.name === 'rspamd-password')?.secret?.secretName,
+    ).toBe('post-tegami-rspamd');
+    // The checksums follow the password itself: both pods roll when it changes.
+    const expected = createHash('sha256').update(`post-tegami-rspamd/password/${password}`).digest('hex');
+    for (const deployment of [rspamd, imap]) {
+      expect(deployment.spec!.template.metadata!.annotations?.['checksum/rspamd-password']).toBe(expected);
+    }
+    // `helm template` cannot read the live Secret back (an install or upgrade does, and keeps
+    // it): each render makes a new one, which is why GitOps users give existingSecret.
+    expect(passwordOf(render(['--set', 'rspamd.enabled=true']))).not.toBe(password);
+  });
+
+  it('points the services at an rspamd of yours, and runs none', () => {
+    const objects = render([
+      '--set',
+      'rspamd.enabled=true',
+      '--set',
+      'rspamd.external.url=https://spam.example.net:8443',
+      '--set',
+      'rspamd.external.controllerUrl=https://spam.example.net:8444',
+      '--set',
+      'rspamd.password.existingSecret=their-rspamd',
+      '--set',
+      'networkPolicy.enabled=true',
+      '--set',
+      'networkPolicy.egress.enabled=true',
+    ]);
+    expect(objects.filter((o) => isRspamdObject(o)).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+    expect(named(objects, 'Secret', 'post-tegami-rspamd')).toBeUndefined();
+    const smtp = deploymentOf(objects, 'smtp-ingress');
+    const imap = deploymentOf(objects, 'imap-gateway');
+    expect(literalEnv(container(smtp))['TEGAMI_RSPAMD_URL']).toBe('https://spam.example.net:8443');
+    expect(literalEnv(container(imap))['TEGAMI_RSPAMD_CONTROLLER_URL']).toBe('https://spam.example.net:8444');
+    expect(literalEnv(container(imap))['TEGAMI_RSPAMD_PASSWORD_FILE']).toBe('/etc/tegami/rspamd/password');
+    expect(
+      imap.spec!.template.spec!.volumes?.find((v) => v.name === 'rspamd-password')?.secret?.secretName,
+    ).toBe('their-rspamd');
+    // Egress to wherever it is, on its URL's port.
+    const egressPorts = (deployment: IDeployment) =>
+      ofKind(objects, 'NetworkPolicy')
+        .find((p) => matches(p.spec.podSelector.matchLabels, deployment.spec!.template.metadata!.labels))!
+        .spec.egress.flatMap((rule: { ports: { port: number | string }[] }) => rule.ports.map((p) => p.port));
+    expect(egressPorts(smtp)).toContain(8443);
+    expect(egressPorts(imap)).toContain(8444);
+
+    // No controller URL: no learning, so the imap-gateway gets neither URL nor password.
+    const scanOnly = render([
+      '--set',
+      'rspamd.enabled=true',
+      '--set',
+      'rspamd.external.url=http://spam.example.net',
+    ]);
+    expect(literalEnv(container(deploymentOf(scanOnly, 'smtp-ingress')))['TEGAMI_RSPAMD_URL']).toBe(
+      'http://spam.example.net',
+    );
+    expect(
+      (container(deploymentOf(scanOnly, 'imap-gateway')).env ?? []).filter((e) => e.name.includes('RSPAMD')),
+    ).toEqual([]);
+  });
+
   it('autoscales the four scalable services and guards every one with a PodDisruptionBudget', () => {
     for (const objects of [defaults, allOn]) {
-      const deployments = ofKind<IDeployment>(objects, 'Deployment');
+      const deployments = serviceDeployments(objects);
       const hpas = ofKind(objects, 'HorizontalPodAutoscaler');
       for (const hpa of hpas) {
         const target = hpa.spec.scaleTargetRef;
@@ -569,17 +922,18 @@ describe('helm/tegami', () => {
     const grpcRule = resolverPolicy.spec.ingress.find(
       (r: { ports: { port: string }[] }) => r.ports[0]!.port === 'grpc',
     );
-    expect(grpcRule.from).toEqual([
-      {
+    // The delivery-worker (MX, addresses) and smtp-ingress (mail authentication, DNSBLs).
+    expect(grpcRule.from).toEqual(
+      ['delivery-worker', 'smtp-ingress'].map((component) => ({
         podSelector: {
           matchLabels: {
             'app.kubernetes.io/name': 'tegami',
             'app.kubernetes.io/instance': 'post',
-            'app.kubernetes.io/component': 'delivery-worker',
+            'app.kubernetes.io/component': component,
           },
         },
-      },
-    ]);
+      })),
+    );
 
     const monitors = ofKind(allOn, 'ServiceMonitor');
     expect(monitors).toHaveLength(1);
@@ -587,7 +941,7 @@ describe('helm/tegami', () => {
     const scraped = ofKind<IService>(allOn, 'Service').filter((s) =>
       matches(monitor.spec.selector.matchLabels, s.metadata!.labels),
     );
-    expect(scraped).toHaveLength(deployments.length);
+    expect(scraped).toHaveLength(serviceDeployments(allOn).length);
     for (const endpoint of monitor.spec.endpoints) {
       expect(endpoint.path).toBe('/metrics');
       for (const service of scraped) expect(service.spec!.ports!.map((p) => p.name)).toContain(endpoint.port);
@@ -611,6 +965,19 @@ describe('helm/tegami', () => {
       .filter((p: { type: string }) => p.type === 'row')
       .map((p: { title: string }) => p.title);
     for (const service of SERVICES) expect(rows).toContain(service);
+    expect(rows).toContain('Mail authentication and spam');
+    // No panel covers another (Grafana would push one down, out of its row).
+    type Grid = { x: number; y: number; w: number; h: number };
+    const grids = dashboard.panels.map((p: { title: string; gridPos: Grid }) => ({
+      title: p.title,
+      ...p.gridPos,
+    }));
+    for (const [i, a] of grids.entries()) {
+      for (const b of grids.slice(i + 1)) {
+        const overlap = a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+        expect(overlap, `${a.title} overlaps ${b.title}`).toBe(false);
+      }
+    }
 
     const allowed = await knownMetricNames();
     const used = new Set<string>();
@@ -643,6 +1010,10 @@ describe('helm/tegami', () => {
       'tegami_pop_commands_total',
       'tegami_pop_command_duration_seconds',
       'tegami_errors_total',
+      'tegami_auth_results_total',
+      'tegami_spam_actions_total',
+      'tegami_spam_learn_total',
+      'tegami_smtp_connection_checks_total',
     ]) {
       expect(used, `the dashboard shows ${metric}`).toContain(metric);
     }
@@ -689,19 +1060,123 @@ describe('the Deployments against the services they run', () => {
   let nats: TestNats;
   let certDir: string;
   const programs: Program[] = [];
+  // rspamd and its Redis as the chart runs them (with the password it generates), from
+  // Debian's packages: the services below talk to this rspamd.
+  const bundled = render(['--set', 'rspamd.enabled=true']);
+  let redis: RedisDaemon | undefined;
+  let rspamd: RspamdDaemon | undefined;
+  let rspamdPassword: string;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     nats = await testNats();
     certDir = mkdtempSync(join(tmpdir(), 'tegami-helm-'));
-  });
+
+    const redisContainer = container(named(bundled, 'Deployment', 'post-tegami-rspamd-redis') as IDeployment);
+    expect(redisContainer.command).toEqual(['redis-server']);
+    redis = await startRedisServer(redisContainer.args ?? []);
+    const rspamdDeployment = named(bundled, 'Deployment', 'post-tegami-rspamd') as IDeployment;
+    const rspamdContainer = container(rspamdDeployment);
+    const env: Record<string, string> = {};
+    for (const variable of rspamdContainer.env ?? []) {
+      const ref = variable.valueFrom?.secretKeyRef;
+      const secret = ref && named(bundled, 'Secret', ref.name!);
+      if (variable.value !== undefined) env[variable.name] = variable.value;
+      else if (secret) env[variable.name] = Buffer.from(secret.data[ref.key], 'base64').toString();
+      else throw new Error(`rspamd: no value for ${variable.name}`);
+    }
+    rspamdPassword = env['RSPAMD_CONTROLLER_PASSWORD']!;
+    const configVolume = rspamdDeployment.spec!.template.spec!.volumes!.find(
+      (v) =>
+        v.name === rspamdContainer.volumeMounts?.find((m) => m.mountPath === '/etc/rspamd/local.d')?.name,
+    );
+    const localD = named(bundled, 'ConfigMap', configVolume!.configMap!.name!)!.data as Record<
+      string,
+      string
+    >;
+    rspamd = await startRspamd({ localD, env, redisPort: redis.port });
+  }, 300_000);
 
   afterAll(async () => {
     for (const program of programs) program.signal('SIGTERM');
     await Promise.all(programs.map((p) => p.exited(15_000).catch(() => p.signal('SIGKILL'))));
+    await rspamd?.stop();
+    await redis?.stop();
     await database?.drop().catch(() => undefined);
     if (certDir) rmSync(certDir, { recursive: true, force: true });
   });
+
+  it('runs the chart’s rspamd settings in rspamd: listening where the Deployment says, without its own SPF/DKIM/DMARC/ARC, with its headers, rejecting GTUBE, learning into Redis only with the password', async () => {
+    const deployment = named(bundled, 'Deployment', 'post-tegami-rspamd') as IDeployment;
+    const c = container(deployment);
+    const localD = named(bundled, 'ConfigMap', 'post-tegami-rspamd')!.data as Record<string, string>;
+    // The workers bind (on every address) the ports the Deployment and its Service name.
+    for (const [file, port] of [
+      ['worker-normal.inc', 'normal'],
+      ['worker-controller.inc', 'controller'],
+    ] as const) {
+      expect(localD[file]).toContain(`bind_socket = "*:${portOf(c, port)!.containerPort}";`);
+    }
+    // The probes' paths answer on the probes' workers.
+    const workerUrl = { normal: rspamd!.normalUrl, controller: rspamd!.controllerUrl };
+    for (const probe of [c.readinessProbe!, c.livenessProbe!, c.startupProbe!]) {
+      const answer = await fetch(
+        `${workerUrl[probe.httpGet!.port as 'normal' | 'controller']}${probe.httpGet!.path}`,
+      );
+      expect(`${answer.status} ${(await answer.text()).trim()}`).toBe('200 pong');
+    }
+
+    const envelope = {
+      ip: '203.0.113.7',
+      helo: 'mx.example.org',
+      from: 'bob@example.org',
+      rcpt: 'alice@example.net',
+    };
+    const message = (body: string) =>
+      [
+        'From: Bob <bob@example.org>',
+        'To: alice@example.net',
+        'Subject: Lunch',
+        `Message-ID: <${randomBytes(8).toString('hex')}@example.org>`,
+        'Date: Thu, 03 Dec 2026 12:00:00 +0000',
+        '',
+        body,
+        '',
+      ].join('\r\n');
+    const plain = await checkv2(rspamd!.normalUrl, message('Shall we meet at noon?'), envelope);
+    const symbols = Object.keys(plain.symbols);
+    expect(symbols, 'the scan ran its rules').toContain('RCPT_COUNT_ONE');
+    // Tegami checks these and passes its Authentication-Results: rspamd's own modules are off
+    // (with them on, a message without a signature gets R_SPF_NA, R_DKIM_NA, DMARC_NA, ARC_NA).
+    expect(symbols.filter((s) => /^(R_)?(SPF|DKIM|DMARC|ARC)_/.test(s))).toEqual([]);
+    const headers = Object.keys(plain.milter?.add_headers ?? {});
+    expect(headers).toEqual(
+      expect.arrayContaining(['X-Spamd-Result', 'X-Rspamd-Server', 'X-Spamd-Bar', 'X-Spam-Status']),
+    );
+    expect(headers).not.toContain('Authentication-Results');
+    const gtube = await checkv2(rspamd!.normalUrl, message(GTUBE), envelope);
+    expect(gtube.action).toBe('reject');
+
+    // Learning as the imap-gateway does: the password from its file, which is the Secret's key.
+    const imap = deploymentOf(bundled, 'imap-gateway');
+    const file = literalEnv(container(imap))['TEGAMI_RSPAMD_PASSWORD_FILE']!;
+    const secretVolume = imap.spec!.template.spec!.volumes!.find((v) => v.name === 'rspamd-password')!
+      .secret!;
+    expect(file.endsWith(`/${secretVolume.items![0]!.path}`)).toBe(true);
+    const secret = named(bundled, 'Secret', secretVolume.secretName!)!;
+    const fromFile = Buffer.from(secret.data[secretVolume.items![0]!.key], 'base64').toString();
+    expect(fromFile).toBe(rspamdPassword);
+    const keysBefore = await redis!.dbsize();
+    expect(
+      (await controllerPost(rspamd!.controllerUrl, '/learnspam', spamMessage(1), undefined)).status,
+    ).toBe(401);
+    expect(
+      (await controllerPost(rspamd!.controllerUrl, '/learnspam', spamMessage(1), `${fromFile}x`)).status,
+    ).toBe(401);
+    const learned = await controllerPost(rspamd!.controllerUrl, '/learnspam', spamMessage(1), fromFile);
+    expect(learned, rspamd!.output().slice(-3000)).toEqual({ status: 200, body: '{"success":true}' });
+    expect(await redis!.dbsize()).toBeGreaterThan(keysBefore);
+  }, 120_000);
 
   /** `node <dist entry> …` as the command from source. */
   function fromSource(c: IContainer): string[] {
@@ -735,6 +1210,9 @@ describe('the Deployments against the services they run', () => {
     const cert = await ensureSelfSignedCertificate(certDir, 'localhost');
     const secretsKeyFile = join(certDir, 'secrets.key');
     writeFileSync(secretsKeyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    // A Secret key mounted as a file holds exactly the value, no newline.
+    const rspamdPasswordFile = join(certDir, 'rspamd-password');
+    writeFileSync(rspamdPasswordFile, rspamdPassword, { mode: 0o600 });
 
     const job = ofKind<IJob>(objects, 'Job')[0]!;
     const jobContainer = job.spec!.template.spec!.containers[0]!;
@@ -748,7 +1226,7 @@ describe('the Deployments against the services they run', () => {
       await store.close();
     }
 
-    const deployments = ofKind<IDeployment>(objects, 'Deployment');
+    const deployments = serviceDeployments(objects);
     const resolverGrpc = portOf(
       container(deployments.find((d) => componentOf(d) === 'dns-resolver')!),
       'grpc',
@@ -766,6 +1244,9 @@ describe('the Deployments against the services they run', () => {
         env['TEGAMI_TLS_KEY_FILE'] = cert.keyFile;
       }
       if (env['TEGAMI_SECRETS_KEY_FILE']) env['TEGAMI_SECRETS_KEY_FILE'] = secretsKeyFile;
+      if (env['TEGAMI_RSPAMD_URL']) env['TEGAMI_RSPAMD_URL'] = rspamd!.normalUrl;
+      if (env['TEGAMI_RSPAMD_CONTROLLER_URL']) env['TEGAMI_RSPAMD_CONTROLLER_URL'] = rspamd!.controllerUrl;
+      if (env['TEGAMI_RSPAMD_PASSWORD_FILE']) env['TEGAMI_RSPAMD_PASSWORD_FILE'] = rspamdPasswordFile;
       if (env['TEGAMI_RESOLVER_TARGET']) {
         env['TEGAMI_RESOLVER_TARGET'] = `dns:///${ADDRESSES['dns-resolver']}:${resolverGrpc}`;
       }

@@ -84,6 +84,103 @@ imap-gateway: imapGateway
 {{- end }}
 {{- end }}
 
+{{/* "true" when the chart runs rspamd itself (enabled, and no external.url), else empty. */}}
+{{- define "tegami.rspamdBundled" -}}
+{{- if and .Values.rspamd.enabled (not .Values.rspamd.external.url) }}true{{ end }}
+{{- end }}
+
+{{/* "true" when the chart runs rspamd's Redis, else empty. */}}
+{{- define "tegami.rspamdRedisBundled" -}}
+{{- if and (include "tegami.rspamdBundled" .) .Values.rspamd.redis.enabled }}true{{ end }}
+{{- end }}
+
+{{/* The ports of the rspamd the chart runs: they are also its bind_socket in files/rspamd. */}}
+{{- define "tegami.rspamdPorts" -}}
+normal: 11333
+controller: 11334
+{{- end }}
+
+{{/* Base URL of rspamd's normal worker (TEGAMI_RSPAMD_URL); empty when rspamd is off. */}}
+{{- define "tegami.rspamdUrl" -}}
+{{- if .Values.rspamd.enabled }}
+{{- if .Values.rspamd.external.url }}{{ .Values.rspamd.external.url }}
+{{- else }}{{ printf "http://%s-rspamd.%s.svc.%s:%d" (include "tegami.fullname" .) .Release.Namespace .Values.clusterDomain ((include "tegami.rspamdPorts" . | fromYaml).normal | int) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Base URL of rspamd's controller (TEGAMI_RSPAMD_CONTROLLER_URL); empty: no learning. */}}
+{{- define "tegami.rspamdControllerUrl" -}}
+{{- if include "tegami.rspamdBundled" . }}
+{{- printf "http://%s-rspamd.%s.svc.%s:%d" (include "tegami.fullname" .) .Release.Namespace .Values.clusterDomain ((include "tegami.rspamdPorts" . | fromYaml).controller | int) }}
+{{- else if .Values.rspamd.enabled }}{{ .Values.rspamd.external.controllerUrl }}
+{{- end }}
+{{- end }}
+
+{{/* The TCP port of an http:// or https:// URL: its own, or the scheme's. */}}
+{{- define "tegami.urlPort" -}}
+{{- $url := urlParse . }}
+{{- $port := regexFind ":[0-9]+$" $url.host | trimPrefix ":" }}
+{{- $port | default (ternary "443" "80" (eq $url.scheme "https")) }}
+{{- end }}
+
+{{/* The Secret holding rspamd's controller password; empty when there is none. */}}
+{{- define "tegami.rspamdPasswordSecretName" -}}
+{{- if .Values.rspamd.enabled }}
+{{- if .Values.rspamd.password.existingSecret }}{{ .Values.rspamd.password.existingSecret }}
+{{- else if include "tegami.rspamdBundled" . }}{{ include "tegami.fullname" . }}-rspamd
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The password of the chart's own rspamd Secret: the live Secret's, so that an upgrade keeps it,
+or a new random one. Made once per render and kept in the values, so the Secret and the
+checksums of the pods that read it agree.
+*/}}
+{{- define "tegami.rspamdGeneratedPassword" -}}
+{{- $memo := .Values.rspamd }}
+{{- if not (hasKey $memo "generatedPassword") }}
+{{- $password := "" }}
+{{- $live := lookup "v1" "Secret" .Release.Namespace (printf "%s-rspamd" (include "tegami.fullname" .)) }}
+{{- if and $live $live.data }}
+{{- $password = index $live.data .Values.rspamd.password.secretKey | default "" | b64dec }}
+{{- end }}
+{{- $_ := set $memo "generatedPassword" ($password | default (randAlphaNum 32)) }}
+{{- end }}
+{{- $memo.generatedPassword }}
+{{- end }}
+
+{{/* The rspamd ConfigMap's data (local.d): files/rspamd/local.d, the Redis, rspamd.extraConfig. As YAML. */}}
+{{- define "tegami.rspamdConfig" -}}
+{{- $values := .Values.rspamd }}
+{{- $files := dict }}
+{{- range $path, $_ := .Files.Glob "files/rspamd/local.d/*" }}
+{{- $_ := set $files (base $path) ($.Files.Get $path) }}
+{{- end }}
+{{- $redis := $values.redis.servers }}
+{{- if $values.redis.enabled }}
+{{- $redis = printf "%s-rspamd-redis.%s.svc.%s:6379" (include "tegami.fullname" .) .Release.Namespace .Values.clusterDomain }}
+{{- end }}
+{{- if $redis }}
+{{- $_ := set $files "redis.conf" (printf "# The Redis of the Bayes classifier, greylisting, rate limits and history.\nservers = %s;\n" ($redis | quote)) }}
+{{- end }}
+{{- range $name, $content := $values.extraConfig }}
+{{- $_ := set $files $name $content }}
+{{- end }}
+{{- toYaml $files }}
+{{- end }}
+
+{{/* What changes when rspamd's controller password changes, for the pods' checksum annotation. */}}
+{{- define "tegami.rspamdPasswordChecksum" -}}
+{{- $secret := include "tegami.rspamdPasswordSecretName" . }}
+{{- if .Values.rspamd.password.existingSecret }}
+{{- printf "%s/%s" $secret .Values.rspamd.password.secretKey | sha256sum }}
+{{- else }}
+{{- printf "%s/%s/%s" $secret .Values.rspamd.password.secretKey (include "tegami.rspamdGeneratedPassword" .) | sha256sum }}
+{{- end }}
+{{- end }}
+
 {{/*
 The ports each service listens on, fixed by the chart (unprivileged; the Services map the
 well-known ports onto them by name) and passed to the service in the named variable. The
@@ -138,6 +235,13 @@ smtp-ingress:
   maxConnectionsPerIp: TEGAMI_SMTP_MAX_CONNECTIONS_PER_IP
   allowPlaintextAuth: TEGAMI_SMTP_ALLOW_PLAINTEXT_AUTH
   dbPoolSize: TEGAMI_DB_POOL_SIZE
+  mailAuth: TEGAMI_MAIL_AUTH
+  mailAuthTimeout: TEGAMI_MAIL_AUTH_TIMEOUT
+  dmarcEnforcement: TEGAMI_DMARC_ENFORCEMENT
+  arcTrustedSealers: TEGAMI_ARC_TRUSTED_SEALERS
+  dnsbl: TEGAMI_SMTP_DNSBL
+  requireReverseDns: TEGAMI_SMTP_REQUIRE_REVERSE_DNS
+  heloChecks: TEGAMI_SMTP_HELO_CHECKS
 delivery-worker:
   concurrency: TEGAMI_DELIVERY_CONCURRENCY
   domainConnections: TEGAMI_DELIVERY_DOMAIN_CONNECTIONS
@@ -313,10 +417,33 @@ Context: dict "root" $ "component" name "values" the service's values.
 {{- end }}
 {{- end }}
 {{- end }}
-{{- if eq $component "delivery-worker" }}
-{{- /* A headless Service's name resolves to the pods' addresses: the port is the container's. */}}
+{{- if has $component (list "delivery-worker" "smtp-ingress") }}
+{{- /* A headless Service's name resolves to the pods' addresses: the port is the container's.
+smtp-ingress asks the resolver for SPF, DKIM, DMARC, ARC, DNSBL and reverse DNS records. */}}
 - name: TEGAMI_RESOLVER_TARGET
   value: {{ printf "dns:///%s-dns-resolver-headless.%s.svc.%s:%d" (include "tegami.fullname" $root) $root.Release.Namespace $root.Values.clusterDomain (include "tegami.grpcPort" $root | int) | quote }}
+{{- end }}
+{{- $rspamdUrl := include "tegami.rspamdUrl" $root }}
+{{- if and $rspamdUrl (eq $component "smtp-ingress") }}
+- name: TEGAMI_RSPAMD_URL
+  value: {{ $rspamdUrl | quote }}
+{{- with $root.Values.rspamd.timeout }}
+- name: TEGAMI_RSPAMD_TIMEOUT
+  value: {{ . | quote }}
+{{- end }}
+{{- with $root.Values.rspamd.failure }}
+- name: TEGAMI_RSPAMD_FAILURE
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- $controllerUrl := include "tegami.rspamdControllerUrl" $root }}
+{{- if and $controllerUrl (eq $component "imap-gateway") }}
+- name: TEGAMI_RSPAMD_CONTROLLER_URL
+  value: {{ $controllerUrl | quote }}
+{{- if include "tegami.rspamdPasswordSecretName" $root }}
+- name: TEGAMI_RSPAMD_PASSWORD_FILE
+  value: {{ printf "%s/%s" $root.Values.rspamd.password.mountPath $root.Values.rspamd.password.secretKey | quote }}
+{{- end }}
 {{- end }}
 {{- $variables := index (include "tegami.settingVariables" . | fromYaml) $component }}
 {{- range $key, $value := $values.settings }}
