@@ -1,4 +1,5 @@
 import { connectNatsBus } from '@tegami/bus';
+import { createResolverClient } from '@tegami/rpc';
 import {
   drainTimeoutOf,
   legacySaslSettings,
@@ -7,6 +8,7 @@ import {
   mailServiceSettings,
   proxyProtocolSettings,
   runService,
+  string,
   tlsFiles,
   tlsPolicySettings,
 } from '@tegami/runtime';
@@ -25,6 +27,7 @@ const settings = {
   tlsPolicy: tlsPolicySettings(),
   proxy: proxyProtocolSettings(),
   ...legacySaslSettings(),
+  resolverTarget: string('TEGAMI_RESOLVER_TARGET'),
 };
 
 await runService('smtp-ingress', settings, async ({ config, logger, metrics }) => {
@@ -40,6 +43,8 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
   // Seals (or, when off, deletes) the stored CRAM-MD5/DIGEST-MD5 secrets before the first login.
   const legacySasl = await prepareLegacySasl(store.pool, config, logger);
   const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
+  // Connects on its first call: only when a check that needs DNS is on.
+  const resolver = createResolverClient(config.resolverTarget);
   const ingress = await startSmtpIngress({
     ...config,
     pool: store.pool,
@@ -50,6 +55,7 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
     tls,
     tlsPolicy: config.tlsPolicy,
     legacySasl,
+    resolver,
     listeners: smtpListeners(config),
     popBeforeSmtp: config.popBeforeSmtpTtlMs !== undefined,
     drainTimeoutMs: drainTimeoutOf(config.shutdownTimeoutMs),
@@ -70,6 +76,7 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
     async stop() {
       clearInterval(sweep);
       await ingress.stop();
+      resolver.close();
       await bus.close();
       await store.close();
     },

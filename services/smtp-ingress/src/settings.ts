@@ -1,4 +1,16 @@
-import { bool, durationMs, int, optional, port, slowClientSettings, string } from '@tegami/runtime';
+import { parseDomain } from '@tegami/protocol';
+import {
+  bool,
+  durationMs,
+  int,
+  optional,
+  port,
+  type Reader,
+  slowClientSettings,
+  string,
+  variable,
+} from '@tegami/runtime';
+import type { ConnectionCheckSettings } from './connection-checks.js';
 import type { SmtpListenerSpec } from './smtp-ingress.js';
 
 /** The SMTP settings, read the same way by the service's main and by the standalone. */
@@ -17,7 +29,37 @@ export function smtpSettings() {
     deadlines: slowClientSettings(),
     allowPlaintextAuth: bool('TEGAMI_SMTP_ALLOW_PLAINTEXT_AUTH'),
     popBeforeSmtpTtlMs: optional(durationMs('TEGAMI_POP_BEFORE_SMTP_TTL', { min: 1000 })),
+    connectionChecks: connectionCheckSettings(),
   };
+}
+
+/** TEGAMI_SMTP_DNSBL, TEGAMI_SMTP_REQUIRE_REVERSE_DNS and TEGAMI_SMTP_HELO_CHECKS: port 25 only. */
+export function connectionCheckSettings(): Reader<ConnectionCheckSettings> {
+  const zones = optional(variable('TEGAMI_SMTP_DNSBL', parseDnsblZones));
+  const reverseDns = bool('TEGAMI_SMTP_REQUIRE_REVERSE_DNS');
+  const helo = bool('TEGAMI_SMTP_HELO_CHECKS');
+  return {
+    variables: [...zones.variables, ...reverseDns.variables, ...helo.variables],
+    read: (lookup) => ({
+      dnsblZones: zones.read(lookup) ?? [],
+      requireReverseDns: reverseDns.read(lookup),
+      heloChecks: helo.read(lookup),
+    }),
+  };
+}
+
+/** `zen.spamhaus.org, bl.example.` → lower-case zone names without the trailing dot, in order. */
+export function parseDnsblZones(value: string, fail: (problem: string) => never): string[] {
+  const zones: string[] = [];
+  for (const entry of value.split(',')) {
+    const text = entry.trim();
+    if (text === '') continue;
+    const parsed = parseDomain(text);
+    if (!parsed.ok || !parsed.domain.includes('.'))
+      fail(`"${text}" is not a DNS zone name such as zen.spamhaus.org`);
+    if (!zones.includes(parsed.domain)) zones.push(parsed.domain);
+  }
+  return zones;
 }
 
 export function smtpListeners(config: {

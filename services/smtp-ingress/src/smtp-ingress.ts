@@ -13,6 +13,7 @@ import {
   serializeReply,
   type TransferLimits,
 } from '@tegami/protocol';
+import type { ResolverClient } from '@tegami/rpc';
 import {
   type AbuseLimits,
   AbuseTracker,
@@ -38,6 +39,7 @@ import {
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 
+import { type ConnectionCheckSettings, createConnectionChecker } from './connection-checks.js';
 import { createSmtpMetrics } from './metrics.js';
 import { RelayPolicy } from './policy.js';
 import { type ServedSmtpConnection, serveSmtpConnection } from './smtp-connection.js';
@@ -93,6 +95,10 @@ export interface SmtpIngressDeps {
    * header carries is what relay rules, limits, Received and the logs use.
    */
   readonly proxy?: ProxyPolicy;
+  /** Port 25's DNSBL, reverse DNS and HELO checks (TEGAMI_SMTP_DNSBL…); none when absent. */
+  readonly connectionChecks?: ConnectionCheckSettings;
+  /** The dns-resolver (TEGAMI_RESOLVER_TARGET): needed when a connection check is on. */
+  readonly resolver?: ResolverClient;
 }
 
 export interface SmtpIngress {
@@ -119,6 +125,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const sweeping = loginThrottle.startSweeping((err) =>
     deps.logger.warn({ err }, 'could not sweep the login failure records'),
   );
+  const connectionChecks = createConnectionChecker(deps, metrics, realms.current);
   const connections = new Set<ServedSmtpConnection>();
   const servers: Server[] = [];
   const ports: Record<string, number> = {};
@@ -188,6 +195,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
         metrics,
         logger: deps.logger,
         tlsHandshakeTimeoutMs: 30_000,
+        ...(spec.role === 'mx' && connectionChecks && { connectionChecks }),
       });
       connections.add(connection);
       if (draining) connection.drain();

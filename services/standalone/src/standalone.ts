@@ -183,6 +183,18 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
     stack.push({ name: 'bus', stop: () => bus.close() });
     const metrics = createMetricsRegistry('standalone');
 
+    // dns-resolver on a loopback port of its own, reached over gRPC like in a cluster.
+    const resolver = await startDnsResolver({
+      ...deps.dns,
+      logger: logger.child({ component: 'dns-resolver' }),
+      metrics,
+      host: '127.0.0.1',
+      port: 0,
+    });
+    stack.push({ name: 'dns-resolver', stop: () => resolver.stop() });
+    const resolverClient = createResolverClient(`127.0.0.1:${resolver.port}`);
+    stack.push({ name: 'resolver client', stop: async () => resolverClient.close() });
+
     const smtp = await startSmtpIngress({
       ...deps.smtp,
       pool: store.pool,
@@ -198,20 +210,9 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       popBeforeSmtp: deps.smtp.popBeforeSmtpTtlMs !== undefined,
       drainTimeoutMs,
       ...(deps.loginThrottle && { loginThrottle: deps.loginThrottle }),
+      resolver: resolverClient,
     });
     services.push({ name: 'smtp-ingress', stop: () => smtp.stop() });
-
-    // dns-resolver on a loopback port of its own, reached over gRPC like in a cluster.
-    const resolver = await startDnsResolver({
-      ...deps.dns,
-      logger: logger.child({ component: 'dns-resolver' }),
-      metrics,
-      host: '127.0.0.1',
-      port: 0,
-    });
-    stack.push({ name: 'dns-resolver', stop: () => resolver.stop() });
-    const resolverClient = createResolverClient(`127.0.0.1:${resolver.port}`);
-    stack.push({ name: 'resolver client', stop: async () => resolverClient.close() });
 
     const delivery = await startDeliveryWorker({
       pool: store.pool,
