@@ -457,25 +457,39 @@ describe('helm/tegami', () => {
     }
   });
 
-  it('gives the delivery-worker the dns-resolver through its headless Service', () => {
+  it('gives the delivery-worker and smtp-ingress the dns-resolver through its headless Service', () => {
     for (const [objects, fullname] of [
       [defaults, 'post-tegami'],
       [allOn, 'mail'],
     ] as const) {
       const headless = named(objects, 'Service', `${fullname}-dns-resolver-headless`);
       expect(headless?.spec.clusterIP).toBe('None');
-      const worker = ofKind<IDeployment>(objects, 'Deployment').find(
-        (d) => componentOf(d) === 'delivery-worker',
-      )!;
       const resolver = ofKind<IDeployment>(objects, 'Deployment').find(
         (d) => componentOf(d) === 'dns-resolver',
       )!;
       const grpc = portOf(container(resolver), 'grpc')!;
-      expect(literalEnv(container(worker))['TEGAMI_RESOLVER_TARGET']).toBe(
-        `dns:///${fullname}-dns-resolver-headless.mail.svc.cluster.local:${grpc.containerPort}`,
-      );
+      for (const component of ['delivery-worker', 'smtp-ingress']) {
+        const client = ofKind<IDeployment>(objects, 'Deployment').find((d) => componentOf(d) === component)!;
+        expect(literalEnv(container(client))['TEGAMI_RESOLVER_TARGET'], component).toBe(
+          `dns:///${fullname}-dns-resolver-headless.mail.svc.cluster.local:${grpc.containerPort}`,
+        );
+      }
       expect(headless?.spec.ports[0].port).toBe(grpc.containerPort);
     }
+  });
+
+  it("passes smtp-ingress its port-25 connection checks' settings, none by default", () => {
+    const smtpEnv = (objects: K8sObject[]) =>
+      literalEnv(
+        container(ofKind<IDeployment>(objects, 'Deployment').find((d) => componentOf(d) === 'smtp-ingress')!),
+      );
+    const names = ['TEGAMI_SMTP_DNSBL', 'TEGAMI_SMTP_REQUIRE_REVERSE_DNS', 'TEGAMI_SMTP_HELO_CHECKS'];
+    for (const name of names) expect(smtpEnv(defaults)[name], name).toBeUndefined();
+    expect(names.map((name) => smtpEnv(allOn)[name])).toEqual([
+      'zen.spamhaus.org,bl.example.org',
+      'true',
+      'true',
+    ]);
   });
 
   it('autoscales the four scalable services and guards every one with a PodDisruptionBudget', () => {
@@ -576,6 +590,15 @@ describe('helm/tegami', () => {
             'app.kubernetes.io/name': 'tegami',
             'app.kubernetes.io/instance': 'post',
             'app.kubernetes.io/component': 'delivery-worker',
+          },
+        },
+      },
+      {
+        podSelector: {
+          matchLabels: {
+            'app.kubernetes.io/name': 'tegami',
+            'app.kubernetes.io/instance': 'post',
+            'app.kubernetes.io/component': 'smtp-ingress',
           },
         },
       },

@@ -137,6 +137,9 @@ smtp-ingress:
   maxConnections: TEGAMI_SMTP_MAX_CONNECTIONS
   maxConnectionsPerIp: TEGAMI_SMTP_MAX_CONNECTIONS_PER_IP
   allowPlaintextAuth: TEGAMI_SMTP_ALLOW_PLAINTEXT_AUTH
+  dnsbl: TEGAMI_SMTP_DNSBL
+  requireReverseDns: TEGAMI_SMTP_REQUIRE_REVERSE_DNS
+  heloChecks: TEGAMI_SMTP_HELO_CHECKS
   dbPoolSize: TEGAMI_DB_POOL_SIZE
 delivery-worker:
   concurrency: TEGAMI_DELIVERY_CONCURRENCY
@@ -313,7 +316,7 @@ Context: dict "root" $ "component" name "values" the service's values.
 {{- end }}
 {{- end }}
 {{- end }}
-{{- if eq $component "delivery-worker" }}
+{{- if has $component (list "delivery-worker" "smtp-ingress") }}
 {{- /* A headless Service's name resolves to the pods' addresses: the port is the container's. */}}
 - name: TEGAMI_RESOLVER_TARGET
   value: {{ printf "dns:///%s-dns-resolver-headless.%s.svc.%s:%d" (include "tegami.fullname" $root) $root.Release.Namespace $root.Values.clusterDomain (include "tegami.grpcPort" $root | int) | quote }}
