@@ -114,6 +114,8 @@ const DOMAIN_REFRESH_MS = 30_000;
 
 export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngress> {
   const metrics = createSmtpMetrics(deps.metrics);
+  // First: a check without a resolver fails the start before anything runs.
+  const connectionChecks = createConnectionChecker(deps, metrics, () => realms.current());
   const abuse = new AbuseTracker(deps.abuseLimits ?? DEFAULT_ABUSE_LIMITS);
   const limits = new ConnectionLimits(deps.maxConnections, deps.maxConnectionsPerAddress);
   const tlsOptions = deps.tls ? createTlsContextOptions(deps.tls, deps.tlsPolicy) : undefined;
@@ -125,7 +127,6 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const sweeping = loginThrottle.startSweeping((err) =>
     deps.logger.warn({ err }, 'could not sweep the login failure records'),
   );
-  const connectionChecks = createConnectionChecker(deps, metrics, realms.current);
   const connections = new Set<ServedSmtpConnection>();
   const servers: Server[] = [];
   const ports: Record<string, number> = {};
