@@ -28,13 +28,13 @@ import { REPO_ROOT } from './support/processes.js';
 //
 // The checks never look at a loopback client, and a test can only connect from loopback. So
 // the clients come, as they do in production behind a load balancer, through the PROXY
-// protocol: the trusted "balancer" 127.0.0.41 says whom it forwards for (documentation
+// protocol: the trusted "balancer" 127.0.0.81 says whom it forwards for (documentation
 // addresses, RFC 5737 and RFC 3849: nothing is ever sent to them). Nothing in the server is
-// switched off or on for the tests; the loopback rule is tested too, from 127.0.0.42.
+// switched off or on for the tests; the loopback rule is tested too, from 127.0.0.82.
 
 const ZONE = 'bl.test';
-const BALANCER = '127.0.0.41';
-const DIRECT = '127.0.0.42';
+const BALANCER = '127.0.0.81';
+const DIRECT = '127.0.0.82';
 
 const LISTED = '192.0.2.2';
 const CLEAN = '192.0.2.3';
@@ -373,8 +373,8 @@ describe('connection checks by default', () => {
 });
 
 describe('connection checks in the smtp-ingress process, set by its environment', () => {
-  const SITE_IP = '127.0.0.50';
-  const SITE_BALANCER = '127.0.0.51';
+  const SITE_IP = '127.0.0.83';
+  const SITE_BALANCER = '127.0.0.84';
   let site: MailSite;
   let mxPort: number;
 
