@@ -11,6 +11,7 @@ import {
 } from '@tegami/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestResolver, type TestResolver } from '../services/dns-resolver/test/test-resolver.js';
+import { MAX_HELO_NAMES } from '../services/smtp-ingress/src/connection-checks.js';
 import { smtpSettings } from '../services/smtp-ingress/src/settings.js';
 import { authPlain, SAMPLE, sendData } from '../services/smtp-ingress/test/smtp-client.js';
 import {
@@ -326,6 +327,18 @@ describe('connection checks on (port 25)', () => {
           code: Number(answer.slice(0, 3)),
         });
       }
+    });
+
+    it(`looks up at most ${MAX_HELO_NAMES} different names in one connection`, async () => {
+      const client = await greet(t.ports.mx, CLEAN, 'EHLO clean.client.test');
+      const names = Array.from({ length: MAX_HELO_NAMES }, (_, i) => `cycle${i}.client.test`);
+      for (const name of names) expect((await client.command(`EHLO ${name}`)).code).toBe(250);
+      expect((await rcpt(client, `bob@${DOMAIN}`)).text).toBe(
+        `550 5.7.1 <${names.at(-1)}>: Helo command rejected: too many different names in one session`,
+      );
+      client.close();
+      expect(dns.queryCount(names.at(-1))).toBe(0);
+      expect(dns.queryCount(names.at(-2))).toBeGreaterThan(0);
     });
 
     it('judges a client by the name it gave last', async () => {

@@ -3,7 +3,7 @@ import type { ResolverClient } from '@tegami/rpc';
 import { type ConnectionCheck, type Logger, logClientRefused } from '@tegami/runtime';
 import { isLoopbackAddress } from './client-address.js';
 import { dnsblRefusal, lookupDnsbl } from './dnsbl.js';
-import { checkHelo, heloRefusal } from './helo-check.js';
+import { checkHelo, type HeloResult, heloRefusal } from './helo-check.js';
 import type { SmtpMetrics } from './metrics.js';
 import { confirmReverseName, reverseDnsRefusal } from './reverse-dns.js';
 
@@ -46,6 +46,13 @@ export const NO_CONNECTION_CHECKS: ConnectionCheckSettings = {
 };
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 5_000;
+
+/**
+ * Distinct HELO/EHLO names looked up per connection. A real MTA gives one (again after
+ * STARTTLS); a client cycling through names must not turn one connection into a stream of
+ * DNS queries, so a name past these is refused unlooked-up.
+ */
+export const MAX_HELO_NAMES = 4;
 
 /** A warning about a misbehaving DNSBL is repeated at most this often per zone. */
 const DNSBL_WARNING_INTERVAL_MS = 10 * 60_000;
@@ -165,7 +172,11 @@ export class ClientChecks {
   /** Starts checking a HELO/EHLO name (once per name). */
   heloReceived(helo: string): void {
     if (!this.deps.settings.heloChecks || this.helos.has(helo)) return;
-    this.helos.set(helo, this.settled('helo', this.checkHelo(helo)));
+    const checking =
+      this.helos.size < MAX_HELO_NAMES
+        ? this.checkHelo(helo)
+        : Promise.resolve(this.heloChecked(helo, { kind: 'refused', reason: 'too-many-names' }));
+    this.helos.set(helo, this.settled('helo', checking));
   }
 
   /**
@@ -255,6 +266,10 @@ export class ClientChecks {
       deadlineAt,
       this.aborted.signal,
     );
+    return this.heloChecked(helo, result);
+  }
+
+  private heloChecked(helo: string, result: HeloResult): Checked {
     const reply = heloRefusal(helo, result);
     if (!reply) return { result: 'pass' };
     return {

@@ -39,7 +39,13 @@ export type HeloResult =
   | { readonly kind: 'pass' }
   | {
       readonly kind: 'refused';
-      readonly reason: 'malformed' | 'not-fqdn' | 'bare-address' | 'own-name' | 'not-found';
+      readonly reason:
+        | 'malformed'
+        | 'not-fqdn'
+        | 'bare-address'
+        | 'own-name'
+        | 'not-found'
+        | 'too-many-names';
     }
   | { readonly kind: 'temporary'; readonly detail: string };
 
@@ -85,6 +91,7 @@ const REASON_TEXT = {
   'bare-address': 'an address must be written as an address literal, in brackets',
   'own-name': 'You are not me',
   'not-found': 'Host not found',
+  'too-many-names': 'too many different names in one session',
 } as const;
 
 /**
