@@ -401,7 +401,7 @@ describe('the corpus', () => {
     const stored = sent.stored!.toString('latin1');
     expect(stored.startsWith('Authentication-Results: mx.example.test;\r\n')).toBe(true);
     const received = stored.indexOf('\r\nReceived: from ');
-    const afterReceived = stored.slice(received + 2).replace(/^Received: [^]*?\r\n(?![ \t])/, '');
+    const afterReceived = stored.slice(received + 2).replace(/^Received: [\s\S]*?\r\n(?![ \t])/, '');
     expect(afterReceived).toBe(original.endsWith('\r\n') ? original : `${original}\r\n`);
   });
 });

@@ -28,8 +28,8 @@ import {
 import type { Registry } from 'prom-client';
 import { parseUpstream, startDnsResolver } from '../../services/dns-resolver/src/index.js';
 import { inboundChecks } from '../../services/smtp-ingress/src/inbound-setup.js';
-import type { SpamScanner } from '../../services/smtp-ingress/src/spam-scan.js';
 import { startSmtpIngress } from '../../services/smtp-ingress/src/smtp-ingress.js';
+import type { SpamScanner } from '../../services/smtp-ingress/src/spam-scan.js';
 
 const run = promisify(execFile);
 const MESSAGES = Number(process.argv[2] ?? 2000);
@@ -44,9 +44,10 @@ const zone = {
 };
 
 // A 10 KB text message signed by dkimpy; smtp-source adds CRLF to each line, so the file has LF.
-const body = Array.from({ length: 140 }, (_, i) => `Line ${i} of the benchmark message, some text to fill it up.`).join(
-  '\r\n',
-);
+const body = Array.from(
+  { length: 140 },
+  (_, i) => `Line ${i} of the benchmark message, some text to fill it up.`,
+).join('\r\n');
 const unsigned =
   'From: Alice <alice@sender.bench>\r\nTo: bob@bench.test\r\nSubject: inbound checks benchmark\r\n' +
   `Date: Thu, 03 Dec 2026 12:00:00 +0000\r\nMessage-ID: <bench@sender.bench>\r\n\r\n${body}\r\n`;
@@ -148,7 +149,13 @@ async function measure(variant: Variant) {
   const after = await latencyBuckets(metrics);
   const ok = (await acceptedCount(metrics)) - accepted;
   await ingress.stop();
-  return { seconds, rate: MESSAGES / seconds, ok, p50: quantile(before, after, 0.5), p99: quantile(before, after, 0.99) };
+  return {
+    seconds,
+    rate: MESSAGES / seconds,
+    ok,
+    p50: quantile(before, after, 0.5),
+    p99: quantile(before, after, 0.99),
+  };
 }
 
 async function acceptedCount(metrics: Registry): Promise<number> {
@@ -160,7 +167,7 @@ async function latencyBuckets(metrics: Registry): Promise<Map<number, number>> {
   const { values } = await metrics.getSingleMetric('tegami_smtp_queue_latency_seconds')!.get();
   const buckets = new Map<number, number>();
   for (const v of values) {
-    if (v.metricName !== 'tegami_smtp_queue_latency_seconds_bucket') continue;
+    if ((v as { metricName?: string }).metricName !== 'tegami_smtp_queue_latency_seconds_bucket') continue;
     const le = v.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(v.labels.le);
     buckets.set(le, (buckets.get(le) ?? 0) + v.value);
   }
@@ -169,14 +176,18 @@ async function latencyBuckets(metrics: Registry): Promise<Map<number, number>> {
 
 /** histogram_quantile() over the difference of two scrapes, in milliseconds. */
 function quantile(before: Map<number, number>, after: Map<number, number>, q: number): number {
-  const rows = [...after.entries()].map(([le, n]) => [le, n - (before.get(le) ?? 0)] as const).sort((a, b) => a[0] - b[0]);
+  const rows = [...after.entries()]
+    .map(([le, n]) => [le, n - (before.get(le) ?? 0)] as const)
+    .sort((a, b) => a[0] - b[0]);
   const total = rows.at(-1)![1];
   let prevBound = 0;
   let prevCount = 0;
   for (const [bound, count] of rows) {
     if (count >= q * total) {
       if (bound === Number.POSITIVE_INFINITY) return prevBound * 1000;
-      return (prevBound + ((bound - prevBound) * (q * total - prevCount)) / Math.max(1, count - prevCount)) * 1000;
+      return (
+        (prevBound + ((bound - prevBound) * (q * total - prevCount)) / Math.max(1, count - prevCount)) * 1000
+      );
     }
     prevBound = bound;
     prevCount = count;

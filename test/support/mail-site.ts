@@ -165,6 +165,7 @@ export async function startMailSite(options: MailSiteOptions): Promise<MailSite>
       TEGAMI_SMTP_MX_PORT: String(mxPort),
       TEGAMI_SMTP_SUBMISSION_PORT: String(submission),
       TEGAMI_SMTP_SUBMISSIONS_PORT: '0',
+      TEGAMI_RESOLVER_TARGET: `127.0.0.1:${grpcPort}`,
     });
     ingresses.push({ mxPort, submissionPort: submission, replica });
   }

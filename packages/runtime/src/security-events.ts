@@ -102,3 +102,44 @@ export function logRelayDenied(logger: Logger, refusal: RecipientRefusal): void 
     'relay access denied',
   );
 }
+
+/** The port-25 connection checks of smtp-ingress (TEGAMI_SMTP_DNSBL and the rest). */
+export type ConnectionCheck = 'dnsbl' | 'reverse_dns' | 'helo';
+
+export interface ClientRefusal {
+  readonly client: string;
+  readonly listener: string;
+  readonly check: ConnectionCheck;
+  /** The reply code the client got (554, 550, 450). */
+  readonly code: number;
+  /** dnsbl: the zone that lists the client. */
+  readonly zone?: string;
+  /** helo: the HELO/EHLO argument; reverse_dns: the PTR names that did not lead back. */
+  readonly name?: string;
+  /** The envelope sender and the recipient refused (the checks answer at RCPT TO). */
+  readonly from: string;
+  readonly to: string;
+}
+
+/**
+ * A recipient refused because of who the client is rather than what it asked for: listed in
+ * a DNS blocklist, without forward-confirmed reverse DNS, or with a bogus HELO name. Its own
+ * event, not `rcpt_refused`: the tegami-smtp fail2ban filter counts address harvesting and
+ * relay attempts, and a listed client is already refused without a ban.
+ */
+export function logClientRefused(logger: Logger, refusal: ClientRefusal): void {
+  logger.info(
+    {
+      event: 'client_refused',
+      client: refusal.client,
+      listener: refusal.listener,
+      check: refusal.check,
+      code: refusal.code,
+      ...(refusal.zone !== undefined && { zone: refusal.zone }),
+      ...(refusal.name !== undefined && { name: clip(refusal.name) }),
+      from: clip(refusal.from),
+      to: clip(refusal.to),
+    },
+    `client refused by the ${refusal.check.replace('_', ' ')} check`,
+  );
+}

@@ -45,7 +45,8 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
   // Seals (or, when off, deletes) the stored CRAM-MD5/DIGEST-MD5 secrets before the first login.
   const legacySasl = await prepareLegacySasl(store.pool, config, logger);
   const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
-  // SPF, DKIM, DMARC and ARC ask the dns-resolver: one cache and one set of upstreams for all.
+  // SPF, DKIM, DMARC, ARC and the connection checks ask the dns-resolver: one cache and one
+  // set of upstreams for the cluster. It connects on its first call.
   const resolver = createResolverClient(config.resolverTarget);
   const ingress = await startSmtpIngress({
     ...config,
@@ -57,6 +58,7 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
     tls,
     tlsPolicy: config.tlsPolicy,
     legacySasl,
+    resolver,
     listeners: smtpListeners(config),
     popBeforeSmtp: config.popBeforeSmtpTtlMs !== undefined,
     drainTimeoutMs: drainTimeoutOf(config.shutdownTimeoutMs),

@@ -17,7 +17,7 @@ import {
   recordAcceptedMessage,
 } from '@tegami/store';
 import type pg from 'pg';
-import { isLoopback } from './client-address.js';
+import { isLoopbackAddress } from './client-address.js';
 import { checkInboundMessage, type InboundCheckDeps, type InboundVerdictSummary } from './inbound-checks.js';
 import type { SmtpMetrics } from './metrics.js';
 import { receivedHeader } from './received-header.js';
@@ -172,7 +172,7 @@ export async function acceptMessage(
 async function shouldCheck(deps: AcceptorDeps, role: SmtpRole, client: SmtpClientInfo): Promise<boolean> {
   if (role !== 'mx' || !deps.inbound || (!deps.inbound.auth && !deps.inbound.spam)) return false;
   if (client.authenticated) return false;
-  if (isLoopback(client.address) && !deps.checkLoopbackClients) return false;
+  if (isLoopbackAddress(client.address) && !deps.checkLoopbackClients) return false;
   if (!deps.popBeforeSmtp) return true;
   // A failed lookup checks the message: a stranger's mail is never waved through by an error.
   return !(await hasPopBeforeSmtp(deps.pool, client.address).catch(() => false));

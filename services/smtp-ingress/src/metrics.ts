@@ -60,6 +60,12 @@ export function createSmtpMetrics(registry: Registry) {
       labelNames: ['action'] as const,
       registers,
     }),
+    connectionChecks: new Counter({
+      name: 'tegami_smtp_connection_checks_total',
+      help: 'Port-25 client checks by outcome, once per check and connection (HELO: per name): pass, listed (DNSBL), refused, tempfail (answered 450), error (lookup failed: let through)',
+      labelNames: ['check', 'result'] as const,
+      registers,
+    }),
     errors: createErrorCounter(registry),
   };
 }

@@ -85,7 +85,8 @@ export class RelayPolicy {
     }
   }
 
-  private async grantedByPop(client: SmtpClientInfo): Promise<boolean> {
+  /** Whether a client address has a POP-before-SMTP grant (always false when that is off). */
+  async grantedByPop(client: { readonly address: string }): Promise<boolean> {
     if (!this.popBeforeSmtp) return false;
     // A lookup failure denies: the client is told to authenticate or is refused relay.
     return hasPopBeforeSmtp(this.db, client.address).catch(() => false);

@@ -1,3 +1,4 @@
+import { parseDomain } from '@tegami/protocol';
 import {
   bool,
   durationMs,
@@ -5,10 +6,12 @@ import {
   oneOf,
   optional,
   port,
+  type Reader,
   slowClientSettings,
   string,
   variable,
 } from '@tegami/runtime';
+import type { ConnectionCheckSettings } from './connection-checks.js';
 import type { SmtpListenerSpec } from './smtp-ingress.js';
 
 /** The SMTP settings, read the same way by the service's main and by the standalone. */
@@ -27,6 +30,7 @@ export function smtpSettings() {
     deadlines: slowClientSettings(),
     allowPlaintextAuth: bool('TEGAMI_SMTP_ALLOW_PLAINTEXT_AUTH'),
     popBeforeSmtpTtlMs: optional(durationMs('TEGAMI_POP_BEFORE_SMTP_TTL', { min: 1000 })),
+    connectionChecks: connectionCheckSettings(),
   };
 }
 
@@ -36,24 +40,11 @@ export function inboundCheckSettings() {
     mailAuth: bool('TEGAMI_MAIL_AUTH'),
     mailAuthTimeoutMs: durationMs('TEGAMI_MAIL_AUTH_TIMEOUT', { min: 100, max: 300_000 }),
     dmarcEnforcement: oneOf('TEGAMI_DMARC_ENFORCEMENT', ['reject', 'quarantine', 'report']),
-    arcTrustedSealers: optional(domainList('TEGAMI_ARC_TRUSTED_SEALERS')),
+    arcTrustedSealers: optional(variable('TEGAMI_ARC_TRUSTED_SEALERS', parseDomainNames)),
     rspamdUrl: optional(httpUrl('TEGAMI_RSPAMD_URL')),
     rspamdTimeoutMs: durationMs('TEGAMI_RSPAMD_TIMEOUT', { min: 100, max: 300_000 }),
     rspamdFailure: oneOf('TEGAMI_RSPAMD_FAILURE', ['accept', 'tempfail']),
   };
-}
-
-/** Comma-separated domain names, lower case, without a trailing dot. */
-function domainList(name: string) {
-  return variable(name, (value, fail) => {
-    const domains = value
-      .split(',')
-      .map((d) => d.trim().toLowerCase().replace(/\.$/, ''))
-      .filter((d) => d !== '');
-    const bad = domains.find((d) => !/^[a-z0-9_-]+(\.[a-z0-9_-]+)+$/.test(d));
-    if (bad !== undefined) fail(`${JSON.stringify(bad)} is not a domain name`);
-    return domains;
-  });
 }
 
 /** An http(s) base URL, without a trailing slash. */
@@ -68,6 +59,38 @@ export function httpUrl(name: string) {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') fail('must be an http:// or https:// URL');
     return url.toString().replace(/\/$/, '');
   });
+}
+
+/** TEGAMI_SMTP_DNSBL, TEGAMI_SMTP_REQUIRE_REVERSE_DNS and TEGAMI_SMTP_HELO_CHECKS: port 25 only. */
+export function connectionCheckSettings(): Reader<ConnectionCheckSettings> {
+  const zones = optional(variable('TEGAMI_SMTP_DNSBL', parseDomainNames));
+  const reverseDns = bool('TEGAMI_SMTP_REQUIRE_REVERSE_DNS');
+  const helo = bool('TEGAMI_SMTP_HELO_CHECKS');
+  return {
+    variables: [...zones.variables, ...reverseDns.variables, ...helo.variables],
+    read: (lookup) => ({
+      dnsblZones: zones.read(lookup) ?? [],
+      requireReverseDns: reverseDns.read(lookup),
+      heloChecks: helo.read(lookup),
+    }),
+  };
+}
+
+/**
+ * `zen.spamhaus.org, bl.example.` → lower-case domain names (DNSBL zones, ARC sealers) without
+ * the trailing dot, in order, each once.
+ */
+export function parseDomainNames(value: string, fail: (problem: string) => never): string[] {
+  const zones: string[] = [];
+  for (const entry of value.split(',')) {
+    const text = entry.trim();
+    if (text === '') continue;
+    const parsed = parseDomain(text);
+    if (!parsed.ok || !parsed.domain.includes('.'))
+      fail(`"${text}" is not a domain name such as zen.spamhaus.org`);
+    if (!zones.includes(parsed.domain)) zones.push(parsed.domain);
+  }
+  return zones;
 }
 
 export function smtpListeners(config: {

@@ -20,6 +20,7 @@ import {
   logUnknownRecipient,
 } from '@tegami/runtime';
 import type { LoginThrottle } from '@tegami/store';
+import type { ConnectionChecker } from './connection-checks.js';
 import { type AcceptorDeps, acceptMessage } from './message-acceptor.js';
 import type { SmtpMetrics } from './metrics.js';
 import type { RelayPolicy } from './policy.js';
@@ -39,6 +40,8 @@ export interface ConnectionDeps {
   readonly metrics: SmtpMetrics;
   readonly logger: Logger;
   readonly tlsHandshakeTimeoutMs: number;
+  /** Port 25's checks of the client (DNSBL, reverse DNS, HELO); none on submission. */
+  readonly connectionChecks?: ConnectionChecker;
 }
 
 export interface ServedSmtpConnection {
@@ -72,6 +75,9 @@ export function serveSmtpConnection(
   });
   // The envelope sender of the transaction in progress (MAIL was accepted), for refusal logs.
   let sender = '';
+  const checks = deps.connectionChecks?.forClient(clientAddress, deps.listener, () =>
+    deps.policy.grantedByPop({ address: clientAddress }),
+  );
   const session = new SmtpSession(
     deps.sessionConfig,
     {
@@ -93,7 +99,11 @@ export function serveSmtpConnection(
         return refusal;
       },
       postmasterDomain: () => deps.policy.postmasterDomain(deps.sessionConfig.hostname),
+      heloReceived: (client) => checks?.heloReceived(client.helo ?? ''),
+      reverseName: () => checks?.reverseName,
       checkRecipient: async (client, to) => {
+        const refused = await checks?.refusalFor(client, sender, to);
+        if (refused) return refused;
         const refusal = await deps.policy.checkRecipient(client, to);
         if (refusal) logRecipientRefusal(deps, clientAddress, sender, to, refusal);
         return refusal;
@@ -128,6 +138,7 @@ export function serveSmtpConnection(
         ),
       );
     } finally {
+      checks?.close();
       current.end();
       // A client that never reads its last reply must not hold the socket forever.
       setTimeout(() => current.destroy(), 5_000).unref();

@@ -13,6 +13,7 @@ import {
   serializeReply,
   type TransferLimits,
 } from '@tegami/protocol';
+import type { ResolverClient } from '@tegami/rpc';
 import {
   type AbuseLimits,
   AbuseTracker,
@@ -38,7 +39,8 @@ import {
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 
-import { isLoopback } from './client-address.js';
+import { isLoopbackAddress } from './client-address.js';
+import { type ConnectionCheckSettings, createConnectionChecker } from './connection-checks.js';
 import type { AcceptorDeps } from './message-acceptor.js';
 import { createSmtpMetrics } from './metrics.js';
 import { RelayPolicy } from './policy.js';
@@ -106,6 +108,10 @@ export interface SmtpIngressDeps {
    * header carries is what relay rules, limits, Received and the logs use.
    */
   readonly proxy?: ProxyPolicy;
+  /** Port 25's DNSBL, reverse DNS and HELO checks (TEGAMI_SMTP_DNSBL…); none when absent. */
+  readonly connectionChecks?: ConnectionCheckSettings;
+  /** The dns-resolver (TEGAMI_RESOLVER_TARGET): needed when a connection check is on. */
+  readonly resolver?: ResolverClient;
 }
 
 export interface SmtpIngress {
@@ -121,6 +127,8 @@ const DOMAIN_REFRESH_MS = 30_000;
 
 export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngress> {
   const metrics = createSmtpMetrics(deps.metrics);
+  // First: a check without a resolver fails the start before anything runs.
+  const connectionChecks = createConnectionChecker(deps, metrics, () => realms.current());
   const abuse = new AbuseTracker(deps.abuseLimits ?? DEFAULT_ABUSE_LIMITS);
   const limits = new ConnectionLimits(deps.maxConnections, deps.maxConnectionsPerAddress);
   const tlsOptions = deps.tls ? createTlsContextOptions(deps.tls, deps.tlsPolicy) : undefined;
@@ -187,7 +195,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
         return;
       }
       metrics.activeConnections.inc({ listener: spec.name });
-      const loopback = (deps.plaintextAuthOnLoopback ?? true) && isLoopback(address);
+      const loopback = (deps.plaintextAuthOnLoopback ?? true) && isLoopbackAddress(address);
       const connection = serveSmtpConnection(socket, address, {
         listener: spec.name,
         role: spec.role,
@@ -210,6 +218,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
         metrics,
         logger: deps.logger,
         tlsHandshakeTimeoutMs: 30_000,
+        ...(spec.role === 'mx' && connectionChecks && { connectionChecks }),
       });
       connections.add(connection);
       if (draining) connection.drain();

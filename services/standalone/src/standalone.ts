@@ -219,6 +219,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       drainTimeoutMs,
       ...(deps.loginThrottle && { loginThrottle: deps.loginThrottle }),
       inbound: deps.inboundChecks ? inboundChecks(deps.inboundChecks, resolverClient, undefined) : undefined,
+      resolver: resolverClient,
     });
     services.push({ name: 'smtp-ingress', stop: () => smtp.stop() });
 

@@ -47,6 +47,11 @@ export interface SmtpClientInfo {
   readonly extended: boolean;
   readonly tls: boolean;
   readonly authenticated: { readonly accountId: string; readonly address: string } | undefined;
+  /**
+   * The client's forward-confirmed reverse DNS name (RFC 8601 iprev), when the service looked
+   * it up and it was confirmed; the engine only passes on what `hooks.reverseName` says.
+   */
+  readonly reverseName?: string;
 }
 
 /** A forward path naming a mailbox: what `<Postmaster>` becomes once routed. */
@@ -89,6 +94,13 @@ export interface SmtpSessionHooks {
    * (a growing delay per client IP, across connections), and whether to disconnect.
    */
   penalise(client: SmtpClientInfo, kind: 'error' | 'auth'): Promise<{ delayMs: number; disconnect: boolean }>;
+  /**
+   * A HELO or EHLO was accepted (`client.helo` holds its name): the service may start looking
+   * the name up now, while the client goes on to MAIL and RCPT.
+   */
+  heloReceived?(client: SmtpClientInfo): void;
+  /** The client's forward-confirmed reverse DNS name, once the service knows it (see SmtpClientInfo). */
+  reverseName?(): string | undefined;
   /** A successful AUTH clears the client's auth failures. */
   authSucceeded?(client: SmtpClientInfo, mechanism: string): void;
   authFailed?(client: SmtpClientInfo, mechanism: string): void;

@@ -258,6 +258,50 @@ describe('SmtpSession', () => {
     expect(output).toMatch(/\r\n550 5\.1\.1 <Postmaster>: no local domain\r\n$/);
   });
 
+  it('tells the service each HELO/EHLO name as it is accepted, and not a refused one', async () => {
+    const names: (string | undefined)[] = [];
+    await converse(
+      ['EHLO first.example.net\r\nEHLO bad_name!\r\nHELO second.example.net\r\nQUIT\r\n'],
+      {},
+      undefined,
+      undefined,
+      { heloReceived: (client) => names.push(client.helo) },
+    );
+    expect(names).toEqual(['first.example.net', 'second.example.net']);
+  });
+
+  it("gives every hook the service's reverse DNS name once it knows one, and none before", async () => {
+    let known: string | undefined;
+    const seen: [string, string | undefined][] = [];
+    const { output } = await converse(
+      ['EHLO client.example.net\r\nMAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\nQUIT\r\n'],
+      { role: 'mx' },
+      undefined,
+      undefined,
+      {
+        reverseName: () => known,
+        heloReceived: (client) => {
+          seen.push(['helo', client.reverseName]);
+          known = 'client.example.net';
+        },
+        checkSender: async (client) => {
+          seen.push(['sender', client.reverseName]);
+          return undefined;
+        },
+        checkRecipient: async (client) => {
+          seen.push(['recipient', client.reverseName]);
+          return undefined;
+        },
+      },
+    );
+    expect(output).toContain('250 2.1.5 Ok');
+    expect(seen).toEqual([
+      ['helo', undefined],
+      ['sender', 'client.example.net'],
+      ['recipient', 'client.example.net'],
+    ]);
+  });
+
   it('answers every input with replies and never throws (property)', async () => {
     const words = fc.constantFrom(
       'EHLO x',

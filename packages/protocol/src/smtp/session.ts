@@ -83,12 +83,14 @@ export class SmtpSession {
   }
 
   get client(): SmtpClientInfo {
+    const reverseName = this.hooks.reverseName?.();
     return {
       address: this.clientAddress,
       helo: this.helo,
       extended: this.extended,
       tls: this.tls,
       authenticated: this.authenticated,
+      ...(reverseName !== undefined && { reverseName }),
     };
   }
 
@@ -195,6 +197,7 @@ export class SmtpSession {
     this.helo = domain;
     this.extended = extended;
     this.transaction = undefined;
+    this.hooks.heloReceived?.(this.client);
     if (!extended) return this.ok(reply(250, undefined, this.config.hostname));
     const lines = [
       `${this.config.hostname} Hello ${domain} [${this.clientAddress}]`,

@@ -330,7 +330,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   {
     name: 'TEGAMI_SMTP_DNSBL',
     description:
-      "DNS blocklist zones checked for each client address when it connects to port 25, comma-separated (e.g. `zen.spamhaus.org`); a listed client gets `554 5.7.1` with the listing's TXT text. Unset: none.",
+      "DNS blocklist zones checked for each client address when it connects to port 25, comma-separated (e.g. `zen.spamhaus.org`); a listed client gets `554 5.7.1` with the listing's TXT text at each RCPT TO but postmaster@. A list that does not answer within 5 s lets the client through; loopback clients are never checked. Unset: none.",
     services: SMTP,
   },
   {
