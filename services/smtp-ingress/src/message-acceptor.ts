@@ -74,7 +74,12 @@ export async function acceptMessage(
       { hostname: deps.hostname, metrics: deps.metrics, auth: deps.inbound?.auth, spam: deps.inbound?.spam },
       {
         queueId,
-        client: { ip: client.address, helo: client.helo ?? '' },
+        client: {
+          ip: client.address,
+          helo: client.helo ?? '',
+          // Forward-confirmed by the connection checks (TEGAMI_SMTP_REQUIRE_REVERSE_DNS), for rspamd.
+          ...(client.reverseName !== undefined && { hostname: client.reverseName }),
+        },
         sender,
         recipients,
         message: fixed,
