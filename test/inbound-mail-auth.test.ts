@@ -44,6 +44,7 @@ const zone: TestDnsRecords = {
   'sampled.test': { txt: ['v=spf1 -all'] },
   '_dmarc.sampled.test': { txt: ['v=DMARC1; p=reject; pct=0'] },
   'softfail.test': { txt: ['v=spf1 ~all'] },
+  'hardfail.test': { txt: ['v=spf1 ip4:192.0.2.0/24 -all'] },
   'neutral.test': { txt: ['v=spf1 ?all'] },
   'nospf.test': { a: ['192.0.2.1'] },
   'broken.test': { rcode: 'SERVFAIL' },
@@ -287,6 +288,7 @@ describe.skipIf(!independent.available)('ARC, sealed by dkimpy', () => {
 
 describe('SPF', () => {
   it.each([
+    ['hardfail.test', 'fail'],
     ['softfail.test', 'softfail'],
     ['neutral.test', 'neutral'],
     ['nospf.test', 'none'],
