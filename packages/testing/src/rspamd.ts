@@ -74,6 +74,8 @@ export interface TestRspamd {
   /** The controller (/learnspam, /learnham, /stat). */
   readonly controllerUrl: string;
   readonly password: string;
+  /** Its configuration, log and state (removed by stop). */
+  readonly dir: string;
   /** The Redis database that holds its Bayes tokens. */
   readonly redisDatabase: number;
   /** rspamd's log so far. */
@@ -166,6 +168,7 @@ export async function startTestRspamd(options: TestRspamdOptions = {}): Promise<
           url,
           controllerUrl,
           password,
+          dir,
           redisDatabase: redis.database,
           log: readLog,
           stat: () => controllerStat(controllerUrl, password),
