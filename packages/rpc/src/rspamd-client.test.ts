@@ -335,6 +335,7 @@ describe('rspamd client against servers that are not rspamd', () => {
     expect(() => createRspamdClient({ url: 'ftp://rspamd', timeoutMs: 1000 })).toThrow(TypeError);
     expect(() => createRspamdClient({ url: 'not a url', timeoutMs: 1000 })).toThrow(TypeError);
     expect(() => createRspamdClient({ url: 'http://rspamd:11333', timeoutMs: 0 })).toThrow(TypeError);
+    expect(() => createRspamdClient({ url: 'http://rspamd:11333', timeoutMs: 2 ** 31 })).toThrow(TypeError);
   });
 });
 

@@ -88,8 +88,9 @@ export class RspamdError extends Error {
 const DEFAULT_MAX_REPLY_BYTES = 4 * 1024 * 1024;
 
 export function createRspamdClient(options: RspamdClientOptions): RspamdClient {
-  if (!(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0))
-    throw new TypeError(`timeoutMs must be a positive number (got ${options.timeoutMs})`);
+  // setTimeout fires at once past 2^31 - 1 ms: refuse what it cannot wait for.
+  if (!(Number.isFinite(options.timeoutMs) && options.timeoutMs > 0 && options.timeoutMs <= 2 ** 31 - 1))
+    throw new TypeError(`timeoutMs must be between 1 and ${2 ** 31 - 1} ms (got ${options.timeoutMs})`);
   const worker = options.url === undefined ? undefined : baseUrl(options.url, 'url');
   const controller =
     options.controllerUrl === undefined ? undefined : baseUrl(options.controllerUrl, 'controllerUrl');
