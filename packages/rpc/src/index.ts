@@ -2,6 +2,8 @@
 // Callers use the promise helpers and the message types; the grpc-js client and
 // server classes stay inside this package. Each message name is both its type and
 // its codec (ResolveMxResponse.create / encode / decode / fromJSON).
+// It also holds the client of rspamd's HTTP protocol (scan with /checkv2, learn with
+// /learnspam and /learnham): the other remote service the mail path calls.
 
 export { GrpcStatus, RpcError } from './errors.js';
 export {
@@ -48,3 +50,13 @@ export {
   type ResolverServerOptions,
   startResolverServer,
 } from './resolver-server.js';
+export {
+  createRspamdClient,
+  type RspamdCheckInput,
+  type RspamdClient,
+  type RspamdClientOptions,
+  RspamdError,
+  type RspamdErrorKind,
+  type RspamdLearnResult,
+} from './rspamd-client.js';
+export { type RspamdAction, type RspamdVerdict, rspamdActionOf } from './rspamd-verdict.js';

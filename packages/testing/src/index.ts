@@ -41,6 +41,25 @@ export { type TestNats, testNats } from './nats.js';
 export { freePort } from './ports.js';
 export { cleanEnv, type Program, type ProgramRun, runProgram, startProgram } from './processes.js';
 export {
+  type ClaimedRedisDatabase,
+  claimRedisDatabase,
+  type RedisAddress,
+  RespError,
+  type RespValue,
+  redisCommand,
+} from './redis-database.js';
+export {
+  RSPAMD,
+  rspamdInstalled,
+  startTestRspamd,
+  TEST_RSPAMD_ACTIONS,
+  TEST_RSPAMD_SUBJECT,
+  type TestRspamd,
+  type TestRspamdActions,
+  type TestRspamdOptions,
+  type TestRspamdStat,
+} from './rspamd.js';
+export {
   type PeerScript,
   type PeerTransaction,
   type ScriptedPeer,

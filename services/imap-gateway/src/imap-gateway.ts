@@ -1,6 +1,7 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { MailBus } from '@tegami/bus';
 import { ImapSession, type InputDeadlines } from '@tegami/protocol';
+import type { RspamdClient } from '@tegami/rpc';
 import {
   type AbuseLimits,
   AbuseTracker,
@@ -29,6 +30,7 @@ import type pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { MailboxWatchers } from './mailbox-watchers.js';
 import { openPostgresAccount } from './postgres-account.js';
+import { SpamLearning } from './spam-learning.js';
 
 // The IMAP service: the engine is packages/protocol/imap; this owns the sockets, TLS,
 // connection limits (per process, per address, per user), failed-login throttling, and
@@ -69,6 +71,11 @@ export interface ImapGatewayDeps {
   readonly loginThrottle?: LoginThrottlePolicy;
   /** The login delay's clock (tests watch the waits through it). */
   readonly loginClock?: LoginClock;
+  /**
+   * rspamd's controller, taught spam and ham as users file messages into and out of Junk
+   * (TEGAMI_RSPAMD_CONTROLLER_URL); no learning when absent.
+   */
+  readonly rspamd?: Pick<RspamdClient, 'learn'>;
 }
 
 export interface ImapGateway {
@@ -99,6 +106,9 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
     deps.logger.warn({ err }, 'could not sweep the login failure records'),
   );
   const watchers = new MailboxWatchers(deps.bus);
+  const learning = deps.rspamd
+    ? new SpamLearning({ rspamd: deps.rspamd, pool: deps.pool, logger: deps.logger, metrics: deps.metrics })
+    : undefined;
   const perUser = new Map<string, number>();
   const secureContext: SecureContext | undefined = deps.tls
     ? createSecureContext(createTlsContextOptions(deps.tls, deps.tlsPolicy))
@@ -165,7 +175,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
           perUser.set(identity.accountId, count + 1);
           userSlot = identity.accountId;
           return openPostgresAccount(
-            { pool: deps.pool, bus: deps.bus, watchers },
+            { pool: deps.pool, bus: deps.bus, watchers, ...(learning && { learning }) },
             identity.accountId,
             identity.address,
           );
@@ -242,6 +252,8 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
       await server.stop(
         (connection) => sessions.get(connection)?.bye('server shutting down') ?? Promise.resolve(),
       );
+      // No session is left to file anything: what waits is dropped, what runs is aborted.
+      await learning?.stop();
     },
   };
 }

@@ -12,6 +12,7 @@ import {
 import { loginThrottlePolicy, openServiceStore, prepareLegacySasl } from '@tegami/store';
 import { startImapGateway } from './imap-gateway.js';
 import { imapSettings } from './settings.js';
+import { rspamdLearningClient } from './spam-learning.js';
 
 const settings = {
   ...imapSettings(),
@@ -36,6 +37,7 @@ await runService('imap-gateway', settings, async ({ config, logger, metrics }) =
   // Seals (or, when off, deletes) the stored CRAM-MD5/DIGEST-MD5 secrets before the first login.
   const legacySasl = await prepareLegacySasl(store.pool, config, logger);
   const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
+  const rspamd = rspamdLearningClient(config);
   const gateway = await startImapGateway({
     pool: store.pool,
     bus,
@@ -61,6 +63,7 @@ await runService('imap-gateway', settings, async ({ config, logger, metrics }) =
       maxDelayMs: config.authFailureDelayMaxMs,
       freeFailures: config.authFreeFailures,
     }),
+    ...(rspamd && { rspamd }),
   });
   return {
     readiness: { postgres: store.ping, nats: () => bus.ping() },

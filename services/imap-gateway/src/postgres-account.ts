@@ -30,6 +30,7 @@ import {
 } from '@tegami/store';
 import type pg from 'pg';
 import type { MailboxWatchers } from './mailbox-watchers.js';
+import { learningOf, type SpamLearning } from './spam-learning.js';
 
 // One user's mail as the IMAP engine sees it, over the Postgres store. Every query is
 // scoped by this account's id: a name or a mailbox id of another user is never reachable.
@@ -39,6 +40,8 @@ export interface AccountDeps {
   readonly pool: pg.Pool;
   readonly bus: MailBus;
   readonly watchers: MailboxWatchers;
+  /** Teaches rspamd from COPY and MOVE into and out of Junk; none when absent. */
+  readonly learning?: SpamLearning;
 }
 
 export function openPostgresAccount(deps: AccountDeps, accountId: string, address: string): ImapAccount {
@@ -119,6 +122,19 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
           const targetBox = await findMailbox(pool, accountId, target);
           if (targetBox) await publish(targetBox.id, 'exists', result.target);
           if (move) await publish(mailboxId, 'expunge', result.source);
+          // The copies are committed, so the command's answer is OK: only now is the
+          // learning queued, to run after it and never to change it.
+          const kind = targetBox && learningOf(mailbox.specialUse, targetBox.specialUse);
+          if (kind && deps.learning) {
+            deps.learning.report({
+              kind,
+              account: address,
+              from: mailbox.name,
+              to: targetBox.name,
+              mailboxId: targetBox.id,
+              uids: result.target,
+            });
+          }
         }
         return result;
       },

@@ -1,4 +1,15 @@
-import { bool, durationMs, int, loginClientSettings, port, string } from '@tegami/runtime';
+import {
+  bool,
+  durationMs,
+  echo,
+  int,
+  loginClientSettings,
+  optional,
+  path,
+  port,
+  string,
+  variable,
+} from '@tegami/runtime';
 
 /** The IMAP settings, read the same way by the service's main and by the standalone. */
 export function imapSettings() {
@@ -14,5 +25,20 @@ export function imapSettings() {
     imapAllowPlaintextAuth: bool('TEGAMI_IMAP_ALLOW_PLAINTEXT_AUTH'),
     imapMaxMessageSize: int('TEGAMI_IMAP_MAX_MESSAGE_SIZE', { min: 1024 }),
     imapMaxCommandsPerSecond: int('TEGAMI_IMAP_MAX_COMMANDS_PER_SECOND', { min: 1 }),
+    // Learning from Junk (spam-learning.ts): off while the controller URL is unset.
+    rspamdControllerUrl: optional(
+      variable('TEGAMI_RSPAMD_CONTROLLER_URL', (value, fail) => {
+        let url: URL;
+        try {
+          url = new URL(value);
+        } catch {
+          return fail(`not a URL (${echo(value)})`);
+        }
+        if (url.protocol !== 'http:' && url.protocol !== 'https:')
+          return fail(`not an http:// or https:// URL (${echo(value)})`);
+        return value;
+      }),
+    ),
+    rspamdPasswordFile: optional(path('TEGAMI_RSPAMD_PASSWORD_FILE', { mustExist: 'file' })),
   };
 }

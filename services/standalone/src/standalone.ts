@@ -6,7 +6,7 @@ import {
   startDeliveryWorker,
 } from '@tegami/delivery-worker';
 import { startDnsResolver, type Upstream } from '@tegami/dns-resolver';
-import { type ImapGateway, startImapGateway } from '@tegami/imap-gateway';
+import { type ImapGateway, rspamdLearningClient, startImapGateway } from '@tegami/imap-gateway';
 import { type PopGateway, startPopGateway } from '@tegami/pop-gateway';
 import { createResolverClient } from '@tegami/rpc';
 import {
@@ -94,6 +94,10 @@ export interface StandaloneDeps {
     readonly imapAllowPlaintextAuth: boolean;
     readonly imapMaxMessageSize: number;
     readonly imapMaxCommandsPerSecond: number;
+    /** TEGAMI_RSPAMD_CONTROLLER_URL: learning from Junk; off when unset. */
+    readonly rspamdControllerUrl?: string | undefined;
+    /** TEGAMI_RSPAMD_PASSWORD_FILE: the controller's password. */
+    readonly rspamdPasswordFile?: string | undefined;
   };
   readonly dns: {
     readonly upstreams: readonly Upstream[];
@@ -260,6 +264,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
     });
     services.push({ name: 'pop-gateway', stop: () => pop.stop() });
 
+    const rspamdLearning = rspamdLearningClient(deps.imap);
     const imap = await startImapGateway({
       pool: store.pool,
       bus,
@@ -281,6 +286,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       maxMessageSize: deps.imap.imapMaxMessageSize,
       maxCommandsPerSecond: deps.imap.imapMaxCommandsPerSecond,
       ...(deps.loginThrottle && { loginThrottle: deps.loginThrottle }),
+      ...(rspamdLearning && { rspamd: rspamdLearning }),
     });
     services.push({ name: 'imap-gateway', stop: () => imap.stop() });
 
