@@ -62,7 +62,7 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
     listeners: smtpListeners(config),
     popBeforeSmtp: config.popBeforeSmtpTtlMs !== undefined,
     drainTimeoutMs: drainTimeoutOf(config.shutdownTimeoutMs),
-    inbound: inboundChecks(config, resolver, undefined),
+    inbound: inboundChecks(config, resolver),
     loginThrottle: loginThrottlePolicy({
       maxDelayMs: config.authFailureDelayMaxMs,
       freeFailures: config.authFreeFailures,

@@ -1,43 +1,15 @@
 import { reply, type SmtpReply } from '@tegami/protocol';
+import type { RspamdAction, RspamdCheckInput, RspamdClient, RspamdVerdict } from '@tegami/rpc';
 import { editHeaderFields, fieldName } from './header-fields.js';
 
 /**
  * What smtp-ingress needs of a spam filter: rspamd's `/checkv2` (`createRspamdClient` of
- * @tegami/rpc has this shape), or anything that answers like it in a test.
+ * @tegami/rpc), or anything that answers like it in a test or a benchmark.
  */
-export interface SpamScanner {
-  check(input: SpamScanInput, signal?: AbortSignal): Promise<SpamVerdict>;
-}
-
-export interface SpamScanInput {
-  readonly message: Buffer;
-  readonly ip: string;
-  readonly helo: string;
-  readonly from: string;
-  readonly recipients: readonly string[];
-  readonly queueId: string;
-  readonly user?: string;
-  readonly hostname?: string;
-  readonly mtaName: string;
-}
-
-export type SpamAction =
-  | 'no action'
-  | 'greylist'
-  | 'add header'
-  | 'rewrite subject'
-  | 'soft reject'
-  | 'reject';
-
-export interface SpamVerdict {
-  readonly action: SpamAction;
-  readonly score: number;
-  readonly requiredScore: number;
-  readonly symbols: readonly string[];
-  readonly subject?: string;
-  readonly addHeaders: readonly { readonly name: string; readonly value: string }[];
-  readonly removeHeaders: readonly string[];
-}
+export type SpamScanner = Pick<RspamdClient, 'check'>;
+export type SpamScanInput = RspamdCheckInput;
+export type SpamVerdict = RspamdVerdict;
+export type SpamAction = RspamdAction;
 
 /** When the filter cannot answer (TEGAMI_RSPAMD_FAILURE): take the message unscanned, or 451. */
 export type SpamFailurePolicy = 'accept' | 'tempfail';

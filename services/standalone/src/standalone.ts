@@ -222,7 +222,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       popBeforeSmtp: deps.smtp.popBeforeSmtpTtlMs !== undefined,
       drainTimeoutMs,
       ...(deps.loginThrottle && { loginThrottle: deps.loginThrottle }),
-      inbound: deps.inboundChecks ? inboundChecks(deps.inboundChecks, resolverClient, undefined) : undefined,
+      inbound: deps.inboundChecks ? inboundChecks(deps.inboundChecks, resolverClient) : undefined,
       resolver: resolverClient,
     });
     services.push({ name: 'smtp-ingress', stop: () => smtp.stop() });
