@@ -4,8 +4,8 @@
 # of the repository, so what the test checks is what the image holds.
 #
 #   fetch   the lockfile's packages into pnpm's store and node_modules/.pnpm. Needs only
-#           pnpm-lock.yaml and pnpm-workspace.yaml, so Docker reuses this layer until the
-#           lockfile changes.
+#           pnpm-lock.yaml, pnpm-workspace.yaml and patches/ (its patchedDependencies), so
+#           Docker reuses this layer until the lockfile changes.
 #   build   frozen install of every dependency (dev ones too: tsc), then `pnpm build`, which
 #           compiles each package and service to its dist/.
 #   prune   production dependencies only, and no sources: node_modules is installed afresh

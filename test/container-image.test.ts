@@ -165,7 +165,18 @@ function copyInto(tree: string, context: readonly string[], args: string): void 
     const files =
       source === '.'
         ? context.map((file) => [file, file] as const)
-        : [[source, destination.endsWith('/') ? join(destination, basename(source)) : destination] as const];
+        : source.endsWith('/')
+          ? // A directory: what the context holds under it, into the destination directory.
+            context
+              .filter((file) => file.startsWith(source))
+              .map((file) => [file, join(destination, file.slice(source.length))] as const)
+          : [
+              [
+                source,
+                destination.endsWith('/') ? join(destination, basename(source)) : destination,
+              ] as const,
+            ];
+    if (files.length === 0) throw new Error(`COPY ${args}: nothing in the build context under ${source}`);
     for (const [from, to] of files) {
       if (!context.includes(from)) throw new Error(`COPY ${args}: ${from} is not in the build context`);
       mkdirSync(dirname(join(tree, to)), { recursive: true });

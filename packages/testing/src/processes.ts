@@ -102,6 +102,9 @@ export function runProgram(
     });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // A program that exits without reading its input (openssl s_client refused by the server)
+    // closes the pipe first: EPIPE on our end is no failure of the run, its exit code tells.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.stdin ?? '');
   });
 }
