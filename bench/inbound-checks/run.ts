@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connectNatsBus } from '@tegami/bus';
-import { createRspamdClient } from '@tegami/rpc';
+import { cachedResolverClient, createResolverClient, createRspamdClient } from '@tegami/rpc';
 import { createLogger, createMetricsRegistry } from '@tegami/runtime';
 import { addDomain, createAccount, migrate, openStore } from '@tegami/store';
 import {
@@ -69,8 +69,8 @@ const resolver = await startDnsResolver({
   cacheEntries: 10_000,
   negativeTtlMaxMs: 60_000,
 });
-const { createResolverClient } = await import('@tegami/rpc');
-const resolverClient = createResolverClient(`127.0.0.1:${resolver.port}`);
+// As smtp-ingress's main does: answers kept for their TTLs in front of the dns-resolver.
+const resolverClient = cachedResolverClient(createResolverClient(`127.0.0.1:${resolver.port}`));
 
 const database = await createTestDatabase();
 const store = openStore({ url: database.url, poolSize: 20, onIdleError: () => undefined });

@@ -5,6 +5,7 @@
 // It also holds the client of rspamd's HTTP protocol (scan with /checkv2, learn with
 // /learnspam and /learnham): the other remote service the mail path calls.
 
+export { type CachedResolverOptions, cachedResolverClient } from './cached-resolver-client.js';
 export { GrpcStatus, RpcError } from './errors.js';
 export {
   Address,

@@ -1,5 +1,5 @@
 import { connectNatsBus } from '@tegami/bus';
-import { createResolverClient } from '@tegami/rpc';
+import { cachedResolverClient, createResolverClient } from '@tegami/rpc';
 import {
   drainTimeoutOf,
   legacySaslSettings,
@@ -47,7 +47,8 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
   const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
   // SPF, DKIM, DMARC, ARC and the connection checks ask the dns-resolver: one cache and one
   // set of upstreams for the cluster. It connects on its first call.
-  const resolver = createResolverClient(config.resolverTarget);
+  // Kept here for their TTLs too: one message asks for what the last one from that sender did.
+  const resolver = cachedResolverClient(createResolverClient(config.resolverTarget));
   const ingress = await startSmtpIngress({
     ...config,
     pool: store.pool,

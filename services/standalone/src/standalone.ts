@@ -8,7 +8,7 @@ import {
 import { startDnsResolver, type Upstream } from '@tegami/dns-resolver';
 import { type ImapGateway, rspamdLearningClient, startImapGateway } from '@tegami/imap-gateway';
 import { type PopGateway, startPopGateway } from '@tegami/pop-gateway';
-import { createResolverClient } from '@tegami/rpc';
+import { cachedResolverClient, createResolverClient } from '@tegami/rpc';
 import {
   createMetricsRegistry,
   drainTimeoutOf,
@@ -206,6 +206,8 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
     stack.push({ name: 'dns-resolver', stop: () => resolver.stop() });
     const resolverClient = createResolverClient(`127.0.0.1:${resolver.port}`);
     stack.push({ name: 'resolver client', stop: async () => resolverClient.close() });
+    // smtp-ingress keeps answers for their TTLs in front of the resolver, as the service does.
+    const smtpResolver = cachedResolverClient(resolverClient);
 
     const smtp = await startSmtpIngress({
       ...deps.smtp,
@@ -222,8 +224,8 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       popBeforeSmtp: deps.smtp.popBeforeSmtpTtlMs !== undefined,
       drainTimeoutMs,
       ...(deps.loginThrottle && { loginThrottle: deps.loginThrottle }),
-      inbound: deps.inboundChecks ? inboundChecks(deps.inboundChecks, resolverClient) : undefined,
-      resolver: resolverClient,
+      inbound: deps.inboundChecks ? inboundChecks(deps.inboundChecks, smtpResolver) : undefined,
+      resolver: smtpResolver,
     });
     services.push({ name: 'smtp-ingress', stop: () => smtp.stop() });
 
