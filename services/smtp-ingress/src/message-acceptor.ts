@@ -69,6 +69,30 @@ export async function acceptMessage(
   let raw: Buffer = Buffer.concat([Buffer.from(received), fixed]);
   let junk = false;
   let verdict: InboundVerdictSummary | undefined;
+  const outcome = (answer: SmtpReply, err?: unknown): SmtpReply => {
+    const result = answer.code < 400 ? 'accepted' : 'rejected';
+    deps.metrics.transactions.inc({ listener, result, code: String(answer.code) });
+    if (answer.code < 400) {
+      deps.metrics.messageSize.observe(raw.length);
+      deps.metrics.queueLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    }
+    deps.logger[err ? 'warn' : 'info'](
+      {
+        queueId,
+        client: client.address,
+        listener,
+        sender,
+        recipients: recipients.length,
+        size: raw.length,
+        result,
+        reply: answer.code,
+        ...(err ? { err } : {}),
+      },
+      'transaction',
+    );
+    return answer;
+  };
+
   if (await shouldCheck(deps, role, client)) {
     const checked = await checkInboundMessage(
       { hostname: deps.hostname, metrics: deps.metrics, auth: deps.inbound?.auth, spam: deps.inbound?.spam },
@@ -88,47 +112,10 @@ export async function acceptMessage(
     );
     verdict = checked.summary;
     deps.logger.info({ queueId, client: client.address, sender, ...checked.summary }, 'inbound verdict');
-    if (checked.refusal) {
-      deps.metrics.transactions.inc({ listener, result: 'rejected', code: String(checked.refusal.code) });
-      deps.logger.info(
-        {
-          queueId,
-          client: client.address,
-          listener,
-          sender,
-          recipients: recipients.length,
-          result: 'rejected',
-          reply: checked.refusal.code,
-        },
-        'transaction',
-      );
-      return checked.refusal;
-    }
+    if (checked.refusal) return outcome(checked.refusal);
     raw = checked.raw;
     junk = checked.junk;
   }
-  const log = {
-    queueId,
-    client: client.address,
-    listener,
-    sender,
-    recipients: recipients.length,
-    size: raw.length,
-  };
-  const outcome = (answer: SmtpReply, err?: unknown): SmtpReply => {
-    const result = answer.code < 400 ? 'accepted' : 'rejected';
-    deps.metrics.transactions.inc({ listener, result, code: String(answer.code) });
-    if (answer.code < 400) {
-      deps.metrics.messageSize.observe(raw.length);
-      deps.metrics.queueLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    }
-    deps.logger[err ? 'warn' : 'info'](
-      { ...log, result, reply: answer.code, ...(err ? { err } : {}) },
-      'transaction',
-    );
-    return answer;
-  };
-
   try {
     await recordAcceptedMessage(deps.pool, {
       queueId,
