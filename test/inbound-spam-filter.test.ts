@@ -14,20 +14,28 @@ const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.
 const scored = (score: number) => `X-Tegami-Test-Score: ${score}\r\n`;
 
 /** An ingress whose spam filter is the rspamd at `url`, with the given failure policy. */
-function ingressWith(url: string, failure: SpamFailurePolicy, timeoutMs = 10_000): Promise<TestIngress> {
+function ingressWith(
+  url: string,
+  failure: SpamFailurePolicy,
+  timeoutMs = 10_000,
+  local: { mailAuth: boolean; checkLoopbackClients: boolean } = {
+    mailAuth: false,
+    checkLoopbackClients: true,
+  },
+): Promise<TestIngress> {
   const inbound = inboundChecks(
     {
-      mailAuth: false,
+      mailAuth: local.mailAuth,
       mailAuthTimeoutMs: 1_000,
       dmarcEnforcement: 'reject',
       rspamdUrl: url,
       rspamdTimeoutMs: timeoutMs,
       rspamdFailure: failure,
     },
-    // Unused with mailAuth off; the type wants a resolver client.
+    // Never asked: mail authentication is off, or skips the loopback clients of these tests.
     undefined as never,
   );
-  return startTestIngress({ inbound, checkLoopbackClients: true });
+  return startTestIngress({ inbound, checkLoopbackClients: local.checkLoopbackClients });
 }
 
 async function send(t: TestIngress, message: string) {
@@ -111,6 +119,23 @@ describe.skipIf(!rspamdInstalled())('the spam filter on port 25 (a real rspamd)'
     const sent = await send(t, message('X-Spam: No, trust me\r\n'));
     expect(sent.reply.code).toBe(250);
     expect(sent.stored).not.toContain('trust me');
+  });
+
+  it("scans a local program's mail (a loopback client) without authenticating it, as Postfix with rspamd and OpenDMARC do", async () => {
+    const local = await ingressWith(rspamd.url, 'accept', 10_000, {
+      mailAuth: true,
+      checkLoopbackClients: false,
+    });
+    try {
+      expect((await send(local, message('', `${GTUBE}\r\n`))).reply.code).toBe(550);
+      const sent = await send(local, message());
+      expect(sent.reply.code).toBe(250);
+      expect(sent.stored).toMatch(/^X-Spamd-Result: /m);
+      expect(sent.stored).not.toMatch(/^Authentication-Results: /m);
+      expect(sent.verdict).not.toHaveProperty('spf');
+    } finally {
+      await local.stop();
+    }
   });
 
   it('counts the actions in tegami_spam_actions_total', async () => {

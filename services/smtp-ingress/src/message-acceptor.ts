@@ -33,7 +33,7 @@ export interface AcceptorDeps {
   readonly inbound?: Omit<InboundCheckDeps, 'hostname' | 'metrics'>;
   /** POP-before-SMTP is on: a client with a grant is one of our users, not checked like a stranger. */
   readonly popBeforeSmtp?: boolean;
-  /** Check mail from loopback clients too (tests); a local program's mail is not checked otherwise. */
+  /** Authenticate mail from loopback clients too (tests); a local program's mail is only scanned otherwise. */
   readonly checkLoopbackClients?: boolean;
 }
 
@@ -93,9 +93,10 @@ export async function acceptMessage(
     return answer;
   };
 
-  if (await shouldCheck(deps, role, client)) {
+  const checks = await checksFor(deps, role, client);
+  if (checks) {
     const checked = await checkInboundMessage(
-      { hostname: deps.hostname, metrics: deps.metrics, auth: deps.inbound?.auth, spam: deps.inbound?.spam },
+      { hostname: deps.hostname, metrics: deps.metrics, ...checks },
       {
         queueId,
         client: {
@@ -159,13 +160,21 @@ export async function acceptMessage(
 /**
  * Port 25 mail from strangers is checked; our own users' is not (authenticated on port 25,
  * or holding a POP-before-SMTP grant): they send as our domains from anywhere, which SPF
- * and DMARC would hold against them, and submission already proved who they are.
+ * and DMARC would hold against them, and submission already proved who they are. A local
+ * program (a loopback client) is scanned for spam but not authenticated, as Postfix with
+ * rspamd and OpenDMARC (IgnoreHosts 127.0.0.1) treat it: SPF of 127.0.0.1 says nothing.
  */
-async function shouldCheck(deps: AcceptorDeps, role: SmtpRole, client: SmtpClientInfo): Promise<boolean> {
-  if (role !== 'mx' || !deps.inbound || (!deps.inbound.auth && !deps.inbound.spam)) return false;
-  if (client.authenticated) return false;
-  if (isLoopbackAddress(client.address) && !deps.checkLoopbackClients) return false;
-  if (!deps.popBeforeSmtp) return true;
+async function checksFor(
+  deps: AcceptorDeps,
+  role: SmtpRole,
+  client: SmtpClientInfo,
+): Promise<Pick<InboundCheckDeps, 'auth' | 'spam'> | undefined> {
+  const inbound = deps.inbound;
+  if (role !== 'mx' || !inbound || client.authenticated) return undefined;
   // A failed lookup checks the message: a stranger's mail is never waved through by an error.
-  return !(await hasPopBeforeSmtp(deps.pool, client.address).catch(() => false));
+  if (deps.popBeforeSmtp && (await hasPopBeforeSmtp(deps.pool, client.address).catch(() => false)))
+    return undefined;
+  const auth = isLoopbackAddress(client.address) && !deps.checkLoopbackClients ? undefined : inbound.auth;
+  if (!auth && !inbound.spam) return undefined;
+  return { auth, spam: inbound.spam };
 }

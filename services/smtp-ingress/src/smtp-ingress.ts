@@ -96,9 +96,10 @@ export interface SmtpIngressDeps {
    */
   readonly inbound?: AcceptorDeps['inbound'];
   /**
-   * Check loopback clients' mail too. Off in a deployment: a client on the same host is a
-   * local program (as OpenDMARC's IgnoreHosts and rspamd's local_addrs default to); tests,
-   * which can only connect from loopback, turn it on.
+   * Authenticate loopback clients' mail too (SPF, DKIM, DMARC, ARC). Off in a deployment: a
+   * client on the same host is a local program (OpenDMARC's IgnoreHosts and rspamd's
+   * local_addrs default to it), whose mail is still scanned for spam; tests, which can only
+   * connect from loopback, turn it on.
    */
   readonly checkLoopbackClients?: boolean;
   /** stop(): how long transactions in progress may take to finish before they get 421. */
