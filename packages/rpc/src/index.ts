@@ -30,7 +30,6 @@ export {
   RESOLVER_SERVICE_NAME,
 } from './health.js';
 export {
-  addressOfReverseName,
   createNodeStyleResolver,
   DEFAULT_LOOKUP_DEADLINE_MS,
   type NodeStyleResolver,
@@ -51,6 +50,13 @@ export {
   type ResolverServerOptions,
   startResolverServer,
 } from './resolver-server.js';
+export {
+  addressBytes,
+  addressOfReverseName,
+  reverseDnsNameOf,
+  reversedAddressLabels,
+  unwrapIpv4Mapped,
+} from './reverse-names.js';
 export {
   createRspamdClient,
   type RspamdCheckInput,

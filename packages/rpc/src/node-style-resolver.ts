@@ -1,8 +1,8 @@
-import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
 import { GrpcStatus, RpcError } from './errors.js';
 import { AddressFamily, ResolveStatus } from './generated/tegami/resolver/v1/resolver.js';
 import type { ResolverClient } from './resolver-client.js';
+import { addressOfReverseName } from './reverse-names.js';
 
 /**
  * `dns.promises.resolve(name, type)` answered by the dns-resolver over gRPC, for libraries
@@ -134,20 +134,4 @@ function asciiName(name: string): string | undefined {
   if (/^[\x21-\x7e]+$/.test(trimmed)) return trimmed.toLowerCase();
   const ascii = domainToASCII(trimmed);
   return ascii === '' ? undefined : ascii;
-}
-
-/** The address an in-addr.arpa or ip6.arpa name stands for (what SPF's ptr asks about). */
-export function addressOfReverseName(name: string): string | undefined {
-  const lower = name.toLowerCase().replace(/\.$/, '');
-  if (lower.endsWith('.in-addr.arpa')) {
-    const address = lower.slice(0, -'.in-addr.arpa'.length).split('.').reverse().join('.');
-    return isIP(address) === 4 ? address : undefined;
-  }
-  if (lower.endsWith('.ip6.arpa')) {
-    const nibbles = lower.slice(0, -'.ip6.arpa'.length).split('.').reverse();
-    if (nibbles.length !== 32 || !nibbles.every((n) => /^[0-9a-f]$/.test(n))) return undefined;
-    const groups = Array.from({ length: 8 }, (_, i) => nibbles.slice(i * 4, i * 4 + 4).join(''));
-    return groups.join(':');
-  }
-  return undefined;
 }

@@ -1,5 +1,4 @@
 import { randomInt } from 'node:crypto';
-import { isIP } from 'node:net';
 import {
   type Address,
   AddressFamily,
@@ -16,6 +15,7 @@ import {
   type ResolveTxtRequest,
   type ResolveTxtResponse,
   RpcError,
+  reverseDnsNameOf,
   type TxtRecord,
 } from '@tegami/rpc';
 import type { DnsMetrics } from './metrics.js';
@@ -195,33 +195,15 @@ function combineFailures(v4: Lookup<string>, v6: Lookup<string>): { status: Reso
   };
 }
 
-/**
- * The PTR owner name of an address (RFC 1035 §3.5, RFC 3596 §2.5): reversed octets under
- * in-addr.arpa, reversed nibbles of the full IPv6 address under ip6.arpa.
- */
+/** The PTR owner name of an address; a text that is not one is the caller's bug. */
 export function reverseName(address: string): string {
-  const trimmed = address.trim();
-  const version = isIP(trimmed);
-  if (version === 4) return `${trimmed.split('.').reverse().join('.')}.in-addr.arpa`;
-  if (version === 6) return `${expandIpv6(trimmed).split('').reverse().join('.')}.ip6.arpa`;
-  throw new RpcError(GrpcStatus.INVALID_ARGUMENT, `address ${JSON.stringify(address)} is not an IP address`);
-}
-
-/** The 32 hex digits of an IPv6 address (an embedded IPv4 tail included). */
-function expandIpv6(address: string): string {
-  let text = address.toLowerCase();
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const octets = v4[1]!.split('.').map(Number);
-    const hex = (a: number, b: number) => ((a << 8) | b).toString(16);
-    text = `${text.slice(0, -v4[1]!.length)}${hex(octets[0]!, octets[1]!)}:${hex(octets[2]!, octets[3]!)}`;
-  }
-  const [head = '', tail] = text.split('::');
-  const headGroups = head === '' ? [] : head.split(':');
-  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
-  const missing = 8 - headGroups.length - tailGroups.length;
-  const groups = [...headGroups, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...tailGroups];
-  return groups.map((g) => g.padStart(4, '0')).join('');
+  const name = reverseDnsNameOf(address);
+  if (name === undefined)
+    throw new RpcError(
+      GrpcStatus.INVALID_ARGUMENT,
+      `address ${JSON.stringify(address)} is not an IP address`,
+    );
+  return name;
 }
 
 /** Sorted by preference; hosts of equal preference in a fresh random order on every call (RFC 5321 §5.1). */

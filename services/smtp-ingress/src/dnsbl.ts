@@ -1,6 +1,6 @@
 import { reply, type SmtpReply } from '@tegami/protocol';
-import { AddressFamily, type ResolverClient } from '@tegami/rpc';
-import { addressBytes, bracketed } from './client-address.js';
+import { AddressFamily, type ResolverClient, reversedAddressLabels } from '@tegami/rpc';
+import { bracketed } from './client-address.js';
 import { describeFailure, lookupOptions, outcomeOf, replySafeText } from './dns-lookup.js';
 
 // DNS blocklists (RFC 5782): a list publishes an A record at `<reversed address>.<zone>` for
@@ -24,13 +24,8 @@ export type DnsblResult =
  * which is what IPv4 lists hold. Undefined for a text that is not an address.
  */
 export function dnsblQueryName(address: string, zone: string): string | undefined {
-  const bytes = addressBytes(address);
-  if (!bytes) return undefined;
-  const labels =
-    bytes.length === 4
-      ? [...bytes].reverse().map(String)
-      : [...bytes].flatMap((byte) => [(byte >> 4).toString(16), (byte & 0x0f).toString(16)]).reverse();
-  return `${labels.join('.')}.${zone}`;
+  const labels = reversedAddressLabels(address);
+  return labels === undefined ? undefined : `${labels}.${zone}`;
 }
 
 /**
