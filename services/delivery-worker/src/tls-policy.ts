@@ -40,7 +40,11 @@ export type TlsCheck =
  * DANE, REQUIRETLS. `peerMustOfferRequireTls`: the peer's EHLO must list REQUIRETLS (RFC 8689).
  */
 export type TlsRequirement =
-  | { readonly kind: 'opportunistic' }
+  | {
+      readonly kind: 'opportunistic';
+      /** MTA-STS `testing`: judged and reported, never enforced. */
+      readonly reportOnly?: ((peer: PeerTls) => TlsCheck) | undefined;
+    }
   | {
       readonly kind: 'required';
       readonly check: (peer: PeerTls) => TlsCheck;
@@ -62,3 +66,27 @@ export interface TlsOutcome {
   readonly result: TlsResultType;
   readonly failureDetail?: string | undefined;
 }
+
+/**
+ * The TLS policy for one MX host of a destination: DANE when the host has usable TLSA records
+ * (RFC 8461 §2: DANE takes precedence), else the domain's MTA-STS policy, else none.
+ */
+export interface HostTlsPolicy {
+  readonly policyType: 'sts' | 'tlsa' | 'no-policy-found';
+  readonly policyStrings: readonly string[];
+  readonly mxHostPatterns?: readonly string[] | undefined;
+  readonly requirement: TlsRequirement;
+  /**
+   * RFC 8689 §4.2.1: the MX host was found through DNSSEC (DANE applies) or matched an
+   * MTA-STS policy, so a REQUIRETLS message may go to it when `requirement` validated the peer.
+   */
+  readonly authenticatedRoute: boolean;
+}
+
+/** The opportunistic default: no policy found for the destination. */
+export const NO_TLS_POLICY: HostTlsPolicy = {
+  policyType: 'no-policy-found',
+  policyStrings: [],
+  requirement: { kind: 'opportunistic' },
+  authenticatedRoute: false,
+};
