@@ -49,6 +49,13 @@ export {
   redisCommand,
 } from './redis-database.js';
 export {
+  type ReportAttachment,
+  reportAttachment,
+  type SchemaVerdict,
+  validateDmarcReportXml,
+  validateTlsReportJson,
+} from './report-schemas.js';
+export {
   RSPAMD,
   rspamdInstalled,
   startTestRspamd,
