@@ -22,5 +22,8 @@ export * from './postmaster.js';
 export * from './queue.js';
 export * from './queue-admin.js';
 export * from './recipients.js';
+export * from './report-runs.js';
+export * from './report-tallies.js';
 export * from './sealed-secrets.js';
 export * from './secrets-key-file.js';
+export * from './tally-buffer.js';
