@@ -1,11 +1,14 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 
 // A remote MTA for tests: answers each RCPT (and the end of DATA) as the test script
 // says, and records what it was sent. Minimal ESMTP with PIPELINING, SIZE, DSN,
-// 8BITMIME (no STARTTLS), enough for the worker's client.
+// 8BITMIME, and STARTTLS when given a certificate, enough for the worker's client.
 
 export interface PeerTransaction {
   readonly helo: string;
+  /** The transaction came over TLS (after STARTTLS). */
+  readonly tls: boolean;
   readonly mailFrom: string;
   readonly rcpts: { readonly address: string; readonly params: string }[];
   readonly data: Buffer;
@@ -25,6 +28,8 @@ export interface PeerScript {
   noDsn?: boolean;
   /** The SIZE limit announced in the EHLO reply (default 10 MiB). */
   maxSize?: number;
+  /** Offer STARTTLS (RFC 3207) with this certificate; no STARTTLS without one. */
+  tls?: { readonly cert: Buffer | string; readonly key: Buffer | string };
 }
 
 export interface ScriptedPeer {
@@ -52,7 +57,9 @@ export async function startScriptedPeer(
   let maxOpen = 0;
   let total = 0;
 
-  const server: Server = createServer((socket) => {
+  const server: Server = createServer((plain) => {
+    let socket: Socket = plain;
+    let secure = false;
     sockets.add(socket);
     open++;
     total++;
@@ -87,6 +94,7 @@ export async function startScriptedPeer(
           '8BITMIME',
           'ENHANCEDSTATUSCODES',
           ...(script.noDsn ? [] : ['DSN']),
+          ...(script.tls && !secure ? ['STARTTLS'] : []),
         ];
         write(
           [
@@ -113,6 +121,19 @@ export async function startScriptedPeer(
           inData = true;
           write('354 go ahead');
         }
+      } else if (verb === 'STAR' && line.toUpperCase() === 'STARTTLS' && script.tls && !secure) {
+        write('220 2.0.0 ready to start TLS');
+        // RFC 3207 §4.2: everything before the handshake is forgotten, the client says EHLO again.
+        plain.removeListener('data', onData);
+        buffer = Buffer.alloc(0);
+        reset();
+        const secured = new TLSSocket(plain, { isServer: true, cert: script.tls.cert, key: script.tls.key });
+        secured.on('error', () => undefined);
+        secured.on('data', onData);
+        sockets.add(secured);
+        secured.on('close', () => sockets.delete(secured));
+        socket = secured;
+        secure = true;
       } else if (verb === 'RSET') {
         reset();
         write('250 2.0.0 ok');
@@ -133,7 +154,7 @@ export async function startScriptedPeer(
           buffer = buffer.subarray(atStart ? 3 : end + 5);
           inData = false;
           const data = Buffer.from(body.toString('latin1').replace(/^\.\./gm, '.'), 'latin1');
-          const transaction = { helo, mailFrom, rcpts, data, accepted };
+          const transaction = { helo, tls: secure, mailFrom, rcpts, data, accepted };
           transactions.push(transaction);
           write(script.data?.(transaction) ?? `250 2.0.0 Ok: queued as PEER${transactions.length}`);
           reset();

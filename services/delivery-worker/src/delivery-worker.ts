@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { hostname as machineName } from 'node:os';
 import type { DeliveryJob, JobControl, MailBus } from '@tegami/bus';
+import type { HttpsReportOptions, TxtResolver } from '@tegami/reports';
 import type { ResolverClient } from '@tegami/rpc';
 import type { Logger } from '@tegami/runtime';
 import {
   claimQueuedMessage,
+  createTlsResultBuffer,
   type DeliveryOutcome,
   type DueDelivery,
   expandRecipient,
@@ -31,8 +33,11 @@ import { MailboxBatcher } from './mailbox-batcher.js';
 import { createDeliveryMetrics, type DeliveryMetrics } from './metrics.js';
 import { notice, returnedContent, wants } from './notices.js';
 import { deliverToDomain, type RemoteOutcome } from './remote-delivery.js';
+import { type ReportSchedule, startReportSchedule } from './report-schedule.js';
 import { nextAttempt } from './retry-schedule.js';
 import type { DeliverySettings } from './settings.js';
+import type { TlsOutcome } from './tls-policy.js';
+import { tlsResultTally } from './tls-results.js';
 
 export interface DeliveryWorkerDeps {
   readonly pool: pg.Pool;
@@ -52,10 +57,23 @@ export interface DeliveryWorkerDeps {
    * in-process bus loses its jobs with the process, unlike JetStream.
    */
   readonly recoverJobsAtStart?: boolean | undefined;
+  /**
+   * What the daily TLS-RPT and DMARC reports need beyond `settings.reports` (which turns them
+   * on): TXT lookups, and for tests a clock that says which days are over.
+   */
+  readonly reports?: DeliveryReportDeps | undefined;
+}
+
+export interface DeliveryReportDeps {
+  readonly resolver: TxtResolver;
+  readonly now?: (() => Date) | undefined;
+  readonly https?: HttpsReportOptions | undefined;
 }
 
 export interface DeliveryWorkerHandle {
   readonly workerId: string;
+  /** The daily reports' schedule, when TEGAMI_REPORTS is on. */
+  readonly reports: ReportSchedule | undefined;
   /** Stops taking jobs and waits for those in hand; their claims are released. */
   /** Takes no more jobs; waits for those running, up to `drainTimeoutMs` if given. */
   stop(options?: { readonly drainTimeoutMs?: number }): Promise<void>;
@@ -84,6 +102,14 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
   const batcher = new MailboxBatcher(pool);
 
   const withDomainSlot = domainSlots(pool, settings.domainConnections, workerId);
+  const reporting =
+    settings.reports && deps.reports ? { config: settings.reports, ...deps.reports } : undefined;
+  // Each outbound TLS session counted for TLS-RPT: a Map update now, an upsert every few seconds.
+  const tlsResults = reporting
+    ? createTlsResultBuffer(pool, {
+        onError: (err) => logger.warn({ err }, 'could not write TLS report counts; kept for the next try'),
+      })
+    : undefined;
 
   const remoteDeps = {
     resolver: deps.resolver,
@@ -97,6 +123,8 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     },
     withDomainSlot,
     onConnection: (domain: string, delta: 1 | -1) => metrics?.domainConnections.inc({ domain }, delta),
+    onTlsOutcome:
+      tlsResults && ((outcome: TlsOutcome) => tlsResults.add(tlsResultTally(outcome, new Date()))),
   };
 
   async function handleJob(job: DeliveryJob, control: JobControl): Promise<void> {
@@ -392,15 +420,32 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
   );
   logger.info({ workerId, concurrency: settings.concurrency }, 'delivery-worker consuming the queue');
 
+  const reports = reporting
+    ? startReportSchedule({
+        pool,
+        resolver: reporting.resolver,
+        config: reporting.config,
+        hostname: deps.hostname,
+        logger,
+        worker: workerId,
+        now: reporting.now,
+        https: reporting.https,
+        publish: (queueId) => bus.publishJob({ queueId, enqueuedAt: new Date().toISOString() }),
+      })
+    : undefined;
+
   return {
     workerId,
+    reports,
     async stop(options) {
       scan.stop();
+      await reports?.stop();
       // Jobs still running at the deadline go back to the queue for another worker at once;
       // what they already delivered is recorded per recipient, so nothing is sent twice.
       await consumer.stop(
         options?.drainTimeoutMs === undefined ? undefined : { handOverAfterMs: options.drainTimeoutMs },
       );
+      await tlsResults?.stop();
     },
   };
 }

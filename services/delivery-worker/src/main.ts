@@ -30,6 +30,7 @@ await runService('delivery-worker', settings, async ({ config, logger, metrics }
     settings: toDeliverySettings(config),
     describe: describeMessage,
     metrics,
+    reports: { resolver },
   });
   return {
     readiness: { postgres: store.ping, nats: () => bus.ping() },

@@ -8,6 +8,7 @@ import {
   type RecipientReply,
   type SmtpClientOptions,
 } from './smtp-client.js';
+import { NO_TLS_POLICY, type TlsOutcome } from './tls-policy.js';
 
 // Relay to another domain (RFC 5321 §5): its MX hosts in preference order, each host's
 // addresses in turn, until one takes the transaction. Each recipient comes back with
@@ -34,6 +35,7 @@ export interface RemoteDeliveryDeps {
   /** Holds one connection slot of the domain while fn runs; undefined: none is free. */
   readonly withDomainSlot: <T>(domain: string, fn: () => Promise<T>) => Promise<T | undefined>;
   readonly onConnection?: (domain: string, delta: 1 | -1) => void;
+  readonly onTlsOutcome?: ((outcome: TlsOutcome) => void) | undefined;
 }
 
 export async function deliverToDomain(
@@ -110,8 +112,13 @@ async function tryHosts(
       let session: OutboundSession;
       try {
         session = await openSmtpSession({ host, address, port: deps.port }, deps.smtp);
+        tlsOutcome(deps, domain, host, address, session.secure ? 'success' : 'starttls-not-supported');
       } catch (err) {
         const failure = err instanceof ConnectionFailure ? err : undefined;
+        // The STARTTLS handshake failed (nodemailer's ETLS): a TLS outcome; a refused or
+        // silent connection never got as far as TLS and is none.
+        if (/Error initiating TLS/.test((err as Error).message))
+          tlsOutcome(deps, domain, host, address, 'validation-failure', (err as Error).message);
         lastFailure = {
           reply: failure?.reply ?? `connect to ${host}[${address}]: ${(err as Error).message}`,
           statusCode: failure?.enhanced ?? '4.4.1',
@@ -207,6 +214,26 @@ async function sendGroups(
     }
   }
   return [...left];
+}
+
+/** The session's TLS outcome for TLS-RPT (RFC 8460): the domain had no policy, so none applied. */
+function tlsOutcome(
+  deps: RemoteDeliveryDeps,
+  domain: string,
+  mxHost: string,
+  receivingIp: string,
+  result: TlsOutcome['result'],
+  failureDetail?: string,
+): void {
+  deps.onTlsOutcome?.({
+    policyDomain: domain,
+    policyType: NO_TLS_POLICY.policyType,
+    policyStrings: NO_TLS_POLICY.policyStrings,
+    mxHost,
+    receivingIp,
+    result,
+    ...(failureDetail !== undefined && { failureDetail }),
+  });
 }
 
 async function resolveAddresses(

@@ -1,3 +1,4 @@
+import { type ReportConfig, reportSettings } from '@tegami/reports';
 import { bool, durationMs, int, optional, port, string } from '@tegami/runtime';
 import type { RetrySchedule } from './retry-schedule.js';
 
@@ -15,6 +16,8 @@ export function deliverySettings() {
     maxQueueTimeMs: durationMs('TEGAMI_DELIVERY_MAX_QUEUE_TIME_MS', { min: 1000 }),
     delayWarningMs: durationMs('TEGAMI_DELIVERY_DELAY_WARNING_MS', { min: 0 }),
     domainConnections: int('TEGAMI_DELIVERY_DOMAIN_CONNECTIONS', { min: 1, max: 10_000 }),
+    reports: bool('TEGAMI_REPORTS'),
+    ...reportSettings(),
   };
 }
 
@@ -28,6 +31,8 @@ export interface DeliverySettings {
   readonly schedule: RetrySchedule;
   readonly delayWarningMs: number;
   readonly domainConnections: number;
+  /** TLS-RPT and DMARC aggregate reports (TEGAMI_REPORTS): off when absent. */
+  readonly reports?: ReportConfig | undefined;
 }
 
 export function toDeliverySettings(read: {
@@ -42,6 +47,10 @@ export function toDeliverySettings(read: {
   maxQueueTimeMs: number;
   delayWarningMs: number;
   domainConnections: number;
+  reports?: boolean;
+  reportFrom?: string | undefined;
+  reportOrgName?: string | undefined;
+  reportContact?: string | undefined;
 }): DeliverySettings {
   return {
     concurrency: read.concurrency,
@@ -57,5 +66,12 @@ export function toDeliverySettings(read: {
     },
     delayWarningMs: read.delayWarningMs,
     domainConnections: read.domainConnections,
+    ...(read.reports && {
+      reports: {
+        reportFrom: read.reportFrom,
+        reportOrgName: read.reportOrgName,
+        reportContact: read.reportContact,
+      },
+    }),
   };
 }

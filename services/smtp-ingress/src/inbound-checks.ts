@@ -1,11 +1,13 @@
 import { reply, type SmtpReply } from '@tegami/protocol';
 import { createNodeStyleResolver, type ResolverClient } from '@tegami/rpc';
+import type { DmarcResultTally } from '@tegami/store';
 import {
   authenticationResultsField,
   receivedSpfField,
   removeForgedAuthenticationResults,
 } from './authentication-results.js';
 import { type DispositionPolicy, type DmarcDisposition, dmarcDisposition } from './dmarc-disposition.js';
+import { dmarcReportRecord } from './dmarc-report-record.js';
 import {
   type AuthenticationInput,
   authenticateMessage,
@@ -83,6 +85,8 @@ export interface InboundVerdict {
   /** The message to store: verdict fields, our Received, then the message (edited as the checks asked). */
   readonly raw: Buffer;
   readonly summary: InboundVerdictSummary;
+  /** The message's row in its From domain's DMARC aggregate report, refused or not. */
+  readonly dmarcReport?: DmarcResultTally | undefined;
 }
 
 export async function checkInboundMessage(
@@ -95,6 +99,7 @@ export async function checkInboundMessage(
     action: 'inbox',
   };
   let junk = false;
+  let dmarcReport: DmarcResultTally | undefined;
 
   if (deps.auth) {
     const auth = await authenticateWithin(deps.auth, deps.hostname, {
@@ -106,6 +111,12 @@ export async function checkInboundMessage(
     countAuthResults(deps.metrics, auth);
     const disposition = dmarcDisposition(auth, deps.auth.disposition);
     Object.assign(summary, summariseAuth(auth, disposition));
+    dmarcReport = dmarcReportRecord(auth, disposition, {
+      clientIp: input.client.ip,
+      sender: input.sender,
+      helo: input.client.helo,
+      at: new Date(),
+    });
     if (disposition.action === 'reject') {
       const domain = auth.dmarc?.domain ?? '';
       return {
@@ -113,6 +124,7 @@ export async function checkInboundMessage(
         junk: false,
         raw: message,
         summary: { ...summary, action: 'reject' },
+        dmarcReport,
       };
     }
     junk = disposition.action === 'quarantine';
@@ -143,6 +155,7 @@ export async function checkInboundMessage(
           junk: false,
           raw: message,
           summary: { ...summary, action: 'tempfail' },
+          dmarcReport,
         };
       }
     } else {
@@ -161,6 +174,7 @@ export async function checkInboundMessage(
           junk: false,
           raw: message,
           summary: { ...summary, action: decision.refusal.code >= 500 ? 'reject' : 'tempfail' },
+          dmarcReport,
         };
       }
       junk ||= decision.junk;
@@ -175,6 +189,7 @@ export async function checkInboundMessage(
     junk,
     raw: Buffer.concat([Buffer.from(verdictFields + input.received, 'latin1'), message]),
     summary,
+    dmarcReport,
   };
 }
 

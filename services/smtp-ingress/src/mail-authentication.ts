@@ -45,6 +45,20 @@ export interface DmarcCheck {
   /** Percentage of failing mail the policy is applied to (RFC 7489 §6.3 `pct`). */
   readonly pct: number;
   readonly info: string;
+  /** What an aggregate report (RFC 7489 §7.2) says of the message; absent when no record was found. */
+  readonly report?: DmarcReportFacts | undefined;
+}
+
+export interface DmarcReportFacts {
+  /** The RFC5322.From domain itself (`domain` above is its organizational domain). */
+  readonly headerFrom: string;
+  /** Where the DMARC record was found: the From domain, or its organizational domain. */
+  readonly policyDomain: string;
+  /** The record as published (its tags: p, sp, pct, adkim, aspf, fo, rua). */
+  readonly record: string;
+  /** A DKIM signature that passed is aligned with the From domain (policy_evaluated dkim). */
+  readonly dkimAligned: boolean;
+  readonly spfAligned: boolean;
 }
 
 export interface ArcCheck {
@@ -124,6 +138,15 @@ export async function authenticateMessage(
   };
   let dmarcCheck: DmarcCheck | undefined;
   if (dkimOutcome.headerFrom && dkimOutcome.headerFrom.length > 0) {
+    // mailauth says which record applied but not where it found it (the From domain, or the
+    // organizational domain after that): the lookup that answered with the record says.
+    let recordFoundAt: string | undefined;
+    const watching: DNSResolver = async (name, type) => {
+      const answer = await resolver(name, type);
+      if (type === 'TXT' && name.startsWith('_dmarc.') && dmarcRecordsIn(answer) === 1)
+        recordFoundAt = name.slice('_dmarc.'.length).toLowerCase();
+      return answer;
+    };
     const outcome = await dmarc({
       headerFrom: dkimOutcome.headerFrom,
       spfDomains: spfCheck.result === 'pass' ? [spfCheck.domain] : [],
@@ -136,15 +159,31 @@ export async function authenticateMessage(
           ...(r.status.underSized !== undefined && { underSized: r.status.underSized }),
         })),
       arcResult: arcOutcome,
-      resolver,
+      resolver: watching,
     });
     if (outcome) {
+      const found = outcome as typeof outcome & {
+        rr?: string;
+        alignment?: { spf?: { result?: unknown }; dkim?: { result?: unknown } };
+        status: { header?: { d?: string } };
+      };
+      const headerFrom = (found.status.header?.d ?? '').toLowerCase();
       dmarcCheck = {
         result: normalise(outcome.status.result),
         domain: outcome.domain,
         policy: policyOf(outcome.policy),
         pct: typeof outcome.pct === 'number' && outcome.pct >= 0 && outcome.pct <= 100 ? outcome.pct : 100,
         info: (outcome as { info?: string }).info ?? `dmarc=${normalise(outcome.status.result)}`,
+        ...(typeof found.rr === 'string' &&
+          headerFrom !== '' && {
+            report: {
+              headerFrom,
+              policyDomain: recordFoundAt ?? headerFrom,
+              record: found.rr,
+              dkimAligned: Boolean(found.alignment?.dkim?.result),
+              spfAligned: Boolean(found.alignment?.spf?.result),
+            },
+          }),
       };
     }
   }
@@ -190,6 +229,13 @@ function toSpfCheck(outcome: SpfOutcome, kind: 'mailfrom' | 'helo'): SpfCheck {
       ? `spf=${result}${comment} smtp.helo=${outcome.helo ?? identity.replace(/^postmaster@/, '')}`
       : `spf=${result}${comment} smtp.mailfrom=${identity}`;
   return { result, identity, domain: outcome.domain, info };
+}
+
+/** How many of a TXT answer's records (node:dns shape: arrays of strings) are DMARC records. */
+function dmarcRecordsIn(answer: unknown): number {
+  if (!Array.isArray(answer)) return 0;
+  return answer.filter((record) => Array.isArray(record) && /^v=DMARC1\b/i.test(record.join('').trim()))
+    .length;
 }
 
 /** The HELO name as an SPF identity: a domain name, never an address literal or garbage. */

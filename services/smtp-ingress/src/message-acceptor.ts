@@ -10,6 +10,7 @@ import {
 } from '@tegami/protocol';
 import type { Logger } from '@tegami/runtime';
 import {
+  type DmarcResultTally,
   discardAccepting,
   hasPopBeforeSmtp,
   markQueued,
@@ -35,6 +36,11 @@ export interface AcceptorDeps {
   readonly popBeforeSmtp?: boolean;
   /** Authenticate mail from loopback clients too (tests); a local program's mail is only scanned otherwise. */
   readonly checkLoopbackClients?: boolean;
+  /**
+   * Counts a message for its From domain's DMARC aggregate report (TEGAMI_REPORTS): in memory,
+   * never waiting nor failing (the counts are written in batches).
+   */
+  readonly recordDmarc?: ((row: DmarcResultTally) => void) | undefined;
 }
 
 const TEMPORARY_FAILURE = reply(451, '4.3.0', 'Temporary failure storing the message; try again later');
@@ -69,6 +75,7 @@ export async function acceptMessage(
   let raw: Buffer = Buffer.concat([Buffer.from(received), fixed]);
   let junk = false;
   let verdict: InboundVerdictSummary | undefined;
+  let dmarcReport: DmarcResultTally | undefined;
   const outcome = (answer: SmtpReply, err?: unknown): SmtpReply => {
     const result = answer.code < 400 ? 'accepted' : 'rejected';
     deps.metrics.transactions.inc({ listener, result, code: String(answer.code) });
@@ -112,8 +119,14 @@ export async function acceptMessage(
       },
     );
     verdict = checked.summary;
+    dmarcReport = checked.dmarcReport;
     deps.logger.info({ queueId, client: client.address, sender, ...checked.summary }, 'inbound verdict');
-    if (checked.refusal) return outcome(checked.refusal);
+    if (checked.refusal) {
+      // A refusal for good is what the report says happened; a temporary one is retried, and
+      // the retry is what counts.
+      if (dmarcReport && checked.refusal.code >= 500) deps.recordDmarc?.(dmarcReport);
+      return outcome(checked.refusal);
+    }
     raw = checked.raw;
     junk = checked.junk;
   }
@@ -154,6 +167,7 @@ export async function acceptMessage(
     // The job is out, but the row says 'accepting': the worker drops it. The client retries.
     return outcome(TEMPORARY_FAILURE, err);
   }
+  if (dmarcReport) deps.recordDmarc?.(dmarcReport);
   return outcome(reply(250, '2.0.0', `Ok: queued as ${queueId}`));
 }
 

@@ -28,7 +28,7 @@ describe('connection check settings', () => {
 describe('inbound check settings', () => {
   const inbound = (env: Record<string, string>) => readConfig(inboundCheckSettings(), env);
 
-  it('default to the checks on, DMARC followed, no rspamd, accept when rspamd fails', () => {
+  it('default to the checks on, DMARC followed, no rspamd, accept when rspamd fails, results counted', () => {
     expect(inbound({})).toEqual({
       mailAuth: true,
       mailAuthTimeoutMs: 15_000,
@@ -37,7 +37,11 @@ describe('inbound check settings', () => {
       rspamdUrl: undefined,
       rspamdTimeoutMs: 10_000,
       rspamdFailure: 'accept',
+      recordDmarcResults: true,
     });
+    // The standalone counts nothing for reports unless told to (TEGAMI_REPORTS).
+    expect(readConfig(inboundCheckSettings(), {}, { service: 'standalone' }).recordDmarcResults).toBe(false);
+    expect(inbound({ TEGAMI_REPORTS: 'false' }).recordDmarcResults).toBe(false);
   });
 
   it('read the trusted sealers, the rspamd URL and the policies, and refuse what they cannot be', () => {

@@ -44,6 +44,7 @@ export function inboundCheckSettings() {
     rspamdUrl: optional(httpUrl('TEGAMI_RSPAMD_URL')),
     rspamdTimeoutMs: durationMs('TEGAMI_RSPAMD_TIMEOUT', { min: 100, max: 300_000 }),
     rspamdFailure: oneOf('TEGAMI_RSPAMD_FAILURE', ['accept', 'tempfail']),
+    recordDmarcResults: bool('TEGAMI_REPORTS'),
   };
 }
 

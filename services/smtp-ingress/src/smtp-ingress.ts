@@ -28,6 +28,7 @@ import {
   type TlsPolicy,
 } from '@tegami/runtime';
 import {
+  createDmarcResultBuffer,
   type LegacySaslPolicy,
   type LoginClock,
   LoginThrottle,
@@ -96,6 +97,11 @@ export interface SmtpIngressDeps {
    */
   readonly inbound?: AcceptorDeps['inbound'];
   /**
+   * Count the DMARC results of port 25 for the daily aggregate reports the delivery-worker
+   * sends (TEGAMI_REPORTS); needs the inbound checks' mail authentication.
+   */
+  readonly recordDmarcResults?: boolean;
+  /**
    * Authenticate loopback clients' mail too (SPF, DKIM, DMARC, ARC). Off in a deployment: a
    * client on the same host is a local program (OpenDMARC's IgnoreHosts and rspamd's
    * local_addrs default to it), whose mail is still scanned for spam; tests, which can only
@@ -141,6 +147,14 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const sweeping = loginThrottle.startSweeping((err) =>
     deps.logger.warn({ err }, 'could not sweep the login failure records'),
   );
+  // Batched: a received message costs a Map update; Postgres sees one upsert every few seconds.
+  const dmarcResults =
+    deps.recordDmarcResults && deps.inbound?.auth
+      ? createDmarcResultBuffer(deps.pool, {
+          onError: (err) =>
+            deps.logger.warn({ err }, 'could not write DMARC report counts; kept for the next try'),
+        })
+      : undefined;
   const connections = new Set<ServedSmtpConnection>();
   const servers: Server[] = [];
   const ports: Record<string, number> = {};
@@ -215,6 +229,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
           ...(deps.inbound && { inbound: deps.inbound }),
           popBeforeSmtp: deps.popBeforeSmtp ?? false,
           checkLoopbackClients: deps.checkLoopbackClients ?? false,
+          ...(dmarcResults && { recordDmarc: (row) => dmarcResults.add(row) }),
         },
         metrics,
         logger: deps.logger,
@@ -284,6 +299,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
       }
       clearTimeout(timer);
       await closed;
+      await dmarcResults?.stop();
     },
   };
 }

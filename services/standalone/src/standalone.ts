@@ -240,6 +240,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       metrics,
       // The in-process bus lost whatever jobs a crash interrupted; the queue rows did not.
       recoverJobsAtStart: true,
+      reports: { resolver: resolverClient },
     });
     services.push({ name: 'delivery-worker', stop: () => delivery.stop({ drainTimeoutMs }) });
 

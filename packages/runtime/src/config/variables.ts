@@ -603,6 +603,32 @@ export const VARIABLES: readonly VariableSpec[] = [
     services: ['delivery-worker', 'standalone'],
   },
   {
+    name: 'TEGAMI_REPORTS',
+    default: 'true',
+    standaloneDefault: 'false',
+    description:
+      "Daily aggregate reports to the domains that ask for them: smtp-ingress counts the DMARC results of the mail it receives on port 25 and the delivery-worker the outcome of each outbound TLS session; shortly after UTC midnight a delivery-worker sends the DMARC report (RFC 7489) to the `rua` of each sending domain's DMARC record and the TLS-RPT report (RFC 8460) to the `rua` of each recipient domain's `_smtp._tls` record, through the queue. `false` counts and sends nothing. Off in the standalone: a laptop is not an MX others report to.",
+    services: ['smtp-ingress', 'delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_REPORT_FROM',
+    description:
+      'The address reports are sent from (and that bounces of them return to), at a local domain so they are DKIM-signed. Unset: `noreply-reports@` the first local domain (`TEGAMI_HOSTNAME` when there is none).',
+    services: ['delivery-worker', 'standalone', 'cli'],
+  },
+  {
+    name: 'TEGAMI_REPORT_ORG_NAME',
+    description:
+      'The organization named as the reporter (DMARC `org_name`, TLS-RPT `organization-name`). Unset: the domain of the report address.',
+    services: ['delivery-worker', 'standalone', 'cli'],
+  },
+  {
+    name: 'TEGAMI_REPORT_CONTACT',
+    description:
+      'Where report recipients can ask about the reports (DMARC `email`, TLS-RPT `contact-info`): an address or a URL. Unset: the report address.',
+    services: ['delivery-worker', 'standalone', 'cli'],
+  },
+  {
     name: 'TEGAMI_DB_POOL_SIZE',
     default: '10',
     standaloneDefault: '20',
