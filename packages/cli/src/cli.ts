@@ -11,6 +11,14 @@ export interface CliConfig {
   /** TEGAMI_SECRETS_KEY_FILE and TEGAMI_SASL_LEGACY_MECHANISMS, as the services read them. */
   readonly secretsKeyFile?: string | undefined;
   readonly saslLegacyMechanisms?: boolean | undefined;
+  /** TEGAMI_RESOLVER_TARGET: the dns-resolver, for `report send`. */
+  readonly resolverTarget: string;
+  /** TEGAMI_HOSTNAME: the reports' sender domain while there is no local domain. */
+  readonly hostname: string;
+  /** TEGAMI_REPORT_FROM, TEGAMI_REPORT_ORG_NAME, TEGAMI_REPORT_CONTACT. */
+  readonly reportFrom?: string | undefined;
+  readonly reportOrgName?: string | undefined;
+  readonly reportContact?: string | undefined;
 }
 
 export interface CliIo {

@@ -45,6 +45,8 @@ export async function resolveReportSettings(
   config: ReportConfig,
   hostname: string,
 ): Promise<ReportSettings> {
+  if (config.reportFrom !== undefined && !parseMailboxAddress(config.reportFrom).ok)
+    throw new Error(`TEGAMI_REPORT_FROM is not a mail address: ${config.reportFrom}`);
   const from = config.reportFrom ?? `noreply-reports@${(await listLocalDomains(db))[0] ?? hostname}`;
   const submitter = from.slice(from.lastIndexOf('@') + 1).toLowerCase();
   return {

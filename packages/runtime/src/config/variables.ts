@@ -194,8 +194,9 @@ export const VARIABLES: readonly VariableSpec[] = [
   {
     name: 'TEGAMI_HOSTNAME',
     default: { text: 'the host name of the machine', compute: hostname },
-    description: 'The name the servers greet with and the delivery worker says in EHLO.',
-    services: GREETERS,
+    description:
+      'The name the servers greet with and the delivery worker says in EHLO (and the domain of the report address while there is no local domain).',
+    services: [...GREETERS, 'cli'],
   },
   {
     name: 'TEGAMI_SMTP_HOST',
@@ -488,8 +489,8 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'TEGAMI_RESOLVER_TARGET',
     default: 'dns:///dns-resolver:50051',
     description:
-      'gRPC target of the dns-resolver: `host:port`, or `dns:///name:port` to spread calls round-robin over every address of a headless Service.',
-    services: ['delivery-worker', 'smtp-ingress'],
+      'gRPC target of the dns-resolver: `host:port`, or `dns:///name:port` to spread calls round-robin over every address of a headless Service. `tegami report send` asks it too.',
+    services: ['delivery-worker', 'smtp-ingress', 'cli'],
   },
   {
     name: 'TEGAMI_DNS_UPSTREAMS',
