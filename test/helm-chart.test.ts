@@ -542,6 +542,28 @@ describe('helm/tegami', () => {
     );
   });
 
+  it('maps the report settings onto the delivery-worker (and TEGAMI_REPORTS onto smtp-ingress), leaving the defaults alone when unset', () => {
+    const worker = literalEnv(container(deploymentOf(allOn, 'delivery-worker')));
+    expect(worker).toMatchObject({
+      TEGAMI_REPORTS: 'true',
+      TEGAMI_REPORT_FROM: 'dmarc-reports@example.com',
+      TEGAMI_REPORT_ORG_NAME: 'Example Mail',
+      TEGAMI_REPORT_CONTACT: 'https://example.com/postmaster',
+    });
+    const ingress = literalEnv(container(deploymentOf(allOn, 'smtp-ingress')));
+    expect(ingress['TEGAMI_REPORTS']).toBe('true');
+    expect(ingress['TEGAMI_REPORT_FROM']).toBeUndefined();
+    for (const deployment of serviceDeployments(defaults)) {
+      const names = (container(deployment).env ?? []).map((e) => e.name);
+      expect(names.filter((n) => n.startsWith('TEGAMI_REPORT')), deployment.metadata!.name).toEqual([]);
+    }
+    // false is a setting, not an absent one.
+    const off = render(['--set', 'reports.enabled=false']);
+    expect(literalEnv(container(deploymentOf(off, 'delivery-worker')))['TEGAMI_REPORTS']).toBe('false');
+    expect(literalEnv(container(deploymentOf(off, 'smtp-ingress')))['TEGAMI_REPORTS']).toBe('false');
+    expect(renderFails(['--set', 'reports.from=not an address'])).toMatch(/reports/);
+  });
+
   it('with rspamd off, runs no rspamd and names none to any service', () => {
     // rspamd.external.url alone does not turn it on: rspamd.enabled does.
     const strayUrl = render(['--set', 'rspamd.external.url=http://spam.example.net:11333']);

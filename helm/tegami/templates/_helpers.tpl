@@ -417,6 +417,26 @@ Context: dict "root" $ "component" name "values" the service's values.
 {{- end }}
 {{- end }}
 {{- end }}
+{{- with $root.Values.reports }}
+{{- if and (not (kindIs "invalid" .enabled)) (has $component (list "delivery-worker" "smtp-ingress")) }}
+- name: TEGAMI_REPORTS
+  value: {{ .enabled | quote }}
+{{- end }}
+{{- if eq $component "delivery-worker" }}
+{{- if .from }}
+- name: TEGAMI_REPORT_FROM
+  value: {{ .from | quote }}
+{{- end }}
+{{- if .orgName }}
+- name: TEGAMI_REPORT_ORG_NAME
+  value: {{ .orgName | quote }}
+{{- end }}
+{{- if .contact }}
+- name: TEGAMI_REPORT_CONTACT
+  value: {{ .contact | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if has $component (list "delivery-worker" "smtp-ingress") }}
 {{- /* A headless Service's name resolves to the pods' addresses: the port is the container's.
 smtp-ingress asks the resolver for SPF, DKIM, DMARC, ARC, DNSBL and reverse DNS records. */}}
