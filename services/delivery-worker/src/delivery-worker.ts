@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname as machineName } from 'node:os';
 import type { DeliveryJob, JobControl, MailBus } from '@tegami/bus';
-import type { HttpsReportOptions, TxtResolver } from '@tegami/reports';
 import type { ResolverClient } from '@tegami/rpc';
 import type { Logger } from '@tegami/runtime';
 import {
   claimQueuedMessage,
-  createTlsResultBuffer,
   type DeliveryOutcome,
   type DueDelivery,
   expandRecipient,
@@ -33,11 +31,9 @@ import { MailboxBatcher } from './mailbox-batcher.js';
 import { createDeliveryMetrics, type DeliveryMetrics } from './metrics.js';
 import { notice, returnedContent, wants } from './notices.js';
 import { deliverToDomain, type RemoteOutcome } from './remote-delivery.js';
-import { type ReportSchedule, startReportSchedule } from './report-schedule.js';
+import { type DeliveryReportDeps, type ReportSchedule, startDeliveryReports } from './report-schedule.js';
 import { nextAttempt } from './retry-schedule.js';
 import type { DeliverySettings } from './settings.js';
-import type { TlsOutcome } from './tls-policy.js';
-import { tlsResultTally } from './tls-results.js';
 
 export interface DeliveryWorkerDeps {
   readonly pool: pg.Pool;
@@ -62,12 +58,6 @@ export interface DeliveryWorkerDeps {
    * on): TXT lookups, and for tests a clock that says which days are over.
    */
   readonly reports?: DeliveryReportDeps | undefined;
-}
-
-export interface DeliveryReportDeps {
-  readonly resolver: TxtResolver;
-  readonly now?: (() => Date) | undefined;
-  readonly https?: HttpsReportOptions | undefined;
 }
 
 export interface DeliveryWorkerHandle {
@@ -102,14 +92,18 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
   const batcher = new MailboxBatcher(pool);
 
   const withDomainSlot = domainSlots(pool, settings.domainConnections, workerId);
-  const reporting =
-    settings.reports && deps.reports ? { config: settings.reports, ...deps.reports } : undefined;
-  // Each outbound TLS session counted for TLS-RPT: a Map update now, an upsert every few seconds.
-  const tlsResults = reporting
-    ? createTlsResultBuffer(pool, {
-        onError: (err) => logger.warn({ err }, 'could not write TLS report counts; kept for the next try'),
-      })
-    : undefined;
+  const reports =
+    settings.reports && deps.reports
+      ? startDeliveryReports({
+          pool,
+          bus,
+          logger,
+          hostname: deps.hostname,
+          worker: workerId,
+          config: settings.reports,
+          reports: deps.reports,
+        })
+      : undefined;
 
   const remoteDeps = {
     resolver: deps.resolver,
@@ -123,8 +117,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     },
     withDomainSlot,
     onConnection: (domain: string, delta: 1 | -1) => metrics?.domainConnections.inc({ domain }, delta),
-    onTlsOutcome:
-      tlsResults && ((outcome: TlsOutcome) => tlsResults.add(tlsResultTally(outcome, new Date()))),
+    onTlsOutcome: reports?.countTlsOutcome,
   };
 
   async function handleJob(job: DeliveryJob, control: JobControl): Promise<void> {
@@ -420,32 +413,18 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
   );
   logger.info({ workerId, concurrency: settings.concurrency }, 'delivery-worker consuming the queue');
 
-  const reports = reporting
-    ? startReportSchedule({
-        pool,
-        resolver: reporting.resolver,
-        config: reporting.config,
-        hostname: deps.hostname,
-        logger,
-        worker: workerId,
-        now: reporting.now,
-        https: reporting.https,
-        publish: (queueId) => bus.publishJob({ queueId, enqueuedAt: new Date().toISOString() }),
-      })
-    : undefined;
-
   return {
     workerId,
-    reports,
+    reports: reports?.schedule,
     async stop(options) {
       scan.stop();
-      await reports?.stop();
+      await reports?.stopSchedule();
       // Jobs still running at the deadline go back to the queue for another worker at once;
       // what they already delivered is recorded per recipient, so nothing is sent twice.
       await consumer.stop(
         options?.drainTimeoutMs === undefined ? undefined : { handOverAfterMs: options.drainTimeoutMs },
       );
-      await tlsResults?.stop();
+      await reports?.stopCounting();
     },
   };
 }

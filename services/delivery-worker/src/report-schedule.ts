@@ -1,5 +1,17 @@
-import { type ReportOutcome, type ReportRunDeps, runReports } from '@tegami/reports';
+import type { MailBus } from '@tegami/bus';
+import {
+  type HttpsReportOptions,
+  type ReportConfig,
+  type ReportOutcome,
+  type ReportRunDeps,
+  runReports,
+  type TxtResolver,
+} from '@tegami/reports';
 import type { Logger } from '@tegami/runtime';
+import { createTlsResultBuffer } from '@tegami/store';
+import type pg from 'pg';
+import type { TlsOutcome } from './tls-policy.js';
+import { tlsResultTally } from './tls-results.js';
 
 // When the daily reports go out: every delivery-worker replica runs this, and the store lets
 // exactly one of them send each report. A run at start catches up on the days a stopped
@@ -66,5 +78,55 @@ export function startReportSchedule(deps: ReportScheduleDeps): ReportSchedule {
       clearTimeout(timer);
       await running;
     },
+  };
+}
+
+/** What the delivery-worker needs for the reports beyond TEGAMI_REPORT_* (DeliveryWorkerDeps.reports). */
+export interface DeliveryReportDeps {
+  readonly resolver: TxtResolver;
+  /** The clock that says which days are over (tests); the timers stay real. */
+  readonly now?: (() => Date) | undefined;
+  readonly https?: HttpsReportOptions | undefined;
+}
+
+export interface DeliveryReports {
+  readonly schedule: ReportSchedule;
+  /** Counts one outbound TLS session for TLS-RPT: a Map update now, an upsert every few seconds. */
+  countTlsOutcome(outcome: TlsOutcome): void;
+  /** No more report runs (the first step of stopping). */
+  stopSchedule(): Promise<void>;
+  /** Writes the counts still held (the last step, once no session is left). */
+  stopCounting(): Promise<void>;
+}
+
+/** The delivery-worker's part of TLS-RPT and DMARC reports: counting TLS sessions, and the schedule. */
+export function startDeliveryReports(deps: {
+  readonly pool: pg.Pool;
+  readonly bus: MailBus;
+  readonly logger: Logger;
+  readonly hostname: string;
+  readonly worker: string;
+  readonly config: ReportConfig;
+  readonly reports: DeliveryReportDeps;
+}): DeliveryReports {
+  const tlsResults = createTlsResultBuffer(deps.pool, {
+    onError: (err) => deps.logger.warn({ err }, 'could not write TLS report counts; kept for the next try'),
+  });
+  const schedule = startReportSchedule({
+    pool: deps.pool,
+    resolver: deps.reports.resolver,
+    config: deps.config,
+    hostname: deps.hostname,
+    logger: deps.logger,
+    worker: deps.worker,
+    now: deps.reports.now,
+    https: deps.reports.https,
+    publish: (queueId) => deps.bus.publishJob({ queueId, enqueuedAt: new Date().toISOString() }),
+  });
+  return {
+    schedule,
+    countTlsOutcome: (outcome) => tlsResults.add(tlsResultTally(outcome, new Date())),
+    stopSchedule: () => schedule.stop(),
+    stopCounting: () => tlsResults.stop(),
   };
 }
