@@ -555,7 +555,10 @@ describe('helm/tegami', () => {
     expect(ingress['TEGAMI_REPORT_FROM']).toBeUndefined();
     for (const deployment of serviceDeployments(defaults)) {
       const names = (container(deployment).env ?? []).map((e) => e.name);
-      expect(names.filter((n) => n.startsWith('TEGAMI_REPORT')), deployment.metadata!.name).toEqual([]);
+      expect(
+        names.filter((n) => n.startsWith('TEGAMI_REPORT')),
+        deployment.metadata!.name,
+      ).toEqual([]);
     }
     // false is a setting, not an absent one.
     const off = render(['--set', 'reports.enabled=false']);
