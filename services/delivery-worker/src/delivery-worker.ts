@@ -362,6 +362,8 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       recipient: entry.sender,
       reportsOn: entry.queueId,
       messageId: dsn.messageId,
+      // RFC 8689 §5: the notice of a REQUIRETLS message goes out with REQUIRETLS too.
+      requireTls: entry.requireTls,
     };
   }
 

@@ -1,0 +1,106 @@
+import { checkServerIdentity } from 'node:tls';
+import type { QueueEntry } from '@tegami/store';
+import type { HostTlsPolicy, PeerTls, TlsCheck, TlsRequirement } from './tls-policy.js';
+
+// What the sender's own TLS choice (RFC 8689) makes of one MX host's policy: a REQUIRETLS
+// message goes only to an authenticated host over validated TLS that offers REQUIRETLS
+// (§4.2.1); a "TLS-Required: No" message ignores MTA-STS and DANE failures (§4.2.2); any
+// other message follows the host's policy as it is.
+
+/** How to use one MX host for one message, or why not to. */
+export type HostTlsPlan =
+  | {
+      readonly kind: 'try';
+      readonly requirement: TlsRequirement;
+      /**
+       * REQUIRETLS on MAIL FROM: `always` (the requirement makes sure the session qualifies),
+       * `if-offered` (a notice about a REQUIRETLS message: tagged when the session happens to
+       * qualify, sent anyway when not, §5), `never`.
+       */
+      readonly requireTlsParameter: 'always' | 'if-offered' | 'never';
+    }
+  | { readonly kind: 'skip'; readonly reply: string; readonly statusCode: string };
+
+export function planHostTls(
+  entry: Pick<QueueEntry, 'sender' | 'requireTls' | 'tlsRequiredNo'>,
+  policy: HostTlsPolicy,
+  mxHost: string,
+): HostTlsPlan {
+  if (entry.requireTls && entry.sender !== '') {
+    // §4.2.1 step 2: an MX name neither signed (DNSSEC) nor matched by MTA-STS could be an
+    // attacker's, however good its certificate.
+    if (!policy.authenticatedRoute) {
+      return {
+        kind: 'skip',
+        reply: `550 5.7.30 REQUIRETLS support required: MX host ${mxHost} is not authenticated by DNSSEC or MTA-STS`,
+        statusCode: '5.7.30',
+      };
+    }
+    return {
+      kind: 'try',
+      requirement: {
+        kind: 'required',
+        check: validatingCheck(policy, mxHost),
+        peerMustOfferRequireTls: true,
+      },
+      requireTlsParameter: 'always',
+    };
+  }
+  if (entry.requireTls) {
+    // §5: a notice (empty reverse-path) is not lost for want of REQUIRETLS on the way back.
+    const validated = policy.authenticatedRoute && policy.requirement.kind === 'required';
+    return {
+      kind: 'try',
+      requirement: policy.requirement,
+      requireTlsParameter: validated ? 'if-offered' : 'never',
+    };
+  }
+  if (entry.tlsRequiredNo) {
+    return { kind: 'try', requirement: withoutEnforcement(policy.requirement), requireTlsParameter: 'never' };
+  }
+  return { kind: 'try', requirement: policy.requirement, requireTlsParameter: 'never' };
+}
+
+/**
+ * §2 and §4.2.1 step 4: the certificate validated by DANE or by a trust chain, and the MX
+ * name matching it. A policy that enforces (DANE, MTA-STS enforce) has that check; MTA-STS
+ * testing has it as its report-only check; a route with neither (an MX signed by DNSSEC,
+ * with no TLSA records) gets WebPKI and the MX name here.
+ */
+function validatingCheck(policy: HostTlsPolicy, mxHost: string): (peer: PeerTls) => TlsCheck {
+  const requirement = policy.requirement;
+  if (requirement.kind === 'required') return requirement.check;
+  return requirement.reportOnly ?? webPkiCheck(mxHost);
+}
+
+/**
+ * §4.2.2 and §8.4: "TLS-Required: No" makes the client behave as if it did not support DANE
+ * or MTA-STS: STARTTLS when offered, delivery whatever the certificate. The policy's check
+ * still runs, report-only, so TLS-RPT tells the domain what went wrong.
+ */
+function withoutEnforcement(requirement: TlsRequirement): TlsRequirement {
+  if (requirement.kind === 'opportunistic') return requirement;
+  return { kind: 'opportunistic', reportOnly: requirement.check };
+}
+
+/** A certificate chain to a trusted root, valid now, for the MX host name (RFC 6125). */
+export function webPkiCheck(mxHost: string): (peer: PeerTls) => TlsCheck {
+  return (peer) => {
+    const leaf = peer.chain[0];
+    if (!leaf) return { ok: false, resultType: 'validation-failure', detail: 'no certificate presented' };
+    if (!peer.authorized) {
+      const error = peer.authorizationError ?? 'certificate not trusted';
+      // Node's own check includes the name it was given (SNI): a mismatch is named as one.
+      if (error === 'ERR_TLS_CERT_ALTNAME_INVALID' || /altname|host ?name/i.test(error)) {
+        return { ok: false, resultType: 'certificate-host-mismatch', detail: error };
+      }
+      const resultType = /EXPIRED|NOT_YET_VALID/.test(error)
+        ? 'certificate-expired'
+        : 'certificate-not-trusted';
+      return { ok: false, resultType, detail: error };
+    }
+    const mismatch = checkServerIdentity(mxHost, leaf);
+    if (mismatch) return { ok: false, resultType: 'certificate-host-mismatch', detail: mismatch.message };
+    return { ok: true };
+  };
+}
