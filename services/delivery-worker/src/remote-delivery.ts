@@ -1,6 +1,7 @@
 import { foldLongLines } from '@tegami/protocol';
 import { type ResolverClient, ResolveStatus } from '@tegami/rpc';
 import type { DueDelivery, QueueEntry } from '@tegami/store';
+import { planHostTls, requireTlsRefusal } from './requiretls.js';
 import {
   ConnectionFailure,
   type OutboundSession,
@@ -79,7 +80,7 @@ export async function deliverToDomain(
   // may refuse or cut them (RFC 5321 §4.5.3.1.6); a message without one goes unchanged.
   const outgoing = foldLongLines(message);
   const attempted = await deps.withDomainSlot(domain, () =>
-    tryHosts(deps, domain, entry, deliveries, outgoing, mx.hosts),
+    tryHosts(deps, domain, entry, deliveries, outgoing, mx.hosts, mx.implicit),
   );
   return attempted ?? deliveries.map((delivery) => ({ kind: 'busy', delivery }));
 }
@@ -91,6 +92,7 @@ async function tryHosts(
   deliveries: readonly DueDelivery[],
   message: Buffer,
   hosts: readonly { host: string }[],
+  implicitMx: boolean,
 ): Promise<RemoteOutcome[]> {
   const outcomes: RemoteOutcome[] = [];
   let waiting = [...deliveries];
@@ -124,6 +126,14 @@ async function tryHosts(
       everyHostRefusedForGood = false;
       continue;
     }
+    // The sender's say (RFC 8689): REQUIRETLS narrows the hosts and tightens the policy,
+    // TLS-Required: No loosens it.
+    const plan = planHostTls(entry, policy, host, implicitMx);
+    if (plan.kind === 'skip') {
+      // Refused for good, for this message: no later attempt authenticates this MX host.
+      lastFailure = { reply: plan.reply, statusCode: plan.statusCode, host, address: '' };
+      continue;
+    }
     const report = (
       address: string,
       result: { resultType: TlsOutcome['result']; detail?: string | undefined },
@@ -143,23 +153,31 @@ async function tryHosts(
       if (waiting.length === 0) break;
       let session: OutboundSession;
       try {
-        session = await openSmtpSession({ host, address, port: deps.port }, deps.smtp, policy.requirement);
+        session = await openSmtpSession({ host, address, port: deps.port }, deps.smtp, plan.requirement);
       } catch (err) {
         const failure = err instanceof ConnectionFailure ? err : undefined;
         if (failure?.tlsResult) report(address, failure.tlsResult);
+        const refusal =
+          failure && plan.requireTlsParameter === 'always' ? requireTlsRefusal(failure) : undefined;
         lastFailure = {
-          reply: failure?.reply ?? `connect to ${host}[${address}]: ${(err as Error).message}`,
-          statusCode: failure?.enhanced ?? '4.4.1',
+          reply:
+            refusal?.reply ?? failure?.reply ?? `connect to ${host}[${address}]: ${(err as Error).message}`,
+          statusCode: refusal?.statusCode ?? failure?.enhanced ?? '4.4.1',
           host,
           address,
         };
-        if (!failure?.permanent) everyHostRefusedForGood = false;
+        if (!failure?.permanent && !refusal) everyHostRefusedForGood = false;
         continue;
       }
       report(address, session.tlsResult);
       deps.onConnection?.(domain, 1);
       try {
-        waiting = await sendGroups(session, entry, waiting, message, outcomes, host, address);
+        const requireTls =
+          plan.requireTlsParameter === 'always' ||
+          (plan.requireTlsParameter === 'if-offered' &&
+            session.secure &&
+            session.extensions.includes('REQUIRETLS'));
+        waiting = await sendGroups(session, entry, waiting, message, outcomes, host, address, requireTls);
       } catch (err) {
         // The connection broke mid-way: whoever has no answer yet tries the next address.
         const failure = err instanceof ConnectionFailure ? err : undefined;
@@ -205,6 +223,7 @@ async function sendGroups(
   outcomes: RemoteOutcome[],
   host: string,
   address: string,
+  requireTls: boolean,
 ): Promise<DueDelivery[]> {
   const groups = new Map<string, DueDelivery[]>();
   for (const d of waiting) {
@@ -223,6 +242,7 @@ async function sendGroups(
         envid: entry.dsnEnvid,
         notify: first.notify,
         orcpt: first.orcpt,
+        requireTls,
       },
       message,
     );

@@ -1,5 +1,6 @@
-import { checkServerIdentity } from 'node:tls';
 import type { QueueEntry } from '@tegami/store';
+import { webPkiCheck } from './peer-tls.js';
+import type { ConnectionFailure } from './smtp-client.js';
 import type { HostTlsPolicy, PeerTls, TlsCheck, TlsRequirement } from './tls-policy.js';
 
 // What the sender's own TLS choice (RFC 8689) makes of one MX host's policy: a REQUIRETLS
@@ -25,11 +26,13 @@ export function planHostTls(
   entry: Pick<QueueEntry, 'sender' | 'requireTls' | 'tlsRequiredNo'>,
   policy: HostTlsPolicy,
   mxHost: string,
+  /** The domain has no MX: the host is the domain itself, and no MX record could be forged. */
+  implicitMx = false,
 ): HostTlsPlan {
   if (entry.requireTls && entry.sender !== '') {
     // §4.2.1 step 2: an MX name neither signed (DNSSEC) nor matched by MTA-STS could be an
     // attacker's, however good its certificate.
-    if (!policy.authenticatedRoute) {
+    if (!policy.authenticatedRoute && !implicitMx) {
       return {
         kind: 'skip',
         reply: `550 5.7.30 REQUIRETLS support required: MX host ${mxHost} is not authenticated by DNSSEC or MTA-STS`,
@@ -40,7 +43,7 @@ export function planHostTls(
       kind: 'try',
       requirement: {
         kind: 'required',
-        check: validatingCheck(policy, mxHost),
+        check: validatingCheck(policy),
         peerMustOfferRequireTls: true,
       },
       requireTlsParameter: 'always',
@@ -64,13 +67,13 @@ export function planHostTls(
 /**
  * §2 and §4.2.1 step 4: the certificate validated by DANE or by a trust chain, and the MX
  * name matching it. A policy that enforces (DANE, MTA-STS enforce) has that check; MTA-STS
- * testing has it as its report-only check; a route with neither (an MX signed by DNSSEC,
- * with no TLSA records) gets WebPKI and the MX name here.
+ * testing has it as its report-only check; a route with neither (an MX signed by DNSSEC
+ * without TLSA records, an implicit MX) gets WebPKI for the host name the client connects to.
  */
-function validatingCheck(policy: HostTlsPolicy, mxHost: string): (peer: PeerTls) => TlsCheck {
+function validatingCheck(policy: HostTlsPolicy): (peer: PeerTls) => TlsCheck {
   const requirement = policy.requirement;
   if (requirement.kind === 'required') return requirement.check;
-  return requirement.reportOnly ?? webPkiCheck(mxHost);
+  return requirement.reportOnly ?? webPkiCheck;
 }
 
 /**
@@ -83,24 +86,18 @@ function withoutEnforcement(requirement: TlsRequirement): TlsRequirement {
   return { kind: 'opportunistic', reportOnly: requirement.check };
 }
 
-/** A certificate chain to a trusted root, valid now, for the MX host name (RFC 6125). */
-export function webPkiCheck(mxHost: string): (peer: PeerTls) => TlsCheck {
-  return (peer) => {
-    const leaf = peer.chain[0];
-    if (!leaf) return { ok: false, resultType: 'validation-failure', detail: 'no certificate presented' };
-    if (!peer.authorized) {
-      const error = peer.authorizationError ?? 'certificate not trusted';
-      // Node's own check includes the name it was given (SNI): a mismatch is named as one.
-      if (error === 'ERR_TLS_CERT_ALTNAME_INVALID' || /altname|host ?name/i.test(error)) {
-        return { ok: false, resultType: 'certificate-host-mismatch', detail: error };
-      }
-      const resultType = /EXPIRED|NOT_YET_VALID/.test(error)
-        ? 'certificate-expired'
-        : 'certificate-not-trusted';
-      return { ok: false, resultType, detail: error };
-    }
-    const mismatch = checkServerIdentity(mxHost, leaf);
-    if (mismatch) return { ok: false, resultType: 'certificate-host-mismatch', detail: mismatch.message };
-    return { ok: true };
-  };
+/**
+ * A REQUIRETLS message's answer to a host that failed its requirement (§4.2.1): final for this
+ * host, so the message is returned once every MX host has failed so (5.7.30 when the peer
+ * lacks REQUIRETLS, 5.7.10 when TLS could not be set up or validated). A host that could not
+ * be reached at all says nothing about the path: undefined, and it is retried as any other.
+ */
+export function requireTlsRefusal(
+  failure: Pick<ConnectionFailure, 'message' | 'enhanced' | 'tlsResult'>,
+): { reply: string; statusCode: string } | undefined {
+  if (failure.enhanced === '4.7.10') {
+    return { reply: `550 5.7.30 REQUIRETLS support required: ${failure.message}`, statusCode: '5.7.30' };
+  }
+  if (!failure.tlsResult) return undefined;
+  return { reply: `550 5.7.10 Encryption needed: ${failure.message}`, statusCode: '5.7.10' };
 }

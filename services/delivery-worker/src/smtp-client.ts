@@ -50,6 +50,11 @@ export interface OutboundEnvelope {
   readonly envid?: string | null | undefined;
   readonly notify?: readonly string[] | null | undefined;
   readonly orcpt?: string | null | undefined;
+  /**
+   * RFC 8689 §4.2.1: REQUIRETLS on MAIL FROM. Only on a session that qualifies (validated
+   * TLS, the peer announced REQUIRETLS); nodemailer refuses it otherwise, and so do we.
+   */
+  readonly requireTls?: boolean | undefined;
 }
 
 export interface OutboundSession {
@@ -183,6 +188,7 @@ export async function openSmtpSession(
               notify: envelope.notify ? [...envelope.notify] : null,
               orcpt: envelope.orcpt ?? null,
             },
+            ...(envelope.requireTls ? { requireTLSExtensionEnabled: true } : {}),
           },
           message,
           (
@@ -190,6 +196,15 @@ export async function openSmtpSession(
             info?: { accepted: string[]; rejectedErrors?: SmtpError[]; response: string },
           ) => {
             if (err) {
+              // RFC 8689 §4.2.1: a REQUIRETLS message never goes without its tag; the client
+              // refused before sending anything (the session was not TLS, or no REQUIRETLS).
+              if (err.code === 'EREQUIRETLS') {
+                const reply = `550 5.7.30 REQUIRETLS support required: ${err.message}`;
+                resolve(
+                  envelope.recipients.map((recipient) => ({ recipient, kind: 5, reply, enhanced: '5.7.30' })),
+                );
+                return;
+              }
               // RFC 1870 §6.2: the peer's SIZE says it cannot take this message at all.
               if (err.code === 'EMESSAGE' && /larger than allowed/i.test(err.message)) {
                 const reply = `552 5.3.4 message of ${envelope.size} octets is over the SIZE limit ${peer.host} announced (${err.message.replace(/\D+/g, ' ').trim().split(' ').pop()})`;

@@ -10,7 +10,8 @@ import {
 // real DNS server in services/dns-resolver and in the end-to-end tests of test/.
 
 export type MxAnswer =
-  | { readonly hosts: readonly string[] }
+  /** `implicit`: the domain has no MX, and hosts holds the domain itself (RFC 5321 §5.1). */
+  | { readonly hosts: readonly string[]; readonly implicit?: boolean }
   | { readonly status: 'NXDOMAIN' | 'NULL_MX' | 'SERVFAIL' | 'TIMEOUT' | 'NO_DATA' };
 
 export interface TestResolver extends Pick<ResolverClient, 'resolveMx' | 'resolveAddresses'> {
@@ -36,7 +37,7 @@ export function createFakeResolver(): TestResolver {
         return {
           status: ResolveStatus.RESOLVE_STATUS_OK,
           hosts: answer.hosts.map((host, i) => ({ host, preference: (i + 1) * 10, ttlSeconds: 300 })),
-          implicit: false,
+          implicit: answer.implicit ?? false,
           detail: '',
         };
       }

@@ -31,6 +31,8 @@ const entry: QueueEntry = {
   receivedAt: new Date(),
   reportsOn: null,
   junk: false,
+  requireTls: false,
+  tlsRequiredNo: false,
 };
 const delivery: DueDelivery = {
   id: 'd1',
