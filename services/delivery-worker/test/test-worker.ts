@@ -40,6 +40,8 @@ export interface SubmitInput {
   readonly held?: boolean;
   /** The inbound checks said Junk (DMARC quarantine, spam). */
   readonly junk?: boolean;
+  /** MAIL FROM carried REQUIRETLS (RFC 8689). */
+  readonly requireTls?: boolean;
 }
 
 export interface TestWorker {
@@ -140,6 +142,7 @@ export async function startTestWorker(
         dsnEnvid: input.envid,
         authenticatedAs: input.authenticatedAs,
         junk: input.junk,
+        requireTls: input.requireTls,
       });
       if (!input.held) await bus.publishJob({ queueId, enqueuedAt: new Date().toISOString() });
       await markQueued(store.pool, queueId);
