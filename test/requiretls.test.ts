@@ -1,0 +1,152 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createTestCa,
+  freePort,
+  runProgram,
+  type ScriptedPeer,
+  startScriptedPeer,
+  startTestDnsServer,
+  type TestCa,
+  type TestDnsServer,
+} from '@tegami/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MailSite, startMailSite } from './support/mail-site.js';
+
+// REQUIRETLS (RFC 8689) end to end, every part a real process: Python's smtplib submits over
+// STARTTLS with REQUIRETLS on MAIL FROM, smtp-ingress tags the message, and the
+// delivery-worker relays it only where the RFC allows, or returns it.
+
+let dns: TestDnsServer;
+let ca: TestCa;
+let site: MailSite;
+let mxPort: number;
+const peers: ScriptedPeer[] = [];
+
+/** A TLS-capable MTA for `name` on `address`, its certificate from the test CA. */
+async function peer(name: string, address: string, offersRequireTls: boolean): Promise<ScriptedPeer> {
+  const started = await startScriptedPeer(
+    { tls: await ca.issue([name]), ...(offersRequireTls ? { extensions: ['REQUIRETLS'] } : {}) },
+    address,
+    mxPort,
+  );
+  peers.push(started);
+  return started;
+}
+
+let unsigned: ScriptedPeer;
+
+beforeAll(async () => {
+  mxPort = await freePort();
+  ca = await createTestCa();
+  dns = await startTestDnsServer({
+    records: {
+      'a.test': { mx: [{ preference: 10, exchange: 'mx.a.test' }] },
+      'mx.a.test': { a: ['127.0.0.2'] },
+      // No DNSSEC, no MTA-STS: nothing vouches for this MX host.
+      'unsigned.test': { mx: [{ preference: 10, exchange: 'mx.unsigned.test' }] },
+      'mx.unsigned.test': { a: ['127.0.0.41'] },
+    },
+  });
+  unsigned = await peer('mx.unsigned.test', '127.0.0.41', true);
+  const dir = mkdtempSync(join(tmpdir(), 'tegami-requiretls-'));
+  const own = await ca.issue(['mx.a.test']);
+  writeFileSync(join(dir, 'cert.pem'), own.cert);
+  writeFileSync(join(dir, 'key.pem'), own.key);
+  writeFileSync(join(dir, 'ca.pem'), ca.cert);
+  site = await startMailSite({
+    domain: 'a.test',
+    ip: '127.0.0.2',
+    mxPort,
+    dnsUpstream: dns.address,
+    users: { alice: 'alice-password', bob: 'bob-password' },
+    env: { TEGAMI_TLS_CERT_FILE: join(dir, 'cert.pem'), TEGAMI_TLS_KEY_FILE: join(dir, 'key.pem') },
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await site?.stop();
+  for (const p of peers) await p.stop();
+  await dns?.stop();
+});
+
+/** alice submits over STARTTLS with Python's smtplib; the queue id. */
+async function submit(to: string, mailOptions: readonly string[], header = ''): Promise<string> {
+  const script = `
+import json, smtplib, ssl, sys
+t = json.load(sys.stdin)
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP(t['host'], t['port'], local_hostname='client.test', timeout=20)
+s.starttls(context=ctx)
+s.login('alice@a.test', 'alice-password')
+print(*s.mail('alice@a.test', t['mailOptions']))
+print(*s.rcpt(t['to']))
+code, text = s.data(t['message'].encode())
+print(code, text.decode())
+s.quit()
+`;
+  const message = `${header}From: <alice@a.test>\r\nTo: <${to}>\r\nSubject: for your eyes\r\n\r\nSECRET-PAYLOAD\r\n`;
+  const run = await runProgram('python3', ['-c', script], {
+    cwd: process.cwd(),
+    env: process.env,
+    stdin: JSON.stringify({ host: site.ip, port: site.submissionPort, to, mailOptions, message }),
+  });
+  const queueId = /^250 2\.0\.0 Ok: queued as ([0-9A-Z]+)$/m.exec(run.stdout)?.[1];
+  if (run.code !== 0 || !queueId) throw new Error(`smtplib failed:\n${run.stdout}${run.stderr}`);
+  return queueId;
+}
+
+async function noticeAbout(queueId: string): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const found = (await site.inbox('alice@a.test')).find((m) => m.includes(`X-Tegami-Queue-ID: ${queueId}`));
+    if (found) return found;
+    if (Date.now() > deadline)
+      throw new Error(`no notice about ${queueId}:\n${site.worker().output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('REQUIRETLS end to end (RFC 8689)', () => {
+  it('is offered after STARTTLS, as swaks shows', async () => {
+    const run = await runProgram(
+      'swaks',
+      ['--server', `${site.ip}:${site.submissionPort}`, '--tls', '--quit-after', 'EHLO'],
+      { cwd: process.cwd(), env: process.env, stdin: '' },
+    );
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const afterTls = run.stdout.slice(run.stdout.indexOf('TLS started'));
+    expect(run.stdout.slice(0, run.stdout.indexOf('TLS started'))).not.toContain('REQUIRETLS');
+    expect(afterTls).toContain('<~  250-REQUIRETLS');
+  });
+
+  it('delivers a REQUIRETLS submission to a local user', async () => {
+    const queueId = await submit('bob@a.test', ['REQUIRETLS']);
+    const inbox = await site.waitForInbox('bob@a.test', 1);
+    expect(inbox.some((m) => m.includes(queueId) && m.includes('SECRET-PAYLOAD'))).toBe(true);
+  });
+
+  it('returns it with 5.7.30, headers only, when no MX host is authenticated, and never connects', async () => {
+    const queueId = await submit('carol@unsigned.test', ['REQUIRETLS']);
+    expect(
+      (await site.store.pool.query('SELECT require_tls FROM queue WHERE id = $1', [queueId])).rows,
+    ).toEqual([{ require_tls: true }]);
+    const notice = await noticeAbout(queueId);
+    expect(notice).toContain('Action: failed');
+    expect(notice).toContain('Status: 5.7.30');
+    expect(notice).toContain('MX host mx.unsigned.test is not authenticated by DNSSEC or MTA-STS');
+    expect(notice).toContain('Subject: for your eyes');
+    expect(notice).not.toContain('SECRET-PAYLOAD');
+    expect(unsigned.connections()).toBe(0);
+  });
+
+  it('relays an ordinary message to the same MX host at once', async () => {
+    await submit('carol@unsigned.test', []);
+    const deadline = Date.now() + 30_000;
+    while (unsigned.transactions.length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(unsigned.transactions).toHaveLength(1);
+    expect(unsigned.transactions[0]!.mailParams).not.toContain('REQUIRETLS');
+  });
+});
