@@ -3,6 +3,7 @@ import { createTestCa, freePort, type ScriptedPeer, startScriptedPeer, type Test
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webPkiCheck } from '../src/peer-tls.js';
 import { deliverToDomain, type RemoteDeliveryDeps } from '../src/remote-delivery.js';
+import { openSmtpSession } from '../src/smtp-client.js';
 import { type HostTlsPolicy, NO_TLS_POLICY, type TlsOutcome } from '../src/tls-policy.js';
 import { createFakeResolver, type TestResolver } from './fake-resolver.js';
 
@@ -277,5 +278,40 @@ describe('a "TLS-Required: No" message (RFC 8689 §4.2.2)', () => {
     // Still over STARTTLS (§3: "SHOULD negotiate STARTTLS ... if available").
     expect(peer.transactions[0]).toMatchObject({ secure: true });
     expect(outcomes.map((o) => o.result)).toEqual(['certificate-host-mismatch', 'certificate-host-mismatch']);
+  });
+});
+
+describe('the SMTP client and REQUIRETLS', () => {
+  it('never sends a REQUIRETLS message untagged: refused before MAIL on a session that cannot tag it', async () => {
+    const clear = await startScriptedPeer({ extensions: ['REQUIRETLS'] }, `127.0.0.${nextAddress++}`);
+    peers.push(clear);
+    const session = await openSmtpSession(
+      { host: 'mx.clear.test', address: clear.host, port: clear.port },
+      { hostname: 'out.example.test', connectTimeoutMs: 2_000, smtpTimeoutMs: 5_000, tlsVerify: false },
+    );
+    try {
+      const replies = await session.send(
+        {
+          sender: 'alice@example.test',
+          recipients: ['bob@clear.test'],
+          size: message.length,
+          requireTls: true,
+        },
+        message,
+      );
+      expect(replies).toEqual([
+        {
+          recipient: 'bob@clear.test',
+          kind: 5,
+          reply:
+            '550 5.7.30 REQUIRETLS support required: REQUIRETLS can only be used over TLS connections (RFC 8689)',
+          enhanced: '5.7.30',
+        },
+      ]);
+    } finally {
+      session.close();
+    }
+    expect(clear.transactions).toHaveLength(0);
+    expect(clear.rcptLog).toHaveLength(0);
   });
 });
