@@ -33,11 +33,13 @@ import { notice, returnedContent, wants } from './notices.js';
 import { deliverToDomain, type RemoteOutcome } from './remote-delivery.js';
 import { nextAttempt } from './retry-schedule.js';
 import type { DeliverySettings } from './settings.js';
+import type { TlsOutcome } from './tls-policy.js';
+import { outboundTlsPolicy } from './tls-policy-wiring.js';
 
 export interface DeliveryWorkerDeps {
   readonly pool: pg.Pool;
   readonly bus: MailBus;
-  readonly resolver: Pick<ResolverClient, 'resolveMx' | 'resolveAddresses'>;
+  readonly resolver: Pick<ResolverClient, 'resolveMx' | 'resolveAddresses' | 'resolveTxt'>;
   readonly hostname: string;
   readonly logger: Logger;
   readonly settings: DeliverySettings;
@@ -52,6 +54,8 @@ export interface DeliveryWorkerDeps {
    * in-process bus loses its jobs with the process, unlike JetStream.
    */
   readonly recoverJobsAtStart?: boolean | undefined;
+  /** Each outbound connection's TLS outcome (for TLS-RPT, RFC 8460). */
+  readonly onTlsOutcome?: ((outcome: TlsOutcome) => void) | undefined;
 }
 
 export interface DeliveryWorkerHandle {
@@ -94,9 +98,12 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       connectTimeoutMs: settings.connectTimeoutMs,
       smtpTimeoutMs: settings.smtpTimeoutMs,
       tlsVerify: settings.tlsVerify,
+      extraCa: settings.extraCa,
     },
     withDomainSlot,
     onConnection: (domain: string, delta: 1 | -1) => metrics?.domainConnections.inc({ domain }, delta),
+    tlsPolicy: outboundTlsPolicy({ pool, resolver: deps.resolver, settings, logger }),
+    onTlsOutcome: deps.onTlsOutcome,
   };
 
   async function handleJob(job: DeliveryJob, control: JobControl): Promise<void> {
