@@ -9,6 +9,7 @@ export {
   type TestDnsServer,
   type TestDnsServerOptions,
   type TestDnsSoa,
+  type TestDnsTlsa,
 } from './dns-server.js';
 export { LineClient } from './line-client.js';
 export {
