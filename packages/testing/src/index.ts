@@ -68,3 +68,4 @@ export {
 } from './scripted-smtp-peer.js';
 export { answers, type TestServices, testServices } from './services.js';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+export { createTestCa, type IssueOptions, type TestCa, type TestCertificate } from './test-ca.js';

@@ -8,6 +8,7 @@ import {
   type RecipientReply,
   type SmtpClientOptions,
 } from './smtp-client.js';
+import { type HostTlsPolicy, NO_TLS_POLICY, type TlsOutcome } from './tls-policy.js';
 
 // Relay to another domain (RFC 5321 §5): its MX hosts in preference order, each host's
 // addresses in turn, until one takes the transaction. Each recipient comes back with
@@ -34,6 +35,10 @@ export interface RemoteDeliveryDeps {
   /** Holds one connection slot of the domain while fn runs; undefined: none is free. */
   readonly withDomainSlot: <T>(domain: string, fn: () => Promise<T>) => Promise<T | undefined>;
   readonly onConnection?: (domain: string, delta: 1 | -1) => void;
+  /** Each connection's TLS outcome (TLS-RPT, RFC 8460): one call per attempt that got to TLS. */
+  readonly onTlsOutcome?: ((outcome: TlsOutcome) => void) | undefined;
+  /** The TLS policy for one MX host of the domain (DANE, MTA-STS); default: none. */
+  readonly tlsPolicy?: (domain: string, mxHost: string) => Promise<HostTlsPolicy>;
 }
 
 export async function deliverToDomain(
@@ -105,13 +110,43 @@ async function tryHosts(
       everyHostRefusedForGood = false;
       continue;
     }
+    let policy: HostTlsPolicy;
+    try {
+      policy = deps.tlsPolicy ? await deps.tlsPolicy(domain, host) : NO_TLS_POLICY;
+    } catch (err) {
+      // A policy we could not determine is no licence to send without one.
+      lastFailure = {
+        reply: `TLS policy for ${host} of ${domain} unknown: ${(err as Error).message}`,
+        statusCode: '4.7.5',
+        host,
+        address: '',
+      };
+      everyHostRefusedForGood = false;
+      continue;
+    }
+    const report = (
+      address: string,
+      result: { resultType: TlsOutcome['result']; detail?: string | undefined },
+    ) =>
+      deps.onTlsOutcome?.({
+        policyDomain: domain,
+        policyType: policy.policyType,
+        policyStrings: policy.policyStrings,
+        mxHostPatterns: policy.mxHostPatterns,
+        mxHost: host,
+        sendingIp: deps.smtp.localAddress,
+        receivingIp: address,
+        result: result.resultType,
+        failureDetail: result.detail,
+      });
     for (const address of addresses.list) {
       if (waiting.length === 0) break;
       let session: OutboundSession;
       try {
-        session = await openSmtpSession({ host, address, port: deps.port }, deps.smtp);
+        session = await openSmtpSession({ host, address, port: deps.port }, deps.smtp, policy.requirement);
       } catch (err) {
         const failure = err instanceof ConnectionFailure ? err : undefined;
+        if (failure?.tlsResult) report(address, failure.tlsResult);
         lastFailure = {
           reply: failure?.reply ?? `connect to ${host}[${address}]: ${(err as Error).message}`,
           statusCode: failure?.enhanced ?? '4.4.1',
@@ -121,6 +156,7 @@ async function tryHosts(
         if (!failure?.permanent) everyHostRefusedForGood = false;
         continue;
       }
+      report(address, session.tlsResult);
       deps.onConnection?.(domain, 1);
       try {
         waiting = await sendGroups(session, entry, waiting, message, outcomes, host, address);
