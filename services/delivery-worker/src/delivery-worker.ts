@@ -23,6 +23,7 @@ import {
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import { cached } from './cached.js';
+import { daneFirst } from './dane/dane-policy.js';
 import { domainSlots } from './domain-slots.js';
 import { buildDsn, type DsnRecipient } from './dsn.js';
 import { startDueScan } from './due-scan.js';
@@ -37,7 +38,7 @@ import type { DeliverySettings } from './settings.js';
 export interface DeliveryWorkerDeps {
   readonly pool: pg.Pool;
   readonly bus: MailBus;
-  readonly resolver: Pick<ResolverClient, 'resolveMx' | 'resolveAddresses'>;
+  readonly resolver: Pick<ResolverClient, 'resolveMx' | 'resolveAddresses' | 'resolveTlsa'>;
   readonly hostname: string;
   readonly logger: Logger;
   readonly settings: DeliverySettings;
@@ -97,6 +98,8 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     },
     withDomainSlot,
     onConnection: (domain: string, delta: 1 | -1) => metrics?.domainConnections.inc({ domain }, delta),
+    // DANE where the destination publishes authenticated TLSA records, else no policy.
+    tlsPolicy: daneFirst(deps.resolver, { port: settings.smtpPort }),
   };
 
   async function handleJob(job: DeliveryJob, control: JobControl): Promise<void> {

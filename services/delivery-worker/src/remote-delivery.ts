@@ -38,7 +38,15 @@ export interface RemoteDeliveryDeps {
   /** Each connection's TLS outcome (TLS-RPT, RFC 8460): one call per attempt that got to TLS. */
   readonly onTlsOutcome?: ((outcome: TlsOutcome) => void) | undefined;
   /** The TLS policy for one MX host of the domain (DANE, MTA-STS); default: none. */
-  readonly tlsPolicy?: (domain: string, mxHost: string) => Promise<HostTlsPolicy>;
+  readonly tlsPolicy?: (domain: string, mxHost: string, route: MxRoute) => Promise<HostTlsPolicy>;
+}
+
+/** How the MX hosts were found: DANE applies only behind an authenticated MX (RFC 7672 §2.2). */
+export interface MxRoute {
+  /** The MX answer (for an implicit MX: the denial of MX and the addresses) had the AD bit. */
+  readonly authenticated: boolean;
+  /** The domain has no MX records: the host is the domain itself (RFC 5321 §5.1). */
+  readonly implicit: boolean;
 }
 
 export async function deliverToDomain(
@@ -79,7 +87,10 @@ export async function deliverToDomain(
   // may refuse or cut them (RFC 5321 §4.5.3.1.6); a message without one goes unchanged.
   const outgoing = foldLongLines(message);
   const attempted = await deps.withDomainSlot(domain, () =>
-    tryHosts(deps, domain, entry, deliveries, outgoing, mx.hosts),
+    tryHosts(deps, domain, entry, deliveries, outgoing, mx.hosts, {
+      authenticated: mx.authenticated === true,
+      implicit: mx.implicit,
+    }),
   );
   return attempted ?? deliveries.map((delivery) => ({ kind: 'busy', delivery }));
 }
@@ -91,6 +102,7 @@ async function tryHosts(
   deliveries: readonly DueDelivery[],
   message: Buffer,
   hosts: readonly { host: string }[],
+  route: MxRoute,
 ): Promise<RemoteOutcome[]> {
   const outcomes: RemoteOutcome[] = [];
   let waiting = [...deliveries];
@@ -112,7 +124,7 @@ async function tryHosts(
     }
     let policy: HostTlsPolicy;
     try {
-      policy = deps.tlsPolicy ? await deps.tlsPolicy(domain, host) : NO_TLS_POLICY;
+      policy = deps.tlsPolicy ? await deps.tlsPolicy(domain, host, route) : NO_TLS_POLICY;
     } catch (err) {
       // A policy we could not determine is no licence to send without one.
       lastFailure = {

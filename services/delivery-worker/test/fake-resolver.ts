@@ -4,6 +4,7 @@ import {
   type ResolveMxResponse,
   type ResolverClient,
   ResolveStatus,
+  type ResolveTlsaResponse,
 } from '@tegami/rpc';
 
 // The worker's view of dns-resolver, scripted: the real service is exercised against a
@@ -13,7 +14,7 @@ export type MxAnswer =
   | { readonly hosts: readonly string[] }
   | { readonly status: 'NXDOMAIN' | 'NULL_MX' | 'SERVFAIL' | 'TIMEOUT' | 'NO_DATA' };
 
-export interface TestResolver extends Pick<ResolverClient, 'resolveMx' | 'resolveAddresses'> {
+export interface TestResolver extends Pick<ResolverClient, 'resolveMx' | 'resolveAddresses' | 'resolveTlsa'> {
   setMx(domain: string, answer: MxAnswer): void;
   setAddresses(host: string, addresses: readonly string[]): void;
   readonly mxQueries: string[];
@@ -45,6 +46,15 @@ export function createFakeResolver(): TestResolver {
         hosts: [],
         implicit: false,
         detail: `scripted ${answer.status}`,
+      };
+    },
+    // No TLSA records anywhere (DANE is tested against the real dns-resolver in test/dane.test.ts).
+    async resolveTlsa(): Promise<ResolveTlsaResponse> {
+      return {
+        status: ResolveStatus.RESOLVE_STATUS_NXDOMAIN,
+        records: [],
+        authenticated: false,
+        detail: 'scripted',
       };
     },
     async resolveAddresses(host): Promise<ResolveAddressesResponse> {
