@@ -5,6 +5,7 @@ import {
   type ResolverClient,
   ResolveStatus,
   type ResolveTlsaResponse,
+  type ResolveTxtResponse,
 } from '@tegami/rpc';
 
 // The worker's view of dns-resolver, scripted: the real service is exercised against a
@@ -14,9 +15,13 @@ export type MxAnswer =
   | { readonly hosts: readonly string[] }
   | { readonly status: 'NXDOMAIN' | 'NULL_MX' | 'SERVFAIL' | 'TIMEOUT' | 'NO_DATA' };
 
-export interface TestResolver extends Pick<ResolverClient, 'resolveMx' | 'resolveAddresses' | 'resolveTlsa'> {
+export interface TestResolver
+  extends Pick<ResolverClient, 'resolveMx' | 'resolveAddresses' | 'resolveTxt' | 'resolveTlsa'> {
   setMx(domain: string, answer: MxAnswer): void;
   setAddresses(host: string, addresses: readonly string[]): void;
+  /** TXT records of `name`, each as its character-strings; unset: NXDOMAIN. */
+  setTxt(name: string, records: readonly (readonly string[])[]): void;
+  readonly txtQueries: string[];
   readonly mxQueries: string[];
 }
 
@@ -26,8 +31,23 @@ export function createFakeResolver(): TestResolver {
   const mx = new Map<string, MxAnswer>();
   const addresses = new Map<string, readonly string[]>();
   const mxQueries: string[] = [];
+  const txt = new Map<string, readonly (readonly string[])[]>();
+  const txtQueries: string[] = [];
   return {
     mxQueries,
+    txtQueries,
+    setTxt: (name, records) => txt.set(name, records),
+    async resolveTxt(name): Promise<ResolveTxtResponse> {
+      txtQueries.push(name);
+      const records = txt.get(name);
+      if (!records)
+        return { status: ResolveStatus.RESOLVE_STATUS_NXDOMAIN, records: [], detail: 'scripted NXDOMAIN' };
+      return {
+        status: ResolveStatus.RESOLVE_STATUS_OK,
+        records: records.map((strings) => ({ strings: [...strings], ttlSeconds: 300 })),
+        detail: '',
+      };
+    },
     setMx: (domain, answer) => mx.set(domain, answer),
     setAddresses: (host, list) => addresses.set(host, list),
     async resolveMx(domain): Promise<ResolveMxResponse> {
