@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { traceMessages } from '@tegami/store';
 import {
   createTestCa,
   freePort,
@@ -63,6 +64,7 @@ let unsigned: ScriptedPeer;
 let good: ScriptedPeer;
 let lacking: ScriptedPeer;
 let expired: ScriptedPeer;
+let signed: ScriptedPeer;
 
 beforeAll(async () => {
   mxPort = await freePort();
@@ -90,12 +92,16 @@ beforeAll(async () => {
       ...stsDomain('good.test', '127.0.0.42'),
       ...stsDomain('lacking.test', '127.0.0.43'),
       ...stsDomain('expired.test', '127.0.0.44'),
+      // DNSSEC-signed (the upstream sets AD, as a validating resolver does), no TLSA, no MTA-STS.
+      'signed.test': { mx: [{ preference: 10, exchange: 'mx.signed.test' }], authenticated: true },
+      'mx.signed.test': { a: ['127.0.0.46'], authenticated: true },
     },
   });
   unsigned = await peer('mx.unsigned.test', '127.0.0.41', true);
   good = await peer('mx.good.test', '127.0.0.42', true);
   lacking = await peer('mx.lacking.test', '127.0.0.43', false);
   expired = await peer('mx.expired.test', '127.0.0.44', true, true);
+  signed = await peer('mx.signed.test', '127.0.0.46', true);
   const dir = mkdtempSync(join(tmpdir(), 'tegami-requiretls-'));
   const own = await ca.issue(['mx.a.test']);
   writeFileSync(join(dir, 'cert.pem'), own.cert);
@@ -214,6 +220,13 @@ describe('REQUIRETLS end to end (RFC 8689)', () => {
     expect((await site.tegami(['trace', queueId])).stdout).toMatch(/to <carol@good\.test>: relayed/);
   });
 
+  it('relays it to an MX host found through DNSSEC, with no MTA-STS policy, over WebPKI-valid TLS', async () => {
+    const queueId = await submit('carol@signed.test', ['REQUIRETLS']);
+    const transaction = await waitFor(() => signed.transactions.find((t) => t.data.includes(queueId)));
+    expect(transaction.secure).toBe(true);
+    expect(transaction.mailParams.split(' ')).toContain('REQUIRETLS');
+  });
+
   it('returns it with 5.7.30 when the MX host does not offer REQUIRETLS, having sent it nothing', async () => {
     const queueId = await submit('carol@lacking.test', ['REQUIRETLS']);
     const notice = await noticeAbout(queueId);
@@ -229,8 +242,12 @@ describe('REQUIRETLS end to end (RFC 8689)', () => {
   it('delivers a "TLS-Required: No" message past an enforce policy whose MX host has an expired certificate', async () => {
     // Without the field the policy holds it back ...
     const held = await submit('carol@expired.test', []);
-    await waitFor(async () =>
-      /deferred mx\.expired\.test.*4\.7\.5/.test((await site.tegami(['trace', held])).stdout),
+    const deferred = await waitFor(async () => {
+      const [trace] = await traceMessages(site.store.pool, held);
+      return trace?.recipients[0]?.status === 'deferred' && trace.recipients[0];
+    });
+    expect(deferred.attempts[0]?.reply).toMatch(
+      /^TLS with mx\.expired\.test\[127\.0\.0\.44\]:\d+ failed: 4\.7\.5 /,
     );
     expect(expired.transactions).toHaveLength(0);
     // ... with it, it goes, still over STARTTLS.

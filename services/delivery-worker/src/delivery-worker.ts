@@ -23,6 +23,7 @@ import {
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import { cached } from './cached.js';
+import { daneFirst } from './dane/dane-policy.js';
 import { domainSlots } from './domain-slots.js';
 import { buildDsn, type DsnRecipient } from './dsn.js';
 import { startDueScan } from './due-scan.js';
@@ -39,7 +40,7 @@ import { outboundTlsPolicy } from './tls-policy-wiring.js';
 export interface DeliveryWorkerDeps {
   readonly pool: pg.Pool;
   readonly bus: MailBus;
-  readonly resolver: Pick<ResolverClient, 'resolveMx' | 'resolveAddresses' | 'resolveTxt'>;
+  readonly resolver: Pick<ResolverClient, 'resolveMx' | 'resolveAddresses' | 'resolveTxt' | 'resolveTlsa'>;
   readonly hostname: string;
   readonly logger: Logger;
   readonly settings: DeliverySettings;
@@ -102,7 +103,12 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     },
     withDomainSlot,
     onConnection: (domain: string, delta: 1 | -1) => metrics?.domainConnections.inc({ domain }, delta),
-    tlsPolicy: outboundTlsPolicy({ pool, resolver: deps.resolver, settings, logger }),
+    // DANE where the MX host publishes authenticated TLSA records (RFC 7672), else MTA-STS.
+    tlsPolicy: daneFirst(
+      deps.resolver,
+      { port: settings.smtpPort },
+      outboundTlsPolicy({ pool, resolver: deps.resolver, settings, logger }),
+    ),
     onTlsOutcome: deps.onTlsOutcome,
   };
 

@@ -39,7 +39,15 @@ export interface RemoteDeliveryDeps {
   /** Each connection's TLS outcome (TLS-RPT, RFC 8460): one call per attempt that got to TLS. */
   readonly onTlsOutcome?: ((outcome: TlsOutcome) => void) | undefined;
   /** The TLS policy for one MX host of the domain (DANE, MTA-STS); default: none. */
-  readonly tlsPolicy?: (domain: string, mxHost: string) => Promise<HostTlsPolicy>;
+  readonly tlsPolicy?: (domain: string, mxHost: string, route: MxRoute) => Promise<HostTlsPolicy>;
+}
+
+/** How the MX hosts were found: DANE applies only behind an authenticated MX (RFC 7672 §2.2). */
+export interface MxRoute {
+  /** The MX answer (for an implicit MX: the denial of MX and the addresses) had the AD bit. */
+  readonly authenticated: boolean;
+  /** The domain has no MX records: the host is the domain itself (RFC 5321 §5.1). */
+  readonly implicit: boolean;
 }
 
 export async function deliverToDomain(
@@ -80,7 +88,10 @@ export async function deliverToDomain(
   // may refuse or cut them (RFC 5321 §4.5.3.1.6); a message without one goes unchanged.
   const outgoing = foldLongLines(message);
   const attempted = await deps.withDomainSlot(domain, () =>
-    tryHosts(deps, domain, entry, deliveries, outgoing, mx.hosts, mx.implicit),
+    tryHosts(deps, domain, entry, deliveries, outgoing, mx.hosts, {
+      authenticated: mx.authenticated === true,
+      implicit: mx.implicit,
+    }),
   );
   return attempted ?? deliveries.map((delivery) => ({ kind: 'busy', delivery }));
 }
@@ -92,7 +103,7 @@ async function tryHosts(
   deliveries: readonly DueDelivery[],
   message: Buffer,
   hosts: readonly { host: string }[],
-  implicitMx: boolean,
+  route: MxRoute,
 ): Promise<RemoteOutcome[]> {
   const outcomes: RemoteOutcome[] = [];
   let waiting = [...deliveries];
@@ -114,21 +125,25 @@ async function tryHosts(
     }
     let policy: HostTlsPolicy;
     try {
-      policy = deps.tlsPolicy ? await deps.tlsPolicy(domain, host) : NO_TLS_POLICY;
+      policy = deps.tlsPolicy ? await deps.tlsPolicy(domain, host, route) : NO_TLS_POLICY;
     } catch (err) {
-      // A policy we could not determine is no licence to send without one.
-      lastFailure = {
-        reply: `TLS policy for ${host} of ${domain} unknown: ${(err as Error).message}`,
-        statusCode: '4.7.5',
-        host,
-        address: '',
-      };
-      everyHostRefusedForGood = false;
-      continue;
+      // A policy we could not determine is no licence to send without one, unless the sender
+      // said TLS-Required: No: then no policy was to be followed anyway (RFC 8689 §4.2.2).
+      if (entry.tlsRequiredNo && !entry.requireTls) policy = NO_TLS_POLICY;
+      else {
+        lastFailure = {
+          reply: `TLS policy for ${host} of ${domain} unknown: ${(err as Error).message}`,
+          statusCode: '4.7.5',
+          host,
+          address: '',
+        };
+        everyHostRefusedForGood = false;
+        continue;
+      }
     }
     // The sender's say (RFC 8689): REQUIRETLS narrows the hosts and tightens the policy,
     // TLS-Required: No loosens it.
-    const plan = planHostTls(entry, policy, host, implicitMx);
+    const plan = planHostTls(entry, policy, host, route);
     if (plan.kind === 'skip') {
       // Refused for good, for this message: no later attempt authenticates this MX host.
       lastFailure = { reply: plan.reply, statusCode: plan.statusCode, host, address: '' };

@@ -22,7 +22,7 @@ const STS_TESTING: HostTlsPolicy = {
   ...STS_ENFORCE,
   requirement: { kind: 'opportunistic', reportOnly: refuse },
 };
-const DNSSEC_MX_ONLY: HostTlsPolicy = { ...NO_TLS_POLICY, authenticatedRoute: true };
+const SIGNED_MX = { authenticated: true, implicit: false };
 
 const message = (requireTls: boolean, tlsRequiredNo: boolean, sender = 'alice@example.org') => ({
   sender,
@@ -63,7 +63,7 @@ describe('planHostTls (RFC 8689)', () => {
   });
 
   it('requires WebPKI for the MX name on a DNSSEC-signed MX without TLSA records', () => {
-    const plan = planHostTls(message(true, false), DNSSEC_MX_ONLY, 'mx.example.net');
+    const plan = planHostTls(message(true, false), NO_TLS_POLICY, 'mx.example.net', SIGNED_MX);
     expect(plan).toMatchObject({ kind: 'try', requirement: { kind: 'required', check: webPkiCheck } });
     if (plan.kind !== 'try' || plan.requirement.kind !== 'required') throw new Error('not required');
     expect(plan.requirement.check(peer(true))).toEqual({ ok: true });
@@ -74,7 +74,8 @@ describe('planHostTls (RFC 8689)', () => {
   });
 
   it('takes the domain itself as an authenticated route when it has no MX (implicit MX)', () => {
-    expect(planHostTls(message(true, false), NO_TLS_POLICY, 'example.net', true)).toMatchObject({
+    const implicit = { authenticated: false, implicit: true };
+    expect(planHostTls(message(true, false), NO_TLS_POLICY, 'example.net', implicit)).toMatchObject({
       kind: 'try',
       requirement: { kind: 'required', check: webPkiCheck, peerMustOfferRequireTls: true },
       requireTlsParameter: 'always',

@@ -22,17 +22,27 @@ export type HostTlsPlan =
     }
   | { readonly kind: 'skip'; readonly reply: string; readonly statusCode: string };
 
+/** How the MX hosts were found (remote-delivery's MxRoute). */
+export interface MxLookup {
+  /** The MX answer came with the AD bit from a validating resolver (DNSSEC). */
+  readonly authenticated: boolean;
+  /** The domain has no MX: the host is the domain itself, so no MX record could be forged. */
+  readonly implicit: boolean;
+}
+
+const PLAIN_MX: MxLookup = { authenticated: false, implicit: false };
+
 export function planHostTls(
   entry: Pick<QueueEntry, 'sender' | 'requireTls' | 'tlsRequiredNo'>,
   policy: HostTlsPolicy,
   mxHost: string,
-  /** The domain has no MX: the host is the domain itself, and no MX record could be forged. */
-  implicitMx = false,
+  route: MxLookup = PLAIN_MX,
 ): HostTlsPlan {
   if (entry.requireTls && entry.sender !== '') {
     // §4.2.1 step 2: an MX name neither signed (DNSSEC) nor matched by MTA-STS could be an
-    // attacker's, however good its certificate.
-    if (!policy.authenticatedRoute && !implicitMx) {
+    // attacker's, however good its certificate. A signed MX with no TLSA records has no DANE
+    // policy, yet its name is authenticated all the same.
+    if (!policy.authenticatedRoute && !route.authenticated && !route.implicit) {
       return {
         kind: 'skip',
         reply: `550 5.7.30 REQUIRETLS support required: MX host ${mxHost} is not authenticated by DNSSEC or MTA-STS`,

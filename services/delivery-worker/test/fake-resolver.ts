@@ -4,6 +4,7 @@ import {
   type ResolveMxResponse,
   type ResolverClient,
   ResolveStatus,
+  type ResolveTlsaResponse,
   type ResolveTxtResponse,
 } from '@tegami/rpc';
 
@@ -11,11 +12,15 @@ import {
 // real DNS server in services/dns-resolver and in the end-to-end tests of test/.
 
 export type MxAnswer =
-  /** `implicit`: the domain has no MX, and hosts holds the domain itself (RFC 5321 §5.1). */
-  | { readonly hosts: readonly string[]; readonly implicit?: boolean }
+  /**
+   * `implicit`: the domain has no MX, and hosts holds the domain itself (RFC 5321 §5.1).
+   * `authenticated`: the answer carries the AD bit (DNSSEC-validated upstream).
+   */
+  | { readonly hosts: readonly string[]; readonly implicit?: boolean; readonly authenticated?: boolean }
   | { readonly status: 'NXDOMAIN' | 'NULL_MX' | 'SERVFAIL' | 'TIMEOUT' | 'NO_DATA' };
 
-export interface TestResolver extends Pick<ResolverClient, 'resolveMx' | 'resolveAddresses' | 'resolveTxt'> {
+export interface TestResolver
+  extends Pick<ResolverClient, 'resolveMx' | 'resolveAddresses' | 'resolveTxt' | 'resolveTlsa'> {
   setMx(domain: string, answer: MxAnswer): void;
   setAddresses(host: string, addresses: readonly string[]): void;
   /** TXT records of `name`, each as its character-strings; unset: NXDOMAIN. */
@@ -57,6 +62,7 @@ export function createFakeResolver(): TestResolver {
           status: ResolveStatus.RESOLVE_STATUS_OK,
           hosts: answer.hosts.map((host, i) => ({ host, preference: (i + 1) * 10, ttlSeconds: 300 })),
           implicit: answer.implicit ?? false,
+          ...(answer.authenticated ? { authenticated: true } : {}),
           detail: '',
         };
       }
@@ -65,6 +71,15 @@ export function createFakeResolver(): TestResolver {
         hosts: [],
         implicit: false,
         detail: `scripted ${answer.status}`,
+      };
+    },
+    // No TLSA records anywhere (DANE is tested against the real dns-resolver in test/dane.test.ts).
+    async resolveTlsa(): Promise<ResolveTlsaResponse> {
+      return {
+        status: ResolveStatus.RESOLVE_STATUS_NXDOMAIN,
+        records: [],
+        authenticated: false,
+        detail: 'scripted',
       };
     },
     async resolveAddresses(host): Promise<ResolveAddressesResponse> {

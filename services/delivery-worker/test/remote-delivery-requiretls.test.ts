@@ -201,6 +201,29 @@ describe('a REQUIRETLS message (RFC 8689 §4.2.1)', () => {
     expect(results).toMatchObject([{ kind: 'deferred', statusCode: '4.4.1' }]);
   });
 
+  it('may go to a DNSSEC-signed MX host without TLSA records, over WebPKI-valid TLS for its name', async () => {
+    const peer = await mxHost('mx.signed.test', 'mx.signed.test', true);
+    const impostor = await mxHost('mx.signed-badcert.test', 'elsewhere.test', true);
+    resolver.setMx('signed.test', { hosts: ['mx.signed.test'], authenticated: true });
+    resolver.setMx('signed-badcert.test', { hosts: ['mx.signed-badcert.test'], authenticated: true });
+    expect(
+      await send(
+        deps(() => NO_TLS_POLICY),
+        'signed.test',
+        required,
+      ),
+    ).toMatchObject([{ kind: 'relayed' }]);
+    expect(peer.transactions[0]!.mailParams).toContain('REQUIRETLS');
+    expect(
+      await send(
+        deps(() => NO_TLS_POLICY),
+        'signed-badcert.test',
+        required,
+      ),
+    ).toMatchObject([{ kind: 'bounced', statusCode: '5.7.10' }]);
+    expect(impostor.transactions).toHaveLength(0);
+  });
+
   it('may go to the domain itself when it has no MX, over WebPKI-valid TLS for its name', async () => {
     const peer = await mxHost('implicit.test', 'implicit.test', true);
     resolver.setMx('implicit.test', { hosts: ['implicit.test'], implicit: true });
@@ -278,6 +301,28 @@ describe('a "TLS-Required: No" message (RFC 8689 §4.2.2)', () => {
     // Still over STARTTLS (§3: "SHOULD negotiate STARTTLS ... if available").
     expect(peer.transactions[0]).toMatchObject({ secure: true });
     expect(outcomes.map((o) => o.result)).toEqual(['certificate-host-mismatch', 'certificate-host-mismatch']);
+  });
+});
+
+describe('a "TLS-Required: No" message whose MX host has no known policy', () => {
+  it('is delivered opportunistically where others wait for the policy (a failed TLSA or policy lookup)', async () => {
+    const peer = await mxHost('mx.unknown.test', 'mx.unknown.test', false);
+    resolver.setMx('unknown.test', { hosts: ['mx.unknown.test'] });
+    const d: RemoteDeliveryDeps = {
+      ...deps(() => STS_ENFORCE),
+      tlsPolicy: async () => {
+        throw new Error('TLSA lookup failed');
+      },
+    };
+    expect(await send(d, 'unknown.test', plain)).toMatchObject([{ kind: 'deferred', statusCode: '4.7.5' }]);
+    expect(await send(d, 'unknown.test', required)).toMatchObject([
+      { kind: 'deferred', statusCode: '4.7.5' },
+    ]);
+    expect(peer.connections()).toBe(0);
+    expect(await send(d, 'unknown.test', { ...plain, tlsRequiredNo: true })).toMatchObject([
+      { kind: 'relayed' },
+    ]);
+    expect(peer.transactions).toHaveLength(1);
   });
 });
 

@@ -498,7 +498,7 @@ export const VARIABLES: readonly VariableSpec[] = [
       compute: () => getServers().join(','),
     },
     description:
-      'Recursive DNS servers the dns-resolver asks, tried in order: IP addresses, comma-separated, each with an optional port (`10.0.0.10`, `127.0.0.1:5353`, `[2001:db8::53]:53`).',
+      'Recursive DNS servers the dns-resolver asks, tried in order: IP addresses, comma-separated, each with an optional port (`10.0.0.10`, `127.0.0.1:5353`, `[2001:db8::53]:53`). For DANE (outbound TLS authenticated by TLSA records) they must be DNSSEC-validating resolvers reached over a path you trust (loopback or the cluster network): the dns-resolver trusts the AD bit of their answers; without validation DANE never applies and mail goes with opportunistic TLS.',
     services: ['dns-resolver', 'standalone'],
   },
   {
