@@ -1,12 +1,17 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 
 // A remote MTA for tests: answers each RCPT (and the end of DATA) as the test script
 // says, and records what it was sent. Minimal ESMTP with PIPELINING, SIZE, DSN,
-// 8BITMIME (no STARTTLS), enough for the worker's client.
+// 8BITMIME, and STARTTLS when given a certificate, enough for the worker's client.
 
 export interface PeerTransaction {
   readonly helo: string;
   readonly mailFrom: string;
+  /** What followed `MAIL FROM:<...>` (e.g. "SIZE=123 REQUIRETLS"). */
+  readonly mailParams: string;
+  /** The transaction came over TLS (after STARTTLS). */
+  readonly secure: boolean;
   readonly rcpts: { readonly address: string; readonly params: string }[];
   readonly data: Buffer;
   readonly accepted: string[];
@@ -25,6 +30,10 @@ export interface PeerScript {
   noDsn?: boolean;
   /** The SIZE limit announced in the EHLO reply (default 10 MiB). */
   maxSize?: number;
+  /** Offer STARTTLS with this certificate (PEM; the chain may follow the leaf). */
+  tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
+  /** More EHLO keywords, e.g. "REQUIRETLS" (RFC 8689). */
+  extensions?: readonly string[];
 }
 
 export interface ScriptedPeer {
@@ -64,15 +73,20 @@ export async function startScriptedPeer(
     socket.on('error', () => undefined);
     let buffer = Buffer.alloc(0);
     let inData = false;
+    // The stream the session speaks on: the socket, then the TLS socket after STARTTLS.
+    let stream: Socket = socket;
+    let secure = false;
     let helo = '';
     let mailFrom = '';
+    let mailParams = '';
     let rcpts: { address: string; params: string }[] = [];
     let accepted: string[] = [];
     const write = (line: string) => {
-      if (!socket.destroyed) socket.write(`${line}\r\n`);
+      if (!stream.destroyed) stream.write(`${line}\r\n`);
     };
     const reset = () => {
       mailFrom = '';
+      mailParams = '';
       rcpts = [];
       accepted = [];
     };
@@ -87,6 +101,8 @@ export async function startScriptedPeer(
           '8BITMIME',
           'ENHANCEDSTATUSCODES',
           ...(script.noDsn ? [] : ['DSN']),
+          ...(script.tls && !secure ? ['STARTTLS'] : []),
+          ...(script.extensions ?? []),
         ];
         write(
           [
@@ -95,7 +111,9 @@ export async function startScriptedPeer(
           ].join('\r\n'),
         );
       } else if (verb === 'MAIL') {
-        mailFrom = /<([^>]*)>/.exec(line)?.[1] ?? '';
+        const match = /<([^>]*)>(.*)$/.exec(line);
+        mailFrom = match?.[1] ?? '';
+        mailParams = (match?.[2] ?? '').trim();
         write('250 2.1.0 ok');
       } else if (verb === 'RCPT') {
         const match = /<([^>]*)>(.*)$/.exec(line);
@@ -116,6 +134,9 @@ export async function startScriptedPeer(
       } else if (verb === 'RSET') {
         reset();
         write('250 2.0.0 ok');
+      } else if (line.toUpperCase() === 'STARTTLS' && script.tls && !secure) {
+        write('220 2.0.0 ready to start TLS');
+        startTls(script.tls);
       } else if (verb === 'NOOP') write('250 2.0.0 ok');
       else if (verb === 'QUIT') {
         write('221 2.0.0 bye');
@@ -133,7 +154,7 @@ export async function startScriptedPeer(
           buffer = buffer.subarray(atStart ? 3 : end + 5);
           inData = false;
           const data = Buffer.from(body.toString('latin1').replace(/^\.\./gm, '.'), 'latin1');
-          const transaction = { helo, mailFrom, rcpts, data, accepted };
+          const transaction = { helo, mailFrom, mailParams, secure, rcpts, data, accepted };
           transactions.push(transaction);
           write(script.data?.(transaction) ?? `250 2.0.0 Ok: queued as PEER${transactions.length}`);
           reset();
@@ -144,7 +165,30 @@ export async function startScriptedPeer(
         const line = buffer.subarray(0, eol).toString('utf8');
         buffer = buffer.subarray(eol + 2);
         onLine(line);
+        // RFC 3207 §4.2: nothing sent before the handshake counts after it.
+        if (stream !== socket && !secure) return;
       }
+    };
+    const startTls = (material: NonNullable<PeerScript['tls']>) => {
+      socket.removeListener('data', onData);
+      buffer = Buffer.alloc(0);
+      let tls: TLSSocket;
+      try {
+        tls = new TLSSocket(socket, { isServer: true, key: material.key, cert: material.cert });
+      } catch {
+        // A test's broken certificate: the client sees the connection drop.
+        socket.destroy();
+        return;
+      }
+      stream = tls;
+      tls.on('error', () => socket.destroy());
+      tls.once('secure', () => {
+        secure = true;
+        // RFC 3207 §4.2: the client starts over with EHLO.
+        helo = '';
+        reset();
+        tls.on('data', onData);
+      });
     };
     const greet = () => {
       write(script.greeting ?? '220 peer.test ESMTP scripted');

@@ -23,6 +23,7 @@ import {
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import { cached } from './cached.js';
+import { daneFirst } from './dane/dane-policy.js';
 import { domainSlots } from './domain-slots.js';
 import { buildDsn, type DsnRecipient } from './dsn.js';
 import { startDueScan } from './due-scan.js';
@@ -33,11 +34,13 @@ import { notice, returnedContent, wants } from './notices.js';
 import { deliverToDomain, type RemoteOutcome } from './remote-delivery.js';
 import { nextAttempt } from './retry-schedule.js';
 import type { DeliverySettings } from './settings.js';
+import type { TlsOutcome } from './tls-policy.js';
+import { outboundTlsPolicy } from './tls-policy-wiring.js';
 
 export interface DeliveryWorkerDeps {
   readonly pool: pg.Pool;
   readonly bus: MailBus;
-  readonly resolver: Pick<ResolverClient, 'resolveMx' | 'resolveAddresses'>;
+  readonly resolver: Pick<ResolverClient, 'resolveMx' | 'resolveAddresses' | 'resolveTxt' | 'resolveTlsa'>;
   readonly hostname: string;
   readonly logger: Logger;
   readonly settings: DeliverySettings;
@@ -52,6 +55,8 @@ export interface DeliveryWorkerDeps {
    * in-process bus loses its jobs with the process, unlike JetStream.
    */
   readonly recoverJobsAtStart?: boolean | undefined;
+  /** Each outbound connection's TLS outcome (for TLS-RPT, RFC 8460). */
+  readonly onTlsOutcome?: ((outcome: TlsOutcome) => void) | undefined;
 }
 
 export interface DeliveryWorkerHandle {
@@ -94,9 +99,17 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       connectTimeoutMs: settings.connectTimeoutMs,
       smtpTimeoutMs: settings.smtpTimeoutMs,
       tlsVerify: settings.tlsVerify,
+      extraCa: settings.extraCa,
     },
     withDomainSlot,
     onConnection: (domain: string, delta: 1 | -1) => metrics?.domainConnections.inc({ domain }, delta),
+    // DANE where the MX host publishes authenticated TLSA records (RFC 7672), else MTA-STS.
+    tlsPolicy: daneFirst(
+      deps.resolver,
+      { port: settings.smtpPort },
+      outboundTlsPolicy({ pool, resolver: deps.resolver, settings, logger }),
+    ),
+    onTlsOutcome: deps.onTlsOutcome,
   };
 
   async function handleJob(job: DeliveryJob, control: JobControl): Promise<void> {
@@ -362,6 +375,8 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       recipient: entry.sender,
       reportsOn: entry.queueId,
       messageId: dsn.messageId,
+      // RFC 8689 §5: the notice of a REQUIRETLS message goes out with REQUIRETLS too.
+      requireTls: entry.requireTls,
     };
   }
 

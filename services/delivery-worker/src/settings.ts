@@ -1,4 +1,5 @@
-import { bool, durationMs, int, optional, port, string } from '@tegami/runtime';
+import { readFileSync } from 'node:fs';
+import { bool, ConfigError, durationMs, int, optional, path, port, string } from '@tegami/runtime';
 import type { RetrySchedule } from './retry-schedule.js';
 
 /** The delivery settings, read the same way by the service's main and by the standalone. */
@@ -10,6 +11,10 @@ export function deliverySettings() {
     connectTimeoutMs: durationMs('TEGAMI_DELIVERY_CONNECT_TIMEOUT_MS', { min: 100 }),
     smtpTimeoutMs: durationMs('TEGAMI_DELIVERY_SMTP_TIMEOUT_MS', { min: 100 }),
     tlsVerify: bool('TEGAMI_DELIVERY_TLS_VERIFY'),
+    tlsCaFile: optional(path('TEGAMI_DELIVERY_TLS_CA_FILE', { mustExist: 'file' })),
+    mtaSts: bool('TEGAMI_DELIVERY_MTA_STS'),
+    mtaStsTimeoutMs: durationMs('TEGAMI_DELIVERY_MTA_STS_TIMEOUT_MS', { min: 100 }),
+    mtaStsPort: port('TEGAMI_DELIVERY_MTA_STS_PORT'),
     retryMinMs: durationMs('TEGAMI_DELIVERY_RETRY_MIN_MS', { min: 100 }),
     retryMaxMs: durationMs('TEGAMI_DELIVERY_RETRY_MAX_MS', { min: 100 }),
     maxQueueTimeMs: durationMs('TEGAMI_DELIVERY_MAX_QUEUE_TIME_MS', { min: 1000 }),
@@ -25,6 +30,10 @@ export interface DeliverySettings {
   readonly connectTimeoutMs: number;
   readonly smtpTimeoutMs: number;
   readonly tlsVerify: boolean;
+  /** PEM of the extra CA(s) (TEGAMI_DELIVERY_TLS_CA_FILE), read at start. */
+  readonly extraCa?: string | undefined;
+  /** MTA-STS on (RFC 8461), with the fetch's time limit and the policy host's port. */
+  readonly mtaSts?: { readonly timeoutMs: number; readonly port: number } | undefined;
   readonly schedule: RetrySchedule;
   readonly delayWarningMs: number;
   readonly domainConnections: number;
@@ -37,6 +46,10 @@ export function toDeliverySettings(read: {
   connectTimeoutMs: number;
   smtpTimeoutMs: number;
   tlsVerify: boolean;
+  tlsCaFile?: string | undefined;
+  mtaSts: boolean;
+  mtaStsTimeoutMs: number;
+  mtaStsPort: number;
   retryMinMs: number;
   retryMaxMs: number;
   maxQueueTimeMs: number;
@@ -50,6 +63,8 @@ export function toDeliverySettings(read: {
     connectTimeoutMs: read.connectTimeoutMs,
     smtpTimeoutMs: read.smtpTimeoutMs,
     tlsVerify: read.tlsVerify,
+    extraCa: read.tlsCaFile ? readCaFile(read.tlsCaFile) : undefined,
+    mtaSts: read.mtaSts ? { timeoutMs: read.mtaStsTimeoutMs, port: read.mtaStsPort } : undefined,
     schedule: {
       minMs: read.retryMinMs,
       maxMs: Math.max(read.retryMinMs, read.retryMaxMs),
@@ -58,4 +73,14 @@ export function toDeliverySettings(read: {
     delayWarningMs: read.delayWarningMs,
     domainConnections: read.domainConnections,
   };
+}
+
+/** The extra CA file's certificates; a file with none is a configuration error, not an empty trust list. */
+function readCaFile(file: string): string {
+  const pem = readFileSync(file, 'utf8');
+  const certificates = pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  if (certificates.length === 0) {
+    throw new ConfigError('TEGAMI_DELIVERY_TLS_CA_FILE', `${file} holds no PEM certificate`);
+  }
+  return `${certificates.join('\n')}\n`;
 }

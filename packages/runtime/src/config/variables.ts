@@ -498,7 +498,7 @@ export const VARIABLES: readonly VariableSpec[] = [
       compute: () => getServers().join(','),
     },
     description:
-      'Recursive DNS servers the dns-resolver asks, tried in order: IP addresses, comma-separated, each with an optional port (`10.0.0.10`, `127.0.0.1:5353`, `[2001:db8::53]:53`).',
+      'Recursive DNS servers the dns-resolver asks, tried in order: IP addresses, comma-separated, each with an optional port (`10.0.0.10`, `127.0.0.1:5353`, `[2001:db8::53]:53`). For DANE (outbound TLS authenticated by TLSA records) they must be DNSSEC-validating resolvers reached over a path you trust (loopback or the cluster network): the dns-resolver trusts the AD bit of their answers; without validation DANE never applies and mail goes with opportunistic TLS.',
     services: ['dns-resolver', 'standalone'],
   },
   {
@@ -565,7 +565,33 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'TEGAMI_DELIVERY_TLS_VERIFY',
     default: 'false',
     description:
-      "Refuse an MX host's STARTTLS certificate that does not verify. Off, as in most MTAs: opportunistic TLS still encrypts, and most MX certificates do not name the MX host.",
+      "Refuse an MX host's STARTTLS certificate that does not verify (trusted CA, dates, the MX host's name) even when no MTA-STS policy asks for it. Off, as in most MTAs: opportunistic TLS still encrypts, and many MX certificates do not name the MX host.",
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_TLS_CA_FILE',
+    description:
+      "PEM file of CA certificates trusted besides Node's built-in (Mozilla) roots, when the delivery-worker checks an MX host's certificate (MTA-STS, `TEGAMI_DELIVERY_TLS_VERIFY`) and an MTA-STS policy host's: for a private CA in a closed deployment, and for tests. Unset: the built-in roots only.",
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_MTA_STS',
+    default: 'true',
+    description:
+      'Apply the MTA-STS policies (RFC 8461) of the domains mail is relayed to: look up `_mta-sts.<domain>`, fetch the policy from `https://mta-sts.<domain>/.well-known/mta-sts.txt`, keep it in the store for its max_age, and in `enforce` mode deliver only over TLS to listed MX hosts with a valid certificate (else defer). `false`: opportunistic TLS only.',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_MTA_STS_TIMEOUT_MS',
+    default: '30s',
+    description:
+      'Longest an MTA-STS policy fetch may take (address lookup, TLS, the whole body); then the domain is treated as having no new policy, and its cached one, if any, still applies.',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_MTA_STS_PORT',
+    default: '443',
+    description: 'HTTPS port of MTA-STS policy hosts (RFC 8461 says 443; only tests change it).',
     services: ['delivery-worker', 'standalone'],
   },
   {
