@@ -90,6 +90,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
 
   const withDomainSlot = domainSlots(pool, settings.domainConnections, workerId);
 
+  const otherTlsPolicy = outboundTlsPolicy({ pool, resolver: deps.resolver, settings, logger });
   const remoteDeps = {
     resolver: deps.resolver,
     port: settings.smtpPort,
@@ -104,11 +105,10 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     withDomainSlot,
     onConnection: (domain: string, delta: 1 | -1) => metrics?.domainConnections.inc({ domain }, delta),
     // DANE where the MX host publishes authenticated TLSA records (RFC 7672), else MTA-STS.
-    tlsPolicy: daneFirst(
-      deps.resolver,
-      { port: settings.smtpPort },
-      outboundTlsPolicy({ pool, resolver: deps.resolver, settings, logger }),
-    ),
+    tlsPolicy:
+      settings.dane === false
+        ? otherTlsPolicy
+        : daneFirst(deps.resolver, { port: settings.smtpPort }, otherTlsPolicy),
     onTlsOutcome: deps.onTlsOutcome,
   };
 

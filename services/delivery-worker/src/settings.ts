@@ -13,6 +13,7 @@ export function deliverySettings() {
     tlsVerify: bool('TEGAMI_DELIVERY_TLS_VERIFY'),
     tlsCaFile: optional(path('TEGAMI_DELIVERY_TLS_CA_FILE', { mustExist: 'file' })),
     mtaSts: bool('TEGAMI_DELIVERY_MTA_STS'),
+    dane: bool('TEGAMI_DELIVERY_DANE'),
     mtaStsTimeoutMs: durationMs('TEGAMI_DELIVERY_MTA_STS_TIMEOUT_MS', { min: 100 }),
     mtaStsPort: port('TEGAMI_DELIVERY_MTA_STS_PORT'),
     retryMinMs: durationMs('TEGAMI_DELIVERY_RETRY_MIN_MS', { min: 100 }),
@@ -34,6 +35,8 @@ export interface DeliverySettings {
   readonly extraCa?: string | undefined;
   /** MTA-STS on (RFC 8461), with the fetch's time limit and the policy host's port. */
   readonly mtaSts?: { readonly timeoutMs: number; readonly port: number } | undefined;
+  /** DANE (RFC 7672); on unless false. */
+  readonly dane?: boolean | undefined;
   readonly schedule: RetrySchedule;
   readonly delayWarningMs: number;
   readonly domainConnections: number;
@@ -50,6 +53,7 @@ export function toDeliverySettings(read: {
   mtaSts: boolean;
   mtaStsTimeoutMs: number;
   mtaStsPort: number;
+  dane: boolean;
   retryMinMs: number;
   retryMaxMs: number;
   maxQueueTimeMs: number;
@@ -65,6 +69,7 @@ export function toDeliverySettings(read: {
     tlsVerify: read.tlsVerify,
     extraCa: read.tlsCaFile ? readCaFile(read.tlsCaFile) : undefined,
     mtaSts: read.mtaSts ? { timeoutMs: read.mtaStsTimeoutMs, port: read.mtaStsPort } : undefined,
+    dane: read.dane,
     schedule: {
       minMs: read.retryMinMs,
       maxMs: Math.max(read.retryMinMs, read.retryMaxMs),
