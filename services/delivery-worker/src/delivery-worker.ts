@@ -23,7 +23,6 @@ import {
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import { cached } from './cached.js';
-import { daneFirst } from './dane/dane-policy.js';
 import { domainSlots } from './domain-slots.js';
 import { buildDsn, type DsnRecipient } from './dsn.js';
 import { startDueScan } from './due-scan.js';
@@ -90,7 +89,6 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
 
   const withDomainSlot = domainSlots(pool, settings.domainConnections, workerId);
 
-  const otherTlsPolicy = outboundTlsPolicy({ pool, resolver: deps.resolver, settings, logger });
   const remoteDeps = {
     resolver: deps.resolver,
     port: settings.smtpPort,
@@ -104,11 +102,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     },
     withDomainSlot,
     onConnection: (domain: string, delta: 1 | -1) => metrics?.domainConnections.inc({ domain }, delta),
-    // DANE where the MX host publishes authenticated TLSA records (RFC 7672), else MTA-STS.
-    tlsPolicy:
-      settings.dane === false
-        ? otherTlsPolicy
-        : daneFirst(deps.resolver, { port: settings.smtpPort }, otherTlsPolicy),
+    tlsPolicy: outboundTlsPolicy({ pool, resolver: deps.resolver, settings, logger }),
     onTlsOutcome: deps.onTlsOutcome,
   };
 
