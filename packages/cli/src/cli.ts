@@ -1,3 +1,4 @@
+import type { MtaStsPublication } from '@tegami/runtime/config';
 import type { StorePool } from '@tegami/store';
 import { type Call, parseCall, usageFailure } from './call.js';
 import { type CommandContext, UsageError } from './command.js';
@@ -11,6 +12,8 @@ export interface CliConfig {
   /** TEGAMI_SECRETS_KEY_FILE and TEGAMI_SASL_LEGACY_MECHANISMS, as the services read them. */
   readonly secretsKeyFile?: string | undefined;
   readonly saslLegacyMechanisms?: boolean | undefined;
+  /** TEGAMI_MTA_STS_MODE, _MX and _MAX_AGE, as smtp-ingress reads them (`tegami mta-sts`). */
+  readonly mtaStsPolicy?: MtaStsPublication | undefined;
 }
 
 export interface CliIo {

@@ -6,6 +6,7 @@ import {
   describeError,
   legacySaslSettings,
   loadConfigOrExit,
+  mtaStsPublicationSettings,
   natsUrl,
   optional,
   path,
@@ -22,6 +23,7 @@ const config = loadConfigOrExit(
     natsServers: natsUrl('NATS_URL'),
     natsPrefix: string('TEGAMI_NATS_PREFIX'),
     ...legacySaslSettings(),
+    mtaStsPolicy: mtaStsPublicationSettings(),
   },
   { service: 'cli' },
 );

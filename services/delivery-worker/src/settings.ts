@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { bool, ConfigError, durationMs, int, optional, path, port, string } from '@tegami/runtime';
 import type { RetrySchedule } from './retry-schedule.js';
 
-/** The delivery settings, read the same way by the service's main and by the standalone. */
+/**
+ * The delivery settings, read the same way by the service's main and by the standalone (which
+ * spreads them beside smtp-ingress's: no key may be one of those).
+ */
 export function deliverySettings() {
   return {
     concurrency: int('TEGAMI_DELIVERY_CONCURRENCY', { min: 1, max: 1000 }),
@@ -12,10 +15,10 @@ export function deliverySettings() {
     smtpTimeoutMs: durationMs('TEGAMI_DELIVERY_SMTP_TIMEOUT_MS', { min: 100 }),
     tlsVerify: bool('TEGAMI_DELIVERY_TLS_VERIFY'),
     tlsCaFile: optional(path('TEGAMI_DELIVERY_TLS_CA_FILE', { mustExist: 'file' })),
-    mtaSts: bool('TEGAMI_DELIVERY_MTA_STS'),
-    dane: bool('TEGAMI_DELIVERY_DANE'),
-    mtaStsTimeoutMs: durationMs('TEGAMI_DELIVERY_MTA_STS_TIMEOUT_MS', { min: 100 }),
-    mtaStsPort: port('TEGAMI_DELIVERY_MTA_STS_PORT'),
+    applyMtaSts: bool('TEGAMI_DELIVERY_MTA_STS'),
+    mtaStsFetchTimeoutMs: durationMs('TEGAMI_DELIVERY_MTA_STS_TIMEOUT_MS', { min: 100 }),
+    mtaStsFetchPort: port('TEGAMI_DELIVERY_MTA_STS_PORT'),
+    applyDane: bool('TEGAMI_DELIVERY_DANE'),
     retryMinMs: durationMs('TEGAMI_DELIVERY_RETRY_MIN_MS', { min: 100 }),
     retryMaxMs: durationMs('TEGAMI_DELIVERY_RETRY_MAX_MS', { min: 100 }),
     maxQueueTimeMs: durationMs('TEGAMI_DELIVERY_MAX_QUEUE_TIME_MS', { min: 1000 }),
@@ -50,10 +53,10 @@ export function toDeliverySettings(read: {
   smtpTimeoutMs: number;
   tlsVerify: boolean;
   tlsCaFile?: string | undefined;
-  mtaSts: boolean;
-  mtaStsTimeoutMs: number;
-  mtaStsPort: number;
-  dane: boolean;
+  applyMtaSts: boolean;
+  mtaStsFetchTimeoutMs: number;
+  mtaStsFetchPort: number;
+  applyDane: boolean;
   retryMinMs: number;
   retryMaxMs: number;
   maxQueueTimeMs: number;
@@ -68,8 +71,10 @@ export function toDeliverySettings(read: {
     smtpTimeoutMs: read.smtpTimeoutMs,
     tlsVerify: read.tlsVerify,
     extraCa: read.tlsCaFile ? readCaFile(read.tlsCaFile) : undefined,
-    mtaSts: read.mtaSts ? { timeoutMs: read.mtaStsTimeoutMs, port: read.mtaStsPort } : undefined,
-    dane: read.dane,
+    mtaSts: read.applyMtaSts
+      ? { timeoutMs: read.mtaStsFetchTimeoutMs, port: read.mtaStsFetchPort }
+      : undefined,
+    dane: read.applyDane,
     schedule: {
       minMs: read.retryMinMs,
       maxMs: Math.max(read.retryMinMs, read.retryMaxMs),

@@ -1,6 +1,7 @@
 import type { Command, CommandGroup } from '../command.js';
 import { aliasCommands } from './alias.js';
 import { domainCommands } from './domain.js';
+import { mtaStsCommands } from './mta-sts.js';
 import { queueCommands } from './queue.js';
 import { setupCommands } from './setup.js';
 import { userCommands } from './user.js';
@@ -16,6 +17,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   userCommands,
   aliasCommands,
   queueCommands,
+  mtaStsCommands,
 ];
 
 export const COMMANDS: readonly Command[] = COMMAND_GROUPS.flatMap((group) => group.commands);

@@ -194,8 +194,9 @@ export const VARIABLES: readonly VariableSpec[] = [
   {
     name: 'TEGAMI_HOSTNAME',
     default: { text: 'the host name of the machine', compute: hostname },
-    description: 'The name the servers greet with and the delivery worker says in EHLO.',
-    services: GREETERS,
+    description:
+      'The name the servers greet with and the delivery worker says in EHLO; also the MX host the published MTA-STS policy lists unless `TEGAMI_MTA_STS_MX` says otherwise.',
+    services: [...GREETERS, 'cli'],
   },
   {
     name: 'TEGAMI_SMTP_HOST',
@@ -203,6 +204,40 @@ export const VARIABLES: readonly VariableSpec[] = [
     standaloneDefault: '127.0.0.1',
     description: 'Address the SMTP listeners bind.',
     services: SMTP,
+  },
+  {
+    name: 'TEGAMI_MTA_STS_PORT',
+    standaloneDefault: '2443',
+    description:
+      'Port of the MTA-STS policy host (RFC 8461): smtp-ingress answers `GET /.well-known/mta-sts.txt` for `Host: mta-sts.<local domain>` with the policy of `TEGAMI_MTA_STS_MODE`/`_MX`/`_MAX_AGE`, and 404 for anything else. Publish it as `https://mta-sts.<domain>/` (port 443): directly, or behind a proxy or Ingress. Unset: no policy host.',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_MTA_STS_TLS',
+    default: 'true',
+    description:
+      'Serve the MTA-STS policy over HTTPS with `TEGAMI_TLS_CERT_FILE`, which must then name `mta-sts.<domain>` for every local domain (senders check it). `false`: plain HTTP, for behind a proxy or an Ingress that terminates TLS.',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_MTA_STS_MODE',
+    default: 'testing',
+    description:
+      'Mode of the MTA-STS policy published for the local domains: `testing` (senders report TLS problems but deliver anyway: start here), `enforce` (senders deliver only over TLS to a listed MX with a valid certificate), `none` (withdraws a policy). The `_mta-sts` TXT record to publish: `tegami mta-sts`.',
+    services: [...SMTP, 'cli'],
+  },
+  {
+    name: 'TEGAMI_MTA_STS_MX',
+    description:
+      'MX hosts the MTA-STS policy lists (comma-separated host names, or `*.domain` for one label under it): every MX host of the local domains, each with a certificate valid for its name. Unset: `TEGAMI_HOSTNAME`.',
+    services: [...SMTP, 'cli'],
+  },
+  {
+    name: 'TEGAMI_MTA_STS_MAX_AGE',
+    default: '604800',
+    description:
+      'Seconds senders keep the MTA-STS policy (max_age, at most 31557600); a week by default. Senders apply an `enforce` policy that long even when the policy host is gone, so start small when trying it.',
+    services: [...SMTP, 'cli'],
   },
   {
     name: 'TEGAMI_SMTP_MX_PORT',
