@@ -31,6 +31,8 @@ const DAY_MS = 86_400_000;
 let dns: TestDnsServer;
 let mxPort: number;
 let site: MailSite;
+/** A site with TEGAMI_DELIVERY_DANE=false. */
+let noDane: MailSite;
 let resolver: TestResolver;
 let workDir: string;
 const peers = new Map<string, ScriptedPeer>();
@@ -74,6 +76,7 @@ beforeAll(async () => {
     }),
     'no-starttls': undefined,
     bogus: selfSigned,
+    'dane-off': selfSigned,
   } as const;
   const selfSpki = await tlsa311(selfSigned);
   expect(selfSpki).toMatch(/^[0-9a-f]{64}$/);
@@ -85,6 +88,7 @@ beforeAll(async () => {
     'ta-wrong-name': { usage: 2, selector: 0, matchingType: 1, data: tlsa201(ca) },
     'ta-expired': { usage: 2, selector: 0, matchingType: 1, data: tlsa201(ca) },
     'no-starttls': { usage: 3, selector: 1, matchingType: 1, data: selfSpki },
+    'dane-off': { usage: 3, selector: 1, matchingType: 1, data: await tlsa311(stranger) },
   };
 
   const records: Record<string, TestDnsRecords[string]> = {
@@ -104,14 +108,21 @@ beforeAll(async () => {
   }
   dns = await startTestDnsServer({ records, authenticated: true });
   resolver = await startTestResolver([dns.address]);
-  site = await startMailSite({
-    domain: 'a.test',
-    ip: '127.0.0.2',
-    mxPort,
-    dnsUpstream: dns.address,
-    users: { alice: 'alice-password' },
-    workerEnv: { TEGAMI_DELIVERY_RETRY_MIN_MS: '60s' },
-  });
+  const common = { mxPort, dnsUpstream: dns.address, users: { alice: 'alice-password' } };
+  [site, noDane] = await Promise.all([
+    startMailSite({
+      ...common,
+      domain: 'a.test',
+      ip: '127.0.0.2',
+      workerEnv: { TEGAMI_DELIVERY_RETRY_MIN_MS: '60s' },
+    }),
+    startMailSite({
+      ...common,
+      domain: 'b.test',
+      ip: '127.0.0.3',
+      workerEnv: { TEGAMI_DELIVERY_RETRY_MIN_MS: '60s', TEGAMI_DELIVERY_DANE: 'false' },
+    }),
+  ]);
 }, 180_000);
 
 /** DANE-TA needs the trust anchor in the chain the server sends: the leaf, then the CA. */
@@ -120,27 +131,27 @@ function withChain(cert: TestCertificate, ca: TestCertificate, label: string): T
 }
 
 afterAll(async () => {
-  await site?.stop();
+  await Promise.all([site?.stop(), noDane?.stop()]);
   await resolver?.stop();
   for (const peer of peers.values()) await peer.stop();
   await dns?.stop();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-async function submit(to: string): Promise<string> {
+async function submit(to: string, from = site): Promise<string> {
   const run = await runProgram(
     'swaks',
     [
       '--server',
-      `${site.ip}:${site.submissionPort}`,
+      `${from.ip}:${from.submissionPort}`,
       '--auth',
       'PLAIN',
       '--auth-user',
-      'alice@a.test',
+      `alice@${from.domain}`,
       '--auth-password',
       'alice-password',
       '--from',
-      'alice@a.test',
+      `alice@${from.domain}`,
       '--to',
       to,
     ],
@@ -152,10 +163,10 @@ async function submit(to: string): Promise<string> {
 }
 
 /** `tegami trace` once the recipient has a first answer (relayed or deferred). */
-async function traceOnceAnswered(queueId: string): Promise<string> {
+async function traceOnceAnswered(queueId: string, from = site): Promise<string> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const trace = (await site.tegami(['trace', queueId])).stdout;
+    const trace = (await from.tegami(['trace', queueId])).stdout;
     if (/: (relayed|deferred)/.test(trace) || / deferred /.test(trace)) return trace;
     if (Date.now() > deadline) throw new Error(`no answer for ${queueId}:\n${trace}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -191,6 +202,12 @@ describe('DANE through the whole site', () => {
       /deferred mx\.ta-wrong-name\.test.*DANE: the certificate names .*mx\.elsewhere\.test/,
     );
     expect(peers.get('ta-wrong-name')!.transactions).toHaveLength(0);
+  });
+
+  it('looks up no TLSA record with TEGAMI_DELIVERY_DANE=false: the mismatch goes unnoticed', async () => {
+    const trace = await traceOnceAnswered(await submit('someone@dane-off.test', noDane), noDane);
+    expect(trace).toMatch(/to <someone@dane-off\.test>: relayed/);
+    expect(dns.queryCount(`_${mxPort}._tcp.mx.dane-off.test`, 'TLSA')).toBe(0);
   });
 });
 

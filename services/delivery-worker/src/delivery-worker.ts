@@ -23,7 +23,6 @@ import {
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import { cached } from './cached.js';
-import { daneFirst } from './dane/dane-policy.js';
 import { domainSlots } from './domain-slots.js';
 import { buildDsn, type DsnRecipient } from './dsn.js';
 import { startDueScan } from './due-scan.js';
@@ -103,12 +102,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     },
     withDomainSlot,
     onConnection: (domain: string, delta: 1 | -1) => metrics?.domainConnections.inc({ domain }, delta),
-    // DANE where the MX host publishes authenticated TLSA records (RFC 7672), else MTA-STS.
-    tlsPolicy: daneFirst(
-      deps.resolver,
-      { port: settings.smtpPort },
-      outboundTlsPolicy({ pool, resolver: deps.resolver, settings, logger }),
-    ),
+    tlsPolicy: outboundTlsPolicy({ pool, resolver: deps.resolver, settings, logger }),
     onTlsOutcome: deps.onTlsOutcome,
   };
 

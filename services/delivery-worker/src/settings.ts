@@ -18,6 +18,7 @@ export function deliverySettings() {
     applyMtaSts: bool('TEGAMI_DELIVERY_MTA_STS'),
     mtaStsFetchTimeoutMs: durationMs('TEGAMI_DELIVERY_MTA_STS_TIMEOUT_MS', { min: 100 }),
     mtaStsFetchPort: port('TEGAMI_DELIVERY_MTA_STS_PORT'),
+    applyDane: bool('TEGAMI_DELIVERY_DANE'),
     retryMinMs: durationMs('TEGAMI_DELIVERY_RETRY_MIN_MS', { min: 100 }),
     retryMaxMs: durationMs('TEGAMI_DELIVERY_RETRY_MAX_MS', { min: 100 }),
     maxQueueTimeMs: durationMs('TEGAMI_DELIVERY_MAX_QUEUE_TIME_MS', { min: 1000 }),
@@ -37,6 +38,8 @@ export interface DeliverySettings {
   readonly extraCa?: string | undefined;
   /** MTA-STS on (RFC 8461), with the fetch's time limit and the policy host's port. */
   readonly mtaSts?: { readonly timeoutMs: number; readonly port: number } | undefined;
+  /** DANE (RFC 7672); on unless false. */
+  readonly dane?: boolean | undefined;
   readonly schedule: RetrySchedule;
   readonly delayWarningMs: number;
   readonly domainConnections: number;
@@ -53,6 +56,7 @@ export function toDeliverySettings(read: {
   applyMtaSts: boolean;
   mtaStsFetchTimeoutMs: number;
   mtaStsFetchPort: number;
+  applyDane: boolean;
   retryMinMs: number;
   retryMaxMs: number;
   maxQueueTimeMs: number;
@@ -70,6 +74,7 @@ export function toDeliverySettings(read: {
     mtaSts: read.applyMtaSts
       ? { timeoutMs: read.mtaStsFetchTimeoutMs, port: read.mtaStsFetchPort }
       : undefined,
+    dane: read.applyDane,
     schedule: {
       minMs: read.retryMinMs,
       maxMs: Math.max(read.retryMinMs, read.retryMaxMs),

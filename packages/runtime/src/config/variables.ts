@@ -617,6 +617,13 @@ export const VARIABLES: readonly VariableSpec[] = [
     services: ['delivery-worker', 'standalone'],
   },
   {
+    name: 'TEGAMI_DELIVERY_DANE',
+    default: 'true',
+    description:
+      "Apply DANE (RFC 7672) to relayed mail: where the MX records, the MX host's addresses and its `_25._tcp` TLSA records are DNSSEC-authenticated (the AD bit of a validating `TEGAMI_DNS_UPSTREAMS`), deliver only over TLS with a certificate that matches the TLSA records (else defer). DANE takes precedence over MTA-STS. `false`: never look up TLSA records.",
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
     name: 'TEGAMI_DELIVERY_MTA_STS_TIMEOUT_MS',
     default: '30s',
     description:

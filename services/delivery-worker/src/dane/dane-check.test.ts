@@ -108,6 +108,7 @@ describe('DANE-EE(3): the leaf itself (RFC 7672 §3.1.1)', () => {
     );
     expect(resultType).toBe('validation-failure');
     expect(detail).toMatch(/no TLSA record matches/);
+    expect(detail).toContain('records: DANE-EE SPKI SHA2-256');
   });
 
   it('checks neither names nor dates nor issuer (RFC 7672 §3.2.1)', () => {

@@ -5,6 +5,7 @@ import {
   type TlsaRecordData,
   TlsaSelector,
   TlsaUsage,
+  tlsaParameterNames,
   type UsableTlsaRecord,
   usableTlsaRecords,
 } from './tlsa-records.js';
@@ -65,7 +66,7 @@ export function daneCheck(
     trustAnchorFailure ??
     failure(
       'validation-failure',
-      `no TLSA record matches the certificate chain the server showed (leaf ${subjectOf(leaf)}, ${top} certificate(s))`,
+      `no TLSA record matches the certificate chain the server showed (leaf ${subjectOf(leaf)}, ${top} certificate(s); records: ${[...new Set(usable.map(tlsaParameterNames))].join(', ')})`,
     )
   );
 }

@@ -25,7 +25,7 @@ const DIGEST_LENGTH: Record<number, number> = { [TlsaMatching.Sha256]: 32, [Tlsa
 /**
  * The records a client can use. RFC 7672 §3.1.3: PKIX-TA(0) and PKIX-EE(1) are unusable for
  * SMTP (an MTA has no agreed set of public CAs); unknown usages, selectors and matching types
- * are unusable (RFC 6698 §4.1), and so is a digest of the wrong length or empty data (it can
+ * are unusable (RFC 7672 §2.2), and so is a digest of the wrong length or empty data (it can
  * match nothing). RFC 7671 §9 (digest algorithm agility, RFC 7672 §5): for each usage and
  * selector only the strongest digest published is used, so a weaker digest left beside a
  * stronger one cannot be forged against.
