@@ -271,7 +271,7 @@ describe('a day of reports', () => {
     await until('four relayed messages', () =>
       peers.starttls.transactions.length + peers.plain.transactions.length >= 4 ? true : undefined,
     );
-    expect(peers.starttls.transactions.every((t) => t.tls)).toBe(true);
+    expect(peers.starttls.transactions.every((t) => t.secure)).toBe(true);
     // Stopping writes the counts held in memory; the next run of a fresh worker finds them.
     await day.stop();
     await ingress.stop();

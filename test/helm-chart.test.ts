@@ -61,6 +61,7 @@ const PORT_VARIABLES: Readonly<Record<string, string>> = {
   imaps: 'TEGAMI_IMAPS_PORT',
   grpc: 'TEGAMI_GRPC_PORT',
   ops: 'TEGAMI_OPS_PORT',
+  'mta-sts': 'TEGAMI_MTA_STS_PORT',
 };
 const IMPLICIT_TLS_PORTS = ['submissions', 'pop3s', 'imaps'];
 
@@ -565,6 +566,91 @@ describe('helm/tegami', () => {
     expect(literalEnv(container(deploymentOf(off, 'delivery-worker')))['TEGAMI_REPORTS']).toBe('false');
     expect(literalEnv(container(deploymentOf(off, 'smtp-ingress')))['TEGAMI_REPORTS']).toBe('false');
     expect(renderFails(['--set', 'reports.from=not an address'])).toMatch(/reports/);
+  });
+
+  it('publishes the MTA-STS policy host of the listed domains through an Ingress that terminates TLS, only when enabled', () => {
+    // Off by default: no port, no Service, no Ingress, no policy settings.
+    const smtpDefault = container(deploymentOf(defaults, 'smtp-ingress'));
+    expect(portOf(smtpDefault, 'mta-sts')).toBeUndefined();
+    expect(ofKind(defaults, 'Ingress')).toEqual([]);
+    expect(named(defaults, 'Service', 'post-tegami-mta-sts')).toBeUndefined();
+    expect(Object.keys(literalEnv(smtpDefault)).filter((n) => n.startsWith('TEGAMI_MTA_STS'))).toEqual([]);
+
+    const smtp = container(deploymentOf(allOn, 'smtp-ingress'));
+    const port = portOf(smtp, 'mta-sts')!;
+    const env = literalEnv(smtp);
+    expect(env).toMatchObject({
+      TEGAMI_MTA_STS_PORT: String(port.containerPort),
+      TEGAMI_MTA_STS_TLS: 'false',
+      TEGAMI_MTA_STS_MODE: 'enforce',
+      TEGAMI_MTA_STS_MX: 'mx.example.org,*.mx.example.net',
+      TEGAMI_MTA_STS_MAX_AGE: '86400',
+    });
+    // Not on the mail LoadBalancer: only through the Service the Ingress uses.
+    const mailPorts = named(allOn, 'Service', 'mail-smtp')!.spec.ports.map((p: { name: string }) => p.name);
+    expect(mailPorts).not.toContain('mta-sts');
+    const service = named(allOn, 'Service', 'mail-mta-sts')!;
+    expect(service.spec.type).toBe('ClusterIP');
+    expect(service.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'mta-sts', protocol: 'TCP' }]);
+    expect(
+      matches(service.spec.selector, deploymentOf(allOn, 'smtp-ingress').spec!.template.metadata!.labels),
+    ).toBe(true);
+
+    const [ingress, ...more] = ofKind(allOn, 'Ingress');
+    expect(more).toEqual([]);
+    expect(ingress!.metadata.name).toBe('mail-mta-sts');
+    expect(ingress!.metadata.annotations).toEqual({ 'cert-manager.io/cluster-issuer': 'letsencrypt' });
+    const hosts = ['mta-sts.example.org', 'mta-sts.example.net'];
+    expect(ingress!.spec.ingressClassName).toBe('nginx');
+    expect(ingress!.spec.tls).toEqual([{ secretName: 'mta-sts-tls', hosts }]);
+    expect(ingress!.spec.rules).toEqual(
+      hosts.map((host) => ({
+        host,
+        http: {
+          paths: [
+            {
+              path: '/.well-known/mta-sts.txt',
+              pathType: 'Exact',
+              backend: { service: { name: 'mail-mta-sts', port: { name: 'http' } } },
+            },
+          ],
+        },
+      })),
+    );
+
+    // With NetworkPolicies: the policy host is reachable from anywhere (the Ingress controller),
+    // and the delivery-worker may fetch other domains' policies over HTTPS.
+    const policies = render([
+      '-f',
+      ALL_ON,
+      '--set',
+      'networkPolicy.enabled=true',
+      '--set',
+      'networkPolicy.egress.enabled=true',
+    ]);
+    const smtpPolicy = named(policies, 'NetworkPolicy', 'mail-smtp-ingress')!;
+    const rule = smtpPolicy.spec.ingress.find((r: { ports: { port: unknown }[] }) =>
+      r.ports.some((p) => p.port === 'mta-sts'),
+    );
+    expect(rule).toEqual({ ports: [{ protocol: 'TCP', port: 'mta-sts' }] });
+    const egressPorts = (objects: K8sObject[]) =>
+      named(objects, 'NetworkPolicy', 'mail-delivery-worker')!.spec.egress.flatMap(
+        (r: { ports?: { port: unknown }[] }) => (r.ports ?? []).map((p) => p.port),
+      );
+    expect(egressPorts(policies)).toContain(443);
+    const withoutMtaSts = render([
+      ...['-f', ALL_ON, '--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.egress.enabled=true'],
+      ...['--set', 'deliveryWorker.settings.mtaSts=false'],
+    ]);
+    expect(egressPorts(withoutMtaSts)).not.toContain(443);
+    expect(
+      literalEnv(container(deploymentOf(withoutMtaSts, 'delivery-worker')))['TEGAMI_DELIVERY_MTA_STS'],
+    ).toBe('false');
+
+    expect(renderFails(['--set', 'mtaSts.enabled=true'])).toMatch(/mtaSts.domains is required/);
+    expect(renderFails(['--set', 'mtaSts.mode=strict'])).toMatch(/mode/);
+    expect(renderFails(['--set', 'mtaSts.maxAge=31557601'])).toMatch(/maxAge/);
+    expect(renderFails(['--set', 'mtaSts.mx[0]=mx.*.example.org'])).toMatch(/mx/);
   });
 
   it('with rspamd off, runs no rspamd and names none to any service', () => {

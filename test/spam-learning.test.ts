@@ -191,6 +191,7 @@ describe.skipIf(!rspamdInstalled())(
         TEGAMI_SMTP_MX_PORT: '0',
         TEGAMI_SMTP_SUBMISSION_PORT: '0',
         TEGAMI_SMTP_SUBMISSIONS_PORT: '0',
+        TEGAMI_MTA_STS_PORT: '0',
         TEGAMI_POP_PORT: '0',
         TEGAMI_POPS_PORT: '0',
         TEGAMI_IMAP_PORT: String(imapPort),

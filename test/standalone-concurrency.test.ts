@@ -58,6 +58,7 @@ beforeAll(async () => {
     TEGAMI_SMTP_MX_PORT: String(mxPort),
     TEGAMI_SMTP_SUBMISSION_PORT: '0',
     TEGAMI_SMTP_SUBMISSIONS_PORT: '0',
+    TEGAMI_MTA_STS_PORT: '0',
     TEGAMI_POP_PORT: String(popPort),
     TEGAMI_POPS_PORT: '0',
     TEGAMI_IMAP_PORT: String(imapPort),

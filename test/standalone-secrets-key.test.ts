@@ -23,6 +23,7 @@ async function startTegami(ports: { submission: number; imap: number }): Promise
     TEGAMI_SMTP_MX_PORT: '0',
     TEGAMI_SMTP_SUBMISSION_PORT: String(ports.submission),
     TEGAMI_SMTP_SUBMISSIONS_PORT: '0',
+    TEGAMI_MTA_STS_PORT: '0',
     TEGAMI_POP_PORT: '0',
     TEGAMI_POPS_PORT: '0',
     TEGAMI_IMAP_PORT: String(ports.imap),

@@ -65,6 +65,7 @@ async function startTegami(opsPort: number): Promise<Program> {
     TEGAMI_SMTP_MX_PORT: '0',
     TEGAMI_SMTP_SUBMISSION_PORT: String(smtpPort),
     TEGAMI_SMTP_SUBMISSIONS_PORT: '0',
+    TEGAMI_MTA_STS_PORT: '0',
   });
   running = program;
   await program.waitFor(/Tegami is running/, 90_000);
@@ -201,6 +202,7 @@ describe('pnpm start (standalone)', () => {
       TEGAMI_SMTP_MX_PORT: String(mxPort),
       TEGAMI_SMTP_SUBMISSION_PORT: '0',
       TEGAMI_SMTP_SUBMISSIONS_PORT: '0',
+      TEGAMI_MTA_STS_PORT: '0',
     });
     running = program;
     await program.waitFor(/Tegami is running/, 90_000);

@@ -194,6 +194,9 @@ implicit-TLS ports exist only with a certificate. Context: dict "root" $ "compon
 {{- if $tls }}
 - { name: submissions, port: 2465, variable: TEGAMI_SMTP_SUBMISSIONS_PORT }
 {{- end }}
+{{- if .root.Values.mtaSts.enabled }}
+- { name: mta-sts, port: 2443, variable: TEGAMI_MTA_STS_PORT }
+{{- end }}
 {{- else if eq .component "pop-gateway" }}
 - { name: pop3, port: 1110, variable: TEGAMI_POP_PORT }
 {{- if $tls }}
@@ -246,6 +249,8 @@ delivery-worker:
   concurrency: TEGAMI_DELIVERY_CONCURRENCY
   domainConnections: TEGAMI_DELIVERY_DOMAIN_CONNECTIONS
   tlsVerify: TEGAMI_DELIVERY_TLS_VERIFY
+  dane: TEGAMI_DELIVERY_DANE
+  mtaSts: TEGAMI_DELIVERY_MTA_STS
   retryMin: TEGAMI_DELIVERY_RETRY_MIN_MS
   retryMax: TEGAMI_DELIVERY_RETRY_MAX_MS
   maxQueueTime: TEGAMI_DELIVERY_MAX_QUEUE_TIME_MS
@@ -399,6 +404,24 @@ Context: dict "root" $ "component" name "values" the service's values.
 - name: TEGAMI_LOGIN_DEADLINE
   value: {{ .loginDeadline | quote }}
 {{- end }}
+{{- end }}
+{{- end }}
+{{- /* The Ingress terminates TLS: the policy host behind it speaks plain HTTP. */}}
+{{- if and (eq $component "smtp-ingress") $root.Values.mtaSts.enabled }}
+{{- with $root.Values.mtaSts }}
+{{- if not .domains }}
+{{- fail "mtaSts.domains is required when mtaSts.enabled: the Ingress serves mta-sts.<domain> for each" }}
+{{- end }}
+- name: TEGAMI_MTA_STS_TLS
+  value: "false"
+- name: TEGAMI_MTA_STS_MODE
+  value: {{ .mode | quote }}
+{{- if .mx }}
+- name: TEGAMI_MTA_STS_MX
+  value: {{ join "," .mx | quote }}
+{{- end }}
+- name: TEGAMI_MTA_STS_MAX_AGE
+  value: {{ include "tegami.envText" .maxAge | quote }}
 {{- end }}
 {{- end }}
 {{- if and $root.Values.popBeforeSmtpTtl (has $component (list "smtp-ingress" "pop-gateway")) }}

@@ -1,3 +1,4 @@
+import type { MtaStsPublication } from '@tegami/runtime/config';
 import type { StorePool } from '@tegami/store';
 import { type Call, parseCall, usageFailure } from './call.js';
 import { type CommandContext, UsageError } from './command.js';
@@ -19,6 +20,8 @@ export interface CliConfig {
   readonly reportFrom?: string | undefined;
   readonly reportOrgName?: string | undefined;
   readonly reportContact?: string | undefined;
+  /** TEGAMI_MTA_STS_MODE, _MX and _MAX_AGE, as smtp-ingress reads them (`tegami mta-sts`). */
+  readonly mtaStsPolicy?: MtaStsPublication | undefined;
 }
 
 export interface CliIo {

@@ -6,6 +6,7 @@ import {
   describeError,
   legacySaslSettings,
   loadConfigOrExit,
+  mtaStsPublicationSettings,
   natsUrl,
   optional,
   path,
@@ -28,6 +29,7 @@ const config = loadConfigOrExit(
     reportFrom: optional(string('TEGAMI_REPORT_FROM')),
     reportOrgName: optional(string('TEGAMI_REPORT_ORG_NAME')),
     reportContact: optional(string('TEGAMI_REPORT_CONTACT')),
+    mtaStsPolicy: mtaStsPublicationSettings(),
   },
   { service: 'cli' },
 );

@@ -35,6 +35,7 @@ beforeAll(async () => {
       resolveMx: unused,
       resolveAddresses: unused,
       resolvePtr: unused,
+      resolveTlsa: unused,
       async resolveTxt(req) {
         if (req.name === '_smtp._tls.reports.test')
           return {

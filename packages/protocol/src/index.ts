@@ -2,6 +2,7 @@ export * from './address/mailbox-address.js';
 export * from './imap/index.js';
 export * from './input-deadline.js';
 export * from './mime/index.js';
+export * from './mta-sts/index.js';
 export * from './pop3/index.js';
 export * from './rfc5322-date.js';
 export * from './sasl/md5-state.js';

@@ -43,6 +43,18 @@ const fake: ResolverImplementation = {
     calls.push(`PTR ${address}`);
     return { status: ResolveStatus.RESOLVE_STATUS_OK, names: ['host.example'], ttlSeconds: 10, detail: '' };
   },
+  async resolveTlsa({ name }) {
+    calls.push(`TLSA ${name}`);
+    return {
+      status: ResolveStatus.RESOLVE_STATUS_OK,
+      records: [
+        { usage: 3, selector: 1, matchingType: 1, data: Buffer.alloc(32, 7), ttlSeconds: 20 },
+        { usage: 2, selector: 0, matchingType: 1, data: Buffer.alloc(32, 8), ttlSeconds: 40 },
+      ],
+      authenticated: true,
+      detail: '',
+    };
+  },
 };
 
 let server: ResolverServerHandle;
@@ -102,6 +114,17 @@ describe('a resolver client that keeps answers for their TTL', () => {
     await client.resolvePtr('192.0.2.1');
     await client.resolvePtr('192.0.2.1');
     expect(count('PTR 192.0.2.1')).toBe(1);
+  });
+
+  it('keeps TLSA answers, with their AD flag, for the smallest record TTL', async () => {
+    const first = await client.resolveTlsa('_25._tcp.mx.example');
+    expect(first.authenticated).toBe(true);
+    clock += 19_000;
+    expect(await client.resolveTlsa('_25._tcp.MX.example')).toEqual(first);
+    expect(count('TLSA _25._tcp.mx.example')).toBe(1);
+    clock += 2_000;
+    await client.resolveTlsa('_25._tcp.mx.example');
+    expect(count('TLSA _25._tcp.mx.example')).toBe(2);
   });
 
   it('shares one request among identical calls in flight, each caller keeping its own deadline', async () => {

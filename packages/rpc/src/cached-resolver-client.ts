@@ -120,6 +120,15 @@ export function cachedResolverClient(
         ),
         opts,
       ),
+    resolveTlsa: (name, opts) =>
+      own(
+        cached(
+          `TLSA ${name.toLowerCase()}`,
+          () => client.resolveTlsa(name),
+          (a) => smallest(a.records.map((r) => r.ttlSeconds)),
+        ),
+        opts,
+      ),
     close: () => {
       entries.clear();
       client.close();

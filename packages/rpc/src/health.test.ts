@@ -17,6 +17,7 @@ const idle: ResolverImplementation = {
   resolveAddresses: never,
   resolveTxt: never,
   resolvePtr: never,
+  resolveTlsa: never,
 };
 
 describe('grpc.health.v1 on the resolver server', () => {

@@ -19,8 +19,11 @@ export {
   ResolvePtrResponse,
   ResolverService,
   ResolveStatus,
+  ResolveTlsaRequest,
+  ResolveTlsaResponse,
   ResolveTxtRequest,
   ResolveTxtResponse,
+  TlsaRecord,
   TxtRecord,
 } from './generated/tegami/resolver/v1/resolver.js';
 export {

@@ -64,6 +64,10 @@ const fake: ResolverImplementation = {
     asked.push(`PTR ${address}`);
     return { status: ResolveStatus.RESOLVE_STATUS_OK, names: ['host.example'], ttlSeconds: 60, detail: '' };
   },
+  async resolveTlsa({ name }) {
+    asked.push(`TLSA ${name}`);
+    return { ...none, records: [], authenticated: false };
+  },
 };
 
 let server: ResolverServerHandle;

@@ -15,6 +15,7 @@ import {
   type ResolveAddressesResponse,
   type ResolveMxResponse,
   type ResolvePtrResponse,
+  type ResolveTlsaResponse,
   type ResolveTxtResponse,
 } from './generated/tegami/resolver/v1/resolver.js';
 
@@ -50,6 +51,8 @@ export interface ResolverClient {
   resolveTxt(name: string, opts?: ResolverCallOptions): Promise<ResolveTxtResponse>;
   /** Reverse DNS of an IPv4 or IPv6 address. */
   resolvePtr(address: string, opts?: ResolverCallOptions): Promise<ResolvePtrResponse>;
+  /** TLSA records of a name such as `_25._tcp.mx.example.com` (DANE, RFC 7672). */
+  resolveTlsa(name: string, opts?: ResolverCallOptions): Promise<ResolveTlsaResponse>;
   /** Closes the channel; calls still in flight fail with CANCELLED or UNAVAILABLE. */
   close(): void;
 }
@@ -125,6 +128,12 @@ export function createResolverClient(target: string, opts: ResolverClientOptions
       call<ResolvePtrResponse>(
         'ResolvePtr',
         (m, o, cb) => client.resolvePtr({ address }, m, o, cb),
+        callOpts,
+      ),
+    resolveTlsa: (name, callOpts) =>
+      call<ResolveTlsaResponse>(
+        'ResolveTlsa',
+        (m, o, cb) => client.resolveTlsa({ name }, m, o, cb),
         callOpts,
       ),
     close: () => client.close(),

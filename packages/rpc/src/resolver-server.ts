@@ -17,6 +17,8 @@ import {
   type ResolvePtrResponse,
   type ResolverServer,
   ResolverService,
+  type ResolveTlsaRequest,
+  type ResolveTlsaResponse,
   type ResolveTxtRequest,
   type ResolveTxtResponse,
 } from './generated/tegami/resolver/v1/resolver.js';
@@ -40,6 +42,7 @@ export interface ResolverImplementation {
   resolveAddresses(req: ResolveAddressesRequest, ctx: ResolverCallContext): Promise<ResolveAddressesResponse>;
   resolveTxt(req: ResolveTxtRequest, ctx: ResolverCallContext): Promise<ResolveTxtResponse>;
   resolvePtr(req: ResolvePtrRequest, ctx: ResolverCallContext): Promise<ResolvePtrResponse>;
+  resolveTlsa(req: ResolveTlsaRequest, ctx: ResolverCallContext): Promise<ResolveTlsaResponse>;
 }
 
 export interface ResolverServerOptions {
@@ -112,6 +115,7 @@ export async function startResolverServer(opts: ResolverServerOptions): Promise<
     resolveAddresses: unary('ResolveAddresses', impl.resolveAddresses),
     resolveTxt: unary('ResolveTxt', impl.resolveTxt),
     resolvePtr: unary('ResolvePtr', impl.resolvePtr),
+    resolveTlsa: unary('ResolveTlsa', impl.resolveTlsa),
   };
 
   const health = new HealthRegistry({ '': 'SERVING', [RESOLVER_SERVICE_NAME]: 'SERVING' });

@@ -35,6 +35,7 @@ const fake: ResolverImplementation = {
           ],
           implicit: false,
           detail: '',
+          authenticated: true,
         };
       case 'bare.example':
         return {
@@ -74,6 +75,31 @@ const fake: ResolverImplementation = {
       status: ResolveStatus.RESOLVE_STATUS_OK,
       names: [`host-${address}.example`],
       ttlSeconds: 60,
+      detail: '',
+    };
+  },
+  async resolveTlsa({ name }) {
+    if (name !== '_25._tcp.mx1.example.com') {
+      return {
+        status: ResolveStatus.RESOLVE_STATUS_SERVFAIL,
+        records: [],
+        authenticated: false,
+        detail: 'bogus',
+      };
+    }
+    return {
+      status: ResolveStatus.RESOLVE_STATUS_OK,
+      records: [
+        {
+          usage: 3,
+          selector: 1,
+          matchingType: 1,
+          data: Buffer.from('00ff'.repeat(16), 'hex'),
+          ttlSeconds: 300,
+        },
+        { usage: 2, selector: 0, matchingType: 0, data: Buffer.alloc(0), ttlSeconds: 300 },
+      ],
+      authenticated: true,
       detail: '',
     };
   },
@@ -127,6 +153,7 @@ describe('resolver over gRPC', () => {
       ],
       implicit: false,
       detail: '',
+      authenticated: true,
     });
   });
 
@@ -171,6 +198,24 @@ describe('resolver over gRPC', () => {
         { strings: [''], ttlSeconds: 5 },
       ],
       detail: '',
+    });
+  });
+
+  it('ResolveTlsa carries the records byte for byte and the AD flag', async () => {
+    const answer = await client.resolveTlsa('_25._tcp.mx1.example.com');
+    expect(answer.status).toBe(ResolveStatus.RESOLVE_STATUS_OK);
+    expect(answer.authenticated).toBe(true);
+    expect(
+      answer.records.map((r) => [r.usage, r.selector, r.matchingType, Buffer.from(r.data).toString('hex')]),
+    ).toEqual([
+      [3, 1, 1, '00ff'.repeat(16)],
+      [2, 0, 0, ''],
+    ]);
+    expect(await client.resolveTlsa('_25._tcp.other.example.com')).toEqual({
+      status: ResolveStatus.RESOLVE_STATUS_SERVFAIL,
+      records: [],
+      authenticated: false,
+      detail: 'bogus',
     });
   });
 

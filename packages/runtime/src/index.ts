@@ -3,6 +3,7 @@ export * from './config/common.js';
 export * from './config/config-error.js';
 export * from './config/exit.js';
 export * from './config/legacy-sasl-settings.js';
+export * from './config/mta-sts-settings.js';
 export * from './config/read.js';
 export * from './config/variables.js';
 export * from './connection-limits.js';

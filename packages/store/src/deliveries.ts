@@ -28,6 +28,13 @@ export interface QueueEntry {
   readonly reportsOn: string | null;
   /** Local copies go to the recipient's Junk mailbox (the inbound checks said so). */
   readonly junk: boolean;
+  /**
+   * RFC 8689: relayed only over validated TLS to an authenticated MX that offers REQUIRETLS,
+   * with REQUIRETLS on its MAIL FROM; set on the notices about such a message too (§5).
+   */
+  readonly requireTls: boolean;
+  /** RFC 8689 §3 "TLS-Required: No": MTA-STS and DANE are not enforced for this message. */
+  readonly tlsRequiredNo: boolean;
 }
 
 function toQueueEntry(row: Record<string, unknown>): QueueEntry {
@@ -46,6 +53,8 @@ function toQueueEntry(row: Record<string, unknown>): QueueEntry {
     receivedAt: new Date(row.received_at as string | Date),
     reportsOn: row.reports_on as string | null,
     junk: row.junk === true,
+    requireTls: row.require_tls === true,
+    tlsRequiredNo: row.tls_required_no === true,
   };
 }
 
@@ -115,7 +124,7 @@ export async function claimQueuedMessage(
   const result = await db.query(
     `WITH q AS (
        SELECT id, state, sender, size, blob_sha256, message_id, dsn_envid, dsn_ret, client_address,
-              client_helo, authenticated_as, received_at, reports_on, junk
+              client_helo, authenticated_as, received_at, reports_on, junk, require_tls, tls_required_no
          FROM queue WHERE id = $1
      ), claimed AS (
        UPDATE deliveries
@@ -265,6 +274,8 @@ export interface ReportMessage {
   readonly recipient: string;
   readonly reportsOn: string;
   readonly messageId: string;
+  /** A notice about a REQUIRETLS message is one too (RFC 8689 §5). */
+  readonly requireTls?: boolean | undefined;
 }
 
 /**
@@ -325,9 +336,16 @@ async function insertReport(client: pg.PoolClient, report: ReportMessage): Promi
     [sha256, report.raw.length, report.raw],
   );
   await client.query(
-    `INSERT INTO queue (id, state, blob_sha256, size, sender, message_id, listener, reports_on)
-     VALUES ($1, 'queued', $2, $3, '', $4, 'dsn', $5)`,
-    [report.queueId, sha256, report.raw.length, report.messageId, report.reportsOn],
+    `INSERT INTO queue (id, state, blob_sha256, size, sender, message_id, listener, reports_on, require_tls)
+     VALUES ($1, 'queued', $2, $3, '', $4, 'dsn', $5, $6)`,
+    [
+      report.queueId,
+      sha256,
+      report.raw.length,
+      report.messageId,
+      report.reportsOn,
+      report.requireTls ?? false,
+    ],
   );
   await client.query('INSERT INTO deliveries (queue_id, recipient) VALUES ($1, $2)', [
     report.queueId,

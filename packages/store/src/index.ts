@@ -18,6 +18,7 @@ export * from './mailboxes.js';
 export * from './maildrop.js';
 export * from './messages.js';
 export * from './migrate.js';
+export * from './mta-sts-policies.js';
 export * from './postmaster.js';
 export * from './queue.js';
 export * from './queue-admin.js';

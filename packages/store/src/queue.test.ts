@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimQueuedMessage, settleDeliveries } from './deliveries.js';
 import {
   discardAccepting,
   findQueuedMessage,
@@ -77,5 +78,47 @@ describe('queue', () => {
     ]);
     expect(await sweepAbandoned(store.pool, 60_000)).toBe(1);
     expect(await findQueuedMessage(store.pool, orphan)).toBeUndefined();
+  });
+
+  it('keeps REQUIRETLS and TLS-Required: No with the message, and REQUIRETLS on its notices (RFC 8689)', async () => {
+    const plain = newQueueId();
+    await recordAcceptedMessage(store.pool, message(plain));
+    expect(await findQueuedMessage(store.pool, plain)).toMatchObject({
+      requireTls: false,
+      tlsRequiredNo: false,
+    });
+    const optional = newQueueId();
+    await recordAcceptedMessage(store.pool, { ...message(optional), tlsRequiredNo: true });
+    expect(await findQueuedMessage(store.pool, optional)).toMatchObject({
+      requireTls: false,
+      tlsRequiredNo: true,
+    });
+
+    const required = newQueueId();
+    await recordAcceptedMessage(store.pool, { ...message(required), requireTls: true });
+    await markQueued(store.pool, required);
+    const claimed = await claimQueuedMessage(store.pool, required, 'w1', 60_000);
+    expect(claimed?.entry).toMatchObject({ requireTls: true, tlsRequiredNo: false });
+    const first = claimed!.due[0]!;
+    const report = newQueueId();
+    await settleDeliveries(
+      store.pool,
+      'w1',
+      [{ deliveryId: first.id, outcome: 'bounced', reply: 'no', statusCode: '5.7.30' }],
+      {
+        queueId: report,
+        raw: Buffer.from('Subject: bounce\r\n\r\nx\r\n'),
+        recipient: 'alice@example.org',
+        reportsOn: required,
+        messageId: '<r@x>',
+        requireTls: true,
+      },
+    );
+    expect(await findQueuedMessage(store.pool, report)).toMatchObject({ sender: '', requireTls: true });
+
+    // Both at once is a contradiction the ingress never writes (§4.1: REQUIRETLS wins).
+    await expect(
+      recordAcceptedMessage(store.pool, { ...message(newQueueId()), requireTls: true, tlsRequiredNo: true }),
+    ).rejects.toThrow(/queue_requiretls_or_tls_optional/);
   });
 });

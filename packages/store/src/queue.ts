@@ -29,6 +29,10 @@ export interface AcceptedMessage {
   readonly junk?: boolean | undefined;
   /** The inbound checks' results, for `tegami trace`. */
   readonly verdict?: unknown;
+  /** RFC 8689 §4.1: MAIL FROM carried REQUIRETLS. */
+  readonly requireTls?: boolean | undefined;
+  /** RFC 8689 §4.1: the header said "TLS-Required: No" (and MAIL FROM had no REQUIRETLS). */
+  readonly tlsRequiredNo?: boolean | undefined;
 }
 
 // Crockford's base32 without I, L, O, U: unambiguous when an operator reads one aloud.
@@ -69,8 +73,8 @@ export async function recordAcceptedMessage(db: Queryable, message: AcceptedMess
        INSERT INTO blobs (sha256, size, data) VALUES ($1, $3, $12) ON CONFLICT (sha256) DO NOTHING
      ), queued AS (
        INSERT INTO queue (id, blob_sha256, size, sender, message_id, client_address, client_helo, listener,
-                          authenticated_as, dsn_envid, dsn_ret, junk, verdict)
-       VALUES ($2, $1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $16, $17)
+                          authenticated_as, dsn_envid, dsn_ret, junk, verdict, require_tls, tls_required_no)
+       VALUES ($2, $1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $16, $17, $18, $19)
      )
      INSERT INTO deliveries (queue_id, recipient, dsn_notify, dsn_orcpt)
      SELECT DISTINCT ON (r.recipient) $2, r.recipient,
@@ -96,6 +100,8 @@ export async function recordAcceptedMessage(db: Queryable, message: AcceptedMess
       message.recipients.map((r) => r.orcpt ?? null),
       message.junk ?? false,
       message.verdict === undefined ? null : JSON.stringify(message.verdict),
+      message.requireTls ?? false,
+      message.tlsRequiredNo ?? false,
     ],
   );
 }
@@ -139,11 +145,14 @@ export interface QueuedMessage {
   readonly listener: string | null;
   readonly authenticatedAs: string | null;
   readonly receivedAt: Date;
+  readonly requireTls: boolean;
+  readonly tlsRequiredNo: boolean;
 }
 
 export async function findQueuedMessage(db: Queryable, queueId: string): Promise<QueuedMessage | undefined> {
   const result = await db.query(
     `SELECT q.id, q.state, q.sender, q.size, b.data, q.dsn_envid, q.dsn_ret, q.listener, q.authenticated_as, q.received_at,
+            q.require_tls, q.tls_required_no,
             COALESCE((SELECT json_agg(json_build_object('address', d.recipient, 'notify', d.dsn_notify,
                        'orcpt', d.dsn_orcpt, 'status', d.status) ORDER BY d.id)
                       FROM deliveries d WHERE d.queue_id = q.id), '[]') AS recipients
@@ -164,5 +173,7 @@ export async function findQueuedMessage(db: Queryable, queueId: string): Promise
     listener: row.listener,
     authenticatedAs: row.authenticated_as,
     receivedAt: row.received_at,
+    requireTls: row.require_tls,
+    tlsRequiredNo: row.tls_required_no,
   };
 }

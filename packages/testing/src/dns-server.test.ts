@@ -9,7 +9,35 @@ type Response = dnsPacket.DecodedPacket & { rcode: string };
 let dns: TestDnsServer;
 let nextId = 1;
 
-function udpQuery(name: string, type: dnsPacket.RecordType, timeoutMs = 500): Promise<Response | undefined> {
+/** How a query asks about DNSSEC: nothing, the EDNS DO bit (RFC 3225), or the AD bit (RFC 6840 §5.7). */
+type DnssecAsk = 'none' | 'do' | 'ad';
+
+function encodeQuery(name: string, type: dnsPacket.RecordType, ask: DnssecAsk): dnsPacket.Packet {
+  return {
+    type: 'query',
+    id: nextId++,
+    flags: ask === 'ad' ? dnsPacket.AUTHENTIC_DATA : 0,
+    questions: [{ type, name }],
+    additionals:
+      ask === 'do'
+        ? [
+            {
+              type: 'OPT',
+              name: '.',
+              udpPayloadSize: 1232,
+              flags: dnsPacket.DNSSEC_OK,
+            } as dnsPacket.OptAnswer,
+          ]
+        : [],
+  };
+}
+
+function udpQuery(
+  name: string,
+  type: dnsPacket.RecordType,
+  timeoutMs = 500,
+  ask: DnssecAsk = 'none',
+): Promise<Response | undefined> {
   return new Promise((resolve) => {
     const socket = createSocket('udp4');
     const timer = setTimeout(() => {
@@ -21,11 +49,7 @@ function udpQuery(name: string, type: dnsPacket.RecordType, timeoutMs = 500): Pr
       socket.close();
       resolve(dnsPacket.decode(message) as Response);
     });
-    socket.send(
-      dnsPacket.encode({ type: 'query', id: nextId++, questions: [{ type, name }] }),
-      dns.port,
-      dns.host,
-    );
+    socket.send(dnsPacket.encode(encodeQuery(name, type, ask)), dns.port, dns.host);
   });
 }
 
@@ -143,6 +167,110 @@ describe('startTestDnsServer', () => {
     dns.setRecords({ 'new.test': { a: ['192.0.2.50'] } });
     expect((await udpQuery('new.test', 'A'))?.answers).toMatchObject([{ data: '192.0.2.50' }]);
     expect((await udpQuery('example.test', 'MX'))?.rcode).toBe('NXDOMAIN');
-    expect(dns.queries.at(-1)).toEqual({ name: 'example.test', type: 'MX', transport: 'udp' });
+    expect(dns.queries.at(-1)).toEqual({
+      name: 'example.test',
+      type: 'MX',
+      transport: 'udp',
+      dnssecOk: false,
+    });
+  });
+});
+
+describe('TLSA records and the AD bit', () => {
+  const leafDigest = 'aa'.repeat(32);
+  let secure: TestDnsServer;
+
+  beforeAll(async () => {
+    secure = await startTestDnsServer({
+      authenticated: true,
+      records: {
+        'dane.test': { mx: [{ preference: 10, exchange: 'mx.dane.test' }] },
+        'mx.dane.test': { a: ['192.0.2.25'] },
+        '_25._tcp.mx.dane.test': {
+          tlsa: [
+            { usage: 3, selector: 1, matchingType: 1, data: leafDigest },
+            { usage: 2, selector: 0, matchingType: 2, data: Buffer.alloc(64, 0xbb), ttl: 60 },
+          ],
+        },
+        'unsigned.test': { mx: [{ preference: 10, exchange: 'mx.dane.test' }], authenticated: false },
+        'signed-alias.test': { cname: 'mx.dane.test' },
+        'unsigned-alias.test': { cname: 'mx.dane.test', authenticated: false },
+        'bogus.test': { rcode: 'SERVFAIL' },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await secure?.stop();
+  });
+
+  const ask = (name: string, type: dnsPacket.RecordType, how: DnssecAsk = 'do') =>
+    new Promise<Response | undefined>((resolve) => {
+      const socket = createSocket('udp4');
+      socket.on('message', (message) => {
+        socket.close();
+        resolve(dnsPacket.decode(message) as Response);
+      });
+      socket.send(dnsPacket.encode(encodeQuery(name, type, how)), secure.port, secure.host);
+    });
+
+  it('answers TLSA records with their usage, selector, matching type and data', async () => {
+    const response = await ask('_25._tcp.MX.dane.test', 'TLSA');
+    expect(response?.answers).toMatchObject([
+      {
+        type: 'TLSA',
+        ttl: 300,
+        data: { usage: 3, selector: 1, matchingType: 1, certificate: Buffer.from(leafDigest, 'hex') },
+      },
+      {
+        type: 'TLSA',
+        ttl: 60,
+        data: { usage: 2, selector: 0, matchingType: 2, certificate: Buffer.alloc(64, 0xbb) },
+      },
+    ]);
+  });
+
+  it('sets AD when the query asks with DO or AD, and records that DO was set', async () => {
+    expect((await ask('dane.test', 'MX', 'do'))?.flag_ad).toBe(true);
+    expect(secure.queries.at(-1)).toMatchObject({ name: 'dane.test', dnssecOk: true });
+    expect((await ask('dane.test', 'MX', 'ad'))?.flag_ad).toBe(true);
+    expect(secure.queries.at(-1)).toMatchObject({ name: 'dane.test', dnssecOk: false });
+    // RFC 6840 §5.8: a client that asked neither way gets no AD.
+    expect((await ask('dane.test', 'MX', 'none'))?.flag_ad).toBe(false);
+  });
+
+  it('leaves AD off for a name marked unauthenticated, and for a chain through one', async () => {
+    expect((await ask('unsigned.test', 'MX'))?.flag_ad).toBe(false);
+    const signedChain = await ask('signed-alias.test', 'A');
+    expect(signedChain?.answers).toHaveLength(2);
+    expect(signedChain?.flag_ad).toBe(true);
+    const unsignedChain = await ask('unsigned-alias.test', 'A');
+    expect(unsignedChain?.answers).toHaveLength(2);
+    expect(unsignedChain?.flag_ad).toBe(false);
+  });
+
+  it('never sets AD on a failure, and authenticates denial by the server default', async () => {
+    const bogus = await ask('bogus.test', 'TLSA');
+    expect(bogus?.rcode).toBe('SERVFAIL');
+    expect(bogus?.flag_ad).toBe(false);
+    const nodata = await ask('_25._tcp.nothing.dane.test', 'TLSA');
+    expect(nodata?.rcode).toBe('NXDOMAIN');
+    expect(nodata?.flag_ad).toBe(true);
+  });
+
+  it('changes the server-wide default at run time, names with their own setting aside', async () => {
+    secure.setAuthenticated(false);
+    try {
+      expect((await ask('dane.test', 'MX'))?.flag_ad).toBe(false);
+    } finally {
+      secure.setAuthenticated(true);
+    }
+    expect((await ask('dane.test', 'MX'))?.flag_ad).toBe(true);
+    expect((await ask('unsigned.test', 'MX'))?.flag_ad).toBe(false);
+  });
+
+  it('sends no AD by default', async () => {
+    expect((await udpQuery('example.test', 'MX', 500, 'do'))?.flag_ad).toBe(false);
+    expect(dns.queries.at(-1)?.dnssecOk).toBe(true);
   });
 });

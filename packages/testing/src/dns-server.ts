@@ -1,6 +1,9 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIP, type Server, type Socket } from 'node:net';
 import dnsPacket from 'dns-packet';
+import { DEFAULT_TTL, normaliseName, recordsOf, type TestDnsTlsa } from './dns-records.js';
+
+export type { TestDnsTlsa } from './dns-records.js';
 
 /**
  * An authoritative DNS server for tests, on UDP and TCP of one loopback port, answering
@@ -18,7 +21,10 @@ import dnsPacket from 'dns-packet';
  *     'example.test.spf': { txt: [['v=spf1 ', '-all']] },
  *     'broken.test': { rcode: 'SERVFAIL' },
  *     'hole.test': { drop: true },
+ *     '_25._tcp.mx1.example.test': { tlsa: [{ usage: 3, selector: 1, matchingType: 1, data: 'ab…' }] },
+ *     'insecure.test': { mx: [...], authenticated: false },     // no AD bit for this name
  *   },
+ *   authenticated: true, // answers carry AD, as from a validating resolver (RFC 4035 §3.2.3)
  * });
  * // upstream for the resolver: `127.0.0.1:${dns.port}`
  * ```
@@ -49,6 +55,14 @@ export interface TestDnsNode {
    * `reverseDnsName('1.2.3.4')` gives the name of an address.
    */
   readonly ptr?: readonly string[];
+  /** TLSA records (RFC 6698), for a name such as `_25._tcp.mx1.example.test`. */
+  readonly tlsa?: readonly TestDnsTlsa[];
+  /**
+   * Whether answers about this name carry the AD bit, as a validating resolver sets it for
+   * data it proved with DNSSEC. Overrides the server's `authenticated`; an answer through a
+   * CNAME chain carries AD only when every name on the chain does.
+   */
+  readonly authenticated?: boolean;
   /** This name is an alias: every query for it answers the CNAME (and, unless chaseCnames is off, the target's records). */
   readonly cname?: string;
   /** Every query for this name answers with this RCODE and nothing else. */
@@ -85,6 +99,12 @@ export interface TestDnsServerOptions {
    * ask for the target itself.
    */
   readonly chaseCnames?: boolean;
+  /**
+   * Set the AD bit on every answer (default false), as a validating recursive resolver does
+   * when it has validated the data; per name, `authenticated` overrides it. As such a
+   * resolver (RFC 6840 §5.8), AD is only set when the query asked with DO or AD.
+   */
+  readonly authenticated?: boolean;
 }
 
 export interface TestDnsQuery {
@@ -92,6 +112,8 @@ export interface TestDnsQuery {
   readonly name: string;
   readonly type: string;
   readonly transport: 'udp' | 'tcp';
+  /** The query's EDNS DO bit (RFC 3225): the client wants DNSSEC. */
+  readonly dnssecOk: boolean;
 }
 
 export interface TestDnsServer {
@@ -108,10 +130,11 @@ export interface TestDnsServer {
   setSoa(soa: TestDnsSoa | false): void;
   setTruncateUdp(truncate: boolean): void;
   setSilent(silent: boolean): void;
+  /** Changes the server-wide AD default (names with their own `authenticated` keep theirs). */
+  setAuthenticated(authenticated: boolean): void;
   stop(): Promise<void>;
 }
 
-const DEFAULT_TTL = 300;
 const MAX_CNAME_CHAIN = 8;
 const CLASSIC_UDP_LIMIT = 512;
 const RCODES = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
@@ -126,6 +149,7 @@ export async function startTestDnsServer(options: TestDnsServerOptions = {}): Pr
   let truncateUdp = options.truncateUdp ?? false;
   let silent = options.silent ?? false;
   const chaseCnames = options.chaseCnames ?? true;
+  let authenticated = options.authenticated ?? false;
   const queries: TestDnsQuery[] = [];
   const timers = new Set<NodeJS.Timeout>();
 
@@ -137,7 +161,9 @@ export async function startTestDnsServer(options: TestDnsServerOptions = {}): Pr
     const question = query.questions?.[0];
     if (query.type !== 'query' || !question) return undefined;
     const name = normaliseName(question.name);
-    queries.push({ name, type: question.type, transport });
+    const edns = query.additionals?.find((a): a is dnsPacket.OptAnswer => a.type === 'OPT');
+    const dnssecOk = ((edns?.flags ?? 0) & dnsPacket.DNSSEC_OK) !== 0;
+    queries.push({ name, type: question.type, transport, dnssecOk });
     if (silent) return undefined;
     const node = records.get(name);
     if (node?.drop) return undefined;
@@ -146,12 +172,15 @@ export async function startTestDnsServer(options: TestDnsServerOptions = {}): Pr
     const answers: dnsPacket.Answer[] = [];
     let rcode: Rcode = 'NOERROR';
     let negative = false;
+    // A failure proves nothing; data is authenticated when every name it came through is.
+    let secure = !node?.rcode;
     if (node?.rcode) {
       rcode = node.rcode;
     } else {
       let current = name;
       for (let hop = 0; ; hop++) {
         const here = records.get(current);
+        secure &&= here?.authenticated ?? authenticated;
         if (!here && !hasDescendant(records, current)) {
           rcode = 'NXDOMAIN';
           negative = true;
@@ -190,16 +219,19 @@ export async function startTestDnsServer(options: TestDnsServerOptions = {}): Pr
             },
           ]
         : [];
+    const askedForAd = dnssecOk || ((query.flags ?? 0) & dnsPacket.AUTHENTIC_DATA) !== 0;
     const header = {
       type: 'response' as const,
       id: query.id ?? 0,
       flags:
-        dnsPacket.AUTHORITATIVE_ANSWER | ((query.flags ?? 0) & dnsPacket.RECURSION_DESIRED) | RCODES[rcode],
+        dnsPacket.AUTHORITATIVE_ANSWER |
+        ((query.flags ?? 0) & dnsPacket.RECURSION_DESIRED) |
+        (secure && askedForAd ? dnsPacket.AUTHENTIC_DATA : 0) |
+        RCODES[rcode],
       questions: [question],
     };
     let packet = dnsPacket.encode({ ...header, answers, authorities });
     if (transport === 'udp') {
-      const edns = query.additionals?.find((a): a is dnsPacket.OptAnswer => a.type === 'OPT');
       const limit = Math.max(CLASSIC_UDP_LIMIT, edns?.udpPayloadSize ?? 0);
       if (truncateUdp || packet.length > limit) {
         packet = dnsPacket.encode({ ...header, flags: header.flags | dnsPacket.TRUNCATED_RESPONSE });
@@ -278,6 +310,9 @@ export async function startTestDnsServer(options: TestDnsServerOptions = {}): Pr
     setSilent(next) {
       silent = next;
     },
+    setAuthenticated(next) {
+      authenticated = next;
+    },
     async stop() {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
@@ -318,44 +353,6 @@ async function bindBoth(host: string): Promise<{ udp: UdpSocket; tcp: Server; po
   }
 }
 
-function recordsOf(name: string, node: TestDnsNode, type: string): dnsPacket.Answer[] {
-  const ttlOf = (ttl: number | undefined) => ttl ?? node.ttl ?? DEFAULT_TTL;
-  switch (type) {
-    case 'MX':
-      return (node.mx ?? []).map((mx) => ({
-        type: 'MX',
-        name,
-        ttl: ttlOf(mx.ttl),
-        data: { preference: mx.preference, exchange: mx.exchange === '.' ? '.' : normaliseName(mx.exchange) },
-      }));
-    case 'A':
-    case 'AAAA':
-      return ((type === 'A' ? node.a : node.aaaa) ?? []).map((entry) => {
-        const { address, ttl } = typeof entry === 'string' ? { address: entry, ttl: undefined } : entry;
-        return { type, name, ttl: ttlOf(ttl), data: address };
-      });
-    case 'TXT':
-      return (node.txt ?? []).map((entry) => {
-        const { strings, ttl } =
-          typeof entry === 'string'
-            ? { strings: [entry], ttl: undefined }
-            : Array.isArray(entry)
-              ? { strings: entry as readonly string[], ttl: undefined }
-              : (entry as { strings: readonly string[]; ttl?: number });
-        return { type: 'TXT', name, ttl: ttlOf(ttl), data: strings.map((s) => Buffer.from(s, 'utf8')) };
-      });
-    case 'PTR':
-      return (node.ptr ?? []).map((target) => ({
-        type: 'PTR',
-        name,
-        ttl: ttlOf(undefined),
-        data: normaliseName(target),
-      }));
-    default:
-      return [];
-  }
-}
-
 /** The PTR owner name of an IPv4 or IPv6 address (in-addr.arpa or ip6.arpa), for `ptr` records. */
 export function reverseDnsName(address: string): string {
   if (isIP(address) === 4) return `${address.split('.').reverse().join('.')}.in-addr.arpa`;
@@ -372,11 +369,6 @@ export function reverseDnsName(address: string): string {
 
 function normalise(records: TestDnsRecords): Map<string, TestDnsNode> {
   return new Map(Object.entries(records).map(([name, node]) => [normaliseName(name), node]));
-}
-
-function normaliseName(name: string): string {
-  const lower = name.toLowerCase();
-  return lower.endsWith('.') && lower !== '.' ? lower.slice(0, -1) : lower;
 }
 
 /** An empty non-terminal exists (NODATA), it is not NXDOMAIN (RFC 8020). */

@@ -9,6 +9,7 @@ export {
   type TestDnsServer,
   type TestDnsServerOptions,
   type TestDnsSoa,
+  type TestDnsTlsa,
 } from './dns-server.js';
 export { LineClient } from './line-client.js';
 export {
@@ -74,3 +75,5 @@ export {
 } from './scripted-smtp-peer.js';
 export { answers, type TestServices, testServices } from './services.js';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+export { createTestCa, type IssueOptions, type TestCa, type TestCertificate } from './test-ca.js';
+export { type CertificateOptions, createCertificate } from './test-certificate.js';

@@ -7,9 +7,11 @@ import { TLSSocket } from 'node:tls';
 
 export interface PeerTransaction {
   readonly helo: string;
-  /** The transaction came over TLS (after STARTTLS). */
-  readonly tls: boolean;
   readonly mailFrom: string;
+  /** What followed `MAIL FROM:<...>` (e.g. "SIZE=123 REQUIRETLS"). */
+  readonly mailParams: string;
+  /** The transaction came over TLS (after STARTTLS). */
+  readonly secure: boolean;
   readonly rcpts: { readonly address: string; readonly params: string }[];
   readonly data: Buffer;
   readonly accepted: string[];
@@ -28,8 +30,10 @@ export interface PeerScript {
   noDsn?: boolean;
   /** The SIZE limit announced in the EHLO reply (default 10 MiB). */
   maxSize?: number;
-  /** Offer STARTTLS (RFC 3207) with this certificate; no STARTTLS without one. */
-  tls?: { readonly cert: Buffer | string; readonly key: Buffer | string };
+  /** Offer STARTTLS with this certificate (PEM; the chain may follow the leaf). */
+  tls?: { readonly key: string | Buffer; readonly cert: string | Buffer };
+  /** More EHLO keywords, e.g. "REQUIRETLS" (RFC 8689). */
+  extensions?: readonly string[];
 }
 
 export interface ScriptedPeer {
@@ -57,9 +61,7 @@ export async function startScriptedPeer(
   let maxOpen = 0;
   let total = 0;
 
-  const server: Server = createServer((plain) => {
-    let socket: Socket = plain;
-    let secure = false;
+  const server: Server = createServer((socket) => {
     sockets.add(socket);
     open++;
     total++;
@@ -71,15 +73,20 @@ export async function startScriptedPeer(
     socket.on('error', () => undefined);
     let buffer = Buffer.alloc(0);
     let inData = false;
+    // The stream the session speaks on: the socket, then the TLS socket after STARTTLS.
+    let stream: Socket = socket;
+    let secure = false;
     let helo = '';
     let mailFrom = '';
+    let mailParams = '';
     let rcpts: { address: string; params: string }[] = [];
     let accepted: string[] = [];
     const write = (line: string) => {
-      if (!socket.destroyed) socket.write(`${line}\r\n`);
+      if (!stream.destroyed) stream.write(`${line}\r\n`);
     };
     const reset = () => {
       mailFrom = '';
+      mailParams = '';
       rcpts = [];
       accepted = [];
     };
@@ -95,6 +102,7 @@ export async function startScriptedPeer(
           'ENHANCEDSTATUSCODES',
           ...(script.noDsn ? [] : ['DSN']),
           ...(script.tls && !secure ? ['STARTTLS'] : []),
+          ...(script.extensions ?? []),
         ];
         write(
           [
@@ -103,7 +111,9 @@ export async function startScriptedPeer(
           ].join('\r\n'),
         );
       } else if (verb === 'MAIL') {
-        mailFrom = /<([^>]*)>/.exec(line)?.[1] ?? '';
+        const match = /<([^>]*)>(.*)$/.exec(line);
+        mailFrom = match?.[1] ?? '';
+        mailParams = (match?.[2] ?? '').trim();
         write('250 2.1.0 ok');
       } else if (verb === 'RCPT') {
         const match = /<([^>]*)>(.*)$/.exec(line);
@@ -121,22 +131,12 @@ export async function startScriptedPeer(
           inData = true;
           write('354 go ahead');
         }
-      } else if (verb === 'STAR' && line.toUpperCase() === 'STARTTLS' && script.tls && !secure) {
-        write('220 2.0.0 ready to start TLS');
-        // RFC 3207 §4.2: everything before the handshake is forgotten, the client says EHLO again.
-        plain.removeListener('data', onData);
-        buffer = Buffer.alloc(0);
-        reset();
-        const secured = new TLSSocket(plain, { isServer: true, cert: script.tls.cert, key: script.tls.key });
-        secured.on('error', () => undefined);
-        secured.on('data', onData);
-        sockets.add(secured);
-        secured.on('close', () => sockets.delete(secured));
-        socket = secured;
-        secure = true;
       } else if (verb === 'RSET') {
         reset();
         write('250 2.0.0 ok');
+      } else if (line.toUpperCase() === 'STARTTLS' && script.tls && !secure) {
+        write('220 2.0.0 ready to start TLS');
+        startTls(script.tls);
       } else if (verb === 'NOOP') write('250 2.0.0 ok');
       else if (verb === 'QUIT') {
         write('221 2.0.0 bye');
@@ -154,7 +154,7 @@ export async function startScriptedPeer(
           buffer = buffer.subarray(atStart ? 3 : end + 5);
           inData = false;
           const data = Buffer.from(body.toString('latin1').replace(/^\.\./gm, '.'), 'latin1');
-          const transaction = { helo, tls: secure, mailFrom, rcpts, data, accepted };
+          const transaction = { helo, mailFrom, mailParams, secure, rcpts, data, accepted };
           transactions.push(transaction);
           write(script.data?.(transaction) ?? `250 2.0.0 Ok: queued as PEER${transactions.length}`);
           reset();
@@ -165,7 +165,30 @@ export async function startScriptedPeer(
         const line = buffer.subarray(0, eol).toString('utf8');
         buffer = buffer.subarray(eol + 2);
         onLine(line);
+        // RFC 3207 §4.2: nothing sent before the handshake counts after it.
+        if (stream !== socket && !secure) return;
       }
+    };
+    const startTls = (material: NonNullable<PeerScript['tls']>) => {
+      socket.removeListener('data', onData);
+      buffer = Buffer.alloc(0);
+      let tls: TLSSocket;
+      try {
+        tls = new TLSSocket(socket, { isServer: true, key: material.key, cert: material.cert });
+      } catch {
+        // A test's broken certificate: the client sees the connection drop.
+        socket.destroy();
+        return;
+      }
+      stream = tls;
+      tls.on('error', () => socket.destroy());
+      tls.once('secure', () => {
+        secure = true;
+        // RFC 3207 §4.2: the client starts over with EHLO.
+        helo = '';
+        reset();
+        tls.on('data', onData);
+      });
     };
     const greet = () => {
       write(script.greeting ?? '220 peer.test ESMTP scripted');

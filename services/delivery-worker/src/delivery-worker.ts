@@ -34,11 +34,13 @@ import { deliverToDomain, type RemoteOutcome } from './remote-delivery.js';
 import { type DeliveryReportDeps, type ReportSchedule, startDeliveryReports } from './report-schedule.js';
 import { nextAttempt } from './retry-schedule.js';
 import type { DeliverySettings } from './settings.js';
+import type { TlsOutcome } from './tls-policy.js';
+import { outboundTlsPolicy } from './tls-policy-wiring.js';
 
 export interface DeliveryWorkerDeps {
   readonly pool: pg.Pool;
   readonly bus: MailBus;
-  readonly resolver: Pick<ResolverClient, 'resolveMx' | 'resolveAddresses'>;
+  readonly resolver: Pick<ResolverClient, 'resolveMx' | 'resolveAddresses' | 'resolveTxt' | 'resolveTlsa'>;
   readonly hostname: string;
   readonly logger: Logger;
   readonly settings: DeliverySettings;
@@ -58,6 +60,8 @@ export interface DeliveryWorkerDeps {
    * on): TXT lookups, and for tests a clock that says which days are over.
    */
   readonly reports?: DeliveryReportDeps | undefined;
+  /** Each outbound connection's TLS outcome (for TLS-RPT, RFC 8460). */
+  readonly onTlsOutcome?: ((outcome: TlsOutcome) => void) | undefined;
 }
 
 export interface DeliveryWorkerHandle {
@@ -114,10 +118,19 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       connectTimeoutMs: settings.connectTimeoutMs,
       smtpTimeoutMs: settings.smtpTimeoutMs,
       tlsVerify: settings.tlsVerify,
+      extraCa: settings.extraCa,
     },
     withDomainSlot,
     onConnection: (domain: string, delta: 1 | -1) => metrics?.domainConnections.inc({ domain }, delta),
-    onTlsOutcome: reports?.countTlsOutcome,
+    tlsPolicy: outboundTlsPolicy({ pool, resolver: deps.resolver, settings, logger }),
+    // Counted for our own TLS-RPT reports, and told to whoever else listens (tests).
+    onTlsOutcome:
+      reports || deps.onTlsOutcome
+        ? (outcome: TlsOutcome) => {
+            reports?.countTlsOutcome(outcome);
+            deps.onTlsOutcome?.(outcome);
+          }
+        : undefined,
   };
 
   async function handleJob(job: DeliveryJob, control: JobControl): Promise<void> {
@@ -383,6 +396,8 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       recipient: entry.sender,
       reportsOn: entry.queueId,
       messageId: dsn.messageId,
+      // RFC 8689 §5: the notice of a REQUIRETLS message goes out with REQUIRETLS too.
+      requireTls: entry.requireTls,
     };
   }
 

@@ -6,3 +6,11 @@ export {
 } from './delivery-worker.js';
 export { buildDsn, type DsnInput, type DsnRecipient } from './dsn.js';
 export { type DeliverySettings, deliverySettings, toDeliverySettings } from './settings.js';
+export type {
+  HostTlsPolicy,
+  PeerTls,
+  TlsCheck,
+  TlsOutcome,
+  TlsRequirement,
+  TlsResultType,
+} from './tls-policy.js';

@@ -5,7 +5,9 @@ import type { DsnRecipient } from './dsn.js';
 // and how much of the message goes back with it (RET).
 
 /**
- * What a notice may return of the message. RET=FULL is a request (RFC 3461 §4.3), and the
+ * What a notice may return of the message. A REQUIRETLS message returns its headers only,
+ * whatever RET said (RFC 8689 §5): the notice may travel by a path less protected than the
+ * message. Otherwise RET=FULL is a request (RFC 3461 §4.3), and the
  * envelope sender of mail that did not come through AUTH is only what the client claimed:
  * returning the whole message to it would let anyone send any content to anyone from our
  * MAILER-DAEMON, with NOTIFY=SUCCESS (a "delivered" notice), NOTIFY=DELAY, or a failure
@@ -15,9 +17,9 @@ import type { DsnRecipient } from './dsn.js';
  * say (submission checks the address is theirs) and gets what they asked for.
  */
 export function returnedContent(
-  entry: Pick<QueueEntry, 'dsnRet' | 'authenticatedAs'>,
+  entry: Pick<QueueEntry, 'dsnRet' | 'authenticatedAs' | 'requireTls'>,
 ): 'FULL' | 'HDRS' | null {
-  return entry.authenticatedAs === null ? 'HDRS' : entry.dsnRet;
+  return entry.authenticatedAs === null || entry.requireTls ? 'HDRS' : entry.dsnRet;
 }
 
 export function wants(d: DueDelivery, what: 'SUCCESS' | 'FAILURE' | 'DELAY'): boolean {

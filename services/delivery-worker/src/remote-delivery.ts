@@ -1,6 +1,7 @@
 import { foldLongLines } from '@tegami/protocol';
 import { type ResolverClient, ResolveStatus } from '@tegami/rpc';
 import type { DueDelivery, QueueEntry } from '@tegami/store';
+import { planHostTls, requireTlsRefusal } from './requiretls.js';
 import {
   ConnectionFailure,
   type OutboundSession,
@@ -8,7 +9,7 @@ import {
   type RecipientReply,
   type SmtpClientOptions,
 } from './smtp-client.js';
-import { NO_TLS_POLICY, type TlsOutcome } from './tls-policy.js';
+import { type HostTlsPolicy, NO_TLS_POLICY, type TlsOutcome } from './tls-policy.js';
 
 // Relay to another domain (RFC 5321 §5): its MX hosts in preference order, each host's
 // addresses in turn, until one takes the transaction. Each recipient comes back with
@@ -35,7 +36,18 @@ export interface RemoteDeliveryDeps {
   /** Holds one connection slot of the domain while fn runs; undefined: none is free. */
   readonly withDomainSlot: <T>(domain: string, fn: () => Promise<T>) => Promise<T | undefined>;
   readonly onConnection?: (domain: string, delta: 1 | -1) => void;
+  /** Each connection's TLS outcome (TLS-RPT, RFC 8460): one call per attempt that got to TLS. */
   readonly onTlsOutcome?: ((outcome: TlsOutcome) => void) | undefined;
+  /** The TLS policy for one MX host of the domain (DANE, MTA-STS); default: none. */
+  readonly tlsPolicy?: (domain: string, mxHost: string, route: MxRoute) => Promise<HostTlsPolicy>;
+}
+
+/** How the MX hosts were found: DANE applies only behind an authenticated MX (RFC 7672 §2.2). */
+export interface MxRoute {
+  /** The MX answer (for an implicit MX: the denial of MX and the addresses) had the AD bit. */
+  readonly authenticated: boolean;
+  /** The domain has no MX records: the host is the domain itself (RFC 5321 §5.1). */
+  readonly implicit: boolean;
 }
 
 export async function deliverToDomain(
@@ -76,7 +88,10 @@ export async function deliverToDomain(
   // may refuse or cut them (RFC 5321 §4.5.3.1.6); a message without one goes unchanged.
   const outgoing = foldLongLines(message);
   const attempted = await deps.withDomainSlot(domain, () =>
-    tryHosts(deps, domain, entry, deliveries, outgoing, mx.hosts),
+    tryHosts(deps, domain, entry, deliveries, outgoing, mx.hosts, {
+      authenticated: mx.authenticated === true,
+      implicit: mx.implicit,
+    }),
   );
   return attempted ?? deliveries.map((delivery) => ({ kind: 'busy', delivery }));
 }
@@ -88,6 +103,7 @@ async function tryHosts(
   deliveries: readonly DueDelivery[],
   message: Buffer,
   hosts: readonly { host: string }[],
+  route: MxRoute,
 ): Promise<RemoteOutcome[]> {
   const outcomes: RemoteOutcome[] = [];
   let waiting = [...deliveries];
@@ -107,30 +123,76 @@ async function tryHosts(
       everyHostRefusedForGood = false;
       continue;
     }
+    let policy: HostTlsPolicy;
+    try {
+      policy = deps.tlsPolicy ? await deps.tlsPolicy(domain, host, route) : NO_TLS_POLICY;
+    } catch (err) {
+      // A policy we could not determine is no licence to send without one, unless the sender
+      // said TLS-Required: No: then no policy was to be followed anyway (RFC 8689 §4.2.2).
+      if (entry.tlsRequiredNo && !entry.requireTls) policy = NO_TLS_POLICY;
+      else {
+        lastFailure = {
+          reply: `TLS policy for ${host} of ${domain} unknown: ${(err as Error).message}`,
+          statusCode: '4.7.5',
+          host,
+          address: '',
+        };
+        everyHostRefusedForGood = false;
+        continue;
+      }
+    }
+    // The sender's say (RFC 8689): REQUIRETLS narrows the hosts and tightens the policy,
+    // TLS-Required: No loosens it.
+    const plan = planHostTls(entry, policy, host, route);
+    if (plan.kind === 'skip') {
+      // Refused for good, for this message: no later attempt authenticates this MX host.
+      lastFailure = { reply: plan.reply, statusCode: plan.statusCode, host, address: '' };
+      continue;
+    }
+    const report = (
+      address: string,
+      result: { resultType: TlsOutcome['result']; detail?: string | undefined },
+    ) =>
+      deps.onTlsOutcome?.({
+        policyDomain: domain,
+        policyType: policy.policyType,
+        policyStrings: policy.policyStrings,
+        mxHostPatterns: policy.mxHostPatterns,
+        mxHost: host,
+        sendingIp: deps.smtp.localAddress,
+        receivingIp: address,
+        result: result.resultType,
+        failureDetail: result.detail,
+      });
     for (const address of addresses.list) {
       if (waiting.length === 0) break;
       let session: OutboundSession;
       try {
-        session = await openSmtpSession({ host, address, port: deps.port }, deps.smtp);
-        tlsOutcome(deps, domain, host, address, session.secure ? 'success' : 'starttls-not-supported');
+        session = await openSmtpSession({ host, address, port: deps.port }, deps.smtp, plan.requirement);
       } catch (err) {
         const failure = err instanceof ConnectionFailure ? err : undefined;
-        // The STARTTLS handshake failed (nodemailer's ETLS): a TLS outcome; a refused or
-        // silent connection never got as far as TLS and is none.
-        if (/Error initiating TLS/.test((err as Error).message))
-          tlsOutcome(deps, domain, host, address, 'validation-failure', (err as Error).message);
+        if (failure?.tlsResult) report(address, failure.tlsResult);
+        const refusal =
+          failure && plan.requireTlsParameter === 'always' ? requireTlsRefusal(failure) : undefined;
         lastFailure = {
-          reply: failure?.reply ?? `connect to ${host}[${address}]: ${(err as Error).message}`,
-          statusCode: failure?.enhanced ?? '4.4.1',
+          reply:
+            refusal?.reply ?? failure?.reply ?? `connect to ${host}[${address}]: ${(err as Error).message}`,
+          statusCode: refusal?.statusCode ?? failure?.enhanced ?? '4.4.1',
           host,
           address,
         };
-        if (!failure?.permanent) everyHostRefusedForGood = false;
+        if (!failure?.permanent && !refusal) everyHostRefusedForGood = false;
         continue;
       }
+      report(address, session.tlsResult);
       deps.onConnection?.(domain, 1);
       try {
-        waiting = await sendGroups(session, entry, waiting, message, outcomes, host, address);
+        const requireTls =
+          plan.requireTlsParameter === 'always' ||
+          (plan.requireTlsParameter === 'if-offered' &&
+            session.secure &&
+            session.extensions.includes('REQUIRETLS'));
+        waiting = await sendGroups(session, entry, waiting, message, outcomes, host, address, requireTls);
       } catch (err) {
         // The connection broke mid-way: whoever has no answer yet tries the next address.
         const failure = err instanceof ConnectionFailure ? err : undefined;
@@ -176,6 +238,7 @@ async function sendGroups(
   outcomes: RemoteOutcome[],
   host: string,
   address: string,
+  requireTls: boolean,
 ): Promise<DueDelivery[]> {
   const groups = new Map<string, DueDelivery[]>();
   for (const d of waiting) {
@@ -194,6 +257,7 @@ async function sendGroups(
         envid: entry.dsnEnvid,
         notify: first.notify,
         orcpt: first.orcpt,
+        requireTls,
       },
       message,
     );
@@ -214,26 +278,6 @@ async function sendGroups(
     }
   }
   return [...left];
-}
-
-/** The session's TLS outcome for TLS-RPT (RFC 8460): the domain had no policy, so none applied. */
-function tlsOutcome(
-  deps: RemoteDeliveryDeps,
-  domain: string,
-  mxHost: string,
-  receivingIp: string,
-  result: TlsOutcome['result'],
-  failureDetail?: string,
-): void {
-  deps.onTlsOutcome?.({
-    policyDomain: domain,
-    policyType: NO_TLS_POLICY.policyType,
-    policyStrings: NO_TLS_POLICY.policyStrings,
-    mxHost,
-    receivingIp,
-    result,
-    ...(failureDetail !== undefined && { failureDetail }),
-  });
 }
 
 async function resolveAddresses(

@@ -1,8 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { type ReportConfig, reportSettings } from '@tegami/reports';
-import { bool, durationMs, int, optional, port, string } from '@tegami/runtime';
+import { bool, ConfigError, durationMs, int, optional, path, port, string } from '@tegami/runtime';
 import type { RetrySchedule } from './retry-schedule.js';
 
-/** The delivery settings, read the same way by the service's main and by the standalone. */
+/**
+ * The delivery settings, read the same way by the service's main and by the standalone (which
+ * spreads them beside smtp-ingress's: no key may be one of those).
+ */
 export function deliverySettings() {
   return {
     concurrency: int('TEGAMI_DELIVERY_CONCURRENCY', { min: 1, max: 1000 }),
@@ -11,6 +15,11 @@ export function deliverySettings() {
     connectTimeoutMs: durationMs('TEGAMI_DELIVERY_CONNECT_TIMEOUT_MS', { min: 100 }),
     smtpTimeoutMs: durationMs('TEGAMI_DELIVERY_SMTP_TIMEOUT_MS', { min: 100 }),
     tlsVerify: bool('TEGAMI_DELIVERY_TLS_VERIFY'),
+    tlsCaFile: optional(path('TEGAMI_DELIVERY_TLS_CA_FILE', { mustExist: 'file' })),
+    applyMtaSts: bool('TEGAMI_DELIVERY_MTA_STS'),
+    mtaStsFetchTimeoutMs: durationMs('TEGAMI_DELIVERY_MTA_STS_TIMEOUT_MS', { min: 100 }),
+    mtaStsFetchPort: port('TEGAMI_DELIVERY_MTA_STS_PORT'),
+    applyDane: bool('TEGAMI_DELIVERY_DANE'),
     retryMinMs: durationMs('TEGAMI_DELIVERY_RETRY_MIN_MS', { min: 100 }),
     retryMaxMs: durationMs('TEGAMI_DELIVERY_RETRY_MAX_MS', { min: 100 }),
     maxQueueTimeMs: durationMs('TEGAMI_DELIVERY_MAX_QUEUE_TIME_MS', { min: 1000 }),
@@ -28,6 +37,12 @@ export interface DeliverySettings {
   readonly connectTimeoutMs: number;
   readonly smtpTimeoutMs: number;
   readonly tlsVerify: boolean;
+  /** PEM of the extra CA(s) (TEGAMI_DELIVERY_TLS_CA_FILE), read at start. */
+  readonly extraCa?: string | undefined;
+  /** MTA-STS on (RFC 8461), with the fetch's time limit and the policy host's port. */
+  readonly mtaSts?: { readonly timeoutMs: number; readonly port: number } | undefined;
+  /** DANE (RFC 7672); on unless false. */
+  readonly dane?: boolean | undefined;
   readonly schedule: RetrySchedule;
   readonly delayWarningMs: number;
   readonly domainConnections: number;
@@ -42,6 +57,11 @@ export function toDeliverySettings(read: {
   connectTimeoutMs: number;
   smtpTimeoutMs: number;
   tlsVerify: boolean;
+  tlsCaFile?: string | undefined;
+  applyMtaSts: boolean;
+  mtaStsFetchTimeoutMs: number;
+  mtaStsFetchPort: number;
+  applyDane: boolean;
   retryMinMs: number;
   retryMaxMs: number;
   maxQueueTimeMs: number;
@@ -59,6 +79,11 @@ export function toDeliverySettings(read: {
     connectTimeoutMs: read.connectTimeoutMs,
     smtpTimeoutMs: read.smtpTimeoutMs,
     tlsVerify: read.tlsVerify,
+    extraCa: read.tlsCaFile ? readCaFile(read.tlsCaFile) : undefined,
+    mtaSts: read.applyMtaSts
+      ? { timeoutMs: read.mtaStsFetchTimeoutMs, port: read.mtaStsFetchPort }
+      : undefined,
+    dane: read.applyDane,
     schedule: {
       minMs: read.retryMinMs,
       maxMs: Math.max(read.retryMinMs, read.retryMaxMs),
@@ -74,4 +99,14 @@ export function toDeliverySettings(read: {
       },
     }),
   };
+}
+
+/** The extra CA file's certificates; a file with none is a configuration error, not an empty trust list. */
+function readCaFile(file: string): string {
+  const pem = readFileSync(file, 'utf8');
+  const certificates = pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  if (certificates.length === 0) {
+    throw new ConfigError('TEGAMI_DELIVERY_TLS_CA_FILE', `${file} holds no PEM certificate`);
+  }
+  return `${certificates.join('\n')}\n`;
 }

@@ -4,18 +4,28 @@ import {
   type ResolveMxResponse,
   type ResolverClient,
   ResolveStatus,
+  type ResolveTlsaResponse,
+  type ResolveTxtResponse,
 } from '@tegami/rpc';
 
 // The worker's view of dns-resolver, scripted: the real service is exercised against a
 // real DNS server in services/dns-resolver and in the end-to-end tests of test/.
 
 export type MxAnswer =
-  | { readonly hosts: readonly string[] }
+  /**
+   * `implicit`: the domain has no MX, and hosts holds the domain itself (RFC 5321 §5.1).
+   * `authenticated`: the answer carries the AD bit (DNSSEC-validated upstream).
+   */
+  | { readonly hosts: readonly string[]; readonly implicit?: boolean; readonly authenticated?: boolean }
   | { readonly status: 'NXDOMAIN' | 'NULL_MX' | 'SERVFAIL' | 'TIMEOUT' | 'NO_DATA' };
 
-export interface TestResolver extends Pick<ResolverClient, 'resolveMx' | 'resolveAddresses'> {
+export interface TestResolver
+  extends Pick<ResolverClient, 'resolveMx' | 'resolveAddresses' | 'resolveTxt' | 'resolveTlsa'> {
   setMx(domain: string, answer: MxAnswer): void;
   setAddresses(host: string, addresses: readonly string[]): void;
+  /** TXT records of `name`, each as its character-strings; unset: NXDOMAIN. */
+  setTxt(name: string, records: readonly (readonly string[])[]): void;
+  readonly txtQueries: string[];
   readonly mxQueries: string[];
 }
 
@@ -25,8 +35,23 @@ export function createFakeResolver(): TestResolver {
   const mx = new Map<string, MxAnswer>();
   const addresses = new Map<string, readonly string[]>();
   const mxQueries: string[] = [];
+  const txt = new Map<string, readonly (readonly string[])[]>();
+  const txtQueries: string[] = [];
   return {
     mxQueries,
+    txtQueries,
+    setTxt: (name, records) => txt.set(name, records),
+    async resolveTxt(name): Promise<ResolveTxtResponse> {
+      txtQueries.push(name);
+      const records = txt.get(name);
+      if (!records)
+        return { status: ResolveStatus.RESOLVE_STATUS_NXDOMAIN, records: [], detail: 'scripted NXDOMAIN' };
+      return {
+        status: ResolveStatus.RESOLVE_STATUS_OK,
+        records: records.map((strings) => ({ strings: [...strings], ttlSeconds: 300 })),
+        detail: '',
+      };
+    },
     setMx: (domain, answer) => mx.set(domain, answer),
     setAddresses: (host, list) => addresses.set(host, list),
     async resolveMx(domain): Promise<ResolveMxResponse> {
@@ -36,7 +61,8 @@ export function createFakeResolver(): TestResolver {
         return {
           status: ResolveStatus.RESOLVE_STATUS_OK,
           hosts: answer.hosts.map((host, i) => ({ host, preference: (i + 1) * 10, ttlSeconds: 300 })),
-          implicit: false,
+          implicit: answer.implicit ?? false,
+          ...(answer.authenticated ? { authenticated: true } : {}),
           detail: '',
         };
       }
@@ -45,6 +71,15 @@ export function createFakeResolver(): TestResolver {
         hosts: [],
         implicit: false,
         detail: `scripted ${answer.status}`,
+      };
+    },
+    // No TLSA records anywhere (DANE is tested against the real dns-resolver in test/dane.test.ts).
+    async resolveTlsa(): Promise<ResolveTlsaResponse> {
+      return {
+        status: ResolveStatus.RESOLVE_STATUS_NXDOMAIN,
+        records: [],
+        authenticated: false,
+        detail: 'scripted',
       };
     },
     async resolveAddresses(host): Promise<ResolveAddressesResponse> {

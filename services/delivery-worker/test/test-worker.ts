@@ -19,7 +19,11 @@ import {
 } from '@tegami/store';
 import { createTestDatabase, freePort, testNats } from '@tegami/testing';
 import type { Registry } from 'prom-client';
-import { type DeliveryWorkerHandle, startDeliveryWorker } from '../src/delivery-worker.js';
+import {
+  type DeliveryWorkerDeps,
+  type DeliveryWorkerHandle,
+  startDeliveryWorker,
+} from '../src/delivery-worker.js';
 import type { DeliverySettings } from '../src/settings.js';
 import type { TestResolver } from './fake-resolver.js';
 
@@ -40,6 +44,8 @@ export interface SubmitInput {
   readonly held?: boolean;
   /** The inbound checks said Junk (DMARC quarantine, spam). */
   readonly junk?: boolean;
+  /** MAIL FROM carried REQUIRETLS (RFC 8689). */
+  readonly requireTls?: boolean;
 }
 
 export interface TestWorker {
@@ -82,6 +88,7 @@ export function testSettings(smtpPort: number, overrides: Partial<DeliverySettin
 export async function startTestWorker(
   resolver: TestResolver,
   overrides: Partial<DeliverySettings> = {},
+  more: Pick<DeliveryWorkerDeps, 'onTlsOutcome'> = {},
 ): Promise<TestWorker> {
   const database = await createTestDatabase();
   const store = openStore({ url: database.url, poolSize: 10, onIdleError: () => undefined });
@@ -110,6 +117,7 @@ export async function startTestWorker(
       describe: describeMessage,
       metrics: handle.metrics,
       dueScanIntervalMs: 200,
+      ...more,
     });
   };
 
@@ -140,6 +148,7 @@ export async function startTestWorker(
         dsnEnvid: input.envid,
         authenticatedAs: input.authenticatedAs,
         junk: input.junk,
+        requireTls: input.requireTls,
       });
       if (!input.held) await bus.publishJob({ queueId, enqueuedAt: new Date().toISOString() });
       await markQueued(store.pool, queueId);

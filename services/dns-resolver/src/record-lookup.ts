@@ -11,6 +11,7 @@ export interface RecordData {
   TXT: Buffer[];
   /** The host name a PTR record points to, as the server wrote it. */
   PTR: string;
+  TLSA: { usage: number; selector: number; matchingType: number; certificate: Buffer };
 }
 
 export interface FoundRecord<T> {
@@ -19,12 +20,21 @@ export interface FoundRecord<T> {
   readonly ttlSeconds: number;
 }
 
-/** The outcome of one lookup of one name and type, after following CNAMEs. */
+/**
+ * The outcome of one lookup of one name and type, after following CNAMEs. `authenticated`:
+ * every upstream answer it was made of had the AD bit (RFC 4035 §3.2.3), so the records, or
+ * the NXDOMAIN or NODATA, were proved with DNSSEC by the upstream; never for a failure.
+ */
 export type Lookup<T> =
-  | { readonly status: ResolveStatus.RESOLVE_STATUS_OK; readonly records: readonly FoundRecord<T>[] }
+  | {
+      readonly status: ResolveStatus.RESOLVE_STATUS_OK;
+      readonly records: readonly FoundRecord<T>[];
+      readonly authenticated: boolean;
+    }
   | {
       readonly status: Exclude<ResolveStatus, ResolveStatus.RESOLVE_STATUS_OK>;
       readonly detail: string;
+      readonly authenticated: boolean;
     };
 
 export interface LookupObserver {
@@ -41,14 +51,19 @@ export interface RecordLookupOptions {
   readonly now?: () => number;
 }
 
-/** What the cache holds: records with the TTLs they came with and when they came. */
+/** What the cache holds: records with the TTLs they came with and when they came, and the AD flag. */
 type Stored =
   | {
       readonly status: ResolveStatus.RESOLVE_STATUS_OK;
       readonly records: readonly { data: unknown; ttl: number }[];
       readonly fetchedAt: number;
+      readonly authenticated: boolean;
     }
-  | { readonly status: Exclude<ResolveStatus, ResolveStatus.RESOLVE_STATUS_OK>; readonly detail: string };
+  | {
+      readonly status: Exclude<ResolveStatus, ResolveStatus.RESOLVE_STATUS_OK>;
+      readonly detail: string;
+      readonly authenticated: boolean;
+    };
 
 /** With a cache lifetime: how long the answer may be kept (0: not at all). */
 type Fetched = { readonly stored: Stored; readonly ttlMs: number };
@@ -90,6 +105,7 @@ export class RecordLookup {
         data: r.data as RecordData[T],
         ttlSeconds: Math.max(0, r.ttl - elapsed),
       })),
+      authenticated: stored.authenticated,
     };
   }
 
@@ -125,6 +141,8 @@ export class RecordLookup {
     const fetchedAt = this.now();
     const seen = new Set([name]);
     let chainTtl = MAX_POSITIVE_TTL_SECONDS;
+    // A chain of CNAMEs is only as authenticated as its least authenticated answer.
+    let authenticated = true;
     let current = name;
     for (let hops = 0; ; ) {
       const outcome = await this.options.upstream.query(current, type);
@@ -133,9 +151,16 @@ export class RecordLookup {
       const { response, server } = outcome as Extract<UpstreamOutcome, { kind: 'answer' }>;
       const answers = response.answers ?? [];
       const from = `${type} ${current} from ${server}`;
+      authenticated &&= response.flag_ad === true;
 
       if (response.rcode === 'NXDOMAIN') {
-        return this.negative(ResolveStatus.RESOLVE_STATUS_NXDOMAIN, `${from}: NXDOMAIN`, response, chainTtl);
+        return this.negative(
+          ResolveStatus.RESOLVE_STATUS_NXDOMAIN,
+          `${from}: NXDOMAIN`,
+          response,
+          chainTtl,
+          authenticated,
+        );
       }
       // Walk the chain the answer holds from the name asked.
       let owner = current;
@@ -151,6 +176,7 @@ export class RecordLookup {
               status: ResolveStatus.RESOLVE_STATUS_OK,
               records: records.map((r) => ({ data: dataOf(r), ttl: ttlOf(r.ttl) })),
               fetchedAt,
+              authenticated,
             },
             ttlMs: Math.min(chainTtl, ...ttls) * 1000,
           };
@@ -174,6 +200,7 @@ export class RecordLookup {
           `${from}: no ${type} records`,
           response,
           chainTtl,
+          authenticated,
         );
       }
       current = owner;
@@ -186,12 +213,13 @@ export class RecordLookup {
     detail: string,
     response: DnsResponse,
     chainTtl: number,
+    authenticated: boolean,
   ): Fetched {
     const soa = soaOf(response);
     // Without an SOA the answer must not be cached (RFC 2308 §5).
     const ttlSeconds = soa ? Math.min(ttlOf(soa.ttl), ttlOf(soa.data.minimum ?? 0), chainTtl) : 0;
     return {
-      stored: { status, detail },
+      stored: { status, detail, authenticated },
       ttlMs: Math.min(ttlSeconds * 1000, this.options.negativeTtlMaxMs),
     };
   }
@@ -200,20 +228,32 @@ export class RecordLookup {
 function failureOf(outcome: UpstreamOutcome, name: string, type: QueryType): Fetched | undefined {
   if (outcome.kind === 'timeout' || outcome.kind === 'network') {
     return {
-      stored: { status: ResolveStatus.RESOLVE_STATUS_TIMEOUT, detail: `${type} ${name}: ${outcome.detail}` },
+      stored: {
+        status: ResolveStatus.RESOLVE_STATUS_TIMEOUT,
+        detail: `${type} ${name}: ${outcome.detail}`,
+        authenticated: false,
+      },
       ttlMs: 0,
     };
   }
   const rcode = outcome.response.rcode;
   const detail = `${type} ${name} from ${outcome.server}: ${rcode}`;
   if (rcode === 'REFUSED')
-    return { stored: { status: ResolveStatus.RESOLVE_STATUS_REFUSED, detail }, ttlMs: 0 };
+    return {
+      stored: { status: ResolveStatus.RESOLVE_STATUS_REFUSED, detail, authenticated: false },
+      ttlMs: 0,
+    };
   if (rcode !== 'NOERROR' && rcode !== 'NXDOMAIN') return failed(detail);
   return undefined;
 }
 
 function failed(detail: string): Fetched {
-  return { stored: { status: ResolveStatus.RESOLVE_STATUS_SERVFAIL, detail }, ttlMs: 0 };
+  // RFC 7672 §2.1.1: a validating upstream answers SERVFAIL for bogus data; like any failure,
+  // it is temporary and proves nothing.
+  return {
+    stored: { status: ResolveStatus.RESOLVE_STATUS_SERVFAIL, detail, authenticated: false },
+    ttlMs: 0,
+  };
 }
 
 function soaOf(response: DnsResponse): dnsPacket.SoaAnswer | undefined {
@@ -232,6 +272,10 @@ function ttlOf(ttl: number | undefined): number {
 function dataOf(answer: dnsPacket.Answer): unknown {
   if (answer.type === 'MX') {
     return { preference: answer.data.preference ?? 0, exchange: answer.data.exchange };
+  }
+  if (answer.type === 'TLSA') {
+    const { usage, selector, matchingType, certificate } = answer.data;
+    return { usage, selector, matchingType, certificate };
   }
   if (answer.type === 'TXT') {
     const data = answer.data;

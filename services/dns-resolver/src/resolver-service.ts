@@ -12,10 +12,13 @@ import {
   type ResolvePtrResponse,
   type ResolverImplementation,
   ResolveStatus,
+  type ResolveTlsaRequest,
+  type ResolveTlsaResponse,
   type ResolveTxtRequest,
   type ResolveTxtResponse,
   RpcError,
   reverseDnsNameOf,
+  type TlsaRecord,
   type TxtRecord,
 } from '@tegami/rpc';
 import type { DnsMetrics } from './metrics.js';
@@ -36,8 +39,9 @@ const STATUS_LABELS: Record<ResolveStatus, string> = {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * The three RPCs over the cached lookups: what the delivery-worker needs to route mail
- * (RFC 5321 §5.1), with DNS outcomes as statuses, never as gRPC errors.
+ * The RPCs over the cached lookups: what the delivery-worker needs to route mail (RFC 5321
+ * §5.1) and to authenticate the MX hosts (DANE, RFC 7672), and what the inbound checks ask,
+ * with DNS outcomes as statuses, never as gRPC errors.
  */
 export class ResolverService implements ResolverImplementation {
   constructor(
@@ -85,11 +89,29 @@ export class ResolverService implements ResolverImplementation {
     };
   }
 
+  async resolveTlsa({ name }: ResolveTlsaRequest): Promise<ResolveTlsaResponse> {
+    const found = await this.lookups.lookup(normaliseName(name, 'name'), 'TLSA');
+    this.count('ResolveTlsa', found.status);
+    const { authenticated } = found;
+    if (found.status !== ResolveStatus.RESOLVE_STATUS_OK) {
+      return { status: found.status, records: [], authenticated, detail: found.detail };
+    }
+    const records: TlsaRecord[] = found.records.map((r) => ({
+      usage: r.data.usage,
+      selector: r.data.selector,
+      matchingType: r.data.matchingType,
+      data: r.data.certificate,
+      ttlSeconds: r.ttlSeconds,
+    }));
+    return { status: found.status, records, authenticated, detail: '' };
+  }
+
   private async mxOf(domain: string): Promise<ResolveMxResponse> {
     const found = await this.lookups.lookup(domain, 'MX');
-    if (found.status === ResolveStatus.RESOLVE_STATUS_NO_DATA) return this.implicitMx(domain, found.detail);
+    if (found.status === ResolveStatus.RESOLVE_STATUS_NO_DATA) return this.implicitMx(domain, found);
+    const { authenticated } = found;
     if (found.status !== ResolveStatus.RESOLVE_STATUS_OK) {
-      return { status: found.status, hosts: [], implicit: false, detail: found.detail };
+      return { status: found.status, hosts: [], implicit: false, detail: found.detail, authenticated };
     }
     // RFC 7505 §3: "MX 0 ." says the domain takes no mail. A domain must not publish it
     // beside other MX records; if one does anyway, the real exchanges are used.
@@ -101,6 +123,7 @@ export class ResolverService implements ResolverImplementation {
         hosts: [],
         implicit: false,
         detail: `${domain} publishes a null MX (RFC 7505): it accepts no mail`,
+        authenticated,
       };
     }
     const hosts: MxHost[] = real.map((r) => ({
@@ -113,18 +136,26 @@ export class ResolverService implements ResolverImplementation {
       hosts: byPreference(hosts),
       implicit: false,
       detail: '',
+      authenticated,
     };
   }
 
-  /** RFC 5321 §5.1: no MX records, so the domain itself is the MX if it has an address. */
-  private async implicitMx(domain: string, noMxDetail: string): Promise<ResolveMxResponse> {
+  /**
+   * RFC 5321 §5.1: no MX records, so the domain itself is the MX if it has an address. It is
+   * authenticated when both the denial of MX records and the addresses are (RFC 7672 §2.2.2).
+   */
+  private async implicitMx(
+    domain: string,
+    noMx: { readonly detail: string; readonly authenticated: boolean },
+  ): Promise<ResolveMxResponse> {
     const addresses = await this.addressesOf(domain);
+    const authenticated = noMx.authenticated && addresses.authenticated === true;
     if (addresses.status !== ResolveStatus.RESOLVE_STATUS_OK) {
       const detail =
         addresses.status === ResolveStatus.RESOLVE_STATUS_NO_DATA
-          ? `${noMxDetail}, and no A or AAAA records for an implicit MX`
+          ? `${noMx.detail}, and no A or AAAA records for an implicit MX`
           : addresses.detail;
-      return { status: addresses.status, hosts: [], implicit: false, detail };
+      return { status: addresses.status, hosts: [], implicit: false, detail, authenticated };
     }
     const ttlSeconds = Math.min(...addresses.addresses.map((a) => a.ttlSeconds));
     return {
@@ -132,6 +163,7 @@ export class ResolverService implements ResolverImplementation {
       hosts: [{ host: domain, preference: 0, ttlSeconds }],
       implicit: true,
       detail: '',
+      authenticated,
     };
   }
 
@@ -140,7 +172,11 @@ export class ResolverService implements ResolverImplementation {
     family = AddressFamily.ADDRESS_FAMILY_UNSPECIFIED,
   ): Promise<ResolveAddressesResponse> {
     // One family asked for: the other counts as an empty answer, never as a query.
-    const skipped: Lookup<string> = { status: ResolveStatus.RESOLVE_STATUS_NO_DATA, detail: '' };
+    const skipped: Lookup<string> = {
+      status: ResolveStatus.RESOLVE_STATUS_NO_DATA,
+      detail: '',
+      authenticated: true,
+    };
     const [v4, v6] = await Promise.all([
       family === AddressFamily.ADDRESS_FAMILY_IPV6 ? skipped : this.lookups.lookup(host, 'A'),
       family === AddressFamily.ADDRESS_FAMILY_IPV4 ? skipped : this.lookups.lookup(host, 'AAAA'),
@@ -157,8 +193,15 @@ export class ResolverService implements ResolverImplementation {
         ttlSeconds: r.ttlSeconds,
       })),
     ];
-    if (addresses.length > 0) return { status: ResolveStatus.RESOLVE_STATUS_OK, addresses, detail: '' };
-    return { ...combineFailures(v4, v6), addresses: [] };
+    if (addresses.length > 0) {
+      // The addresses a client will connect to are authenticated when every lookup that gave
+      // some is; a failed lookup of the other family takes none away (nor could an attacker
+      // who makes it fail take DANE away by it).
+      const gave = [v4, v6].filter((l) => okRecords(l).length > 0);
+      const authenticated = gave.every((l) => l.authenticated);
+      return { status: ResolveStatus.RESOLVE_STATUS_OK, addresses, detail: '', authenticated };
+    }
+    return { ...combineFailures(v4, v6), addresses: [], authenticated: false };
   }
 
   private count(rpc: string, status: ResolveStatus): void {

@@ -10,7 +10,7 @@ export interface Upstream {
 }
 
 /** The record types the resolver asks for. */
-export type QueryType = 'MX' | 'A' | 'AAAA' | 'TXT' | 'PTR';
+export type QueryType = 'MX' | 'A' | 'AAAA' | 'TXT' | 'PTR' | 'TLSA';
 
 /** What dns-packet decodes, with the header fields its type declarations leave out. */
 export type DnsResponse = dnsPacket.DecodedPacket & { readonly rcode: string };
@@ -154,8 +154,12 @@ function encodeQuery(id: number, name: string, type: QueryType): dnsPacket.Packe
         udpPayloadSize: EDNS_UDP_PAYLOAD,
         extendedRcode: 0,
         ednsVersion: 0,
-        flags: 0,
-        flag_do: false,
+        // DO (RFC 3225): a validating upstream then sets AD on the answers it proved with
+        // DNSSEC (RFC 4035 §3.2.3), which is what DANE needs to know (RFC 7672 §2.1). The
+        // RRSIGs that come along are not checked here: the upstream's validation is trusted,
+        // as Postfix does with smtp_dns_support_level = dnssec.
+        flags: dnsPacket.DNSSEC_OK,
+        flag_do: true,
         options: [],
       },
     ],

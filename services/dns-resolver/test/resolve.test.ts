@@ -106,6 +106,8 @@ describe('ResolveMx', () => {
       hosts: [{ host: 'bare.test', preference: 0, ttlSeconds: expect.any(Number) }],
       implicit: true,
       detail: '',
+      // The test zone is not signed: no AD bit.
+      authenticated: false,
     });
     const { hosts } = await t.client.resolveMx('bare.test');
     // The shorter of the address TTLs.
@@ -225,6 +227,7 @@ describe('ResolveAddresses', () => {
         { address: '2001:db8::1', family: AddressFamily.ADDRESS_FAMILY_IPV6, ttlSeconds: expect.any(Number) },
       ],
       detail: '',
+      authenticated: false,
     });
     const { addresses } = await t.client.resolveAddresses('mx1.example.test');
     expect(addresses[1]!.ttlSeconds).toBeLessThanOrEqual(60);

@@ -1,5 +1,5 @@
 export { type InboundCheckConfig, inboundChecks } from './inbound-setup.js';
-export { httpUrl, inboundCheckSettings, smtpListeners, smtpSettings } from './settings.js';
+export { httpUrl, inboundCheckSettings, mtaStsHostOf, smtpListeners, smtpSettings } from './settings.js';
 export {
   type SmtpIngress,
   type SmtpIngressDeps,

@@ -14,7 +14,7 @@ import {
 } from '@tegami/runtime';
 import { loginThrottlePolicy, openServiceStore, prepareLegacySasl, sweepAbandoned } from '@tegami/store';
 import { inboundChecks } from './inbound-setup.js';
-import { inboundCheckSettings, smtpListeners, smtpSettings } from './settings.js';
+import { inboundCheckSettings, mtaStsHostOf, smtpListeners, smtpSettings } from './settings.js';
 import { startSmtpIngress } from './smtp-ingress.js';
 
 // Every 'accepting' row older than this had its client told 451 long ago.
@@ -61,6 +61,7 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
     legacySasl,
     resolver,
     listeners: smtpListeners(config),
+    mtaSts: mtaStsHostOf(config),
     popBeforeSmtp: config.popBeforeSmtpTtlMs !== undefined,
     drainTimeoutMs: drainTimeoutOf(config.shutdownTimeoutMs),
     inbound: inboundChecks(config, resolver),

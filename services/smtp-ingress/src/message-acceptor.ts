@@ -23,6 +23,7 @@ import { checkInboundMessage, type InboundCheckDeps, type InboundVerdictSummary 
 import type { SmtpMetrics } from './metrics.js';
 import { receivedHeader } from './received-header.js';
 import { findMessageId, fixSubmittedHeaders } from './submission-headers.js';
+import { saysTlsRequiredNo } from './tls-required.js';
 
 export interface AcceptorDeps {
   readonly pool: pg.Pool;
@@ -72,6 +73,9 @@ export async function acceptMessage(
       : message;
   const received = receivedHeader({ client, hostname: deps.hostname, queueId, recipients, date: now });
   const sender = reversePathAddress(envelope.from);
+  // RFC 8689 §4.1: the message is tagged with REQUIRETLS, or else with its TLS-Required field.
+  const requireTls = envelope.mailParams.requireTls === true;
+  const tlsRequiredNo = !requireTls && saysTlsRequiredNo(fixed);
   let raw: Buffer = Buffer.concat([Buffer.from(received), fixed]);
   let junk = false;
   let verdict: InboundVerdictSummary | undefined;
@@ -93,6 +97,8 @@ export async function acceptMessage(
         size: raw.length,
         result,
         reply: answer.code,
+        ...(requireTls ? { requireTls } : {}),
+        ...(tlsRequiredNo ? { tlsRequiredNo } : {}),
         ...(err ? { err } : {}),
       },
       'transaction',
@@ -149,6 +155,8 @@ export async function acceptMessage(
       dsnRet: envelope.mailParams.ret,
       junk,
       verdict,
+      requireTls,
+      tlsRequiredNo,
     });
   } catch (err) {
     deps.metrics.errors.inc({ kind: 'storage' });

@@ -3,6 +3,9 @@ import {
   bool,
   durationMs,
   int,
+  type MtaStsPublication,
+  mtaStsListenerSettings,
+  mtaStsPublicationSettings,
   oneOf,
   optional,
   port,
@@ -31,7 +34,20 @@ export function smtpSettings() {
     allowPlaintextAuth: bool('TEGAMI_SMTP_ALLOW_PLAINTEXT_AUTH'),
     popBeforeSmtpTtlMs: optional(durationMs('TEGAMI_POP_BEFORE_SMTP_TTL', { min: 1000 })),
     connectionChecks: connectionCheckSettings(),
+    ...mtaStsListenerSettings(),
+    mtaStsPolicy: mtaStsPublicationSettings(),
   };
+}
+
+/** The policy host smtp-ingress runs for the local domains, when TEGAMI_MTA_STS_PORT is set. */
+export function mtaStsHostOf(config: {
+  mtaStsPort?: number | undefined;
+  mtaStsTls: boolean;
+  mtaStsPolicy: MtaStsPublication;
+}) {
+  return config.mtaStsPort === undefined
+    ? undefined
+    : { port: config.mtaStsPort, policy: config.mtaStsPolicy, https: config.mtaStsTls };
 }
 
 /** Mail authentication and the spam filter of port 25 (read by the service and the standalone). */

@@ -7,6 +7,7 @@ import {
 } from 'node:tls';
 import type { MailBus } from '@tegami/bus';
 import {
+  type MtaStsPolicy,
   reply,
   type SmtpRole,
   type SmtpSessionConfig,
@@ -18,6 +19,7 @@ import {
   type AbuseLimits,
   AbuseTracker,
   acceptProxiedConnection,
+  ConfigError,
   ConnectionLimits,
   closeIfProxyHeader,
   createTlsContextOptions,
@@ -44,6 +46,7 @@ import { isLoopbackAddress } from './client-address.js';
 import { type ConnectionCheckSettings, createConnectionChecker } from './connection-checks.js';
 import type { AcceptorDeps } from './message-acceptor.js';
 import { createSmtpMetrics } from './metrics.js';
+import { type MtaStsHost, startMtaStsHost } from './mta-sts-host.js';
 import { RelayPolicy } from './policy.js';
 import { type ServedSmtpConnection, serveSmtpConnection } from './smtp-connection.js';
 
@@ -111,6 +114,13 @@ export interface SmtpIngressDeps {
   /** stop(): how long transactions in progress may take to finish before they get 421. */
   readonly drainTimeoutMs?: number;
   /**
+   * The MTA-STS policy host of the local domains (TEGAMI_MTA_STS_*), on `port` (ports['mta-sts']),
+   * over HTTPS with `tls` when `https`; none when absent.
+   */
+  readonly mtaSts?:
+    | { readonly port: number; readonly policy: MtaStsPolicy; readonly https: boolean }
+    | undefined;
+  /**
    * PROXY protocol behind a load balancer (TEGAMI_PROXY_PROTOCOL): the client address the
    * header carries is what relay rules, limits, Received and the logs use.
    */
@@ -140,6 +150,12 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
   const limits = new ConnectionLimits(deps.maxConnections, deps.maxConnectionsPerAddress);
   const tlsOptions = deps.tls ? createTlsContextOptions(deps.tls, deps.tlsPolicy) : undefined;
   const secureContext: SecureContext | undefined = tlsOptions ? createSecureContext(tlsOptions) : undefined;
+  if (deps.mtaSts?.https && !tlsOptions) {
+    throw new ConfigError(
+      'TEGAMI_MTA_STS_TLS',
+      'the MTA-STS policy host is to speak HTTPS, but there is no certificate (TEGAMI_TLS_CERT_FILE); behind a proxy or Ingress that terminates TLS, set it to false',
+    );
+  }
   const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool), DOMAIN_REFRESH_MS);
   const { mechanisms, lookupCredentials } = saslLogins(deps.pool, deps.legacySasl, deps.logger);
   // Shared through Postgres with every replica and with POP3 and IMAP.
@@ -275,10 +291,24 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
     );
   }
 
+  let mtaStsHost: MtaStsHost | undefined;
+  if (deps.mtaSts) {
+    mtaStsHost = await startMtaStsHost({
+      host: deps.host,
+      port: deps.mtaSts.port,
+      policy: deps.mtaSts.policy,
+      localDomains: async () => realms.current(),
+      tls: deps.mtaSts.https ? tlsOptions : undefined,
+      logger: deps.logger,
+    });
+    ports['mta-sts'] = mtaStsHost.port;
+  }
+
   return {
     ports,
     async stop() {
       draining = true;
+      await mtaStsHost?.stop();
       realms.stop();
       sweeping.stop();
       // close() resolves only once every connection has ended, so it is awaited last.

@@ -72,7 +72,11 @@ Tegami is running (data in ${config.dataDir}).
   delivery   into local INBOXes; to other domains by MX (DNS: ${config.upstreams.map((u) => `${u.host}:${u.port}`).join(', ')})
   POP3       ${config.popHost}:${standalone.pop.ports.pop} (STLS)  :${standalone.pop.ports.pops} (implicit TLS)
   IMAP       ${config.imapHost}:${standalone.imap.ports.imap} (STARTTLS)  :${standalone.imap.ports.imaps} (implicit TLS)
-
+${
+  standalone.smtp.ports['mta-sts']
+    ? `  MTA-STS    https://mta-sts.${config.domain}:${standalone.smtp.ports['mta-sts']}/.well-known/mta-sts.txt (policy host; the TXT record: pnpm tegami mta-sts)\n`
+    : ''
+}
 Add the first user, in another terminal, and send a message:
 
   pnpm tegami user add alice@${config.domain}

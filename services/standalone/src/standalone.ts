@@ -15,6 +15,7 @@ import {
   ensureSelfSignedCertificate,
   type Logger,
   type LoginClientLimits,
+  type MtaStsPublication,
   type OpsServer,
   startOpsServer,
   type TlsPolicy,
@@ -22,6 +23,7 @@ import {
 import {
   type InboundCheckConfig,
   inboundChecks,
+  mtaStsHostOf,
   type SmtpIngress,
   smtpListeners,
   startSmtpIngress,
@@ -59,13 +61,17 @@ export interface StandaloneDeps {
   readonly legacySasl: LegacySaslSettings;
   readonly smtp: Omit<
     Parameters<typeof startSmtpIngress>[0],
-    'pool' | 'bus' | 'logger' | 'metrics' | 'hostname' | 'listeners' | 'tls' | 'tlsPolicy' | 'host'
+    'pool' | 'bus' | 'logger' | 'metrics' | 'hostname' | 'listeners' | 'tls' | 'tlsPolicy' | 'host' | 'mtaSts'
   > & {
     smtpHost: string;
     mxPort: number;
     submissionPort: number;
     submissionsPort: number;
     popBeforeSmtpTtlMs?: number | undefined;
+    /** The MTA-STS policy host (TEGAMI_MTA_STS_*); none when the port is unset. */
+    mtaStsPort?: number | undefined;
+    mtaStsTls: boolean;
+    mtaStsPolicy: MtaStsPublication;
   };
   /** SPF/DKIM/DMARC/ARC and rspamd on port 25 (TEGAMI_MAIL_AUTH, TEGAMI_RSPAMD_*); off when absent. */
   readonly inboundChecks?: InboundCheckConfig;
@@ -221,6 +227,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       tlsPolicy: deps.tlsPolicy,
       legacySasl,
       listeners: smtpListeners(deps.smtp),
+      mtaSts: mtaStsHostOf(deps.smtp),
       popBeforeSmtp: deps.smtp.popBeforeSmtpTtlMs !== undefined,
       drainTimeoutMs,
       ...(deps.loginThrottle && { loginThrottle: deps.loginThrottle }),

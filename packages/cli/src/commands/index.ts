@@ -1,6 +1,7 @@
 import type { Command, CommandGroup } from '../command.js';
 import { aliasCommands } from './alias.js';
 import { domainCommands } from './domain.js';
+import { mtaStsCommands } from './mta-sts.js';
 import { queueCommands } from './queue.js';
 import { reportCommands } from './report.js';
 import { setupCommands } from './setup.js';
@@ -18,6 +19,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   aliasCommands,
   queueCommands,
   reportCommands,
+  mtaStsCommands,
 ];
 
 export const COMMANDS: readonly Command[] = COMMAND_GROUPS.flatMap((group) => group.commands);

@@ -109,10 +109,26 @@ describe('MAIL parameters', () => {
       enhanced: '5.5.4',
       lines: ['Unsupported parameter NOTIFY'],
     });
-    expect(mailParams('REQUIRETLS')).toEqual({
+    expect(mailParams('MT-PRIORITY=3')).toEqual({
       code: 555,
       enhanced: '5.5.4',
-      lines: ['Unsupported parameter REQUIRETLS'],
+      lines: ['Unsupported parameter MT-PRIORITY'],
+    });
+  });
+
+  it('reads REQUIRETLS, which takes no value, once (RFC 8689 §2)', () => {
+    expect(mailParams('REQUIRETLS')).toEqual({ requireTls: true, smtputf8: false });
+    expect(mailParams('body=8bitmime requiretls')).toEqual({
+      body: '8BITMIME',
+      requireTls: true,
+      smtputf8: false,
+    });
+    expect(mailParams('REQUIRETLS=YES')).toEqual(syntaxError('REQUIRETLS takes no value'));
+    expect(mailParams('REQUIRETLS=')).toEqual(syntaxError('REQUIRETLS takes no value'));
+    expect(mailParams('REQUIRETLS RequireTLS')).toEqual(syntaxError('Duplicate parameter REQUIRETLS'));
+    expect(parseCommand('RCPT TO:<bob@example.net> REQUIRETLS')).toEqual({
+      ok: false,
+      reply: { code: 555, enhanced: '5.5.4', lines: ['Unsupported parameter REQUIRETLS'] },
     });
   });
 

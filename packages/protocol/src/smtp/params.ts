@@ -14,6 +14,8 @@ export interface MailParams {
   readonly envid?: string;
   /** RFC 4954 §5, xtext-decoded: a mailbox, or `<>`. */
   readonly auth?: string;
+  /** RFC 8689 §2: the message must travel onward over TLS to authenticated hosts only. */
+  readonly requireTls?: true;
 }
 
 export type NotifyCondition = 'SUCCESS' | 'FAILURE' | 'DELAY';
@@ -48,6 +50,7 @@ export function parseMailParams(tokens: readonly string[]): ParamsParse<MailPara
     ret?: 'FULL' | 'HDRS';
     envid?: string;
     auth?: string;
+    requireTls?: true;
   } = { smtputf8: false };
   const refusal = readParams(tokens, {
     SIZE: (value) => {
@@ -81,6 +84,12 @@ export function parseMailParams(tokens: readonly string[]): ParamsParse<MailPara
       const auth = value === undefined ? undefined : decodeXtext(value);
       if (auth === undefined || auth === '' || hasControl(auth)) return bad('AUTH must be xtext or <>');
       params.auth = auth;
+    },
+    // RFC 8689 §2 item 8: `requiretls-param = "REQUIRETLS"`, no esmtp-value. Whether the
+    // session may carry it (only over TLS) is the session's call, not the syntax's.
+    REQUIRETLS: (value) => {
+      if (value !== undefined) return bad('REQUIRETLS takes no value');
+      params.requireTls = true;
     },
   });
   return refusal ? { ok: false, reply: refusal } : { ok: true, params };

@@ -208,6 +208,9 @@ export class SmtpSession {
       'ENHANCEDSTATUSCODES',
     ];
     if (this.config.tls === 'starttls' && !this.tls) lines.push('STARTTLS');
+    // RFC 8689 §2: a MAIL FROM may carry REQUIRETLS only over TLS, so the keyword is only
+    // offered there (after STARTTLS, or from the first byte on 465).
+    if (this.tls) lines.push('REQUIRETLS');
     const mechanisms = this.offeredMechanisms();
     if (mechanisms.length > 0 && !this.authenticated) lines.push(`AUTH ${mechanisms.join(' ')}`);
     lines.push('DSN', 'CHUNKING', 'HELP');
@@ -327,6 +330,7 @@ export class SmtpSession {
     if (from.kind === 'mailbox' && from.mailbox.utf8 && !params.smtputf8) {
       return this.refuse(reply(553, '5.6.7', 'Non-ASCII address requires the SMTPUTF8 parameter'));
     }
+    if (params.requireTls && !this.tls) return this.refuse(requireTlsRefusal(this.config.tls));
     const refusal = await this.hooks.checkSender(this.client, from, params);
     if (refusal) return this.refuse(refusal);
     this.transaction = { from, mailParams: params, recipients: [], chunkBytes: 0 };
@@ -471,6 +475,17 @@ class MessageBytes implements DataSink {
   bytes(): Buffer {
     return Buffer.concat(this.parts, this.size);
   }
+}
+
+/**
+ * REQUIRETLS outside TLS, where it is not offered (RFC 8689 §2: the session itself MUST use
+ * TLS). 530 5.7.10 ("Encryption needed", RFC 3207's "issue STARTTLS first") tells a client
+ * that can upgrade what to do; where no TLS exists the parameter is simply unsupported.
+ */
+function requireTlsRefusal(tls: SmtpSessionConfig['tls']): SmtpReply {
+  return tls === 'starttls'
+    ? reply(530, '5.7.10', 'REQUIRETLS needs a TLS session: issue STARTTLS first')
+    : reply(555, '5.5.4', 'REQUIRETLS not supported: this service has no TLS');
 }
 
 function envelopeOf(tx: Transaction): SmtpEnvelope {

@@ -4,5 +4,6 @@ export * from '../describe-error.js';
 export * from './config-error.js';
 export * from './exit.js';
 export * from './legacy-sasl-settings.js';
+export * from './mta-sts-settings.js';
 export * from './read.js';
 export * from './variables.js';

@@ -195,7 +195,7 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'TEGAMI_HOSTNAME',
     default: { text: 'the host name of the machine', compute: hostname },
     description:
-      'The name the servers greet with and the delivery worker says in EHLO (and the domain of the report address while there is no local domain).',
+      'The name the servers greet with and the delivery worker says in EHLO; also the MX host the published MTA-STS policy lists unless `TEGAMI_MTA_STS_MX` says otherwise, and the domain of the report address while there is no local domain.',
     services: [...GREETERS, 'cli'],
   },
   {
@@ -204,6 +204,40 @@ export const VARIABLES: readonly VariableSpec[] = [
     standaloneDefault: '127.0.0.1',
     description: 'Address the SMTP listeners bind.',
     services: SMTP,
+  },
+  {
+    name: 'TEGAMI_MTA_STS_PORT',
+    standaloneDefault: '2443',
+    description:
+      'Port of the MTA-STS policy host (RFC 8461): smtp-ingress answers `GET /.well-known/mta-sts.txt` for `Host: mta-sts.<local domain>` with the policy of `TEGAMI_MTA_STS_MODE`/`_MX`/`_MAX_AGE`, and 404 for anything else. Publish it as `https://mta-sts.<domain>/` (port 443): directly, or behind a proxy or Ingress. Unset: no policy host.',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_MTA_STS_TLS',
+    default: 'true',
+    description:
+      'Serve the MTA-STS policy over HTTPS with `TEGAMI_TLS_CERT_FILE`, which must then name `mta-sts.<domain>` for every local domain (senders check it). `false`: plain HTTP, for behind a proxy or an Ingress that terminates TLS.',
+    services: SMTP,
+  },
+  {
+    name: 'TEGAMI_MTA_STS_MODE',
+    default: 'testing',
+    description:
+      'Mode of the MTA-STS policy published for the local domains: `testing` (senders report TLS problems but deliver anyway: start here), `enforce` (senders deliver only over TLS to a listed MX with a valid certificate), `none` (withdraws a policy). The `_mta-sts` TXT record to publish: `tegami mta-sts`.',
+    services: [...SMTP, 'cli'],
+  },
+  {
+    name: 'TEGAMI_MTA_STS_MX',
+    description:
+      'MX hosts the MTA-STS policy lists (comma-separated host names, or `*.domain` for one label under it): every MX host of the local domains, each with a certificate valid for its name. Unset: `TEGAMI_HOSTNAME`.',
+    services: [...SMTP, 'cli'],
+  },
+  {
+    name: 'TEGAMI_MTA_STS_MAX_AGE',
+    default: '604800',
+    description:
+      'Seconds senders keep the MTA-STS policy (max_age, at most 31557600); a week by default. Senders apply an `enforce` policy that long even when the policy host is gone, so start small when trying it.',
+    services: [...SMTP, 'cli'],
   },
   {
     name: 'TEGAMI_SMTP_MX_PORT',
@@ -499,7 +533,7 @@ export const VARIABLES: readonly VariableSpec[] = [
       compute: () => getServers().join(','),
     },
     description:
-      'Recursive DNS servers the dns-resolver asks, tried in order: IP addresses, comma-separated, each with an optional port (`10.0.0.10`, `127.0.0.1:5353`, `[2001:db8::53]:53`).',
+      'Recursive DNS servers the dns-resolver asks, tried in order: IP addresses, comma-separated, each with an optional port (`10.0.0.10`, `127.0.0.1:5353`, `[2001:db8::53]:53`). For DANE (outbound TLS authenticated by TLSA records) they must be DNSSEC-validating resolvers reached over a path you trust (loopback or the cluster network): the dns-resolver trusts the AD bit of their answers; without validation DANE never applies and mail goes with opportunistic TLS.',
     services: ['dns-resolver', 'standalone'],
   },
   {
@@ -566,7 +600,40 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'TEGAMI_DELIVERY_TLS_VERIFY',
     default: 'false',
     description:
-      "Refuse an MX host's STARTTLS certificate that does not verify. Off, as in most MTAs: opportunistic TLS still encrypts, and most MX certificates do not name the MX host.",
+      "Refuse an MX host's STARTTLS certificate that does not verify (trusted CA, dates, the MX host's name) even when no MTA-STS policy asks for it. Off, as in most MTAs: opportunistic TLS still encrypts, and many MX certificates do not name the MX host.",
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_TLS_CA_FILE',
+    description:
+      "PEM file of CA certificates trusted besides Node's built-in (Mozilla) roots, when the delivery-worker checks an MX host's certificate (MTA-STS, `TEGAMI_DELIVERY_TLS_VERIFY`) and an MTA-STS policy host's: for a private CA in a closed deployment, and for tests. Unset: the built-in roots only.",
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_MTA_STS',
+    default: 'true',
+    description:
+      'Apply the MTA-STS policies (RFC 8461) of the domains mail is relayed to: look up `_mta-sts.<domain>`, fetch the policy from `https://mta-sts.<domain>/.well-known/mta-sts.txt`, keep it in the store for its max_age, and in `enforce` mode deliver only over TLS to listed MX hosts with a valid certificate (else defer). `false`: opportunistic TLS only.',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_DANE',
+    default: 'true',
+    description:
+      "Apply DANE (RFC 7672) to relayed mail: where the MX records, the MX host's addresses and its `_25._tcp` TLSA records are DNSSEC-authenticated (the AD bit of a validating `TEGAMI_DNS_UPSTREAMS`), deliver only over TLS with a certificate that matches the TLSA records (else defer). DANE takes precedence over MTA-STS. `false`: never look up TLSA records.",
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_MTA_STS_TIMEOUT_MS',
+    default: '30s',
+    description:
+      'Longest an MTA-STS policy fetch may take (address lookup, TLS, the whole body); then the domain is treated as having no new policy, and its cached one, if any, still applies.',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_DELIVERY_MTA_STS_PORT',
+    default: '443',
+    description: 'HTTPS port of MTA-STS policy hosts (RFC 8461 says 443; only tests change it).',
     services: ['delivery-worker', 'standalone'],
   },
   {

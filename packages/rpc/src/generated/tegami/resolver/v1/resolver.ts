@@ -33,6 +33,8 @@ export const protobufFileName = "tegami/resolver/v1/resolver.proto";
 /**
  * The outcome of a lookup. Permanent: NXDOMAIN, NULL_MX (and NO_DATA for MX when
  * the implicit MX has no address either). Temporary: SERVFAIL, TIMEOUT, REFUSED.
+ * A validating upstream answers SERVFAIL for data that fails DNSSEC validation (bogus):
+ * that is a temporary failure too, never an answer without the AD bit.
  */
 export enum ResolveStatus {
   /** RESOLVE_STATUS_UNSPECIFIED - Never sent by a correct server; a client treats it as a temporary failure. */
@@ -184,6 +186,16 @@ export interface ResolveMxResponse {
    * for logs and the "last answer" of a delivery. Not for program logic.
    */
   detail: string;
+  /**
+   * True when the upstream resolver set the AD bit (RFC 4035 §3.2.3) on every answer this
+   * one was made of: the MX records (or, for the implicit MX, the proof that there are none
+   * and the address records), through any CNAMEs. The resolver trusts its upstream's DNSSEC
+   * validation, so this means as much as the path to that upstream is trusted. RFC 7672
+   * §2.2.1: DANE applies to a destination only when its MX RRset is authenticated.
+   * Declared optional so that answers written before the field (fakes in tests) need not name
+   * it: absent reads as not authenticated, the safe side.
+   */
+  authenticated?: boolean | undefined;
 }
 
 export interface ResolveAddressesRequest {
@@ -212,6 +224,12 @@ export interface ResolveAddressesResponse {
   /** A records first, then AAAA records, each in the order the server gave them. */
   addresses: Address[];
   detail: string;
+  /**
+   * True when every answer that gave addresses (A, AAAA, through any CNAMEs) had the AD bit,
+   * so the addresses returned are all authenticated; false when there are none. Optional for
+   * the same reason as ResolveMxResponse's.
+   */
+  authenticated?: boolean | undefined;
 }
 
 export interface ResolveTxtRequest {
@@ -249,6 +267,39 @@ export interface ResolvePtrResponse {
   names: string[];
   /** The smallest TTL of the records, when status is OK. */
   ttlSeconds: number;
+  detail: string;
+}
+
+export interface ResolveTlsaRequest {
+  /** The TLSA owner name without the trailing dot, e.g. "_25._tcp.mx.example.com". */
+  name: string;
+}
+
+/**
+ * One TLSA record (RFC 6698 §2.1; field names of RFC 7218). The numbers are as published,
+ * unchecked: a client decides which records it can use.
+ */
+export interface TlsaRecord {
+  /** 0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE. */
+  usage: number;
+  /** 0 Cert (the whole certificate), 1 SPKI (its SubjectPublicKeyInfo). */
+  selector: number;
+  /** 0 Full (the bytes themselves), 1 SHA2-256, 2 SHA2-512. */
+  matchingType: number;
+  /** The certificate association data. */
+  data: Uint8Array;
+  ttlSeconds: number;
+}
+
+export interface ResolveTlsaResponse {
+  status: ResolveStatus;
+  /** Only when status is OK, in the order the server gave them. */
+  records: TlsaRecord[];
+  /**
+   * True when the answer (records, or the proof that there are none) had the AD bit through
+   * any CNAMEs. Only authenticated records may be used for DANE (RFC 7672 §2.2).
+   */
+  authenticated: boolean;
   detail: string;
 }
 
@@ -425,7 +476,7 @@ export const MxHost: MessageFns<MxHost> = {
 };
 
 function createBaseResolveMxResponse(): ResolveMxResponse {
-  return { status: 0, hosts: [], implicit: false, detail: "" };
+  return { status: 0, hosts: [], implicit: false, detail: "", authenticated: undefined };
 }
 
 export const ResolveMxResponse: MessageFns<ResolveMxResponse> = {
@@ -441,6 +492,9 @@ export const ResolveMxResponse: MessageFns<ResolveMxResponse> = {
     }
     if (message.detail !== "") {
       writer.uint32(34).string(message.detail);
+    }
+    if (message.authenticated !== undefined) {
+      writer.uint32(40).bool(message.authenticated);
     }
     return writer;
   },
@@ -490,6 +544,14 @@ export const ResolveMxResponse: MessageFns<ResolveMxResponse> = {
             message.detail = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.authenticated = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -508,6 +570,7 @@ export const ResolveMxResponse: MessageFns<ResolveMxResponse> = {
       hosts: globalThis.Array.isArray(object?.hosts) ? object.hosts.map((e: any) => MxHost.fromJSON(e)) : [],
       implicit: isSet(object.implicit) ? globalThis.Boolean(object.implicit) : false,
       detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+      authenticated: isSet(object.authenticated) ? globalThis.Boolean(object.authenticated) : undefined,
     };
   },
 
@@ -525,6 +588,9 @@ export const ResolveMxResponse: MessageFns<ResolveMxResponse> = {
     if (message.detail !== "") {
       obj.detail = message.detail;
     }
+    if (message.authenticated !== undefined) {
+      obj.authenticated = message.authenticated;
+    }
     return obj;
   },
 
@@ -537,6 +603,7 @@ export const ResolveMxResponse: MessageFns<ResolveMxResponse> = {
     message.hosts = object.hosts?.map((e) => MxHost.fromPartial(e)) || [];
     message.implicit = object.implicit ?? false;
     message.detail = object.detail ?? "";
+    message.authenticated = object.authenticated ?? undefined;
     return message;
   },
 };
@@ -732,7 +799,7 @@ export const Address: MessageFns<Address> = {
 };
 
 function createBaseResolveAddressesResponse(): ResolveAddressesResponse {
-  return { status: 0, addresses: [], detail: "" };
+  return { status: 0, addresses: [], detail: "", authenticated: undefined };
 }
 
 export const ResolveAddressesResponse: MessageFns<ResolveAddressesResponse> = {
@@ -745,6 +812,9 @@ export const ResolveAddressesResponse: MessageFns<ResolveAddressesResponse> = {
     }
     if (message.detail !== "") {
       writer.uint32(26).string(message.detail);
+    }
+    if (message.authenticated !== undefined) {
+      writer.uint32(32).bool(message.authenticated);
     }
     return writer;
   },
@@ -786,6 +856,14 @@ export const ResolveAddressesResponse: MessageFns<ResolveAddressesResponse> = {
             message.detail = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.authenticated = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -805,6 +883,7 @@ export const ResolveAddressesResponse: MessageFns<ResolveAddressesResponse> = {
         ? object.addresses.map((e: any) => Address.fromJSON(e))
         : [],
       detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+      authenticated: isSet(object.authenticated) ? globalThis.Boolean(object.authenticated) : undefined,
     };
   },
 
@@ -819,6 +898,9 @@ export const ResolveAddressesResponse: MessageFns<ResolveAddressesResponse> = {
     if (message.detail !== "") {
       obj.detail = message.detail;
     }
+    if (message.authenticated !== undefined) {
+      obj.authenticated = message.authenticated;
+    }
     return obj;
   },
 
@@ -830,6 +912,7 @@ export const ResolveAddressesResponse: MessageFns<ResolveAddressesResponse> = {
     message.status = object.status ?? 0;
     message.addresses = object.addresses?.map((e) => Address.fromPartial(e)) || [];
     message.detail = object.detail ?? "";
+    message.authenticated = object.authenticated ?? undefined;
     return message;
   },
 };
@@ -1279,6 +1362,331 @@ export const ResolvePtrResponse: MessageFns<ResolvePtrResponse> = {
   },
 };
 
+function createBaseResolveTlsaRequest(): ResolveTlsaRequest {
+  return { name: "" };
+}
+
+export const ResolveTlsaRequest: MessageFns<ResolveTlsaRequest> = {
+  encode(message: ResolveTlsaRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResolveTlsaRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResolveTlsaRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResolveTlsaRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: ResolveTlsaRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResolveTlsaRequest>, I>>(base?: I): ResolveTlsaRequest {
+    return ResolveTlsaRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResolveTlsaRequest>, I>>(object: I): ResolveTlsaRequest {
+    const message = createBaseResolveTlsaRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseTlsaRecord(): TlsaRecord {
+  return { usage: 0, selector: 0, matchingType: 0, data: new Uint8Array(0), ttlSeconds: 0 };
+}
+
+export const TlsaRecord: MessageFns<TlsaRecord> = {
+  encode(message: TlsaRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.usage !== 0) {
+      writer.uint32(8).uint32(message.usage);
+    }
+    if (message.selector !== 0) {
+      writer.uint32(16).uint32(message.selector);
+    }
+    if (message.matchingType !== 0) {
+      writer.uint32(24).uint32(message.matchingType);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(34).bytes(message.data);
+    }
+    if (message.ttlSeconds !== 0) {
+      writer.uint32(40).uint32(message.ttlSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TlsaRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTlsaRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.usage = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.selector = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.matchingType = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.data = reader.bytes();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ttlSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TlsaRecord {
+    return {
+      usage: isSet(object.usage) ? globalThis.Number(object.usage) : 0,
+      selector: isSet(object.selector) ? globalThis.Number(object.selector) : 0,
+      matchingType: isSet(object.matchingType)
+        ? globalThis.Number(object.matchingType)
+        : isSet(object.matching_type)
+        ? globalThis.Number(object.matching_type)
+        : 0,
+      data: isSet(object.data) ? bytesFromBase64(object.data) : new Uint8Array(0),
+      ttlSeconds: isSet(object.ttlSeconds)
+        ? globalThis.Number(object.ttlSeconds)
+        : isSet(object.ttl_seconds)
+        ? globalThis.Number(object.ttl_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: TlsaRecord): unknown {
+    const obj: any = {};
+    if (message.usage !== 0) {
+      obj.usage = Math.round(message.usage);
+    }
+    if (message.selector !== 0) {
+      obj.selector = Math.round(message.selector);
+    }
+    if (message.matchingType !== 0) {
+      obj.matchingType = Math.round(message.matchingType);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.ttlSeconds !== 0) {
+      obj.ttlSeconds = Math.round(message.ttlSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TlsaRecord>, I>>(base?: I): TlsaRecord {
+    return TlsaRecord.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TlsaRecord>, I>>(object: I): TlsaRecord {
+    const message = createBaseTlsaRecord();
+    message.usage = object.usage ?? 0;
+    message.selector = object.selector ?? 0;
+    message.matchingType = object.matchingType ?? 0;
+    message.data = object.data ?? new Uint8Array(0);
+    message.ttlSeconds = object.ttlSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseResolveTlsaResponse(): ResolveTlsaResponse {
+  return { status: 0, records: [], authenticated: false, detail: "" };
+}
+
+export const ResolveTlsaResponse: MessageFns<ResolveTlsaResponse> = {
+  encode(message: ResolveTlsaResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== 0) {
+      writer.uint32(8).int32(message.status);
+    }
+    for (const v of message.records) {
+      TlsaRecord.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.authenticated !== false) {
+      writer.uint32(24).bool(message.authenticated);
+    }
+    if (message.detail !== "") {
+      writer.uint32(34).string(message.detail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResolveTlsaResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResolveTlsaResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.records.push(TlsaRecord.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.authenticated = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResolveTlsaResponse {
+    return {
+      status: isSet(object.status) ? resolveStatusFromJSON(object.status) : 0,
+      records: globalThis.Array.isArray(object?.records) ? object.records.map((e: any) => TlsaRecord.fromJSON(e)) : [],
+      authenticated: isSet(object.authenticated) ? globalThis.Boolean(object.authenticated) : false,
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+    };
+  },
+
+  toJSON(message: ResolveTlsaResponse): unknown {
+    const obj: any = {};
+    if (message.status !== 0) {
+      obj.status = resolveStatusToJSON(message.status);
+    }
+    if (message.records?.length) {
+      obj.records = message.records.map((e) => TlsaRecord.toJSON(e));
+    }
+    if (message.authenticated !== false) {
+      obj.authenticated = message.authenticated;
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResolveTlsaResponse>, I>>(base?: I): ResolveTlsaResponse {
+    return ResolveTlsaResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResolveTlsaResponse>, I>>(object: I): ResolveTlsaResponse {
+    const message = createBaseResolveTlsaResponse();
+    message.status = object.status ?? 0;
+    message.records = object.records?.map((e) => TlsaRecord.fromPartial(e)) || [];
+    message.authenticated = object.authenticated ?? false;
+    message.detail = object.detail ?? "";
+    return message;
+  },
+};
+
 export type ResolverService = typeof ResolverService;
 export const ResolverService = {
   /**
@@ -1326,6 +1734,16 @@ export const ResolverService = {
     responseSerialize: (value: ResolvePtrResponse): Buffer => Buffer.from(ResolvePtrResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ResolvePtrResponse => ResolvePtrResponse.decode(value),
   },
+  /** TLSA records of one name (RFC 6698), e.g. "_25._tcp.mx.example.com" for DANE (RFC 7672). */
+  resolveTlsa: {
+    path: "/tegami.resolver.v1.Resolver/ResolveTlsa" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResolveTlsaRequest): Buffer => Buffer.from(ResolveTlsaRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResolveTlsaRequest => ResolveTlsaRequest.decode(value),
+    responseSerialize: (value: ResolveTlsaResponse): Buffer => Buffer.from(ResolveTlsaResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ResolveTlsaResponse => ResolveTlsaResponse.decode(value),
+  },
 } as const;
 
 export interface ResolverServer extends UntypedServiceImplementation {
@@ -1340,6 +1758,8 @@ export interface ResolverServer extends UntypedServiceImplementation {
   resolveTxt: handleUnaryCall<ResolveTxtRequest, ResolveTxtResponse>;
   /** PTR records of one address (reverse DNS: SPF's ptr mechanism, iprev, HELO checks). */
   resolvePtr: handleUnaryCall<ResolvePtrRequest, ResolvePtrResponse>;
+  /** TLSA records of one name (RFC 6698), e.g. "_25._tcp.mx.example.com" for DANE (RFC 7672). */
+  resolveTlsa: handleUnaryCall<ResolveTlsaRequest, ResolveTlsaResponse>;
 }
 
 export interface ResolverClient extends Client {
@@ -1410,6 +1830,22 @@ export interface ResolverClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ResolvePtrResponse) => void,
   ): ClientUnaryCall;
+  /** TLSA records of one name (RFC 6698), e.g. "_25._tcp.mx.example.com" for DANE (RFC 7672). */
+  resolveTlsa(
+    request: ResolveTlsaRequest,
+    callback: (error: ServiceError | null, response: ResolveTlsaResponse) => void,
+  ): ClientUnaryCall;
+  resolveTlsa(
+    request: ResolveTlsaRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ResolveTlsaResponse) => void,
+  ): ClientUnaryCall;
+  resolveTlsa(
+    request: ResolveTlsaRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ResolveTlsaResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ResolverClient = makeGenericClientConstructor(
@@ -1420,6 +1856,31 @@ export const ResolverClient = makeGenericClientConstructor(
   service: typeof ResolverService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  if ((globalThis as any).Buffer) {
+    return Uint8Array.from((globalThis as any).Buffer.from(b64, "base64"));
+  } else {
+    const bin = globalThis.atob(b64);
+    const arr = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; ++i) {
+      arr[i] = bin.charCodeAt(i);
+    }
+    return arr;
+  }
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  if ((globalThis as any).Buffer) {
+    return (globalThis as any).Buffer.from(arr).toString("base64");
+  } else {
+    const bin: string[] = [];
+    arr.forEach((byte) => {
+      bin.push(globalThis.String.fromCharCode(byte));
+    });
+    return globalThis.btoa(bin.join(""));
+  }
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

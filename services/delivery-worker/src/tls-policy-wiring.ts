@@ -1,0 +1,65 @@
+import type { ResolverClient } from '@tegami/rpc';
+import type { Logger } from '@tegami/runtime';
+import { deleteExpiredMtaStsPolicies, findMtaStsPolicy, saveMtaStsPolicy } from '@tegami/store';
+import type pg from 'pg';
+import { daneFirst, type HostTlsPolicyLookup } from './dane/dane-policy.js';
+import { fetchMtaStsPolicy, resolverLookup } from './mta-sts/policy-fetch.js';
+import { createMtaStsPolicySource, type MtaStsPolicyCache } from './mta-sts/policy-source.js';
+import { trustedRoots } from './peer-tls.js';
+import type { DeliverySettings } from './settings.js';
+import { selectTlsPolicy } from './tls-policy-selection.js';
+
+// The worker's outbound TLS policies built from its settings: DANE where the MX host publishes
+// authenticated TLSA records (RFC 7672; it takes precedence), else MTA-STS policies kept in the
+// store (shared by every worker, kept across restarts), fetched over HTTPS with the policy
+// host's address from the dns-resolver.
+
+const CLEANUP_EVERY_MS = 3_600_000;
+// A policy this long past its max_age is not applied any more; its row is just clutter.
+const KEEP_EXPIRED_MS = 86_400_000;
+
+interface OutboundTlsPolicyDeps {
+  readonly pool: pg.Pool;
+  readonly resolver: Pick<ResolverClient, 'resolveTxt' | 'resolveAddresses' | 'resolveTlsa'>;
+  readonly settings: Pick<DeliverySettings, 'mtaSts' | 'extraCa' | 'dane' | 'smtpPort'>;
+  readonly logger: Logger;
+}
+
+export function outboundTlsPolicy(deps: OutboundTlsPolicyDeps): HostTlsPolicyLookup {
+  const others = mtaStsOrNone(deps);
+  if (deps.settings.dane === false) return others;
+  return daneFirst(deps.resolver, { port: deps.settings.smtpPort }, others);
+}
+
+function mtaStsOrNone(deps: OutboundTlsPolicyDeps) {
+  const { pool, resolver, settings, logger } = deps;
+  const mtaSts = settings.mtaSts;
+  if (!mtaSts) return selectTlsPolicy({});
+  let lastCleanup = 0;
+  const cache: MtaStsPolicyCache = {
+    find: (domain) => findMtaStsPolicy(pool, domain),
+    async save(policy) {
+      await saveMtaStsPolicy(pool, policy);
+      if (Date.now() - lastCleanup < CLEANUP_EVERY_MS) return;
+      lastCleanup = Date.now();
+      deleteExpiredMtaStsPolicies(pool, new Date(Date.now() - KEEP_EXPIRED_MS)).catch((err) =>
+        logger.warn({ err }, 'could not drop expired MTA-STS policies'),
+      );
+    },
+  };
+  const lookup = resolverLookup(resolver);
+  const ca = trustedRoots(settings.extraCa);
+  return selectTlsPolicy({
+    mtaSts: createMtaStsPolicySource({
+      resolver,
+      cache,
+      fetch: (domain) =>
+        fetchMtaStsPolicy(domain, { lookup, ca, port: mtaSts.port, timeoutMs: mtaSts.timeoutMs }),
+      onFetchFailure: (domain, failure) =>
+        logger.warn(
+          { domain, result: failure.resultType, detail: failure.detail },
+          'MTA-STS policy not fetched',
+        ),
+    }),
+  });
+}
