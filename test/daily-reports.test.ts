@@ -17,6 +17,7 @@ import {
   type StorePool,
 } from '@tegami/store';
 import {
+  createTestCa,
   createTestDatabase,
   dkimSign,
   freePort,
@@ -26,6 +27,7 @@ import {
   type ScriptedPeer,
   startScriptedPeer,
   startTestDnsServer,
+  type TestCa,
   type TestDatabase,
   type TestDnsServer,
   testNats,
@@ -61,7 +63,11 @@ let ingress: SmtpIngress;
 let smtpPort: number;
 let https: HttpsServer;
 const httpsReports: Buffer[] = [];
-const peers: Record<'starttls' | 'plain' | 'reports', ScriptedPeer> = {} as never;
+// The MTA-STS policy host of sts-receiver.test (RFC 8461), with a certificate of the test's CA.
+let policyHost: HttpsServer;
+let ca: TestCa;
+const STS_POLICY = 'version: STSv1\r\nmode: enforce\r\nmx: mx.sts-receiver.test\r\nmax_age: 86400\r\n';
+const peers: Record<'starttls' | 'plain' | 'reports' | 'sts', ScriptedPeer> = {} as never;
 const workers: DeliveryWorkerHandle[] = [];
 let tlsCert: { cert: Buffer; key: Buffer };
 
@@ -75,7 +81,12 @@ async function worker(now: () => Date): Promise<DeliveryWorkerHandle> {
     resolver: resolver.client,
     hostname: HOSTNAME,
     logger,
-    settings: { ...testSettings(smtpPort), reports: {} },
+    settings: {
+      ...testSettings(smtpPort),
+      extraCa: ca.cert,
+      mtaSts: { timeoutMs: 2_000, port: (policyHost.address() as { port: number }).port },
+      reports: {},
+    },
     describe: describeMessage,
     metrics: createMetricsRegistry('daily-reports-test'),
     dueScanIntervalMs: 200,
@@ -100,6 +111,13 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
   const httpsPort = (https.address() as { port: number }).port;
+  ca = await createTestCa();
+  const policyCert = await ca.issue(['mta-sts.sts-receiver.test']);
+  policyHost = createHttpsServer({ cert: policyCert.cert, key: policyCert.key }, (req, res) => {
+    if (req.url !== '/.well-known/mta-sts.txt') return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(STS_POLICY);
+  });
+  await new Promise<void>((resolve) => policyHost.listen(0, '127.0.0.15', resolve));
 
   smtpPort = await freePort();
   dns = await startTestDnsServer({
@@ -131,6 +149,12 @@ beforeAll(async () => {
       'mx.plain-receiver.test': { a: ['127.0.0.14'] },
       '_smtp._tls.plain-receiver.test': { txt: ['v=TLSRPTv1; rua=mailto:tlsrpt@tls-reports.test'] },
       'quiet.test': { mx: [{ preference: 10, exchange: 'mx.tls-receiver.test' }] },
+      // A domain with an MTA-STS policy in enforce mode: its sessions are reported as policy-type sts.
+      'sts-receiver.test': { mx: [{ preference: 10, exchange: 'mx.sts-receiver.test' }] },
+      'mx.sts-receiver.test': { a: ['127.0.0.16'] },
+      '_mta-sts.sts-receiver.test': { txt: ['v=STSv1; id=20260501;'] },
+      'mta-sts.sts-receiver.test': { a: ['127.0.0.15'] },
+      '_smtp._tls.sts-receiver.test': { txt: ['v=TLSRPTv1; rua=mailto:tlsrpt@tls-reports.test'] },
       // Where every report goes.
       'tls-reports.test': { mx: [{ preference: 10, exchange: 'mx.reports.test' }] },
       'mx.reports.test': { a: ['127.0.0.13'] },
@@ -140,6 +164,11 @@ beforeAll(async () => {
   peers.starttls = await startScriptedPeer({ tls: tlsCert }, '127.0.0.12', smtpPort);
   peers.reports = await startScriptedPeer({}, '127.0.0.13', smtpPort);
   peers.plain = await startScriptedPeer({}, '127.0.0.14', smtpPort);
+  peers.sts = await startScriptedPeer(
+    { tls: await ca.issue(['mx.sts-receiver.test']) },
+    '127.0.0.16',
+    smtpPort,
+  );
 
   database = await createTestDatabase();
   store = openStore({ url: database.url, poolSize: 10, onIdleError: () => undefined });
@@ -190,6 +219,8 @@ afterAll(async () => {
   await resolver?.stop();
   await dns?.stop();
   await new Promise((resolve) => https?.close(resolve));
+  policyHost?.closeAllConnections();
+  await new Promise((resolve) => policyHost?.close(resolve));
 });
 
 async function receive(mailFrom: string, message: string): Promise<number> {
@@ -261,16 +292,21 @@ describe('a day of reports', () => {
     expect(await receive('mallory@elsewhere.test', message('mallory@dmarc-sender.test', 'm4'))).toBe(550);
 
     const day = await worker(() => new Date());
-    for (const to of [
+    const outbound = [
       'carol@tls-receiver.test',
       'dan@tls-receiver.test',
       'erin@plain-receiver.test',
       'q@quiet.test',
-    ])
-      await submit(to);
-    await until('four relayed messages', () =>
-      peers.starttls.transactions.length + peers.plain.transactions.length >= 4 ? true : undefined,
+      'sam@sts-receiver.test',
+    ];
+    for (const to of outbound) await submit(to);
+    await until('five relayed messages', () =>
+      peers.starttls.transactions.length + peers.plain.transactions.length + peers.sts.transactions.length >=
+      5
+        ? true
+        : undefined,
     );
+    expect(peers.sts.transactions.map((t) => t.secure)).toEqual([true]);
     expect(peers.starttls.transactions.every((t) => t.secure)).toBe(true);
     // Stopping writes the counts held in memory; the next run of a fresh worker finds them.
     await day.stop();
@@ -281,7 +317,7 @@ describe('a day of reports', () => {
     const next = await worker(() => after);
     await until('the reports queued', async () => {
       const runs = await store.pool.query(`SELECT 1 FROM report_runs WHERE state <> 'pending'`);
-      return runs.rowCount !== null && runs.rowCount >= 4 ? true : undefined;
+      return runs.rowCount !== null && runs.rowCount >= 5 ? true : undefined;
     });
     await until('the reports delivered', async () => ((await unfinishedReports()) === 0 ? true : undefined));
 
@@ -313,7 +349,7 @@ describe('a day of reports', () => {
 
     // TLS-RPT (RFC 8460): one report per policy domain that asks, by mail and by HTTPS.
     const tlsMails = reportsTo('tlsrpt@tls-reports.test');
-    expect(tlsMails).toHaveLength(2);
+    expect(tlsMails).toHaveLength(3);
     const tlsReports = tlsMails.map((mail) => {
       const attachment = reportAttachment(mail.data);
       expect(attachment.type).toBe('application/tlsrpt+gzip');
@@ -341,6 +377,19 @@ describe('a day of reports', () => {
         'receiving-mx-hostname': 'mx.plain-receiver.test',
         'receiving-ip': '127.0.0.14',
         'failed-session-count': 1,
+        'failure-reason-code': expect.stringMatching(/did not offer STARTTLS/),
+      },
+    ]);
+    const sts = tlsReports.find((r) => r.policies[0]!.policy['policy-domain'] === 'sts-receiver.test')!;
+    expect(sts.policies).toEqual([
+      {
+        policy: {
+          'policy-type': 'sts',
+          'policy-string': ['version: STSv1', 'mode: enforce', 'mx: mx.sts-receiver.test', 'max_age: 86400'],
+          'policy-domain': 'sts-receiver.test',
+          'mx-host': ['mx.sts-receiver.test'],
+        },
+        summary: { 'total-successful-session-count': 1, 'total-failure-session-count': 0 },
       },
     ]);
     expect(httpsReports).toHaveLength(1);
@@ -354,6 +403,7 @@ describe('a day of reports', () => {
       { kind: 'dmarc', domain: 'dmarc-sender.test', state: 'sent' },
       { kind: 'tlsrpt', domain: 'plain-receiver.test', state: 'sent' },
       { kind: 'tlsrpt', domain: 'quiet.test', state: 'skipped' },
+      { kind: 'tlsrpt', domain: 'sts-receiver.test', state: 'sent' },
       { kind: 'tlsrpt', domain: 'tls-receiver.test', state: 'sent' },
     ]);
 
