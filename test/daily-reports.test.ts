@@ -90,7 +90,8 @@ async function worker(now: () => Date): Promise<DeliveryWorkerHandle> {
     describe: describeMessage,
     metrics: createMetricsRegistry('daily-reports-test'),
     dueScanIntervalMs: 200,
-    reports: { resolver: resolver.client, now, https: { ca: tlsCert.cert } },
+    // The https rua's certificate is from the test's CA: TEGAMI_DELIVERY_TLS_CA_FILE's roots.
+    reports: { resolver: resolver.client, now },
   });
   workers.push(handle);
   return handle;
@@ -101,7 +102,9 @@ beforeAll(async () => {
     mkdtempSync(join(tmpdir(), 'tegami-reports-tls-')),
     'localhost',
   );
-  https = createHttpsServer({ cert: tlsCert.cert, key: tlsCert.key }, (req, res) => {
+  ca = await createTestCa();
+  const reportsCert = await ca.issue(['127.0.0.1']);
+  https = createHttpsServer({ cert: reportsCert.cert, key: reportsCert.key }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -111,7 +114,6 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
   const httpsPort = (https.address() as { port: number }).port;
-  ca = await createTestCa();
   const policyCert = await ca.issue(['mta-sts.sts-receiver.test']);
   policyHost = createHttpsServer({ cert: policyCert.cert, key: policyCert.key }, (req, res) => {
     if (req.url !== '/.well-known/mta-sts.txt') return void res.writeHead(404).end();

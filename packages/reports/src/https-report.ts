@@ -5,8 +5,8 @@ import { request } from 'node:https';
 // HTTPS client does its own lookup and checks the certificate against that name.
 
 export interface HttpsReportOptions {
-  /** Trusted roots instead of Node's (tests with a CA of their own). */
-  readonly ca?: string | Buffer | undefined;
+  /** Trusted roots instead of Node's (Node's plus an operator's CA, or a test's own). */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[] | undefined;
   /** The whole request, connect to response (default 30 s). */
   readonly timeoutMs?: number | undefined;
 }
@@ -23,7 +23,9 @@ export function postTlsReport(
       {
         method: 'POST',
         headers: { 'Content-Type': 'application/tlsrpt+gzip', 'Content-Length': gzipped.length },
-        ...(options.ca !== undefined && { ca: options.ca }),
+        ...(options.ca !== undefined && {
+          ca: typeof options.ca === 'string' || Buffer.isBuffer(options.ca) ? options.ca : [...options.ca],
+        }),
         timeout: options.timeoutMs ?? 30_000,
       },
       (res) => {

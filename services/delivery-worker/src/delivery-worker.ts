@@ -106,6 +106,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
           worker: workerId,
           config: settings.reports,
           reports: deps.reports,
+          extraCa: settings.extraCa,
         })
       : undefined;
 

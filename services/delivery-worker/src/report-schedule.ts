@@ -10,6 +10,7 @@ import {
 import type { Logger } from '@tegami/runtime';
 import { createTlsResultBuffer } from '@tegami/store';
 import type pg from 'pg';
+import { trustedRoots } from './peer-tls.js';
 import type { TlsOutcome } from './tls-policy.js';
 import { tlsResultTally } from './tls-results.js';
 
@@ -108,7 +109,10 @@ export function startDeliveryReports(deps: {
   readonly worker: string;
   readonly config: ReportConfig;
   readonly reports: DeliveryReportDeps;
+  /** TEGAMI_DELIVERY_TLS_CA_FILE: trusted for https report destinations too, beside Node's roots. */
+  readonly extraCa?: string | undefined;
 }): DeliveryReports {
+  const roots = trustedRoots(deps.extraCa);
   const tlsResults = createTlsResultBuffer(deps.pool, {
     onError: (err) => deps.logger.warn({ err }, 'could not write TLS report counts; kept for the next try'),
   });
@@ -120,7 +124,7 @@ export function startDeliveryReports(deps: {
     logger: deps.logger,
     worker: deps.worker,
     now: deps.reports.now,
-    https: deps.reports.https,
+    https: deps.reports.https ?? (roots && { ca: roots }),
     publish: (queueId) => deps.bus.publishJob({ queueId, enqueuedAt: new Date().toISOString() }),
   });
   return {
