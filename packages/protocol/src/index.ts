@@ -15,3 +15,4 @@ export * from './smtp/reply.js';
 export * from './smtp/session.js';
 export * from './smtp/session-types.js';
 export * from './smtp/smtp-reader.js';
+export * from './srs/srs.js';
