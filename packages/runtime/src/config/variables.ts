@@ -297,6 +297,12 @@ export const VARIABLES: readonly VariableSpec[] = [
     services: SMTP,
   },
   {
+    name: 'TEGAMI_SRS_SECRET_FILE',
+    description:
+      "File with the secrets that sign SRS addresses (Sender Rewriting Scheme, postsrsd's format and file: one secret of 16 characters or more per line, e.g. `openssl rand -base64 32`). Mail an alias forwards to another domain is sent from `SRS0=…@<alias domain>`, so it passes SPF at the receiver, and smtp-ingress accepts bounces to those addresses (signed, 21 days) and returns them to the original sender. The first line signs; the lines below only verify (rotation: put a new secret first, remove the old one after 21 days). Give the same file to smtp-ingress and the delivery-worker. Unset: forwarding keeps the original sender (a warning is logged once) and SRS bounces are refused. The standalone creates `srs.secret` (0600) in `TEGAMI_DATA_DIR` when unset.",
+    services: ['smtp-ingress', 'delivery-worker', 'standalone'],
+  },
+  {
     name: 'TEGAMI_RSPAMD_URL',
     description:
       'Base URL of an rspamd normal worker (e.g. `http://rspamd:11333`); unset: no spam filter. Every message received on port 25 is scanned with `/checkv2` at the end of DATA: `reject` answers `550 5.7.1`, `soft reject` and `greylist` answer `451 4.7.1`, `add header` and `rewrite subject` add its headers and file the message into Junk.',
