@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname as machineName } from 'node:os';
 import type { DeliveryJob, JobControl, MailBus } from '@tegami/bus';
+import type { SrsOptions } from '@tegami/protocol';
 import type { ResolverClient } from '@tegami/rpc';
 import type { Logger } from '@tegami/runtime';
 import {
@@ -26,6 +27,7 @@ import { cached } from './cached.js';
 import { domainSlots } from './domain-slots.js';
 import { buildDsn, type DsnRecipient } from './dsn.js';
 import { startDueScan } from './due-scan.js';
+import { forwardedCopies, forwardingDeps } from './forwarding.js';
 import { type DescribeMessage, deliverLocally } from './local-delivery.js';
 import { MailboxBatcher } from './mailbox-batcher.js';
 import { createDeliveryMetrics, type DeliveryMetrics } from './metrics.js';
@@ -52,6 +54,11 @@ export interface DeliveryWorkerDeps {
    * in-process bus loses its jobs with the process, unlike JetStream.
    */
   readonly recoverJobsAtStart?: boolean | undefined;
+  /**
+   * TEGAMI_SRS_SECRET_FILE's secrets: mail an alias forwards to another domain is sent from
+   * an SRS address of the alias's domain. Without them, from the original sender.
+   */
+  readonly srs?: SrsOptions | undefined;
 }
 
 export interface DeliveryWorkerHandle {
@@ -84,6 +91,12 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
   const batcher = new MailboxBatcher(pool);
 
   const withDomainSlot = domainSlots(pool, settings.domainConnections, workerId);
+  const forwarding = forwardingDeps({
+    hostname: deps.hostname,
+    srs: deps.srs,
+    arcKey: async () => undefined,
+    logger,
+  });
 
   const remoteDeps = {
     resolver: deps.resolver,
@@ -287,9 +300,12 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       }
     }
 
+    // Mail that came through an alias: an SRS sender and an ARC-sealed copy (forwarding.ts).
+    const remoteDue = [...remote.values()].flat();
+    const forwarded = await forwardedCopies(forwarding, entry, remoteDue, message, local, now);
     const remoteResults = await Promise.all(
       [...remote].map(([domain, list]) =>
-        deliverToDomain(remoteDeps, domain, entry, list, message).catch((err): RemoteOutcome[] =>
+        deliverToDomain(remoteDeps, domain, entry, list, message, forwarded).catch((err): RemoteOutcome[] =>
           list.map((delivery) => ({
             kind: 'deferred',
             delivery,
@@ -306,7 +322,10 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
         notAttempted.push(r.delivery.id);
         continue;
       }
-      settle(r.delivery, 'remote', r.kind, r.reply, r.statusCode, {
+      // A forwarded copy says in the trace how it went out (its SRS sender, its seal).
+      const copy = forwarded.get(r.delivery.id);
+      const reply = copy ? `${r.reply} (forwarded ${copy.note})` : r.reply;
+      settle(r.delivery, 'remote', r.kind, reply, r.statusCode, {
         mxHost: r.mxHost,
         address: r.address,
         peerReportsDsn: r.peerReportsDsn,
@@ -319,6 +338,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
           mx: r.mxHost,
           address: r.address,
           reply: r.reply,
+          ...(copy && { sender: copy.sender, forwarded: copy.note }),
         },
         'remote delivery attempt',
       );

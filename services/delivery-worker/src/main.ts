@@ -1,7 +1,14 @@
 import { connectNatsBus } from '@tegami/bus';
 import { describeMessage } from '@tegami/protocol';
 import { createResolverClient } from '@tegami/rpc';
-import { drainTimeoutOf, mailServiceSettings, runService, string } from '@tegami/runtime';
+import {
+  drainTimeoutOf,
+  loadSrsSecrets,
+  mailServiceSettings,
+  runService,
+  srsSettings,
+  string,
+} from '@tegami/runtime';
 import { openServiceStore } from '@tegami/store';
 import { startDeliveryWorker } from './delivery-worker.js';
 import { deliverySettings, toDeliverySettings } from './settings.js';
@@ -9,10 +16,13 @@ import { deliverySettings, toDeliverySettings } from './settings.js';
 const settings = {
   ...deliverySettings(),
   ...mailServiceSettings(),
+  ...srsSettings(),
   resolverTarget: string('TEGAMI_RESOLVER_TARGET'),
 };
 
 await runService('delivery-worker', settings, async ({ config, logger, metrics }) => {
+  // Read first: a secret file that cannot be used stops the start before anything runs.
+  const srs = config.srsSecretFile ? { secrets: loadSrsSecrets(config.srsSecretFile) } : undefined;
   const store = await openServiceStore({
     url: config.databaseUrl,
     poolSize: config.poolSize,
@@ -30,6 +40,7 @@ await runService('delivery-worker', settings, async ({ config, logger, metrics }
     settings: toDeliverySettings(config),
     describe: describeMessage,
     metrics,
+    srs,
   });
   return {
     readiness: { postgres: store.ping, nats: () => bus.ping() },

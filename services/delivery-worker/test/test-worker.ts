@@ -19,7 +19,11 @@ import {
 } from '@tegami/store';
 import { createTestDatabase, freePort, testNats } from '@tegami/testing';
 import type { Registry } from 'prom-client';
-import { type DeliveryWorkerHandle, startDeliveryWorker } from '../src/delivery-worker.js';
+import {
+  type DeliveryWorkerDeps,
+  type DeliveryWorkerHandle,
+  startDeliveryWorker,
+} from '../src/delivery-worker.js';
 import type { DeliverySettings } from '../src/settings.js';
 import type { TestResolver } from './fake-resolver.js';
 
@@ -82,6 +86,8 @@ export function testSettings(smtpPort: number, overrides: Partial<DeliverySettin
 export async function startTestWorker(
   resolver: TestResolver,
   overrides: Partial<DeliverySettings> = {},
+  /** More of the worker's deps (the SRS secrets). */
+  extraDeps: Pick<DeliveryWorkerDeps, 'srs'> = {},
 ): Promise<TestWorker> {
   const database = await createTestDatabase();
   const store = openStore({ url: database.url, poolSize: 10, onIdleError: () => undefined });
@@ -110,6 +116,7 @@ export async function startTestWorker(
       describe: describeMessage,
       metrics: handle.metrics,
       dueScanIntervalMs: 200,
+      ...extraDeps,
     });
   };
 

@@ -13,8 +13,10 @@ import {
   createMetricsRegistry,
   drainTimeoutOf,
   ensureSelfSignedCertificate,
+  ensureSrsSecretFile,
   type Logger,
   type LoginClientLimits,
+  loadSrsSecrets,
   type OpsServer,
   startOpsServer,
   type TlsPolicy,
@@ -57,6 +59,8 @@ export interface StandaloneDeps {
   readonly tlsPolicy: TlsPolicy;
   /** TEGAMI_SECRETS_KEY_FILE (default: one generated in the data directory) and TEGAMI_SASL_LEGACY_MECHANISMS. */
   readonly legacySasl: LegacySaslSettings;
+  /** TEGAMI_SRS_SECRET_FILE; default: `srs.secret`, generated in the data directory. */
+  readonly srsSecretFile?: string | undefined;
   readonly smtp: Omit<
     Parameters<typeof startSmtpIngress>[0],
     'pool' | 'bus' | 'logger' | 'metrics' | 'hostname' | 'listeners' | 'tls' | 'tlsPolicy' | 'host'
@@ -187,6 +191,17 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
     }
     const legacySasl = await prepareLegacySasl(store.pool, { ...deps.legacySasl, secretsKeyFile }, logger);
 
+    // Forwarding through aliases rewrites senders with SRS; the secret that signs them stays
+    // with the data, so bounces to addresses written before a restart still come back.
+    let srsSecretFile = deps.srsSecretFile;
+    if (!srsSecretFile) {
+      const secret = ensureSrsSecretFile(deps.dataDir);
+      if (secret.generated)
+        logger.info({ secretFile: secret.file }, 'generated the SRS secret for forwarding');
+      srsSecretFile = secret.file;
+    }
+    const srs = { secrets: loadSrsSecrets(srsSecretFile) };
+
     const tls = await ensureSelfSignedCertificate(deps.dataDir, 'localhost');
     if (tls.generated)
       logger.info({ certFile: tls.certFile }, 'generated a self-signed TLS certificate for localhost');
@@ -226,6 +241,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       ...(deps.loginThrottle && { loginThrottle: deps.loginThrottle }),
       inbound: deps.inboundChecks ? inboundChecks(deps.inboundChecks, smtpResolver) : undefined,
       resolver: smtpResolver,
+      srs,
     });
     services.push({ name: 'smtp-ingress', stop: () => smtp.stop() });
 
@@ -240,6 +256,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       metrics,
       // The in-process bus lost whatever jobs a crash interrupted; the queue rows did not.
       recoverJobsAtStart: true,
+      srs,
     });
     services.push({ name: 'delivery-worker', stop: () => delivery.stop({ drainTimeoutMs }) });
 
