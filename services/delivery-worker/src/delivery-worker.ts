@@ -18,11 +18,13 @@ import {
   releaseAbandonedClaims,
   releaseClaims,
   routeLocalRecipient,
+  type SecretsKeyring,
   settleDeliveries,
 } from '@tegami/store';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import { cached } from './cached.js';
+import { dkimSigning } from './dkim-signing.js';
 import { domainSlots } from './domain-slots.js';
 import { buildDsn, type DsnRecipient } from './dsn.js';
 import { startDueScan } from './due-scan.js';
@@ -52,6 +54,8 @@ export interface DeliveryWorkerDeps {
    * in-process bus loses its jobs with the process, unlike JetStream.
    */
   readonly recoverJobsAtStart?: boolean | undefined;
+  /** TEGAMI_SECRETS_KEY_FILE: opens the DKIM keys (and ARC's); without it mail goes out unsigned. */
+  readonly secretsKeyring?: SecretsKeyring | undefined;
 }
 
 export interface DeliveryWorkerHandle {
@@ -82,6 +86,13 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     : undefined;
   const localDomains = cached(5_000, () => listLocalDomains(pool));
   const batcher = new MailboxBatcher(pool);
+  const dkim = dkimSigning({
+    pool,
+    keyring: deps.secretsKeyring,
+    localDomains,
+    logger,
+    metrics: deps.metrics,
+  });
 
   const withDomainSlot = domainSlots(pool, settings.domainConnections, workerId);
 
@@ -287,17 +298,22 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       }
     }
 
+    // Signed (DKIM) once for all the remote domains of this attempt, not per domain or MX.
+    let outgoing: Promise<Buffer> | undefined;
     const remoteResults = await Promise.all(
-      [...remote].map(([domain, list]) =>
-        deliverToDomain(remoteDeps, domain, entry, list, message).catch((err): RemoteOutcome[] =>
-          list.map((delivery) => ({
-            kind: 'deferred',
-            delivery,
-            reply: `internal error: ${(err as Error).message}`,
-            statusCode: '4.3.0',
-          })),
-        ),
-      ),
+      [...remote].map(([domain, list]) => {
+        outgoing ??= dkim.outgoing(message, entry.sender);
+        return outgoing
+          .then((signed) => deliverToDomain(remoteDeps, domain, entry, list, signed))
+          .catch((err): RemoteOutcome[] =>
+            list.map((delivery) => ({
+              kind: 'deferred',
+              delivery,
+              reply: `internal error: ${(err as Error).message}`,
+              statusCode: '4.3.0',
+            })),
+          );
+      }),
     );
     const notAttempted: string[] = [];
     for (const r of remoteResults.flat()) {
