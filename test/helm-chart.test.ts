@@ -412,8 +412,8 @@ describe('helm/tegami', () => {
     expect(ports('mail-imap')).toEqual([143, 993]);
   });
 
-  it('mounts the CRAM-MD5/DIGEST-MD5 key file into the login services only, from a Secret, and sets nothing without one', () => {
-    const loginServers = ['smtp-ingress', 'pop-gateway', 'imap-gateway'];
+  it('mounts the secrets key file into the login services and the delivery-worker (DKIM) only, from a Secret, and sets nothing without one', () => {
+    const keyReaders = ['smtp-ingress', 'pop-gateway', 'imap-gateway', 'delivery-worker'];
     for (const deployment of serviceDeployments(defaults)) {
       const env = literalEnv(container(deployment));
       // No key: the services turn the mechanisms off themselves (and say so in their log).
@@ -433,7 +433,7 @@ describe('helm/tegami', () => {
         const c = container(deployment);
         const env = literalEnv(c);
         const pod = deployment.spec!.template.spec!;
-        if (!loginServers.includes(component)) {
+        if (!keyReaders.includes(component)) {
           expect(env['TEGAMI_SECRETS_KEY_FILE'], component).toBeUndefined();
           expect(
             pod.volumes?.some((v) => v.secret?.secretName === secretName),

@@ -362,6 +362,11 @@ Context: dict "root" $ "component" name "values" the service's values.
 - name: TEGAMI_TLS_MIN_VERSION
   value: {{ $root.Values.tls.minVersion | quote }}
 {{- end }}
+{{- if and (eq $component "delivery-worker") (include "tegami.legacySaslSecretName" $root) }}
+{{- /* The same key file opens the DKIM private keys that sign outgoing mail. */}}
+- name: TEGAMI_SECRETS_KEY_FILE
+  value: {{ printf "%s/%s" $root.Values.legacySasl.mountPath $root.Values.legacySasl.secretKey | quote }}
+{{- end }}
 {{- if $tlsServer }}
 {{- $saslSecret := include "tegami.legacySaslSecretName" $root }}
 {{- if $saslSecret }}

@@ -1,4 +1,5 @@
 export * from './address/mailbox-address.js';
+export * from './dkim/index.js';
 export * from './imap/index.js';
 export * from './input-deadline.js';
 export * from './mime/index.js';

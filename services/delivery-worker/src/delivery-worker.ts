@@ -19,11 +19,14 @@ import {
   releaseAbandonedClaims,
   releaseClaims,
   routeLocalRecipient,
+  type SecretsKeyring,
   settleDeliveries,
 } from '@tegami/store';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
+import { arcSealKeys } from './arc-keys.js';
 import { cached } from './cached.js';
+import { dkimSigning } from './dkim-signing.js';
 import { domainSlots } from './domain-slots.js';
 import { buildDsn, type DsnRecipient } from './dsn.js';
 import { startDueScan } from './due-scan.js';
@@ -59,6 +62,8 @@ export interface DeliveryWorkerDeps {
    * an SRS address of the alias's domain. Without them, from the original sender.
    */
   readonly srs?: SrsOptions | undefined;
+  /** TEGAMI_SECRETS_KEY_FILE: opens the DKIM keys (and ARC's); without it mail goes out unsigned. */
+  readonly secretsKeyring?: SecretsKeyring | undefined;
 }
 
 export interface DeliveryWorkerHandle {
@@ -89,12 +94,19 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     : undefined;
   const localDomains = cached(5_000, () => listLocalDomains(pool));
   const batcher = new MailboxBatcher(pool);
+  const dkim = dkimSigning({
+    pool,
+    keyring: deps.secretsKeyring,
+    localDomains,
+    logger,
+    metrics: deps.metrics,
+  });
 
   const withDomainSlot = domainSlots(pool, settings.domainConnections, workerId);
   const forwarding = forwardingDeps({
     hostname: deps.hostname,
     srs: deps.srs,
-    arcKey: async () => undefined,
+    arcKey: arcSealKeys(pool, deps.secretsKeyring),
     logger,
   });
 
@@ -300,21 +312,33 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       }
     }
 
-    // Mail that came through an alias: an SRS sender and an ARC-sealed copy (forwarding.ts).
+    // DKIM-signed once for all the remote domains of this attempt, not per domain or MX; the
+    // copies an alias forwards get an SRS sender and an ARC seal over that (forwarding.ts).
     const remoteDue = [...remote.values()].flat();
-    const forwarded = await forwardedCopies(forwarding, entry, remoteDue, message, local, now);
+    const prepared =
+      remoteDue.length === 0
+        ? undefined
+        : dkim.outgoing(message, entry.sender).then(async (signed) => ({
+            signed,
+            forwarded: await forwardedCopies(forwarding, entry, remoteDue, signed, local, now),
+          }));
     const remoteResults = await Promise.all(
       [...remote].map(([domain, list]) =>
-        deliverToDomain(remoteDeps, domain, entry, list, message, forwarded).catch((err): RemoteOutcome[] =>
-          list.map((delivery) => ({
-            kind: 'deferred',
-            delivery,
-            reply: `internal error: ${(err as Error).message}`,
-            statusCode: '4.3.0',
-          })),
-        ),
+        prepared!
+          .then(({ signed, forwarded }) =>
+            deliverToDomain(remoteDeps, domain, entry, list, signed, forwarded),
+          )
+          .catch((err): RemoteOutcome[] =>
+            list.map((delivery) => ({
+              kind: 'deferred',
+              delivery,
+              reply: `internal error: ${(err as Error).message}`,
+              statusCode: '4.3.0',
+            })),
+          ),
       ),
     );
+    const forwarded = (await prepared?.catch(() => undefined))?.forwarded;
     const notAttempted: string[] = [];
     for (const r of remoteResults.flat()) {
       if (r.kind === 'busy') {
@@ -323,7 +347,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
         continue;
       }
       // A forwarded copy says in the trace how it went out (its SRS sender, its seal).
-      const copy = forwarded.get(r.delivery.id);
+      const copy = forwarded?.get(r.delivery.id);
       const reply = copy ? `${r.reply} (forwarded ${copy.note})` : r.reply;
       settle(r.delivery, 'remote', r.kind, reply, r.statusCode, {
         mxHost: r.mxHost,

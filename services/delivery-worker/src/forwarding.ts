@@ -102,7 +102,7 @@ async function forwardedCopy(
     deps.warnOnce(
       `arc-key:${aliasDomain}`,
       { domain: aliasDomain },
-      'forwarded mail is not ARC-sealed: the alias domain has no rsa DKIM key (tegami dkim create <domain> --algorithm rsa)',
+      'forwarded mail is not ARC-sealed: the alias domain has no active rsa DKIM key this worker can open (tegami dkim create <domain> --algorithm rsa; TEGAMI_SECRETS_KEY_FILE)',
     );
     notes.push('not ARC-sealed (no rsa key)');
   } else {

@@ -5,12 +5,15 @@ import {
   drainTimeoutOf,
   loadSrsSecrets,
   mailServiceSettings,
+  optional,
+  path,
   runService,
   srsSettings,
   string,
 } from '@tegami/runtime';
 import { openServiceStore } from '@tegami/store';
 import { startDeliveryWorker } from './delivery-worker.js';
+import { dkimKeyring } from './dkim-keyring.js';
 import { deliverySettings, toDeliverySettings } from './settings.js';
 
 const settings = {
@@ -18,6 +21,7 @@ const settings = {
   ...mailServiceSettings(),
   ...srsSettings(),
   resolverTarget: string('TEGAMI_RESOLVER_TARGET'),
+  secretsKeyFile: optional(path('TEGAMI_SECRETS_KEY_FILE', { mustExist: 'file' })),
 };
 
 await runService('delivery-worker', settings, async ({ config, logger, metrics }) => {
@@ -29,6 +33,7 @@ await runService('delivery-worker', settings, async ({ config, logger, metrics }
     service: 'delivery-worker',
     warn: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
   });
+  const secretsKeyring = dkimKeyring(config.secretsKeyFile, logger);
   const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
   const resolver = createResolverClient(config.resolverTarget);
   const worker = await startDeliveryWorker({
@@ -41,6 +46,7 @@ await runService('delivery-worker', settings, async ({ config, logger, metrics }
     describe: describeMessage,
     metrics,
     srs,
+    secretsKeyring,
   });
   return {
     readiness: { postgres: store.ping, nats: () => bus.ping() },

@@ -33,6 +33,7 @@ import {
   ensureSecretsKeyFile,
   type LegacySaslSettings,
   type LoginThrottlePolicy,
+  loadSecretsKeyring,
   migrate,
   openStore,
   prepareLegacySasl,
@@ -57,7 +58,10 @@ export interface StandaloneDeps {
   readonly loginThrottle?: LoginThrottlePolicy;
   /** Ciphers and oldest TLS version of every TLS port (TEGAMI_TLS_*). */
   readonly tlsPolicy: TlsPolicy;
-  /** TEGAMI_SECRETS_KEY_FILE (default: one generated in the data directory) and TEGAMI_SASL_LEGACY_MECHANISMS. */
+  /**
+   * TEGAMI_SECRETS_KEY_FILE (default: one generated in the data directory; it also opens the
+   * DKIM keys) and TEGAMI_SASL_LEGACY_MECHANISMS.
+   */
   readonly legacySasl: LegacySaslSettings;
   /** TEGAMI_SRS_SECRET_FILE; default: `srs.secret`, generated in the data directory. */
   readonly srsSecretFile?: string | undefined;
@@ -180,16 +184,21 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       logger.info({ domain: deps.domain }, 'created the local mail domain');
     }
 
-    // CRAM-MD5 and DIGEST-MD5 stay on for a laptop: their secrets are sealed with a key kept
-    // beside the database (0600), unless the operator gives one or turns them off.
+    // CRAM-MD5 and DIGEST-MD5 stay on for a laptop, and `tegami dkim create` works: their
+    // secrets and the DKIM private keys are sealed with a key kept beside the database (0600),
+    // unless the operator gives one (TEGAMI_SASL_LEGACY_MECHANISMS=false turns only SASL off).
     let secretsKeyFile = deps.legacySasl.secretsKeyFile;
-    if (!secretsKeyFile && deps.legacySasl.saslLegacyMechanisms !== false) {
+    if (!secretsKeyFile) {
       const key = ensureSecretsKeyFile(deps.dataDir);
       if (key.generated)
-        logger.info({ keyFile: key.file }, 'generated the key that seals CRAM-MD5/DIGEST-MD5 secrets');
+        logger.info(
+          { keyFile: key.file },
+          'generated the key that seals CRAM-MD5/DIGEST-MD5 secrets and DKIM private keys',
+        );
       secretsKeyFile = key.file;
     }
     const legacySasl = await prepareLegacySasl(store.pool, { ...deps.legacySasl, secretsKeyFile }, logger);
+    const secretsKeyring = loadSecretsKeyring(secretsKeyFile);
 
     // Forwarding through aliases rewrites senders with SRS; the secret that signs them stays
     // with the data, so bounces to addresses written before a restart still come back.
@@ -257,6 +266,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       // The in-process bus lost whatever jobs a crash interrupted; the queue rows did not.
       recoverJobsAtStart: true,
       srs,
+      secretsKeyring,
     });
     services.push({ name: 'delivery-worker', stop: () => delivery.stop({ drainTimeoutMs }) });
 

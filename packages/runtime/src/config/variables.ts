@@ -169,8 +169,8 @@ export const VARIABLES: readonly VariableSpec[] = [
   {
     name: 'TEGAMI_SECRETS_KEY_FILE',
     description:
-      'File with the key that seals the CRAM-MD5 and DIGEST-MD5 secrets in the database (AES-256-GCM, bound to the account): one base64 key of 32 bytes per line (`openssl rand -base64 32`). The first line seals; the lines below it only open what older keys sealed (rotation: put a new key first). Give the same file to smtp-ingress, pop-gateway, imap-gateway and the CLI. The standalone creates `secrets.key` (0600) in `TEGAMI_DATA_DIR` when unset, and the CLI uses that one when `DATABASE_URL` is unset.',
-    services: [...LOGIN_SERVERS, 'cli'],
+      'File with the key that seals secrets in the database (AES-256-GCM): the CRAM-MD5 and DIGEST-MD5 secrets (bound to the account) and the DKIM private keys (bound to domain and selector). One base64 key of 32 bytes per line (`openssl rand -base64 32`). The first line seals; the lines below it only open what older keys sealed (rotation: put a new key first). Give the same file to smtp-ingress, pop-gateway, imap-gateway, the delivery-worker and the CLI: without it the delivery-worker signs no mail and `tegami dkim create` refuses. The standalone creates `secrets.key` (0600) in `TEGAMI_DATA_DIR` when unset, and the CLI uses that one when `DATABASE_URL` is unset.',
+    services: [...LOGIN_SERVERS, 'delivery-worker', 'cli'],
   },
   {
     name: 'TEGAMI_SASL_LEGACY_MECHANISMS',
@@ -182,7 +182,7 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'TEGAMI_DATA_DIR',
     default: './data',
     description:
-      'Standalone state: the embedded Postgres cluster (PostgreSQL 17, on a Unix socket inside it) and its generated password, the generated TLS certificate, and the key that seals CRAM-MD5/DIGEST-MD5 secrets (`secrets.key`). The CLI looks here for the embedded database when `DATABASE_URL` is unset.',
+      'Standalone state: the embedded Postgres cluster (PostgreSQL 17, on a Unix socket inside it) and its generated password, the generated TLS certificate, and the key that seals CRAM-MD5/DIGEST-MD5 secrets and DKIM private keys (`secrets.key`). The CLI looks here for the embedded database when `DATABASE_URL` is unset.',
     services: ['standalone', 'cli'],
   },
   {
