@@ -182,7 +182,7 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'TEGAMI_DATA_DIR',
     default: './data',
     description:
-      'Standalone state: the embedded Postgres cluster (PostgreSQL 17, on a Unix socket inside it) and its generated password, the generated TLS certificate, and the key that seals CRAM-MD5/DIGEST-MD5 secrets and DKIM private keys (`secrets.key`). The CLI looks here for the embedded database when `DATABASE_URL` is unset.',
+      'Standalone state: the embedded Postgres cluster (PostgreSQL 17, on a Unix socket inside it) and its generated password, the generated TLS certificate, and the key that seals CRAM-MD5/DIGEST-MD5 secrets and DKIM private keys (`secrets.key`), and the secret that signs SRS addresses of forwarded mail (`srs.secret`). The CLI looks here for the embedded database when `DATABASE_URL` is unset.',
     services: ['standalone', 'cli'],
   },
   {
