@@ -12,10 +12,8 @@ import {
   extendClaims,
   finishOrRemaining,
   listLocalDomains,
-  newQueueId,
   type QueueEntry,
   queueBacklog,
-  type ReportMessage,
   releaseAbandonedClaims,
   releaseClaims,
   routeLocalRecipient,
@@ -28,14 +26,14 @@ import { arcSealKeys } from './arc-keys.js';
 import { cached } from './cached.js';
 import { dkimSigning } from './dkim-signing.js';
 import { domainSlots } from './domain-slots.js';
-import { buildDsn, type DsnRecipient } from './dsn.js';
+import type { DsnRecipient } from './dsn.js';
 import { startDueScan } from './due-scan.js';
-import { forwardedCopies, forwardingDeps } from './forwarding.js';
+import { forwardingDeps } from './forwarding.js';
 import { type DescribeMessage, deliverLocally } from './local-delivery.js';
 import { MailboxBatcher } from './mailbox-batcher.js';
 import { createDeliveryMetrics, type DeliveryMetrics } from './metrics.js';
-import { notice, returnedContent, wants } from './notices.js';
-import { deliverToDomain, type RemoteOutcome } from './remote-delivery.js';
+import { notice, reportMessage, wants } from './notices.js';
+import { deliverRemotely } from './remote-attempt.js';
 import { nextAttempt } from './retry-schedule.js';
 import type { DeliverySettings } from './settings.js';
 
@@ -312,42 +310,23 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       }
     }
 
-    // DKIM-signed once for all the remote domains of this attempt, not per domain or MX; the
-    // copies an alias forwards get an SRS sender and an ARC seal over that (forwarding.ts).
-    const remoteDue = [...remote.values()].flat();
-    const prepared =
-      remoteDue.length === 0
-        ? undefined
-        : dkim.outgoing(message, entry.sender).then(async (signed) => ({
-            signed,
-            forwarded: await forwardedCopies(forwarding, entry, remoteDue, signed, local, now),
-          }));
-    const remoteResults = await Promise.all(
-      [...remote].map(([domain, list]) =>
-        prepared!
-          .then(({ signed, forwarded }) =>
-            deliverToDomain(remoteDeps, domain, entry, list, signed, forwarded),
-          )
-          .catch((err): RemoteOutcome[] =>
-            list.map((delivery) => ({
-              kind: 'deferred',
-              delivery,
-              reply: `internal error: ${(err as Error).message}`,
-              statusCode: '4.3.0',
-            })),
-          ),
-      ),
+    const { outcomes: remoteResults, forwarded } = await deliverRemotely(
+      { remote: remoteDeps, dkim, forwarding },
+      entry,
+      remote,
+      message,
+      local,
+      now,
     );
-    const forwarded = (await prepared?.catch(() => undefined))?.forwarded;
     const notAttempted: string[] = [];
-    for (const r of remoteResults.flat()) {
+    for (const r of remoteResults) {
       if (r.kind === 'busy') {
         busy = true;
         notAttempted.push(r.delivery.id);
         continue;
       }
       // A forwarded copy says in the trace how it went out (its SRS sender, its seal).
-      const copy = forwarded?.get(r.delivery.id);
+      const copy = forwarded.get(r.delivery.id);
       const reply = copy ? `${r.reply} (forwarded ${copy.note})` : r.reply;
       settle(r.delivery, 'remote', r.kind, reply, r.statusCode, {
         mxHost: r.mxHost,
@@ -370,9 +349,16 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     await releaseClaims(pool, notAttempted, claimant);
 
     const report =
-      notices.length > 0 && entry.sender !== '' ? makeReport(entry, message, notices, now) : undefined;
+      notices.length > 0 && entry.sender !== ''
+        ? reportMessage(deps.hostname, entry, message, notices, now)
+        : undefined;
     await settleDeliveries(pool, claimant, outcomes, report);
     if (report) {
+      const actions = notices.map((n) => n.action);
+      logger.info(
+        { queueId: entry.queueId, dsn: report.queueId, to: entry.sender, actions },
+        'delivery status notification',
+      );
       for (const n of notices) metrics?.notifications.inc({ action: n.action });
       await bus
         .publishJob({ queueId: report.queueId, enqueuedAt: now.toISOString() })
@@ -381,32 +367,6 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
         );
     }
     return { expanded, busy };
-  }
-
-  function makeReport(entry: QueueEntry, message: Buffer, notices: DsnRecipient[], now: Date): ReportMessage {
-    const queueId = newQueueId();
-    const dsn = buildDsn({
-      hostname: deps.hostname,
-      queueId: entry.queueId,
-      sender: entry.sender,
-      envid: entry.dsnEnvid,
-      ret: returnedContent(entry),
-      arrivalDate: entry.receivedAt,
-      original: message,
-      recipients: notices,
-      now,
-    });
-    logger.info(
-      { queueId: entry.queueId, dsn: queueId, to: entry.sender, actions: notices.map((n) => n.action) },
-      'delivery status notification',
-    );
-    return {
-      queueId,
-      raw: dsn.raw,
-      recipient: entry.sender,
-      reportsOn: entry.queueId,
-      messageId: dsn.messageId,
-    };
   }
 
   if (deps.recoverJobsAtStart) {
