@@ -149,6 +149,23 @@ describe('forwarded copies', () => {
     ]);
   });
 
+  it('keeps a sender with a quoted local part, which SRS cannot carry', async () => {
+    const { deps, lines } = recorded();
+    const copies = await forwardedCopies(
+      deps,
+      entry('"carol smith"@origin.test'),
+      [delivery('1', 'x@away.test', 'info@alias.test')],
+      message,
+      local,
+      now,
+    );
+    expect(copies.get('1')!.sender).toBe('"carol smith"@origin.test');
+    expect(lines).toContainEqual([
+      'warn',
+      'sender that SRS cannot carry (a quoted local part): forwarded unchanged',
+    ]);
+  });
+
   it('still forwards, unsealed, when the key cannot be read', async () => {
     const { deps, lines } = recorded({
       arcKey: async () => {

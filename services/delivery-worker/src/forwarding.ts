@@ -145,14 +145,22 @@ function forwardingSender(
     return entry.sender;
   }
   const rewritten = srsForward(entry.sender, aliasDomain, deps.srs, now);
-  if (rewritten.kind === 'too-long') {
-    deps.logger.warn(
-      { queueId: entry.queueId, sender: entry.sender },
-      'sender too long to rewrite with SRS (the address would pass 254 octets): forwarded unchanged',
-    );
-    return entry.sender;
+  switch (rewritten.kind) {
+    case 'rewritten':
+      return rewritten.address;
+    case 'too-long':
+      deps.logger.warn(
+        { queueId: entry.queueId, sender: entry.sender },
+        'sender too long to rewrite with SRS (the address would pass 254 octets): forwarded unchanged',
+      );
+      return entry.sender;
+    case 'unsuitable':
+      deps.logger.warn(
+        { queueId: entry.queueId, sender: entry.sender },
+        'sender that SRS cannot carry (a quoted local part): forwarded unchanged',
+      );
+      return entry.sender;
   }
-  return rewritten.address;
 }
 
 function domainOf(address: string): string {

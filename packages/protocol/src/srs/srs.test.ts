@@ -17,7 +17,7 @@ const daysLater = (n: number) => new Date(day.getTime() + n * 86_400_000);
 const options: SrsOptions = { secrets: ['tops3cr3t', 'old-secret'] };
 const forward = (sender: string, o: SrsOptions = options, now = day) => {
   const result = srsForward(sender, 'forward.example', o, now);
-  expect(result.kind).toBe('rewritten');
+  if (result.kind !== 'rewritten') throw new Error(`${sender}: ${result.kind}`);
   return result.address;
 };
 const reverse = (address: string, now = day) => srsReverse(address, options, now);
@@ -213,7 +213,7 @@ describe('limits', () => {
     const local = 'x'.repeat(64);
     const domain = `${'d'.repeat(60)}.${'e'.repeat(60)}.${'f'.repeat(60)}.example`;
     const result = srsForward(`${local}@${domain}`, 'forward.example', options, day);
-    expect(result.kind).toBe('too-long');
+    if (result.kind !== 'too-long') throw new Error(result.kind);
     expect(Buffer.byteLength(result.address)).toBeGreaterThan(SRS_MAX_ADDRESS_OCTETS);
   });
 
@@ -222,14 +222,20 @@ describe('limits', () => {
     const domain = `${'d'.repeat(63)}.${'e'.repeat(63)}.example`;
     const local = 'x'.repeat(SRS_MAX_ADDRESS_OCTETS - 30 - domain.length);
     const result = srsForward(`${local}@${domain}`, 'forward.example', options, day);
-    expect(result.kind).toBe('rewritten');
+    if (result.kind !== 'rewritten') throw new Error(result.kind);
     expect(Buffer.byteLength(result.address)).toBe(SRS_MAX_ADDRESS_OCTETS);
     expect(srsForward(`x${local}@${domain}`, 'forward.example', options, day).kind).toBe('too-long');
   });
 
   it('needs a secret to sign with', () => {
     expect(() => srsForward('a@b.example', 'forward.example', { secrets: [] }, day)).toThrow(/secret/);
-    expect(() => srsForward('no-domain', 'forward.example', options, day)).toThrow(/not an address/);
+  });
+
+  it('says when a sender cannot be carried: no domain, or a quoted local part', () => {
+    expect(srsForward('no-domain', 'forward.example', options, day)).toEqual({ kind: 'unsuitable' });
+    expect(srsForward('@x.example', 'forward.example', options, day)).toEqual({ kind: 'unsuitable' });
+    expect(srsForward('"a b"@x.example', 'forward.example', options, day)).toEqual({ kind: 'unsuitable' });
+    expect(srsForward('"a\\"b"@x.example', 'forward.example', options, day)).toEqual({ kind: 'unsuitable' });
   });
 
   it('signs UTF-8 local parts as their bytes, lower-casing only A-Z', () => {

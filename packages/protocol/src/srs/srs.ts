@@ -39,7 +39,12 @@ const TIME_SLOTS = 1024;
 export type SrsForwardResult =
   | { readonly kind: 'rewritten'; readonly address: string }
   /** The address would pass the path limit: no receiver need take it (SRS_MAX_ADDRESS_OCTETS). */
-  | { readonly kind: 'too-long'; readonly address: string };
+  | { readonly kind: 'too-long'; readonly address: string }
+  /**
+   * A sender SRS cannot carry: no domain, or a quoted local part (`"a b"@x`), whose quotes
+   * would end up inside ours and make it no address at all.
+   */
+  | { readonly kind: 'unsuitable' };
 
 /**
  * The address to send from when forwarding mail from `sender` through `forwarderDomain`:
@@ -52,8 +57,9 @@ export function srsForward(
   now: Date,
 ): SrsForwardResult {
   const at = sender.lastIndexOf('@');
-  if (at <= 0 || at === sender.length - 1) throw new Error(`not an address: ${sender}`);
+  if (at <= 0 || at === sender.length - 1) return { kind: 'unsuitable' };
   const local = sender.slice(0, at);
+  if (/["\\\s]/.test(local)) return { kind: 'unsuitable' };
   const domain = sender.slice(at + 1);
   const sep = options.separator ?? '=';
   const secret = signingSecret(options);
