@@ -11,6 +11,8 @@ export interface CliConfig {
   /** TEGAMI_SECRETS_KEY_FILE and TEGAMI_SASL_LEGACY_MECHANISMS, as the services read them. */
   readonly secretsKeyFile?: string | undefined;
   readonly saslLegacyMechanisms?: boolean | undefined;
+  /** TEGAMI_RESOLVER_TARGET: where `dkim check` looks records up in a deployment. */
+  readonly resolverTarget?: string | undefined;
 }
 
 export interface CliIo {
@@ -44,6 +46,8 @@ export async function runCli(argv: readonly string[], config: CliConfig, io: Cli
     describeError: io.describeError,
     newPassword: () => newPassword(args.has('--password-stdin'), io.stdin),
     legacySasl: async () => (await import('./secrets-key.js')).cliLegacySasl(config),
+    secretsKeyring: async () => (await import('./secrets-key.js')).cliSecretsKeyring(config),
+    txtLookup: async () => (await import('./txt-lookup.js')).openTxtLookup(config),
     // Only a deployment has a NATS; the standalone's bus lives in its process.
     ...(config.databaseUrl ? { nats: { servers: config.natsServers, prefix: config.natsPrefix } } : {}),
   };

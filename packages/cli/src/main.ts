@@ -22,6 +22,7 @@ const config = loadConfigOrExit(
     natsServers: natsUrl('NATS_URL'),
     natsPrefix: string('TEGAMI_NATS_PREFIX'),
     ...legacySaslSettings(),
+    resolverTarget: string('TEGAMI_RESOLVER_TARGET'),
   },
   { service: 'cli' },
 );

@@ -8,7 +8,7 @@ import {
 import { startDnsResolver, type Upstream } from '@tegami/dns-resolver';
 import { type ImapGateway, rspamdLearningClient, startImapGateway } from '@tegami/imap-gateway';
 import { type PopGateway, startPopGateway } from '@tegami/pop-gateway';
-import { cachedResolverClient, createResolverClient } from '@tegami/rpc';
+import { cachedResolverClient, createResolverClient, publishStandaloneResolver } from '@tegami/rpc';
 import {
   createMetricsRegistry,
   drainTimeoutOf,
@@ -228,6 +228,9 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       port: 0,
     });
     stack.push({ name: 'dns-resolver', stop: () => resolver.stop() });
+    // `tegami dkim check` asks this resolver too, while the standalone runs.
+    const unpublish = publishStandaloneResolver(deps.dataDir, `127.0.0.1:${resolver.port}`);
+    stack.push({ name: 'resolver address', stop: async () => unpublish() });
     const resolverClient = createResolverClient(`127.0.0.1:${resolver.port}`);
     stack.push({ name: 'resolver client', stop: async () => resolverClient.close() });
     // smtp-ingress keeps answers for their TTLs in front of the resolver, as the service does.

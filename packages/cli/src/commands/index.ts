@@ -1,5 +1,6 @@
 import type { Command, CommandGroup } from '../command.js';
 import { aliasCommands } from './alias.js';
+import { dkimCommands } from './dkim.js';
 import { domainCommands } from './domain.js';
 import { queueCommands } from './queue.js';
 import { setupCommands } from './setup.js';
@@ -15,6 +16,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   domainCommands,
   userCommands,
   aliasCommands,
+  dkimCommands,
   queueCommands,
 ];
 

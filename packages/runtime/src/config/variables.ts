@@ -494,8 +494,8 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'TEGAMI_RESOLVER_TARGET',
     default: 'dns:///dns-resolver:50051',
     description:
-      'gRPC target of the dns-resolver: `host:port`, or `dns:///name:port` to spread calls round-robin over every address of a headless Service.',
-    services: ['delivery-worker', 'smtp-ingress'],
+      "gRPC target of the dns-resolver: `host:port`, or `dns:///name:port` to spread calls round-robin over every address of a headless Service. `tegami dkim check` asks it too when `DATABASE_URL` is set (against the standalone it asks the standalone's own resolver), and this machine's resolver when it cannot be reached.",
+    services: ['delivery-worker', 'smtp-ingress', 'cli'],
   },
   {
     name: 'TEGAMI_DNS_UPSTREAMS',
