@@ -14,6 +14,8 @@ export interface CliConfig {
   readonly saslLegacyMechanisms?: boolean | undefined;
   /** TEGAMI_MTA_STS_MODE, _MX and _MAX_AGE, as smtp-ingress reads them (`tegami mta-sts`). */
   readonly mtaStsPolicy?: MtaStsPublication | undefined;
+  /** TEGAMI_RESOLVER_TARGET: where `dkim check` looks records up in a deployment. */
+  readonly resolverTarget?: string | undefined;
 }
 
 export interface CliIo {
@@ -47,6 +49,8 @@ export async function runCli(argv: readonly string[], config: CliConfig, io: Cli
     describeError: io.describeError,
     newPassword: () => newPassword(args.has('--password-stdin'), io.stdin),
     legacySasl: async () => (await import('./secrets-key.js')).cliLegacySasl(config),
+    secretsKeyring: async () => (await import('./secrets-key.js')).cliSecretsKeyring(config),
+    txtLookup: async () => (await import('./txt-lookup.js')).openTxtLookup(config),
     // Only a deployment has a NATS; the standalone's bus lives in its process.
     ...(config.databaseUrl ? { nats: { servers: config.natsServers, prefix: config.natsPrefix } } : {}),
   };

@@ -24,6 +24,7 @@ const config = loadConfigOrExit(
     natsPrefix: string('TEGAMI_NATS_PREFIX'),
     ...legacySaslSettings(),
     mtaStsPolicy: mtaStsPublicationSettings(),
+    resolverTarget: string('TEGAMI_RESOLVER_TARGET'),
   },
   { service: 'cli' },
 );
