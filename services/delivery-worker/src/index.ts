@@ -4,5 +4,6 @@ export {
   type DeliveryWorkerHandle,
   startDeliveryWorker,
 } from './delivery-worker.js';
+export { settleDkimKeys } from './dkim-keyring.js';
 export { buildDsn, type DsnInput, type DsnRecipient } from './dsn.js';
 export { type DeliverySettings, deliverySettings, toDeliverySettings } from './settings.js';

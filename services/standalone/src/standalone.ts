@@ -3,6 +3,7 @@ import {
   type DeliverySettings,
   type DeliveryWorkerHandle,
   describeMessage,
+  settleDkimKeys,
   startDeliveryWorker,
 } from '@tegami/delivery-worker';
 import { startDnsResolver, type Upstream } from '@tegami/dns-resolver';
@@ -195,6 +196,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
     }
     const legacySasl = await prepareLegacySasl(store.pool, { ...deps.legacySasl, secretsKeyFile }, logger);
     const secretsKeyring = loadSecretsKeyring(secretsKeyFile);
+    await settleDkimKeys(store.pool, secretsKeyring, logger);
 
     const tls = await ensureSelfSignedCertificate(deps.dataDir, 'localhost');
     if (tls.generated)
