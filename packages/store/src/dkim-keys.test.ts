@@ -1,13 +1,12 @@
 import { createPrivateKey, createPublicKey, randomBytes, sign, verify } from 'node:crypto';
 import { dkimPublicKeyOf } from '@tegami/protocol/dkim';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDkimKey, DEFAULT_DKIM_GRACE_MS, rotateDkimKeys } from './dkim-key-rotation.js';
 import {
-  createDkimKey,
-  DEFAULT_DKIM_GRACE_MS,
   deleteDkimKey,
   dkimSigningKeys,
   listDkimKeys,
-  rotateDkimKeys,
+  resealDkimKeys,
   type UnreadableDkimKey,
 } from './dkim-keys.js';
 import { addDomain, removeDomain } from './domains.js';
@@ -221,5 +220,26 @@ describe('DKIM keys in the store', () => {
     // An older key of the keyring still opens what it sealed.
     const rotatedKeyring = createSecretsKeyring([randomBytes(32), keyring.current.key]);
     expect(await dkimSigningKeys(store.pool, rotatedKeyring, 'both.test')).toHaveLength(2);
+  });
+
+  it('seals every key again with a new secrets key, so the old one can leave the key file', async () => {
+    const newKey = randomBytes(32);
+    const during = createSecretsKeyring([newKey, keyring.current.key]);
+    const first = await resealDkimKeys(store.pool, during);
+    // sel.test's key was copied from another row above: no key opens it, and it stays as it is.
+    expect(first).toEqual({ resealed: first.resealed, unreadable: { [keyring.current.id]: 1 } });
+    expect(first.resealed).toBeGreaterThan(5);
+    expect(await resealDkimKeys(store.pool, during)).toEqual({
+      resealed: 0,
+      unreadable: { [keyring.current.id]: 1 },
+    });
+    const after = createSecretsKeyring([newKey]);
+    expect((await dkimSigningKeys(store.pool, after, 'both.test')).map((k) => k.selector)).toEqual([
+      'rsa-20250114',
+      'ed25519-20250114',
+    ]);
+    expect((await listDkimKeys(store.pool)).filter((k) => k.secretsKeyId !== after.current.id)).toEqual([
+      expect.objectContaining({ domain: 'sel.test', selector: 'mail' }),
+    ]);
   });
 });

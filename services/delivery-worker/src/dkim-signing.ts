@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { foldLongLines } from '@tegami/protocol';
 import type { Logger } from '@tegami/runtime';
 import {
@@ -66,7 +67,7 @@ export function dkimSigning(deps: DkimSigningDeps): DkimSigning {
   const cacheMs = deps.cacheMs ?? DKIM_KEY_CACHE_MS;
   const now = deps.now ?? (() => new Date());
   const metrics = deps.metrics ? dkimMetrics(deps.metrics) : undefined;
-  const cache = new Map<string, { readonly at: number; readonly keys: Promise<DkimSigningKey[]> }>();
+  const cache = new Map<string, { readonly at: number; readonly keys: Promise<ReadyKey[]> }>();
 
   const unreadable = (key: UnreadableDkimKey) => {
     metrics?.failures.inc({ reason: 'unreadable-key' });
@@ -82,11 +83,37 @@ export function dkimSigning(deps: DkimSigningDeps): DkimSigning {
         : 'this domain has a DKIM key but the delivery-worker has no TEGAMI_SECRETS_KEY_FILE to open it: its mail goes out unsigned',
     );
   };
-  const keysOf = (domain: string): Promise<DkimSigningKey[]> => {
+  // Parsed once per cache time: parsing a PEM costs more than an Ed25519 signature.
+  const ready = (keys: readonly DkimSigningKey[]): ReadyKey[] =>
+    keys.flatMap((key) => {
+      try {
+        return [
+          {
+            domain: key.domain,
+            selector: key.selector,
+            algorithm: key.algorithm,
+            privateKey: createPrivateKey(key.privateKeyPem),
+          },
+        ];
+      } catch (err) {
+        metrics?.failures.inc({ reason: 'unusable-key' });
+        deps.logger.error(
+          {
+            domain: key.domain,
+            selector: key.selector,
+            algorithm: key.algorithm,
+            err: (err as Error).message,
+          },
+          "this DKIM key opens but is not a private key: the domain's mail goes out without its signature until it is rotated",
+        );
+        return [];
+      }
+    });
+  const keysOf = (domain: string): Promise<ReadyKey[]> => {
     const hit = cache.get(domain);
     if (hit && Date.now() - hit.at < cacheMs) return hit.keys;
     const keys = deps.keyring
-      ? dkimSigningKeys(deps.pool, deps.keyring, domain, unreadable)
+      ? dkimSigningKeys(deps.pool, deps.keyring, domain, unreadable).then(ready)
       : withoutKeyring(domain);
     // Bounded: only local domains are ever looked up.
     cache.set(domain, { at: Date.now(), keys });
@@ -95,7 +122,7 @@ export function dkimSigning(deps: DkimSigningDeps): DkimSigning {
   };
 
   // No keyring: nothing can be opened, but an operator who made keys must hear why mail is unsigned.
-  const withoutKeyring = async (domain: string): Promise<DkimSigningKey[]> => {
+  const withoutKeyring = async (domain: string): Promise<ReadyKey[]> => {
     for (const key of await listDkimKeys(deps.pool, domain).catch(() => [])) {
       if (key.state === 'active') unreadable({ ...key, problem: 'unknown-key' });
     }
@@ -116,9 +143,17 @@ export function dkimSigning(deps: DkimSigningDeps): DkimSigning {
   };
 }
 
+/** An active key, its private key parsed. */
+interface ReadyKey {
+  readonly domain: string;
+  readonly selector: string;
+  readonly algorithm: DkimSigningKey['algorithm'];
+  readonly privateKey: KeyObject;
+}
+
 async function signed(
   message: Buffer,
-  keys: readonly DkimSigningKey[],
+  keys: readonly ReadyKey[],
   signTime: Date,
   logger: Logger,
   metrics: DkimMetrics | undefined,
@@ -126,7 +161,7 @@ async function signed(
   const signatureData = keys.map((key) => ({
     signingDomain: key.domain,
     selector: key.selector,
-    privateKey: key.privateKeyPem,
+    privateKey: key.privateKey,
     algorithm: key.algorithm,
     canonicalization: 'relaxed/relaxed',
   }));
@@ -180,7 +215,7 @@ function dkimMetrics(registry: Registry) {
     }),
     failures: new Counter({
       name: 'tegami_dkim_signing_failures_total',
-      help: 'DKIM signatures that could not be made (the message went without): by reason, unreadable-key (the secrets key that sealed it is missing) or signing-error',
+      help: 'DKIM signatures that could not be made (the message went without): by reason, unreadable-key (the secrets key that sealed it is missing), unusable-key (not a private key) or signing-error',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

@@ -13,7 +13,7 @@ import {
 } from '@tegami/runtime';
 import { openServiceStore } from '@tegami/store';
 import { startDeliveryWorker } from './delivery-worker.js';
-import { dkimKeyring } from './dkim-keyring.js';
+import { prepareDkimKeyring } from './dkim-keyring.js';
 import { deliverySettings, toDeliverySettings } from './settings.js';
 
 const settings = {
@@ -33,7 +33,7 @@ await runService('delivery-worker', settings, async ({ config, logger, metrics }
     service: 'delivery-worker',
     warn: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
   });
-  const secretsKeyring = dkimKeyring(config.secretsKeyFile, logger);
+  const secretsKeyring = await prepareDkimKeyring(store.pool, config.secretsKeyFile, logger);
   const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
   const resolver = createResolverClient(config.resolverTarget);
   const worker = await startDeliveryWorker({

@@ -3,6 +3,7 @@ import {
   type DeliverySettings,
   type DeliveryWorkerHandle,
   describeMessage,
+  settleDkimKeys,
   startDeliveryWorker,
 } from '@tegami/delivery-worker';
 import { startDnsResolver, type Upstream } from '@tegami/dns-resolver';
@@ -205,6 +206,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
     }
     const legacySasl = await prepareLegacySasl(store.pool, { ...deps.legacySasl, secretsKeyFile }, logger);
     const secretsKeyring = loadSecretsKeyring(secretsKeyFile);
+    await settleDkimKeys(store.pool, secretsKeyring, logger);
 
     // Forwarding through aliases rewrites senders with SRS; the secret that signs them stays
     // with the data, so bounces to addresses written before a restart still come back.
