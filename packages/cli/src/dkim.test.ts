@@ -153,6 +153,26 @@ describe('tegami dkim', () => {
     const published = await tegami(['dkim', 'check', 'cli.test']);
     expect(published).toMatchObject({ code: 0, stderr: '' });
     expect(published.stdout.match(/ published\n/g)).toHaveLength(2);
+    // Beside the keys: SPF, DMARC, MTA-STS and TLS-RPT, with what to publish where missing.
+    expect(published.stdout).toMatch(/^RECORD\s+NAME\s+STATUS\s+DETAIL$/m);
+    expect(published.stdout).toMatch(/^SPF\s+cli\.test\s+missing\s+no v=spf1 record$/m);
+    expect(published.stdout).toContain(
+      'publish: _dmarc.cli.test. TXT "v=DMARC1; p=quarantine; rua=mailto:postmaster@cli.test"',
+    );
+    zone.set('cli.test', [['v=spf1 mx ', '-all'], ['unrelated']]);
+    zone.set('_dmarc.cli.test', [['v=DMARC1; p=reject; rua=mailto:d@cli.test']]);
+    zone.set('_smtp._tls.cli.test', [['v=TLSRPTv1; rua=mailto:tls@cli.test']]);
+    const others = await tegami(['dkim', 'check', 'cli.test']);
+    expect(others).toMatchObject({ code: 0, stderr: '' });
+    expect(others.stdout).toMatch(/^SPF\s+cli\.test\s+ok\s+"v=spf1 mx -all"$/m);
+    expect(others.stdout).toMatch(/^DMARC\s+_dmarc\.cli\.test\s+ok\s/m);
+    expect(others.stdout).toMatch(/^TLS-RPT\s+_smtp\._tls\.cli\.test\s+ok\s/m);
+    // Two SPF records: every receiver's permerror, so the check fails.
+    zone.set('cli.test', [['v=spf1 mx -all'], ['v=spf1 a -all']]);
+    const twoSpf = await tegami(['dkim', 'check', 'cli.test']);
+    expect(twoSpf.code).toBe(1);
+    expect(twoSpf.stderr).toContain('SPF of cli.test is invalid');
+    zone.delete('cli.test');
 
     zone.set('ed1._domainkey.cli.test', [
       ['v=DKIM1; k=ed25519; p=', 'AAAAC3NzaC1lZDI1NTE5AAAAIDoesNotMatchThisKeyAtAll00000000'],

@@ -2,6 +2,7 @@ import type { DkimAlgorithm, DkimRecordMatch } from '@tegami/protocol/dkim';
 import type { DkimKey, SecretsKeyring } from '@tegami/store';
 import { type CommandContext, type CommandGroup, UsageError } from '../command.js';
 import { printTable } from '../table.js';
+import type { TxtLookup } from '../txt-lookup.js';
 
 export const dkimCommands: CommandGroup = {
   title: 'DKIM signing keys',
@@ -144,8 +145,12 @@ must go at once): the domain's mail is then signed without it, or not at all.`,
       description: `Looks up the TXT record of each key of <domain> through Tegami's dns-resolver
 (TEGAMI_RESOLVER_TARGET; the standalone's own while it runs; else this machine's resolver,
 with a note) and says for each whether it publishes that very key. Exits 1 when an active
-key is not published as it should be, or when the domain has no key. The resolver keeps
-answers for their TTL: a record just published may take that long to be seen.`,
+key is not published as it should be, or when the domain has no key. Then it checks the
+records a receiver reads beside DKIM: SPF, DMARC (_dmarc), MTA-STS (_mta-sts, its id against
+the policy TEGAMI_MTA_STS_* describe) and TLS-RPT (_smtp._tls), printing a record to publish
+for each one missing or wrong; an invalid one (two SPF records, a DMARC record without p=)
+also makes it exit 1. The resolver keeps answers for their TTL: a record just published may
+take that long to be seen.`,
       examples: ['tegami dkim check example.com'],
       run: async (args, ctx) => {
         const { listDkimKeys, StoreError } = await import('@tegami/store');
@@ -161,6 +166,7 @@ answers for their TTL: a record just published may take that long to be seen.`,
         const lookup = await ctx.txtLookup();
         let wrong = 0;
         const rows: string[][] = [];
+        let others: Awaited<ReturnType<typeof checkOtherRecords>> = [];
         try {
           for (const key of keys) {
             const name = dkimRecordName(key.selector, key.domain);
@@ -176,12 +182,28 @@ answers for their TTL: a record just published may take that long to be seen.`,
             if (!good && key.state === 'active') wrong++;
             rows.push([key.selector, key.algorithm, key.state, verdict]);
           }
+          others = await checkOtherRecords(domain.toLowerCase(), lookup, ctx);
         } finally {
           lookup.close();
         }
         const note = lookup.note();
         if (note) ctx.warn(`tegami: ${note}`);
         printTable(ctx.print, ['SELECTOR', 'ALGORITHM', 'STATE', 'DNS'], rows);
+        // The records DKIM works with: a receiver judges the domain by all of them.
+        ctx.print('');
+        printTable(
+          ctx.print,
+          ['RECORD', 'NAME', 'STATUS', 'DETAIL'],
+          others.map((c) => [c.kind, c.name, c.status, c.detail]),
+        );
+        for (const c of others) if (c.suggestion && c.status !== 'ok') ctx.print(`publish: ${c.suggestion}`);
+        const invalid = others.filter((c) => c.status === 'invalid');
+        if (invalid.length > 0) {
+          ctx.warn(
+            `tegami: ${invalid.map((c) => c.kind).join(', ')} of ${domain.toLowerCase()} is invalid: receivers ignore it`,
+          );
+          wrong += invalid.length;
+        }
         if (wrong > 0) {
           ctx.warn(
             `tegami: ${wrong} active key${wrong === 1 ? ' is' : 's are'} not published as ${wrong === 1 ? 'it' : 'they'} should be: tegami dkim list shows the names, and create/rotate printed the records`,
@@ -193,6 +215,30 @@ answers for their TTL: a record just published may take that long to be seen.`,
     },
   ],
 };
+
+/** SPF, DMARC, MTA-STS (against the policy these settings serve) and TLS-RPT of `domain`. */
+async function checkOtherRecords(domain: string, lookup: TxtLookup, ctx: CommandContext) {
+  const [{ checkMailDnsRecords }, { mtaStsPolicyId, renderMtaStsPolicy }] = await Promise.all([
+    import('../mail-dns-records.js'),
+    import('@tegami/protocol'),
+  ]);
+  const policy = ctx.config.mtaStsPolicy;
+  return checkMailDnsRecords(
+    domain,
+    async (name) => {
+      const answer = await lookup.lookup(name);
+      if (answer.kind === 'failed') return { kind: 'error', detail: answer.detail };
+      if (answer.kind === 'none') return { kind: 'none' };
+      // RFC 7208 §3.3 and kin: a record's strings are read joined, without spaces.
+      return { kind: 'records', records: answer.records.map((strings) => strings.join('')) };
+    },
+    {
+      reportAddress: `postmaster@${domain}`,
+      mtaStsPolicyId:
+        policy && policy.mode !== 'none' ? mtaStsPolicyId(renderMtaStsPolicy(policy)) : undefined,
+    },
+  );
+}
 
 async function requireKeyring(ctx: CommandContext): Promise<SecretsKeyring> {
   const keyring = await ctx.secretsKeyring();
