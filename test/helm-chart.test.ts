@@ -413,8 +413,8 @@ describe('helm/tegami', () => {
     expect(ports('mail-imap')).toEqual([143, 993]);
   });
 
-  it('mounts the CRAM-MD5/DIGEST-MD5 key file into the login services only, from a Secret, and sets nothing without one', () => {
-    const loginServers = ['smtp-ingress', 'pop-gateway', 'imap-gateway'];
+  it('mounts the secrets key file into the login services and the delivery-worker (DKIM) only, from a Secret, and sets nothing without one', () => {
+    const keyReaders = ['smtp-ingress', 'pop-gateway', 'imap-gateway', 'delivery-worker'];
     for (const deployment of serviceDeployments(defaults)) {
       const env = literalEnv(container(deployment));
       // No key: the services turn the mechanisms off themselves (and say so in their log).
@@ -434,7 +434,7 @@ describe('helm/tegami', () => {
         const c = container(deployment);
         const env = literalEnv(c);
         const pod = deployment.spec!.template.spec!;
-        if (!loginServers.includes(component)) {
+        if (!keyReaders.includes(component)) {
           expect(env['TEGAMI_SECRETS_KEY_FILE'], component).toBeUndefined();
           expect(
             pod.volumes?.some((v) => v.secret?.secretName === secretName),
@@ -461,6 +461,46 @@ describe('helm/tegami', () => {
     expect(job.spec!.template.spec!.containers[0]!.env?.map((e) => e.name)).not.toContain(
       'TEGAMI_SECRETS_KEY_FILE',
     );
+  });
+
+  it('mounts the SRS secret file into smtp-ingress and the delivery-worker only, from a Secret, and sets nothing without one', () => {
+    const secretReaders = ['smtp-ingress', 'delivery-worker'];
+    for (const deployment of serviceDeployments(defaults)) {
+      // No secret: forwarding keeps the original sender and the services say so in their log.
+      expect(literalEnv(container(deployment))['TEGAMI_SRS_SECRET_FILE']).toBeUndefined();
+    }
+    const secret = 'a-secret-of-the-operators-own';
+    const own = render(['--set', `srs.secret=${secret}`]);
+    expect(named(own, 'Secret', 'post-tegami-srs')?.stringData).toEqual({ 'srs.secret': secret });
+    expect(named(allOn, 'Secret', 'post-tegami-srs')).toBeUndefined();
+    for (const [objects, secretName, secretKey] of [
+      [allOn, 'tegami-srs', 'srs-file'],
+      [own, 'post-tegami-srs', 'srs.secret'],
+    ] as const) {
+      for (const deployment of serviceDeployments(objects)) {
+        const component = componentOf(deployment);
+        const c = container(deployment);
+        const file = literalEnv(c)['TEGAMI_SRS_SECRET_FILE'];
+        const pod = deployment.spec!.template.spec!;
+        if (!secretReaders.includes(component)) {
+          expect(file, component).toBeUndefined();
+          expect(
+            pod.volumes?.some((v) => v.secret?.secretName === secretName),
+            component,
+          ).toBe(false);
+          continue;
+        }
+        const mount = c.volumeMounts?.find((m) => file?.startsWith(`${m.mountPath}/`));
+        expect(mount?.readOnly, `${component} mounts the secret read-only`).toBe(true);
+        const volume = pod.volumes?.find((v) => v.name === mount?.name);
+        expect(volume?.secret?.secretName, component).toBe(secretName);
+        expect(volume?.secret?.items, component).toEqual([{ key: secretKey, path: secretKey }]);
+        expect(file).toBe(`${mount!.mountPath}/${secretKey}`);
+        expect(deployment.spec!.template.metadata!.annotations?.['checksum/srs-secret']).toMatch(
+          /^[0-9a-f]{64}$/,
+        );
+      }
+    }
   });
 
   it('points every Service port at a container port of the pods it selects', () => {
@@ -1321,6 +1361,8 @@ describe('the Deployments against the services they run', () => {
     const cert = await ensureSelfSignedCertificate(certDir, 'localhost');
     const secretsKeyFile = join(certDir, 'secrets.key');
     writeFileSync(secretsKeyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    const srsSecretFile = join(certDir, 'srs.secret');
+    writeFileSync(srsSecretFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
     // A Secret key mounted as a file holds exactly the value, no newline.
     const rspamdPasswordFile = join(certDir, 'rspamd-password');
     writeFileSync(rspamdPasswordFile, rspamdPassword, { mode: 0o600 });
@@ -1355,6 +1397,7 @@ describe('the Deployments against the services they run', () => {
         env['TEGAMI_TLS_KEY_FILE'] = cert.keyFile;
       }
       if (env['TEGAMI_SECRETS_KEY_FILE']) env['TEGAMI_SECRETS_KEY_FILE'] = secretsKeyFile;
+      if (env['TEGAMI_SRS_SECRET_FILE']) env['TEGAMI_SRS_SECRET_FILE'] = srsSecretFile;
       if (env['TEGAMI_RSPAMD_URL']) env['TEGAMI_RSPAMD_URL'] = rspamd!.normalUrl;
       if (env['TEGAMI_RSPAMD_CONTROLLER_URL']) env['TEGAMI_RSPAMD_CONTROLLER_URL'] = rspamd!.controllerUrl;
       if (env['TEGAMI_RSPAMD_PASSWORD_FILE']) env['TEGAMI_RSPAMD_PASSWORD_FILE'] = rspamdPasswordFile;

@@ -67,14 +67,20 @@ async function legacyLogins(ports: { submission: number; imap: number }): Promis
   return /<- +235 2\.7\.0/.test(smtp.stdout) && imap.code === 0 && imap.stdout.includes('INBOX');
 }
 
-describe('pnpm start and its secrets key', () => {
-  it('generates the key 0600 on the first start, seals the CLI’s secrets with it, and reuses it after a restart', async () => {
+describe('pnpm start and its secrets key (and SRS secret)', () => {
+  it('generates the key and the SRS secret 0600 on the first start, seals the CLI’s secrets with the key, and reuses both after a restart', async () => {
     const ports = { submission: await freePort(), imap: await freePort() };
     const keyFile = join(dataDir, 'secrets.key');
     const first = await startTegami(ports);
     expect(first.output()).toContain('generated the key that seals CRAM-MD5/DIGEST-MD5 secrets');
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     const key = readFileSync(keyFile, 'utf8');
+    // The secret that signs SRS senders of forwarded mail, kept beside it the same way.
+    const srsFile = join(dataDir, 'srs.secret');
+    expect(first.output()).toContain('generated the SRS secret for forwarding');
+    expect(statSync(srsFile).mode & 0o777).toBe(0o600);
+    const srsSecret = readFileSync(srsFile, 'utf8');
+    expect(srsSecret).toMatch(/^[A-Za-z0-9+/]{43}=\n$/);
 
     const add = await runInRepo(
       'pnpm',
@@ -91,6 +97,8 @@ describe('pnpm start and its secrets key', () => {
     expect(second.output()).not.toContain('generated the key');
     expect(second.output()).toMatch(/CRAM-MD5 and DIGEST-MD5 are on/);
     expect(readFileSync(keyFile, 'utf8')).toBe(key);
+    expect(second.output()).not.toContain('generated the SRS secret');
+    expect(readFileSync(srsFile, 'utf8')).toBe(srsSecret);
     expect(await legacyLogins(ports)).toBe(true);
     second.signal('SIGTERM');
     await second.exited();

@@ -62,6 +62,7 @@ describe('tegami as a process', () => {
       [['alias', 'add', 'team@pipe.test', 'ann@pipe.test']],
       [['alias', 'list']],
       [['alias', 'remove', 'team@pipe.test']],
+      [['dkim', 'list']],
       [['queue', 'list']],
       [['queue', 'retry', '--all']],
       [['queue', 'drop', 'NOSUCHQUEUEID000']],

@@ -81,7 +81,7 @@ export interface MailSite {
   readonly worker: () => Program;
   /** Starts the first delivery-worker again after it exited (killed by a test). */
   startWorker(): Promise<Program>;
-  /** `pnpm tegami …` against this site's database. */
+  /** `pnpm tegami …` against this site's database and dns-resolver, with the site's `env`. */
   tegami(args: readonly string[]): Promise<ProgramRun>;
   /** The raw messages in a user's INBOX, oldest first. */
   inbox(address: string): Promise<string[]>;
@@ -237,9 +237,11 @@ export async function startMailSite(options: MailSiteOptions): Promise<MailSite>
     },
     tegami: (args) =>
       runInRepo('pnpm', ['--silent', 'tegami', ...args], {
+        ...options.env,
         DATABASE_URL: database.url,
         NATS_URL: nats.url,
         TEGAMI_NATS_PREFIX: nats.prefix,
+        TEGAMI_RESOLVER_TARGET: `127.0.0.1:${grpcPort}`,
       }),
     inbox,
     async waitForInbox(address, count, timeoutMs = 30_000) {

@@ -26,6 +26,8 @@ export interface PostfixOptions {
   readonly users: readonly string[];
   /** domain → "ip:port" of the MTA that takes its mail. */
   readonly relays: Readonly<Record<string, string>>;
+  /** A milter for the mail smtpd receives (`inet:127.0.0.1:port`): opendkim, for one. */
+  readonly milter?: string;
 }
 
 export interface PostfixInstance {
@@ -81,6 +83,8 @@ export function startPostfix(options: PostfixOptions): PostfixInstance {
       'smtp_dns_support_level = disabled',
       `smtp_bind_address = ${options.ip}`,
       'smtp_tls_security_level = may',
+      // A milter that does not answer fails the message (4xx) instead of letting it by unchecked.
+      ...(options.milter ? [`smtpd_milters = ${options.milter}`, 'milter_default_action = tempfail'] : []),
       '',
     ].join('\n'),
   );

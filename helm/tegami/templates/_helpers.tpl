@@ -84,6 +84,15 @@ imap-gateway: imapGateway
 {{- end }}
 {{- end }}
 
+{{/* The Secret holding the SRS secret file (TEGAMI_SRS_SECRET_FILE); empty without one. */}}
+{{- define "tegami.srsSecretName" -}}
+{{- if .Values.srs.existingSecret }}
+{{- .Values.srs.existingSecret }}
+{{- else if .Values.srs.secret }}
+{{- include "tegami.fullname" . }}-srs
+{{- end }}
+{{- end }}
+
 {{/* "true" when the chart runs rspamd itself (enabled, and no external.url), else empty. */}}
 {{- define "tegami.rspamdBundled" -}}
 {{- if and .Values.rspamd.enabled (not .Values.rspamd.external.url) }}true{{ end }}
@@ -367,6 +376,11 @@ Context: dict "root" $ "component" name "values" the service's values.
 - name: TEGAMI_TLS_MIN_VERSION
   value: {{ $root.Values.tls.minVersion | quote }}
 {{- end }}
+{{- if and (eq $component "delivery-worker") (include "tegami.legacySaslSecretName" $root) }}
+{{- /* The same key file opens the DKIM private keys that sign outgoing mail. */}}
+- name: TEGAMI_SECRETS_KEY_FILE
+  value: {{ printf "%s/%s" $root.Values.legacySasl.mountPath $root.Values.legacySasl.secretKey | quote }}
+{{- end }}
 {{- if $tlsServer }}
 {{- $saslSecret := include "tegami.legacySaslSecretName" $root }}
 {{- if $saslSecret }}
@@ -465,6 +479,11 @@ Context: dict "root" $ "component" name "values" the service's values.
 smtp-ingress asks the resolver for SPF, DKIM, DMARC, ARC, DNSBL and reverse DNS records. */}}
 - name: TEGAMI_RESOLVER_TARGET
   value: {{ printf "dns:///%s-dns-resolver-headless.%s.svc.%s:%d" (include "tegami.fullname" $root) $root.Release.Namespace $root.Values.clusterDomain (include "tegami.grpcPort" $root | int) | quote }}
+{{- end }}
+{{- if and (has $component (list "delivery-worker" "smtp-ingress")) (include "tegami.srsSecretName" $root) }}
+{{- /* The delivery-worker signs SRS senders of forwarded mail, smtp-ingress checks the bounces to them. */}}
+- name: TEGAMI_SRS_SECRET_FILE
+  value: {{ printf "%s/%s" $root.Values.srs.mountPath $root.Values.srs.secretKey | quote }}
 {{- end }}
 {{- $rspamdUrl := include "tegami.rspamdUrl" $root }}
 {{- if and $rspamdUrl (eq $component "smtp-ingress") }}

@@ -12,8 +12,6 @@ export interface CliConfig {
   /** TEGAMI_SECRETS_KEY_FILE and TEGAMI_SASL_LEGACY_MECHANISMS, as the services read them. */
   readonly secretsKeyFile?: string | undefined;
   readonly saslLegacyMechanisms?: boolean | undefined;
-  /** TEGAMI_RESOLVER_TARGET: the dns-resolver, for `report send`. */
-  readonly resolverTarget: string;
   /** TEGAMI_HOSTNAME: the reports' sender domain while there is no local domain. */
   readonly hostname: string;
   /** TEGAMI_REPORT_FROM, TEGAMI_REPORT_ORG_NAME, TEGAMI_REPORT_CONTACT. */
@@ -22,6 +20,8 @@ export interface CliConfig {
   readonly reportContact?: string | undefined;
   /** TEGAMI_MTA_STS_MODE, _MX and _MAX_AGE, as smtp-ingress reads them (`tegami mta-sts`). */
   readonly mtaStsPolicy?: MtaStsPublication | undefined;
+  /** TEGAMI_RESOLVER_TARGET: where `dkim check` and `report send` look records up in a deployment. */
+  readonly resolverTarget?: string | undefined;
 }
 
 export interface CliIo {
@@ -55,6 +55,8 @@ export async function runCli(argv: readonly string[], config: CliConfig, io: Cli
     describeError: io.describeError,
     newPassword: () => newPassword(args.has('--password-stdin'), io.stdin),
     legacySasl: async () => (await import('./secrets-key.js')).cliLegacySasl(config),
+    secretsKeyring: async () => (await import('./secrets-key.js')).cliSecretsKeyring(config),
+    txtLookup: async () => (await import('./txt-lookup.js')).openTxtLookup(config),
     // Only a deployment has a NATS; the standalone's bus lives in its process.
     ...(config.databaseUrl ? { nats: { servers: config.natsServers, prefix: config.natsPrefix } } : {}),
   };

@@ -1,5 +1,6 @@
-import type { LegacySaslPolicy, StorePool } from '@tegami/store';
+import type { LegacySaslPolicy, SecretsKeyring, StorePool } from '@tegami/store';
 import type { CliConfig } from './cli.js';
+import type { TxtLookup } from './txt-lookup.js';
 import type { Arguments } from './usage.js';
 
 /**
@@ -50,6 +51,10 @@ export interface CommandContext {
   readonly newPassword: () => Promise<string>;
   /** Whether a new password gets CRAM-MD5/DIGEST-MD5 secrets, and the key that seals them. */
   readonly legacySasl: () => Promise<LegacySaslPolicy>;
+  /** The key that seals DKIM private keys: TEGAMI_SECRETS_KEY_FILE or the standalone's; none without. */
+  readonly secretsKeyring: () => Promise<SecretsKeyring | undefined>;
+  /** TXT lookups through Tegami's dns-resolver (or this machine's when it cannot be reached). */
+  readonly txtLookup: () => Promise<TxtLookup>;
 }
 
 /** A call that does not fit the command's usage: exit code 2, with the usage. */

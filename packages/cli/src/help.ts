@@ -70,12 +70,19 @@ function commandLines(command: Command, width: number): string {
   return command.usage
     .map((synopsis, i) => {
       const text = `${command.name}${synopsis === '' ? '' : ` ${synopsis}`}`;
-      return `  ${text.padEnd(width)}${i === 0 ? command.summary : ''}`.trimEnd();
+      const summary = i === 0 ? command.summary : '';
+      // Too long for the column: the summary goes under it, in the column.
+      if (text.length + 3 > width && summary !== '') return `  ${text}\n  ${' '.repeat(width)}${summary}`;
+      return `  ${text.padEnd(width)}${summary}`.trimEnd();
     })
     .join('\n');
 }
 
+// Past this, a usage (one with flags that take values) would push every summary to the right.
+const MAX_COLUMN = 46;
+
 function columnWidth(commands: readonly Command[]): number {
   const texts = commands.flatMap((c) => c.usage.map((s) => `${c.name} ${s}`.trim()));
-  return Math.max(...texts.map((t) => t.length)) + 3;
+  const fitting = texts.map((t) => t.length + 3).filter((width) => width <= MAX_COLUMN);
+  return Math.max(...fitting, Math.min(MAX_COLUMN, ...texts.map((t) => t.length + 3)));
 }

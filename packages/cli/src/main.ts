@@ -23,13 +23,13 @@ const config = loadConfigOrExit(
     natsServers: natsUrl('NATS_URL'),
     natsPrefix: string('TEGAMI_NATS_PREFIX'),
     ...legacySaslSettings(),
-    resolverTarget: string('TEGAMI_RESOLVER_TARGET'),
     hostname: string('TEGAMI_HOSTNAME'),
     // Checked when a report is sent (the address), so other commands start as fast as ever.
     reportFrom: optional(string('TEGAMI_REPORT_FROM')),
     reportOrgName: optional(string('TEGAMI_REPORT_ORG_NAME')),
     reportContact: optional(string('TEGAMI_REPORT_CONTACT')),
     mtaStsPolicy: mtaStsPublicationSettings(),
+    resolverTarget: string('TEGAMI_RESOLVER_TARGET'),
   },
   { service: 'cli' },
 );

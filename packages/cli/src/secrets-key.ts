@@ -5,6 +5,7 @@ import {
   legacySaslPolicy,
   loadSecretsKeyring,
   SECRETS_KEY_FILE_NAME,
+  type SecretsKeyring,
 } from '@tegami/store';
 
 /**
@@ -14,14 +15,25 @@ import {
  * offer. Against the standalone (no DATABASE_URL) the key is the one it made in its data
  * directory.
  */
-export function cliLegacySasl(config: {
+export function cliLegacySasl(
+  config: SecretsKeyConfig & { readonly saslLegacyMechanisms?: boolean | undefined },
+): LegacySaslPolicy {
+  return legacySaslPolicy(cliSecretsKeyring(config), config.saslLegacyMechanisms);
+}
+
+interface SecretsKeyConfig {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly secretsKeyFile?: string | undefined;
-  readonly saslLegacyMechanisms?: boolean | undefined;
-}): LegacySaslPolicy {
+}
+
+/**
+ * The key that seals DKIM private keys (and CRAM-MD5/DIGEST-MD5 secrets): TEGAMI_SECRETS_KEY_FILE,
+ * or against the standalone the one it made in its data directory; none when neither is there.
+ */
+export function cliSecretsKeyring(config: SecretsKeyConfig): SecretsKeyring | undefined {
   const standaloneKey = join(config.dataDir, SECRETS_KEY_FILE_NAME);
   const keyFile =
     config.secretsKeyFile ?? (!config.databaseUrl && existsSync(standaloneKey) ? standaloneKey : undefined);
-  return legacySaslPolicy(keyFile ? loadSecretsKeyring(keyFile) : undefined, config.saslLegacyMechanisms);
+  return keyFile ? loadSecretsKeyring(keyFile) : undefined;
 }

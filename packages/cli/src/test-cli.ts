@@ -40,7 +40,6 @@ export async function runCliInProcess(
     dataDir: '/nonexistent/tegami-data',
     natsServers: ['nats://127.0.0.1:4222'],
     natsPrefix: 'tegami',
-    resolverTarget: '127.0.0.1:1',
     hostname: 'mx.example.test',
     ...settings,
   };

@@ -16,6 +16,7 @@ describe('parseSynopsis', () => {
       ],
       requiredFlags: [],
       optionalFlags: [],
+      valueFlags: [],
     });
     expect(parseSynopsis('<address> none [--password-stdin] --all')).toMatchObject({
       operands: [
@@ -25,6 +26,19 @@ describe('parseSynopsis', () => {
       requiredFlags: ['--all'],
       optionalFlags: ['--password-stdin'],
     });
+  });
+
+  it('reads flags that take a value', () => {
+    expect(parseSynopsis('<domain> [--selector=<selector>] --algorithm=<rsa|ed25519>')).toMatchObject({
+      requiredFlags: ['--algorithm'],
+      optionalFlags: ['--selector'],
+      valueFlags: [
+        { flag: '--selector', value: 'selector' },
+        { flag: '--algorithm', value: 'rsa|ed25519' },
+      ],
+    });
+    expect(() => parseSynopsis('[--selector=<s>')).toThrow(/unbalanced/);
+    expect(() => parseSynopsis('--selector=s')).toThrow(/cannot parse/);
   });
 
   it('refuses a synopsis it could not parse arguments by', () => {
@@ -78,6 +92,40 @@ describe('matchArguments', () => {
     });
   });
 
+  it('takes the value of a flag as the next argument or after =, and says when it is missing', () => {
+    const create = ['<domain> [--selector=<selector>] [--algorithm=<rsa|ed25519>]'];
+    const bound = (argv: string[]) => {
+      const result = matchArguments(create.map(parseSynopsis), argv);
+      if (!result.ok) return result;
+      return {
+        domain: result.args.one('domain'),
+        selector: result.args.value('--selector'),
+        algorithm: result.args.value('--algorithm'),
+      };
+    };
+    expect(bound(['example.org', '--selector', 's1', '--algorithm=ed25519'])).toEqual({
+      domain: 'example.org',
+      selector: 's1',
+      algorithm: 'ed25519',
+    });
+    expect(bound(['--selector=', 'example.org'])).toEqual({
+      domain: 'example.org',
+      selector: '',
+      algorithm: undefined,
+    });
+    expect(bound(['example.org'])).toEqual({
+      domain: 'example.org',
+      selector: undefined,
+      algorithm: undefined,
+    });
+    expect(bound(['example.org', '--selector'])).toEqual({ ok: false, problem: '--selector needs a value' });
+    expect(bound(['example.org', '--selector', 'a', '--selector', 'b'])).toEqual({
+      ok: false,
+      problem: '--selector given twice',
+    });
+    expect(bound(['example.org', '--size=2'])).toEqual({ ok: false, problem: 'unknown option --size=2' });
+  });
+
   it('takes what follows -- as operands, and a lone - as one', () => {
     const result = matchArguments([parseSynopsis('<key>')], ['--', '--all']);
     expect(result.ok && result.args.one('key')).toBe('--all');
@@ -85,7 +133,14 @@ describe('matchArguments', () => {
   });
 
   it('fits the sample arguments it makes for a synopsis', () => {
-    for (const text of ['<alias> <destination>...', '<address> none', '[<domain>]', '<a> [--b] --c', '']) {
+    for (const text of [
+      '<alias> <destination>...',
+      '<address> none',
+      '[<domain>]',
+      '<a> [--b] --c',
+      '<d> [--e=<f>]',
+      '',
+    ]) {
       expect(match([text], exampleArguments(parseSynopsis(text)))).toEqual({ synopsis: text });
     }
   });

@@ -6,6 +6,7 @@
  *   <name>        an operand           [<name>]       an optional one (last only)
  *   <name>...     one or more (last)   [<name>...]    any number (last)
  *   --flag        a flag it requires   [--flag]       a flag it accepts
+ *   --flag=<v>    one with a value     [--flag=<v>]   (typed `--flag v` or `--flag=v`)
  *   word          that very word, as an operand (`user quota <address> none`)
  *
  * A command with several synopses (`queue retry <queue-id>`, `queue retry --all`) takes
@@ -25,10 +26,17 @@ export interface Synopsis {
   readonly operands: readonly Operand[];
   readonly requiredFlags: readonly string[];
   readonly optionalFlags: readonly string[];
+  /** The flags of the two lists above that take a value, and the value's name. */
+  readonly valueFlags: readonly ValueFlag[];
+}
+
+export interface ValueFlag {
+  readonly flag: string;
+  readonly value: string;
 }
 
 const OPERAND = /^(\[)?<([a-z][a-z0-9|-]*)>(\.\.\.)?(\])?$/;
-const FLAG = /^(\[)?(--[a-z][a-z0-9-]*)(\])?$/;
+const FLAG = /^(\[)?(--[a-z][a-z0-9-]*)(?:=<([a-z][a-z0-9|-]*)>)?(\])?$/;
 const LITERAL = /^[a-z][a-z0-9-]*$/;
 
 /** Parses one synopsis; a malformed one is a bug in a command's definition, so it throws. */
@@ -36,6 +44,7 @@ export function parseSynopsis(text: string): Synopsis {
   const operands: Operand[] = [];
   const requiredFlags: string[] = [];
   const optionalFlags: string[] = [];
+  const valueFlags: ValueFlag[] = [];
   for (const word of text.split(' ').filter((w) => w !== '')) {
     const operand = OPERAND.exec(word);
     const flag = FLAG.exec(word);
@@ -47,9 +56,10 @@ export function parseSynopsis(text: string): Synopsis {
         throw new Error(`an optional or repeated operand must come last: ${text}`);
       operands.push({ name: name!, optional: Boolean(open), repeated: Boolean(dots) });
     } else if (flag) {
-      const [, open, name, close] = flag;
+      const [, open, name, value, close] = flag;
       if (Boolean(open) !== Boolean(close)) throw new Error(`unbalanced brackets in synopsis: ${text}`);
       (open ? optionalFlags : requiredFlags).push(name!);
+      if (value !== undefined) valueFlags.push({ flag: name!, value });
     } else if (LITERAL.test(word)) {
       if (operands.some((o) => o.optional || o.repeated))
         throw new Error(`an optional or repeated operand must come last: ${text}`);
@@ -58,7 +68,7 @@ export function parseSynopsis(text: string): Synopsis {
       throw new Error(`cannot parse "${word}" in synopsis: ${text}`);
     }
   }
-  return { text, operands, requiredFlags, optionalFlags };
+  return { text, operands, requiredFlags, optionalFlags, valueFlags };
 }
 
 /** The arguments of one call, bound to the names of the synopsis they fit. */
@@ -67,6 +77,7 @@ export class Arguments {
     readonly synopsis: Synopsis,
     private readonly values: ReadonlyMap<string, readonly string[]>,
     private readonly flags: ReadonlySet<string>,
+    private readonly flagValues: ReadonlyMap<string, string> = new Map(),
   ) {}
 
   /** A required operand (the synopsis guarantees it). */
@@ -87,19 +98,52 @@ export class Arguments {
   has(flagOrLiteral: string): boolean {
     return this.flags.has(flagOrLiteral) || this.values.has(flagOrLiteral);
   }
+
+  /** The value of a flag that takes one (`--selector s1`, `--selector=s1`), when given. */
+  value(flag: string): string | undefined {
+    return this.flagValues.get(flag);
+  }
 }
 
-/** Splits argv into flags and operands: `--` ends the flags, a lone `-` is an operand. */
-export function splitArguments(argv: readonly string[]): { flags: string[]; operands: string[] } {
+export interface SplitArguments {
+  readonly flags: string[];
+  readonly operands: string[];
+  /** The values of the flags that take one. */
+  readonly values: Map<string, string>;
+  /** A flag that takes a value came last, without it. */
+  readonly problem?: string;
+}
+
+/**
+ * Splits argv into flags and operands: `--` ends the flags, a lone `-` is an operand. A flag
+ * of `valueFlags` takes the next argument as its value, or what follows its `=`.
+ */
+export function splitArguments(
+  argv: readonly string[],
+  valueFlags: ReadonlySet<string> = new Set(),
+): SplitArguments {
   const flags: string[] = [];
   const operands: string[] = [];
+  const values = new Map<string, string>();
   let onlyOperands = false;
-  for (const arg of argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
     if (onlyOperands || arg === '-' || !arg.startsWith('-')) operands.push(arg);
     else if (arg === '--') onlyOperands = true;
-    else flags.push(arg);
+    else {
+      const equals = arg.indexOf('=');
+      const name = equals > 0 ? arg.slice(0, equals) : arg;
+      if (!valueFlags.has(name)) {
+        flags.push(arg);
+        continue;
+      }
+      flags.push(name);
+      if (equals > 0) values.set(name, arg.slice(equals + 1));
+      else if (i + 1 < argv.length) values.set(name, argv[++i]!);
+      else return { flags, operands, values, problem: `${name} needs a value` };
+    }
   }
-  return { flags, operands };
+  return { flags, operands, values };
 }
 
 /** Binds the arguments to the first synopsis they fit; otherwise says what is wrong. */
@@ -107,11 +151,13 @@ export function matchArguments(
   synopses: readonly Synopsis[],
   argv: readonly string[],
 ): { ok: true; args: Arguments } | { ok: false; problem: string } {
-  const { flags, operands } = splitArguments(argv);
+  const valueFlags = new Set(synopses.flatMap((s) => s.valueFlags.map((v) => v.flag)));
+  const { flags, operands, values, problem } = splitArguments(argv, valueFlags);
+  if (problem !== undefined) return { ok: false, problem };
   // A literal word is more specific than an operand in its place: `none` is not a <size>.
   const literals = (s: Synopsis) => s.operands.filter((o) => o.literal !== undefined).length;
   for (const synopsis of [...synopses].sort((a, b) => literals(b) - literals(a))) {
-    const args = bind(synopsis, flags, operands);
+    const args = bind(synopsis, flags, operands, values);
     if (args) return { ok: true, args };
   }
   return { ok: false, problem: diagnose(synopses, flags, operands) };
@@ -121,6 +167,7 @@ function bind(
   synopsis: Synopsis,
   flags: readonly string[],
   operands: readonly string[],
+  flagValues: ReadonlyMap<string, string>,
 ): Arguments | undefined {
   const accepted = new Set([...synopsis.requiredFlags, ...synopsis.optionalFlags]);
   if (!flags.every((flag, i) => accepted.has(flag) && flags.indexOf(flag) === i)) return undefined;
@@ -142,7 +189,7 @@ function bind(
     }
   }
   if (next < operands.length) return undefined;
-  return new Arguments(synopsis, values, new Set(flags));
+  return new Arguments(synopsis, values, new Set(flags), flagValues);
 }
 
 /** One line for the first thing wrong, judged against the synopsis the flags point to. */
@@ -189,5 +236,9 @@ export function exampleArguments(synopsis: Synopsis): string[] {
     argv.push(value);
     if (operand.repeated) argv.push(`${operand.name}-2`);
   }
-  return [...argv, ...synopsis.requiredFlags, ...synopsis.optionalFlags];
+  const flags = [...synopsis.requiredFlags, ...synopsis.optionalFlags].flatMap((flag) => {
+    const value = synopsis.valueFlags.find((v) => v.flag === flag);
+    return value ? [flag, `${value.value.split('|')[0]}-1`] : [flag];
+  });
+  return [...argv, ...flags];
 }

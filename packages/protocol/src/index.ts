@@ -1,4 +1,5 @@
 export * from './address/mailbox-address.js';
+export * from './dkim/index.js';
 export * from './imap/index.js';
 export * from './input-deadline.js';
 export * from './mime/index.js';
@@ -16,3 +17,4 @@ export * from './smtp/reply.js';
 export * from './smtp/session.js';
 export * from './smtp/session-types.js';
 export * from './smtp/smtp-reader.js';
+export * from './srs/srs.js';

@@ -70,3 +70,4 @@ export {
   type RspamdLearnResult,
 } from './rspamd-client.js';
 export { type RspamdAction, type RspamdVerdict, rspamdActionOf } from './rspamd-verdict.js';
+export { publishStandaloneResolver, standaloneResolverTarget } from './standalone-resolver-address.js';

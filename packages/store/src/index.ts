@@ -5,6 +5,8 @@ export * from './blobs.js';
 export * from './db.js';
 export * from './deliveries.js';
 export * from './destination-slots.js';
+export * from './dkim-key-rotation.js';
+export * from './dkim-keys.js';
 export * from './domains.js';
 export * from './embedded-postgres.js';
 export * from './errors.js';

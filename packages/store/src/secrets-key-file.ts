@@ -65,9 +65,10 @@ export function ensureSecretsKeyFile(dir: string): { readonly file: string; read
   writeFileSync(
     temporary,
     [
-      '# Tegami: the key that seals the CRAM-MD5 and DIGEST-MD5 secrets in the database.',
-      '# Keep it with (not inside) the backups of the data: without it those logins fail',
-      '# until each password is set again. To rotate, put a new key on the first line.',
+      '# Tegami: the key that seals the CRAM-MD5 and DIGEST-MD5 secrets and the DKIM private',
+      '# keys in the database. Keep it with (not inside) the backups of the data: without it',
+      '# those logins fail until each password is set again, and mail goes out unsigned until',
+      '# new DKIM keys are made and published. To rotate, put a new key on the first line.',
       randomBytes(SECRETS_KEY_BYTES).toString('base64'),
       '',
     ].join('\n'),

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname as machineName } from 'node:os';
 import type { DeliveryJob, JobControl, MailBus } from '@tegami/bus';
+import type { SrsOptions } from '@tegami/protocol';
 import type { ResolverClient } from '@tegami/rpc';
 import type { Logger } from '@tegami/runtime';
 import {
@@ -11,26 +12,28 @@ import {
   extendClaims,
   finishOrRemaining,
   listLocalDomains,
-  newQueueId,
   type QueueEntry,
   queueBacklog,
-  type ReportMessage,
   releaseAbandonedClaims,
   releaseClaims,
   routeLocalRecipient,
+  type SecretsKeyring,
   settleDeliveries,
 } from '@tegami/store';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
+import { arcSealKeys } from './arc-keys.js';
 import { cached } from './cached.js';
+import { dkimSigning } from './dkim-signing.js';
 import { domainSlots } from './domain-slots.js';
-import { buildDsn, type DsnRecipient } from './dsn.js';
+import type { DsnRecipient } from './dsn.js';
 import { startDueScan } from './due-scan.js';
+import { forwardingDeps } from './forwarding.js';
 import { type DescribeMessage, deliverLocally } from './local-delivery.js';
 import { MailboxBatcher } from './mailbox-batcher.js';
 import { createDeliveryMetrics, type DeliveryMetrics } from './metrics.js';
-import { notice, returnedContent, wants } from './notices.js';
-import { deliverToDomain, type RemoteOutcome } from './remote-delivery.js';
+import { notice, reportMessage, wants } from './notices.js';
+import { deliverRemotely } from './remote-attempt.js';
 import { type DeliveryReportDeps, type ReportSchedule, startDeliveryReports } from './report-schedule.js';
 import { nextAttempt } from './retry-schedule.js';
 import type { DeliverySettings } from './settings.js';
@@ -62,6 +65,13 @@ export interface DeliveryWorkerDeps {
   readonly reports?: DeliveryReportDeps | undefined;
   /** Each outbound connection's TLS outcome (for TLS-RPT, RFC 8460). */
   readonly onTlsOutcome?: ((outcome: TlsOutcome) => void) | undefined;
+  /**
+   * TEGAMI_SRS_SECRET_FILE's secrets: mail an alias forwards to another domain is sent from
+   * an SRS address of the alias's domain. Without them, from the original sender.
+   */
+  readonly srs?: SrsOptions | undefined;
+  /** TEGAMI_SECRETS_KEY_FILE: opens the DKIM keys (and ARC's); without it mail goes out unsigned. */
+  readonly secretsKeyring?: SecretsKeyring | undefined;
 }
 
 export interface DeliveryWorkerHandle {
@@ -94,6 +104,13 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     : undefined;
   const localDomains = cached(5_000, () => listLocalDomains(pool));
   const batcher = new MailboxBatcher(pool);
+  const dkim = dkimSigning({
+    pool,
+    keyring: deps.secretsKeyring,
+    localDomains,
+    logger,
+    metrics: deps.metrics,
+  });
 
   const withDomainSlot = domainSlots(pool, settings.domainConnections, workerId);
   const reports =
@@ -109,6 +126,12 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
           extraCa: settings.extraCa,
         })
       : undefined;
+  const forwarding = forwardingDeps({
+    hostname: deps.hostname,
+    srs: deps.srs,
+    arcKey: arcSealKeys(pool, deps.secretsKeyring),
+    logger,
+  });
 
   const remoteDeps = {
     resolver: deps.resolver,
@@ -322,26 +345,25 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       }
     }
 
-    const remoteResults = await Promise.all(
-      [...remote].map(([domain, list]) =>
-        deliverToDomain(remoteDeps, domain, entry, list, message).catch((err): RemoteOutcome[] =>
-          list.map((delivery) => ({
-            kind: 'deferred',
-            delivery,
-            reply: `internal error: ${(err as Error).message}`,
-            statusCode: '4.3.0',
-          })),
-        ),
-      ),
+    const { outcomes: remoteResults, forwarded } = await deliverRemotely(
+      { remote: remoteDeps, dkim, forwarding },
+      entry,
+      remote,
+      message,
+      local,
+      now,
     );
     const notAttempted: string[] = [];
-    for (const r of remoteResults.flat()) {
+    for (const r of remoteResults) {
       if (r.kind === 'busy') {
         busy = true;
         notAttempted.push(r.delivery.id);
         continue;
       }
-      settle(r.delivery, 'remote', r.kind, r.reply, r.statusCode, {
+      // A forwarded copy says in the trace how it went out (its SRS sender, its seal).
+      const copy = forwarded.get(r.delivery.id);
+      const reply = copy ? `${r.reply} (forwarded ${copy.note})` : r.reply;
+      settle(r.delivery, 'remote', r.kind, reply, r.statusCode, {
         mxHost: r.mxHost,
         address: r.address,
         peerReportsDsn: r.peerReportsDsn,
@@ -354,6 +376,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
           mx: r.mxHost,
           address: r.address,
           reply: r.reply,
+          ...(copy && { sender: copy.sender, forwarded: copy.note }),
         },
         'remote delivery attempt',
       );
@@ -361,9 +384,16 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     await releaseClaims(pool, notAttempted, claimant);
 
     const report =
-      notices.length > 0 && entry.sender !== '' ? makeReport(entry, message, notices, now) : undefined;
+      notices.length > 0 && entry.sender !== ''
+        ? reportMessage(deps.hostname, entry, message, notices, now)
+        : undefined;
     await settleDeliveries(pool, claimant, outcomes, report);
     if (report) {
+      const actions = notices.map((n) => n.action);
+      logger.info(
+        { queueId: entry.queueId, dsn: report.queueId, to: entry.sender, actions },
+        'delivery status notification',
+      );
       for (const n of notices) metrics?.notifications.inc({ action: n.action });
       await bus
         .publishJob({ queueId: report.queueId, enqueuedAt: now.toISOString() })
@@ -372,34 +402,6 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
         );
     }
     return { expanded, busy };
-  }
-
-  function makeReport(entry: QueueEntry, message: Buffer, notices: DsnRecipient[], now: Date): ReportMessage {
-    const queueId = newQueueId();
-    const dsn = buildDsn({
-      hostname: deps.hostname,
-      queueId: entry.queueId,
-      sender: entry.sender,
-      envid: entry.dsnEnvid,
-      ret: returnedContent(entry),
-      arrivalDate: entry.receivedAt,
-      original: message,
-      recipients: notices,
-      now,
-    });
-    logger.info(
-      { queueId: entry.queueId, dsn: queueId, to: entry.sender, actions: notices.map((n) => n.action) },
-      'delivery status notification',
-    );
-    return {
-      queueId,
-      raw: dsn.raw,
-      recipient: entry.sender,
-      reportsOn: entry.queueId,
-      messageId: dsn.messageId,
-      // RFC 8689 §5: the notice of a REQUIRETLS message goes out with REQUIRETLS too.
-      requireTls: entry.requireTls,
-    };
   }
 
   if (deps.recoverJobsAtStart) {

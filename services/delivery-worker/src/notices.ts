@@ -1,5 +1,5 @@
-import type { DueDelivery, QueueEntry } from '@tegami/store';
-import type { DsnRecipient } from './dsn.js';
+import { type DueDelivery, newQueueId, type QueueEntry, type ReportMessage } from '@tegami/store';
+import { buildDsn, type DsnRecipient } from './dsn.js';
 
 // Which recipients a delivery status notification reports, and how (RFC 3461 NOTIFY),
 // and how much of the message goes back with it (RET).
@@ -45,5 +45,36 @@ export function notice(
     remoteMta,
     lastAttemptAt: at,
     ...(willRetryUntil ? { willRetryUntil } : {}),
+  };
+}
+
+/** The notification about `notices` (recipients of `entry`), as a message queued to its sender. */
+export function reportMessage(
+  hostname: string,
+  entry: QueueEntry,
+  message: Buffer,
+  notices: readonly DsnRecipient[],
+  now: Date,
+): ReportMessage {
+  const queueId = newQueueId();
+  const dsn = buildDsn({
+    hostname,
+    queueId: entry.queueId,
+    sender: entry.sender,
+    envid: entry.dsnEnvid,
+    ret: returnedContent(entry),
+    arrivalDate: entry.receivedAt,
+    original: message,
+    recipients: notices,
+    now,
+  });
+  return {
+    queueId,
+    raw: dsn.raw,
+    recipient: entry.sender,
+    reportsOn: entry.queueId,
+    messageId: dsn.messageId,
+    // RFC 8689 §5: the notice of a REQUIRETLS message goes out with REQUIRETLS too.
+    requireTls: entry.requireTls,
   };
 }

@@ -50,12 +50,23 @@ export interface MxRoute {
   readonly implicit: boolean;
 }
 
+/** What goes out for one recipient: the envelope sender and the message's bytes. */
+export interface Outbound {
+  readonly sender: string;
+  readonly message: Buffer;
+}
+
+/**
+ * `forwarded`: by delivery id, the recipients that go out otherwise than the queue entry
+ * says (mail an alias forwards: an SRS sender and an ARC-sealed copy, forwarding.ts).
+ */
 export async function deliverToDomain(
   deps: RemoteDeliveryDeps,
   domain: string,
   entry: QueueEntry,
   deliveries: readonly DueDelivery[],
   message: Buffer,
+  forwarded?: ReadonlyMap<string, Outbound>,
 ): Promise<RemoteOutcome[]> {
   const all = (kind: 'bounced' | 'deferred', reply: string, statusCode: string): RemoteOutcome[] =>
     deliveries.map((delivery) => ({ kind, delivery, reply, statusCode }));
@@ -87,8 +98,10 @@ export async function deliverToDomain(
   // Lines over 998 octets are kept as received here but folded for the next MTA, which
   // may refuse or cut them (RFC 5321 §4.5.3.1.6); a message without one goes unchanged.
   const outgoing = foldLongLines(message);
+  const outbound = (d: DueDelivery): Outbound =>
+    forwarded?.get(d.id) ?? { sender: entry.sender, message: outgoing };
   const attempted = await deps.withDomainSlot(domain, () =>
-    tryHosts(deps, domain, entry, deliveries, outgoing, mx.hosts, {
+    tryHosts(deps, domain, entry, deliveries, outbound, mx.hosts, {
       authenticated: mx.authenticated === true,
       implicit: mx.implicit,
     }),
@@ -101,7 +114,7 @@ async function tryHosts(
   domain: string,
   entry: QueueEntry,
   deliveries: readonly DueDelivery[],
-  message: Buffer,
+  outbound: (d: DueDelivery) => Outbound,
   hosts: readonly { host: string }[],
   route: MxRoute,
 ): Promise<RemoteOutcome[]> {
@@ -192,7 +205,7 @@ async function tryHosts(
           (plan.requireTlsParameter === 'if-offered' &&
             session.secure &&
             session.extensions.includes('REQUIRETLS'));
-        waiting = await sendGroups(session, entry, waiting, message, outcomes, host, address, requireTls);
+        waiting = await sendGroups(session, entry, waiting, outbound, outcomes, host, address, requireTls);
       } catch (err) {
         // The connection broke mid-way: whoever has no answer yet tries the next address.
         const failure = err instanceof ConnectionFailure ? err : undefined;
@@ -227,30 +240,35 @@ async function tryHosts(
 
 /**
  * RCPT parameters are per transaction in the client, so recipients with different DSN
- * NOTIFY/ORCPT go in separate transactions over the same connection. Returns the
- * recipients still without an answer (none, unless the connection breaks).
+ * NOTIFY/ORCPT, or a different sender or copy of the message, go in separate transactions
+ * over the same connection. Returns the recipients still without an answer (none, unless
+ * the connection breaks).
  */
 async function sendGroups(
   session: OutboundSession,
   entry: QueueEntry,
   waiting: readonly DueDelivery[],
-  message: Buffer,
+  outbound: (d: DueDelivery) => Outbound,
   outcomes: RemoteOutcome[],
   host: string,
   address: string,
   requireTls: boolean,
 ): Promise<DueDelivery[]> {
   const groups = new Map<string, DueDelivery[]>();
+  const copies = new Map<Buffer, number>();
   for (const d of waiting) {
-    const key = JSON.stringify([d.notify, d.orcpt]);
+    const { sender, message } = outbound(d);
+    if (!copies.has(message)) copies.set(message, copies.size);
+    const key = JSON.stringify([d.notify, d.orcpt, sender, copies.get(message)]);
     groups.set(key, [...(groups.get(key) ?? []), d]);
   }
   const left = new Set(waiting);
   for (const group of groups.values()) {
     const first = group[0]!;
+    const { sender, message } = outbound(first);
     const replies: RecipientReply[] = await session.send(
       {
-        sender: entry.sender,
+        sender,
         recipients: group.map((d) => d.recipient),
         size: message.length,
         ret: entry.dsnRet,

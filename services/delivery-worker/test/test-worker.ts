@@ -88,7 +88,8 @@ export function testSettings(smtpPort: number, overrides: Partial<DeliverySettin
 export async function startTestWorker(
   resolver: TestResolver,
   overrides: Partial<DeliverySettings> = {},
-  more: Pick<DeliveryWorkerDeps, 'onTlsOutcome'> = {},
+  /** More of the worker's deps (TLS outcomes, the SRS secrets). */
+  more: Pick<DeliveryWorkerDeps, 'onTlsOutcome' | 'srs'> = {},
 ): Promise<TestWorker> {
   const database = await createTestDatabase();
   const store = openStore({ url: database.url, poolSize: 10, onIdleError: () => undefined });

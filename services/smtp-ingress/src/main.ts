@@ -3,11 +3,13 @@ import { cachedResolverClient, createResolverClient } from '@tegami/rpc';
 import {
   drainTimeoutOf,
   legacySaslSettings,
+  loadSrsSecrets,
   loadTlsFromFiles,
   loginDelaySettings,
   mailServiceSettings,
   proxyProtocolSettings,
   runService,
+  srsSettings,
   string,
   tlsFiles,
   tlsPolicySettings,
@@ -29,6 +31,7 @@ const settings = {
   proxy: proxyProtocolSettings(),
   ...legacySaslSettings(),
   ...inboundCheckSettings(),
+  ...srsSettings(),
   resolverTarget: string('TEGAMI_RESOLVER_TARGET'),
 };
 
@@ -36,6 +39,9 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
   const tls = config.tlsFiles
     ? loadTlsFromFiles(config.tlsFiles.certFile, config.tlsFiles.keyFile)
     : undefined;
+  const srs = config.srsSecretFile ? { secrets: loadSrsSecrets(config.srsSecretFile) } : undefined;
+  if (!srs)
+    logger.info('no TEGAMI_SRS_SECRET_FILE: mail to SRS addresses (bounces of forwarded mail) is refused');
   const store = await openServiceStore({
     url: config.databaseUrl,
     poolSize: config.poolSize,
@@ -65,6 +71,7 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
     popBeforeSmtp: config.popBeforeSmtpTtlMs !== undefined,
     drainTimeoutMs: drainTimeoutOf(config.shutdownTimeoutMs),
     inbound: inboundChecks(config, resolver),
+    srs,
     loginThrottle: loginThrottlePolicy({
       maxDelayMs: config.authFailureDelayMaxMs,
       freeFailures: config.authFreeFailures,

@@ -1,5 +1,18 @@
-import type { MailboxPath, ReversePath, SmtpClientInfo, SmtpReply, SmtpRole } from '@tegami/protocol';
-import { reply, reversePathAddress } from '@tegami/protocol';
+import type {
+  MailboxPath,
+  ReversePath,
+  SmtpClientInfo,
+  SmtpReply,
+  SmtpRole,
+  SrsOptions,
+} from '@tegami/protocol';
+import {
+  isSrsLocalPart,
+  reply,
+  reversePathAddress,
+  SRS_DEFAULT_MAX_AGE_DAYS,
+  srsReverse,
+} from '@tegami/protocol';
 import {
   classifyRecipient,
   hasPopBeforeSmtp,
@@ -7,6 +20,16 @@ import {
   postmasterDomain,
   type Queryable,
 } from '@tegami/store';
+
+/**
+ * What RCPT gets: a refusal, or acceptance, with the address the message is really for when
+ * it is not the one given (a bounce to one of our SRS addresses goes to the original sender).
+ */
+export type RecipientVerdict =
+  | { readonly refusal: SmtpReply; readonly deliverTo?: undefined }
+  | { readonly refusal?: undefined; readonly deliverTo?: string };
+
+const ACCEPTED: RecipientVerdict = {};
 
 /**
  * Who may send what where. Port 25 accepts mail only for local users and aliases (it is
@@ -22,6 +45,8 @@ export class RelayPolicy {
      * port 25, where such old clients send; submission (RFC 6409) always wants AUTH.
      */
     private readonly popBeforeSmtp = false,
+    /** SRS secrets (TEGAMI_SRS_SECRET_FILE): bounces to our SRS addresses are taken; none without. */
+    private readonly srs?: SrsOptions,
   ) {}
 
   async checkSender(client: SmtpClientInfo, from: ReversePath): Promise<SmtpReply | undefined> {
@@ -53,35 +78,61 @@ export class RelayPolicy {
     }
   }
 
-  async checkRecipient(client: SmtpClientInfo, to: MailboxPath): Promise<SmtpReply | undefined> {
+  async checkRecipient(client: SmtpClientInfo, to: MailboxPath): Promise<RecipientVerdict> {
     const { localPart, domain } = to.mailbox;
     const address = `${localPart}@${domain}`;
     let kind: Awaited<ReturnType<typeof classifyRecipient>>;
     try {
       kind = await classifyRecipient(this.db, localPart, domain);
     } catch {
-      return reply(451, '4.3.0', 'Temporary failure checking the recipient; try again later');
+      return { refusal: reply(451, '4.3.0', 'Temporary failure checking the recipient; try again later') };
     }
     switch (kind) {
       case 'account':
       case 'alias':
-        return undefined;
+        return ACCEPTED;
       case 'unknown-user':
+        if (this.srs && isSrsLocalPart(localPart)) return this.srsRecipient(address);
         // RFC 5321 §4.5.1 wants postmaster@ every local domain to work, and the domain's
         // first user is its postmaster. A domain with no user has nowhere to put the
         // message: accepting it would only bounce it later, to a sender who may be forged.
         // Refused now, the sending MTA tells its own sender, at once.
         if (localPart.toLowerCase() === 'postmaster')
-          return reply(
-            550,
-            '5.1.1',
-            `<${address}>: Recipient address rejected: ${domain} has no postmaster yet`,
-          );
-        return reply(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`);
+          return {
+            refusal: reply(
+              550,
+              '5.1.1',
+              `<${address}>: Recipient address rejected: ${domain} has no postmaster yet`,
+            ),
+          };
+        return { refusal: reply(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`) };
       case 'remote':
-        if (this.role === 'submission' && client.authenticated) return undefined;
-        if (await this.grantedByPop(client)) return undefined;
-        return reply(554, '5.7.1', `<${address}>: Relay access denied`);
+        if (this.role === 'submission' && client.authenticated) return ACCEPTED;
+        if (await this.grantedByPop(client)) return ACCEPTED;
+        return { refusal: reply(554, '5.7.1', `<${address}>: Relay access denied`) };
+    }
+  }
+
+  /**
+   * An SRS address of a local domain: mail to it (a bounce of forwarded mail) goes back to
+   * the address it encodes, if we signed it and it is young enough. Anything else is refused
+   * as an unknown user: relaying to whatever `SRS0=…=victim` says would make us an open relay.
+   */
+  private srsRecipient(address: string): RecipientVerdict {
+    const decoded = srsReverse(address, this.srs!, new Date());
+    switch (decoded.kind) {
+      case 'decoded':
+        return { deliverTo: decoded.address };
+      case 'not-srs':
+        return { refusal: reply(550, '5.1.1', `<${address}>: Recipient address rejected: User unknown`) };
+      case 'invalid': {
+        const why = {
+          malformed: 'not a valid SRS address',
+          'bad-signature': 'SRS address with an invalid signature (not one of ours)',
+          expired: `SRS address has expired (bounces are accepted for ${this.srs!.maxAgeDays ?? SRS_DEFAULT_MAX_AGE_DAYS} days)`,
+        }[decoded.reason];
+        return { refusal: reply(550, '5.1.1', `<${address}>: Recipient address rejected: ${why}`) };
+      }
     }
   }
 

@@ -5,6 +5,7 @@ import {
   reply,
   reversePathAddress,
   type SaslCredentialLookup,
+  type SmtpEnvelope,
   type SmtpReply,
   type SmtpRole,
   SmtpSession,
@@ -75,6 +76,8 @@ export function serveSmtpConnection(
   });
   // The envelope sender of the transaction in progress (MAIL was accepted), for refusal logs.
   let sender = '';
+  // Recipients accepted for another address (SRS bounces), by the address given at RCPT.
+  const redirected = new Map<string, string>();
   const checks = deps.connectionChecks?.forClient(clientAddress, deps.listener, () =>
     deps.policy.grantedByPop({ address: clientAddress }),
   );
@@ -95,7 +98,10 @@ export function serveSmtpConnection(
       lookupCredentials: logins.guard(deps.lookupCredentials),
       checkSender: async (client, from) => {
         const refusal = await deps.policy.checkSender(client, from);
-        if (!refusal) sender = reversePathAddress(from);
+        if (!refusal) {
+          sender = reversePathAddress(from);
+          redirected.clear();
+        }
         return refusal;
       },
       postmasterDomain: () => deps.policy.postmasterDomain(deps.sessionConfig.hostname),
@@ -104,12 +110,36 @@ export function serveSmtpConnection(
       checkRecipient: async (client, to) => {
         const refused = await checks?.refusalFor(client, sender, to);
         if (refused) return refused;
-        const refusal = await deps.policy.checkRecipient(client, to);
-        if (refusal) logRecipientRefusal(deps, clientAddress, sender, to, refusal);
-        return refusal;
+        const verdict = await deps.policy.checkRecipient(client, to);
+        if (verdict.refusal) {
+          logRecipientRefusal(deps, clientAddress, sender, to, verdict.refusal);
+          return verdict.refusal;
+        }
+        if (verdict.deliverTo !== undefined) {
+          const address = `${to.mailbox.localPart}@${to.mailbox.domain}`;
+          redirected.set(address, verdict.deliverTo);
+          deps.logger.info(
+            {
+              client: clientAddress,
+              listener: deps.listener,
+              from: sender,
+              to: address,
+              deliverTo: verdict.deliverTo,
+            },
+            'bounce to an SRS address: returned to the original sender',
+          );
+        }
+        return undefined;
       },
       deliver: (client, envelope, message) =>
-        acceptMessage(deps.acceptor, deps.listener, deps.role, client, envelope, message),
+        acceptMessage(
+          deps.acceptor,
+          deps.listener,
+          deps.role,
+          client,
+          redirectRecipients(envelope, redirected),
+          message,
+        ),
       penalise: async (client, kind) => deps.abuse.penalise(client.address, kind),
       authSucceeded: (client, mechanism) => {
         logins.succeeded();
@@ -158,6 +188,27 @@ export function serveSmtpConnection(
       current.end();
       setTimeout(() => current.destroy(), 1_000).unref();
     },
+  };
+}
+
+/**
+ * The envelope as it is queued: a recipient the policy accepted for another address is
+ * recorded as that address, with the address given at RCPT as its ORCPT (RFC 3461 §4.2)
+ * unless the client gave one.
+ */
+function redirectRecipients(envelope: SmtpEnvelope, redirected: ReadonlyMap<string, string>): SmtpEnvelope {
+  if (redirected.size === 0) return envelope;
+  return {
+    ...envelope,
+    recipients: envelope.recipients.map((r) => {
+      const deliverTo = redirected.get(r.address);
+      if (deliverTo === undefined) return r;
+      return {
+        ...r,
+        address: deliverTo,
+        params: { ...r.params, orcpt: r.params.orcpt ?? { addressType: 'rfc822', address: r.address } },
+      };
+    }),
   };
 }
 

@@ -11,6 +11,7 @@ import {
   reply,
   type SmtpRole,
   type SmtpSessionConfig,
+  type SrsOptions,
   serializeReply,
   type TransferLimits,
 } from '@tegami/protocol';
@@ -129,6 +130,11 @@ export interface SmtpIngressDeps {
   readonly connectionChecks?: ConnectionCheckSettings;
   /** The dns-resolver (TEGAMI_RESOLVER_TARGET): needed when a connection check is on. */
   readonly resolver?: ResolverClient;
+  /**
+   * The SRS secrets (TEGAMI_SRS_SECRET_FILE): RCPT to a valid SRS address of a local domain (a
+   * bounce of mail an alias forwarded) is taken for the original sender. None when absent.
+   */
+  readonly srs?: SrsOptions;
 }
 
 export interface SmtpIngress {
@@ -199,7 +205,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
       realms: realms.current,
       saslMechanisms: mechanisms,
     };
-    const policy = new RelayPolicy(deps.pool, spec.role, deps.popBeforeSmtp ?? false);
+    const policy = new RelayPolicy(deps.pool, spec.role, deps.popBeforeSmtp ?? false, deps.srs);
     // Behind a PROXY-speaking load balancer the header comes before the TLS handshake of
     // port 465, so that listener accepts plain TCP and starts TLS itself after the header.
     const tlsAfterProxy = spec.implicitTls && deps.proxy?.enabled === true;

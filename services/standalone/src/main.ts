@@ -12,6 +12,7 @@ import {
   loginDelaySettings,
   onShutdown,
   path,
+  srsSettings,
   string,
   tlsPolicySettings,
 } from '@tegami/runtime';
@@ -30,6 +31,7 @@ const config = loadConfigOrExit(
     poolSize: int('TEGAMI_DB_POOL_SIZE', { min: 2, max: 1000 }),
     tlsPolicy: tlsPolicySettings(),
     ...legacySaslSettings(),
+    ...srsSettings(),
     ...smtpSettings(),
     ...inboundCheckSettings(),
     ...deliverySettings(),

@@ -3,18 +3,21 @@ import {
   type DeliverySettings,
   type DeliveryWorkerHandle,
   describeMessage,
+  settleDkimKeys,
   startDeliveryWorker,
 } from '@tegami/delivery-worker';
 import { startDnsResolver, type Upstream } from '@tegami/dns-resolver';
 import { type ImapGateway, rspamdLearningClient, startImapGateway } from '@tegami/imap-gateway';
 import { type PopGateway, startPopGateway } from '@tegami/pop-gateway';
-import { cachedResolverClient, createResolverClient } from '@tegami/rpc';
+import { cachedResolverClient, createResolverClient, publishStandaloneResolver } from '@tegami/rpc';
 import {
   createMetricsRegistry,
   drainTimeoutOf,
   ensureSelfSignedCertificate,
+  ensureSrsSecretFile,
   type Logger,
   type LoginClientLimits,
+  loadSrsSecrets,
   type MtaStsPublication,
   type OpsServer,
   startOpsServer,
@@ -33,6 +36,7 @@ import {
   ensureSecretsKeyFile,
   type LegacySaslSettings,
   type LoginThrottlePolicy,
+  loadSecretsKeyring,
   migrate,
   openStore,
   prepareLegacySasl,
@@ -57,8 +61,13 @@ export interface StandaloneDeps {
   readonly loginThrottle?: LoginThrottlePolicy;
   /** Ciphers and oldest TLS version of every TLS port (TEGAMI_TLS_*). */
   readonly tlsPolicy: TlsPolicy;
-  /** TEGAMI_SECRETS_KEY_FILE (default: one generated in the data directory) and TEGAMI_SASL_LEGACY_MECHANISMS. */
+  /**
+   * TEGAMI_SECRETS_KEY_FILE (default: one generated in the data directory; it also opens the
+   * DKIM keys) and TEGAMI_SASL_LEGACY_MECHANISMS.
+   */
   readonly legacySasl: LegacySaslSettings;
+  /** TEGAMI_SRS_SECRET_FILE; default: `srs.secret`, generated in the data directory. */
+  readonly srsSecretFile?: string | undefined;
   readonly smtp: Omit<
     Parameters<typeof startSmtpIngress>[0],
     'pool' | 'bus' | 'logger' | 'metrics' | 'hostname' | 'listeners' | 'tls' | 'tlsPolicy' | 'host' | 'mtaSts'
@@ -182,16 +191,33 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       logger.info({ domain: deps.domain }, 'created the local mail domain');
     }
 
-    // CRAM-MD5 and DIGEST-MD5 stay on for a laptop: their secrets are sealed with a key kept
-    // beside the database (0600), unless the operator gives one or turns them off.
+    // CRAM-MD5 and DIGEST-MD5 stay on for a laptop, and `tegami dkim create` works: their
+    // secrets and the DKIM private keys are sealed with a key kept beside the database (0600),
+    // unless the operator gives one (TEGAMI_SASL_LEGACY_MECHANISMS=false turns only SASL off).
     let secretsKeyFile = deps.legacySasl.secretsKeyFile;
-    if (!secretsKeyFile && deps.legacySasl.saslLegacyMechanisms !== false) {
+    if (!secretsKeyFile) {
       const key = ensureSecretsKeyFile(deps.dataDir);
       if (key.generated)
-        logger.info({ keyFile: key.file }, 'generated the key that seals CRAM-MD5/DIGEST-MD5 secrets');
+        logger.info(
+          { keyFile: key.file },
+          'generated the key that seals CRAM-MD5/DIGEST-MD5 secrets and DKIM private keys',
+        );
       secretsKeyFile = key.file;
     }
     const legacySasl = await prepareLegacySasl(store.pool, { ...deps.legacySasl, secretsKeyFile }, logger);
+    const secretsKeyring = loadSecretsKeyring(secretsKeyFile);
+    await settleDkimKeys(store.pool, secretsKeyring, logger);
+
+    // Forwarding through aliases rewrites senders with SRS; the secret that signs them stays
+    // with the data, so bounces to addresses written before a restart still come back.
+    let srsSecretFile = deps.srsSecretFile;
+    if (!srsSecretFile) {
+      const secret = ensureSrsSecretFile(deps.dataDir);
+      if (secret.generated)
+        logger.info({ secretFile: secret.file }, 'generated the SRS secret for forwarding');
+      srsSecretFile = secret.file;
+    }
+    const srs = { secrets: loadSrsSecrets(srsSecretFile) };
 
     const tls = await ensureSelfSignedCertificate(deps.dataDir, 'localhost');
     if (tls.generated)
@@ -210,6 +236,9 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       port: 0,
     });
     stack.push({ name: 'dns-resolver', stop: () => resolver.stop() });
+    // `tegami dkim check` asks this resolver too, while the standalone runs.
+    const unpublish = publishStandaloneResolver(deps.dataDir, `127.0.0.1:${resolver.port}`);
+    stack.push({ name: 'resolver address', stop: async () => unpublish() });
     const resolverClient = createResolverClient(`127.0.0.1:${resolver.port}`);
     stack.push({ name: 'resolver client', stop: async () => resolverClient.close() });
     // smtp-ingress keeps answers for their TTLs in front of the resolver, as the service does.
@@ -233,6 +262,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       ...(deps.loginThrottle && { loginThrottle: deps.loginThrottle }),
       inbound: deps.inboundChecks ? inboundChecks(deps.inboundChecks, smtpResolver) : undefined,
       resolver: smtpResolver,
+      srs,
     });
     services.push({ name: 'smtp-ingress', stop: () => smtp.stop() });
 
@@ -248,6 +278,8 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       // The in-process bus lost whatever jobs a crash interrupted; the queue rows did not.
       recoverJobsAtStart: true,
       reports: { resolver: resolverClient },
+      srs,
+      secretsKeyring,
     });
     services.push({ name: 'delivery-worker', stop: () => delivery.stop({ drainTimeoutMs }) });
 

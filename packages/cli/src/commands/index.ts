@@ -1,5 +1,6 @@
 import type { Command, CommandGroup } from '../command.js';
 import { aliasCommands } from './alias.js';
+import { dkimCommands } from './dkim.js';
 import { domainCommands } from './domain.js';
 import { mtaStsCommands } from './mta-sts.js';
 import { queueCommands } from './queue.js';
@@ -17,6 +18,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   domainCommands,
   userCommands,
   aliasCommands,
+  dkimCommands,
   queueCommands,
   reportCommands,
   mtaStsCommands,

@@ -39,8 +39,8 @@ authorized), waits for another attempt (DNS failed), or failed for good.`,
       description: `Sends now the reports that are due: of <day> (UTC, YYYY-MM-DD, before today), or of
 each of the last seven days. A report already sent is not sent again, whoever sent it.
 The messages go into the queue; a delivery worker takes them within seconds. Looks up
-the domains' records through the dns-resolver (TEGAMI_RESOLVER_TARGET). Exits 1 when a
-report could not be sent yet.`,
+the domains' records through the dns-resolver (TEGAMI_RESOLVER_TARGET; the standalone's
+own while it runs). Exits 1 when a report could not be sent yet.`,
       examples: ['tegami report send', 'tegami report send 2026-05-01'],
       run: async (args, ctx) => sendReports(args.optional('day'), ctx),
     },
@@ -55,9 +55,21 @@ async function sendReports(dayText: string | undefined, ctx: CommandContext): Pr
   const now = new Date();
   // Today's report would be sent with the day half over, and then never again.
   if (day !== undefined && day >= utcDay(now)) throw new UsageError(`${day} is not over yet (UTC)`);
-  const { createResolverClient } = await import('@tegami/rpc');
+  const { createResolverClient, standaloneResolverTarget } = await import('@tegami/rpc');
   const { hostname } = await import('node:os');
-  const resolver = createResolverClient(ctx.config.resolverTarget);
+  // The lookups go where the delivery-workers' do: no guess from another resolver decides
+  // whether a report is sent (and so never sent again).
+  const target = ctx.config.databaseUrl
+    ? ctx.config.resolverTarget
+    : standaloneResolverTarget(ctx.config.dataDir);
+  if (!target) {
+    ctx.warn(
+      'tegami: the standalone is not running, so there is no dns-resolver to ask; its delivery worker',
+    );
+    ctx.warn('sends the reports itself when it runs with TEGAMI_REPORTS=true');
+    return 1;
+  }
+  const resolver = createResolverClient(target);
   try {
     const outcomes = await runReports(
       {

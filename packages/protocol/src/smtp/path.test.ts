@@ -291,6 +291,22 @@ describe('reverse-path and forward-path (RFC 5321 §4.1.2)', () => {
     });
   });
 
+  it('takes an SRS local part over 64 octets (a forwarded sender, or a bounce to one), within the path limit', () => {
+    const srs = `SRS0=VNKF=JW=${'d'.repeat(40)}.example=${'a'.repeat(40)}`;
+    expect(parseCommand(`RCPT TO:<${srs}@forward.example>`)).toMatchObject({
+      ok: true,
+      command: { to: { mailbox: { localPart: srs, domain: 'forward.example' } } },
+    });
+    expect(parseCommand(`MAIL FROM:<${srs.replace('SRS0=', 'srs1+')}@forward.example>`).ok).toBe(true);
+    // Not SRS: the tag needs its separator.
+    expect(parseCommand(`RCPT TO:<${srs.replace('SRS0=', 'SRS0.')}@forward.example>`).ok).toBe(false);
+    const tooLong = `SRS0=VNKF=JW=${'d'.repeat(60)}.${'e'.repeat(60)}.example=${'a'.repeat(100)}`;
+    expect(parseCommand(`RCPT TO:<${tooLong}@forward.example>`)).toEqual({
+      ok: false,
+      reply: { code: 501, enhanced: '5.1.3', lines: ['Bad recipient address: path longer than 256 octets'] },
+    });
+  });
+
   it('refuses a domain over 255 octets and a path over 256 (§4.5.3.1.2, §4.5.3.1.3)', () => {
     const label = 'a'.repeat(63);
     const domain256 = `${label}.${label}.${label}.${'b'.repeat(60)}.org`;

@@ -1,4 +1,5 @@
 import { parseDomain } from '../address/mailbox-address.js';
+import { isSrsLocalPart } from '../srs/srs.js';
 
 /**
  * A mailbox from a MAIL or RCPT path (RFC 5321 §4.1.2, with RFC 6531's UTF-8).
@@ -110,7 +111,11 @@ function readPath(input: string, allowPostmaster: boolean): MailboxRead<SmtpMail
   const domainWire = input.slice(domainStart, close);
   const end = close + 1;
 
-  if (octets(localWire) > MAX_LOCAL_PART_OCTETS) return tooLong('local part', MAX_LOCAL_PART_OCTETS);
+  // An SRS address (a forwarder's rewritten sender, and the bounces to it) holds a whole
+  // address in its local part and often passes 64 octets; §4.5.3.1 asks for no limits where
+  // they can be avoided, and SRS forwarders' peers take them. The path limit still holds.
+  if (octets(localWire) > MAX_LOCAL_PART_OCTETS && !isSrsLocalPart(content))
+    return tooLong('local part', MAX_LOCAL_PART_OCTETS);
   if (octets(domainWire) > MAX_DOMAIN_OCTETS) return tooLong('domain', MAX_DOMAIN_OCTETS);
   if (octets(input.slice(0, end)) > MAX_PATH_OCTETS) return tooLong('path', MAX_PATH_OCTETS);
 

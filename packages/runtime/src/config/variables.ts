@@ -169,8 +169,8 @@ export const VARIABLES: readonly VariableSpec[] = [
   {
     name: 'TEGAMI_SECRETS_KEY_FILE',
     description:
-      'File with the key that seals the CRAM-MD5 and DIGEST-MD5 secrets in the database (AES-256-GCM, bound to the account): one base64 key of 32 bytes per line (`openssl rand -base64 32`). The first line seals; the lines below it only open what older keys sealed (rotation: put a new key first). Give the same file to smtp-ingress, pop-gateway, imap-gateway and the CLI. The standalone creates `secrets.key` (0600) in `TEGAMI_DATA_DIR` when unset, and the CLI uses that one when `DATABASE_URL` is unset.',
-    services: [...LOGIN_SERVERS, 'cli'],
+      'File with the key that seals secrets in the database (AES-256-GCM): the CRAM-MD5 and DIGEST-MD5 secrets (bound to the account) and the DKIM private keys (bound to domain and selector). One base64 key of 32 bytes per line (`openssl rand -base64 32`). The first line seals; the lines below it only open what older keys sealed (rotation: put a new key first). Give the same file to smtp-ingress, pop-gateway, imap-gateway, the delivery-worker and the CLI: without it the delivery-worker signs no mail and `tegami dkim create` refuses. The standalone creates `secrets.key` (0600) in `TEGAMI_DATA_DIR` when unset, and the CLI uses that one when `DATABASE_URL` is unset.',
+    services: [...LOGIN_SERVERS, 'delivery-worker', 'cli'],
   },
   {
     name: 'TEGAMI_SASL_LEGACY_MECHANISMS',
@@ -182,7 +182,7 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'TEGAMI_DATA_DIR',
     default: './data',
     description:
-      'Standalone state: the embedded Postgres cluster (PostgreSQL 17, on a Unix socket inside it) and its generated password, the generated TLS certificate, and the key that seals CRAM-MD5/DIGEST-MD5 secrets (`secrets.key`). The CLI looks here for the embedded database when `DATABASE_URL` is unset.',
+      'Standalone state: the embedded Postgres cluster (PostgreSQL 17, on a Unix socket inside it) and its generated password, the generated TLS certificate, and the key that seals CRAM-MD5/DIGEST-MD5 secrets and DKIM private keys (`secrets.key`), and the secret that signs SRS addresses of forwarded mail (`srs.secret`). The CLI looks here for the embedded database when `DATABASE_URL` is unset.',
     services: ['standalone', 'cli'],
   },
   {
@@ -330,6 +330,12 @@ export const VARIABLES: readonly VariableSpec[] = [
     description:
       'Domains whose ARC seal is trusted to vouch for a message that fails DMARC after forwarding (a mailing list, a forwarding service), comma-separated: with a passing ARC chain whose latest seal is theirs, the DMARC policy is not applied (RFC 7489 §6.7 local policy, reason `arc`).',
     services: SMTP,
+  },
+  {
+    name: 'TEGAMI_SRS_SECRET_FILE',
+    description:
+      "File with the secrets that sign SRS addresses (Sender Rewriting Scheme, postsrsd's format and file: one secret of 16 characters or more per line, e.g. `openssl rand -base64 32`). Mail an alias forwards to another domain is sent from `SRS0=…@<alias domain>`, so it passes SPF at the receiver, and smtp-ingress accepts bounces to those addresses (signed, 21 days) and returns them to the original sender. The first line signs; the lines below only verify (rotation: put a new secret first, remove the old one after 21 days). Give the same file to smtp-ingress and the delivery-worker. Unset: forwarding keeps the original sender (a warning is logged once) and SRS bounces are refused. The standalone creates `srs.secret` (0600) in `TEGAMI_DATA_DIR` when unset.",
+    services: ['smtp-ingress', 'delivery-worker', 'standalone'],
   },
   {
     name: 'TEGAMI_RSPAMD_URL',
@@ -523,7 +529,7 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'TEGAMI_RESOLVER_TARGET',
     default: 'dns:///dns-resolver:50051',
     description:
-      'gRPC target of the dns-resolver: `host:port`, or `dns:///name:port` to spread calls round-robin over every address of a headless Service. `tegami report send` asks it too.',
+      "gRPC target of the dns-resolver: `host:port`, or `dns:///name:port` to spread calls round-robin over every address of a headless Service. `tegami dkim check` and `tegami report send` ask it too when `DATABASE_URL` is set (against the standalone they ask the standalone's own resolver), and `tegami dkim check` this machine's resolver when it cannot be reached.",
     services: ['delivery-worker', 'smtp-ingress', 'cli'],
   },
   {

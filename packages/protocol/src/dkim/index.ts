@@ -1,0 +1,2 @@
+export * from './key-pair.js';
+export * from './key-record.js';
