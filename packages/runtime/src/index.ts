@@ -18,5 +18,4 @@ export * from './security-events.js';
 export * from './service-main.js';
 export * from './service-metrics.js';
 export * from './shutdown.js';
-export * from './srs-secret-file.js';
 export * from './tls.js';

@@ -29,4 +29,5 @@ export * from './report-runs.js';
 export * from './report-tallies.js';
 export * from './sealed-secrets.js';
 export * from './secrets-key-file.js';
+export * from './srs-secret-file.js';
 export * from './tally-buffer.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecretsKeyring, SECRETS_KEY_BYTES, type SecretsKeyring } from './sealed-secrets.js';
+import { createSecretFileOnce, readSecretFile } from './secret-files.js';
 
 /**
  * A key file that cannot be used. It is the operator's to fix, like a bad setting, so
@@ -24,15 +24,7 @@ export const SECRETS_KEY_FILE_NAME = 'secrets.key';
  * put a new key first and keep the old one below it until nothing is sealed with it.
  */
 export function loadSecretsKeyring(file: string): SecretsKeyring {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new SecretsKeyError(
-      `secrets key file ${file}: ${code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? (err as Error).message})`}`,
-    );
-  }
+  const text = readSecretFile(file, 'secrets key file', (message) => new SecretsKeyError(message));
   const keys: Buffer[] = [];
   for (const [index, raw] of text.split('\n').entries()) {
     const line = raw.trim();
@@ -58,12 +50,8 @@ export function loadSecretsKeyring(file: string): SecretsKeyring {
  */
 export function ensureSecretsKeyFile(dir: string): { readonly file: string; readonly generated: boolean } {
   const file = join(dir, SECRETS_KEY_FILE_NAME);
-  if (statSync(file, { throwIfNoEntry: false })) return { file, generated: false };
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const temporary = `${file}.${process.pid}.tmp`;
-  rmSync(temporary, { force: true });
-  writeFileSync(
-    temporary,
+  const generated = createSecretFileOnce(
+    file,
     [
       '# Tegami: the key that seals the CRAM-MD5 and DIGEST-MD5 secrets and the DKIM private',
       '# keys in the database. Keep it with (not inside) the backups of the data: without it',
@@ -72,17 +60,6 @@ export function ensureSecretsKeyFile(dir: string): { readonly file: string; read
       randomBytes(SECRETS_KEY_BYTES).toString('base64'),
       '',
     ].join('\n'),
-    { mode: 0o600 },
   );
-  try {
-    // A hard link fails if the file appeared meanwhile (another start on the same data): the
-    // first key written wins and no one overwrites it.
-    linkSync(temporary, file);
-    return { file, generated: true };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return { file, generated: false };
-  } finally {
-    rmSync(temporary, { force: true });
-  }
+  return { file, generated };
 }

@@ -3,7 +3,6 @@ import { describeMessage } from '@tegami/protocol';
 import { createResolverClient } from '@tegami/rpc';
 import {
   drainTimeoutOf,
-  loadSrsSecrets,
   mailServiceSettings,
   optional,
   path,
@@ -11,7 +10,7 @@ import {
   srsSettings,
   string,
 } from '@tegami/runtime';
-import { openServiceStore } from '@tegami/store';
+import { loadSrsSecrets, openServiceStore } from '@tegami/store';
 import { startDeliveryWorker } from './delivery-worker.js';
 import { prepareDkimKeyring } from './dkim-keyring.js';
 import { deliverySettings, toDeliverySettings } from './settings.js';

@@ -3,7 +3,6 @@ import { cachedResolverClient, createResolverClient } from '@tegami/rpc';
 import {
   drainTimeoutOf,
   legacySaslSettings,
-  loadSrsSecrets,
   loadTlsFromFiles,
   loginDelaySettings,
   mailServiceSettings,
@@ -14,7 +13,13 @@ import {
   tlsFiles,
   tlsPolicySettings,
 } from '@tegami/runtime';
-import { loginThrottlePolicy, openServiceStore, prepareLegacySasl, sweepAbandoned } from '@tegami/store';
+import {
+  loadSrsSecrets,
+  loginThrottlePolicy,
+  openServiceStore,
+  prepareLegacySasl,
+  sweepAbandoned,
+} from '@tegami/store';
 import { inboundChecks } from './inbound-setup.js';
 import { inboundCheckSettings, mtaStsHostOf, smtpListeners, smtpSettings } from './settings.js';
 import { startSmtpIngress } from './smtp-ingress.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createSecretFileOnce, readSecretFile } from './secret-files.js';
 
 // The secrets that sign SRS addresses (TEGAMI_SRS_SECRET_FILE). The file has postsrsd's
 // form: one secret per line, the first signs, every line verifies. So a site moving from
@@ -27,15 +27,7 @@ export const SRS_SECRET_MIN_LENGTH = 16;
 
 /** Reads the secrets, first (signing) one first. Blank lines are skipped; nothing else is (postsrsd has no comments). */
 export function loadSrsSecrets(file: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new SrsSecretError(
-      `SRS secret file ${file}: ${code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? (err as Error).message})`}`,
-    );
-  }
+  const text = readSecretFile(file, 'SRS secret file', (message) => new SrsSecretError(message));
   const secrets: string[] = [];
   for (const [index, raw] of text.split('\n').entries()) {
     const secret = raw.replace(/\r$/, '');
@@ -58,20 +50,5 @@ export function loadSrsSecrets(file: string): string[] {
  */
 export function ensureSrsSecretFile(dir: string): { readonly file: string; readonly generated: boolean } {
   const file = join(dir, SRS_SECRET_FILE_NAME);
-  if (statSync(file, { throwIfNoEntry: false })) return { file, generated: false };
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const temporary = `${file}.${process.pid}.tmp`;
-  rmSync(temporary, { force: true });
-  writeFileSync(temporary, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
-  try {
-    // A hard link fails if the file appeared meanwhile (another start on the same data):
-    // the first secret written wins.
-    linkSync(temporary, file);
-    return { file, generated: true };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return { file, generated: false };
-  } finally {
-    rmSync(temporary, { force: true });
-  }
+  return { file, generated: createSecretFileOnce(file, `${randomBytes(32).toString('base64')}\n`) };
 }
