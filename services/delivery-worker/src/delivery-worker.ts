@@ -133,6 +133,14 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     logger,
   });
 
+  // Counted for our own TLS-RPT reports, and told to whoever else listens (tests).
+  const onTlsOutcome =
+    reports || deps.onTlsOutcome
+      ? (outcome: TlsOutcome) => {
+          reports?.countTlsOutcome(outcome);
+          deps.onTlsOutcome?.(outcome);
+        }
+      : undefined;
   const remoteDeps = {
     resolver: deps.resolver,
     port: settings.smtpPort,
@@ -146,15 +154,8 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     },
     withDomainSlot,
     onConnection: (domain: string, delta: 1 | -1) => metrics?.domainConnections.inc({ domain }, delta),
-    tlsPolicy: outboundTlsPolicy({ pool, resolver: deps.resolver, settings, logger }),
-    // Counted for our own TLS-RPT reports, and told to whoever else listens (tests).
-    onTlsOutcome:
-      reports || deps.onTlsOutcome
-        ? (outcome: TlsOutcome) => {
-            reports?.countTlsOutcome(outcome);
-            deps.onTlsOutcome?.(outcome);
-          }
-        : undefined,
+    tlsPolicy: outboundTlsPolicy({ pool, resolver: deps.resolver, settings, logger, onTlsOutcome }),
+    onTlsOutcome,
   };
 
   async function handleJob(job: DeliveryJob, control: JobControl): Promise<void> {

@@ -7,6 +7,7 @@ import { fetchMtaStsPolicy, resolverLookup } from './mta-sts/policy-fetch.js';
 import { createMtaStsPolicySource, type MtaStsPolicyCache } from './mta-sts/policy-source.js';
 import { trustedRoots } from './peer-tls.js';
 import type { DeliverySettings } from './settings.js';
+import type { TlsOutcome } from './tls-policy.js';
 import { selectTlsPolicy } from './tls-policy-selection.js';
 
 // The worker's outbound TLS policies built from its settings: DANE where the MX host publishes
@@ -23,6 +24,8 @@ interface OutboundTlsPolicyDeps {
   readonly resolver: Pick<ResolverClient, 'resolveTxt' | 'resolveAddresses' | 'resolveTlsa'>;
   readonly settings: Pick<DeliverySettings, 'mtaSts' | 'extraCa' | 'dane' | 'smtpPort'>;
   readonly logger: Logger;
+  /** For TLS-RPT: a policy that could not be fetched or parsed is a failure too (RFC 8460 §4.3.2.2). */
+  readonly onTlsOutcome?: ((outcome: TlsOutcome) => void) | undefined;
 }
 
 export function outboundTlsPolicy(deps: OutboundTlsPolicyDeps): HostTlsPolicyLookup {
@@ -55,11 +58,22 @@ function mtaStsOrNone(deps: OutboundTlsPolicyDeps) {
       cache,
       fetch: (domain) =>
         fetchMtaStsPolicy(domain, { lookup, ca, port: mtaSts.port, timeoutMs: mtaSts.timeoutMs }),
-      onFetchFailure: (domain, failure) =>
+      onFetchFailure: (domain, failure) => {
         logger.warn(
           { domain, result: failure.resultType, detail: failure.detail },
           'MTA-STS policy not fetched',
-        ),
+        );
+        // No session was tried under the policy: the report says so without an MX or address.
+        deps.onTlsOutcome?.({
+          policyDomain: domain,
+          policyType: 'sts',
+          policyStrings: [],
+          mxHost: '',
+          receivingIp: '',
+          result: failure.resultType,
+          failureDetail: failure.detail,
+        });
+      },
     }),
   });
 }

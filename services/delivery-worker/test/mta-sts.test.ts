@@ -66,7 +66,7 @@ const outcomesFor = (domain: string) => outcomes.filter((o) => o.policyDomain ==
 
 beforeAll(async () => {
   ca = await createTestCa();
-  const domains = ['good', 'wrong-name', 'untrusted', 'testing', 'unlisted', 'cached'].map(
+  const domains = ['good', 'wrong-name', 'untrusted', 'testing', 'unlisted', 'cached', 'unfetchable'].map(
     (d) => `mta-sts.${d}.test`,
   );
   const cert = await ca.issue(domains);
@@ -215,5 +215,17 @@ describe('the policy cache', () => {
       result: 'validation-failure',
       mxHostPatterns: ['mx.other.test'],
     });
+  });
+
+  it('reports a policy that cannot be fetched as sts-policy-fetch-error, and delivers as without one', async () => {
+    publish('unfetchable.test', 'u1', 404);
+    await mxHost('mx.unfetchable.test', ['mx.unfetchable.test']);
+    resolver.setMx('unfetchable.test', { hosts: ['mx.unfetchable.test'] });
+    const trace = await t.settled(await send('bob@unfetchable.test'));
+    expect(trace.recipients[0]!.status).toBe('relayed');
+    expect(outcomesFor('unfetchable.test')).toEqual([
+      expect.objectContaining({ policyType: 'sts', result: 'sts-policy-fetch-error', mxHost: '' }),
+      expect.objectContaining({ policyType: 'no-policy-found', result: 'success' }),
+    ]);
   });
 });
