@@ -158,8 +158,10 @@ async function tryHosts(
     // TLS-Required: No loosens it.
     const plan = planHostTls(entry, policy, host, route);
     if (plan.kind === 'skip') {
-      // Refused for good, for this message: no later attempt authenticates this MX host.
+      // Refused for good, for this message, unless the policy that may authenticate this MX
+      // host could not be had yet.
       lastFailure = { reply: plan.reply, statusCode: plan.statusCode, host, address: '' };
+      if (plan.temporary) everyHostRefusedForGood = false;
       continue;
     }
     const report = (

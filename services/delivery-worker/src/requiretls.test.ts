@@ -48,6 +48,25 @@ describe('planHostTls (RFC 8689)', () => {
     });
   });
 
+  it('waits, rather than returns, while the MTA-STS policy that could vouch for the MX is not fetched', () => {
+    const unfetched = {
+      ...NO_TLS_POLICY,
+      undetermined: 'MTA-STS policy of example.net not fetched: sts-policy-fetch-error: 503',
+    };
+    expect(planHostTls(message(true, false), unfetched, 'mx.example.net')).toEqual({
+      kind: 'skip',
+      reply:
+        '451 4.7.5 REQUIRETLS needs MX host mx.example.net authenticated, and the MTA-STS policy of example.net not fetched: sts-policy-fetch-error: 503',
+      statusCode: '4.7.5',
+      temporary: true,
+    });
+    // Other mail goes as without a policy (RFC 8461 §5); a signed MX needs no MTA-STS.
+    expect(planHostTls(message(false, false), unfetched, 'mx.example.net')).toMatchObject({ kind: 'try' });
+    expect(planHostTls(message(true, false), unfetched, 'mx.example.net', SIGNED_MX)).toMatchObject({
+      kind: 'try',
+    });
+  });
+
   it('requires the policy-validated TLS and a peer offering REQUIRETLS on an authenticated route', () => {
     const plan = planHostTls(message(true, false), STS_ENFORCE, 'mx.example.net');
     expect(plan).toMatchObject({

@@ -20,7 +20,13 @@ export type HostTlsPlan =
        */
       readonly requireTlsParameter: 'always' | 'if-offered' | 'never';
     }
-  | { readonly kind: 'skip'; readonly reply: string; readonly statusCode: string };
+  | {
+      readonly kind: 'skip';
+      readonly reply: string;
+      readonly statusCode: string;
+      /** The host may qualify later (its policy could not be had yet): defer, do not return. */
+      readonly temporary?: boolean | undefined;
+    };
 
 /** How the MX hosts were found (remote-delivery's MxRoute). */
 export interface MxLookup {
@@ -43,6 +49,14 @@ export function planHostTls(
     // attacker's, however good its certificate. A signed MX with no TLSA records has no DANE
     // policy, yet its name is authenticated all the same.
     if (!policy.authenticatedRoute && !route.authenticated && !route.implicit) {
+      if (policy.undetermined) {
+        return {
+          kind: 'skip',
+          reply: `451 4.7.5 REQUIRETLS needs MX host ${mxHost} authenticated, and the ${policy.undetermined}`,
+          statusCode: '4.7.5',
+          temporary: true,
+        };
+      }
       return {
         kind: 'skip',
         reply: `550 5.7.30 REQUIRETLS support required: MX host ${mxHost} is not authenticated by DNSSEC or MTA-STS`,

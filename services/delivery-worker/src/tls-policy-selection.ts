@@ -8,12 +8,17 @@ import { type HostTlsPolicy, NO_TLS_POLICY } from './tls-policy.js';
 
 export interface TlsPolicySources {
   readonly mtaSts?: MtaStsPolicySource | undefined;
+  /** Why the domain's announced MTA-STS policy could not be had lately, if it could not. */
+  readonly mtaStsFailure?: ((domain: string) => string | undefined) | undefined;
 }
 
 export function selectTlsPolicy(sources: TlsPolicySources) {
   return async (domain: string, mxHost: string): Promise<HostTlsPolicy> => {
     const sts = await sources.mtaSts?.(domain);
     if (sts) return mtaStsHostPolicy(sts, mxHost);
-    return NO_TLS_POLICY;
+    const failure = sources.mtaSts ? sources.mtaStsFailure?.(domain) : undefined;
+    return failure
+      ? { ...NO_TLS_POLICY, undetermined: `MTA-STS policy of ${domain} not fetched: ${failure}` }
+      : NO_TLS_POLICY;
   };
 }

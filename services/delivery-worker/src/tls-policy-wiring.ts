@@ -18,6 +18,9 @@ import { selectTlsPolicy } from './tls-policy-selection.js';
 const CLEANUP_EVERY_MS = 3_600_000;
 // A policy this long past its max_age is not applied any more; its row is just clutter.
 const KEEP_EXPIRED_MS = 86_400_000;
+// As long as the policy source waits before fetching a failed policy again (its default).
+const FETCH_FAILURE_MEMO_MS = 300_000;
+const FETCH_FAILURE_MEMO_ENTRIES = 10_000;
 
 interface OutboundTlsPolicyDeps {
   readonly pool: pg.Pool;
@@ -50,6 +53,15 @@ function mtaStsOrNone(deps: OutboundTlsPolicyDeps) {
       );
     },
   };
+  // The latest fetch failure per domain, for as long as the source waits before fetching
+  // again: a REQUIRETLS message to the domain is deferred meanwhile, not returned.
+  const failures = new Map<string, { detail: string; at: number }>();
+  const mtaStsFailure = (domain: string) => {
+    const failure = failures.get(domain.toLowerCase());
+    if (failure && Date.now() - failure.at < FETCH_FAILURE_MEMO_MS) return failure.detail;
+    failures.delete(domain.toLowerCase());
+    return undefined;
+  };
   const lookup = resolverLookup(resolver);
   const ca = trustedRoots(settings.extraCa);
   return selectTlsPolicy({
@@ -59,6 +71,10 @@ function mtaStsOrNone(deps: OutboundTlsPolicyDeps) {
       fetch: (domain) =>
         fetchMtaStsPolicy(domain, { lookup, ca, port: mtaSts.port, timeoutMs: mtaSts.timeoutMs }),
       onFetchFailure: (domain, failure) => {
+        failures.delete(domain);
+        failures.set(domain, { detail: `${failure.resultType}: ${failure.detail}`, at: Date.now() });
+        if (failures.size > FETCH_FAILURE_MEMO_ENTRIES)
+          failures.delete(failures.keys().next().value as string);
         logger.warn(
           { domain, result: failure.resultType, detail: failure.detail },
           'MTA-STS policy not fetched',
@@ -75,5 +91,6 @@ function mtaStsOrNone(deps: OutboundTlsPolicyDeps) {
         });
       },
     }),
+    mtaStsFailure,
   });
 }

@@ -81,6 +81,13 @@ export interface HostTlsPolicy {
    * MTA-STS policy, so a REQUIRETLS message may go to it when `requirement` validated the peer.
    */
   readonly authenticatedRoute: boolean;
+  /**
+   * Why no policy could be determined, when that is the reason none applies: the domain
+   * announces an MTA-STS policy that could not be fetched, and none is cached. Mail goes as
+   * without one (RFC 8461 §5), but a REQUIRETLS message, which needs the route authenticated,
+   * waits for it (RFC 8689 §4.2.1).
+   */
+  readonly undetermined?: string | undefined;
 }
 
 /** The opportunistic default: no policy found for the destination. */

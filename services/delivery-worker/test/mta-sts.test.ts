@@ -227,5 +227,15 @@ describe('the policy cache', () => {
       expect.objectContaining({ policyType: 'sts', result: 'sts-policy-fetch-error', mxHost: '' }),
       expect.objectContaining({ policyType: 'no-policy-found', result: 'success' }),
     ]);
+    // A REQUIRETLS message needs the route the policy would vouch for: it waits for it.
+    const required = await t.submit({
+      from: `alice@${DOMAIN}`,
+      to: ['bob@unfetchable.test'],
+      requireTls: true,
+    });
+    const waiting = await waitForStatus(required, 'deferred');
+    expect(waiting.recipients[0]!.attempts.at(-1)?.reply).toMatch(
+      /^451 4\.7\.5 REQUIRETLS needs MX host mx\.unfetchable\.test authenticated, and the MTA-STS policy of unfetchable\.test not fetched: sts-policy-fetch-error/,
+    );
   });
 });

@@ -159,6 +159,19 @@ describe('a REQUIRETLS message (RFC 8689 §4.2.1)', () => {
     expect(peer.connections()).toBe(0);
   });
 
+  it('is deferred, without connecting, while the MTA-STS policy that would vouch for the MX cannot be fetched', async () => {
+    const peer = await mxHost('mx.unfetched.test', 'mx.unfetched.test', true);
+    resolver.setMx('unfetched.test', { hosts: ['mx.unfetched.test'] });
+    const unfetched = { ...NO_TLS_POLICY, undetermined: 'MTA-STS policy of unfetched.test not fetched: 503' };
+    const results = await send(
+      deps(() => unfetched),
+      'unfetched.test',
+      required,
+    );
+    expect(results).toMatchObject([{ kind: 'deferred', statusCode: '4.7.5' }]);
+    expect(peer.connections()).toBe(0);
+  });
+
   it('is returned with 5.7.10 when the certificate does not validate', async () => {
     const peer = await mxHost('mx.badcert.sts.test', 'elsewhere.test', true);
     resolver.setMx('badcert.sts.test', { hosts: ['mx.badcert.sts.test'] });
