@@ -22,23 +22,19 @@ import {
 } from '@tegami/store';
 import type pg from 'pg';
 import type { Registry } from 'prom-client';
-import { arcSealKeys } from './arc-keys.js';
 import { cached } from './cached.js';
-import { dkimSigning } from './dkim-signing.js';
-import { domainSlots } from './domain-slots.js';
 import type { DsnRecipient } from './dsn.js';
 import { startDueScan } from './due-scan.js';
-import { forwardingDeps } from './forwarding.js';
 import { type DescribeMessage, deliverLocally } from './local-delivery.js';
 import { MailboxBatcher } from './mailbox-batcher.js';
 import { createDeliveryMetrics, type DeliveryMetrics } from './metrics.js';
 import { notice, reportMessage, wants } from './notices.js';
+import { outboundSetup } from './outbound-setup.js';
 import { deliverRemotely } from './remote-attempt.js';
-import { type DeliveryReportDeps, type ReportSchedule, startDeliveryReports } from './report-schedule.js';
+import type { DeliveryReportDeps, ReportSchedule } from './report-schedule.js';
 import { nextAttempt } from './retry-schedule.js';
 import type { DeliverySettings } from './settings.js';
 import type { TlsOutcome } from './tls-policy.js';
-import { outboundTlsPolicy } from './tls-policy-wiring.js';
 
 export interface DeliveryWorkerDeps {
   readonly pool: pg.Pool;
@@ -104,59 +100,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     : undefined;
   const localDomains = cached(5_000, () => listLocalDomains(pool));
   const batcher = new MailboxBatcher(pool);
-  const dkim = dkimSigning({
-    pool,
-    keyring: deps.secretsKeyring,
-    localDomains,
-    logger,
-    metrics: deps.metrics,
-  });
-
-  const withDomainSlot = domainSlots(pool, settings.domainConnections, workerId);
-  const reports =
-    settings.reports && deps.reports
-      ? startDeliveryReports({
-          pool,
-          bus,
-          logger,
-          hostname: deps.hostname,
-          worker: workerId,
-          config: settings.reports,
-          reports: deps.reports,
-          extraCa: settings.extraCa,
-        })
-      : undefined;
-  const forwarding = forwardingDeps({
-    hostname: deps.hostname,
-    srs: deps.srs,
-    arcKey: arcSealKeys(pool, deps.secretsKeyring),
-    logger,
-  });
-
-  // Counted for our own TLS-RPT reports, and told to whoever else listens (tests).
-  const onTlsOutcome =
-    reports || deps.onTlsOutcome
-      ? (outcome: TlsOutcome) => {
-          reports?.countTlsOutcome(outcome);
-          deps.onTlsOutcome?.(outcome);
-        }
-      : undefined;
-  const remoteDeps = {
-    resolver: deps.resolver,
-    port: settings.smtpPort,
-    smtp: {
-      hostname: deps.hostname,
-      localAddress: settings.bindAddress,
-      connectTimeoutMs: settings.connectTimeoutMs,
-      smtpTimeoutMs: settings.smtpTimeoutMs,
-      tlsVerify: settings.tlsVerify,
-      extraCa: settings.extraCa,
-    },
-    withDomainSlot,
-    onConnection: (domain: string, delta: 1 | -1) => metrics?.domainConnections.inc({ domain }, delta),
-    tlsPolicy: outboundTlsPolicy({ pool, resolver: deps.resolver, settings, logger, onTlsOutcome }),
-    onTlsOutcome,
-  };
+  const { dkim, reports, forwarding, remoteDeps } = outboundSetup(deps, { workerId, localDomains, metrics });
 
   async function handleJob(job: DeliveryJob, control: JobControl): Promise<void> {
     // Claims are per handling, not per process: two jobs for one message never share one.
