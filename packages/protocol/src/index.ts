@@ -8,6 +8,7 @@ export * from './pop3/index.js';
 export * from './rfc5322-date.js';
 export * from './sasl/md5-state.js';
 export * from './sasl/password-secrets.js';
+export * from './sasl/sasl-dialogue.js';
 export * from './sasl/sasl-exchange.js';
 export * from './sasl/saslprep.js';
 export * from './smtp/byte-source.js';
