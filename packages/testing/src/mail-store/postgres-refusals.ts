@@ -1,6 +1,6 @@
 /**
- * What the Postgres store refuses by throwing, for the in-memory store of the engine tests
- * (test-account.ts) to refuse alike. In the service such a throw is answered
+ * What the Postgres store refuses by throwing, for the in-memory store (memory-mail-store.ts)
+ * to refuse alike. In the service such a throw is answered
  * `NO [SERVERBUG]` and logged, so the engine must never pass these values on; with the
  * same refusals here, the engine tests and the property test over the command grammar
  * (session.test.ts) find the values that would reach it.
@@ -14,8 +14,7 @@
  * - dates: `date` has no year 0, and a Date outside years 1-9999 is not sent as one;
  * - SEARCH: imap-search.ts compiles at most 10,000 nodes.
  */
-import { mailboxNameProblem } from './mailbox-names.js';
-import type { SearchNode } from './session-types.js';
+import { mailboxNameProblem, type SearchNode } from '@tegami/protocol';
 
 const MAX_BIGINT = 9_223_372_036_854_775_807n;
 const MAX_INDEX_ENTRY = 2_690;
@@ -27,10 +26,15 @@ function refuse(what: string): never {
   throw new StoreRefusal(`the Postgres store would refuse ${what}`);
 }
 
-/** A name as packages/store mailboxName takes it, for lookups. */
+/**
+ * A name as packages/store mailboxName stores it, for lookups: INBOX in any case is INBOX
+ * (RFC 3501 §5.1), so `inbox/Work` is `INBOX/Work`.
+ */
 export function storedName(name: string): string {
   if (!validName(name)) refuse(`the mailbox name ${JSON.stringify(name.slice(0, 80))}`);
-  return name;
+  const slash = name.indexOf('/');
+  const first = slash === -1 ? name : name.slice(0, slash);
+  return first.toUpperCase() === 'INBOX' ? `INBOX${name.slice(first.length)}` : name;
 }
 
 /** Whether mailboxName takes the name; where the store catches its StoreError('invalid') (CREATE, RENAME, SUBSCRIBE). */

@@ -1,0 +1,165 @@
+import type {
+  AppendResult,
+  ImapAccount,
+  MailboxInfo,
+  MailboxOperationResult,
+  MailboxStatus,
+  OpenMailbox,
+} from '@tegami/protocol';
+import { insertMessage, type MemoryMailboxes, removeMessages } from './memory-mailbox.js';
+import { MemoryOpenMailbox } from './memory-open-mailbox.js';
+import { creatableName, storedDate, storedName, storedText, validName } from './postgres-refusals.js';
+
+/** One session's view of the in-memory store, as services/imap-gateway postgres-account.ts is of Postgres. */
+export class MemoryAccount implements ImapAccount {
+  closed = false;
+  /** Every mailbox this account opened (SELECT, EXAMINE). */
+  readonly opened: MemoryOpenMailbox[] = [];
+
+  constructor(
+    readonly store: MemoryMailboxes,
+    readonly address: string,
+  ) {}
+
+  async listMailboxes(): Promise<readonly MailboxInfo[]> {
+    return [...this.store.mailboxes]
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((m) => ({
+        name: m.name,
+        specialUse: m.specialUse,
+        subscribed: m.subscribed,
+        ...(m.noselect && { noselect: true }),
+      }));
+  }
+
+  async createMailbox(nameInput: string): Promise<MailboxOperationResult> {
+    if (!creatableName(nameInput)) return 'invalid';
+    const name = storedName(nameInput);
+    const existing = this.store.mailbox(name);
+    if (existing?.noselect) {
+      // A \Noselect name left by DELETE becomes a mailbox again, its UIDs going on.
+      existing.noselect = false;
+      existing.highestModseq++;
+      return 'ok';
+    }
+    if (existing) return 'exists';
+    this.store.create(name);
+    return 'ok';
+  }
+
+  async deleteMailbox(nameInput: string): Promise<MailboxOperationResult> {
+    const name = storedName(nameInput);
+    if (name === 'INBOX') return 'inbox';
+    const mailbox = this.store.mailbox(name);
+    if (!mailbox) return 'nonexistent';
+    if (this.store.mailboxes.some((m) => m.name.startsWith(`${name}/`))) {
+      // RFC 3501 §6.3.4: the messages go, the name stays as \Noselect for its children.
+      if (mailbox.noselect) return 'has-children';
+      mailbox.noselect = true;
+      if (
+        removeMessages(
+          mailbox,
+          mailbox.messages.map((m) => m.uid),
+        ).length === 0
+      ) {
+        mailbox.highestModseq++;
+      }
+      this.store.changed(mailbox, this);
+      return 'ok';
+    }
+    this.store.removeMailbox(mailbox);
+    return 'ok';
+  }
+
+  async renameMailbox(fromInput: string, toInput: string): Promise<MailboxOperationResult> {
+    if (!validName(fromInput) || !creatableName(toInput)) return 'invalid';
+    const from = storedName(fromInput);
+    const to = storedName(toInput);
+    const source = this.store.mailbox(from);
+    if (!source) return 'nonexistent';
+    if (from === 'INBOX') return this.renameInbox(to);
+    const moving = this.store.mailboxes.filter((m) => m.name === from || m.name.startsWith(`${from}/`));
+    for (const m of moving) {
+      const renamed = to + m.name.slice(from.length);
+      if (this.store.mailbox(renamed)) return 'exists';
+      // Each renamed child is a new index entry too.
+      creatableName(renamed);
+    }
+    for (const m of moving) {
+      m.name = to + m.name.slice(from.length);
+      m.highestModseq++;
+    }
+    return 'ok';
+  }
+
+  /** RFC 3501 §6.3.5: INBOX's messages move to the new name; INBOX stays, empty. */
+  private async renameInbox(to: string): Promise<MailboxOperationResult> {
+    const created = await this.createMailbox(to);
+    if (created !== 'ok') return created;
+    const inbox = this.store.mailbox('INBOX')!;
+    const target = this.store.mailbox(to)!;
+    for (const message of inbox.messages) {
+      insertMessage(target, message.raw, message.flags, message.internalDate);
+    }
+    if (
+      removeMessages(
+        inbox,
+        inbox.messages.map((m) => m.uid),
+      ).length > 0
+    ) {
+      this.store.changed(inbox, this);
+    }
+    return 'ok';
+  }
+
+  async setSubscribed(nameInput: string, subscribed: boolean): Promise<MailboxOperationResult> {
+    if (!validName(nameInput)) return 'invalid';
+    const mailbox = this.store.mailbox(storedName(nameInput));
+    if (!mailbox) return 'nonexistent';
+    mailbox.subscribed = subscribed;
+    mailbox.highestModseq++;
+    return 'ok';
+  }
+
+  async status(name: string): Promise<MailboxStatus | undefined> {
+    const mailbox = this.store.selectable(storedName(name));
+    if (!mailbox) return undefined;
+    return {
+      messages: mailbox.messages.length,
+      recent: mailbox.messages.filter((m) => m.uid >= mailbox.recentUid).length,
+      uidNext: mailbox.uidNext,
+      uidValidity: mailbox.uidValidity,
+      unseen: mailbox.messages.filter((m) => !m.flags.includes('\\Seen')).length,
+      size: mailbox.messages.reduce((n, m) => n + m.raw.length, 0),
+      highestModseq: mailbox.highestModseq,
+    };
+  }
+
+  async open(name: string, readOnly: boolean): Promise<OpenMailbox | undefined> {
+    const mailbox = this.store.selectable(storedName(name));
+    if (!mailbox) return undefined;
+    const box = new MemoryOpenMailbox(this.store, this, mailbox, readOnly);
+    this.opened.push(box);
+    return box;
+  }
+
+  async append(
+    name: string,
+    message: { readonly raw: Buffer; readonly flags: readonly string[]; readonly internalDate?: Date },
+  ): Promise<AppendResult> {
+    const mailbox = this.store.selectable(storedName(name));
+    message.flags.forEach(storedText);
+    if (message.internalDate) storedDate(message.internalDate);
+    if (!mailbox) return 'nonexistent';
+    const quota = this.store.quota;
+    if (quota !== undefined && this.store.usage() + message.raw.length > quota) return 'over-quota';
+    const uid = insertMessage(mailbox, message.raw, message.flags, message.internalDate);
+    this.store.changed(mailbox, this);
+    return { uidValidity: mailbox.uidValidity, uid };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.store.closed++;
+  }
+}
