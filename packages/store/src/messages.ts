@@ -86,10 +86,15 @@ export async function updateFlags(
   flagsInput: readonly string[],
 ): Promise<FlagChange[]> {
   const flags = normaliseFlags(flagsInput);
+  // Flag names are case-insensitive (as normaliseFlags and SEARCH take them): a flag the
+  // message has keeps its spelling on add, any spelling removes it. Sorted as normaliseFlags
+  // sorts (code points), whatever the database's collation.
   const expression = {
     replace: '$3::text[]',
-    add: 'ARRAY(SELECT DISTINCT unnest(flags || $3::text[]) ORDER BY 1)',
-    remove: 'ARRAY(SELECT f FROM unnest(flags) f WHERE NOT f = ANY($3::text[]) ORDER BY 1)',
+    add: `ARRAY(SELECT f FROM (SELECT DISTINCT ON (lower(f)) f FROM unnest(flags || $3::text[]) WITH ORDINALITY x(f, n)
+                 ORDER BY lower(f), n) d ORDER BY f COLLATE "C")`,
+    remove: `ARRAY(SELECT f FROM unnest(flags) f WHERE NOT lower(f) = ANY(SELECT lower(r) FROM unnest($3::text[]) r)
+              ORDER BY f COLLATE "C")`,
   }[operation];
   return withTransaction(pool, async (client) => {
     const mailbox = await client.query<{ highestmodseq: string }>(

@@ -172,7 +172,8 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
       return 'ok';
     },
     async renameMailbox(from, to) {
-      if (from !== 'INBOX') return storeResult(() => renameMailbox(pool, accountId, from, to));
+      // INBOX in any case (RFC 3501 §5.1), as the store's mailboxName takes it.
+      if (from.toUpperCase() !== 'INBOX') return storeResult(() => renameMailbox(pool, accountId, from, to));
       // RFC 3501 §6.3.5: renaming INBOX moves its messages to the new name; INBOX stays, empty.
       const created = await storeResult(() => createMailbox(pool, accountId, to));
       if (created !== 'ok') return created;

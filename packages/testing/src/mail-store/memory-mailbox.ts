@@ -129,17 +129,20 @@ export function storeFlags(
   flagsInput: readonly string[],
 ): MessageState[] {
   const flags = normaliseFlags(flagsInput);
+  const removing = new Set(flags.map((f) => f.toLowerCase()));
   const wanted = new Set(uids);
   const modseq = mailbox.highestModseq + 1n;
   const changed: MessageState[] = [];
   for (const message of mailbox.messages) {
     if (!wanted.has(message.uid)) continue;
+    // Flag names are case-insensitive: a flag the message has keeps its spelling on add,
+    // and any spelling removes it.
     const next =
       operation === 'replace'
         ? flags
         : operation === 'add'
-          ? normaliseFlags([...message.flags, ...flags])
-          : message.flags.filter((f) => !flags.includes(f));
+          ? normaliseFlags([...flags, ...message.flags])
+          : message.flags.filter((f) => !removing.has(f.toLowerCase()));
     if (next.length === message.flags.length && next.every((f, i) => f === message.flags[i])) continue;
     message.flags = next;
     message.modseq = modseq;
