@@ -11,13 +11,7 @@ import type { SaslCredentials, SaslIdentity } from '../sasl/sasl-step.js';
 import { type ImapAction, ImapSession } from './session.js';
 import type { ImapHooks, ImapSessionOptions } from './session-types.js';
 
-export {
-  type MemoryAccount,
-  MemoryMailStore,
-  MemoryOpenMailbox,
-  messageOf,
-  normaliseFlags,
-} from '@tegami/testing/memory-mail-store';
+export { type MemoryAccount, MemoryMailStore, messageOf } from '@tegami/testing/memory-mail-store';
 
 export const USER = 'alice@example.org';
 export const PASSWORD = 'tanstaaftanstaaf';

@@ -5,5 +5,4 @@ export { MemoryAccount } from './memory-account.js';
 export { MemoryMailStore, messageOf } from './memory-mail-store.js';
 export { type MemoryMailbox, type MemoryMessage, normaliseFlags } from './memory-mailbox.js';
 export { MemoryOpenMailbox } from './memory-open-mailbox.js';
-export { matches } from './memory-search.js';
 export { StoreRefusal } from './postgres-refusals.js';
