@@ -265,6 +265,11 @@ delivery-worker:
   maxQueueTime: TEGAMI_DELIVERY_MAX_QUEUE_TIME_MS
   delayWarning: TEGAMI_DELIVERY_DELAY_WARNING_MS
   connectTimeout: TEGAMI_DELIVERY_CONNECT_TIMEOUT_MS
+  retentionQueue: TEGAMI_RETENTION_QUEUE
+  retentionAttempts: TEGAMI_RETENTION_ATTEMPTS
+  retentionExpunged: TEGAMI_RETENTION_EXPUNGED
+  retentionBlobGrace: TEGAMI_RETENTION_BLOB_GRACE
+  retentionInterval: TEGAMI_RETENTION_INTERVAL
   dbPoolSize: TEGAMI_DB_POOL_SIZE
 dns-resolver:
   upstreams: TEGAMI_DNS_UPSTREAMS

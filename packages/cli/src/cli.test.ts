@@ -122,12 +122,48 @@ describe('tegami domain, user and alias', () => {
     // The postmaster alias goes to the next user, then with the last one.
     expect(await tegami(['user', 'remove', 'alice@example.org'])).toMatchObject({
       code: 0,
-      stdout:
-        'removed user alice@example.org and all of their mail\npostmaster@example.org → heavy@example.org\n',
+      stdout: expect.stringMatching(
+        /^removed user alice@example\.org and all of their mail: \d+ mailboxes, 0 messages \(0\); 0 of stored messages freed\npostmaster@example\.org → heavy@example\.org\n$/,
+      ),
     });
-    expect((await tegami(['user', 'remove', 'heavy@example.org'])).code).toBe(0);
+    // Two messages of 6.45 MB with the same bytes: one blob, freed with them.
+    expect(await tegami(['user', 'remove', 'heavy@example.org'])).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(
+        /: \d+ mailboxes, 2 messages \(12\.3M\); 6\.2M of stored messages freed\n$/,
+      ),
+    });
+    expect(await store.pool.query('SELECT 1 FROM blobs')).toMatchObject({ rowCount: 0 });
     expect((await tegami(['domain', 'remove', 'example.org'])).code).toBe(0);
     expect((await tegami(['user', 'list'])).stdout).toBe('(none)\n');
+  });
+
+  it('removes a domain with its users and their mail when told --with-users, and says how much', async () => {
+    await tegami(['domain', 'add', 'leaving.test']);
+    await tegami(['user', 'add', 'ida@leaving.test', '--password-stdin'], 'pw');
+    await tegami(['user', 'add', 'jon@leaving.test', '--password-stdin'], 'pw');
+    for (const address of ['ida@leaving.test', 'jon@leaving.test']) {
+      const account = await store.pool.query('SELECT id FROM accounts WHERE address = $1', [address]);
+      const inbox = (await listMailboxes(store.pool, account.rows[0].id)).find((m) => m.name === 'INBOX')!;
+      await appendMessage(store.pool, {
+        mailboxId: inbox.id,
+        raw: Buffer.from(`Subject: to ${address}\r\n\r\nhi\r\n`),
+      });
+    }
+    const refused = await tegami(['domain', 'remove', 'leaving.test']);
+    expect(refused).toMatchObject({ code: 1 });
+    expect(refused.stderr).toMatch(/--with-users/);
+    const removed = await tegami(['domain', 'remove', 'leaving.test', '--with-users']);
+    expect(removed).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(
+        /^removed domain leaving\.test with 2 users and 1 alias: \d+ mailboxes, 2 messages \(\d+\); \d+ of stored messages freed\n$/,
+      ),
+    });
+    expect(await store.pool.query("SELECT 1 FROM domains WHERE name = 'leaving.test'")).toMatchObject({
+      rowCount: 0,
+    });
+    expect(await store.pool.query('SELECT 1 FROM blobs')).toMatchObject({ rowCount: 0 });
   });
 });
 
@@ -212,5 +248,26 @@ describe('configuration and connection errors', () => {
     expect(run.stderr).toMatch(
       /^tegami: no database: set DATABASE_URL, or start Tegami once with `pnpm start`/,
     );
+  });
+});
+
+describe('tegami gc', () => {
+  it('deletes the stored messages nothing references and prints what it removed', async () => {
+    await store.pool.query(
+      `INSERT INTO blobs (sha256, size, data, created_at)
+       VALUES (sha256('orphan'::bytea), 6, 'orphan'::bytea, now() - interval '2 hours')`,
+    );
+    const run = await tegami(['gc']);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toMatch(/^REMOVED\s+ROWS\s+BYTES$/m);
+    expect(run.stdout).toMatch(/^finished queue entries\s+0\s+-$/m);
+    expect(run.stdout).toMatch(/^unreferenced messages\s+1\s+6$/m);
+    expect(
+      await store.pool.query("SELECT 1 FROM blobs WHERE sha256 = sha256('orphan'::bytea)"),
+    ).toMatchObject({
+      rowCount: 0,
+    });
+    // Nothing left to do the second time.
+    expect((await tegami(['gc'])).stdout).toMatch(/^unreferenced messages\s+0\s+0$/m);
   });
 });

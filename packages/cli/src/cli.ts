@@ -1,4 +1,4 @@
-import type { MtaStsPublication } from '@tegami/runtime/config';
+import type { MtaStsPublication, RetentionSettings } from '@tegami/runtime/config';
 import type { StorePool } from '@tegami/store';
 import { type Call, parseCall, usageFailure } from './call.js';
 import { type CommandContext, UsageError } from './command.js';
@@ -22,6 +22,8 @@ export interface CliConfig {
   readonly mtaStsPolicy?: MtaStsPublication | undefined;
   /** TEGAMI_RESOLVER_TARGET: where `dkim check` and `report send` look records up in a deployment. */
   readonly resolverTarget?: string | undefined;
+  /** TEGAMI_RETENTION_*, as the delivery-worker reads them (`tegami gc`). */
+  readonly retention: RetentionSettings;
 }
 
 export interface CliIo {

@@ -11,6 +11,7 @@ import {
   optional,
   path,
   postgresUrl,
+  retentionSettings,
   string,
 } from '@tegami/runtime/config';
 import { runCli } from './cli.js';
@@ -30,6 +31,7 @@ const config = loadConfigOrExit(
     reportContact: optional(string('TEGAMI_REPORT_CONTACT')),
     mtaStsPolicy: mtaStsPublicationSettings(),
     resolverTarget: string('TEGAMI_RESOLVER_TARGET'),
+    retention: retentionSettings(),
   },
   { service: 'cli' },
 );

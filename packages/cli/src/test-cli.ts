@@ -41,6 +41,12 @@ export async function runCliInProcess(
     natsServers: ['nats://127.0.0.1:4222'],
     natsPrefix: 'tegami',
     hostname: 'mx.example.test',
+    retention: {
+      finishedQueueMs: 14 * 86_400_000,
+      attemptsMs: 14 * 86_400_000,
+      expungedMs: 90 * 86_400_000,
+      blobGraceMs: 3_600_000,
+    },
     ...settings,
   };
   let stdout = '';

@@ -16,6 +16,7 @@ import {
   legacyColumnValues,
   openLegacySecrets,
 } from './legacy-sasl-secrets.js';
+import { finishMailRemoval, mailOfAccounts, type RemovedMail } from './mail-removal.js';
 import { createDefaultMailboxes } from './mailboxes.js';
 import { adoptPostmaster, deleteAccount } from './postmaster.js';
 import type { UnsealProblem } from './sealed-secrets.js';
@@ -145,23 +146,26 @@ export async function findAccount(db: Queryable, addressInput: string): Promise<
 }
 
 /**
- * Removes the account with its mailboxes and messages (blobs stay until swept). Refused
- * while aliases deliver to it (refuseWhileDestination says why), except its domain's
- * postmaster alias, which the next user takes over (`newPostmaster` names them).
+ * Removes the account with its mailboxes and messages, and the blobs nothing else holds
+ * (mail-removal.ts), saying how much went. Refused while aliases deliver to it
+ * (refuseWhileDestination says why), except its domain's postmaster alias, which the next
+ * user takes over (`newPostmaster` names them).
  */
 export async function removeAccount(
   pool: pg.Pool,
   addressInput: string,
-): Promise<{ readonly newPostmaster?: string }> {
+): Promise<{ readonly newPostmaster?: string; readonly mail: RemovedMail }> {
   const address = mailboxAddress(addressInput);
   return withTransaction(pool, async (client) => {
-    const found = await client.query('SELECT 1 FROM accounts WHERE address = $1 FOR UPDATE', [
-      address.canonical,
-    ]);
+    const found = await client.query<{ id: string }>(
+      'SELECT id FROM accounts WHERE address = $1 FOR UPDATE',
+      [address.canonical],
+    );
     if (found.rows.length === 0) throw new StoreError('not_found', `no user ${address.canonical}`);
     await refuseWhileDestination(client, address.canonical, 'user', `postmaster@${address.domain}`);
+    const mail = await mailOfAccounts(client, [found.rows[0]!.id]);
     const { removed: _removed, ...handedOn } = await deleteAccount(client, address.canonical);
-    return handedOn;
+    return { ...handedOn, mail: await finishMailRemoval(client, mail) };
   });
 }
 

@@ -48,7 +48,7 @@ export async function removeDomain(db: Queryable, input: string): Promise<void> 
   if (domain.accounts > 0 || domain.aliases > 0) {
     throw new StoreError(
       'conflict',
-      `domain ${name} still has ${domain.accounts} account(s) and ${domain.aliases} alias(es): remove them first`,
+      `domain ${name} still has ${domain.accounts} account(s) and ${domain.aliases} alias(es): remove them first, or say --with-users (\`tegami domain remove ${name} --with-users\`)`,
     );
   }
   await db.query('DELETE FROM domains WHERE id = $1', [domain.id]);

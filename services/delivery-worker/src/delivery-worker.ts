@@ -27,6 +27,7 @@ import type { DsnRecipient } from './dsn.js';
 import { startDueScan } from './due-scan.js';
 import { type DescribeMessage, deliverLocally } from './local-delivery.js';
 import { MailboxBatcher } from './mailbox-batcher.js';
+import { createMaintenanceMetrics, startMaintenanceLoop } from './maintenance-loop.js';
 import { createDeliveryMetrics, type DeliveryMetrics } from './metrics.js';
 import { notice, reportMessage, wants } from './notices.js';
 import { outboundSetup } from './outbound-setup.js';
@@ -360,6 +361,14 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     intervalMs: deps.dueScanIntervalMs ?? 5_000,
     recoverAtStart: deps.recoverJobsAtStart === true,
   });
+  const maintenance =
+    settings.maintenance &&
+    startMaintenanceLoop({
+      pool,
+      logger,
+      settings: settings.maintenance,
+      metrics: deps.metrics ? createMaintenanceMetrics(deps.metrics) : undefined,
+    });
 
   const consumer = bus.consumeJobs(
     async (job, control) => {
@@ -381,6 +390,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     reports: reports?.schedule,
     async stop(options) {
       scan.stop();
+      await maintenance?.stop();
       await reports?.stopSchedule();
       // Jobs still running at the deadline go back to the queue for another worker at once;
       // what they already delivered is recorded per recipient, so nothing is sent twice.

@@ -1,6 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { type ReportConfig, reportSettings } from '@tegami/reports';
-import { bool, ConfigError, durationMs, int, optional, path, port, string } from '@tegami/runtime';
+import {
+  bool,
+  ConfigError,
+  durationMs,
+  int,
+  optional,
+  path,
+  port,
+  type RetentionSettings,
+  retentionSettings,
+  string,
+} from '@tegami/runtime';
 import type { RetrySchedule } from './retry-schedule.js';
 
 /**
@@ -27,6 +38,8 @@ export function deliverySettings() {
     domainConnections: int('TEGAMI_DELIVERY_DOMAIN_CONNECTIONS', { min: 1, max: 10_000 }),
     reports: bool('TEGAMI_REPORTS'),
     ...reportSettings(),
+    retention: retentionSettings(),
+    maintenanceIntervalMs: durationMs('TEGAMI_RETENTION_INTERVAL', { min: 1000 }),
   };
 }
 
@@ -48,6 +61,12 @@ export interface DeliverySettings {
   readonly domainConnections: number;
   /** TLS-RPT and DMARC aggregate reports (TEGAMI_REPORTS): off when absent. */
   readonly reports?: ReportConfig | undefined;
+  /** Retention and blob collection (TEGAMI_RETENTION_*), every intervalMs: off when absent. */
+  readonly maintenance?: MaintenanceSettings | undefined;
+}
+
+export interface MaintenanceSettings extends RetentionSettings {
+  readonly intervalMs: number;
 }
 
 export function toDeliverySettings(read: {
@@ -71,6 +90,8 @@ export function toDeliverySettings(read: {
   reportFrom?: string | undefined;
   reportOrgName?: string | undefined;
   reportContact?: string | undefined;
+  retention?: RetentionSettings | undefined;
+  maintenanceIntervalMs?: number | undefined;
 }): DeliverySettings {
   return {
     concurrency: read.concurrency,
@@ -98,6 +119,10 @@ export function toDeliverySettings(read: {
         reportContact: read.reportContact,
       },
     }),
+    ...(read.retention &&
+      read.maintenanceIntervalMs !== undefined && {
+        maintenance: { ...read.retention, intervalMs: read.maintenanceIntervalMs },
+      }),
   };
 }
 

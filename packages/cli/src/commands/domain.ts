@@ -1,4 +1,5 @@
 import type { CommandGroup } from '../command.js';
+import { count, describeRemovedMail } from '../removed-mail.js';
 import { printTable } from '../table.js';
 
 export const domainCommands: CommandGroup = {
@@ -38,16 +39,30 @@ refused for anyone else in it. Point the domain's MX record at this installation
     },
     {
       name: 'domain remove',
-      usage: ['<domain>'],
-      summary: 'remove a domain that has no users or aliases',
-      description: `Removes a local domain. Refused while it has users or aliases: remove them first,
-so that no mailbox is ever dropped by accident.`,
-      examples: ['tegami domain remove example.com'],
+      usage: ['<domain> [--with-users]'],
+      summary: 'remove a domain (with --with-users: its users and all their mail too)',
+      description: `Removes a local domain. Refused while it has users or aliases, so that no mailbox
+is ever dropped by accident: remove them first, or say --with-users to remove them with it,
+every message in their mailboxes and the stored bytes no other mailbox or queue entry holds.
+Says how much went. Refused even then while an alias of another domain delivers to one of
+its users.`,
+      options: { '--with-users': 'remove its users (with all their mail), aliases and DKIM keys too' },
+      examples: ['tegami domain remove example.com', 'tegami domain remove example.com --with-users'],
       run: async (args, ctx) => {
-        const { removeDomain } = await import('@tegami/store');
         const name = args.one('domain');
-        await removeDomain((await ctx.store()).pool, name);
-        ctx.print(`removed domain ${name.toLowerCase()}`);
+        const { pool } = await ctx.store();
+        if (!args.has('--with-users')) {
+          const { removeDomain } = await import('@tegami/store');
+          await removeDomain(pool, name);
+          ctx.print(`removed domain ${name.toLowerCase()}`);
+          return 0;
+        }
+        const { removeDomainWithUsers } = await import('@tegami/store');
+        const removed = await removeDomainWithUsers(pool, name);
+        ctx.print(
+          `removed domain ${name.toLowerCase()} with ${count(removed.users, 'user', 'users')} and ` +
+            `${count(removed.aliases, 'alias', 'aliases')}: ${describeRemovedMail(removed)}`,
+        );
         return 0;
       },
     },

@@ -2,6 +2,7 @@ import type { Command, CommandGroup } from '../command.js';
 import { aliasCommands } from './alias.js';
 import { dkimCommands } from './dkim.js';
 import { domainCommands } from './domain.js';
+import { maintenanceCommands } from './gc.js';
 import { mtaStsCommands } from './mta-sts.js';
 import { queueCommands } from './queue.js';
 import { reportCommands } from './report.js';
@@ -22,6 +23,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   queueCommands,
   reportCommands,
   mtaStsCommands,
+  maintenanceCommands,
 ];
 
 export const COMMANDS: readonly Command[] = COMMAND_GROUPS.flatMap((group) => group.commands);

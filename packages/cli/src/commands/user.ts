@@ -1,4 +1,5 @@
 import type { CommandGroup } from '../command.js';
+import { describeRemovedMail } from '../removed-mail.js';
 import { formatSize, formatUsage, parseSize } from '../sizes.js';
 import { printTable } from '../table.js';
 
@@ -104,15 +105,18 @@ against its quota (\`12.3M / 500M (2%)\`, or \`/ none\` without one) and when it
       name: 'user remove',
       usage: ['<address>'],
       summary: 'remove a user with all of their mail',
-      description: `Removes a user with their mailboxes and every message in them. Refused while an
-alias delivers to the user (it would accept mail and bounce it): point the alias elsewhere
-or remove the user from it first; the refusal names the aliases.`,
+      description: `Removes a user with their mailboxes and every message in them, and deletes the
+stored message bytes that no other mailbox or queue entry holds; says how much went. Refused
+while an alias delivers to the user (it would accept mail and bounce it): point the alias
+elsewhere or remove the user from it first; the refusal names the aliases.`,
       examples: ['tegami user remove alice@example.com'],
       run: async (args, ctx) => {
         const { removeAccount } = await import('@tegami/store');
         const address = args.one('address');
-        const { newPostmaster } = await removeAccount((await ctx.store()).pool, address);
-        ctx.print(`removed user ${address.toLowerCase()} and all of their mail`);
+        const { newPostmaster, mail } = await removeAccount((await ctx.store()).pool, address);
+        ctx.print(
+          `removed user ${address.toLowerCase()} and all of their mail: ${describeRemovedMail(mail)}`,
+        );
         if (newPostmaster) ctx.print(`postmaster@${newPostmaster.split('@')[1]} → ${newPostmaster}`);
         return 0;
       },

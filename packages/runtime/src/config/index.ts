@@ -6,4 +6,5 @@ export * from './exit.js';
 export * from './legacy-sasl-settings.js';
 export * from './mta-sts-settings.js';
 export * from './read.js';
+export * from './retention-settings.js';
 export * from './variables.js';

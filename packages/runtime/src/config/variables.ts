@@ -677,6 +677,41 @@ export const VARIABLES: readonly VariableSpec[] = [
     services: ['delivery-worker', 'standalone'],
   },
   {
+    name: 'TEGAMI_RETENTION_QUEUE',
+    default: '14d',
+    description:
+      'How long a finished queue entry (every recipient delivered, relayed, bounced or dropped) is kept, with its recipients and attempts, for `tegami queue` and `tegami trace`; then it is deleted and its message bytes go unless a mailbox holds them. `0` deletes them at the next maintenance run.',
+    services: ['delivery-worker', 'standalone', 'cli'],
+  },
+  {
+    name: 'TEGAMI_RETENTION_ATTEMPTS',
+    default: '14d',
+    description:
+      'How long each delivery attempt (host, address, reply: what `tegami trace` lists) is kept, even of a queue entry kept longer.',
+    services: ['delivery-worker', 'standalone', 'cli'],
+  },
+  {
+    name: 'TEGAMI_RETENTION_EXPUNGED',
+    default: '90d',
+    description:
+      'How long the record of an expunged message is kept, from which IMAP sessions and replicas learn which UIDs vanished (RFC 7162 VANISHED). At least `1d`, far above `TEGAMI_IMAP_IDLE_TIMEOUT`, so no live session misses one; a client returning after longer is told every UID it may know that is gone.',
+    services: ['delivery-worker', 'standalone', 'cli'],
+  },
+  {
+    name: 'TEGAMI_RETENTION_BLOB_GRACE',
+    default: '1h',
+    description:
+      'A stored message (blob) that no mailbox and no queue entry references is deleted once it is older than this. Safety does not depend on it (a blob being stored is locked against deletion); it is a margin.',
+    services: ['delivery-worker', 'standalone', 'cli'],
+  },
+  {
+    name: 'TEGAMI_RETENTION_INTERVAL',
+    default: '1h',
+    description:
+      'How often a delivery-worker runs maintenance (the retention above, then blob collection). Every replica tries; a Postgres advisory lock lets one run at a time. `tegami gc` runs it at once.',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
     name: 'TEGAMI_REPORTS',
     default: 'true',
     standaloneDefault: 'false',
