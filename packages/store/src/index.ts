@@ -18,6 +18,7 @@ export * from './login-failures.js';
 export * from './login-throttle.js';
 export * from './mailboxes.js';
 export * from './maildrop.js';
+export * from './message-bytes.js';
 export * from './messages.js';
 export * from './migrate.js';
 export * from './mta-sts-policies.js';
