@@ -4,6 +4,13 @@ import { type Queryable, withTransaction } from './db.js';
 import { StoreError } from './errors.js';
 import { compileSearch } from './imap-search.js';
 import { mailboxName } from './mailboxes.js';
+import {
+  MESSAGE_BYTES_COLUMNS,
+  MESSAGE_BYTES_JOIN,
+  type MessageBytesRow,
+  messageBytes,
+  readMessageBytes,
+} from './message-bytes.js';
 
 // What the imap-gateway reads and writes beyond plain message storage: snapshots and
 // "changes since MODSEQ" for a session's view, \Recent ownership, fetches, searches,
@@ -212,11 +219,12 @@ export async function fetchImapMessages(
     internal_date: Date;
     size: string;
     metadata?: unknown;
+    header_prefix?: Buffer;
     data?: Buffer;
   }>(
     `SELECT m.uid, m.flags, m.modseq, m.internal_date, m.size
-            ${needs.metadata ? ', m.metadata' : ''}${needs.raw ? ', b.data' : ''}
-       FROM messages m ${needs.raw ? 'JOIN blobs b ON b.sha256 = m.blob_sha256' : ''}
+            ${needs.metadata ? ', m.metadata' : ''}${needs.raw ? `, ${MESSAGE_BYTES_COLUMNS}` : ''}
+       FROM messages m ${needs.raw ? MESSAGE_BYTES_JOIN : ''}
       WHERE m.mailbox_id = $1 AND m.uid = ANY($2::bigint[])
       ORDER BY m.uid`,
     [mailboxId, uids],
@@ -228,7 +236,7 @@ export async function fetchImapMessages(
     internalDate: row.internal_date,
     size: Number(row.size),
     ...(needs.metadata && { metadata: row.metadata }),
-    ...(needs.raw && row.data && { raw: row.data }),
+    ...(needs.raw && row.data && { raw: messageBytes(row as MessageBytesRow) }),
   }));
 }
 
@@ -302,9 +310,10 @@ export async function copyImapMessages(
     const first = Number(allocated.rows[0].first);
     const target_ = source.map((_, i) => first + i);
     await client.query(
-      `INSERT INTO messages (mailbox_id, uid, blob_sha256, size, internal_date, flags, modseq, metadata, search_text)
+      `INSERT INTO messages (mailbox_id, uid, blob_sha256, size, internal_date, flags, modseq, metadata, search_text,
+                             header_prefix)
        SELECT $1, $4::bigint + (row_number() OVER (ORDER BY m.uid)) - 1, m.blob_sha256, m.size, m.internal_date,
-              m.flags, $5, m.metadata, m.search_text
+              m.flags, $5, m.metadata, m.search_text, m.header_prefix
          FROM messages m WHERE m.mailbox_id = $2 AND m.uid = ANY($3::bigint[])`,
       [t.id, sourceMailboxId, source, first, allocated.rows[0].modseq],
     );
@@ -387,11 +396,8 @@ export async function mailboxRawMessages(
   db: Queryable,
   mailboxId: string,
 ): Promise<{ uid: number; raw: Buffer }[]> {
-  const result = await db.query<{ uid: string; data: Buffer }>(
-    'SELECT m.uid, b.data FROM messages m JOIN blobs b ON b.sha256 = m.blob_sha256 WHERE m.mailbox_id = $1 ORDER BY m.uid',
-    [mailboxId],
-  );
-  return result.rows.map((row) => ({ uid: Number(row.uid), raw: row.data }));
+  const messages = await readMessageBytes(db, mailboxId);
+  return [...messages].map(([uid, raw]) => ({ uid, raw }));
 }
 
 /** Bytes the account stores now (for APPEND against its quota). */

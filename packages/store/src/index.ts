@@ -21,6 +21,7 @@ export * from './mail-removal.js';
 export * from './mailboxes.js';
 export * from './maildrop.js';
 export * from './maintenance.js';
+export * from './message-bytes.js';
 export * from './messages.js';
 export * from './migrate.js';
 export * from './mta-sts-policies.js';

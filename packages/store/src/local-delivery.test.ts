@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from './accounts.js';
+import { blobId } from './blobs.js';
 import { claimDueDeliveries } from './deliveries.js';
 import { addDomain } from './domains.js';
 import {
@@ -8,6 +9,7 @@ import {
   type LocalMailbox,
   routeLocalRecipient,
 } from './local-delivery.js';
+import { readMessageBytes } from './message-bytes.js';
 import { markQueued, newQueueId, recordAcceptedMessage } from './queue.js';
 import { openTestStore } from './test-store.js';
 
@@ -26,24 +28,31 @@ afterAll(() => store.close());
 /** A queued message to lena with its delivery claimed by `claimant`. */
 async function claimed(claimant: string, body: string) {
   const queueId = newQueueId();
+  const message = Buffer.from(`Subject: ${body}\r\n\r\n${body}\r\n`);
   await recordAcceptedMessage(store.pool, {
     queueId,
-    raw: Buffer.from(`Subject: ${body}\r\n\r\n${body}\r\n`),
+    raw: message,
     sender: 'x@remote.test',
     recipients: [{ address: 'lena@local.test' }],
   });
   await markQueued(store.pool, queueId);
   const [delivery] = await claimDueDeliveries(store.pool, queueId, claimant, 60_000);
+  const headerPrefix = Buffer.from('Delivered-To: lena@local.test\r\n');
   return {
     deliveryId: delivery!.id,
-    raw: Buffer.from(`Delivered-To: lena@local.test\r\nSubject: ${body}\r\n\r\n${body}\r\n`),
+    blob: { sha256: blobId(message), size: message.length },
+    headerPrefix,
+    raw: Buffer.concat([headerPrefix, message]),
   };
 }
 
-const input = (worker: string, d: { deliveryId: string; raw: Buffer }) => ({
+type Claimed = Awaited<ReturnType<typeof claimed>>;
+
+const input = (worker: string, d: Claimed) => ({
   deliveryId: d.deliveryId,
   worker,
-  raw: d.raw,
+  blob: d.blob,
+  headerPrefix: d.headerPrefix,
   metadata: { note: `meta ${d.deliveryId}` },
   searchText: `text ${d.deliveryId}`,
   internalDate: new Date(),
@@ -79,12 +88,17 @@ describe('local delivery', () => {
     expect(rc.uid).toBe(ra.uid + 1);
     expect(rc.modseq).toBe(ra.modseq);
     const rows = await store.pool.query(
-      `SELECT m.uid, m.metadata, m.search_text, b.data, d.status, d.uid AS delivered_uid
-         FROM messages m JOIN blobs b ON b.sha256 = m.blob_sha256 JOIN deliveries d ON d.mailbox_id = m.mailbox_id AND d.uid = m.uid
+      `SELECT m.uid, m.metadata, m.search_text, m.size, d.status, d.uid AS delivered_uid
+         FROM messages m JOIN deliveries d ON d.mailbox_id = m.mailbox_id AND d.uid = m.uid
         WHERE m.mailbox_id = $1 AND m.uid = ANY($2::bigint[]) ORDER BY m.uid`,
       [inbox.inboxId, [ra.uid, rc.uid]],
     );
-    expect(rows.rows.map((r) => r.data.toString())).toEqual([a.raw.toString(), c.raw.toString()]);
+    const bytes = await readMessageBytes(store.pool, inbox.inboxId, [ra.uid, rc.uid]);
+    expect([bytes.get(ra.uid)?.toString(), bytes.get(rc.uid)?.toString()]).toEqual([
+      a.raw.toString(),
+      c.raw.toString(),
+    ]);
+    expect(rows.rows.map((r) => Number(r.size))).toEqual([a.raw.length, c.raw.length]);
     expect(rows.rows.map((r) => r.metadata)).toEqual([
       { note: `meta ${a.deliveryId}` },
       { note: `meta ${c.deliveryId}` },
@@ -119,5 +133,47 @@ describe('local delivery', () => {
     expect(uids).not.toContain(-1);
     expect(new Set(uids).size).toBe(20);
     expect(uids.at(-1)! - uids[0]!).toBe(19);
+  });
+
+  it("stores a message to many recipients once: each copy is its prefix on the queue's blob", async () => {
+    const names = Array.from({ length: 6 }, (_, i) => `r${i}`);
+    for (const name of names) await createAccount(store.pool, `${name}@local.test`, 'r-password-r');
+    const queueId = newQueueId();
+    const message = Buffer.from(`Subject: many\r\nMessage-ID: <${queueId}@t>\r\n\r\nfor all\r\n`);
+    await recordAcceptedMessage(store.pool, {
+      queueId,
+      raw: message,
+      sender: 'x@remote.test',
+      recipients: names.map((name) => ({ address: `${name}@local.test` })),
+    });
+    await markQueued(store.pool, queueId);
+    const due = await claimDueDeliveries(store.pool, queueId, 'wm', 60_000);
+    const before = await store.pool.query<{ n: string }>('SELECT count(*) AS n FROM blobs');
+    for (const d of due) {
+      const route = await routeLocalRecipient(store.pool, d.recipient);
+      if (route.kind !== 'account') throw new Error(d.recipient);
+      const headerPrefix = Buffer.from(`Delivered-To: ${d.recipient}\r\n`);
+      const result = await deliverToMailbox(store.pool, {
+        ...input('wm', {
+          deliveryId: d.id,
+          blob: { sha256: blobId(message), size: message.length },
+          headerPrefix,
+          raw: message,
+        }),
+        mailbox: route.mailbox,
+      });
+      expect(result.kind).toBe('delivered');
+      const read = await readMessageBytes(store.pool, route.mailbox.inboxId);
+      expect([...read.values()].map((b) => b.toString())).toEqual([
+        `Delivered-To: ${d.recipient}\r\n${message}`,
+      ]);
+    }
+    const after = await store.pool.query<{ n: string }>('SELECT count(*) AS n FROM blobs');
+    expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
+    const copies = await store.pool.query<{ n: string; blobs: string }>(
+      'SELECT count(*) AS n, count(DISTINCT blob_sha256) AS blobs FROM messages WHERE blob_sha256 = $1',
+      [blobId(message)],
+    );
+    expect(copies.rows[0]).toEqual({ n: '6', blobs: '1' });
   });
 });

@@ -1,4 +1,3 @@
-import { blobId } from './blobs.js';
 import type { Queryable } from './db.js';
 
 // Local delivery. Every function here is one SQL statement: the delivery-worker makes a
@@ -77,8 +76,14 @@ export interface LocalDeliveryInput {
   readonly deliveryId: string;
   readonly worker: string;
   readonly mailbox: LocalMailbox;
-  /** The message as the user will see it (with Return-Path and Delivered-To). */
-  readonly raw: Buffer;
+  /**
+   * The queue's blob, stored by smtp-ingress and held by the queue row (a foreign key):
+   * every local copy of the message points at it, none stores bytes of its own.
+   */
+  readonly blob: { readonly sha256: Buffer; readonly size: number };
+  /** This recipient's own header lines (Return-Path, Delivered-To), served before the blob. */
+  readonly headerPrefix: Buffer;
+  /** Describes headerPrefix + blob: offsets and size count the prefix (withHeaderPrefix). */
   readonly metadata?: unknown;
   readonly searchText?: string;
   readonly internalDate: Date;
@@ -95,7 +100,7 @@ export type LocalDeliveryResult =
 
 /**
  * Local delivery, exactly once, in one statement (so one transaction): the delivery row is
- * checked and locked, the blob stored, the UID allocated, the message inserted and the
+ * checked and locked, the UID allocated, the message inserted (on the queue's blob) and the
  * delivery recorded. A job redelivered after a crash finds the row delivered and does
  * nothing; a crash before the commit leaves no copy. The INBOX row is locked from the
  * UID allocation to the commit, which every delivery to it waits for: that is one
@@ -122,16 +127,14 @@ export async function deliverToMailbox(
                   WHERE b.account_id = $12) END AS used
      ), go AS (
        SELECT 1 FROM held, usage WHERE $11::bigint IS NULL OR usage.used + $4 <= $11::bigint
-     ), blob AS (
-       INSERT INTO blobs (sha256, size, data) SELECT $3, $4, $13 FROM go
-       ON CONFLICT (sha256) DO NOTHING
      ), allocated AS (
        UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
         WHERE id = $1 AND uidnext <= $2 AND EXISTS (SELECT 1 FROM go)
         RETURNING uidnext - 1 AS uid, highestmodseq AS modseq
      ), message AS (
-       INSERT INTO messages (mailbox_id, uid, blob_sha256, size, internal_date, flags, modseq, metadata, search_text)
-       SELECT $1, uid, $3, $4, $5, '{}', modseq, $6, $7 FROM allocated
+       INSERT INTO messages (mailbox_id, uid, blob_sha256, size, internal_date, flags, modseq, metadata, search_text,
+                             header_prefix)
+       SELECT $1, uid, $3, $4, $5, '{}', modseq, $6, $7, $13 FROM allocated
      ), delivery AS (
        UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, last_attempt_at = now(),
               last_reply = $9, status_code = '2.0.0', finished_at = now(), next_attempt_at = NULL,
@@ -147,8 +150,8 @@ export async function deliverToMailbox(
     [
       input.mailbox.inboxId,
       MAX_UID,
-      blobId(input.raw),
-      input.raw.length,
+      input.blob.sha256,
+      input.headerPrefix.length + input.blob.size,
       input.internalDate,
       input.metadata === undefined ? null : JSON.stringify(input.metadata),
       input.searchText ?? null,
@@ -157,7 +160,7 @@ export async function deliverToMailbox(
       input.worker,
       input.mailbox.quotaBytes,
       input.mailbox.accountId,
-      input.raw,
+      input.headerPrefix,
     ],
   );
   const row = result.rows[0]!;
@@ -187,16 +190,14 @@ export async function deliverManyToMailbox(
     `WITH input AS (
        SELECT * FROM unnest($3::bigint[], $4::text[], $5::bytea[], $6::bigint[], $7::bytea[], $8::timestamptz[],
                             $9::jsonb[], $10::text[], $11::text[])
-                WITH ORDINALITY AS i(delivery_id, claimant, sha, size, data, internal_date, metadata, search_text, reply, ord)
+                WITH ORDINALITY AS i(delivery_id, claimant, sha, size, header_prefix, internal_date, metadata, search_text,
+                                     reply, ord)
      ), held AS (
        SELECT d.id FROM deliveries d JOIN input i ON i.delivery_id = d.id AND d.claimed_by = i.claimant
         WHERE d.status IN ('pending', 'deferred')
         FOR UPDATE OF d
      ), go AS (
        SELECT i.*, row_number() OVER (ORDER BY i.ord) AS n FROM input i JOIN held h ON h.id = i.delivery_id
-     ), blob AS (
-       INSERT INTO blobs (sha256, size, data) SELECT DISTINCT ON (sha) sha, size, data FROM go
-       ON CONFLICT (sha256) DO NOTHING
      ), allocated AS (
        UPDATE mailboxes SET uidnext = uidnext + (SELECT count(*) FROM go), highestmodseq = highestmodseq + 1
         WHERE id = $1 AND (SELECT count(*) FROM go) > 0 AND uidnext + (SELECT count(*) FROM go) - 1 <= $2
@@ -204,8 +205,9 @@ export async function deliverManyToMailbox(
      ), numbered AS (
        SELECT go.*, allocated.first_uid + go.n - 1 AS uid, allocated.modseq FROM go, allocated
      ), message AS (
-       INSERT INTO messages (mailbox_id, uid, blob_sha256, size, internal_date, flags, modseq, metadata, search_text)
-       SELECT $1, uid, sha, size, internal_date, '{}', modseq, metadata, search_text FROM numbered
+       INSERT INTO messages (mailbox_id, uid, blob_sha256, size, internal_date, flags, modseq, metadata, search_text,
+                             header_prefix)
+       SELECT $1, uid, sha, size, internal_date, '{}', modseq, metadata, search_text, header_prefix FROM numbered
      ), delivery AS (
        UPDATE deliveries d SET status = 'delivered', attempts = attempts + 1, last_attempt_at = now(),
               last_reply = n.reply, status_code = '2.0.0', finished_at = now(), next_attempt_at = NULL,
@@ -223,9 +225,9 @@ export async function deliverManyToMailbox(
       MAX_UID,
       inputs.map((x) => x.deliveryId),
       inputs.map((x) => x.worker),
-      inputs.map((x) => blobId(x.raw)),
-      inputs.map((x) => x.raw.length),
-      inputs.map((x) => x.raw),
+      inputs.map((x) => x.blob.sha256),
+      inputs.map((x) => x.headerPrefix.length + x.blob.size),
+      inputs.map((x) => x.headerPrefix),
       inputs.map((x) => x.internalDate),
       inputs.map((x) => (x.metadata === undefined ? null : JSON.stringify(x.metadata))),
       inputs.map((x) => x.searchText ?? null),

@@ -11,6 +11,7 @@ import {
   releaseMaildropLock,
   renewMaildropLock,
 } from './maildrop.js';
+import { readMessageBytes } from './message-bytes.js';
 import { appendMessage } from './messages.js';
 import { openTestStore } from './test-store.js';
 
@@ -66,7 +67,7 @@ describe('maildrop lock', () => {
 });
 
 describe('openMaildrop', () => {
-  it('lists the INBOX in UID order with sizes and blobs', async () => {
+  it('lists the INBOX in UID order with sizes, and reads each message by UID', async () => {
     const inbox = await findMailbox(store.pool, accountId, 'INBOX');
     const first = Buffer.from('Subject: one\r\n\r\nfirst\r\n');
     const second = Buffer.from('Subject: two\r\n\r\nthe second one\r\n');
@@ -79,7 +80,10 @@ describe('openMaildrop', () => {
       [1, first.length],
       [2, second.length],
     ]);
-    expect(drop?.messages[0]?.blobSha256).toHaveLength(32);
+    const read = await readMessageBytes(store.pool, inbox!.id, [2, 1, 99]);
+    expect([...read.keys()]).toEqual([1, 2]);
+    expect(read.get(1)?.equals(first)).toBe(true);
+    expect(read.get(2)?.equals(second)).toBe(true);
   });
 
   it('counts a message with bare LF line ends as POP3 sends it, when the parser recorded that', async () => {

@@ -62,7 +62,6 @@ export interface MaildropMessage {
   readonly uid: number;
   /** Octets with CRLF line ends (what POP3 counts), as the parser recorded; else stored size. */
   readonly size: number;
-  readonly blobSha256: Buffer;
 }
 
 export interface Maildrop {
@@ -72,16 +71,18 @@ export interface Maildrop {
   readonly messages: readonly MaildropMessage[];
 }
 
-/** The account's INBOX as a POP3 maildrop, snapshotted now. */
+/**
+ * The account's INBOX as a POP3 maildrop, snapshotted now. RETR and TOP read a message's
+ * bytes by its UID (readMessageBytes): one that IMAP expunged since is gone.
+ */
 export async function openMaildrop(db: Queryable, accountId: string): Promise<Maildrop | undefined> {
   const result = await db.query<{
     mailbox_id: string;
     uidvalidity: string;
-    messages: { uid: number; size: number; sha: string }[] | null;
+    messages: { uid: number; size: number }[] | null;
   }>(
     `SELECT b.id AS mailbox_id, b.uidvalidity,
-            (SELECT json_agg(json_build_object('uid', m.uid, 'size', COALESCE((m.metadata->>'crlfSize')::bigint, m.size),
-                                               'sha', encode(m.blob_sha256, 'hex'))
+            (SELECT json_agg(json_build_object('uid', m.uid, 'size', COALESCE((m.metadata->>'crlfSize')::bigint, m.size))
                              ORDER BY m.uid)
                FROM messages m WHERE m.mailbox_id = b.id) AS messages
        FROM mailboxes b WHERE b.account_id = $1 AND b.name = 'INBOX'`,
@@ -95,7 +96,6 @@ export async function openMaildrop(db: Queryable, accountId: string): Promise<Ma
     messages: (row.messages ?? []).map((m) => ({
       uid: Number(m.uid),
       size: Number(m.size),
-      blobSha256: Buffer.from(m.sha, 'hex'),
     })),
   };
 }

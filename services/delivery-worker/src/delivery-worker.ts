@@ -25,7 +25,7 @@ import type { Registry } from 'prom-client';
 import { cached } from './cached.js';
 import type { DsnRecipient } from './dsn.js';
 import { startDueScan } from './due-scan.js';
-import { type DescribeMessage, deliverLocally } from './local-delivery.js';
+import { type DescribeMessage, deliverLocally, type SharedBlob, sharedBlob } from './local-delivery.js';
 import { MailboxBatcher } from './mailbox-batcher.js';
 import { createMaintenanceMetrics, startMaintenanceLoop } from './maintenance-loop.js';
 import { createDeliveryMetrics, type DeliveryMetrics } from './metrics.js';
@@ -138,9 +138,11 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       let due = claimed.due;
       const message = claimed.message;
       if (due.length > 0 && !message) throw new Error(`blob of ${entry.queueId} is missing`);
-      for (let round = 0; round <= MAX_ALIAS_DEPTH && due.length > 0 && message; round++) {
+      // Parsed once for the whole job, whatever the number of local recipients and rounds.
+      const blob = message && sharedBlob(entry, message, deps.describe);
+      for (let round = 0; round <= MAX_ALIAS_DEPTH && due.length > 0 && blob; round++) {
         for (const d of due) held.add(d.id);
-        const result = await attempt(claimant, entry, due, message, round === MAX_ALIAS_DEPTH);
+        const result = await attempt(claimant, entry, due, blob, round === MAX_ALIAS_DEPTH);
         for (const d of due) held.delete(d.id);
         busy ||= result.busy;
         if (!result.expanded) break;
@@ -168,9 +170,10 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     claimant: string,
     entry: QueueEntry,
     due: readonly DueDelivery[],
-    message: Buffer,
+    blob: SharedBlob,
     aliasDepthReached: boolean,
   ): Promise<{ expanded: boolean; busy: boolean }> {
+    const message = blob.bytes;
     const now = new Date();
     const outcomes: DeliveryOutcome[] = [];
     const notices: DsnRecipient[] = [];
@@ -272,11 +275,11 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
         continue;
       }
       const result = await deliverLocally(
-        { batcher, bus, hostname: deps.hostname, worker: claimant, describe: deps.describe },
+        { batcher, bus, hostname: deps.hostname, worker: claimant },
         entry,
         d,
         route.mailbox,
-        message,
+        blob,
       );
       if (result.kind === 'delivered') {
         metrics?.attempts.inc({ route: 'local' });

@@ -1,18 +1,44 @@
 import type { MailBus } from '@tegami/bus';
+import { type MessageDescription, withHeaderPrefix } from '@tegami/protocol';
 import { type DueDelivery, junkMailbox, type LocalMailbox, type QueueEntry } from '@tegami/store';
 import type { MailboxBatcher } from './mailbox-batcher.js';
 
-// Delivery into a local INBOX: the message as stored gets Return-Path (the envelope
+// Delivery into a local INBOX: the user reads the message with Return-Path (the envelope
 // sender, RFC 5321 §4.4) and Delivered-To (the recipient, as Postfix and Dovecot write
-// it, which also lets loops be spotted) in front, and is parsed once for IMAP.
-
-export interface MessageDescription {
-  /** What IMAP serves without parsing again (ENVELOPE, BODYSTRUCTURE, part offsets). */
-  readonly metadata: unknown;
-  readonly searchText: string;
-}
+// it, which also lets loops be spotted) in front. Those lines are the copy's own header
+// prefix; the message itself stays the one blob smtp-ingress stored, shared by every
+// recipient, and is parsed once per job (docs/architecture/one-blob-per-message.md).
 
 export type DescribeMessage = (raw: Buffer) => MessageDescription;
+
+/** The queued message as every local copy shares it: its blob, described at most once. */
+export interface SharedBlob {
+  readonly sha256: Buffer;
+  readonly bytes: Buffer;
+  /** describeMessage of the blob, parsed on first use (a job with no local recipient never parses). */
+  description(): MessageDescription;
+}
+
+export function sharedBlob(
+  entry: Pick<QueueEntry, 'blobSha256'>,
+  bytes: Buffer,
+  describe: DescribeMessage,
+): SharedBlob {
+  let described: MessageDescription | undefined;
+  return {
+    sha256: entry.blobSha256,
+    bytes,
+    description: () => {
+      described ??= describe(bytes);
+      return described;
+    },
+  };
+}
+
+/** The recipient's own header lines, served before the shared blob. */
+export function deliveryHeaderPrefix(entry: Pick<QueueEntry, 'sender'>, recipient: string): Buffer {
+  return Buffer.from(`Return-Path: <${entry.sender}>\r\nDelivered-To: ${recipient}\r\n`, 'utf8');
+}
 
 export type LocalOutcome =
   | {
@@ -31,12 +57,6 @@ export interface LocalDeliveryDeps {
   readonly bus: MailBus;
   readonly hostname: string;
   readonly worker: string;
-  readonly describe: DescribeMessage;
-}
-
-export function localCopy(entry: Pick<QueueEntry, 'sender'>, recipient: string, message: Buffer): Buffer {
-  const prefix = `Return-Path: <${entry.sender}>\r\nDelivered-To: ${recipient}\r\n`;
-  return Buffer.concat([Buffer.from(prefix, 'utf8'), message]);
 }
 
 export async function deliverLocally(
@@ -44,16 +64,17 @@ export async function deliverLocally(
   entry: QueueEntry,
   delivery: DueDelivery,
   account: LocalMailbox,
-  message: Buffer,
+  blob: SharedBlob,
 ): Promise<LocalOutcome> {
   // DMARC quarantine and spam go to the user's Junk, where clients look for them.
   const mailbox = entry.junk ? junkMailbox(account) : account;
-  const raw = localCopy(entry, delivery.recipient, message);
-  const described = deps.describe(raw);
+  const headerPrefix = deliveryHeaderPrefix(entry, delivery.recipient);
+  const described = withHeaderPrefix(blob.bytes, blob.description(), headerPrefix);
   const result = await deps.batcher.deliver(mailbox, {
     deliveryId: delivery.id,
     worker: deps.worker,
-    raw,
+    blob: { sha256: blob.sha256, size: blob.bytes.length },
+    headerPrefix,
     metadata: described.metadata,
     searchText: described.searchText,
     internalDate: new Date(),

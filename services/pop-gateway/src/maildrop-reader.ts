@@ -6,11 +6,12 @@
 // plus one message.
 
 export interface ReadableEntry {
-  readonly blobSha256: Buffer;
+  readonly uid: number;
   readonly size: number;
 }
 
-export type FetchBlobs = (sha256s: readonly Buffer[]) => Promise<Map<string, Buffer>>;
+/** The bytes of the given messages by UID (store's readMessageBytes); a missing one is absent. */
+export type FetchMessages = (uids: readonly number[]) => Promise<Map<number, Buffer>>;
 
 export interface PrefetchBudget {
   /** Bytes fetched ahead of the asked message, at most. */
@@ -26,7 +27,7 @@ export class MaildropReader {
 
   constructor(
     private readonly entries: readonly ReadableEntry[],
-    private readonly fetchBlobs: FetchBlobs,
+    private readonly fetchMessages: FetchMessages,
     private readonly budget: PrefetchBudget = DEFAULT_PREFETCH,
   ) {}
 
@@ -38,16 +39,16 @@ export class MaildropReader {
       return held;
     }
     const batch = this.batchFrom(index);
-    const blobs = await this.fetchBlobs(batch.map((i) => this.entry(i).blobSha256));
+    const messages = await this.fetchMessages(batch.map((i) => this.entry(i).uid));
     // A client that jumps elsewhere will not come back for what was fetched ahead before.
     this.ahead.clear();
     let asked: Buffer | undefined;
     for (const i of batch) {
-      const data = blobs.get(this.entry(i).blobSha256.toString('hex'));
+      const data = messages.get(this.entry(i).uid);
       if (i === index) asked = data;
       else if (data) this.ahead.set(i, data);
     }
-    if (!asked) throw new Error(`the blob of message ${index + 1} is missing`);
+    if (!asked) throw new Error(`message ${index + 1} is gone (expunged over IMAP since)`);
     return asked;
   }
 

@@ -20,7 +20,6 @@ import {
 import {
   acquireMaildropLock,
   expungeMessages,
-  getBlobs,
   grantPopBeforeSmtp,
   type LegacySaslPolicy,
   type LoginClock,
@@ -29,6 +28,7 @@ import {
   listLocalDomains,
   type Maildrop,
   openMaildrop,
+  readMessageBytes,
   recordPopLogin,
   refreshedLocalDomains,
   releaseMaildropLock,
@@ -194,7 +194,10 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
             }
             maildrop = await openMaildrop(deps.pool, identity.accountId);
             if (!maildrop) return 'temp';
-            reader = new MaildropReader(maildrop.messages, (shas) => getBlobs(deps.pool, shas));
+            const mailboxId = maildrop.mailboxId;
+            reader = new MaildropReader(maildrop.messages, (uids) =>
+              readMessageBytes(deps.pool, mailboxId, uids),
+            );
             return maildrop.messages.map((m) => ({ uid: `${maildrop!.uidValidity}.${m.uid}`, size: m.size }));
           } catch (err) {
             metrics.errors.inc({ kind: 'storage' });

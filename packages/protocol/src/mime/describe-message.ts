@@ -19,8 +19,7 @@ export function describeMessage(raw: Buffer): MessageDescription {
     metadata: withoutNul({
       version: 1,
       size: parsed.size,
-      // The size with every line ending CRLF, which POP3 sends and counts (RFC 1939 LIST).
-      crlfSize: pop3WireSize(raw),
+      crlfSize: crlfSize(raw),
       root: parsed.root,
       envelope: parsed.envelope,
       headerDate: parsed.headerDate,
@@ -33,9 +32,14 @@ export function describeMessage(raw: Buffer): MessageDescription {
   };
 }
 
+/** The size with every line ending CRLF, which POP3 sends and counts (RFC 1939 LIST). */
+export function crlfSize(raw: Uint8Array): number {
+  return pop3WireSize(raw);
+}
+
 // Postgres text and jsonb cannot hold U+0000, which a hostile or broken message can put
 // in a header; the raw blob keeps it, the searchable copies drop it.
-function stripNul(text: string): string {
+export function stripNul(text: string): string {
   return text.includes('\u0000') ? text.replaceAll('\u0000', '') : text;
 }
 

@@ -9,6 +9,7 @@ export { decodeEncodedWords } from './encoded-words.js';
 export { buildEnvelope, type Envelope, formatEnvelope } from './envelope.js';
 export { type HeaderDate, parseHeaderDate } from './header-date.js';
 export { findHeaderEnd, type HeaderField, parseHeaderFields } from './header-parser.js';
+export { withHeaderPrefix } from './header-prefix.js';
 export { htmlToText } from './html-text.js';
 export { formatImapNString, formatImapString, type ImapStringOptions } from './imap-syntax.js';
 export {

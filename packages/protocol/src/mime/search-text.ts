@@ -73,11 +73,31 @@ export function decodeTextPart(raw: Uint8Array, part: MimePart): string {
   return part.subtype === 'html' ? htmlToText(text) : text;
 }
 
-function headerSearchText(raw: Uint8Array, part: MimePart): SearchHeader[] {
-  return parseHeaderFields(raw, part.headerStart, part.bodyStart).map((field) => ({
+/** The header fields in raw[start, end) as SEARCH matches them. */
+export function searchHeadersIn(raw: Uint8Array, start: number, end: number): SearchHeader[] {
+  return parseHeaderFields(raw, start, end).map((field) => ({
     name: field.name.toLowerCase(),
     value: normaliseForSearch(decodeEncodedWords(field.value)),
   }));
+}
+
+function headerSearchText(raw: Uint8Array, part: MimePart): SearchHeader[] {
+  return searchHeadersIn(raw, part.headerStart, part.bodyStart);
+}
+
+/** The top-level search headers that fit under MAX_HEADER_SEARCH_TEXT, in order; truncated when some did not. */
+export function capSearchHeaders(headers: readonly SearchHeader[]): {
+  headers: SearchHeader[];
+  truncated: boolean;
+} {
+  let headerLength = 0;
+  let truncated = false;
+  const kept = headers.filter((header) => {
+    headerLength += header.name.length + header.value.length + 2;
+    if (headerLength > MAX_HEADER_SEARCH_TEXT) truncated = true;
+    return headerLength <= MAX_HEADER_SEARCH_TEXT;
+  });
+  return { headers: kept, truncated };
 }
 
 function collectBodyText(raw: Uint8Array, part: MimePart, out: string[], budget: { left: number }): void {
@@ -105,14 +125,9 @@ function collectBodyText(raw: Uint8Array, part: MimePart, out: string[], budget:
 
 /** Builds the search text of a parsed message. */
 export function buildSearchText(raw: Uint8Array, root: MimePart): SearchText {
-  let headers = headerSearchText(raw, root);
-  let headerLength = 0;
-  let truncated = false;
-  headers = headers.filter((header) => {
-    headerLength += header.name.length + header.value.length + 2;
-    if (headerLength > MAX_HEADER_SEARCH_TEXT) truncated = true;
-    return headerLength <= MAX_HEADER_SEARCH_TEXT;
-  });
+  const capped = capSearchHeaders(headerSearchText(raw, root));
+  const headers = capped.headers;
+  let truncated = capped.truncated;
   const pieces: string[] = [];
   const budget = { left: MAX_BODY_SEARCH_TEXT };
   collectBodyText(raw, root, pieces, budget);
