@@ -1,3 +1,4 @@
+import { describeMessage } from '@tegami/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from './accounts.js';
 import { claimDueDeliveries } from './deliveries.js';
@@ -44,7 +45,7 @@ const input = (worker: string, d: { deliveryId: string; raw: Buffer }) => ({
   deliveryId: d.deliveryId,
   worker,
   raw: d.raw,
-  metadata: { note: `meta ${d.deliveryId}` },
+  metadata: describeMessage(d.raw).metadata,
   searchText: `text ${d.deliveryId}`,
   internalDate: new Date(),
   reply: '250 2.0.0 delivered',
@@ -85,10 +86,7 @@ describe('local delivery', () => {
       [inbox.inboxId, [ra.uid, rc.uid]],
     );
     expect(rows.rows.map((r) => r.data.toString())).toEqual([a.raw.toString(), c.raw.toString()]);
-    expect(rows.rows.map((r) => r.metadata)).toEqual([
-      { note: `meta ${a.deliveryId}` },
-      { note: `meta ${c.deliveryId}` },
-    ]);
+    expect(rows.rows.map((r) => r.metadata.envelope.subject)).toEqual(['batch-a', 'batch-c']);
     expect(rows.rows.map((r) => r.status)).toEqual(['delivered', 'delivered']);
     const mailbox = await store.pool.query('SELECT uidnext, highestmodseq FROM mailboxes WHERE id = $1', [
       inbox.inboxId,

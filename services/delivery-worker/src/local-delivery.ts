@@ -1,4 +1,5 @@
 import type { MailBus } from '@tegami/bus';
+import type { MessageMetadata } from '@tegami/protocol';
 import { type DueDelivery, junkMailbox, type LocalMailbox, type QueueEntry } from '@tegami/store';
 import type { MailboxBatcher } from './mailbox-batcher.js';
 
@@ -8,7 +9,7 @@ import type { MailboxBatcher } from './mailbox-batcher.js';
 
 export interface MessageDescription {
   /** What IMAP serves without parsing again (ENVELOPE, BODYSTRUCTURE, part offsets). */
-  readonly metadata: unknown;
+  readonly metadata: MessageMetadata;
   readonly searchText: string;
 }
 
