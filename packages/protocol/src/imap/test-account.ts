@@ -18,6 +18,7 @@ import type { SearchHeader } from '../mime/search-text.js';
 import { derivePasswordSecrets } from '../sasl/password-secrets.js';
 import type { SaslCredentials, SaslIdentity } from '../sasl/sasl-step.js';
 import { type ImapAction, ImapSession } from './session.js';
+import { normaliseFlags } from './system-flags.js';
 import type {
   AppendResult,
   CopyResult,
@@ -89,20 +90,6 @@ interface Watcher {
   /** The account (session) that registered it: its own changes do not wake it. */
   readonly owner: object;
   readonly listener: () => void;
-}
-
-const SYSTEM_FLAGS = new Map(
-  ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'].map((flag) => [flag.toLowerCase(), flag]),
-);
-
-/** As packages/store normaliseFlags: canonical system flags, one of each (case-insensitively), sorted. */
-export function normaliseFlags(flags: readonly string[]): string[] {
-  const seen = new Map<string, string>();
-  for (const flag of flags) {
-    const canonical = SYSTEM_FLAGS.get(flag.toLowerCase()) ?? flag;
-    if (!seen.has(canonical.toLowerCase())) seen.set(canonical.toLowerCase(), canonical);
-  }
-  return [...seen.values()].sort();
 }
 
 /** Message n of the default INBOX. */
