@@ -18,7 +18,6 @@ import type { SearchHeader } from '../mime/search-text.js';
 import { derivePasswordSecrets } from '../sasl/password-secrets.js';
 import type { SaslCredentials, SaslIdentity } from '../sasl/sasl-step.js';
 import { type ImapAction, ImapSession } from './session.js';
-import { normaliseFlags } from './system-flags.js';
 import type {
   AppendResult,
   CopyResult,
@@ -40,6 +39,7 @@ import type {
   SpecialUseAttribute,
   StoredMetadata,
 } from './session-types.js';
+import { normaliseFlags } from './system-flags.js';
 import {
   creatableName,
   storedDate,
