@@ -33,12 +33,16 @@ END $$;
 CREATE TRIGGER accounts_open_usage AFTER INSERT ON accounts
   FOR EACH ROW EXECUTE FUNCTION account_usage_open();
 
+-- An account being removed in this transaction (its row already gone, its mailboxes and
+-- counters going by cascade) has no counters left to keep: touching its usage row twice
+-- in one transaction would make Postgres check the row's foreign key again, and fail.
 CREATE FUNCTION account_usage_add() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   UPDATE account_usage u SET bytes = u.bytes + d.bytes, messages = u.messages + d.messages
     FROM (SELECT b.account_id, sum(n.size) AS bytes, count(*) AS messages
             FROM added n JOIN mailboxes b ON b.id = n.mailbox_id GROUP BY b.account_id) d
-   WHERE u.account_id = d.account_id;
+   WHERE u.account_id = d.account_id
+     AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = d.account_id);
   RETURN NULL;
 END $$;
 CREATE TRIGGER messages_count_added AFTER INSERT ON messages
@@ -49,7 +53,8 @@ BEGIN
   UPDATE account_usage u SET bytes = u.bytes - d.bytes, messages = u.messages - d.messages
     FROM (SELECT b.account_id, sum(o.size) AS bytes, count(*) AS messages
             FROM removed o JOIN mailboxes b ON b.id = o.mailbox_id GROUP BY b.account_id) d
-   WHERE u.account_id = d.account_id;
+   WHERE u.account_id = d.account_id
+     AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = d.account_id);
   RETURN NULL;
 END $$;
 CREATE TRIGGER messages_count_removed AFTER DELETE ON messages

@@ -122,6 +122,9 @@ describe('quota counters', () => {
     const left = await counted(account.id);
     expect(left).toEqual(await scanned(account.id));
     expect(left.messages).toBe(2);
+    // Mail in more than one mailbox: the counter row is updated twice as the account goes.
+    const archive = await findMailbox(store.pool, account.id, 'Archive');
+    await appendMessage(store.pool, { mailboxId: archive!.id, raw: message('kept', 10) });
     await removeAccount(store.pool, 'mover@usage.test');
     const rows = await store.pool.query('SELECT 1 FROM account_usage WHERE account_id = $1', [account.id]);
     expect(rows.rowCount).toBe(0);
