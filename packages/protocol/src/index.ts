@@ -1,6 +1,7 @@
 export * from './address/mailbox-address.js';
 export * from './dkim/index.js';
 export * from './imap/index.js';
+export * from './imap/system-flags.js';
 export * from './input-deadline.js';
 export * from './mime/index.js';
 export * from './mta-sts/index.js';

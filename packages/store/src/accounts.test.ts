@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { verifyScrypt } from '@tegami/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { quotaUsage } from './account-usage.js';
 import {
   createAccount,
   findAccount,
@@ -13,7 +14,6 @@ import {
 } from './accounts.js';
 import { addAlias, findAlias, listAliases, removeAlias } from './aliases.js';
 import { addDomain, ensureDomain, listDomains, removeDomain } from './domains.js';
-import { accountUsage } from './imap-mailbox.js';
 import { legacySaslPolicy } from './legacy-sasl-secrets.js';
 import { listMailboxes } from './mailboxes.js';
 import { appendMessage } from './messages.js';
@@ -139,7 +139,7 @@ describe('listAccountUsage', () => {
     ]);
     expect(usage[1]).toMatchObject({ id: heavy.id, domain: 'usage.test', disabled: false });
     // The count the quota check at delivery and APPEND uses.
-    expect((await accountUsage(store.pool, heavy.id)).used).toBe(3500);
+    expect((await quotaUsage(store.pool, heavy.id))?.usedBytes).toBe(3500);
   });
 });
 

@@ -172,21 +172,26 @@ export async function removeAccount(
 export interface AccountUsage extends Account {
   /** What the quota counts: the sizes of the messages in all of the account's mailboxes. */
   readonly usedBytes: number;
+  readonly messages: number;
 }
 
-/** listAccounts with each account's stored bytes, in one query (`tegami user list`). */
+/**
+ * listAccounts with each account's stored bytes and messages (`tegami user list`): its
+ * quota counters (account-usage.ts), one row each, however much mail it holds.
+ */
 export async function listAccountUsage(db: Queryable, domain?: string): Promise<AccountUsage[]> {
-  const result = await db.query<AccountRow & { used_bytes: string }>(
-    `SELECT ${ACCOUNT_COLUMNS}, COALESCE(u.used, 0) AS used_bytes
+  const result = await db.query<AccountRow & { used_bytes: string | null; messages: string | null }>(
+    `SELECT ${ACCOUNT_COLUMNS}, u.bytes AS used_bytes, u.messages
        FROM accounts a JOIN domains d ON d.id = a.domain_id
-       LEFT JOIN LATERAL (
-         SELECT sum(m.size) AS used FROM mailboxes b JOIN messages m ON m.mailbox_id = b.id
-          WHERE b.account_id = a.id
-       ) u ON true
+       LEFT JOIN account_usage u ON u.account_id = a.id
       WHERE $1::text IS NULL OR d.name = $1 ORDER BY a.address`,
     [domain ?? null],
   );
-  return result.rows.map((row) => ({ ...toAccount(row), usedBytes: Number(row.used_bytes) }));
+  return result.rows.map((row) => ({
+    ...toAccount(row),
+    usedBytes: Number(row.used_bytes ?? 0),
+    messages: Number(row.messages ?? 0),
+  }));
 }
 
 /** What the SASL mechanisms verify against; undefined for an unknown or disabled user. */

@@ -5,13 +5,24 @@ export function blobId(data: Uint8Array): Buffer {
   return createHash('sha256').update(data).digest();
 }
 
+/**
+ * The blob insert as SQL, for statements that store a message in one go (APPEND, local
+ * delivery): the rows of `from` (columns sha, size, data) stored once by hash, a hash
+ * already stored left as it is.
+ */
+export function storeBlobsSql(from: string): string {
+  return `INSERT INTO blobs (sha256, size, data) SELECT DISTINCT ON (sha) sha, size, data FROM ${from}
+          ON CONFLICT (sha256) DO NOTHING`;
+}
+
 /** Stores the raw message once by its SHA-256; storing the same bytes again is a no-op. */
 export async function putBlob(db: Queryable, data: Buffer): Promise<Buffer> {
   const sha256 = blobId(data);
-  await db.query(
-    'INSERT INTO blobs (sha256, size, data) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING',
-    [sha256, data.length, data],
-  );
+  await db.query(storeBlobsSql('(SELECT $1::bytea AS sha, $2::bigint AS size, $3::bytea AS data) b'), [
+    sha256,
+    data.length,
+    data,
+  ]);
   return sha256;
 }
 

@@ -1,13 +1,9 @@
-import type { SearchNode } from '@tegami/protocol';
+import { type SearchNode, systemFlag } from '@tegami/protocol';
 
 // SEARCH criteria as a SQL condition over `messages m`, values as parameters. Text keys
 // match substrings of the search text stored at delivery or APPEND, which was normalised
 // the same way the query was (packages/protocol/mime normaliseForSearch): case-, width-
 // and charset-insensitive, whatever the message's encoding.
-
-const SYSTEM_FLAGS = new Map(
-  ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'].map((flag) => [flag.toLowerCase(), flag]),
-);
 
 const MAX_NODES = 10_000;
 
@@ -32,7 +28,7 @@ export function compileSearch(node: SearchNode, params: unknown[]): string {
       case 'uids':
         return n.uids.length === 0 ? 'FALSE' : `m.uid = ANY(${param(n.uids)}::bigint[])`;
       case 'flag': {
-        const system = SYSTEM_FLAGS.get(n.flag.toLowerCase());
+        const system = systemFlag(n.flag);
         // Keywords are matched without regard to case, as flag names are (RFC 3501 §2.3.2).
         const has = system
           ? `m.flags @> ARRAY[${param(system)}::text]`

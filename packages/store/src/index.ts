@@ -1,3 +1,4 @@
+export * from './account-usage.js';
 export * from './accounts.js';
 export * from './aliases.js';
 export * from './auth-lookups.js';
@@ -18,6 +19,7 @@ export * from './local-delivery.js';
 export * from './login-failures.js';
 export * from './login-throttle.js';
 export * from './mail-removal.js';
+export * from './mailbox-deletion.js';
 export * from './mailboxes.js';
 export * from './maildrop.js';
 export * from './maintenance.js';

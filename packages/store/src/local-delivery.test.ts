@@ -1,3 +1,4 @@
+import { describeMessage } from '@tegami/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from './accounts.js';
 import { blobId } from './blobs.js';
@@ -53,7 +54,7 @@ const input = (worker: string, d: Claimed) => ({
   worker,
   blob: d.blob,
   headerPrefix: d.headerPrefix,
-  metadata: { note: `meta ${d.deliveryId}` },
+  metadata: describeMessage(d.raw).metadata,
   searchText: `text ${d.deliveryId}`,
   internalDate: new Date(),
   reply: '250 2.0.0 delivered',
@@ -99,10 +100,7 @@ describe('local delivery', () => {
       c.raw.toString(),
     ]);
     expect(rows.rows.map((r) => Number(r.size))).toEqual([a.raw.length, c.raw.length]);
-    expect(rows.rows.map((r) => r.metadata)).toEqual([
-      { note: `meta ${a.deliveryId}` },
-      { note: `meta ${c.deliveryId}` },
-    ]);
+    expect(rows.rows.map((r) => r.metadata.envelope.subject)).toEqual(['batch-a', 'batch-c']);
     expect(rows.rows.map((r) => r.status)).toEqual(['delivered', 'delivered']);
     const mailbox = await store.pool.query('SELECT uidnext, highestmodseq FROM mailboxes WHERE id = $1', [
       inbox.inboxId,

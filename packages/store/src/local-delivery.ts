@@ -1,10 +1,14 @@
+import type { MessageMetadata } from '@tegami/protocol';
+import { usedBytesSql } from './account-usage.js';
 import type { Queryable } from './db.js';
+import { uidAllocationSql } from './mailboxes.js';
+import { insertMessagesSql, metadataParam } from './messages.js';
 
 // Local delivery. Every function here is one SQL statement: the delivery-worker makes a
 // handful of round trips per message, and on a busy machine each round trip costs both
-// sides CPU and a context switch; one statement is also one implicit transaction.
-
-const MAX_UID = 4294967295;
+// sides CPU and a context switch; one statement is also one implicit transaction. The
+// statement is put together from the aggregates' own pieces (the blob insert, the UID
+// allocation, the message insert, the quota counter), so no rule is written twice.
 
 export interface LocalMailbox {
   readonly accountId: string;
@@ -84,7 +88,7 @@ export interface LocalDeliveryInput {
   /** This recipient's own header lines (Return-Path, Delivered-To), served before the blob. */
   readonly headerPrefix: Buffer;
   /** Describes headerPrefix + blob: offsets and size count the prefix (withHeaderPrefix). */
-  readonly metadata?: unknown;
+  readonly metadata?: MessageMetadata;
   readonly searchText?: string;
   readonly internalDate: Date;
   readonly reply: string;
@@ -100,81 +104,26 @@ export type LocalDeliveryResult =
 
 /**
  * Local delivery, exactly once, in one statement (so one transaction): the delivery row is
- * checked and locked, the UID allocated, the message inserted (on the queue's blob) and the
- * delivery recorded. A job redelivered after a crash finds the row delivered and does
- * nothing; a crash before the commit leaves no copy. The INBOX row is locked from the
- * UID allocation to the commit, which every delivery to it waits for: that is one
- * statement and its commit here, no more.
+ * checked and locked, the quota checked against the account's counter, the UID
+ * allocated, the message inserted (on the queue's blob, which it never stores again) and
+ * the delivery recorded. A job redelivered after a crash finds the row delivered and does nothing; a crash before the commit leaves
+ * no copy. The INBOX row is locked from the UID allocation to the commit, which every
+ * delivery to it waits for: that is one statement and its commit here, no more.
  */
 export async function deliverToMailbox(
   db: Queryable,
   input: LocalDeliveryInput,
 ): Promise<LocalDeliveryResult> {
-  const result = await db.query<{
-    held: boolean;
-    used: string | null;
-    fits: boolean;
-    uid: string | null;
-    modseq: string | null;
-  }>(
-    `WITH held AS (
-       SELECT id FROM deliveries
-        WHERE id = $8 AND claimed_by = $10 AND status IN ('pending', 'deferred')
-        FOR UPDATE
-     ), usage AS (
-       SELECT CASE WHEN $11::bigint IS NULL THEN NULL ELSE
-                (SELECT COALESCE(sum(m.size), 0) FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id
-                  WHERE b.account_id = $12) END AS used
-     ), go AS (
-       SELECT 1 FROM held, usage WHERE $11::bigint IS NULL OR usage.used + $4 <= $11::bigint
-     ), allocated AS (
-       UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
-        WHERE id = $1 AND uidnext <= $2 AND EXISTS (SELECT 1 FROM go)
-        RETURNING uidnext - 1 AS uid, highestmodseq AS modseq
-     ), message AS (
-       INSERT INTO messages (mailbox_id, uid, blob_sha256, size, internal_date, flags, modseq, metadata, search_text,
-                             header_prefix)
-       SELECT $1, uid, $3, $4, $5, '{}', modseq, $6, $7, $13 FROM allocated
-     ), delivery AS (
-       UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, last_attempt_at = now(),
-              last_reply = $9, status_code = '2.0.0', finished_at = now(), next_attempt_at = NULL,
-              mailbox_id = $1, uid = allocated.uid, claimed_by = NULL, claimed_until = NULL
-         FROM allocated
-        WHERE deliveries.id = $8
-     ), attempt AS (
-       INSERT INTO delivery_attempts (delivery_id, outcome, reply) SELECT $8, 'delivered', $9 FROM allocated
-     )
-     SELECT EXISTS (SELECT 1 FROM held) AS held, (SELECT used FROM usage) AS used,
-            EXISTS (SELECT 1 FROM go) AS fits,
-            (SELECT uid FROM allocated) AS uid, (SELECT modseq FROM allocated) AS modseq`,
-    [
-      input.mailbox.inboxId,
-      MAX_UID,
-      input.blob.sha256,
-      input.headerPrefix.length + input.blob.size,
-      input.internalDate,
-      input.metadata === undefined ? null : JSON.stringify(input.metadata),
-      input.searchText ?? null,
-      input.deliveryId,
-      input.reply,
-      input.worker,
-      input.mailbox.quotaBytes,
-      input.mailbox.accountId,
-      input.headerPrefix,
-    ],
-  );
-  const row = result.rows[0]!;
-  if (!row.held) return { kind: 'not-held' };
-  if (!row.fits) return { kind: 'over-quota', usedBytes: Number(row.used ?? 0) };
-  if (row.uid === null || row.modseq === null) return { kind: 'no-mailbox' };
-  return { kind: 'delivered', uid: Number(row.uid), modseq: BigInt(row.modseq) };
+  const [result] = await deliverManyToMailbox(db, input.mailbox, [input]);
+  return result!;
 }
 
 /**
  * deliverToMailbox for several deliveries to one mailbox in one statement: one lock of
  * the mailbox row, one commit, UIDs in the order given and one MODSEQ for the lot
- * (RFC 7162 lets one change share it). Quota is not checked here: the caller delivers to
- * a mailbox with a quota one message at a time.
+ * (RFC 7162 lets one change share it). Each message is held against the quota as the
+ * account stood before the statement, so a batch may pass it by all but its last message:
+ * the worker delivers to a mailbox with a quota one message at a time.
  */
 export async function deliverManyToMailbox(
   db: Queryable,
@@ -183,31 +132,45 @@ export async function deliverManyToMailbox(
 ): Promise<LocalDeliveryResult[]> {
   const result = await db.query<{
     delivery_id: string;
+    held: boolean;
+    fits: boolean;
+    used: string | null;
     uid: string | null;
     modseq: string | null;
-    held: boolean;
   }>(
     `WITH input AS (
-       SELECT * FROM unnest($3::bigint[], $4::text[], $5::bytea[], $6::bigint[], $7::bytea[], $8::timestamptz[],
-                            $9::jsonb[], $10::text[], $11::text[])
+       SELECT * FROM unnest($2::bigint[], $3::text[], $4::bytea[], $5::bigint[], $6::bytea[], $7::timestamptz[],
+                            $8::jsonb[], $9::text[], $10::text[])
                 WITH ORDINALITY AS i(delivery_id, claimant, sha, size, header_prefix, internal_date, metadata, search_text,
                                      reply, ord)
      ), held AS (
        SELECT d.id FROM deliveries d JOIN input i ON i.delivery_id = d.id AND d.claimed_by = i.claimant
         WHERE d.status IN ('pending', 'deferred')
         FOR UPDATE OF d
+     ), usage AS (
+       SELECT CASE WHEN $11::bigint IS NULL THEN NULL ELSE COALESCE(${usedBytesSql('$12')}, 0) END AS used
      ), go AS (
-       SELECT i.*, row_number() OVER (ORDER BY i.ord) AS n FROM input i JOIN held h ON h.id = i.delivery_id
-     ), allocated AS (
-       UPDATE mailboxes SET uidnext = uidnext + (SELECT count(*) FROM go), highestmodseq = highestmodseq + 1
-        WHERE id = $1 AND (SELECT count(*) FROM go) > 0 AND uidnext + (SELECT count(*) FROM go) - 1 <= $2
-        RETURNING uidnext - (SELECT count(*) FROM go) AS first_uid, highestmodseq AS modseq
+       SELECT i.*, row_number() OVER (ORDER BY i.ord) AS n
+         FROM input i JOIN held h ON h.id = i.delivery_id, usage
+        WHERE $11::bigint IS NULL OR usage.used + i.size <= $11::bigint
+     ), allocated AS (${uidAllocationSql('$1', '(SELECT count(*) FROM go)')}
      ), numbered AS (
        SELECT go.*, allocated.first_uid + go.n - 1 AS uid, allocated.modseq FROM go, allocated
-     ), message AS (
-       INSERT INTO messages (mailbox_id, uid, blob_sha256, size, internal_date, flags, modseq, metadata, search_text,
-                             header_prefix)
-       SELECT $1, uid, sha, size, internal_date, '{}', modseq, metadata, search_text, header_prefix FROM numbered
+     ), message AS (${insertMessagesSql(
+       {
+         mailboxId: '$1',
+         uid: 'uid',
+         blobSha256: 'sha',
+         size: 'size',
+         internalDate: 'internal_date',
+         flags: "'{}'",
+         modseq: 'modseq',
+         metadata: 'metadata',
+         searchText: 'search_text',
+         headerPrefix: 'header_prefix',
+       },
+       'numbered',
+     )}
      ), delivery AS (
        UPDATE deliveries d SET status = 'delivered', attempts = attempts + 1, last_attempt_at = now(),
               last_reply = n.reply, status_code = '2.0.0', finished_at = now(), next_attempt_at = NULL,
@@ -217,25 +180,29 @@ export async function deliverManyToMailbox(
      ), attempt AS (
        INSERT INTO delivery_attempts (delivery_id, outcome, reply) SELECT delivery_id, 'delivered', reply FROM numbered
      )
-     SELECT i.delivery_id, n.uid, n.modseq, EXISTS (SELECT 1 FROM held h WHERE h.id = i.delivery_id) AS held
+     SELECT i.delivery_id, EXISTS (SELECT 1 FROM held h WHERE h.id = i.delivery_id) AS held,
+            EXISTS (SELECT 1 FROM go WHERE go.delivery_id = i.delivery_id) AS fits,
+            (SELECT used FROM usage) AS used, n.uid, n.modseq
        FROM input i LEFT JOIN numbered n ON n.delivery_id = i.delivery_id
       ORDER BY i.ord`,
     [
       mailbox.inboxId,
-      MAX_UID,
       inputs.map((x) => x.deliveryId),
       inputs.map((x) => x.worker),
       inputs.map((x) => x.blob.sha256),
       inputs.map((x) => x.headerPrefix.length + x.blob.size),
       inputs.map((x) => x.headerPrefix),
       inputs.map((x) => x.internalDate),
-      inputs.map((x) => (x.metadata === undefined ? null : JSON.stringify(x.metadata))),
+      inputs.map((x) => metadataParam(x.metadata)),
       inputs.map((x) => x.searchText ?? null),
       inputs.map((x) => x.reply),
+      mailbox.quotaBytes,
+      mailbox.accountId,
     ],
   );
   return result.rows.map((row): LocalDeliveryResult => {
     if (!row.held) return { kind: 'not-held' };
+    if (!row.fits) return { kind: 'over-quota', usedBytes: Number(row.used ?? 0) };
     if (row.uid === null || row.modseq === null) return { kind: 'no-mailbox' };
     return { kind: 'delivered', uid: Number(row.uid), modseq: BigInt(row.modseq) };
   });

@@ -1,9 +1,11 @@
-import { mailboxNameProblem } from '@tegami/protocol';
+import { mailboxNameProblem, type SpecialUseAttribute } from '@tegami/protocol';
 import type { Queryable } from './db.js';
 import { isUniqueViolation, StoreError } from './errors.js';
 
-/** RFC 6154 special-use attributes Tegami assigns. */
-export type SpecialUse = '\\All' | '\\Archive' | '\\Drafts' | '\\Flagged' | '\\Junk' | '\\Sent' | '\\Trash';
+// The mailbox aggregate: its rows, its name rules, and the one place UIDs and MODSEQs are
+// allocated (allocateUids, bumpModseq, uidAllocationSql). Every change to a mailbox's
+// messages goes through one of them, so it takes the mailbox row's lock and a new MODSEQ:
+// changes commit in MODSEQ order, and a reader at MODSEQ n has seen every change up to n.
 
 export interface Mailbox {
   readonly id: string;
@@ -12,14 +14,14 @@ export interface Mailbox {
   readonly uidValidity: number;
   readonly uidNext: number;
   readonly highestModseq: bigint;
-  readonly specialUse: SpecialUse | null;
+  readonly specialUse: SpecialUseAttribute | null;
   readonly subscribed: boolean;
   /** The name is kept only as the parent of others (RFC 3501 §6.3.4): no messages, no SELECT. */
   readonly noselect: boolean;
 }
 
 /** What every new account gets (the names most clients look for first, RFC 6154 §2). */
-export const DEFAULT_MAILBOXES: readonly { name: string; specialUse: SpecialUse | null }[] = [
+export const DEFAULT_MAILBOXES: readonly { name: string; specialUse: SpecialUseAttribute | null }[] = [
   { name: 'INBOX', specialUse: null },
   { name: 'Sent', specialUse: '\\Sent' },
   { name: 'Drafts', specialUse: '\\Drafts' },
@@ -44,7 +46,7 @@ export async function createMailbox(
   db: Queryable,
   accountId: string,
   nameInput: string,
-  specialUse: SpecialUse | null = null,
+  specialUse: SpecialUseAttribute | null = null,
 ): Promise<Mailbox> {
   const name = mailboxName(nameInput);
   try {
@@ -140,6 +142,62 @@ export function mailboxName(input: string): string {
   return levels.join(HIERARCHY_DELIMITER);
 }
 
+/** The largest UID (RFC 3501 §2.3.1.1: a 32-bit value); a mailbox that reaches it is full. */
+export const MAX_UID = 4294967295;
+
+export interface AllocatedUids {
+  /** The first of `count` consecutive UIDs. */
+  readonly firstUid: number;
+  /** One new MODSEQ for the whole change (RFC 7162 §3.1.3 lets one change share it). */
+  readonly modseq: bigint;
+  readonly uidValidity: number;
+}
+
+/**
+ * The UID allocation as SQL, for a statement that allocates and inserts at once (local
+ * delivery, APPEND): an UPDATE of the mailbox row taking `count` UIDs and one new MODSEQ,
+ * RETURNING first_uid, modseq and uidvalidity; no row when the mailbox is gone, the count
+ * is 0, or the UIDs would pass MAX_UID. Its row lock lasts until commit, so allocations to
+ * one mailbox are serialised: UIDs ascend in commit order and are never reused (a rolled
+ * back allocation was never visible). `mailboxId` and `count` are SQL expressions.
+ */
+export function uidAllocationSql(mailboxId: string, count: string): string {
+  return `UPDATE mailboxes SET uidnext = uidnext + ${count}, highestmodseq = highestmodseq + 1
+           WHERE id = ${mailboxId} AND ${count} > 0 AND uidnext + ${count} - 1 <= ${MAX_UID}
+           RETURNING uidnext - ${count} AS first_uid, highestmodseq AS modseq, uidvalidity`;
+}
+
+/** `count` new UIDs and one MODSEQ in the mailbox; undefined when it is gone or full. */
+export async function allocateUids(
+  db: Queryable,
+  mailboxId: string,
+  count: number,
+): Promise<AllocatedUids | undefined> {
+  const result = await db.query<{ first_uid: string; modseq: string; uidvalidity: string }>(
+    uidAllocationSql('$1', '$2::bigint'),
+    [mailboxId, count],
+  );
+  const row = result.rows[0];
+  if (!row) return undefined;
+  return {
+    firstUid: Number(row.first_uid),
+    modseq: BigInt(row.modseq),
+    uidValidity: Number(row.uidvalidity),
+  };
+}
+
+/**
+ * A new MODSEQ for a change that allocates no UID (flags, expunge, \Noselect), taking the
+ * mailbox row's lock until commit; undefined when the mailbox is gone.
+ */
+export async function bumpModseq(db: Queryable, mailboxId: string): Promise<bigint | undefined> {
+  const result = await db.query<{ modseq: string }>(
+    'UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = $1 RETURNING highestmodseq AS modseq',
+    [mailboxId],
+  );
+  return result.rows[0] ? BigInt(result.rows[0].modseq) : undefined;
+}
+
 const MAILBOX_COLUMNS =
   'id, account_id, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed, noselect';
 
@@ -150,7 +208,7 @@ interface MailboxRow {
   uidvalidity: string;
   uidnext: string;
   highestmodseq: string;
-  special_use: SpecialUse | null;
+  special_use: SpecialUseAttribute | null;
   subscribed: boolean;
   noselect: boolean;
 }

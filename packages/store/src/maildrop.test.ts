@@ -1,3 +1,4 @@
+import { describeMessage } from '@tegami/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from './accounts.js';
 import { addDomain } from './domains.js';
@@ -92,7 +93,7 @@ describe('openMaildrop', () => {
     await appendMessage(store.pool, {
       mailboxId: inbox!.id,
       raw: bare,
-      metadata: { crlfSize: bare.length + 3 },
+      metadata: { ...describeMessage(bare).metadata, crlfSize: bare.length + 3 },
     });
     const drop = await openMaildrop(store.pool, accountId);
     expect(drop?.messages.at(-1)?.size).toBe(bare.length + 3);

@@ -1,7 +1,67 @@
+import {
+  type AppendResult,
+  type CopyResult,
+  type FlagOperation,
+  type MessageMetadata,
+  type MessageState,
+  normaliseFlags,
+} from '@tegami/protocol';
 import type pg from 'pg';
-import { putBlob } from './blobs.js';
+import { quotaUsage } from './account-usage.js';
+import { blobId, storeBlobsSql } from './blobs.js';
 import { withTransaction } from './db.js';
 import { StoreError } from './errors.js';
+import { allocateUids, bumpModseq, mailboxName, uidAllocationSql } from './mailboxes.js';
+
+// The message aggregate: the one module that inserts, copies, moves and expunges messages
+// (local delivery, IMAP APPEND/COPY/MOVE/EXPUNGE, POP3 DELE all come here). UIDs and
+// MODSEQs come from the mailbox module; the account's quota counters follow every insert
+// and delete by themselves (migration 0015's triggers).
+
+/**
+ * Where each column of new messages comes from, as SQL expressions over the rows of the
+ * statement's FROM: the one INSERT into messages (insertMessagesSql) takes every column
+ * from here, so a new column is one field here and one entry in COLUMNS.
+ */
+export interface NewMessageColumns {
+  readonly mailboxId: string;
+  readonly uid: string;
+  readonly blobSha256: string;
+  readonly size: string;
+  readonly internalDate: string;
+  readonly flags: string;
+  readonly modseq: string;
+  /** jsonb: a MessageMetadata (protocol's describeMessage), or NULL. */
+  readonly metadata: string;
+  readonly searchText: string;
+  /** Per-recipient header lines served before the blob (one-blob-per-message); '' for APPEND. */
+  readonly headerPrefix: string;
+}
+
+const COLUMNS: Record<keyof NewMessageColumns, string> = {
+  mailboxId: 'mailbox_id',
+  uid: 'uid',
+  blobSha256: 'blob_sha256',
+  size: 'size',
+  internalDate: 'internal_date',
+  flags: 'flags',
+  modseq: 'modseq',
+  metadata: 'metadata',
+  searchText: 'search_text',
+  headerPrefix: 'header_prefix',
+};
+
+/** The INSERT of messages, for APPEND, COPY and local delivery alike. */
+export function insertMessagesSql(values: NewMessageColumns, from: string): string {
+  const keys = Object.keys(COLUMNS) as (keyof NewMessageColumns)[];
+  return `INSERT INTO messages (${keys.map((key) => COLUMNS[key]).join(', ')})
+          SELECT ${keys.map((key) => values[key]).join(', ')} FROM ${from}`;
+}
+
+/** messages.metadata as a query parameter. */
+export function metadataParam(metadata: MessageMetadata | undefined): string | null {
+  return metadata === undefined ? null : JSON.stringify(metadata);
+}
 
 export interface AppendInput {
   readonly mailboxId: string;
@@ -9,74 +69,60 @@ export interface AppendInput {
   readonly flags?: readonly string[];
   readonly internalDate?: Date;
   /** ENVELOPE, BODYSTRUCTURE and part offsets, computed once by packages/protocol/mime. */
-  readonly metadata?: unknown;
+  readonly metadata?: MessageMetadata;
   readonly searchText?: string;
 }
 
-export interface AppendedMessage {
-  readonly uid: number;
+export type AppendedMessage = Exclude<AppendResult, string> & {
   readonly modseq: bigint;
-  readonly uidValidity: number;
-}
-
-const MAX_UID = 4294967295;
+};
 
 /**
- * Inserts a message and allocates its UID in one transaction. The UPDATE of the mailbox
- * row takes its row lock until commit, so concurrent appenders to one mailbox are
- * serialised: UIDs are strictly increasing in commit order and never reused (a rolled-back
- * allocation was never visible to anyone). The blob goes in first, outside that lock.
+ * APPEND: stores the blob, allocates the UID and inserts the message in one statement
+ * (one implicit transaction, one round trip). The mailbox row stays locked from the
+ * allocation to the commit, so concurrent appenders to one mailbox get strictly
+ * increasing UIDs in commit order.
  */
 export async function appendMessage(pool: pg.Pool, input: AppendInput): Promise<AppendedMessage> {
-  return withTransaction(pool, async (client) => {
-    const sha256 = await putBlob(client, input.raw);
-    return insertMessage(client, input, sha256);
-  });
-}
-
-/** The insert half of appendMessage, for callers already inside a transaction (delivery). */
-export async function insertMessage(
-  client: pg.PoolClient,
-  input: AppendInput,
-  blobSha256: Buffer,
-): Promise<AppendedMessage> {
-  const allocated = await client.query<{ uid: string; modseq: string; uidvalidity: string }>(
-    `UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
-      WHERE id = $1 AND uidnext <= $2
-      RETURNING uidnext - 1 AS uid, highestmodseq AS modseq, uidvalidity`,
-    [input.mailboxId, MAX_UID],
-  );
-  const row = allocated.rows[0];
-  if (!row) throw new StoreError('not_found', `no mailbox ${input.mailboxId}, or its UIDs are used up`);
-  await client.query(
-    `INSERT INTO messages (mailbox_id, uid, blob_sha256, size, internal_date, flags, modseq, metadata, search_text)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+  const result = await pool.query<{ first_uid: string; modseq: string; uidvalidity: string }>(
+    `WITH allocated AS (${uidAllocationSql('$1', '1')}),
+          blob AS (${storeBlobsSql('(SELECT $2::bytea AS sha, $3::bigint AS size, $4::bytea AS data FROM allocated) b')}),
+          message AS (${insertMessagesSql(
+            {
+              mailboxId: '$1',
+              uid: 'first_uid',
+              blobSha256: '$2',
+              size: '$3',
+              internalDate: '$5',
+              flags: '$6::text[]',
+              modseq: 'modseq',
+              metadata: '$7::jsonb',
+              searchText: '$8::text',
+              headerPrefix: "''::bytea",
+            },
+            'allocated',
+          )})
+     SELECT first_uid, modseq, uidvalidity FROM allocated`,
     [
       input.mailboxId,
-      row.uid,
-      blobSha256,
+      blobId(input.raw),
       input.raw.length,
+      input.raw,
       input.internalDate ?? new Date(),
       normaliseFlags(input.flags ?? []),
-      row.modseq,
-      input.metadata === undefined ? null : JSON.stringify(input.metadata),
+      metadataParam(input.metadata),
       input.searchText ?? null,
     ],
   );
-  return { uid: Number(row.uid), modseq: BigInt(row.modseq), uidValidity: Number(row.uidvalidity) };
-}
-
-export type FlagOperation = 'replace' | 'add' | 'remove';
-
-export interface FlagChange {
-  readonly uid: number;
-  readonly flags: readonly string[];
-  readonly modseq: bigint;
+  const row = result.rows[0];
+  if (!row) throw new StoreError('not_found', `no mailbox ${input.mailboxId}, or its UIDs are used up`);
+  return { uid: Number(row.first_uid), modseq: BigInt(row.modseq), uidValidity: Number(row.uidvalidity) };
 }
 
 /**
  * STORE: changes the flags of the given UIDs. Messages whose flags actually change get one
- * new MODSEQ (RFC 7162 §3.1.3: a no-op store does not raise it).
+ * new MODSEQ; a store that changes nothing rolls back and leaves HIGHESTMODSEQ as it was
+ * (RFC 7162 §3.1.3).
  */
 export async function updateFlags(
   pool: pg.Pool,
@@ -84,7 +130,7 @@ export async function updateFlags(
   uids: readonly number[],
   operation: FlagOperation,
   flagsInput: readonly string[],
-): Promise<FlagChange[]> {
+): Promise<MessageState[]> {
   const flags = normaliseFlags(flagsInput);
   // Flag names are case-insensitive (as normaliseFlags and SEARCH take them): a flag the
   // message has keeps its spelling on add, any spelling removes it. Sorted as normaliseFlags
@@ -96,61 +142,143 @@ export async function updateFlags(
     remove: `ARRAY(SELECT f FROM unnest(flags) f WHERE NOT lower(f) = ANY(SELECT lower(r) FROM unnest($3::text[]) r)
               ORDER BY f COLLATE "C")`,
   }[operation];
-  return withTransaction(pool, async (client) => {
-    const mailbox = await client.query<{ highestmodseq: string }>(
-      'SELECT highestmodseq FROM mailboxes WHERE id = $1 FOR UPDATE',
-      [mailboxId],
-    );
-    if (!mailbox.rows[0]) throw new StoreError('not_found', `no mailbox ${mailboxId}`);
-    const modseq = BigInt(mailbox.rows[0].highestmodseq) + 1n;
-    const changed = await client.query<{ uid: string; flags: string[] }>(
-      `UPDATE messages SET flags = ${expression}, modseq = $4
-        WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) AND flags IS DISTINCT FROM ${expression}
-        RETURNING uid, flags`,
-      [mailboxId, uids, flags, modseq.toString()],
-    );
-    if (changed.rowCount) {
-      await client.query('UPDATE mailboxes SET highestmodseq = $2 WHERE id = $1', [
-        mailboxId,
-        modseq.toString(),
-      ]);
-    }
-    return changed.rows.map((row) => ({ uid: Number(row.uid), flags: row.flags, modseq }));
-  });
+  return unlessNoChange(
+    withTransaction(pool, async (client) => {
+      const modseq = await bumpModseq(client, mailboxId);
+      if (modseq === undefined) throw new StoreError('not_found', `no mailbox ${mailboxId}`);
+      const changed = await client.query<{ uid: string; flags: string[] }>(
+        `UPDATE messages SET flags = ${expression}, modseq = $4
+          WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) AND flags IS DISTINCT FROM ${expression}
+          RETURNING uid, flags`,
+        [mailboxId, uids, flags, modseq.toString()],
+      );
+      if (!changed.rowCount) throw new RollbackNoChange();
+      return changed.rows.map((row) => ({ uid: Number(row.uid), flags: row.flags, modseq }));
+    }),
+  );
 }
 
-/** Removes the given messages, recording each expunge at one new MODSEQ. */
+export interface ExpungeOptions {
+  /** IMAP EXPUNGE: only those of the UIDs that have \Deleted now (RFC 3501 §6.4.3). */
+  readonly deletedOnly?: boolean;
+}
+
+/**
+ * Removes the given messages (IMAP EXPUNGE, POP3 DELE at QUIT), recording each expunge at
+ * one new MODSEQ; returns the UIDs removed, ascending. Nothing removed: nothing changes.
+ */
 export async function expungeMessages(
   pool: pg.Pool,
   mailboxId: string,
   uids: readonly number[],
+  options: ExpungeOptions = {},
 ): Promise<number[]> {
-  return withTransaction(pool, async (client) => {
-    const mailbox = await client.query<{ highestmodseq: string }>(
-      'UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = $1 RETURNING highestmodseq',
-      [mailboxId],
-    );
-    if (!mailbox.rows[0]) throw new StoreError('not_found', `no mailbox ${mailboxId}`);
-    const modseq = mailbox.rows[0].highestmodseq;
-    const removed = await client.query<{ uid: string }>(
-      'DELETE FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) RETURNING uid',
-      [mailboxId, uids],
-    );
-    const expunged = removed.rows.map((row) => Number(row.uid)).sort((a, b) => a - b);
-    if (expunged.length === 0) throw new RollbackNoChange();
-    await client.query(
-      `INSERT INTO expunged_messages (mailbox_id, uid, modseq) SELECT $1, unnest($2::bigint[]), $3`,
-      [mailboxId, expunged, modseq],
-    );
-    return expunged;
-  }).catch((err) => {
-    if (err instanceof RollbackNoChange) return [];
-    throw err;
-  });
+  return unlessNoChange(
+    withTransaction(pool, async (client) => {
+      const expunged = await expungeInTransaction(client, mailboxId, uids, options);
+      if (expunged.length === 0) throw new RollbackNoChange();
+      return expunged;
+    }),
+  );
 }
 
-/** Thrown to roll back a transaction that turned out to change nothing (MODSEQ stays). */
-class RollbackNoChange extends Error {}
+/**
+ * The expunge itself, inside the caller's transaction (MOVE, DELETE of a mailbox with
+ * children): a new MODSEQ of the mailbox, the rows gone, each recorded in
+ * expunged_messages at that MODSEQ for QRESYNC and for sessions catching up. `uids`
+ * 'all' empties the mailbox.
+ */
+export async function expungeInTransaction(
+  client: pg.PoolClient,
+  mailboxId: string,
+  uids: readonly number[] | 'all',
+  options: ExpungeOptions = {},
+): Promise<number[]> {
+  const modseq = await bumpModseq(client, mailboxId);
+  if (modseq === undefined) throw new StoreError('not_found', `no mailbox ${mailboxId}`);
+  const removed = await client.query<{ uid: string }>(
+    `DELETE FROM messages WHERE mailbox_id = $1 AND ($2::bigint[] IS NULL OR uid = ANY($2::bigint[]))
+        AND (NOT $3::boolean OR flags @> ARRAY['\\Deleted'])
+      RETURNING uid`,
+    [mailboxId, uids === 'all' ? null : uids, options.deletedOnly ?? false],
+  );
+  const expunged = removed.rows.map((row) => Number(row.uid)).sort((a, b) => a - b);
+  if (expunged.length > 0) {
+    await client.query(
+      `INSERT INTO expunged_messages (mailbox_id, uid, modseq) SELECT $1, unnest($2::bigint[]), $3
+       ON CONFLICT DO NOTHING`,
+      [mailboxId, expunged, modseq.toString()],
+    );
+  }
+  return expunged;
+}
+
+export type CopiedMessages = Exclude<CopyResult, string>;
+
+/**
+ * COPY (or MOVE) the given messages to another mailbox of the same account, in one
+ * transaction: new UIDs in the target in source UID order (UIDPLUS COPYUID), the same
+ * blobs, flags kept; a MOVE expunges the originals at one new MODSEQ of the source.
+ * 'nonexistent' when the target does not exist; 'over-quota' when the copies do not fit
+ * (a MOVE adds nothing to what the account stores, so it always fits).
+ */
+export async function copyMessages(
+  pool: pg.Pool,
+  accountId: string,
+  sourceMailboxId: string,
+  uids: readonly number[],
+  targetName: string,
+  move: boolean,
+): Promise<CopiedMessages | 'nonexistent' | 'over-quota'> {
+  return withTransaction(pool, async (client) => {
+    const target = await client.query<{ id: string; uidvalidity: string }>(
+      'SELECT id, uidvalidity FROM mailboxes WHERE account_id = $1 AND name = $2 AND NOT noselect',
+      [accountId, mailboxName(targetName)],
+    );
+    const t = target.rows[0];
+    if (!t) return 'nonexistent';
+    // Lock order: lower mailbox id first, so a COPY and a reverse MOVE cannot deadlock.
+    const ids = [sourceMailboxId, t.id].sort((a, b) => Number(a) - Number(b));
+    for (const id of ids) await client.query('SELECT 1 FROM mailboxes WHERE id = $1 FOR UPDATE', [id]);
+    const sources = await client.query<{ uid: string; size: string }>(
+      'SELECT uid, size FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) ORDER BY uid',
+      [sourceMailboxId, uids],
+    );
+    const source = sources.rows.map((r) => Number(r.uid));
+    if (source.length === 0) return { uidValidity: Number(t.uidvalidity), source: [], target: [] };
+    if (!move) {
+      const adding = sources.rows.reduce((n, r) => n + Number(r.size), 0);
+      const usage = await quotaUsage(client, accountId);
+      if (usage && !usage.fits(adding)) return 'over-quota';
+    }
+    const allocated = await allocateUids(client, t.id, source.length);
+    if (!allocated) throw new StoreError('invalid', 'the target mailbox has run out of UIDs');
+    await client.query(
+      insertMessagesSql(
+        {
+          mailboxId: '$1',
+          uid: '$4::bigint + (row_number() OVER (ORDER BY m.uid)) - 1',
+          blobSha256: 'm.blob_sha256',
+          size: 'm.size',
+          internalDate: 'm.internal_date',
+          flags: 'm.flags',
+          modseq: '$5::bigint',
+          metadata: 'm.metadata',
+          searchText: 'm.search_text',
+          headerPrefix: 'm.header_prefix',
+        },
+        'messages m WHERE m.mailbox_id = $2 AND m.uid = ANY($3::bigint[])',
+      ),
+      [t.id, sourceMailboxId, source, allocated.firstUid, allocated.modseq.toString()],
+    );
+    if (move) await expungeInTransaction(client, sourceMailboxId, source);
+    return {
+      uidValidity: allocated.uidValidity,
+      source,
+      target: source.map((_, i) => allocated.firstUid + i),
+    };
+  });
+}
 
 export interface MessageSummary {
   readonly uid: number;
@@ -179,19 +307,14 @@ export async function listMessages(pool: pg.Pool, mailboxId: string): Promise<Me
   }));
 }
 
-/**
- * Flags as stored: system flags in their RFC 3501 spelling whatever the case given
- * (flag names are case-insensitive), keywords as given, no duplicates, sorted.
- */
-export function normaliseFlags(flags: readonly string[]): string[] {
-  const seen = new Map<string, string>();
-  for (const flag of flags) {
-    const canonical = SYSTEM_FLAGS.get(flag.toLowerCase()) ?? flag;
-    seen.set(canonical.toLowerCase(), canonical);
-  }
-  return [...seen.values()].sort();
-}
+/** Thrown to roll back a transaction that turned out to change nothing (MODSEQ stays). */
+class RollbackNoChange extends Error {}
 
-const SYSTEM_FLAGS = new Map(
-  ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'].map((flag) => [flag.toLowerCase(), flag]),
-);
+async function unlessNoChange<T>(change: Promise<T[]>): Promise<T[]> {
+  try {
+    return await change;
+  } catch (err) {
+    if (err instanceof RollbackNoChange) return [];
+    throw err;
+  }
+}

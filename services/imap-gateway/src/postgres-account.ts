@@ -6,15 +6,14 @@ import {
   type FetchedMessage,
   type ImapAccount,
   type MailboxOperationResult,
+  type MessageMetadata,
   type OpenMailbox,
-  type StoredMetadata,
 } from '@tegami/protocol';
 import {
-  accountUsage,
   appendMessage,
-  copyImapMessages,
+  copyMessages,
   createMailbox,
-  deleteImapMailbox,
+  deleteMailbox,
   expungeMessages,
   fetchImapMessages,
   findMailbox,
@@ -22,6 +21,7 @@ import {
   imapMailboxStatus,
   listMailboxes,
   openImapSnapshot,
+  quotaUsage,
   renameMailbox,
   StoreError,
   searchImapMessages,
@@ -102,21 +102,15 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
         return changed;
       },
       async expunge(uids) {
-        const deleted = await searchImapMessages(pool, mailboxId, {
-          op: 'and',
-          nodes: [
-            { op: 'uids', uids },
-            { op: 'flag', flag: '\\Deleted', set: true },
-          ],
-        });
-        if (deleted.length === 0) return [];
-        const removed = await expungeMessages(pool, mailboxId, deleted);
+        // \Deleted is checked in the same statement that removes: a flag cleared by
+        // another session a moment ago saves its message.
+        const removed = await expungeMessages(pool, mailboxId, uids, { deletedOnly: true });
         if (removed.length > 0) await publish(mailboxId, 'expunge', removed);
         return removed;
       },
       search: (criteria) => searchImapMessages(pool, mailboxId, criteria),
       async copy(uids, target, move): Promise<CopyResult> {
-        const result = await copyImapMessages(pool, accountId, mailboxId, uids, target, move);
+        const result = await copyMessages(pool, accountId, mailboxId, uids, target, move);
         if (typeof result === 'string') return result;
         if (result.target.length > 0) {
           const targetBox = await findMailbox(pool, accountId, target);
@@ -165,7 +159,7 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
     },
     createMailbox: (name) => storeResult(() => createMailbox(pool, accountId, name)),
     async deleteMailbox(name) {
-      const deleted = await deleteImapMailbox(pool, accountId, name);
+      const deleted = await deleteMailbox(pool, accountId, name);
       if (typeof deleted === 'string') return deleted;
       // Sessions with it selected (here or on another replica) see its messages expunged.
       if (deleted.expunged.length > 0) await publish(deleted.mailboxId, 'expunge', deleted.expunged);
@@ -181,7 +175,7 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
       if (!inbox) return 'nonexistent';
       const all = await searchImapMessages(pool, inbox.id, { op: 'all' });
       if (all.length > 0) {
-        const moved = await copyImapMessages(pool, accountId, inbox.id, all, to, true);
+        const moved = await copyMessages(pool, accountId, inbox.id, all, to, true);
         if (typeof moved !== 'string') await publish(inbox.id, 'expunge', moved.source);
       }
       return 'ok';
@@ -195,8 +189,8 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
     async append(name, message): Promise<AppendResult> {
       const mailbox = await findMailbox(pool, accountId, name);
       if (!mailbox || mailbox.noselect) return 'nonexistent';
-      const usage = await accountUsage(pool, accountId);
-      if (usage.quota !== null && usage.used + message.raw.length > usage.quota) return 'over-quota';
+      const usage = await quotaUsage(pool, accountId);
+      if (usage && !usage.fits(message.raw.length)) return 'over-quota';
       // The same description delivery stores: FETCH and SEARCH never parse again.
       const description = describeMessage(message.raw);
       const appended = await appendMessage(pool, {
@@ -217,8 +211,8 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
 }
 
 /** Stored metadata; a row stored without it (never by Tegami itself) is described now. */
-function metadataOf(stored: unknown, raw: Buffer | undefined): StoredMetadata {
-  if (stored && typeof stored === 'object' && 'root' in stored) return stored as StoredMetadata;
-  if (raw) return describeMessage(raw).metadata as StoredMetadata;
+function metadataOf(stored: MessageMetadata | null | undefined, raw: Buffer | undefined): MessageMetadata {
+  if (stored) return stored;
+  if (raw) return describeMessage(raw).metadata;
   throw new Error('message metadata missing');
 }

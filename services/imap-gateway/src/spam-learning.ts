@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
+import type { SpecialUseAttribute } from '@tegami/protocol';
 import { createRspamdClient, type RspamdClient, RspamdError } from '@tegami/rpc';
 import type { Logger } from '@tegami/runtime';
-import { fetchImapMessages, type SpecialUse } from '@tegami/store';
+import { fetchImapMessages } from '@tegami/store';
 import type pg from 'pg';
 import { Counter, type Registry } from 'prom-client';
 
@@ -19,7 +20,10 @@ import { Counter, type Registry } from 'prom-client';
 export type LearnKind = 'spam' | 'ham';
 
 /** What filing a message from one mailbox into another teaches, by their special use (RFC 6154). */
-export function learningOf(source: SpecialUse | null, target: SpecialUse | null): LearnKind | undefined {
+export function learningOf(
+  source: SpecialUseAttribute | null,
+  target: SpecialUseAttribute | null,
+): LearnKind | undefined {
   if (target === '\\Junk') return source === '\\Junk' ? undefined : 'spam';
   if (source === '\\Junk') return target === '\\Trash' ? undefined : 'ham';
   return undefined;

@@ -10,7 +10,7 @@ import {
   createAccount,
   createMailbox,
   DEFAULT_MAILBOXES,
-  deleteImapMailbox,
+  deleteMailbox,
   expungeMessages,
   listMailboxes,
   migrate,
@@ -100,7 +100,7 @@ async function resetMailboxes(): Promise<void> {
   const boxes = await listMailboxes(store.pool, accountId);
   // Children first, so that each goes at once instead of staying as a \Noselect parent.
   for (const box of [...boxes].sort((a, b) => b.name.length - a.name.length)) {
-    if (box.name !== 'INBOX') await deleteImapMailbox(store.pool, accountId, box.name);
+    if (box.name !== 'INBOX') await deleteMailbox(store.pool, accountId, box.name);
   }
   const inbox = boxes.find((box) => box.name === 'INBOX')!;
   const uids = await searchImapMessages(store.pool, inbox.id, { op: 'all' });

@@ -4,6 +4,7 @@
 // ask "what changed since I last looked" (RFC 7162's model, used here for every session).
 
 import type { InputDeadlines } from '../input-deadline.js';
+import type { Envelope } from '../mime/envelope.js';
 import type { MimePart } from '../mime/mime-part.js';
 import type { SaslCredentialLookup, SaslIdentity, SaslMechanismName } from '../sasl/sasl-exchange.js';
 
@@ -126,7 +127,7 @@ export interface StoredMetadata {
   readonly size: number;
   readonly root: MimePart;
   /** ENVELOPE fields as packages/protocol/mime's buildEnvelope gives them. */
-  readonly envelope: unknown;
+  readonly envelope: Envelope;
 }
 
 export interface FetchedMessage {

@@ -9,11 +9,7 @@ describe('describeMessage', () => {
     const raw = readFileSync(new URL('iso2022jp-attachments.eml', corpus));
     const described = describeMessage(raw);
     expect(described.searchText).toContain('テスト');
-    const metadata = described.metadata as {
-      size: number;
-      root: { children: unknown[] };
-      searchHeaders: { name: string; value: string }[];
-    };
+    const metadata = described.metadata;
     expect(metadata.size).toBe(raw.length);
     expect(metadata.root.children.length).toBeGreaterThan(1);
     expect(metadata.searchHeaders.find((h) => h.name === 'subject')?.value).toContain('テスト');

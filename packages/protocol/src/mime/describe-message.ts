@@ -1,9 +1,34 @@
 import { pop3WireSize } from '../pop3/wire.js';
+import type { Envelope } from './envelope.js';
+import type { HeaderDate } from './header-date.js';
+import type { MimePart } from './mime-part.js';
 import { parseMessage } from './parse-message.js';
+import type { SearchHeader } from './search-text.js';
+
+/**
+ * messages.metadata, as stored (jsonb) and read back: what IMAP FETCH, SEARCH and POP3
+ * LIST serve without parsing the message again. Only plain JSON values, so a row reads
+ * back exactly as it was written.
+ */
+export interface MessageMetadata {
+  readonly version: 1;
+  /** RFC 822 size in octets. */
+  readonly size: number;
+  /** The size with every line ending CRLF, which POP3 sends and counts (RFC 1939 LIST). */
+  readonly crlfSize: number;
+  /** The MIME tree with byte offsets (BODYSTRUCTURE, BODY[section]). */
+  readonly root: MimePart;
+  readonly envelope: Envelope;
+  readonly headerDate: HeaderDate | null;
+  readonly messageId: string | null;
+  readonly searchHeaders: readonly SearchHeader[];
+  readonly searchPartHeaders: string;
+  readonly searchTruncated: boolean;
+}
 
 export interface MessageDescription {
   /** What IMAP serves without parsing again (ENVELOPE, BODYSTRUCTURE, part offsets). */
-  readonly metadata: unknown;
+  readonly metadata: MessageMetadata;
   /** The decoded body text SEARCH BODY and TEXT match (messages.search_text). */
   readonly searchText: string;
 }
@@ -16,7 +41,7 @@ export interface MessageDescription {
 export function describeMessage(raw: Buffer): MessageDescription {
   const parsed = parseMessage(raw);
   return {
-    metadata: withoutNul({
+    metadata: withoutNul<MessageMetadata>({
       version: 1,
       size: parsed.size,
       crlfSize: crlfSize(raw),

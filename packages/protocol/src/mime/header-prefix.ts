@@ -18,7 +18,13 @@
 //   shifted; an empty blob is described that way too).
 // Otherwise the copy is described whole: the same result, at the cost of a parse.
 
-import { crlfSize, describeMessage, type MessageDescription, stripNul } from './describe-message.js';
+import {
+  crlfSize,
+  describeMessage,
+  type MessageDescription,
+  type MessageMetadata,
+  stripNul,
+} from './describe-message.js';
 import { findHeaderEnd, parseHeaderFields } from './header-parser.js';
 import type { MimePart } from './mime-part.js';
 import {
@@ -33,13 +39,10 @@ const SP = 0x20;
 const HT = 0x09;
 
 /** What a description's metadata holds that a header prefix changes. */
-interface PrefixedFields {
-  readonly size: number;
-  readonly crlfSize: number;
-  readonly root: MimePart;
-  readonly searchHeaders: SearchHeader[];
-  readonly searchTruncated: boolean;
-}
+type PrefixedFields = Pick<
+  MessageMetadata,
+  'size' | 'crlfSize' | 'root' | 'searchHeaders' | 'searchTruncated'
+>;
 
 /** Top-level fields the parser reads for the MIME tree and ENVELOPE (mime-tree.ts, envelope.ts). */
 const ENVELOPE_FIELDS = new Set([
@@ -73,7 +76,7 @@ export function withHeaderPrefix(
 ): MessageDescription {
   if (prefix.length === 0) return described;
   const whole = () => describeMessage(Buffer.concat([prefix, blob]));
-  const stored = described.metadata as PrefixedFields;
+  const stored = described.metadata;
   const wholeLines = prefix[prefix.length - 1] === LF && findHeaderEnd(prefix, 0, prefix.length) < 0;
   const folds = blob[0] === SP || blob[0] === HT;
   if (!wholeLines || folds || !(stored.root?.bodyStart > 0)) return whole();
@@ -81,7 +84,7 @@ export function withHeaderPrefix(
   if (fields.some((field) => readByParser(field.name))) return whole();
 
   const search = prefixedSearchHeaders(blob, stored, searchHeadersIn(prefix, 0, prefix.length));
-  const metadata: PrefixedFields = {
+  const metadata: MessageMetadata = {
     ...stored,
     size: prefix.length + stored.size,
     // The prefix ends with LF, so no CR of it pairs with an LF of the blob: the sizes add.

@@ -4,7 +4,7 @@
 export { type EnvelopeAddress, MISSING_DOMAIN, MISSING_MAILBOX, parseAddressList } from './address-list.js';
 export { formatBodyStructure } from './body-structure.js';
 export { decodeCharset, decodeUndeclared, isUtf8 } from './charset.js';
-export { describeMessage, type MessageDescription } from './describe-message.js';
+export { describeMessage, type MessageDescription, type MessageMetadata } from './describe-message.js';
 export { decodeEncodedWords } from './encoded-words.js';
 export { buildEnvelope, type Envelope, formatEnvelope } from './envelope.js';
 export { type HeaderDate, parseHeaderDate } from './header-date.js';

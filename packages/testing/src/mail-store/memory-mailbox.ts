@@ -2,6 +2,7 @@ import {
   describeMessage,
   type HeaderDate,
   type MessageState,
+  normaliseFlags,
   type SearchHeader,
   type SpecialUseAttribute,
   type StoredMetadata,
@@ -63,22 +64,7 @@ export interface MemoryMailboxes {
   watch(mailbox: MemoryMailbox, owner: object, listener: () => void): () => void;
 }
 
-const SYSTEM_FLAGS = new Map(
-  ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'].map((flag) => [flag.toLowerCase(), flag]),
-);
-
-/**
- * As packages/store normaliseFlags: system flags in their RFC 3501 spelling, one of each
- * flag (case-insensitively, the spelling given last kept), sorted.
- */
-export function normaliseFlags(flags: readonly string[]): string[] {
-  const seen = new Map<string, string>();
-  for (const flag of flags) {
-    const canonical = SYSTEM_FLAGS.get(flag.toLowerCase()) ?? flag;
-    seen.set(canonical.toLowerCase(), canonical);
-  }
-  return [...seen.values()].sort();
-}
+export { normaliseFlags };
 
 export function newMailbox(
   name: string,
