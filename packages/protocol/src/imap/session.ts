@@ -233,9 +233,9 @@ export class ImapSession implements ImapContext {
     let reply: ImapReply;
     let action: ImapAction = 'continue';
     if (outcome instanceof ImapReply) reply = outcome;
-    else if (outcome.kind === 'then') {
+    else if (outcome.kind === 'connection') {
       reply = outcome.reply;
-      action = outcome.then;
+      action = outcome.next;
       if (action === 'close') this.state = 'logout';
     } else if (outcome.kind === 'dialogue') {
       // IDLE and AUTHENTICATE last as long as the client wants: not timed as commands.

@@ -39,7 +39,7 @@ export interface ImapDialogue {
 export type ImapOutcome =
   | ImapReply
   /** Answered, then the connection closes (LOGOUT) or turns to TLS (STARTTLS). */
-  | { readonly kind: 'then'; readonly reply: ImapReply; readonly then: 'close' | 'starttls' }
+  | { readonly kind: 'connection'; readonly reply: ImapReply; readonly next: 'close' | 'starttls' }
   | { readonly kind: 'dialogue'; readonly dialogue: ImapDialogue }
   /**
    * A dialogue that ended at its first turn (AUTHENTICATE with an initial response): the

@@ -8,6 +8,6 @@ export const logout = defineCommand({
   parse: () => undefined,
   async handle(_request, context) {
     await context.write(`* BYE ${context.options.hostname} IMAP server logging out\r\n`);
-    return { kind: 'then', reply: ok('LOGOUT completed'), then: 'close' };
+    return { kind: 'connection', reply: ok('LOGOUT completed'), next: 'close' };
   },
 });

@@ -13,6 +13,6 @@ export const starttls = defineCommand({
   async handle(_request, context) {
     if (context.tls !== 'starttls')
       return bad(context.tls === 'active' ? 'TLS is on already' : 'STARTTLS is not available');
-    return { kind: 'then', reply: ok('Begin TLS negotiation now'), then: 'starttls' };
+    return { kind: 'connection', reply: ok('Begin TLS negotiation now'), next: 'starttls' };
   },
 });
