@@ -23,29 +23,36 @@ const UID_COMMANDS = IMAP_COMMANDS.filter((c) => c.uid);
 /** `UID <command>` is valid where its commands are (RFC 3501 §6.4.8: selected). */
 const UID_STATES: readonly ImapState[] = [...new Set(UID_COMMANDS.flatMap((c) => c.states))];
 
-/** Every command name the server knows, UID included. */
-export const IMAP_COMMAND_NAMES: ReadonlySet<string> = new Set([
-  ...BY_NAME.keys(),
-  ...(UID_COMMANDS.length > 0 ? ['UID'] : []),
-]);
+/** Every command name a table knows, UID included when some command has a UID form. */
+export function commandNames(table: readonly ImapCommandEntry[]): ReadonlySet<string> {
+  return new Set([...table.map((c) => c.name), ...(table.some((c) => c.uid) ? ['UID'] : [])]);
+}
 
 /**
  * The command labels of the service's metrics: each command, each UID form (`UID FETCH`)
  * and INVALID for what could not be read as a command; anything else is counted as OTHER.
  */
-export const IMAP_METRIC_LABELS: ReadonlySet<string> = new Set([
-  ...BY_NAME.keys(),
-  ...UID_COMMANDS.map((c) => `UID ${c.name}`),
-  'INVALID',
-]);
+export function metricLabels(table: readonly ImapCommandEntry[]): ReadonlySet<string> {
+  return new Set([
+    ...table.map((c) => c.name),
+    ...table.filter((c) => c.uid).map((c) => `UID ${c.name}`),
+    'INVALID',
+  ]);
+}
+
+export const IMAP_COMMAND_NAMES = commandNames(IMAP_COMMANDS);
+export const IMAP_METRIC_LABELS = metricLabels(IMAP_COMMANDS);
 
 /** CAPABILITY in this state (RFC 3501 §7.2.1): the protocol versions and literals, then what the commands add. */
-export function capabilityList(view: CapabilityView): string[] {
+export function capabilityList(
+  view: CapabilityView,
+  table: readonly ImapCommandEntry[] = IMAP_COMMANDS,
+): string[] {
   // RFC 7888: one of LITERAL+ and LITERAL-; before login, literals are kept small.
   const literals = view.state === 'not-authenticated' ? 'LITERAL-' : 'LITERAL+';
   const always: string[] = [];
   const now: string[] = [];
-  for (const command of IMAP_COMMANDS) {
+  for (const command of table) {
     const atoms = command.capabilities?.(view);
     if (atoms?.always) always.push(...atoms.always);
     if (atoms?.now) now.push(...atoms.now);

@@ -15,7 +15,13 @@ export {
   ImapReply,
 } from './commands/command-spec.js';
 export { IMAP_COMMANDS } from './commands/index.js';
-export { capabilityList, IMAP_COMMAND_NAMES, IMAP_METRIC_LABELS } from './dispatcher.js';
+export {
+  capabilityList,
+  commandNames,
+  IMAP_COMMAND_NAMES,
+  IMAP_METRIC_LABELS,
+  metricLabels,
+} from './dispatcher.js';
 export { mailboxNameProblem } from './mailbox-names.js';
 export { formatInternalDate, imapAString, imapString, parseInternalDate } from './response.js';
 export { type ImapAction, type ImapSend, ImapSession, type ImapState } from './session.js';
