@@ -20,6 +20,7 @@ import {
   sessionReaderLimits,
   tooLong,
 } from './command-limits.js';
+import { CommandRate } from './command-rate.js';
 import { type ImapCommand, ImapCommandReader, type ReaderEvent } from './command-reader.js';
 import {
   type CapabilityView,
@@ -55,8 +56,7 @@ export class ImapSession implements ImapContext {
   private dialogue: { readonly tag: string; readonly dialogue: ImapDialogue; waking: boolean } | undefined;
   private awaitingTls = false;
   private closed = false;
-  private tokens = Number.POSITIVE_INFINITY;
-  private refilledAt = 0;
+  private readonly rate: CommandRate;
 
   constructor(
     readonly options: ImapSessionOptions,
@@ -66,6 +66,7 @@ export class ImapSession implements ImapContext {
     this.tlsState = options.tls;
     this.reader = new ImapCommandReader(loginReaderLimits(options.maxLoginCommandSize));
     this.deadlines = new SessionDeadlines(options.deadlines);
+    this.rate = new CommandRate(options.commandRate);
   }
 
   get account(): ImapAccount {
@@ -208,26 +209,8 @@ export class ImapSession implements ImapContext {
     }
   }
 
-  /** Waits, when the client runs commands faster than options.commandRate allows. */
-  private async throttle(): Promise<void> {
-    const rate = this.options.commandRate;
-    if (!rate) return;
-    const now = Date.now();
-    if (this.refilledAt === 0) this.tokens = rate.burst;
-    else this.tokens = Math.min(rate.burst, this.tokens + ((now - this.refilledAt) / 1000) * rate.perSecond);
-    this.refilledAt = now;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return;
-    }
-    const waitMs = Math.ceil(((1 - this.tokens) / rate.perSecond) * 1000);
-    await new Promise((resolve) => setTimeout(resolve, waitMs));
-    this.tokens = 0;
-    this.refilledAt = Date.now();
-  }
-
   private async command(command: ImapCommand): Promise<ImapAction> {
-    await this.throttle();
+    await this.rate.next();
     const started = performance.now();
     const outcome = await dispatch(command, this, (name, err) => this.hooks.commandFailed?.(name, err));
     let reply: ImapReply;
