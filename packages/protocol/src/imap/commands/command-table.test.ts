@@ -71,6 +71,19 @@ describe('the IMAP command table', () => {
     expect(await l.say('b5 UID XYZZY 1')).toBe('b5 BAD unknown UID command\r\n');
   });
 
+  it('reports LOGIN as LOGIN to the service, though PLAIN checks it, and AUTHENTICATE by its mechanism', async () => {
+    const failed: string[] = [];
+    const h = startImap({}, undefined, { authFailed: (mechanism) => void failed.push(mechanism) });
+    expect(await h.say('a1 LOGIN alice@example.org wrong')).toBe(
+      'a1 NO [AUTHENTICATIONFAILED] authentication failed\r\n',
+    );
+    const plain = Buffer.from('\u0000alice@example.org\u0000wrong').toString('base64');
+    expect(await h.say(`a2 AUTHENTICATE PLAIN ${plain}`)).toBe(
+      'a2 NO [AUTHENTICATIONFAILED] authentication failed\r\n',
+    );
+    expect(failed).toEqual(['LOGIN', 'PLAIN']);
+  });
+
   it('takes a new command as one definition and one row (docs/architecture/imap-commands.md)', async () => {
     // A command as the next issue's will land: its module exports defineCommand({...}),
     // and the table gets its row; the known list, CAPABILITY and metric labels follow.

@@ -26,6 +26,6 @@ export const login = defineCommand({
       Buffer.from(`\u0000${user}\u0000${password}`, 'utf8').toString('base64'),
     );
     if (turn.kind === 'challenge') throw new Error('PLAIN with an initial response does not challenge');
-    return authenticationOutcome(turn, context);
+    return authenticationOutcome(turn, context, 'LOGIN');
   },
 });
