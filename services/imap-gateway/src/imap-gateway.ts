@@ -1,6 +1,6 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { MailBus } from '@tegami/bus';
-import { ImapSession, type InputDeadlines } from '@tegami/protocol';
+import { IMAP_METRIC_LABELS, ImapSession, type InputDeadlines } from '@tegami/protocol';
 import type { RspamdClient } from '@tegami/rpc';
 import {
   type AbuseLimits,
@@ -85,18 +85,6 @@ export interface ImapGateway {
   stop(): Promise<void>;
 }
 
-/** Command names counted by name in metrics (anything else is OTHER). */
-const IMAP_COMMANDS = new Set(
-  [
-    'CAPABILITY NOOP LOGOUT STARTTLS AUTHENTICATE LOGIN ENABLE ID NAMESPACE SELECT EXAMINE CREATE DELETE',
-    'RENAME SUBSCRIBE UNSUBSCRIBE LIST LSUB STATUS APPEND CHECK CLOSE UNSELECT EXPUNGE SEARCH FETCH STORE',
-    'COPY MOVE IDLE INVALID',
-  ]
-    .join(' ')
-    .split(' ')
-    .concat(['UID FETCH', 'UID STORE', 'UID SEARCH', 'UID COPY', 'UID MOVE', 'UID EXPUNGE']),
-);
-
 export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGateway> {
   const limits = new ConnectionLimits(deps.maxConnections, deps.maxConnectionsPerIp);
   const abuse = new AbuseTracker(deps.abuseLimits);
@@ -132,7 +120,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
       labelNames: ['result'] as const,
       registers,
     }),
-    commands: createCommandMetrics(deps.metrics, 'imap', IMAP_COMMANDS),
+    commands: createCommandMetrics(deps.metrics, 'imap', IMAP_METRIC_LABELS),
     errors: createErrorCounter(deps.metrics),
   };
   // DIGEST-MD5's realms; a store not answering at start is no reason not to serve.

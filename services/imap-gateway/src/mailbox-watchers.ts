@@ -13,7 +13,8 @@ export class MailboxWatchers {
 
   constructor(private readonly bus: MailBus) {}
 
-  watch(accountId: string, mailboxId: string, listener: () => void): () => void {
+  /** Calls the listener with each change of the mailbox; returns the unwatch. */
+  watch(accountId: string, mailboxId: string, listener: (event: MailboxChanged) => void): () => void {
     let entry = this.accounts.get(accountId);
     if (!entry) {
       const listeners = new Set<Listener>();
@@ -24,7 +25,7 @@ export class MailboxWatchers {
       this.accounts.set(accountId, entry);
     }
     const filtered: Listener = (event) => {
-      if (event.mailboxId === mailboxId) listener();
+      if (event.mailboxId === mailboxId) listener(event);
     };
     entry.listeners.add(filtered);
     const current = entry;

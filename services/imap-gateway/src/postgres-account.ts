@@ -30,6 +30,7 @@ import {
 } from '@tegami/store';
 import type pg from 'pg';
 import type { MailboxWatchers } from './mailbox-watchers.js';
+import { OwnChanges } from './own-changes.js';
 import { learningOf, type SpamLearning } from './spam-learning.js';
 
 // One user's mail as the IMAP engine sees it, over the Postgres store. Every query is
@@ -46,13 +47,14 @@ export interface AccountDeps {
 
 export function openPostgresAccount(deps: AccountDeps, accountId: string, address: string): ImapAccount {
   const { pool } = deps;
-  const publish = (mailboxId: string, kind: MailboxChangeKind, uids?: readonly number[]) =>
+  const publish = (mailboxId: string, kind: MailboxChangeKind, uids?: readonly number[], modseq?: string) =>
     deps.bus
       .publishMailboxChanged({
         accountId,
         mailboxId,
         kind,
         ...(uids && uids.length > 0 && { uids: [...uids] }),
+        ...(modseq !== undefined && { modseq }),
       })
       .catch(() => undefined);
   const storeResult = async (run: () => Promise<unknown>): Promise<MailboxOperationResult> => {
@@ -74,6 +76,7 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
     if (!mailbox || mailbox.noselect) return undefined;
     const mailboxId = mailbox.id;
     const unwatchers = new Set<() => void>();
+    const own = new OwnChanges();
     return {
       name: mailbox.name,
       readOnly,
@@ -93,11 +96,13 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
       },
       async store(uids, operation, flags) {
         const changed = await updateFlags(pool, mailboxId, uids, operation, flags);
+        // One MODSEQ for the whole change: the session knows it as its own when it comes back.
         if (changed.length > 0)
           await publish(
             mailboxId,
             'flags',
             changed.map((c) => c.uid),
+            own.note(changed[0]!.modseq),
           );
         return changed;
       },
@@ -133,7 +138,9 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
         return result;
       },
       watch(listener) {
-        const unwatch = deps.watchers.watch(accountId, mailboxId, listener);
+        const unwatch = deps.watchers.watch(accountId, mailboxId, (event) => {
+          if (!own.isOwn(event)) listener();
+        });
         unwatchers.add(unwatch);
         return () => {
           unwatch();

@@ -1,18 +1,17 @@
 // The IMAP server engine (RFC 3501 IMAP4rev1 and RFC 9051 IMAP4rev2, with IDLE, UIDPLUS,
 // MOVE, NAMESPACE, ID, ENABLE, LITERAL+ (LITERAL- before login), SASL-IR, UNSELECT,
 // CHILDREN, SPECIAL-USE, ESEARCH, BINARY, APPENDLIMIT), I/O-free like the POP3 one: the
-// service hands it the client's bytes and writes what it sends. States (RFC 3501 §3): not authenticated → authenticated ⇄
-// selected → logout. Commands are handled one at a time in the order they came.
+// service hands it the client's bytes and writes what it sends. States (RFC 3501 §3): not
+// authenticated → authenticated ⇄ selected → logout. Commands are handled one at a time in
+// the order they came; what each does is in commands/, found through dispatcher.ts.
 
 import { SessionDeadlines } from '../input-deadline.js';
+import { SaslDialogue } from '../sasl/sasl-dialogue.js';
 import {
-  createSaslExchange,
   isPlaintextMechanism,
   SASL_MECHANISMS,
-  type SaslExchange,
   type SaslIdentity,
   type SaslMechanismName,
-  type SaslStep,
 } from '../sasl/sasl-exchange.js';
 import {
   LOGIN_TOO_BIG_BYE,
@@ -21,83 +20,62 @@ import {
   sessionReaderLimits,
   tooLong,
 } from './command-limits.js';
-import { type ImapCommand, ImapCommandReader, type ImapToken, type ReaderEvent } from './command-reader.js';
-import { MailboxCommands } from './mailbox-commands.js';
-import { MessageCommands } from './message-commands.js';
+import { CommandRate } from './command-rate.js';
+import { type ImapCommand, ImapCommandReader, type ReaderEvent } from './command-reader.js';
+import {
+  type CapabilityView,
+  type ImapContext,
+  type ImapDialogue,
+  ImapReply,
+  type ImapState,
+} from './commands/command-spec.js';
+import { flagList } from './commands/flags.js';
+import { capabilityList, dispatch, metricLabel } from './dispatcher.js';
 import type { ImapChunk } from './response.js';
 import type { SelectedMailbox, ViewUpdate } from './selected-mailbox.js';
 import type { ImapAccount, ImapHooks, ImapSessionOptions } from './session-types.js';
-import { astringOf, ImapSyntaxError, isAtom } from './wire-values.js';
 
-export type ImapState = 'not-authenticated' | 'authenticated' | 'selected' | 'logout';
+export type { ImapState } from './commands/command-spec.js';
 export type ImapAction = 'continue' | 'close' | 'starttls';
 /** Writes to the client; a promise holds the session back until the socket drains. */
 export type ImapSend = (chunk: ImapChunk) => void | Promise<void>;
 
-/** A tagged answer, thrown or returned by command handlers. */
-export class ImapReply {
-  constructor(
-    readonly status: 'OK' | 'NO' | 'BAD',
-    readonly text: string,
-  ) {}
-}
-
-export const bad = (text: string) => new ImapReply('BAD', text);
-export const no = (text: string) => new ImapReply('NO', text);
-export const ok = (text: string) => new ImapReply('OK', text);
-
-/** What command handlers share with the session. */
-export interface SessionContext {
-  readonly options: ImapSessionOptions;
-  readonly account: ImapAccount;
-  selected: SelectedMailbox | undefined;
-  /** UTF-8 names and quoted strings (ENABLE IMAP4rev2 / UTF8=ACCEPT). */
-  readonly utf8: boolean;
-  readonly rev2: boolean;
-  /** Writes an untagged response or a literal, in order. */
-  write(chunks: ImapChunk | readonly ImapChunk[]): Promise<void>;
-  /** Tells the client what changed (EXISTS, RECENT, FETCH FLAGS, and EXPUNGE when allowed). */
-  announce(update: ViewUpdate): Promise<void>;
-  /** Selects (or deselects, with undefined) a mailbox. */
-  select(mailbox: SelectedMailbox | undefined): void;
-  /** ESEARCH SAVE result ($, RFC 5182), as UIDs. */
-  savedResult: readonly number[];
-}
-
-export class ImapSession implements SessionContext {
+export class ImapSession implements ImapContext {
   state: ImapState = 'not-authenticated';
   identity: SaslIdentity | undefined;
   selected: SelectedMailbox | undefined;
   savedResult: readonly number[] = [];
   private accountHandle: ImapAccount | undefined;
-  private tls: ImapSessionOptions['tls'];
+  private tlsState: ImapSessionOptions['tls'];
   private enabled = new Set<string>();
   private readonly reader: ImapCommandReader;
   private readonly deadlines: SessionDeadlines;
   private input: Promise<unknown> = Promise.resolve();
   private pendingRefusal: string | undefined;
-  private sasl:
-    | { tag: string; exchange: SaslExchange; mechanism: SaslMechanismName; successSent?: SaslStep }
-    | undefined;
-  private idling: { tag: string; unwatch: () => void; wake: () => void } | undefined;
+  /** IDLE or AUTHENTICATE, reading lines until it answers. */
+  private dialogue: { readonly tag: string; readonly dialogue: ImapDialogue; waking: boolean } | undefined;
   private awaitingTls = false;
   private closed = false;
-  private readonly mailboxCommands = new MailboxCommands(this);
-  private readonly messageCommands = new MessageCommands(this);
+  private readonly rate: CommandRate;
 
   constructor(
     readonly options: ImapSessionOptions,
     private readonly hooks: ImapHooks,
     private readonly send: ImapSend,
   ) {
-    this.tls = options.tls;
+    this.tlsState = options.tls;
     this.reader = new ImapCommandReader(loginReaderLimits(options.maxLoginCommandSize));
     this.deadlines = new SessionDeadlines(options.deadlines);
+    this.rate = new CommandRate(options.commandRate);
   }
 
   get account(): ImapAccount {
     if (!this.accountHandle) throw new Error('not authenticated');
     return this.accountHandle;
+  }
+
+  get tls(): ImapSessionOptions['tls'] {
+    return this.tlsState;
   }
 
   get utf8(): boolean {
@@ -109,7 +87,7 @@ export class ImapSession implements SessionContext {
   }
 
   get isIdle(): boolean {
-    return this.idling !== undefined;
+    return this.dialogue?.dialogue.changed !== undefined;
   }
 
   greeting(): void {
@@ -120,7 +98,7 @@ export class ImapSession implements SessionContext {
 
   /** The service upgraded the connection after STARTTLS. */
   tlsStarted(): void {
-    this.tls = 'active';
+    this.tlsState = 'active';
     this.awaitingTls = false;
     this.reader.discardBuffered();
   }
@@ -128,8 +106,7 @@ export class ImapSession implements SessionContext {
   /** The connection is gone: let go of the mailbox and the account. */
   end(): void {
     this.closed = true;
-    this.idling?.unwatch();
-    this.idling = undefined;
+    this.dialogue = undefined;
     this.selected?.box.close();
     this.selected = undefined;
     this.accountHandle?.close();
@@ -221,8 +198,9 @@ export class ImapSession implements SessionContext {
       case 'line':
         return this.lineInput(event.text);
       case 'line-too-long':
-        if (this.sasl && this.state === 'not-authenticated') {
-          await this.write(`${this.sasl.tag} BAD [TOOBIG] response too long\r\n${LOGIN_TOO_BIG_BYE}`);
+        // Only AUTHENTICATE reads lines before login.
+        if (this.dialogue && this.state === 'not-authenticated') {
+          await this.write(`${this.dialogue.tag} BAD [TOOBIG] response too long\r\n${LOGIN_TOO_BIG_BYE}`);
           return 'close';
         }
         return this.lineInput(undefined);
@@ -231,76 +209,56 @@ export class ImapSession implements SessionContext {
     }
   }
 
-  private tokens = Number.POSITIVE_INFINITY;
-  private refilledAt = 0;
-
-  /** Waits, when the client runs commands faster than options.commandRate allows. */
-  private async throttle(): Promise<void> {
-    const rate = this.options.commandRate;
-    if (!rate) return;
-    const now = Date.now();
-    if (this.refilledAt === 0) this.tokens = rate.burst;
-    else this.tokens = Math.min(rate.burst, this.tokens + ((now - this.refilledAt) / 1000) * rate.perSecond);
-    this.refilledAt = now;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return;
-    }
-    const waitMs = Math.ceil(((1 - this.tokens) / rate.perSecond) * 1000);
-    await new Promise((resolve) => setTimeout(resolve, waitMs));
-    this.tokens = 0;
-    this.refilledAt = Date.now();
-  }
-
   private async command(command: ImapCommand): Promise<ImapAction> {
-    const { tag, name } = command;
-    await this.throttle();
+    await this.rate.next();
     const started = performance.now();
+    const outcome = await dispatch(command, this, (name, err) => this.hooks.commandFailed?.(name, err));
     let reply: ImapReply;
     let action: ImapAction = 'continue';
-    try {
-      const result = await this.dispatch(command);
-      if (result === 'idle' || result === 'sasl') return 'continue';
-      if (result instanceof ImapReply) reply = result;
-      else {
-        reply = result.reply;
-        action = result.action;
-      }
-    } catch (err) {
-      if (err instanceof ImapReply) reply = err;
-      else if (err instanceof ImapSyntaxError) reply = bad(err.message);
-      else {
-        // Storage trouble: the command failed, the session goes on.
-        this.hooks.commandFailed?.(name, err);
-        reply = no('[SERVERBUG] the command could not be completed, try again');
-      }
+    if (outcome instanceof ImapReply) reply = outcome;
+    else if (outcome.kind === 'connection') {
+      reply = outcome.reply;
+      action = outcome.next;
+      if (action === 'close') this.state = 'logout';
+    } else if (outcome.kind === 'dialogue') {
+      // IDLE and AUTHENTICATE last as long as the client wants: not timed as commands.
+      this.dialogue = { tag: command.tag, dialogue: outcome.dialogue, waking: false };
+      this.reader.setMode('line');
+      if (this.selected?.dirty) this.wake();
+      return 'continue';
+    } else {
+      await this.write(`${command.tag} ${outcome.reply.status} ${outcome.reply.text}\r\n`);
+      return 'continue';
     }
-    if (this.state === 'selected' && this.selected && reply.status !== 'BAD' && action === 'continue') {
-      await this.afterCommand(name, command);
-    }
-    await this.write(`${tag} ${reply.status} ${reply.text}\r\n`);
-    if (this.hooks.commandDone) {
-      const sub = command.args[0];
-      const label = name === 'UID' && sub?.type === 'atom' ? `UID ${sub.value.toUpperCase()}` : name;
-      this.hooks.commandDone(label, reply.status, (performance.now() - started) / 1000);
-    }
+    await this.write(`${command.tag} ${reply.status} ${reply.text}\r\n`);
+    this.hooks.commandDone?.(metricLabel(command), reply.status, (performance.now() - started) / 1000);
     return action;
   }
 
-  /** Untagged news before the tagged answer, where RFC 3501 §7.4.1 allows it. */
-  private async afterCommand(name: string, command: ImapCommand): Promise<void> {
-    const selected = this.selected!;
-    const always = name === 'NOOP' || name === 'CHECK';
-    if (!selected.dirty && !always) return;
-    const sub = name === 'UID' ? undefined : name;
-    const allowExpunge = !(sub === 'FETCH' || sub === 'STORE' || sub === 'SEARCH');
-    try {
-      await this.announce(await selected.sync(allowExpunge));
-    } catch {
-      // Seen next time: the tagged answer must not wait on a store hiccup.
-      selected.dirty = true;
+  /** A line while a dialogue runs: its answer ends it. */
+  private async lineInput(text: string | undefined): Promise<ImapAction> {
+    const current = this.dialogue;
+    if (!current) {
+      this.reader.setMode('command');
+      return 'continue';
     }
-    void command;
+    const reply = await current.dialogue.line(text);
+    if (reply === undefined) return 'continue';
+    this.dialogue = undefined;
+    this.reader.setMode('command');
+    await this.write(`${current.tag} ${reply.status} ${reply.text}\r\n`);
+    return 'continue';
+  }
+
+  /** The selected mailbox changed during IDLE: pushed at once, in the input chain so it never interleaves with a response. */
+  private wake(): void {
+    const current = this.dialogue;
+    if (!current?.dialogue.changed || current.waking || !this.selected) return;
+    current.waking = true;
+    this.input = this.input.then(async () => {
+      current.waking = false;
+      if (this.dialogue === current && this.selected) await current.dialogue.changed?.();
+    });
   }
 
   async announce(update: ViewUpdate): Promise<void> {
@@ -310,15 +268,10 @@ export class ImapSession implements SessionContext {
     if (update.recent !== undefined && !this.rev2) lines.push(`* ${update.recent} RECENT\r\n`);
     for (const change of update.flags) {
       lines.push(
-        `* ${change.seq} FETCH (UID ${change.uid} FLAGS (${this.flagList(change.uid, change.flags)}))\r\n`,
+        `* ${change.seq} FETCH (UID ${change.uid} FLAGS (${flagList(this.selected, this.rev2, change)}))\r\n`,
       );
     }
     if (lines.length > 0) await this.write(lines.join(''));
-  }
-
-  flagList(uid: number, flags: readonly string[]): string {
-    const all = this.selected?.isRecent(uid) && !this.rev2 ? [...flags, '\\Recent'] : flags;
-    return all.join(' ');
   }
 
   select(mailbox: SelectedMailbox | undefined): void {
@@ -329,7 +282,7 @@ export class ImapSession implements SessionContext {
     if (mailbox) {
       mailbox.box.watch(() => {
         mailbox.dirty = true;
-        this.idling?.wake();
+        this.wake();
       });
     }
   }
@@ -342,283 +295,30 @@ export class ImapSession implements SessionContext {
     }
   }
 
-  private async dispatch(
-    command: ImapCommand,
-  ): Promise<ImapReply | 'idle' | 'sasl' | { reply: ImapReply; action: ImapAction }> {
-    const { name, args } = command;
-    // Any state (RFC 3501 §6.1).
-    switch (name) {
-      case 'CAPABILITY':
-        expectArgs(args, 0);
-        await this.write(`* CAPABILITY ${this.capabilities().join(' ')}\r\n`);
-        return ok('CAPABILITY completed');
-      case 'NOOP':
-        return ok('NOOP completed');
-      case 'LOGOUT':
-        await this.write(`* BYE ${this.options.hostname} IMAP server logging out\r\n`);
-        this.state = 'logout';
-        return { reply: ok('LOGOUT completed'), action: 'close' };
-      case 'ID':
-        await this.write(`* ID ("name" "Tegami" "vendor" "Tegami")\r\n`);
-        return ok('ID completed');
-    }
-    if (this.state === 'not-authenticated') {
-      switch (name) {
-        case 'STARTTLS':
-          expectArgs(args, 0);
-          if (this.tls !== 'starttls')
-            return bad(this.tls === 'active' ? 'TLS is on already' : 'STARTTLS is not available');
-          return { reply: ok('Begin TLS negotiation now'), action: 'starttls' };
-        case 'LOGIN':
-          return this.login(args);
-        case 'AUTHENTICATE':
-          return this.authenticate(command);
-        default:
-          return knownCommand(name) ? bad('log in first') : bad('unknown command');
-      }
-    }
-    switch (name) {
-      case 'STARTTLS':
-      case 'LOGIN':
-      case 'AUTHENTICATE':
-        return bad('already authenticated');
-      case 'ENABLE':
-        return this.enable(args);
-      case 'NAMESPACE':
-        expectArgs(args, 0);
-        await this.write('* NAMESPACE (("" "/")) NIL NIL\r\n');
-        return ok('NAMESPACE completed');
-      case 'SELECT':
-      case 'EXAMINE':
-      case 'CREATE':
-      case 'DELETE':
-      case 'RENAME':
-      case 'SUBSCRIBE':
-      case 'UNSUBSCRIBE':
-      case 'LIST':
-      case 'LSUB':
-      case 'STATUS':
-        return this.mailboxCommands.run(name, args);
-      case 'APPEND':
-        return this.messageCommands.append(args);
-      case 'IDLE':
-        expectArgs(args, 0);
-        return this.startIdle(command.tag);
-    }
-    if (this.state !== 'selected' || !this.selected) {
-      return knownCommand(name) ? bad('no mailbox selected') : bad('unknown command');
-    }
-    switch (name) {
-      case 'CHECK':
-        return ok('CHECK completed');
-      case 'CLOSE':
-      case 'UNSELECT':
-        return this.messageCommands.close(name === 'CLOSE');
-      case 'EXPUNGE':
-        return this.messageCommands.expunge(args, false);
-      case 'UID': {
-        const sub = args[0];
-        if (sub?.type !== 'atom') return bad('UID needs a command');
-        const subName = sub.value.toUpperCase();
-        const rest = args.slice(1);
-        if (subName === 'EXPUNGE') return this.messageCommands.expunge(rest, true);
-        if (['FETCH', 'STORE', 'SEARCH', 'COPY', 'MOVE'].includes(subName)) {
-          return this.messageCommands.run(subName, rest, true, command.tag);
-        }
-        return bad('unknown UID command');
-      }
-      case 'FETCH':
-      case 'STORE':
-      case 'SEARCH':
-      case 'COPY':
-      case 'MOVE':
-        return this.messageCommands.run(name, args, false, command.tag);
-    }
-    return bad('unknown command');
-  }
-
   capabilities(): string[] {
-    // RFC 7888: one of LITERAL+ and LITERAL-; before login, literals are kept small.
-    const literals = this.state === 'not-authenticated' ? 'LITERAL-' : 'LITERAL+';
-    const caps = ['IMAP4rev1', 'IMAP4rev2', literals, 'SASL-IR', 'ID', 'ENABLE', 'IDLE'];
-    if (this.state === 'not-authenticated') {
-      if (this.tls === 'starttls') caps.push('STARTTLS');
-      if (!this.plaintextOk()) caps.push('LOGINDISABLED');
-      for (const mechanism of this.mechanisms()) caps.push(`AUTH=${mechanism}`);
-      return caps;
-    }
-    caps.push(
-      'NAMESPACE',
-      'UNSELECT',
-      'UIDPLUS',
-      'MOVE',
-      'CHILDREN',
-      'SPECIAL-USE',
-      'ESEARCH',
-      'BINARY',
-      `APPENDLIMIT=${this.options.maxMessageSize}`,
-      'UTF8=ACCEPT',
-    );
-    return caps;
+    return capabilityList(this.capabilityView());
   }
 
-  private plaintextOk(): boolean {
-    return this.tls === 'active' || this.options.plaintextAllowed;
+  capabilityView(): CapabilityView {
+    const plaintextOk = this.tlsState === 'active' || this.options.plaintextAllowed;
+    const enabled = this.options.saslMechanisms ?? SASL_MECHANISMS;
+    return {
+      state: this.state,
+      options: this.options,
+      tls: this.tlsState,
+      plaintextOk,
+      mechanisms: enabled.filter((m) => !isPlaintextMechanism(m) || plaintextOk),
+    };
   }
 
-  private mechanisms(): SaslMechanismName[] {
-    return this.enabledMechanisms().filter((m) => !isPlaintextMechanism(m) || this.plaintextOk());
+  enable(capability: 'IMAP4REV2' | 'UTF8=ACCEPT'): boolean {
+    if (this.enabled.has(capability)) return false;
+    this.enabled.add(capability);
+    return true;
   }
 
-  private enabledMechanisms(): readonly SaslMechanismName[] {
-    return this.options.saslMechanisms ?? SASL_MECHANISMS;
-  }
-
-  private async enable(args: readonly ImapToken[]): Promise<ImapReply> {
-    if (args.length === 0) return bad('ENABLE needs capabilities');
-    // RFC 5161 §3: capability = atom. All are checked before any is enabled: a BAD command
-    // has no effect.
-    if (args.some((arg) => arg.type !== 'atom' || !isAtom(arg.value))) {
-      return bad('capability names are atoms');
-    }
-    const newly: string[] = [];
-    for (const arg of args) {
-      if (arg.type !== 'atom') continue;
-      const name = arg.value.toUpperCase();
-      // Unknown capabilities are ignored (RFC 5161 §3.1).
-      if ((name === 'IMAP4REV2' || name === 'UTF8=ACCEPT') && !this.enabled.has(name)) {
-        this.enabled.add(name);
-        newly.push(arg.value);
-      }
-    }
-    await this.write(`* ENABLED${newly.map((n) => ` ${n}`).join('')}\r\n`);
-    return ok('ENABLE completed');
-  }
-
-  // ---- authentication ----
-
-  private async login(args: readonly ImapToken[]): Promise<ImapReply> {
-    if (args.length !== 2) return bad('LOGIN needs a user name and a password');
-    const [user, password] = args.map(astringOf);
-    if (user === undefined || password === undefined) return bad('LOGIN needs a user name and a password');
-    if (!this.plaintextOk()) return no('[PRIVACYREQUIRED] LOGIN is disabled until STARTTLS');
-    // LOGIN is PLAIN by another name: one check of the password, one code path.
-    const exchange = this.exchange('PLAIN');
-    const step = await exchange.start(Buffer.from(`\u0000${user}\u0000${password}`, 'utf8'));
-    return this.finishAuth(step, 'LOGIN');
-  }
-
-  private async authenticate(command: ImapCommand): Promise<ImapReply | 'sasl'> {
-    const [mech, initial, ...extra] = command.args;
-    if (mech?.type !== 'atom' || extra.length > 0) return bad('AUTHENTICATE needs a mechanism');
-    const name = mech.value.toUpperCase() as SaslMechanismName;
-    if (!this.enabledMechanisms().includes(name)) return no('unsupported authentication mechanism');
-    if (isPlaintextMechanism(name) && !this.plaintextOk()) return no('[PRIVACYREQUIRED] use STARTTLS first');
-    let initialResponse: Buffer | undefined;
-    if (initial !== undefined) {
-      // RFC 4959 SASL-IR: "=" is an empty initial response.
-      const text = initial.type === 'atom' ? initial.value : undefined;
-      const decoded = text === '=' ? Buffer.alloc(0) : text === undefined ? undefined : decodeBase64(text);
-      if (!decoded) return bad('cannot decode the initial response');
-      initialResponse = decoded;
-    }
-    const exchange = this.exchange(name);
-    this.sasl = { tag: command.tag, exchange, mechanism: name };
-    this.reader.setMode('line');
-    return this.saslStep(await exchange.start(initialResponse));
-  }
-
-  private async saslStep(step: SaslStep): Promise<ImapReply | 'sasl'> {
-    const sasl = this.sasl!;
-    if (
-      step.kind === 'challenge' ||
-      (step.kind === 'success' && step.finalData && step.finalData.length > 0 && !sasl.successSent)
-    ) {
-      const data = step.kind === 'challenge' ? step.challenge : step.finalData!;
-      if (step.kind === 'success') sasl.successSent = step;
-      await this.write(`+ ${data.toString('base64')}\r\n`);
-      return 'sasl';
-    }
-    this.sasl = undefined;
-    this.reader.setMode('command');
-    const reply = await this.finishAuth(step, sasl.mechanism);
-    await this.write(`${sasl.tag} ${reply.status} ${reply.text}\r\n`);
-    return 'sasl';
-  }
-
-  private async lineInput(text: string | undefined): Promise<ImapAction> {
-    if (this.idling) {
-      const idle = this.idling;
-      if (text === undefined || text.toUpperCase() !== 'DONE') {
-        // RFC 2177: only DONE ends IDLE; anything else is an error, and IDLE ends.
-        await this.endIdle();
-        await this.write(`${idle.tag} BAD expected DONE\r\n`);
-        return 'continue';
-      }
-      await this.endIdle();
-      await this.write(`${idle.tag} OK IDLE terminated\r\n`);
-      return 'continue';
-    }
-    const sasl = this.sasl;
-    if (!sasl) {
-      this.reader.setMode('command');
-      return 'continue';
-    }
-    if (text === undefined || text === '*') {
-      this.sasl = undefined;
-      this.reader.setMode('command');
-      await this.write(
-        `${sasl.tag} ${text === '*' ? 'BAD authentication cancelled' : 'BAD response too long'}\r\n`,
-      );
-      return 'continue';
-    }
-    if (sasl.successSent) {
-      // The client acknowledged the server's final data (RFC 4422 §5): outcome now.
-      const step = sasl.successSent;
-      this.sasl = undefined;
-      this.reader.setMode('command');
-      const reply = await this.finishAuth(step, sasl.mechanism);
-      await this.write(`${sasl.tag} ${reply.status} ${reply.text}\r\n`);
-      return 'continue';
-    }
-    const decoded = decodeBase64(text);
-    if (!decoded) {
-      this.sasl = undefined;
-      this.reader.setMode('command');
-      await this.write(`${sasl.tag} BAD cannot decode the response\r\n`);
-      return 'continue';
-    }
-    await this.saslStep(await sasl.exchange.respond(decoded));
-    return 'continue';
-  }
-
-  private async finishAuth(step: SaslStep, mechanism: string): Promise<ImapReply> {
-    if (step.kind === 'success') {
-      const account = await this.hooks.openAccount(step.identity).catch(() => 'temp' as const);
-      if (account === 'temp')
-        return no('[UNAVAILABLE] the mail store cannot be reached now, try again later');
-      if (account === 'too-many') return no('[LIMIT] too many sessions of this user at once');
-      this.accountHandle = account;
-      this.identity = step.identity;
-      this.state = 'authenticated';
-      this.reader.setLimits(sessionReaderLimits(this.options.maxMessageSize, this.options.maxCommandSize));
-      this.deadlines.loggedIn();
-      try {
-        this.hooks.authSucceeded?.(step.identity, mechanism);
-      } catch {
-        // Bookkeeping only.
-      }
-      return ok(`[CAPABILITY ${this.capabilities().join(' ')}] ${step.identity.address} logged in`);
-    }
-    if (step.kind === 'failure' && step.reason === 'temporary') {
-      return no('[UNAVAILABLE] authentication is unavailable now, try again later');
-    }
-    await this.hooks.authFailed?.(mechanism);
-    return no('[AUTHENTICATIONFAILED] authentication failed');
-  }
-
-  private exchange(mechanism: SaslMechanismName): SaslExchange {
-    return createSaslExchange(mechanism, {
+  saslDialogue(mechanism: SaslMechanismName): SaslDialogue {
+    return new SaslDialogue(mechanism, {
       service: 'imap',
       hostname: this.options.hostname,
       realms: this.options.realms(),
@@ -626,83 +326,23 @@ export class ImapSession implements SessionContext {
     });
   }
 
-  // ---- IDLE (RFC 2177) ----
-
-  private async startIdle(tag: string): Promise<'idle'> {
-    let waking = false;
-    const wake = () => {
-      if (waking || !this.idling || !this.selected) return;
-      waking = true;
-      // Pushed at once, in the input chain so it never interleaves with a response.
-      this.input = this.input.then(async () => {
-        waking = false;
-        if (!this.idling || !this.selected) return;
-        try {
-          await this.announce(await this.selected.sync(true));
-        } catch {
-          this.selected.dirty = true;
-        }
-      });
-    };
-    this.idling = { tag, unwatch: () => undefined, wake };
-    this.reader.setMode('line');
-    await this.write('+ idling\r\n');
-    if (this.selected) {
-      await this.announce(await this.selected.sync(true)).catch(() => undefined);
+  async logIn(identity: SaslIdentity, mechanism: SaslMechanismName): Promise<'ok' | 'temp' | 'too-many'> {
+    const account = await this.hooks.openAccount(identity);
+    if (account === 'temp' || account === 'too-many') return account;
+    this.accountHandle = account;
+    this.identity = identity;
+    this.state = 'authenticated';
+    this.reader.setLimits(sessionReaderLimits(this.options.maxMessageSize, this.options.maxCommandSize));
+    this.deadlines.loggedIn();
+    try {
+      this.hooks.authSucceeded?.(identity, mechanism);
+    } catch {
+      // Bookkeeping only.
     }
-    return 'idle';
+    return 'ok';
   }
 
-  private async endIdle(): Promise<void> {
-    this.idling?.unwatch();
-    this.idling = undefined;
-    this.reader.setMode('command');
+  async authFailed(mechanism: string): Promise<void> {
+    await this.hooks.authFailed?.(mechanism);
   }
-}
-
-function expectArgs(args: readonly ImapToken[], count: number): void {
-  if (args.length !== count) throw bad('wrong number of arguments');
-}
-
-function decodeBase64(text: string): Buffer | undefined {
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) return undefined;
-  return Buffer.from(text, 'base64');
-}
-
-const KNOWN = new Set([
-  'CAPABILITY',
-  'NOOP',
-  'LOGOUT',
-  'STARTTLS',
-  'LOGIN',
-  'AUTHENTICATE',
-  'ENABLE',
-  'ID',
-  'NAMESPACE',
-  'SELECT',
-  'EXAMINE',
-  'CREATE',
-  'DELETE',
-  'RENAME',
-  'SUBSCRIBE',
-  'UNSUBSCRIBE',
-  'LIST',
-  'LSUB',
-  'STATUS',
-  'APPEND',
-  'CHECK',
-  'CLOSE',
-  'UNSELECT',
-  'EXPUNGE',
-  'SEARCH',
-  'FETCH',
-  'STORE',
-  'COPY',
-  'MOVE',
-  'UID',
-  'IDLE',
-]);
-
-function knownCommand(name: string): boolean {
-  return KNOWN.has(name);
 }

@@ -36,7 +36,7 @@ type Checked = { readonly text: string } | { readonly problem: string };
  * as UTF-8 where Dovecot answers BAD. The command reader has decoded the atom already, so
  * invalid UTF-8 shows as U+FFFD: refused, as in a string.
  */
-function checkAstring(token: ImapToken | undefined, what: string): Checked {
+export function checkAstring(token: ImapToken | undefined, what: string): Checked {
   if (!token || token.type === 'list') return { problem: `${what} expected` };
   if (token.type === 'atom') {
     return token.value.includes('\ufffd') ? { problem: 'invalid UTF-8 in an atom' } : { text: token.value };

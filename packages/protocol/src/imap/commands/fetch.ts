@@ -1,0 +1,239 @@
+// FETCH and UID FETCH (RFC 3501 §6.4.5, RFC 9051 §6.4.5, RFC 3516 BINARY): the items are
+// parsed by fetch-items.ts and sections cut by fetch-section.ts; this answers them, in
+// batches so that `FETCH 1:* BODY[]` holds a bounded number of messages at a time.
+
+import { formatBodyStructure } from '../../mime/body-structure.js';
+import { type Envelope, formatEnvelope } from '../../mime/envelope.js';
+import { type FetchItem, fetchNeeds, fetchSetsSeen, parseFetchItems } from '../fetch-items.js';
+import { applyPartial, binarySize, decodeSectionBinary, extractSection } from '../fetch-section.js';
+import { formatInternalDate, type ImapChunk, ResponseBuilder } from '../response.js';
+import type { SelectedMailbox } from '../selected-mailbox.js';
+import type { FetchedMessage } from '../session-types.js';
+import { ImapSyntaxError } from '../wire-values.js';
+import { bad, defineCommand, type ImapContext, no, ok, SELECTED } from './command-spec.js';
+import { flagList } from './flags.js';
+import { OUT_OF_RANGE, resolveMessageSet } from './message-set.js';
+
+/** Messages per store round trip in a FETCH: bounds memory for `FETCH 1:* BODY[]`. */
+const FETCH_BATCH = 100;
+
+export const fetch = defineCommand({
+  name: 'FETCH',
+  states: SELECTED,
+  uid: true,
+  holdsExpunges: true,
+  capabilities: (view) => ({ now: view.state === 'not-authenticated' ? [] : ['BINARY'] }),
+  parse(args) {
+    if (args.length < 2 || args[0]?.type !== 'atom') return bad('FETCH needs a sequence set and items');
+    let items: FetchItem[];
+    try {
+      items = parseFetchItems(args[1]!);
+    } catch (err) {
+      if (err instanceof ImapSyntaxError) return bad(err.message);
+      throw err;
+    }
+    if (args.length > 2) return bad('FETCH modifiers are not supported');
+    return { set: args[0].value, items };
+  },
+  async handle({ set, items }, context, { uid }) {
+    const selected = context.selected!;
+    const uids = resolveMessageSet(selected, context.savedResult, set, uid);
+    if (uids === 'invalid') return bad('invalid sequence set');
+    if (uids === 'out-of-range') return bad(OUT_OF_RANGE);
+    if (uid && !items.some((i) => i.kind === 'uid')) items.unshift({ kind: 'uid' });
+    const done = ok(`${uid ? 'UID FETCH' : 'FETCH'} completed`);
+    if (items.every((i) => i.kind === 'uid' || i.kind === 'flags')) {
+      // What a client asks on every open (FETCH 1:* (UID FLAGS)): the session's view has
+      // it, so the store is asked only what changed, if anything did (no EXPUNGE now:
+      // RFC 3501 §7.4.1; messages expunged elsewhere are left out of the answer).
+      const update = selected.dirty ? await selected.sync(false) : undefined;
+      await writeBatched(context, flagsAndUidLines(context, selected, selected.known(uids), items));
+      // News after the answers, as after any command; held expunges wait for the
+      // end-of-command sync, which sends them where they are allowed.
+      if (update) await context.announce(update);
+      if (selected.hasPendingExpunges) selected.dirty = true;
+      return done;
+    }
+    const failed = await fetchMessages(context, selected, uids, items);
+    return failed ? no('[UNKNOWN-CTE] some parts could not be decoded') : done;
+  },
+});
+
+/** FETCH with what only the store has: true when some part could not be decoded. */
+async function fetchMessages(
+  context: ImapContext,
+  selected: SelectedMailbox,
+  uids: readonly number[],
+  items: readonly FetchItem[],
+): Promise<boolean> {
+  const needs = fetchNeeds(items);
+  const setSeen = fetchSetsSeen(items) && !selected.readOnly;
+  let failed = false;
+  for (let start = 0; start < uids.length; ) {
+    // Without bodies a batch is just rows; with them it is capped in bytes as well.
+    const batch = uids.slice(start, start + (needs.raw ? 20 : FETCH_BATCH * 10));
+    start += batch.length;
+    const messages = await selected.box.fetch(batch, needs);
+    let seenNow = new Map<number, readonly string[]>();
+    if (setSeen) {
+      const unseen = messages.filter((m) => !m.flags.includes('\\Seen')).map((m) => m.uid);
+      if (unseen.length > 0) {
+        const changed = await selected.box.store(unseen, 'add', ['\\Seen']);
+        seenNow = new Map(changed.map((c) => [c.uid, c.flags]));
+        for (const c of changed) selected.noteFlags(c.uid, c.flags);
+      }
+    }
+    // Small answers go out together, a message body as its own chunks.
+    let text: string[] = [];
+    const flush = async () => {
+      if (text.length > 0) await context.write(text.join(''));
+      text = [];
+    };
+    for (const message of messages) {
+      const seq = selected.seqOf(message.uid);
+      if (seq === 0) continue;
+      const flags = seenNow.get(message.uid);
+      const built = fetchResponse(
+        context,
+        seq,
+        flags ? { ...message, flags } : message,
+        items,
+        flags !== undefined,
+      );
+      if (built === 'failed') {
+        failed = true;
+        continue;
+      }
+      if (built.length === 1 && typeof built[0] === 'string') {
+        text.push(built[0]);
+        if (text.length >= 256) await flush();
+      } else {
+        await flush();
+        await context.write(built);
+      }
+    }
+    await flush();
+  }
+  return failed;
+}
+
+/** FETCH lines of UID and FLAGS only; flag lists are formatted once per distinct set. */
+function flagsAndUidLines(
+  context: ImapContext,
+  selected: SelectedMailbox,
+  known: readonly { seq: number; uid: number; flags: readonly string[] }[],
+  items: readonly FetchItem[],
+): string[] {
+  const formatted = new Map<readonly string[], string>();
+  const lines: string[] = new Array(known.length);
+  for (let n = 0; n < known.length; n++) {
+    const { seq, uid, flags } = known[n]!;
+    let flagText = selected.isRecent(uid) ? undefined : formatted.get(flags);
+    if (flagText === undefined) {
+      flagText = `FLAGS (${flagList(selected, context.rev2, { uid, flags })})`;
+      if (!selected.isRecent(uid)) formatted.set(flags, flagText);
+    }
+    let line = `* ${seq} FETCH (`;
+    for (let k = 0; k < items.length; k++) {
+      if (k > 0) line += ' ';
+      line += items[k]!.kind === 'uid' ? `UID ${uid}` : flagText;
+    }
+    lines[n] = `${line})\r\n`;
+  }
+  return lines;
+}
+
+/** Lines written in batches of about 64 KiB: one write per line costs more than the line. */
+async function writeBatched(context: ImapContext, lines: readonly string[]): Promise<void> {
+  let batch: string[] = [];
+  let size = 0;
+  for (const line of lines) {
+    batch.push(line);
+    size += line.length;
+    if (size >= 65_536) {
+      await context.write(batch.join(''));
+      batch = [];
+      size = 0;
+    }
+  }
+  if (batch.length > 0) await context.write(batch.join(''));
+}
+
+function fetchResponse(
+  context: ImapContext,
+  seq: number,
+  message: FetchedMessage,
+  items: readonly FetchItem[],
+  flagsChanged: boolean,
+): ImapChunk[] | 'failed' {
+  const out = new ResponseBuilder().add(`* ${seq} FETCH (`);
+  const utf8 = { utf8: context.utf8 };
+  const flags = () => `FLAGS (${flagList(context.selected, context.rev2, message)})`;
+  let first = true;
+  let sentFlags = false;
+  for (const item of items) {
+    if (!first) out.add(' ');
+    first = false;
+    switch (item.kind) {
+      case 'uid':
+        out.add(`UID ${message.uid}`);
+        break;
+      case 'flags':
+        out.add(flags());
+        sentFlags = true;
+        break;
+      case 'internaldate':
+        out.add(`INTERNALDATE "${formatInternalDate(message.internalDate)}"`);
+        break;
+      case 'size':
+        out.add(`RFC822.SIZE ${message.size}`);
+        break;
+      case 'modseq':
+        out.add(`MODSEQ (${message.modseq})`);
+        break;
+      case 'envelope':
+        out.add(`ENVELOPE ${formatEnvelope(message.metadata!.envelope as Envelope, utf8)}`);
+        break;
+      case 'body':
+        out.add(`BODY ${formatBodyStructure(message.metadata!.root, false, utf8)}`);
+        break;
+      case 'bodystructure':
+        out.add(`BODYSTRUCTURE ${formatBodyStructure(message.metadata!.root, true, utf8)}`);
+        break;
+      case 'section': {
+        const data = extractSection(message.raw!, message.metadata!.root, item.spec);
+        const name = item.name === 'BODY' ? `BODY[${item.specText}]` : item.name;
+        const origin = item.partial ? `<${item.partial.origin}>` : '';
+        out.add(`${name}${origin} `);
+        // A section that does not exist is empty, as Dovecot answers (not an error).
+        if (data === undefined) out.add('""');
+        else out.literal(item.partial ? applyPartial(data, item.partial.offset, item.partial.length) : data);
+        break;
+      }
+      case 'binary': {
+        const decoded = decodeSectionBinary(message.raw!, message.metadata!.root, item.part);
+        if (decoded === 'unknown-encoding') return 'failed';
+        const origin = item.partial ? `<${item.partial.origin}>` : '';
+        out.add(`BINARY[${item.part.join('.')}]${origin} `);
+        if (decoded === undefined) out.add('""');
+        else {
+          const data = item.partial
+            ? applyPartial(decoded.data, item.partial.offset, item.partial.length)
+            : decoded.data;
+          // RFC 3516 §4.3: literal8 when the data holds NUL.
+          out.literal(data, data.includes(0));
+        }
+        break;
+      }
+      case 'binary-size': {
+        const size = binarySize(message.metadata!.root, item.part);
+        if (size === 'unknown-encoding') return 'failed';
+        out.add(`BINARY.SIZE[${item.part.join('.')}] ${size ?? 0}`);
+        break;
+      }
+    }
+  }
+  if (flagsChanged && !sentFlags) out.add(` FLAGS (${flagList(context.selected, context.rev2, message)})`);
+  out.add(')\r\n');
+  return out.build();
+}

@@ -1,0 +1,25 @@
+// Flags as commands take them and FETCH shows them (RFC 3501 §2.3.2, §9 flag).
+
+import type { SelectedMailbox } from '../selected-mailbox.js';
+import { isAtom } from '../wire-values.js';
+
+const SYSTEM_FLAGS = new Set(['\\answered', '\\flagged', '\\deleted', '\\seen', '\\draft']);
+
+/** The system flags as SELECT lists them. */
+export const SYSTEM_FLAG_LIST = '\\Answered \\Flagged \\Deleted \\Seen \\Draft';
+
+/** flag = "\" atom (system flags only) / keyword atom (RFC 3501 §9). */
+export function validFlag(flag: string): boolean {
+  if (flag.startsWith('\\')) return SYSTEM_FLAGS.has(flag.toLowerCase()) || flag.toLowerCase() === '\\recent';
+  return isAtom(flag);
+}
+
+/** A message's flags as the client sees them: \Recent added for IMAP4rev1 (RFC 9051 drops it). */
+export function flagList(
+  selected: SelectedMailbox | undefined,
+  rev2: boolean,
+  message: { readonly uid: number; readonly flags: readonly string[] },
+): string {
+  const recent = selected?.isRecent(message.uid) && !rev2;
+  return (recent ? [...message.flags, '\\Recent'] : message.flags).join(' ');
+}

@@ -1,0 +1,66 @@
+// The IMAP command table: every command the server knows, one module each (or one per
+// small family: SELECT/EXAMINE, LIST/LSUB, COPY/MOVE, CLOSE/UNSELECT). The dispatcher
+// derives from it the known-command list, CAPABILITY and the metric labels; adding a
+// command is adding its module and a row here (docs/architecture/imap-commands.md).
+//
+// The order is CAPABILITY's order: atoms every state offers come first, in table order,
+// then the atoms of the state asked about, in table order.
+
+import { append } from './append.js';
+import { authenticate } from './authenticate.js';
+import { capability } from './capability.js';
+import { close, unselect } from './close.js';
+import type { ImapCommandEntry } from './command-spec.js';
+import { copy, move } from './copy.js';
+import { create } from './create.js';
+import { deleteCommand } from './delete.js';
+import { enable } from './enable.js';
+import { expunge } from './expunge.js';
+import { fetch } from './fetch.js';
+import { id } from './id.js';
+import { idle } from './idle.js';
+import { listMailboxes, lsub } from './list.js';
+import { login } from './login.js';
+import { logout } from './logout.js';
+import { namespace } from './namespace.js';
+import { check, noop } from './noop.js';
+import { rename } from './rename.js';
+import { search } from './search.js';
+import { examine, select } from './select.js';
+import { starttls } from './starttls.js';
+import { status } from './status.js';
+import { store } from './store.js';
+import { subscribe, unsubscribe } from './subscribe.js';
+
+export const IMAP_COMMANDS: readonly ImapCommandEntry[] = [
+  capability,
+  noop,
+  logout,
+  starttls,
+  login,
+  authenticate,
+  id,
+  namespace,
+  select,
+  examine,
+  create,
+  deleteCommand,
+  rename,
+  subscribe,
+  unsubscribe,
+  status,
+  check,
+  close,
+  unselect,
+  expunge,
+  copy,
+  move,
+  listMailboxes,
+  lsub,
+  search,
+  fetch,
+  store,
+  append,
+  enable,
+  idle,
+];

@@ -1,0 +1,30 @@
+// STATUS data items (RFC 3501 §6.3.10, RFC 9051 §6.3.11 SIZE, RFC 7162 HIGHESTMODSEQ), for
+// STATUS and LIST-STATUS (RFC 5819).
+
+import type { MailboxStatus } from '../session-types.js';
+
+export const STATUS_ITEMS: ReadonlySet<string> = new Set([
+  'MESSAGES',
+  'RECENT',
+  'UIDNEXT',
+  'UIDVALIDITY',
+  'UNSEEN',
+  'SIZE',
+  'HIGHESTMODSEQ',
+]);
+
+export function formatStatus(status: MailboxStatus, items: readonly string[]): string {
+  const values: Record<string, string> = {
+    MESSAGES: String(status.messages),
+    RECENT: String(status.recent),
+    UIDNEXT: String(status.uidNext),
+    UIDVALIDITY: String(status.uidValidity),
+    UNSEEN: String(status.unseen),
+    SIZE: String(status.size),
+    HIGHESTMODSEQ: String(status.highestModseq),
+  };
+  return items
+    .filter((item) => values[item] !== undefined)
+    .map((item) => `${item} ${values[item]}`)
+    .join(' ');
+}
