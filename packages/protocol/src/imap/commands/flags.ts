@@ -1,16 +1,15 @@
 // Flags as commands take them and FETCH shows them (RFC 3501 §2.3.2, §9 flag).
 
 import type { SelectedMailbox } from '../selected-mailbox.js';
+import { SYSTEM_FLAGS, systemFlag } from '../system-flags.js';
 import { isAtom } from '../wire-values.js';
 
-const SYSTEM_FLAGS = new Set(['\\answered', '\\flagged', '\\deleted', '\\seen', '\\draft']);
-
 /** The system flags as SELECT lists them. */
-export const SYSTEM_FLAG_LIST = '\\Answered \\Flagged \\Deleted \\Seen \\Draft';
+export const SYSTEM_FLAG_LIST = SYSTEM_FLAGS.join(' ');
 
 /** flag = "\" atom (system flags only) / keyword atom (RFC 3501 §9). */
 export function validFlag(flag: string): boolean {
-  if (flag.startsWith('\\')) return SYSTEM_FLAGS.has(flag.toLowerCase()) || flag.toLowerCase() === '\\recent';
+  if (flag.startsWith('\\')) return systemFlag(flag) !== undefined || flag.toLowerCase() === '\\recent';
   return isAtom(flag);
 }
 
