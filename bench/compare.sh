@@ -49,7 +49,7 @@ OUT=${BENCH_OUT:-$(mktemp -d /tmp/tegami-compare.XXXXXX)}
 mkdir -p "$OUT"
 SUMMARY="$OUT/summary.txt"
 
-checkouts=("after=$HERE")
+checkouts=("this=$HERE")
 if [ -n "$BEFORE" ]; then
   # The bench seeds read the corpus at ../shared/corpus relative to the checkout.
   ROOT="$OUT/before"
@@ -57,7 +57,7 @@ if [ -n "$BEFORE" ]; then
   [ -e "$ROOT/shared" ] || ln -s "$(cd "$HERE/.." && pwd)/shared" "$ROOT/shared"
   git -C "$HERE" archive "$BEFORE" | tar -x -C "$ROOT/main"
   (cd "$ROOT/main" && pnpm install --frozen-lockfile >/dev/null)
-  checkouts=("before=$ROOT/main" "${checkouts[@]}")
+  checkouts=("before=$ROOT/main" "after=$HERE")
 fi
 
 {

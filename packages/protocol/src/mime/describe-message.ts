@@ -1,4 +1,4 @@
-import { pop3WireSize } from '../pop3/wire.js';
+import { crlfSize } from './crlf-size.js';
 import { parseMessage } from './parse-message.js';
 
 export interface MessageDescription {
@@ -20,7 +20,7 @@ export function describeMessage(raw: Buffer): MessageDescription {
       version: 1,
       size: parsed.size,
       // The size with every line ending CRLF, which POP3 sends and counts (RFC 1939 LIST).
-      crlfSize: pop3WireSize(raw),
+      crlfSize: crlfSize(raw),
       root: parsed.root,
       envelope: parsed.envelope,
       headerDate: parsed.headerDate,
