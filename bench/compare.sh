@@ -19,6 +19,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 
+COMMAND_LINE="$*"
 BEFORE=""
 RUNS=1
 ONLY="smtp,delivery,pop3,imap"
@@ -61,7 +62,7 @@ if [ -n "$BEFORE" ]; then
 fi
 
 {
-  echo "# bench/compare.sh $(date -u +%Y-%m-%dT%H:%MZ), runs=$RUNS, before=${BEFORE:-none}, after=$(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo "$HERE")$(git -C "$HERE" diff --quiet HEAD 2>/dev/null || echo ' (uncommitted changes or not a git checkout)')"
+  echo "# bench/compare.sh $COMMAND_LINE: $(date -u +%Y-%m-%dT%H:%MZ), runs=$RUNS, before=${BEFORE:-none}, this checkout=$HERE at $(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo '(not a git checkout)')$(git -C "$HERE" diff --quiet HEAD 2>/dev/null || echo ' with uncommitted changes')"
   echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
 } | tee "$SUMMARY"
 
