@@ -1,30 +1,9 @@
-import type { MtaStsPublication, RetentionSettings } from '@tegami/runtime/config';
 import type { StorePool } from '@tegami/store';
 import { type Call, parseCall, usageFailure } from './call.js';
-import { type CommandContext, UsageError } from './command.js';
+import { type CliConfig, type CommandContext, UsageError } from './command.js';
 import { PasswordInputError, promptNewPassword, readPasswordFromStdin } from './password-input.js';
 
-export interface CliConfig {
-  readonly databaseUrl: string | undefined;
-  readonly dataDir: string;
-  readonly natsServers: readonly string[];
-  readonly natsPrefix: string;
-  /** TEGAMI_SECRETS_KEY_FILE and TEGAMI_SASL_LEGACY_MECHANISMS, as the services read them. */
-  readonly secretsKeyFile?: string | undefined;
-  readonly saslLegacyMechanisms?: boolean | undefined;
-  /** TEGAMI_HOSTNAME: the reports' sender domain while there is no local domain. */
-  readonly hostname: string;
-  /** TEGAMI_REPORT_FROM, TEGAMI_REPORT_ORG_NAME, TEGAMI_REPORT_CONTACT. */
-  readonly reportFrom?: string | undefined;
-  readonly reportOrgName?: string | undefined;
-  readonly reportContact?: string | undefined;
-  /** TEGAMI_MTA_STS_MODE, _MX and _MAX_AGE, as smtp-ingress reads them (`tegami mta-sts`). */
-  readonly mtaStsPolicy?: MtaStsPublication | undefined;
-  /** TEGAMI_RESOLVER_TARGET: where `dkim check` and `report send` look records up in a deployment. */
-  readonly resolverTarget?: string | undefined;
-  /** TEGAMI_RETENTION_*, as the delivery-worker reads them (`tegami gc`). */
-  readonly retention: RetentionSettings;
-}
+export type { CliConfig } from './command.js';
 
 export interface CliIo {
   readonly stdin: NodeJS.ReadStream;

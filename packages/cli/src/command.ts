@@ -1,5 +1,5 @@
+import type { MtaStsPublication, RetentionSettings } from '@tegami/runtime/config';
 import type { LegacySaslPolicy, SecretsKeyring, StorePool } from '@tegami/store';
-import type { CliConfig } from './cli.js';
 import type { TxtLookup } from './txt-lookup.js';
 import type { Arguments } from './usage.js';
 
@@ -23,6 +23,29 @@ export interface Command {
   readonly examples: readonly string[];
   /** Runs it; the exit code (0, or 1 when it finds a problem, as `check` does). */
   run(args: Arguments, ctx: CommandContext): Promise<number>;
+}
+
+/** The settings the CLI runs with, from the environment (cli's main.ts), as the services read them. */
+export interface CliConfig {
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly natsServers: readonly string[];
+  readonly natsPrefix: string;
+  /** TEGAMI_SECRETS_KEY_FILE and TEGAMI_SASL_LEGACY_MECHANISMS, as the services read them. */
+  readonly secretsKeyFile?: string | undefined;
+  readonly saslLegacyMechanisms?: boolean | undefined;
+  /** TEGAMI_HOSTNAME: the reports' sender domain while there is no local domain. */
+  readonly hostname: string;
+  /** TEGAMI_REPORT_FROM, TEGAMI_REPORT_ORG_NAME, TEGAMI_REPORT_CONTACT. */
+  readonly reportFrom?: string | undefined;
+  readonly reportOrgName?: string | undefined;
+  readonly reportContact?: string | undefined;
+  /** TEGAMI_MTA_STS_MODE, _MX and _MAX_AGE, as smtp-ingress reads them (`tegami mta-sts`). */
+  readonly mtaStsPolicy?: MtaStsPublication | undefined;
+  /** TEGAMI_RESOLVER_TARGET: where `dkim check` and `report send` look records up in a deployment. */
+  readonly resolverTarget?: string | undefined;
+  /** TEGAMI_RETENTION_*, as the delivery-worker reads them (`tegami gc`). */
+  readonly retention: RetentionSettings;
 }
 
 /** Commands under one first word (`user add`, `user list`…), or single ones (`migrate`). */

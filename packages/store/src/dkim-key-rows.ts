@@ -1,10 +1,27 @@
 import { type DkimAlgorithm, parseDkimSelector } from '@tegami/protocol/dkim';
 import type { Queryable } from './db.js';
-import type { DkimKey, DkimKeyState } from './dkim-keys.js';
 import { StoreError } from './errors.js';
 
-// What dkim-keys.ts and dkim-key-rotation.ts share: the row shape, and how a sealed private
-// key is bound to its row.
+// What dkim-keys.ts and dkim-key-rotation.ts share: the row shape, the key as it is shown,
+// and how a sealed private key is bound to its row.
+
+export type DkimKeyState = 'active' | 'retiring';
+
+/** A key as `tegami dkim list` shows it: everything but the private key. */
+export interface DkimKey {
+  readonly domain: string;
+  readonly selector: string;
+  readonly algorithm: DkimAlgorithm;
+  readonly state: DkimKeyState;
+  /** The `p=` value to publish. */
+  readonly publicKey: string;
+  readonly createdAt: Date;
+  /** Retiring: when it stopped signing, and the end of its grace period. */
+  readonly retiredAt?: Date;
+  readonly retireUntil?: Date;
+  /** Which secrets key sealed it (secretsKeyId). */
+  readonly secretsKeyId: string;
+}
 
 export interface KeyRow {
   domain: string;

@@ -1,7 +1,15 @@
 import type { DkimAlgorithm } from '@tegami/protocol/dkim';
 import type pg from 'pg';
 import { type Queryable, withTransaction } from './db.js';
-import { boundTo, domainIdOf, KEY_COLUMNS, type KeyRow, selectorName, toKey } from './dkim-key-rows.js';
+import {
+  boundTo,
+  type DkimKey,
+  domainIdOf,
+  KEY_COLUMNS,
+  type KeyRow,
+  selectorName,
+  toKey,
+} from './dkim-key-rows.js';
 import { domainName } from './domains.js';
 import { StoreError } from './errors.js';
 import { type SecretsKeyring, sealSecret, type UnsealProblem, unsealSecret } from './sealed-secrets.js';
@@ -12,23 +20,7 @@ import { type SecretsKeyring, sealSecret, type UnsealProblem, unsealSecret } fro
 // on its way (queued elsewhere, read later) verifies; `delete` removes it. The private key is
 // sealed under the operator's secrets key and is opened only to sign.
 
-export type DkimKeyState = 'active' | 'retiring';
-
-/** A key as `tegami dkim list` shows it: everything but the private key. */
-export interface DkimKey {
-  readonly domain: string;
-  readonly selector: string;
-  readonly algorithm: DkimAlgorithm;
-  readonly state: DkimKeyState;
-  /** The `p=` value to publish. */
-  readonly publicKey: string;
-  readonly createdAt: Date;
-  /** Retiring: when it stopped signing, and the end of its grace period. */
-  readonly retiredAt?: Date;
-  readonly retireUntil?: Date;
-  /** Which secrets key sealed it (secretsKeyId). */
-  readonly secretsKeyId: string;
-}
+export type { DkimKey, DkimKeyState } from './dkim-key-rows.js';
 
 export interface DkimSigningKey {
   readonly domain: string;

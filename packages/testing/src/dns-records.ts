@@ -1,9 +1,50 @@
 import type dnsPacket from 'dns-packet';
-import type { TestDnsNode } from './dns-server.js';
 
 // The records of one name in the test DNS server's zone, as answers of one type.
 
 export const DEFAULT_TTL = 300;
+
+/** The records of one name and how the server behaves when it is asked about it. */
+export interface TestDnsNode {
+  /** TTL in seconds of this name's records that do not give their own. Default 300. */
+  readonly ttl?: number;
+  /** MX records; an exchange of "." is a null MX. */
+  readonly mx?: readonly { readonly preference: number; readonly exchange: string; readonly ttl?: number }[];
+  readonly a?: readonly TestDnsAddress[];
+  readonly aaaa?: readonly TestDnsAddress[];
+  /**
+   * TXT records: a string is one record of one character-string, an array one record of
+   * several character-strings (each at most 255 bytes), in order.
+   */
+  readonly txt?: readonly (
+    | string
+    | readonly string[]
+    | { readonly strings: readonly string[]; readonly ttl?: number }
+  )[];
+  /**
+   * PTR records (host names), for a reverse name such as `4.3.2.1.in-addr.arpa`;
+   * `reverseDnsName('1.2.3.4')` gives the name of an address.
+   */
+  readonly ptr?: readonly string[];
+  /** TLSA records (RFC 6698), for a name such as `_25._tcp.mx1.example.test`. */
+  readonly tlsa?: readonly TestDnsTlsa[];
+  /**
+   * Whether answers about this name carry the AD bit, as a validating resolver sets it for
+   * data it proved with DNSSEC. Overrides the server's `authenticated`; an answer through a
+   * CNAME chain carries AD only when every name on the chain does.
+   */
+  readonly authenticated?: boolean;
+  /** This name is an alias: every query for it answers the CNAME (and, unless chaseCnames is off, the target's records). */
+  readonly cname?: string;
+  /** Every query for this name answers with this RCODE and nothing else. */
+  readonly rcode?: 'SERVFAIL' | 'REFUSED' | 'NXDOMAIN' | 'FORMERR' | 'NOTIMP';
+  /** Queries for this name are never answered (an upstream that times out). */
+  readonly drop?: boolean;
+  /** Answer only after this many milliseconds (to have concurrent queries overlap). */
+  readonly delayMs?: number;
+}
+
+export type TestDnsAddress = string | { readonly address: string; readonly ttl?: number };
 
 /**
  * One TLSA record (RFC 6698 §2.1), as a zone file writes it: `3 1 1 <hex>` is

@@ -1,9 +1,9 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIP, type Server, type Socket } from 'node:net';
 import dnsPacket from 'dns-packet';
-import { DEFAULT_TTL, normaliseName, recordsOf, type TestDnsTlsa } from './dns-records.js';
+import { DEFAULT_TTL, normaliseName, recordsOf, type TestDnsNode } from './dns-records.js';
 
-export type { TestDnsTlsa } from './dns-records.js';
+export type { TestDnsAddress, TestDnsNode, TestDnsTlsa } from './dns-records.js';
 
 /**
  * An authoritative DNS server for tests, on UDP and TCP of one loopback port, answering
@@ -32,48 +32,6 @@ export type { TestDnsTlsa } from './dns-records.js';
 export interface TestDnsRecords {
   readonly [name: string]: TestDnsNode;
 }
-
-/** The records of one name and how the server behaves when it is asked about it. */
-export interface TestDnsNode {
-  /** TTL in seconds of this name's records that do not give their own. Default 300. */
-  readonly ttl?: number;
-  /** MX records; an exchange of "." is a null MX. */
-  readonly mx?: readonly { readonly preference: number; readonly exchange: string; readonly ttl?: number }[];
-  readonly a?: readonly TestDnsAddress[];
-  readonly aaaa?: readonly TestDnsAddress[];
-  /**
-   * TXT records: a string is one record of one character-string, an array one record of
-   * several character-strings (each at most 255 bytes), in order.
-   */
-  readonly txt?: readonly (
-    | string
-    | readonly string[]
-    | { readonly strings: readonly string[]; readonly ttl?: number }
-  )[];
-  /**
-   * PTR records (host names), for a reverse name such as `4.3.2.1.in-addr.arpa`;
-   * `reverseDnsName('1.2.3.4')` gives the name of an address.
-   */
-  readonly ptr?: readonly string[];
-  /** TLSA records (RFC 6698), for a name such as `_25._tcp.mx1.example.test`. */
-  readonly tlsa?: readonly TestDnsTlsa[];
-  /**
-   * Whether answers about this name carry the AD bit, as a validating resolver sets it for
-   * data it proved with DNSSEC. Overrides the server's `authenticated`; an answer through a
-   * CNAME chain carries AD only when every name on the chain does.
-   */
-  readonly authenticated?: boolean;
-  /** This name is an alias: every query for it answers the CNAME (and, unless chaseCnames is off, the target's records). */
-  readonly cname?: string;
-  /** Every query for this name answers with this RCODE and nothing else. */
-  readonly rcode?: 'SERVFAIL' | 'REFUSED' | 'NXDOMAIN' | 'FORMERR' | 'NOTIMP';
-  /** Queries for this name are never answered (an upstream that times out). */
-  readonly drop?: boolean;
-  /** Answer only after this many milliseconds (to have concurrent queries overlap). */
-  readonly delayMs?: number;
-}
-
-export type TestDnsAddress = string | { readonly address: string; readonly ttl?: number };
 
 /** The SOA put in the authority section of NXDOMAIN and NODATA answers (RFC 2308). */
 export interface TestDnsSoa {

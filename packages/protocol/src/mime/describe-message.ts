@@ -1,4 +1,4 @@
-import { pop3WireSize } from '../pop3/wire.js';
+import { crlfSize } from './crlf-size.js';
 import type { Envelope } from './envelope.js';
 import type { HeaderDate } from './header-date.js';
 import type { MimePart } from './mime-part.js';
@@ -57,10 +57,7 @@ export function describeMessage(raw: Buffer): MessageDescription {
   };
 }
 
-/** The size with every line ending CRLF, which POP3 sends and counts (RFC 1939 LIST). */
-export function crlfSize(raw: Uint8Array): number {
-  return pop3WireSize(raw);
-}
+export { crlfSize };
 
 // Postgres text and jsonb cannot hold U+0000, which a hostile or broken message can put
 // in a header; the raw blob keeps it, the searchable copies drop it.

@@ -3,16 +3,14 @@
 // already; one with bare LF (accepted by IMAP APPEND) is sent with CRLF, and its POP3 size
 // counts those CRs, so that LIST and RETR agree with what arrives.
 
+import { crlfSize } from '../mime/crlf-size.js';
+
 const CR = 0x0d;
 const LF = 0x0a;
 const DOT = 0x2e;
 
 /** Octets of the message on the wire, before byte-stuffing: bare LFs count as CRLF. */
-export function pop3WireSize(raw: Uint8Array): number {
-  let size = raw.length;
-  for (let i = 0; i < raw.length; i++) if (raw[i] === LF && (i === 0 || raw[i - 1] !== CR)) size++;
-  return size;
-}
+export const pop3WireSize: (raw: Uint8Array) => number = crlfSize;
 
 /** Output chunks of about this size: a large message never becomes one giant copy. */
 const CHUNK_BYTES = 64 * 1024;
