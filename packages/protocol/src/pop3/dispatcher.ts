@@ -21,7 +21,7 @@ export interface Pop3Answer {
 export async function dispatchPop3Command(line: string, ctx: Pop3CommandContext): Promise<Pop3Answer> {
   if (ctx.state === 'update') {
     // QUIT ended the session; only a service that read on could get here.
-    return { label: 'INVALID', reply: { kind: 'err', text: 'the session is over', then: 'close' } };
+    return { label: 'INVALID', reply: { kind: 'err', text: 'the session is over', after: 'close' } };
   }
   const parsed = parsePop3Command(line);
   if (!parsed) return { label: 'INVALID', reply: err('unknown command') };

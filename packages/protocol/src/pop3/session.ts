@@ -149,7 +149,11 @@ export class Pop3Session {
     const started = performance.now();
     const { reply, label } = await dispatchPop3Command(line, this.context);
     const action = await this.write(reply);
-    this.hooks.commandDone?.(label, reply.kind === 'err' ? 'err' : 'ok', (performance.now() - started) / 1000);
+    this.hooks.commandDone?.(
+      label,
+      reply.kind === 'err' ? 'err' : 'ok',
+      (performance.now() - started) / 1000,
+    );
     return action;
   }
 
@@ -161,11 +165,11 @@ export class Pop3Session {
         return 'continue';
       case 'err':
         this.emit(`-ERR ${reply.text}\r\n`);
-        return reply.then ?? 'continue';
+        return reply.after ?? 'continue';
       case 'ok':
         this.emit(reply.text === '' ? '+OK\r\n' : `+OK ${reply.text}\r\n`);
         if (reply.listing) this.emit(`${reply.listing.map((line) => `${line}\r\n`).join('')}.\r\n`);
-        return reply.then ?? 'continue';
+        return reply.after ?? 'continue';
       case 'message':
         this.emit(`+OK ${reply.text}\r\n`);
         try {

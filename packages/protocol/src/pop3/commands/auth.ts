@@ -1,6 +1,6 @@
 import { isPlaintextMechanism } from '../../sasl/sasl-exchange.js';
+import { AUTHORIZATION, err, ok, pop3Command, refusal, request } from './context.js';
 import { answerSaslTurn } from './login.js';
-import { AUTHORIZATION, err, ok, pop3Command, request, refusal } from './context.js';
 
 export type AuthRequest =
   | { readonly kind: 'list' }

@@ -30,16 +30,16 @@ export interface Pop3MaildropAccess {
   authSucceeded?(identity: SaslIdentity, mechanism: string): void;
 }
 
-/** One answer to a command. `then` is what the connection does after it is written. */
+/** One answer to a command. `after` is what the connection does after it is written. */
 export type Pop3Reply =
   | {
       readonly kind: 'ok';
       readonly text: string;
       /** The lines of a multi-line response (CAPA, LIST, UIDL, AUTH): none begins with ".". */
       readonly listing?: readonly string[];
-      readonly then?: 'close' | 'starttls';
+      readonly after?: 'close' | 'starttls';
     }
-  | { readonly kind: 'err'; readonly text: string; readonly then?: 'close' }
+  | { readonly kind: 'err'; readonly text: string; readonly after?: 'close' }
   /** RETR and TOP: +OK, then the dot-stuffed body, written as the connection drains. */
   | { readonly kind: 'message'; readonly text: string; readonly body: Iterable<Uint8Array> }
   /** A SASL challenge (RFC 5034 §4): `+ <base64>`; the next line answers it. */
@@ -54,7 +54,9 @@ export function err(text: string): Pop3Reply {
 }
 
 /** A command line's arguments read into a typed request, or the -ERR for them. */
-export type Pop3Parsed<R> = { readonly ok: true; readonly request: R } | { readonly ok: false; readonly reply: Pop3Reply };
+export type Pop3Parsed<R> =
+  | { readonly ok: true; readonly request: R }
+  | { readonly ok: false; readonly reply: Pop3Reply };
 
 export function request<R>(value: R): Pop3Parsed<R> {
   return { ok: true, request: value };

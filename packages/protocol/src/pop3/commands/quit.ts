@@ -10,14 +10,14 @@ export const quit = pop3Command({
   parse: noArguments,
   async handle(_request, ctx) {
     if (ctx.state !== 'transaction')
-      return { kind: 'ok', text: `${ctx.hostname} POP3 server signing off`, then: 'close' };
+      return { kind: 'ok', text: `${ctx.hostname} POP3 server signing off`, after: 'close' };
     ctx.enterUpdate();
     try {
       await ctx.storage.commitDeletions(ctx.maildrop.deletedIndexes());
     } catch {
-      return { kind: 'err', text: '[SYS/TEMP] some deleted messages were not removed', then: 'close' };
+      return { kind: 'err', text: '[SYS/TEMP] some deleted messages were not removed', after: 'close' };
     }
     const text = `${ctx.hostname} POP3 server signing off (${ctx.maildrop.left} messages left)`;
-    return { kind: 'ok', text, then: 'close' };
+    return { kind: 'ok', text, after: 'close' };
   },
 });

@@ -1,5 +1,5 @@
-import { dotStuffedChunks, topOf } from '../wire.js';
 import { type MessageNumber, messageNumber } from '../maildrop.js';
+import { dotStuffedChunks, topOf } from '../wire.js';
 import {
   err,
   type Pop3CommandContext,
@@ -26,7 +26,11 @@ async function retrieve(ctx: Pop3CommandContext, req: RetrieveRequest): Promise<
     return err('[SYS/TEMP] the message cannot be read now, try again later');
   }
   return req.lines === undefined
-    ? { kind: 'message', text: `${ctx.maildrop.entries[found.index]!.size} octets`, body: dotStuffedChunks(raw) }
+    ? {
+        kind: 'message',
+        text: `${ctx.maildrop.entries[found.index]!.size} octets`,
+        body: dotStuffedChunks(raw),
+      }
     : { kind: 'message', text: 'top of message follows', body: dotStuffedChunks(topOf(raw, req.lines)) };
 }
 

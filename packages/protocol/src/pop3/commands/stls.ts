@@ -12,6 +12,6 @@ export const stls = pop3Command({
     // Nothing learnt from the client in clear carries over into TLS (as RFC 3207 §4.2 has
     // SMTP servers do; RFC 2595 §4 asks the same of the client's capability cache).
     ctx.pendingUser = undefined;
-    return { kind: 'ok', text: 'Begin TLS negotiation', then: 'starttls' };
+    return { kind: 'ok', text: 'Begin TLS negotiation', after: 'starttls' };
   },
 });

@@ -1,5 +1,5 @@
-import { answerSaslTurn } from './login.js';
 import { AUTHORIZATION, err, ok, pop3Command, request } from './context.js';
+import { answerSaslTurn } from './login.js';
 
 /** USER (RFC 1939 §7): offered only where a password may travel (TLS, or allowed in clear). */
 export const user = pop3Command({
