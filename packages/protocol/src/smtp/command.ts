@@ -3,12 +3,6 @@ import type { SmtpCommandSpec, SmtpParsed } from './commands/context.js';
 import { SMTP_COMMANDS_BY_VERB, type SmtpCommand } from './commands/table.js';
 import { reply } from './reply.js';
 
-export type { AuthRequest } from './commands/auth.js';
-export type { BdatRequest } from './commands/bdat.js';
-export type { HelloRequest } from './commands/hello.js';
-export type { HelpRequest } from './commands/help.js';
-export type { MailRequest } from './commands/mail.js';
-export type { RcptRequest } from './commands/rcpt.js';
 export {
   SMTP_COMMAND_LABELS,
   SMTP_COMMANDS,
@@ -16,7 +10,6 @@ export {
   type SmtpCommandLabel,
   type SmtpVerb,
 } from './commands/table.js';
-export type { ExpnRequest, VrfyRequest } from './commands/vrfy-expn.js';
 export type { MailParams, NotifyCondition, RcptParams } from './params.js';
 export { decodeXtext, encodeXtext } from './params.js';
 export type { ForwardPath, ReversePath, SmtpMailbox } from './path.js';
@@ -35,7 +28,7 @@ export interface SmtpCommandLine {
  * when the line does not begin with a verb at all. Verbs are 4 to 8 letters in any case;
  * spaces after the verb, and trailing spaces and tabs, are tolerated, as from most clients.
  */
-export function splitCommandLine(line: string): SmtpCommandLine | undefined {
+export function splitSmtpCommandLine(line: string): SmtpCommandLine | undefined {
   const text = trimTrailingBlanks(line);
   const space = text.indexOf(' ');
   const verb = space < 0 ? text : text.slice(0, space);
@@ -50,12 +43,12 @@ export function splitCommandLine(line: string): SmtpCommandLine | undefined {
  * arguments 501 (or 555 for an unsupported ESMTP parameter, RFC 5321 §4.1.1.11).
  */
 export function parseCommand(line: string): ParseResult {
-  const split = splitCommandLine(line);
-  if (!split?.spec) return { ok: false, reply: NOT_RECOGNIZED };
+  const split = splitSmtpCommandLine(line);
+  if (!split?.spec) return { ok: false, reply: SMTP_NOT_RECOGNIZED };
   return split.spec.parse(split.argument) as ParseResult;
 }
 
-export const NOT_RECOGNIZED = reply(500, '5.5.2', 'Command not recognized');
+export const SMTP_NOT_RECOGNIZED = reply(500, '5.5.2', 'Command not recognized');
 
 function trimTrailingBlanks(line: string): string {
   let end = line.length;

@@ -1,5 +1,5 @@
 import { inDisplayOrder } from '../keyword-order.js';
-import { NOT_RECOGNIZED, splitCommandLine } from './command.js';
+import { SMTP_NOT_RECOGNIZED, splitSmtpCommandLine } from './command.js';
 import {
   refuse,
   type SmtpCommandContext,
@@ -21,8 +21,8 @@ export interface SmtpAnswer {
 const BAD_SEQUENCE = reply(503, '5.5.1', 'Error: bad sequence of commands');
 
 export async function dispatchSmtpCommand(line: string, ctx: SmtpCommandContext): Promise<SmtpAnswer> {
-  const split = splitCommandLine(line);
-  if (!split?.spec) return { label: 'INVALID', outcome: refuse(NOT_RECOGNIZED) };
+  const split = splitSmtpCommandLine(line);
+  if (!split?.spec) return { label: 'INVALID', outcome: refuse(SMTP_NOT_RECOGNIZED) };
   const command: SmtpCommandSpec = split.spec;
   const label = command.verb as SmtpCommandLabel;
   // Arguments first: a malformed command is a 501 whatever the state (as it always was).
