@@ -1,7 +1,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 
-// Metrics every protocol gateway shares, under one naming scheme, so the chart's dashboard
-// reads POP3 and IMAP the same way: commands by name and result, how long they took, and
+// Metrics every protocol service shares, under one naming scheme, so the chart's dashboard
+// reads SMTP, POP3 and IMAP the same way: commands by name and result, how long they took, and
 // errors by kind.
 
 export interface CommandMetrics {
@@ -9,22 +9,25 @@ export interface CommandMetrics {
   observe(command: string, result: string, seconds: number): void;
 }
 
+const PROTOCOL_NAMES = { imap: 'IMAP', pop: 'POP3', smtp: 'SMTP' } as const;
+
 /** `tegami_<protocol>_commands_total{command,result}` and `…_command_duration_seconds{command}`. */
 export function createCommandMetrics(
   registry: Registry,
-  protocol: 'imap' | 'pop',
+  protocol: 'imap' | 'pop' | 'smtp',
   known: ReadonlySet<string>,
 ): CommandMetrics {
   const registers = [registry];
+  const protocolName = PROTOCOL_NAMES[protocol];
   const commands = new Counter({
     name: `tegami_${protocol}_commands_total`,
-    help: `${protocol === 'imap' ? 'IMAP' : 'POP3'} commands answered, by command and result`,
+    help: `${protocolName} commands answered, by command and result`,
     labelNames: ['command', 'result'] as const,
     registers,
   });
   const duration = new Histogram({
     name: `tegami_${protocol}_command_duration_seconds`,
-    help: `Time from reading a ${protocol === 'imap' ? 'IMAP' : 'POP3'} command to its answer, by command`,
+    help: `Time from reading a ${protocolName} command to its answer, by command`,
     labelNames: ['command'] as const,
     // From a cached FLAGS fetch (under a millisecond) to a large FETCH or APPEND.
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { MailBus } from '@tegami/bus';
-import { type InputDeadlines, Pop3Session } from '@tegami/protocol';
+import { type InputDeadlines, POP3_COMMAND_LABELS, Pop3Session } from '@tegami/protocol';
 import {
   type AbuseLimits,
   AbuseTracker,
@@ -87,10 +87,8 @@ export interface PopGateway {
 
 const LOCK_LEASE_MS = 30_000;
 
-/** Verbs counted by name in metrics (anything else is OTHER). */
-const POP3_COMMANDS = new Set(
-  'CAPA NOOP QUIT USER PASS AUTH STLS APOP STAT LIST UIDL RETR TOP DELE RSET INVALID'.split(' '),
-);
+/** Commands counted by name in metrics: the protocol's command table, INVALID and OTHER. */
+const POP3_COMMANDS = new Set<string>(POP3_COMMAND_LABELS);
 
 export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway> {
   const limits = new ConnectionLimits(deps.maxConnections, deps.maxConnectionsPerIp);

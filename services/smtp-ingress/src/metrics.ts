@@ -1,4 +1,5 @@
-import { createErrorCounter } from '@tegami/runtime';
+import { SMTP_COMMAND_LABELS } from '@tegami/protocol';
+import { createCommandMetrics, createErrorCounter } from '@tegami/runtime';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type SmtpMetrics = ReturnType<typeof createSmtpMetrics>;
@@ -66,6 +67,8 @@ export function createSmtpMetrics(registry: Registry) {
       labelNames: ['check', 'result'] as const,
       registers,
     }),
+    /** By verb (the protocol's command table, and INVALID) and the class of the last reply. */
+    commands: createCommandMetrics(registry, 'smtp', new Set<string>(SMTP_COMMAND_LABELS)),
     errors: createErrorCounter(registry),
   };
 }

@@ -141,6 +141,7 @@ export function serveSmtpConnection(
           message,
         ),
       penalise: async (client, kind) => deps.abuse.penalise(client.address, kind),
+      commandDone: (verb, result, seconds) => deps.metrics.commands.observe(verb, result, seconds),
       authSucceeded: (client, mechanism) => {
         logins.succeeded();
         deps.abuse.forgiveAuth(client.address);
