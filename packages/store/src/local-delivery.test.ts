@@ -8,7 +8,7 @@ import {
   type LocalMailbox,
   routeLocalRecipient,
 } from './local-delivery.js';
-import { markQueued, newQueueId, recordAcceptedMessage } from './queue.js';
+import { newQueueId, recordAcceptedMessage } from './queue.js';
 import { openTestStore } from './test-store.js';
 
 let store: Awaited<ReturnType<typeof openTestStore>>;
@@ -32,7 +32,6 @@ async function claimed(claimant: string, body: string) {
     sender: 'x@remote.test',
     recipients: [{ address: 'lena@local.test' }],
   });
-  await markQueued(store.pool, queueId);
   const [delivery] = await claimDueDeliveries(store.pool, queueId, claimant, 60_000);
   return {
     deliveryId: delivery!.id,
