@@ -9,7 +9,6 @@ import { createLogger, createMetricsRegistry, ensureSelfSignedCertificate } from
 import {
   addDomain,
   createAccount,
-  markQueued,
   migrate,
   newQueueId,
   openStore,
@@ -250,7 +249,6 @@ async function submit(to: string): Promise<string> {
     recipients: [{ address: to }],
   });
   await bus.publishJob({ queueId, enqueuedAt: new Date().toISOString() });
-  await markQueued(store.pool, queueId);
   return queueId;
 }
 

@@ -1,6 +1,5 @@
 import {
   claimDueDeliveries,
-  markQueued,
   migrate,
   newQueueId,
   openStore,
@@ -37,7 +36,6 @@ async function deferredMessage(): Promise<string> {
     recipients: [{ address: 'far@remote.test' }, { address: 'near@remote.test' }],
     messageId: `<${queueId}@example.test>`,
   });
-  await markQueued(store.pool, queueId);
   const [first] = await claimDueDeliveries(store.pool, queueId, 'test-worker', 60_000);
   await settleDeliveries(store.pool, 'test-worker', [
     {

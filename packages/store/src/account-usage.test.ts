@@ -11,7 +11,7 @@ import { deleteMailbox } from './mailbox-deletion.js';
 import { createMailbox, findMailbox } from './mailboxes.js';
 import { appendMessage, copyMessages, expungeMessages, listMessages, updateFlags } from './messages.js';
 import { loadMigrations, migrate } from './migrate.js';
-import { markQueued, newQueueId, recordAcceptedMessage } from './queue.js';
+import { newQueueId, recordAcceptedMessage } from './queue.js';
 import { openTestStore } from './test-store.js';
 
 let store: Awaited<ReturnType<typeof openTestStore>>;
@@ -54,7 +54,6 @@ async function claimedDelivery(address: string, worker: string, raw: Buffer) {
     sender: 'x@remote.test',
     recipients: [{ address }],
   });
-  await markQueued(store.pool, queueId);
   const [delivery] = await claimDueDeliveries(store.pool, queueId, worker, 60_000);
   return delivery!.id;
 }

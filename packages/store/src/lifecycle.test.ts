@@ -6,7 +6,7 @@ import { removeDomainWithUsers } from './mail-removal.js';
 import { createMailbox } from './mailboxes.js';
 import { runMaintenance } from './maintenance.js';
 import { appendMessage, expungeMessages } from './messages.js';
-import { markQueued, newQueueId, recordAcceptedMessage } from './queue.js';
+import { newQueueId, recordAcceptedMessage } from './queue.js';
 import { expungeHistoryFloor, pruneExpungeHistory, pruneFinishedQueue } from './retention.js';
 import { openTestStore } from './test-store.js';
 
@@ -33,7 +33,6 @@ async function finishedEntry(raw: Buffer, daysAgo: number): Promise<string> {
     sender: 's@remote.test',
     recipients: [{ address: 'r@x.test' }],
   });
-  await markQueued(store.pool, queueId);
   const at = `now() - make_interval(days => ${daysAgo})`;
   await store.pool.query(
     `UPDATE deliveries SET status = 'delivered', finished_at = ${at}, last_attempt_at = ${at} WHERE queue_id = $1`,
@@ -59,7 +58,6 @@ describe('retention', () => {
       sender: '',
       recipients: [{ address: 'r@x.test' }],
     });
-    await markQueued(store.pool, waiting);
     expect(await pruneFinishedQueue(store.pool, 14 * DAY)).toEqual({
       queueEntries: 1,
       deliveries: 1,

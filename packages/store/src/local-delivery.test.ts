@@ -11,7 +11,7 @@ import {
   routeLocalRecipient,
 } from './local-delivery.js';
 import { readMessageBytes } from './message-bytes.js';
-import { markQueued, newQueueId, recordAcceptedMessage } from './queue.js';
+import { newQueueId, recordAcceptedMessage } from './queue.js';
 import { openTestStore } from './test-store.js';
 
 let store: Awaited<ReturnType<typeof openTestStore>>;
@@ -36,7 +36,6 @@ async function claimed(claimant: string, body: string) {
     sender: 'x@remote.test',
     recipients: [{ address: 'lena@local.test' }],
   });
-  await markQueued(store.pool, queueId);
   const [delivery] = await claimDueDeliveries(store.pool, queueId, claimant, 60_000);
   const headerPrefix = Buffer.from('Delivered-To: lena@local.test\r\n');
   return {
@@ -144,7 +143,6 @@ describe('local delivery', () => {
       sender: 'x@remote.test',
       recipients: names.map((name) => ({ address: `${name}@local.test` })),
     });
-    await markQueued(store.pool, queueId);
     const due = await claimDueDeliveries(store.pool, queueId, 'wm', 60_000);
     const before = await store.pool.query<{ n: string }>('SELECT count(*) AS n FROM blobs');
     for (const d of due) {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
 import { blobId } from './blobs.js';
-import type { Queryable } from './db.js';
+import { type Queryable, withTransaction } from './db.js';
 
 export type DsnNotify = readonly ('SUCCESS' | 'FAILURE' | 'DELAY')[] | 'NEVER';
 
@@ -51,35 +52,42 @@ export function newQueueId(): string {
   return id;
 }
 
+// The queue id's advisory lock: held by the transaction that writes the row, so a worker
+// that has the job before that transaction ends can wait for it (awaitAcceptance). The
+// two-key form, whose key space is apart from the one-key locks (the migrator's); a hash
+// collision between two queue ids only makes a worker wait for the other's commit.
+const acceptanceLock = (queueIdParam: string) => `1952802657, hashtext(${queueIdParam})`;
+// Longer than a publish may take (the bus gives up after its request timeout, 5 s): an
+// ingress that vanished mid-publish (no FIN, no RST) does not hold the lock for longer.
+const ACCEPTANCE_IDLE_TIMEOUT = '30s';
+
 /**
- * Step one of accepting a message: the blob, the queue row and one delivery row per
- * recipient, in one transaction, in state 'accepting'. Nothing delivers an 'accepting'
- * message: only markQueued, after JetStream has acknowledged the job, makes it real.
+ * The message, its queue row (already 'queued') and one delivery row per recipient, in one
+ * statement, holding the queue id's acceptance lock until its transaction ends. Inside
+ * queueAcceptedMessage it is smtp-ingress's acceptance; alone (its own implicit
+ * transaction) it is for callers that publish the job after the commit and leave a lost
+ * publish to the due scan, as DSNs do.
  */
 export async function recordAcceptedMessage(db: Queryable, message: AcceptedMessage): Promise<void> {
-  // One statement (so one round trip and one implicit transaction): this is on the path
-  // of every "250", and round trips to Postgres are most of its cost. Foreign keys are
-  // checked at the end of the statement, after the blob's INSERT in the same WITH.
-  //
-  // Its commit does not wait for the WAL flush (synchronous_commit off for this
-  // transaction only): nothing is promised on it. The promise is markQueued's commit,
-  // which waits for the flush, and WAL is flushed in order, so this row is durable
-  // before markQueued returns. A crash in between loses only an 'accepting' row whose
-  // client was never told 250. That saves one fsync per message.
+  // One statement, so one round trip: this is on the path of every "250". Foreign keys are
+  // checked at the end of the statement, after the blob's INSERT in the same WITH. The lock
+  // is taken in the queue row's INSERT, which always inserts one row, so it is never
+  // skipped (the deliveries' SELECT would be, for an empty recipient list).
   await db.query(
-    `WITH async_commit AS (
-       SELECT set_config('synchronous_commit', 'off', true)
+    `WITH acceptance AS (
+       SELECT pg_advisory_xact_lock(${acceptanceLock('$2')}),
+              set_config('idle_in_transaction_session_timeout', '${ACCEPTANCE_IDLE_TIMEOUT}', true)
      ), blob AS (
        INSERT INTO blobs (sha256, size, data) VALUES ($1, $3, $12) ON CONFLICT (sha256) DO NOTHING
      ), queued AS (
-       INSERT INTO queue (id, blob_sha256, size, sender, message_id, client_address, client_helo, listener,
+       INSERT INTO queue (id, state, blob_sha256, size, sender, message_id, client_address, client_helo, listener,
                           authenticated_as, dsn_envid, dsn_ret, junk, verdict, require_tls, tls_required_no)
-       VALUES ($2, $1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $16, $17, $18, $19)
+       SELECT $2, 'queued', $1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $16, $17, $18, $19 FROM acceptance
      )
      INSERT INTO deliveries (queue_id, recipient, dsn_notify, dsn_orcpt)
      SELECT DISTINCT ON (r.recipient) $2, r.recipient,
             CASE WHEN r.notify = '' THEN NULL ELSE string_to_array(r.notify, ',') END, r.orcpt
-       FROM unnest($13::text[], $14::text[], $15::text[]) AS r(recipient, notify, orcpt), async_commit`,
+       FROM unnest($13::text[], $14::text[], $15::text[]) AS r(recipient, notify, orcpt)`,
     [
       blobId(message.raw),
       message.queueId,
@@ -106,20 +114,54 @@ export async function recordAcceptedMessage(db: Queryable, message: AcceptedMess
   );
 }
 
-/** Step two, after the PubAck: from now on the message must be delivered. */
-export async function markQueued(db: Queryable, queueId: string): Promise<void> {
-  await db.query(`UPDATE queue SET state = 'queued' WHERE id = $1 AND state = 'accepting'`, [queueId]);
+/**
+ * smtp-ingress's acceptance: the rows of recordAcceptedMessage, then `publish` (the job,
+ * resolved on the PubAck) while their transaction is open, then the commit, which waits
+ * for the WAL flush. Resolves only when both hold the message; rejects, leaving no row,
+ * when either step fails (a job already published then is one awaitAcceptance finds with
+ * no row). The crash argument is in docs/architecture/acceptance-order.md.
+ */
+export async function queueAcceptedMessage(
+  pool: pg.Pool,
+  message: AcceptedMessage,
+  publish: () => Promise<void>,
+): Promise<void> {
+  await withTransaction(pool, async (client) => {
+    await recordAcceptedMessage(client, message);
+    await publish();
+  });
 }
 
 /**
- * Undoes step one when the job could not be published: the client is answered 451 and
- * will send the message again. If Postgres is down too, sweepAbandoned removes it later.
+ * The delivery-worker's side of the handshake: waits until no transaction that could still
+ * write this queue id's row is open, so that the next read of the row is the last word.
+ * The job is published inside that transaction, so a worker holding the job either finds
+ * the lock held (and waits for the commit or rollback, which ends it) or finds it free
+ * (the row is committed, or will never be). False when the lock was still held after
+ * `timeoutMs`: the ingress is alive but slow, or gone without closing its connection
+ * (bounded by ACCEPTANCE_IDLE_TIMEOUT); look again later.
  */
-export async function discardAccepting(db: Queryable, queueId: string): Promise<void> {
-  await db.query(`DELETE FROM queue WHERE id = $1 AND state = 'accepting'`, [queueId]);
+export async function awaitAcceptance(db: Queryable, queueId: string, timeoutMs: number): Promise<boolean> {
+  try {
+    await db.query(
+      `WITH patience AS (SELECT set_config('lock_timeout', $1, true))
+       SELECT pg_advisory_xact_lock(${acceptanceLock('$2')}) FROM patience`,
+      [`${Math.max(1, Math.round(timeoutMs))}ms`, queueId],
+    );
+    return true;
+  } catch (err) {
+    // 55P03 lock_not_available: lock_timeout ran out.
+    if ((err as { code?: string }).code === '55P03') return false;
+    throw err;
+  }
 }
 
-/** Removes 'accepting' rows older than the given age: their clients were told to retry. */
+/**
+ * Removes 'accepting' rows older than the given age. Only an smtp-ingress from before
+ * publish-first acceptance wrote that state (a row before its job, marked 'queued' after
+ * the PubAck); such a row left behind had its client told 451. Kept while a rolling
+ * upgrade can still run one; see docs/architecture/acceptance-order.md.
+ */
 export async function sweepAbandoned(db: Queryable, olderThanMs: number): Promise<number> {
   const result = await db.query(
     `DELETE FROM queue WHERE state = 'accepting' AND received_at < now() - make_interval(secs => $1::double precision / 1000)`,

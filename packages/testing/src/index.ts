@@ -11,6 +11,7 @@ export {
   type TestDnsSoa,
   type TestDnsTlsa,
 } from './dns-server.js';
+export { type JobQueueState, jobQueueState } from './job-queue.js';
 export { LineClient } from './line-client.js';
 export {
   type ArcSignOptions,

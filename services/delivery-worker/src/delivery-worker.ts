@@ -5,6 +5,7 @@ import type { SrsOptions } from '@tegami/protocol';
 import type { ResolverClient } from '@tegami/rpc';
 import type { Logger } from '@tegami/runtime';
 import {
+  awaitAcceptance,
   claimQueuedMessage,
   type DeliveryOutcome,
   type DueDelivery,
@@ -82,10 +83,10 @@ export interface DeliveryWorkerHandle {
 
 // A claim outlives a crashed worker by this much at most; a live one renews it.
 const CLAIM_MS = 60_000;
-// An 'accepting' row this young may still become 'queued' (its 250 is on the way).
+// An 'accepting' row (from an older smtp-ingress) this young may still become 'queued'.
 const ACCEPTING_GRACE_MS = 60_000;
-// A job whose queue row is missing: the row may not be visible yet, or was discarded.
-const MISSING_ROW_GRACE_MS = 30_000;
+// How long a job waits for the acceptance that published it before it is put back.
+const ACCEPTANCE_WAIT_MS = 5_000;
 // Retries due sooner than this wait as a nak'd job; later ones come back via the due scan.
 const NAK_HORIZON_MS = 30_000;
 const MAX_ALIAS_DEPTH = 8;
@@ -106,21 +107,26 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
   async function handleJob(job: DeliveryJob, control: JobControl): Promise<void> {
     // Claims are per handling, not per process: two jobs for one message never share one.
     const claimant = `${workerId}/${randomBytes(4).toString('hex')}`;
-    let claimed = await claimQueuedMessage(pool, job.queueId, claimant, CLAIM_MS);
-    // The job usually arrives a moment before smtp-ingress commits 'queued' (it publishes,
-    // waits for the PubAck, then commits): look again a few times before putting it back.
-    for (let wait = 5; claimed?.entry.state === 'accepting' && wait <= 320; wait *= 2) {
-      await new Promise((resolve) => setTimeout(resolve, wait));
-      claimed = await claimQueuedMessage(pool, job.queueId, claimant, CLAIM_MS);
+    // smtp-ingress publishes the job inside the transaction that writes the row and commits
+    // after the PubAck, so the job often comes first: wait for that transaction (a lock it
+    // holds), not for a timer. Then the row is there, or it never will be.
+    if (!(await awaitAcceptance(pool, job.queueId, ACCEPTANCE_WAIT_MS))) {
+      metrics?.jobs.inc({ result: 'retry-later' });
+      logger.info({ queueId: job.queueId }, 'the message is still being accepted; looking again later');
+      return control.nak(ACCEPTANCE_WAIT_MS);
     }
+    const claimed = await claimQueuedMessage(pool, job.queueId, claimant, CLAIM_MS);
     if (!claimed) {
-      if (Date.now() - Date.parse(job.enqueuedAt) < MISSING_ROW_GRACE_MS) return control.nak(1_000);
+      // Its acceptance was rolled back after the publish (the ingress died or failed before
+      // its commit, and answered no 250), or the row is gone since (dropped, pruned).
       metrics?.jobs.inc({ result: 'stale' });
-      logger.info({ queueId: job.queueId }, 'job for a message no longer queued: dropped');
+      logger.info({ queueId: job.queueId }, 'job for a message not in the queue: dropped');
       return control.ack();
     }
     const { entry } = claimed;
     if (entry.state === 'accepting') {
+      // Only an smtp-ingress from before publish-first acceptance writes this state (its row,
+      // then the job, then 'queued'): during a rolling upgrade, wait for its 'queued'.
       if (Date.now() - entry.receivedAt.getTime() < ACCEPTING_GRACE_MS) return control.nak(1_000);
       // Its client was answered 451 (the 250 never came): the sweep removes the row.
       metrics?.jobs.inc({ result: 'stale' });

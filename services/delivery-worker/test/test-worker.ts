@@ -8,11 +8,10 @@ import {
   findAccount,
   findMailbox,
   mailboxRawMessages,
-  markQueued,
   migrate,
   newQueueId,
   openStore,
-  recordAcceptedMessage,
+  queueAcceptedMessage,
   type StorePool,
   type TraceMessage,
   traceMessages,
@@ -135,7 +134,11 @@ export async function startTestWorker(
         input.raw ??
           `From: <${input.from}>\r\nTo: ${input.to.join(', ')}\r\nSubject: test ${queueId}\r\nMessage-ID: <${queueId}@test>\r\n\r\nHello ${queueId}\r\n`,
       );
-      await recordAcceptedMessage(store.pool, {
+      // As smtp-ingress does: the job published inside the transaction that writes the row.
+      const publish = async () => {
+        if (!input.held) await bus.publishJob({ queueId, enqueuedAt: new Date().toISOString() });
+      };
+      const message = {
         queueId,
         raw,
         sender: input.from,
@@ -150,9 +153,8 @@ export async function startTestWorker(
         authenticatedAs: input.authenticatedAs,
         junk: input.junk,
         requireTls: input.requireTls,
-      });
-      if (!input.held) await bus.publishJob({ queueId, enqueuedAt: new Date().toISOString() });
-      await markQueued(store.pool, queueId);
+      };
+      await queueAcceptedMessage(store.pool, message, publish);
       return queueId;
     },
     async release(queueId) {

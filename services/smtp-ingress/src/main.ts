@@ -24,7 +24,9 @@ import { inboundChecks } from './inbound-setup.js';
 import { inboundCheckSettings, mtaStsHostOf, smtpListeners, smtpSettings } from './settings.js';
 import { startSmtpIngress } from './smtp-ingress.js';
 
-// Every 'accepting' row older than this had its client told 451 long ago.
+// Every 'accepting' row older than this had its client told 451 long ago. This ingress
+// writes none (its rows are committed 'queued', after the PubAck); an older one, still
+// running during a rolling upgrade, may have left some behind.
 const ABANDONED_AFTER_MS = 10 * 60_000;
 
 const settings = {

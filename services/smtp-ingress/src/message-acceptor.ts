@@ -9,14 +9,7 @@ import {
   type SmtpRole,
 } from '@tegami/protocol';
 import type { Logger } from '@tegami/runtime';
-import {
-  type DmarcResultTally,
-  discardAccepting,
-  hasPopBeforeSmtp,
-  markQueued,
-  newQueueId,
-  recordAcceptedMessage,
-} from '@tegami/store';
+import { type DmarcResultTally, hasPopBeforeSmtp, newQueueId, queueAcceptedMessage } from '@tegami/store';
 import type pg from 'pg';
 import { isLoopbackAddress } from './client-address.js';
 import { checkInboundMessage, type InboundCheckDeps, type InboundVerdictSummary } from './inbound-checks.js';
@@ -49,8 +42,8 @@ const TEMPORARY_FAILURE = reply(451, '4.3.0', 'Temporary failure storing the mes
 /**
  * The end of a transaction: `250` is said only when the message is in Postgres and
  * JetStream has acknowledged its job. Any failure on the way answers 451 and leaves
- * nothing the delivery-worker would deliver (the row stays 'accepting' at worst, and
- * the sweep removes it).
+ * nothing the delivery-worker would deliver: the queue row is committed last, after the
+ * PubAck, or not at all.
  */
 export async function acceptMessage(
   deps: AcceptorDeps,
@@ -136,43 +129,55 @@ export async function acceptMessage(
     raw = checked.raw;
     junk = checked.junk;
   }
+  // The order, and what each crash leaves (docs/architecture/acceptance-order.md):
+  //   BEGIN; blob + queue row 'queued' + deliveries, holding the queue id's lock (one
+  //   statement) → publish the job, Nats-Msg-Id = queue id, wait for the PubAck → COMMIT
+  //   (waits for the WAL flush) → 250.
+  // - Killed before the PubAck: Postgres rolls the transaction back when the connection
+  //   drops; a job that reached the stream finds no row (below). No 250: the client retries.
+  // - Killed after the PubAck, before the COMMIT: the same. The worker that has the job
+  //   waits on the lock for the rollback, finds no row, and acks the job: nothing is
+  //   delivered, nothing stays queued.
+  // - Killed after the COMMIT, before the 250 is written: delivered, and the client sends
+  //   it again (RFC 5321 §6.1 prefers a duplicate to a loss; no order closes this window).
+  // - The publish fails (NATS down, no PubAck in time): rollback, 451; a job the stream did
+  //   store is the case above. The COMMIT fails: 451; the job, if any, the same.
+  // A 'queued' row is thus only ever visible with its job acknowledged by JetStream, and the
+  // worker, which can have the job before the COMMIT, waits for that one transaction
+  // (awaitAcceptance) instead of polling the row.
+  let failed: 'storage' | 'bus' = 'storage';
   try {
-    await recordAcceptedMessage(deps.pool, {
-      queueId,
-      raw,
-      sender,
-      recipients: envelope.recipients.map((r) => ({
-        address: r.address.toLowerCase(),
-        ...(r.params.notify ? { notify: r.params.notify } : {}),
-        ...(r.params.orcpt ? { orcpt: `${r.params.orcpt.addressType};${r.params.orcpt.address}` } : {}),
-      })),
-      messageId: findMessageId(raw),
-      clientAddress: client.address,
-      clientHelo: client.helo,
-      listener,
-      authenticatedAs: client.authenticated?.accountId,
-      dsnEnvid: envelope.mailParams.envid,
-      dsnRet: envelope.mailParams.ret,
-      junk,
-      verdict,
-      requireTls,
-      tlsRequiredNo,
-    });
+    await queueAcceptedMessage(
+      deps.pool,
+      {
+        queueId,
+        raw,
+        sender,
+        recipients: envelope.recipients.map((r) => ({
+          address: r.address.toLowerCase(),
+          ...(r.params.notify ? { notify: r.params.notify } : {}),
+          ...(r.params.orcpt ? { orcpt: `${r.params.orcpt.addressType};${r.params.orcpt.address}` } : {}),
+        })),
+        messageId: findMessageId(raw),
+        clientAddress: client.address,
+        clientHelo: client.helo,
+        listener,
+        authenticatedAs: client.authenticated?.accountId,
+        dsnEnvid: envelope.mailParams.envid,
+        dsnRet: envelope.mailParams.ret,
+        junk,
+        verdict,
+        requireTls,
+        tlsRequiredNo,
+      },
+      async () => {
+        failed = 'bus';
+        await deps.bus.publishJob({ queueId, enqueuedAt: now.toISOString() });
+        failed = 'storage';
+      },
+    );
   } catch (err) {
-    deps.metrics.errors.inc({ kind: 'storage' });
-    return outcome(TEMPORARY_FAILURE, err);
-  }
-  try {
-    await deps.bus.publishJob({ queueId, enqueuedAt: now.toISOString() });
-  } catch (err) {
-    deps.metrics.errors.inc({ kind: 'bus' });
-    await discardAccepting(deps.pool, queueId).catch(() => undefined);
-    return outcome(TEMPORARY_FAILURE, err);
-  }
-  try {
-    await markQueued(deps.pool, queueId);
-  } catch (err) {
-    // The job is out, but the row says 'accepting': the worker drops it. The client retries.
+    deps.metrics.errors.inc({ kind: failed });
     return outcome(TEMPORARY_FAILURE, err);
   }
   if (dmarcReport) deps.recordDmarc?.(dmarcReport);
