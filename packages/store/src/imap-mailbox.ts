@@ -9,10 +9,10 @@ import type {
   RecentRange,
   SearchNode,
 } from '@tegami/protocol';
-import type pg from 'pg';
-import { type Queryable, withTransaction } from './db.js';
+import type { Queryable } from './db.js';
 import { StoreError } from './errors.js';
 import { compileSearch } from './imap-search.js';
+import { mailboxName } from './mailboxes.js';
 import {
   MESSAGE_BYTES_COLUMNS,
   MESSAGE_BYTES_JOIN,
@@ -30,132 +30,171 @@ import {
 const NONE: RecentRange = { from: 0, to: 0 };
 
 /**
- * Takes the \Recent messages for this session (RFC 3501 §2.3.2: a message is recent in
- * exactly one session, the first to see it with the mailbox open read-write): the UIDs
- * from the last claim up to uidnext now. Its own short transaction, before the snapshot,
- * so the snapshot never updates a row (which REPEATABLE READ would refuse under load).
- * EXAMINE claims nothing and sees what nobody has claimed yet as recent.
+ * The mailbox row as the statement's snapshot saw it, and the \Recent claim for this
+ * session (RFC 3501 §2.3.2: a message is recent in exactly one session, the first to see
+ * it with the mailbox open read-write): `claimed` is where the last claim had left
+ * recent_uid, when this statement moved it up to the snapshot's uidnext. Only when there
+ * is something to claim is the row locked, so a hundred sessions opening a mailbox at
+ * once do not queue behind each other. The claim ends at the snapshot's uidnext, not at a
+ * newer one a concurrent APPEND may have committed while the lock was awaited: the
+ * messages the statement reads are those of its snapshot, and a UID claimed but not read
+ * would be recent for nobody. EXAMINE ($2 false) claims nothing and sees what nobody has
+ * claimed yet as recent.
+ *
+ * One statement instead of a claim and a REPEATABLE READ transaction of two or three
+ * reads (six round trips): a single statement reads everything at one snapshot already.
  */
-async function claimRecent(db: Queryable, mailboxId: string, claim: boolean): Promise<RecentRange> {
-  if (!claim) {
-    const row = await db.query<{ recent_uid: string; uidnext: string }>(
-      'SELECT recent_uid, uidnext FROM mailboxes WHERE id = $1',
-      [mailboxId],
-    );
-    return row.rows[0] ? { from: Number(row.rows[0].recent_uid), to: Number(row.rows[0].uidnext) } : NONE;
-  }
-  const row = await db.query<{ old: string; uidnext: string }>(
-    `UPDATE mailboxes m SET recent_uid = m.uidnext
-       FROM (SELECT id, recent_uid AS old FROM mailboxes WHERE id = $1 AND recent_uid < uidnext FOR UPDATE) o
-      WHERE m.id = o.id AND m.recent_uid < m.uidnext
-      RETURNING o.old, m.uidnext`,
-    [mailboxId],
-  );
-  // Nothing new: no row lock was taken, so a hundred sessions opening a mailbox at once do
-  // not queue behind each other.
-  return row.rows[0] ? { from: Number(row.rows[0].old), to: Number(row.rows[0].uidnext) } : NONE;
+const BOX_AND_CLAIM = `box AS (SELECT id, uidvalidity, uidnext, highestmodseq, recent_uid FROM mailboxes WHERE id = $1),
+     claim AS (
+       UPDATE mailboxes m SET recent_uid = b.uidnext
+         FROM (SELECT id, recent_uid AS old FROM mailboxes
+                WHERE id = $1 AND $2::boolean AND recent_uid < (SELECT uidnext FROM box) FOR UPDATE) o, box b
+        WHERE m.id = o.id AND m.recent_uid < b.uidnext
+        RETURNING o.old)`;
+
+interface BoxRow {
+  uidvalidity: string;
+  uidnext: string;
+  highestmodseq: string;
+  recent_uid: string;
+  claimed: string | null;
 }
 
+interface MessageStateRow {
+  uid: string | null;
+  flags: string[] | null;
+  modseq: string | null;
+}
+
+function recentOf(row: BoxRow, readOnly: boolean): RecentRange {
+  if (row.claimed !== null) return { from: Number(row.claimed), to: Number(row.uidnext) };
+  return readOnly ? { from: Number(row.recent_uid), to: Number(row.uidnext) } : NONE;
+}
+
+const SNAPSHOT_SQL = `WITH ${BOX_AND_CLAIM}
+  SELECT b.uidvalidity, b.uidnext, b.highestmodseq, b.recent_uid, (SELECT old FROM claim) AS claimed,
+         m.uid, m.flags, m.modseq
+    FROM box b
+    LEFT JOIN LATERAL (SELECT uid, flags, modseq FROM messages WHERE mailbox_id = b.id) m ON true
+   ORDER BY m.uid`;
+
+/** SELECT/EXAMINE: every message's UID, flags and MODSEQ, and \Recent claimed (above). */
 export async function openImapSnapshot(
-  pool: pg.Pool,
+  db: Queryable,
   mailboxId: string,
   readOnly: boolean,
 ): Promise<MailboxSnapshot> {
-  const recent = await claimRecent(pool, mailboxId, !readOnly);
-  return withTransaction(
-    pool,
-    async (client) => {
-      const box = await client.query<{ uidvalidity: string; uidnext: string; highestmodseq: string }>(
-        'SELECT uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE id = $1',
-        [mailboxId],
-      );
-      if (!box.rows[0]) throw new StoreError('not_found', `no mailbox ${mailboxId}`);
-      const messages = await client.query<{ uid: string; flags: string[]; modseq: string }>(
-        'SELECT uid, flags, modseq FROM messages WHERE mailbox_id = $1 ORDER BY uid',
-        [mailboxId],
-      );
-      return {
-        uidValidity: Number(box.rows[0].uidvalidity),
-        uidNext: Number(box.rows[0].uidnext),
-        highestModseq: BigInt(box.rows[0].highestmodseq),
-        messages: messages.rows.map(toState),
-        recent,
-      };
-    },
-    { isolation: 'REPEATABLE READ' },
-  );
+  const result = await db.query<BoxRow & MessageStateRow>({
+    name: 'imap-snapshot',
+    text: SNAPSHOT_SQL,
+    values: [mailboxId, !readOnly],
+  });
+  const box = result.rows[0];
+  if (!box) throw new StoreError('not_found', `no mailbox ${mailboxId}`);
+  return {
+    uidValidity: Number(box.uidvalidity),
+    uidNext: Number(box.uidnext),
+    highestModseq: BigInt(box.highestmodseq),
+    messages: result.rows.filter((row) => row.uid !== null).map(toState),
+    recent: recentOf(box, readOnly),
+  };
 }
 
+// Changes and expunges in one list (kind 'c' and 'x'); nothing is read beyond the mailbox
+// row when its HIGHESTMODSEQ says nothing changed.
+const CHANGES_SQL = `WITH ${BOX_AND_CLAIM}
+  SELECT b.uidnext, b.highestmodseq, b.recent_uid, (SELECT old FROM claim) AS claimed,
+         c.kind, c.uid, c.flags, c.modseq
+    FROM box b
+    LEFT JOIN LATERAL (
+      SELECT 'c' AS kind, uid, flags, modseq FROM messages
+       WHERE mailbox_id = b.id AND modseq > $3::bigint AND b.highestmodseq > $3::bigint
+      UNION ALL
+      SELECT 'x', uid, NULL, modseq FROM expunged_messages
+       WHERE mailbox_id = b.id AND modseq > $3::bigint AND b.highestmodseq > $3::bigint
+    ) c ON true
+   ORDER BY c.uid`;
+
+/** What changed since `modseq` (a session's sync), and \Recent claimed (above). */
 export async function imapChangesSince(
-  pool: pg.Pool,
+  db: Queryable,
   mailboxId: string,
   modseq: bigint,
   readOnly: boolean,
 ): Promise<MailboxChanges> {
-  const recent = await claimRecent(pool, mailboxId, !readOnly);
-  return withTransaction(
-    pool,
-    async (client) => {
-      const box = await client.query<{ uidnext: string; highestmodseq: string }>(
-        'SELECT uidnext, highestmodseq FROM mailboxes WHERE id = $1',
-        [mailboxId],
-      );
-      if (!box.rows[0]) throw new StoreError('not_found', `no mailbox ${mailboxId}`);
-      const highest = BigInt(box.rows[0].highestmodseq);
-      if (highest <= modseq) {
-        return {
-          highestModseq: highest,
-          uidNext: Number(box.rows[0].uidnext),
-          changed: [],
-          expunged: [],
-          recent,
-        };
-      }
-      const changed = await client.query<{ uid: string; flags: string[]; modseq: string }>(
-        'SELECT uid, flags, modseq FROM messages WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid',
-        [mailboxId, modseq.toString()],
-      );
-      const expunged = await client.query<{ uid: string }>(
-        'SELECT uid FROM expunged_messages WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid',
-        [mailboxId, modseq.toString()],
-      );
-      return {
-        highestModseq: highest,
-        uidNext: Number(box.rows[0].uidnext),
-        changed: changed.rows.map(toState),
-        expunged: expunged.rows.map((r) => Number(r.uid)),
-        recent,
-      };
-    },
-    { isolation: 'REPEATABLE READ' },
-  );
+  const result = await db.query<Omit<BoxRow, 'uidvalidity'> & MessageStateRow & { kind: 'c' | 'x' | null }>({
+    name: 'imap-changes',
+    text: CHANGES_SQL,
+    values: [mailboxId, !readOnly, modseq.toString()],
+  });
+  const box = result.rows[0];
+  if (!box) throw new StoreError('not_found', `no mailbox ${mailboxId}`);
+  const changed: MessageState[] = [];
+  const expunged: number[] = [];
+  for (const row of result.rows) {
+    if (row.kind === 'c') changed.push(toState(row));
+    else if (row.kind === 'x') expunged.push(Number(row.uid));
+  }
+  return {
+    highestModseq: BigInt(box.highestmodseq),
+    uidNext: Number(box.uidnext),
+    changed,
+    expunged,
+    recent: recentOf({ ...box, uidvalidity: '0' }, readOnly),
+  };
 }
+
+interface StatusRow {
+  uidnext: string;
+  uidvalidity: string;
+  highestmodseq: string;
+  messages: string;
+  recent: string;
+  unseen: string;
+  size: string;
+}
+
+const STATUS_COLUMNS = `b.uidnext, b.uidvalidity, b.highestmodseq,
+            count(m.uid) AS messages,
+            count(m.uid) FILTER (WHERE m.uid >= b.recent_uid) AS recent,
+            count(m.uid) FILTER (WHERE NOT m.flags @> ARRAY['\\Seen']) AS unseen,
+            COALESCE(sum(m.size), 0) AS size`;
 
 export async function imapMailboxStatus(
   db: Queryable,
   mailboxId: string,
 ): Promise<MailboxStatus | undefined> {
-  const result = await db.query<{
-    uidnext: string;
-    uidvalidity: string;
-    highestmodseq: string;
-    messages: string;
-    recent: string;
-    unseen: string;
-    size: string;
-  }>(
-    `SELECT b.uidnext, b.uidvalidity, b.highestmodseq,
-            count(m.uid) AS messages,
-            count(m.uid) FILTER (WHERE m.uid >= b.recent_uid) AS recent,
-            count(m.uid) FILTER (WHERE NOT m.flags @> ARRAY['\\Seen']) AS unseen,
-            COALESCE(sum(m.size), 0) AS size
+  const result = await db.query<StatusRow>(
+    `SELECT ${STATUS_COLUMNS}
        FROM mailboxes b LEFT JOIN messages m ON m.mailbox_id = b.id
       WHERE b.id = $1
       GROUP BY b.id`,
     [mailboxId],
   );
-  const row = result.rows[0];
-  if (!row) return undefined;
+  return result.rows[0] && toStatus(result.rows[0]);
+}
+
+/**
+ * STATUS of the account's mailbox by name, finding it and counting in one statement;
+ * undefined when there is no such mailbox or it is \Noselect.
+ */
+export async function imapMailboxStatusByName(
+  db: Queryable,
+  accountId: string,
+  name: string,
+): Promise<MailboxStatus | undefined> {
+  const result = await db.query<StatusRow>({
+    name: 'imap-status-by-name',
+    text: `SELECT ${STATUS_COLUMNS}
+             FROM mailboxes b LEFT JOIN messages m ON m.mailbox_id = b.id
+            WHERE b.account_id = $1 AND b.name = $2 AND NOT b.noselect
+            GROUP BY b.id`,
+    values: [accountId, mailboxName(name)],
+  });
+  return result.rows[0] && toStatus(result.rows[0]);
+}
+
+function toStatus(row: StatusRow): MailboxStatus {
   return {
     messages: Number(row.messages),
     recent: Number(row.recent),
@@ -188,14 +227,16 @@ export async function fetchImapMessages(
     metadata?: MessageMetadata | null;
     header_prefix?: Buffer;
     data?: Buffer;
-  }>(
-    `SELECT m.uid, m.flags, m.modseq, m.internal_date, m.size
+  }>({
+    // Four texts, one prepared statement each (by what the FETCH needs).
+    name: `imap-fetch${needs.metadata ? '-metadata' : ''}${needs.raw ? '-raw' : ''}`,
+    text: `SELECT m.uid, m.flags, m.modseq, m.internal_date, m.size
             ${needs.metadata ? ', m.metadata' : ''}${needs.raw ? `, ${MESSAGE_BYTES_COLUMNS}` : ''}
        FROM messages m ${needs.raw ? MESSAGE_BYTES_JOIN : ''}
       WHERE m.mailbox_id = $1 AND m.uid = ANY($2::bigint[])
       ORDER BY m.uid`,
-    [mailboxId, uids],
-  );
+    values: [mailboxId, uids],
+  });
   return result.rows.map((row) => ({
     uid: Number(row.uid),
     flags: row.flags,
@@ -231,6 +272,6 @@ export async function mailboxRawMessages(
   return [...messages].map(([uid, raw]) => ({ uid, raw }));
 }
 
-function toState(row: { uid: string; flags: string[]; modseq: string }): MessageState {
-  return { uid: Number(row.uid), flags: row.flags, modseq: BigInt(row.modseq) };
+function toState(row: MessageStateRow): MessageState {
+  return { uid: Number(row.uid), flags: row.flags ?? [], modseq: BigInt(row.modseq ?? 0) };
 }

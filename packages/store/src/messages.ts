@@ -9,7 +9,7 @@ import {
 import type pg from 'pg';
 import { quotaUsage } from './account-usage.js';
 import { blobId, storeBlobsSql } from './blobs.js';
-import { withTransaction } from './db.js';
+import { type Queryable, withTransaction } from './db.js';
 import { StoreError } from './errors.js';
 import { allocateUids, bumpModseq, mailboxName, uidAllocationSql } from './mailboxes.js';
 
@@ -77,19 +77,13 @@ export type AppendedMessage = Exclude<AppendResult, string> & {
   readonly modseq: bigint;
 };
 
-/**
- * APPEND: stores the blob, allocates the UID and inserts the message in one statement
- * (one implicit transaction, one round trip). The mailbox row stays locked from the
- * allocation to the commit, so concurrent appenders to one mailbox get strictly
- * increasing UIDs in commit order.
- */
-export async function appendMessage(pool: pg.Pool, input: AppendInput): Promise<AppendedMessage> {
-  const result = await pool.query<{ first_uid: string; modseq: string; uidvalidity: string }>(
-    `WITH allocated AS (${uidAllocationSql('$1', '1')}),
+/** The APPEND statement: `allocated` and `quota` are the CTEs it starts with, $2-$8 the message. */
+function appendSql(head: string, mailboxId: string): string {
+  return `WITH ${head},
           blob AS (${storeBlobsSql('(SELECT $2::bytea AS sha, $3::bigint AS size, $4::bytea AS data FROM allocated) b')}),
           message AS (${insertMessagesSql(
             {
-              mailboxId: '$1',
+              mailboxId,
               uid: 'first_uid',
               blobSha256: '$2',
               size: '$3',
@@ -101,18 +95,32 @@ export async function appendMessage(pool: pg.Pool, input: AppendInput): Promise<
               headerPrefix: "''::bytea",
             },
             'allocated',
-          )})
+          )})`;
+}
+
+function appendValues(input: Omit<AppendInput, 'mailboxId'>): unknown[] {
+  return [
+    blobId(input.raw),
+    input.raw.length,
+    input.raw,
+    input.internalDate ?? new Date(),
+    normaliseFlags(input.flags ?? []),
+    metadataParam(input.metadata),
+    input.searchText ?? null,
+  ];
+}
+
+/**
+ * APPEND: stores the blob, allocates the UID and inserts the message in one statement
+ * (one implicit transaction, one round trip). The mailbox row stays locked from the
+ * allocation to the commit, so concurrent appenders to one mailbox get strictly
+ * increasing UIDs in commit order.
+ */
+export async function appendMessage(pool: Queryable, input: AppendInput): Promise<AppendedMessage> {
+  const result = await pool.query<{ first_uid: string; modseq: string; uidvalidity: string }>(
+    `${appendSql(`allocated AS (${uidAllocationSql('$1', '1')})`, '$1')}
      SELECT first_uid, modseq, uidvalidity FROM allocated`,
-    [
-      input.mailboxId,
-      blobId(input.raw),
-      input.raw.length,
-      input.raw,
-      input.internalDate ?? new Date(),
-      normaliseFlags(input.flags ?? []),
-      metadataParam(input.metadata),
-      input.searchText ?? null,
-    ],
+    [input.mailboxId, ...appendValues(input)],
   );
   const row = result.rows[0];
   if (!row) throw new StoreError('not_found', `no mailbox ${input.mailboxId}, or its UIDs are used up`);
@@ -120,42 +128,82 @@ export async function appendMessage(pool: pg.Pool, input: AppendInput): Promise<
 }
 
 /**
+ * IMAP APPEND by mailbox name: finds the account's mailbox, checks the quota and appends
+ * (as appendMessage) in one statement, where it took three round trips. 'nonexistent'
+ * for no such mailbox or a \Noselect one, 'over-quota' when the message does not fit. The
+ * quota is read without a lock, as quotaUsage reads it (account-usage.ts).
+ */
+export async function appendMessageByName(
+  db: Queryable,
+  accountId: string,
+  name: string,
+  input: Omit<AppendInput, 'mailboxId'>,
+): Promise<(AppendedMessage & { readonly mailboxId: string }) | 'nonexistent' | 'over-quota'> {
+  const head = `box AS (SELECT id FROM mailboxes WHERE account_id = $1 AND name = $9 AND NOT noselect),
+          quota AS (SELECT a.quota_bytes IS NULL OR COALESCE(u.bytes, 0) + $3::bigint <= a.quota_bytes AS fits
+                      FROM accounts a LEFT JOIN account_usage u ON u.account_id = a.id WHERE a.id = $1),
+          allocated AS (${uidAllocationSql('(SELECT id FROM box WHERE COALESCE((SELECT fits FROM quota), true))', '1')})`;
+  const result = await db.query<{
+    mailbox_id: string | null;
+    fits: boolean | null;
+    first_uid: string | null;
+    modseq: string | null;
+    uidvalidity: string | null;
+  }>({
+    name: 'imap-append-by-name',
+    text: `${appendSql(head, '(SELECT id FROM box)')}
+     SELECT (SELECT id FROM box) AS mailbox_id, (SELECT fits FROM quota) AS fits, a.first_uid, a.modseq, a.uidvalidity
+       FROM (SELECT 1) one LEFT JOIN allocated a ON true`,
+    values: [accountId, ...appendValues(input), mailboxName(name)],
+  });
+  const row = result.rows[0]!;
+  if (row.mailbox_id === null) return 'nonexistent';
+  if (row.fits === false) return 'over-quota';
+  if (row.first_uid === null || row.modseq === null || row.uidvalidity === null)
+    throw new StoreError('not_found', `mailbox ${name} is gone, or its UIDs are used up`);
+  return {
+    mailboxId: row.mailbox_id,
+    uid: Number(row.first_uid),
+    modseq: BigInt(row.modseq),
+    uidValidity: Number(row.uidvalidity),
+  };
+}
+
+/**
  * STORE: changes the flags of the given UIDs. Messages whose flags actually change get one
- * new MODSEQ; a store that changes nothing rolls back and leaves HIGHESTMODSEQ as it was
- * (RFC 7162 §3.1.3).
+ * new MODSEQ; a store that changes nothing leaves HIGHESTMODSEQ as it was (RFC 7162
+ * §3.1.3). One round trip: migration 0018's imap_store_flags locks the mailbox row, then
+ * changes the flags as the last writer left them.
  */
 export async function updateFlags(
-  pool: pg.Pool,
+  db: Queryable,
   mailboxId: string,
   uids: readonly number[],
   operation: FlagOperation,
   flagsInput: readonly string[],
 ): Promise<MessageState[]> {
-  const flags = normaliseFlags(flagsInput);
-  // Flag names are case-insensitive (as normaliseFlags and SEARCH take them): a flag the
-  // message has keeps its spelling on add, any spelling removes it. Sorted as normaliseFlags
-  // sorts (code points), whatever the database's collation.
-  const expression = {
-    replace: '$3::text[]',
-    add: `ARRAY(SELECT f FROM (SELECT DISTINCT ON (lower(f)) f FROM unnest(flags || $3::text[]) WITH ORDINALITY x(f, n)
-                 ORDER BY lower(f), n) d ORDER BY f COLLATE "C")`,
-    remove: `ARRAY(SELECT f FROM unnest(flags) f WHERE NOT lower(f) = ANY(SELECT lower(r) FROM unnest($3::text[]) r)
-              ORDER BY f COLLATE "C")`,
-  }[operation];
-  return unlessNoChange(
-    withTransaction(pool, async (client) => {
-      const modseq = await bumpModseq(client, mailboxId);
-      if (modseq === undefined) throw new StoreError('not_found', `no mailbox ${mailboxId}`);
-      const changed = await client.query<{ uid: string; flags: string[] }>(
-        `UPDATE messages SET flags = ${expression}, modseq = $4
-          WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) AND flags IS DISTINCT FROM ${expression}
-          RETURNING uid, flags`,
-        [mailboxId, uids, flags, modseq.toString()],
-      );
-      if (!changed.rowCount) throw new RollbackNoChange();
-      return changed.rows.map((row) => ({ uid: Number(row.uid), flags: row.flags, modseq }));
+  const result = await mailboxFunction(
+    db.query<{ uid: string; flags: string[]; modseq: string }>({
+      name: 'imap-store-flags',
+      text: 'SELECT uid, flags, modseq FROM imap_store_flags($1, $2::bigint[], $3, $4::text[])',
+      values: [mailboxId, uids, operation, normaliseFlags(flagsInput)],
     }),
+    mailboxId,
   );
+  return result.rows.map((row) => ({ uid: Number(row.uid), flags: row.flags, modseq: BigInt(row.modseq) }));
+}
+
+/** A mailbox gone before migration 0018's functions locked it is a StoreError, as elsewhere. */
+async function mailboxFunction<R extends pg.QueryResultRow>(
+  query: Promise<pg.QueryResult<R>>,
+  mailboxId: string,
+): Promise<pg.QueryResult<R>> {
+  try {
+    return await query;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'P0002') throw new StoreError('not_found', `no mailbox ${mailboxId}`);
+    throw err;
+  }
 }
 
 export interface ExpungeOptions {
@@ -165,21 +213,37 @@ export interface ExpungeOptions {
 
 /**
  * Removes the given messages (IMAP EXPUNGE, POP3 DELE at QUIT), recording each expunge at
- * one new MODSEQ; returns the UIDs removed, ascending. Nothing removed: nothing changes.
+ * one new MODSEQ; returns the UIDs removed, ascending, and that MODSEQ (undefined when
+ * nothing was removed: then nothing changes). One round trip: migration 0018's
+ * imap_expunge.
  */
+export async function expungeMessagesAt(
+  db: Queryable,
+  mailboxId: string,
+  uids: readonly number[],
+  options: ExpungeOptions = {},
+): Promise<{ uids: number[]; modseq: bigint | undefined }> {
+  if (uids.length === 0) return { uids: [], modseq: undefined };
+  const result = await mailboxFunction(
+    db.query<{ uid: string; modseq: string }>({
+      name: 'imap-expunge',
+      text: 'SELECT uid, modseq FROM imap_expunge($1, $2::bigint[], $3)',
+      values: [mailboxId, uids, options.deletedOnly ?? false],
+    }),
+    mailboxId,
+  );
+  const first = result.rows[0];
+  return { uids: result.rows.map((row) => Number(row.uid)), modseq: first && BigInt(first.modseq) };
+}
+
+/** expungeMessagesAt, the UIDs only. */
 export async function expungeMessages(
-  pool: pg.Pool,
+  db: Queryable,
   mailboxId: string,
   uids: readonly number[],
   options: ExpungeOptions = {},
 ): Promise<number[]> {
-  return unlessNoChange(
-    withTransaction(pool, async (client) => {
-      const expunged = await expungeInTransaction(client, mailboxId, uids, options);
-      if (expunged.length === 0) throw new RollbackNoChange();
-      return expunged;
-    }),
-  );
+  return (await expungeMessagesAt(db, mailboxId, uids, options)).uids;
 }
 
 /**
@@ -305,16 +369,4 @@ export async function listMessages(pool: pg.Pool, mailboxId: string): Promise<Me
     modseq: BigInt(row.modseq),
     internalDate: row.internal_date,
   }));
-}
-
-/** Thrown to roll back a transaction that turned out to change nothing (MODSEQ stays). */
-class RollbackNoChange extends Error {}
-
-async function unlessNoChange<T>(change: Promise<T[]>): Promise<T[]> {
-  try {
-    return await change;
-  } catch (err) {
-    if (err instanceof RollbackNoChange) return [];
-    throw err;
-  }
 }

@@ -1,7 +1,8 @@
 import type { MailboxChanged } from '@tegami/bus';
 
 // The flag changes one session made in the mailbox it has open (a STORE, or the \Seen a
-// FETCH of a body sets), by the MODSEQ the store gave each. The change is announced on the
+// FETCH of a body sets) and its EXPUNGEs (after which it syncs at once), by the MODSEQ the
+// store gave each. The change is announced on the
 // bus for every other session, and comes back to this one too: that echo is not news, the
 // session told its client already (RFC 3501 §6.4.6 STORE answers, FETCH FLAGS), so it must
 // not make the session read the store again. Only the echo is skipped: changes of others
@@ -28,7 +29,7 @@ export class OwnChanges {
 
   /** Whether the event is the echo of a change this session made (and forgets it: it comes once). */
   isOwn(event: MailboxChanged): boolean {
-    if (event.kind !== 'flags' || event.modseq === undefined) return false;
+    if ((event.kind !== 'flags' && event.kind !== 'expunge') || event.modseq === undefined) return false;
     return this.modseqs.delete(event.modseq);
   }
 }

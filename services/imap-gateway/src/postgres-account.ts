@@ -10,18 +10,17 @@ import {
   type OpenMailbox,
 } from '@tegami/protocol';
 import {
-  appendMessage,
+  appendMessageByName,
   copyMessages,
   createMailbox,
   deleteMailbox,
-  expungeMessages,
+  expungeMessagesAt,
   fetchImapMessages,
   findMailbox,
   imapChangesSince,
-  imapMailboxStatus,
+  imapMailboxStatusByName,
   listMailboxes,
   openImapSnapshot,
-  quotaUsage,
   renameMailbox,
   StoreError,
   searchImapMessages,
@@ -109,9 +108,11 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
       async expunge(uids) {
         // \Deleted is checked in the same statement that removes: a flag cleared by
         // another session a moment ago saves its message.
-        const removed = await expungeMessages(pool, mailboxId, uids, { deletedOnly: true });
-        if (removed.length > 0) await publish(mailboxId, 'expunge', removed);
-        return removed;
+        const removed = await expungeMessagesAt(pool, mailboxId, uids, { deletedOnly: true });
+        // The session syncs right after its EXPUNGE: the echo is not news either.
+        if (removed.modseq !== undefined)
+          await publish(mailboxId, 'expunge', removed.uids, own.note(removed.modseq));
+        return removed.uids;
       },
       search: (criteria) => searchImapMessages(pool, mailboxId, criteria),
       async copy(uids, target, move): Promise<CopyResult> {
@@ -188,27 +189,22 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
       return 'ok';
     },
     setSubscribed: (name, subscribed) => storeResult(() => setSubscribed(pool, accountId, name, subscribed)),
-    async status(name) {
-      const mailbox = await findMailbox(pool, accountId, name);
-      return mailbox && !mailbox.noselect ? imapMailboxStatus(pool, mailbox.id) : undefined;
-    },
+    // Found and counted in one statement; undefined for a \Noselect name too.
+    status: (name) => imapMailboxStatusByName(pool, accountId, name),
     open,
     async append(name, message): Promise<AppendResult> {
-      const mailbox = await findMailbox(pool, accountId, name);
-      if (!mailbox || mailbox.noselect) return 'nonexistent';
-      const usage = await quotaUsage(pool, accountId);
-      if (usage && !usage.fits(message.raw.length)) return 'over-quota';
       // The same description delivery stores: FETCH and SEARCH never parse again.
       const description = describeMessage(message.raw);
-      const appended = await appendMessage(pool, {
-        mailboxId: mailbox.id,
+      // Mailbox found, quota checked and message stored in one statement.
+      const appended = await appendMessageByName(pool, accountId, name, {
         raw: message.raw,
         flags: message.flags,
         ...(message.internalDate && { internalDate: message.internalDate }),
         metadata: description.metadata,
         searchText: description.searchText,
       });
-      await publish(mailbox.id, 'exists', [appended.uid]);
+      if (typeof appended === 'string') return appended;
+      await publish(appended.mailboxId, 'exists', [appended.uid]);
       return { uidValidity: appended.uidValidity, uid: appended.uid };
     },
     close() {
