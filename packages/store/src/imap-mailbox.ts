@@ -8,6 +8,7 @@ import type {
   MessageState,
   RecentRange,
   SearchNode,
+  SpecialUseAttribute,
 } from '@tegami/protocol';
 import type { Queryable } from './db.js';
 import { StoreError } from './errors.js';
@@ -44,13 +45,17 @@ const NONE: RecentRange = { from: 0, to: 0 };
  * One statement instead of a claim and a REPEATABLE READ transaction of two or three
  * reads (six round trips): a single statement reads everything at one snapshot already.
  */
-const BOX_AND_CLAIM = `box AS (SELECT id, uidvalidity, uidnext, highestmodseq, recent_uid FROM mailboxes WHERE id = $1),
+function boxAndClaim(where: string): string {
+  return `box AS (SELECT id, name, special_use, uidvalidity, uidnext, highestmodseq, recent_uid FROM mailboxes
+                   WHERE ${where}),
      claim AS (
        UPDATE mailboxes m SET recent_uid = b.uidnext
          FROM (SELECT id, recent_uid AS old FROM mailboxes
-                WHERE id = $1 AND $2::boolean AND recent_uid < (SELECT uidnext FROM box) FOR UPDATE) o, box b
+                WHERE id = (SELECT id FROM box) AND $2::boolean AND recent_uid < (SELECT uidnext FROM box)
+                  FOR UPDATE) o, box b
         WHERE m.id = o.id AND m.recent_uid < b.uidnext
         RETURNING o.old)`;
+}
 
 interface BoxRow {
   uidvalidity: string;
@@ -71,38 +76,79 @@ function recentOf(row: BoxRow, readOnly: boolean): RecentRange {
   return readOnly ? { from: Number(row.recent_uid), to: Number(row.uidnext) } : NONE;
 }
 
-const SNAPSHOT_SQL = `WITH ${BOX_AND_CLAIM}
-  SELECT b.uidvalidity, b.uidnext, b.highestmodseq, b.recent_uid, (SELECT old FROM claim) AS claimed,
-         m.uid, m.flags, m.modseq
+function snapshotSql(where: string): string {
+  return `WITH ${boxAndClaim(where)}
+  SELECT b.id, b.name, b.special_use, b.uidvalidity, b.uidnext, b.highestmodseq, b.recent_uid,
+         (SELECT old FROM claim) AS claimed, m.uid, m.flags, m.modseq
     FROM box b
     LEFT JOIN LATERAL (SELECT uid, flags, modseq FROM messages WHERE mailbox_id = b.id) m ON true
    ORDER BY m.uid`;
+}
 
-/** SELECT/EXAMINE: every message's UID, flags and MODSEQ, and \Recent claimed (above). */
+type SnapshotRow = BoxRow &
+  MessageStateRow & { id: string; name: string; special_use: SpecialUseAttribute | null };
+
+function toSnapshot(rows: readonly SnapshotRow[], readOnly: boolean): MailboxSnapshot | undefined {
+  const box = rows[0];
+  if (!box) return undefined;
+  return {
+    uidValidity: Number(box.uidvalidity),
+    uidNext: Number(box.uidnext),
+    highestModseq: BigInt(box.highestmodseq),
+    messages: rows.filter((row) => row.uid !== null).map(toState),
+    recent: recentOf(box, readOnly),
+  };
+}
+
+/** SELECT/EXAMINE again of a mailbox open already (by id): as openImapMailbox. */
 export async function openImapSnapshot(
   db: Queryable,
   mailboxId: string,
   readOnly: boolean,
 ): Promise<MailboxSnapshot> {
-  const result = await db.query<BoxRow & MessageStateRow>({
+  const result = await db.query<SnapshotRow>({
     name: 'imap-snapshot',
-    text: SNAPSHOT_SQL,
+    text: snapshotSql('id = $1'),
     values: [mailboxId, !readOnly],
   });
+  const snapshot = toSnapshot(result.rows, readOnly);
+  if (!snapshot) throw new StoreError('not_found', `no mailbox ${mailboxId}`);
+  return snapshot;
+}
+
+export interface OpenedImapMailbox {
+  readonly id: string;
+  /** As stored (INBOX in capitals). */
+  readonly name: string;
+  readonly specialUse: SpecialUseAttribute | null;
+  readonly snapshot: MailboxSnapshot;
+}
+
+/**
+ * SELECT/EXAMINE: finds the account's mailbox by name and reads every message's UID, flags
+ * and MODSEQ, claiming \Recent (above), in one statement; undefined when there is no such
+ * mailbox or it is \Noselect.
+ */
+export async function openImapMailbox(
+  db: Queryable,
+  accountId: string,
+  name: string,
+  readOnly: boolean,
+): Promise<OpenedImapMailbox | undefined> {
+  const result = await db.query<SnapshotRow>({
+    name: 'imap-open-by-name',
+    text: snapshotSql('account_id = $1 AND name = $3 AND NOT noselect'),
+    values: [accountId, !readOnly, mailboxName(name)],
+  });
+  const snapshot = toSnapshot(result.rows, readOnly);
   const box = result.rows[0];
-  if (!box) throw new StoreError('not_found', `no mailbox ${mailboxId}`);
-  return {
-    uidValidity: Number(box.uidvalidity),
-    uidNext: Number(box.uidnext),
-    highestModseq: BigInt(box.highestmodseq),
-    messages: result.rows.filter((row) => row.uid !== null).map(toState),
-    recent: recentOf(box, readOnly),
-  };
+  if (!snapshot || !box) return undefined;
+  return { id: box.id, name: box.name, specialUse: box.special_use, snapshot };
 }
 
 // Changes and expunges in one list (kind 'c' and 'x'); nothing is read beyond the mailbox
 // row when its HIGHESTMODSEQ says nothing changed.
-const CHANGES_SQL = `WITH ${BOX_AND_CLAIM}
+const CHANGES_SQL = `WITH ${boxAndClaim('id = $1')}
   SELECT b.uidnext, b.highestmodseq, b.recent_uid, (SELECT old FROM claim) AS claimed,
          c.kind, c.uid, c.flags, c.modseq
     FROM box b

@@ -68,10 +68,12 @@ export async function createMailbox(
 }
 
 export async function listMailboxes(db: Queryable, accountId: string): Promise<Mailbox[]> {
-  const result = await db.query<MailboxRow>(
-    `SELECT ${MAILBOX_COLUMNS} FROM mailboxes WHERE account_id = $1 ORDER BY name`,
-    [accountId],
-  );
+  const result = await db.query<MailboxRow>({
+    // IMAP LIST, one of the most frequent commands: a prepared statement.
+    name: 'list-mailboxes',
+    text: `SELECT ${MAILBOX_COLUMNS} FROM mailboxes WHERE account_id = $1 ORDER BY name`,
+    values: [accountId],
+  });
   return result.rows.map(toMailbox);
 }
 

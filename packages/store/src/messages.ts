@@ -201,7 +201,8 @@ async function mailboxFunction<R extends pg.QueryResultRow>(
   try {
     return await query;
   } catch (err) {
-    if ((err as { code?: string }).code === 'P0002') throw new StoreError('not_found', `no mailbox ${mailboxId}`);
+    if ((err as { code?: string }).code === 'P0002')
+      throw new StoreError('not_found', `no mailbox ${mailboxId}`);
     throw err;
   }
 }

@@ -6,6 +6,7 @@ import {
   type FetchedMessage,
   type ImapAccount,
   type MailboxOperationResult,
+  type MailboxSnapshot,
   type MessageMetadata,
   type OpenMailbox,
 } from '@tegami/protocol';
@@ -20,6 +21,7 @@ import {
   imapChangesSince,
   imapMailboxStatusByName,
   listMailboxes,
+  openImapMailbox,
   openImapSnapshot,
   renameMailbox,
   StoreError,
@@ -71,15 +73,26 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
   };
 
   const open = async (name: string, readOnly: boolean): Promise<OpenMailbox | undefined> => {
-    const mailbox = await findMailbox(pool, accountId, name);
-    if (!mailbox || mailbox.noselect) return undefined;
+    // Found and read in one statement. The snapshot read with it answers a snapshot()
+    // asked in the same turn of the event loop, as SELECT asks right after opening; one
+    // asked later, when the mailbox may have changed meanwhile, is read again.
+    const mailbox = await openImapMailbox(pool, accountId, name, readOnly);
+    if (!mailbox) return undefined;
     const mailboxId = mailbox.id;
+    let opened: MailboxSnapshot | undefined = mailbox.snapshot;
+    setImmediate(() => {
+      opened = undefined;
+    });
     const unwatchers = new Set<() => void>();
     const own = new OwnChanges();
     return {
       name: mailbox.name,
       readOnly,
-      snapshot: () => openImapSnapshot(pool, mailboxId, readOnly),
+      async snapshot() {
+        const first = opened;
+        opened = undefined;
+        return first ?? openImapSnapshot(pool, mailboxId, readOnly);
+      },
       changesSince: (modseq) => imapChangesSince(pool, mailboxId, modseq, readOnly),
       async fetch(uids, needs): Promise<FetchedMessage[]> {
         const rows = await fetchImapMessages(pool, mailboxId, uids, needs);
