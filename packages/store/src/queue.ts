@@ -60,6 +60,7 @@ const acceptanceLock = (queueIdParam: string) => `1952802657, hashtext(${queueId
 // Longer than a publish may take (the bus gives up after its request timeout, 5 s): an
 // ingress that vanished mid-publish (no FIN, no RST) does not hold the lock for longer.
 const ACCEPTANCE_IDLE_TIMEOUT = '30s';
+const PREPARED_BATCH_SIZES = 16;
 
 /**
  * The message, its queue row (already 'queued') and one delivery row per recipient, in one
@@ -127,8 +128,12 @@ export async function recordAcceptedMessages(
     ),
     column(recipients.map(({ r }) => r.orcpt ?? null)),
   ];
-  await db.query(
-    `WITH acceptance AS (
+  await db.query({
+    // Named for the sizes a batch usually has, so a pooled connection plans each once; the
+    // text depends only on the number of messages. Larger batches are rare and planned
+    // each time, rather than a prepared statement per size on every connection.
+    ...(messages.length <= PREPARED_BATCH_SIZES && { name: `tegami_record_accepted_${messages.length}` }),
+    text: `WITH acceptance AS (
        SELECT count(pg_advisory_xact_lock(${acceptanceLock('l.id')})) AS locks,
               (SELECT set_config('idle_in_transaction_session_timeout', '${ACCEPTANCE_IDLE_TIMEOUT}', true)) AS idle
          FROM (SELECT id FROM unnest(${ids}::text[]) AS id ORDER BY hashtext(id)) AS l
@@ -154,8 +159,8 @@ export async function recordAcceptedMessages(
             CASE WHEN r.notify = '' THEN NULL ELSE string_to_array(r.notify, ',') END, r.orcpt
        FROM unnest(${deliveryColumns[0]}::text[], ${deliveryColumns[1]}::text[], ${deliveryColumns[2]}::text[],
                    ${deliveryColumns[3]}::text[]) AS r(queue_id, recipient, notify, orcpt)`,
-    params,
-  );
+    values: params,
+  });
 }
 
 /**
