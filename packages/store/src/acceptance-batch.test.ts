@@ -173,9 +173,11 @@ describe('acceptance batches (group commit)', () => {
         laterPublished.push(id);
       }),
     );
-    // One batch in flight: the later ones wait for it rather than open a transaction each.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // One batch in flight: the later ones wait for it rather than open a transaction each
+    // (a turn of the event loop lets a wrongly started batch get as far as its statement).
+    await new Promise((resolve) => setImmediate(resolve));
     expect(laterPublished).toEqual([]);
+    expect(await acceptanceLockHolders()).toEqual([1]);
     release.open();
     await Promise.all([firstAccepted, ...laterAccepted]);
     expect(laterPublished.sort()).toEqual([...later].sort());
