@@ -47,15 +47,27 @@ export async function withTransaction<T>(
   options: { readonly isolation?: 'REPEATABLE READ' } = {},
 ): Promise<T> {
   const client = await pool.connect();
+  // A connection that dies between two queries (Postgres restarted, the backend terminated
+  // while fn awaits something else, e.g. a publish) emits 'error' on the client, which
+  // nothing else listens to while it is checked out: without this the process would crash.
+  // The next query fails with it, and the client is destroyed on release, not pooled again.
+  let lost: Error | undefined;
+  const onError = (err: Error) => {
+    lost = err;
+  };
+  client.on('error', onError);
   try {
     await client.query(options.isolation ? `BEGIN ISOLATION LEVEL ${options.isolation}` : 'BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+      lost ??= rollbackErr;
+    });
     throw err;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(lost);
   }
 }

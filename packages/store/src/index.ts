@@ -1,3 +1,4 @@
+export * from './acceptance-batch.js';
 export * from './account-usage.js';
 export * from './accounts.js';
 export * from './aliases.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { blobId } from './blobs.js';
+import { blobId, storeBlobsSql } from './blobs.js';
 import { type Queryable, withTransaction } from './db.js';
 
 export type DsnNotify = readonly ('SUCCESS' | 'FAILURE' | 'DELAY')[] | 'NEVER';
@@ -60,6 +60,7 @@ const acceptanceLock = (queueIdParam: string) => `1952802657, hashtext(${queueId
 // Longer than a publish may take (the bus gives up after its request timeout, 5 s): an
 // ingress that vanished mid-publish (no FIN, no RST) does not hold the lock for longer.
 const ACCEPTANCE_IDLE_TIMEOUT = '30s';
+const PREPARED_BATCH_SIZES = 16;
 
 /**
  * The message, its queue row (already 'queued') and one delivery row per recipient, in one
@@ -69,49 +70,97 @@ const ACCEPTANCE_IDLE_TIMEOUT = '30s';
  * publish to the due scan, as DSNs do.
  */
 export async function recordAcceptedMessage(db: Queryable, message: AcceptedMessage): Promise<void> {
+  await recordAcceptedMessages(db, [message]);
+}
+
+/**
+ * recordAcceptedMessage for several messages at once, still one statement: the group
+ * commit of acceptance-batch.ts writes the messages of concurrent sessions with it. All
+ * or none: a failure (one bad row) leaves none of them.
+ */
+export async function recordAcceptedMessages(
+  db: Queryable,
+  messages: readonly AcceptedMessage[],
+): Promise<void> {
+  if (messages.length === 0) return;
   // One statement, so one round trip: this is on the path of every "250". Foreign keys are
-  // checked at the end of the statement, after the blob's INSERT in the same WITH. The lock
-  // is taken in the queue row's INSERT, which always inserts one row, so it is never
-  // skipped (the deliveries' SELECT would be, for an empty recipient list).
-  await db.query(
-    `WITH acceptance AS (
-       SELECT pg_advisory_xact_lock(${acceptanceLock('$2')}),
-              set_config('idle_in_transaction_session_timeout', '${ACCEPTANCE_IDLE_TIMEOUT}', true)
+  // checked at the end of the statement, after the blobs' INSERT in the same WITH. The
+  // locks are taken in `acceptance`, an aggregate (always one row, every lock taken) that
+  // the queue rows' INSERT joins, so it is never skipped; in the order of their keys, so two
+  // batches whose ids collide in the hash wait for each other instead of deadlocking. The
+  // blobs are parameters of their own (binary, as pg sends a Buffer), never in an array,
+  // which pg would send as hex text at twice the size; the rest travels in arrays.
+  const params: unknown[] = [];
+  const param = (value: unknown) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const shas = messages.map((m) => blobId(m.raw));
+  const blobRows = messages
+    .map((m, i) => `(${param(shas[i])}::bytea, ${param(m.raw.length)}::bigint, ${param(m.raw)}::bytea)`)
+    .join(', ');
+  const ids = param(messages.map((m) => m.queueId));
+  const column = (values: unknown[]) => param(values);
+  const queueColumns = [
+    column(shas.map((sha) => sha.toString('hex'))),
+    column(messages.map((m) => m.raw.length)),
+    column(messages.map((m) => m.sender)),
+    column(messages.map((m) => m.messageId ?? null)),
+    column(messages.map((m) => m.clientAddress ?? null)),
+    column(messages.map((m) => m.clientHelo ?? null)),
+    column(messages.map((m) => m.listener ?? null)),
+    column(messages.map((m) => m.authenticatedAs ?? null)),
+    column(messages.map((m) => m.dsnEnvid ?? null)),
+    column(messages.map((m) => m.dsnRet ?? null)),
+    column(messages.map((m) => m.junk ?? false)),
+    column(messages.map((m) => (m.verdict === undefined ? null : JSON.stringify(m.verdict)))),
+    column(messages.map((m) => m.requireTls ?? false)),
+    column(messages.map((m) => m.tlsRequiredNo ?? false)),
+  ];
+  const recipients = messages.flatMap((m) => m.recipients.map((r) => ({ queueId: m.queueId, r })));
+  const deliveryColumns = [
+    column(recipients.map(({ queueId }) => queueId)),
+    column(recipients.map(({ r }) => r.address)),
+    column(
+      recipients.map(({ r }) =>
+        r.notify === undefined ? '' : r.notify === 'NEVER' ? 'NEVER' : r.notify.join(','),
+      ),
+    ),
+    column(recipients.map(({ r }) => r.orcpt ?? null)),
+  ];
+  await db.query({
+    // Named for the sizes a batch usually has, so a pooled connection plans each once; the
+    // text depends only on the number of messages. Larger batches are rare and planned
+    // each time, rather than a prepared statement per size on every connection.
+    ...(messages.length <= PREPARED_BATCH_SIZES && { name: `tegami_record_accepted_${messages.length}` }),
+    text: `WITH acceptance AS (
+       SELECT count(pg_advisory_xact_lock(${acceptanceLock('l.id')})) AS locks,
+              (SELECT set_config('idle_in_transaction_session_timeout', '${ACCEPTANCE_IDLE_TIMEOUT}', true)) AS idle
+         FROM (SELECT id FROM unnest(${ids}::text[]) AS id ORDER BY hashtext(id)) AS l
      ), blob AS (
-       INSERT INTO blobs (sha256, size, data) VALUES ($1, $3, $12) ON CONFLICT (sha256) DO NOTHING
+       ${storeBlobsSql(`(VALUES ${blobRows}) AS b(sha, size, data)`)}
      ), queued AS (
        INSERT INTO queue (id, state, blob_sha256, size, sender, message_id, client_address, client_helo, listener,
                           authenticated_as, dsn_envid, dsn_ret, junk, verdict, require_tls, tls_required_no)
-       SELECT $2, 'queued', $1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $16, $17, $18, $19 FROM acceptance
+       SELECT m.id, 'queued', decode(m.sha, 'hex'), m.size, m.sender, m.message_id, m.client_address, m.client_helo,
+              m.listener, m.authenticated_as, m.dsn_envid, m.dsn_ret, m.junk, m.verdict::jsonb, m.require_tls,
+              m.tls_required_no
+         FROM unnest(${ids}::text[], ${queueColumns[0]}::text[], ${queueColumns[1]}::bigint[], ${queueColumns[2]}::text[],
+                     ${queueColumns[3]}::text[], ${queueColumns[4]}::text[], ${queueColumns[5]}::text[],
+                     ${queueColumns[6]}::text[], ${queueColumns[7]}::bigint[], ${queueColumns[8]}::text[],
+                     ${queueColumns[9]}::text[], ${queueColumns[10]}::boolean[], ${queueColumns[11]}::text[],
+                     ${queueColumns[12]}::boolean[], ${queueColumns[13]}::boolean[])
+              AS m(id, sha, size, sender, message_id, client_address, client_helo, listener, authenticated_as,
+                   dsn_envid, dsn_ret, junk, verdict, require_tls, tls_required_no)
+        CROSS JOIN acceptance
      )
      INSERT INTO deliveries (queue_id, recipient, dsn_notify, dsn_orcpt)
-     SELECT DISTINCT ON (r.recipient) $2, r.recipient,
+     SELECT DISTINCT ON (r.queue_id, r.recipient) r.queue_id, r.recipient,
             CASE WHEN r.notify = '' THEN NULL ELSE string_to_array(r.notify, ',') END, r.orcpt
-       FROM unnest($13::text[], $14::text[], $15::text[]) AS r(recipient, notify, orcpt)`,
-    [
-      blobId(message.raw),
-      message.queueId,
-      message.raw.length,
-      message.sender,
-      message.messageId ?? null,
-      message.clientAddress ?? null,
-      message.clientHelo ?? null,
-      message.listener ?? null,
-      message.authenticatedAs ?? null,
-      message.dsnEnvid ?? null,
-      message.dsnRet ?? null,
-      message.raw,
-      message.recipients.map((r) => r.address),
-      message.recipients.map((r) =>
-        r.notify === undefined ? '' : r.notify === 'NEVER' ? 'NEVER' : r.notify.join(','),
-      ),
-      message.recipients.map((r) => r.orcpt ?? null),
-      message.junk ?? false,
-      message.verdict === undefined ? null : JSON.stringify(message.verdict),
-      message.requireTls ?? false,
-      message.tlsRequiredNo ?? false,
-    ],
-  );
+       FROM unnest(${deliveryColumns[0]}::text[], ${deliveryColumns[1]}::text[], ${deliveryColumns[2]}::text[],
+                   ${deliveryColumns[3]}::text[]) AS r(queue_id, recipient, notify, orcpt)`,
+    values: params,
+  });
 }
 
 /**

@@ -13,12 +13,14 @@ export async function classifyRecipient(
   domain: string,
 ): Promise<RecipientKind> {
   const address = `${localPart.toLowerCase()}@${domain.toLowerCase()}`;
-  const result = await db.query<{ local_domain: boolean; account: boolean; alias: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM domains WHERE name = $2) AS local_domain,
-            EXISTS (SELECT 1 FROM accounts WHERE address = $1 AND NOT disabled) AS account,
-            EXISTS (SELECT 1 FROM aliases WHERE address = $1) AS alias`,
-    [address, domain.toLowerCase()],
-  );
+  // Named, so each pooled connection parses and plans it once: it runs for every RCPT.
+  const result = await db.query<{ local_domain: boolean; account: boolean; alias: boolean }>({
+    name: 'tegami_classify_recipient',
+    text: `SELECT EXISTS (SELECT 1 FROM domains WHERE name = $2) AS local_domain,
+                  EXISTS (SELECT 1 FROM accounts WHERE address = $1 AND NOT disabled) AS account,
+                  EXISTS (SELECT 1 FROM aliases WHERE address = $1) AS alias`,
+    values: [address, domain.toLowerCase()],
+  });
   const row = result.rows[0]!;
   if (!row.local_domain) return 'remote';
   if (row.account) return 'account';

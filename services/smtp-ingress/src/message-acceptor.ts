@@ -9,7 +9,7 @@ import {
   type SmtpRole,
 } from '@tegami/protocol';
 import type { Logger } from '@tegami/runtime';
-import { type DmarcResultTally, hasPopBeforeSmtp, newQueueId, queueAcceptedMessage } from '@tegami/store';
+import { type AcceptanceBatcher, type DmarcResultTally, hasPopBeforeSmtp, newQueueId } from '@tegami/store';
 import type pg from 'pg';
 import { isLoopbackAddress } from './client-address.js';
 import { checkInboundMessage, type InboundCheckDeps, type InboundVerdictSummary } from './inbound-checks.js';
@@ -21,6 +21,8 @@ import { saysTlsRequiredNo } from './tls-required.js';
 export interface AcceptorDeps {
   readonly pool: pg.Pool;
   readonly bus: MailBus;
+  /** Writes and commits the queue rows, with the messages of concurrent sessions (group commit). */
+  readonly acceptance: AcceptanceBatcher;
   readonly hostname: string;
   readonly logger: Logger;
   readonly metrics: SmtpMetrics;
@@ -144,11 +146,11 @@ export async function acceptMessage(
   //   store is the case above. The COMMIT fails: 451; the job, if any, the same.
   // A 'queued' row is thus only ever visible with its job acknowledged by JetStream, and the
   // worker, which can have the job before the COMMIT, waits for that one transaction
-  // (awaitAcceptance) instead of polling the row.
+  // (awaitAcceptance) instead of polling the row. The transaction may carry the messages of
+  // other sessions too (deps.acceptance, a group commit): each still has this order.
   let failed: 'storage' | 'bus' = 'storage';
   try {
-    await queueAcceptedMessage(
-      deps.pool,
+    await deps.acceptance.accept(
       {
         queueId,
         raw,

@@ -31,6 +31,7 @@ import {
   type TlsPolicy,
 } from '@tegami/runtime';
 import {
+  createAcceptanceBatcher,
   createDmarcResultBuffer,
   type LegacySaslPolicy,
   type LoginClock,
@@ -177,6 +178,9 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
             deps.logger.warn({ err }, 'could not write DMARC report counts; kept for the next try'),
         })
       : undefined;
+  // Group commit: the messages of concurrent sessions share a transaction, a statement and
+  // a WAL flush (docs/architecture/acceptance-order.md).
+  const acceptance = createAcceptanceBatcher(deps.pool);
   const connections = new Set<ServedSmtpConnection>();
   const servers: Server[] = [];
   const ports: Record<string, number> = {};
@@ -245,6 +249,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
         acceptor: {
           pool: deps.pool,
           bus: deps.bus,
+          acceptance,
           hostname: deps.hostname,
           logger: deps.logger,
           metrics,

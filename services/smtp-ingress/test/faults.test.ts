@@ -66,4 +66,30 @@ describe('nothing acknowledged is lost, nothing refused is delivered', () => {
     client.close();
     retry.close();
   }, 30_000);
+  it('accepts concurrent sessions together, each 250 with its row and job, and refuses them together when NATS is down', async () => {
+    const sessions = await Promise.all(Array.from({ length: 6 }, () => transaction()));
+    // Their DATA ends at once: the acceptances share transactions (the group commit).
+    const replies = await Promise.all(sessions.map((client, i) => sendData(client, `${SAMPLE}n=${i}\r\n`)));
+    expect(replies.map((r) => r.code)).toEqual([250, 250, 250, 250, 250, 250]);
+    const ids = replies.map((r) => queueIdOf(r.text));
+    expect(new Set(ids).size).toBe(6);
+    for (const [i, id] of ids.entries()) {
+      const queued = await t.queued(id);
+      expect(queued?.state).toBe('queued');
+      expect(queued?.raw.toString()).toContain(`n=${i}\r\n`);
+      await t.waitForJob(id);
+    }
+
+    const before = await rows();
+    for (const client of sessions) {
+      await client.command('MAIL FROM:<x@elsewhere.example>');
+      await client.command(`RCPT TO:<bob@${DOMAIN}>`);
+    }
+    t.natsProxy.cut();
+    const refused = await Promise.all(sessions.map((client) => sendData(client, SAMPLE)));
+    expect(refused.map((r) => r.code)).toEqual([451, 451, 451, 451, 451, 451]);
+    expect(await rows()).toBe(before);
+    t.natsProxy.restore();
+    for (const client of sessions) client.close();
+  });
 });
