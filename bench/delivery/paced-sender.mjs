@@ -45,7 +45,8 @@ function session() {
   const send = (data, expect) =>
     new Promise((resolve, reject) => {
       waiting = {
-        resolve: (reply) => (reply.startsWith(expect) ? resolve(reply) : reject(new Error(`${data}: ${reply}`))),
+        resolve: (reply) =>
+          reply.startsWith(expect) ? resolve(reply) : reject(new Error(`${data}: ${reply}`)),
         reject,
       };
       if (data !== undefined) socket.write(data);
