@@ -121,41 +121,63 @@ export async function claimQueuedMessage(
   worker: string,
   claimMs: number,
 ): Promise<ClaimedMessage | undefined> {
+  const [claimed] = await claimQueuedMessages(db, [{ queueId, worker }], claimMs);
+  return claimed;
+}
+
+/**
+ * claimQueuedMessage for the jobs a worker took at about the same time, in one statement:
+ * the answer for each request, in order. Two requests for one message (two jobs for it)
+ * are two claimants: a recipient goes to one of them only.
+ */
+export async function claimQueuedMessages(
+  db: Queryable,
+  requests: readonly { readonly queueId: string; readonly worker: string }[],
+  claimMs: number,
+): Promise<(ClaimedMessage | undefined)[]> {
+  if (requests.length === 0) return [];
   const result = await db.query(
-    `WITH q AS (
+    `WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(queue_id, claimant, ord)
+     ), q AS (
        SELECT id, state, sender, size, blob_sha256, message_id, dsn_envid, dsn_ret, client_address,
               client_helo, authenticated_as, received_at, reports_on, junk, require_tls, tls_required_no
-         FROM queue WHERE id = $1
+         FROM queue WHERE id IN (SELECT queue_id FROM input)
      ), claimed AS (
-       UPDATE deliveries
-          SET claimed_by = $2, claimed_until = now() + make_interval(secs => $3::double precision / 1000)
-        WHERE queue_id = $1 AND status IN ('pending', 'deferred')
-          AND (SELECT state FROM q) = 'queued'
-          AND (next_attempt_at IS NULL OR next_attempt_at <= now())
-          AND (claimed_until IS NULL OR claimed_until < now())
-        RETURNING id, recipient, dsn_notify, dsn_orcpt, attempts, expanded_from, delay_notified
+       UPDATE deliveries d
+          SET claimed_by = i.claimant, claimed_until = now() + make_interval(secs => $3::double precision / 1000)
+         FROM input i JOIN q ON q.id = i.queue_id AND q.state = 'queued'
+        WHERE d.queue_id = i.queue_id AND d.status IN ('pending', 'deferred')
+          AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= now())
+          AND (d.claimed_until IS NULL OR d.claimed_until < now())
+        RETURNING d.id, d.queue_id, d.claimed_by, d.recipient, d.dsn_notify, d.dsn_orcpt, d.attempts,
+                  d.expanded_from, d.delay_notified
      )
-     SELECT q.*,
-            CASE WHEN EXISTS (SELECT 1 FROM claimed) THEN (SELECT data FROM blobs WHERE sha256 = q.blob_sha256) END AS data,
-            COALESCE((SELECT json_agg(claimed ORDER BY claimed.id) FROM claimed), '[]'::json) AS claimed
-       FROM q`,
-    [queueId, worker, claimMs],
+     SELECT i.ord, q.*,
+            CASE WHEN EXISTS (SELECT 1 FROM claimed c WHERE c.queue_id = q.id AND c.claimed_by = i.claimant)
+                 THEN (SELECT data FROM blobs WHERE sha256 = q.blob_sha256) END AS data,
+            COALESCE((SELECT json_agg(c ORDER BY c.id) FROM claimed c
+                       WHERE c.queue_id = q.id AND c.claimed_by = i.claimant), '[]'::json) AS claimed
+       FROM input i JOIN q ON q.id = i.queue_id`,
+    [requests.map((r) => r.queueId), requests.map((r) => r.worker), claimMs],
   );
-  const row = result.rows[0];
-  if (!row) return undefined;
-  return {
-    entry: toQueueEntry(row),
-    message: row.data ?? undefined,
-    due: (row.claimed as Array<Record<string, unknown>>).map((c) => ({
-      id: String(c.id),
-      recipient: c.recipient as string,
-      notify: (c.dsn_notify as string[] | null) ?? null,
-      orcpt: (c.dsn_orcpt as string | null) ?? null,
-      attempts: c.attempts as number,
-      expandedFrom: (c.expanded_from as string | null) ?? null,
-      delayNotified: c.delay_notified as boolean,
-    })),
-  };
+  const answers: (ClaimedMessage | undefined)[] = requests.map(() => undefined);
+  for (const row of result.rows) {
+    answers[Number(row.ord) - 1] = {
+      entry: toQueueEntry(row),
+      message: row.data ?? undefined,
+      due: (row.claimed as Array<Record<string, unknown>>).map((c) => ({
+        id: String(c.id),
+        recipient: c.recipient as string,
+        notify: (c.dsn_notify as string[] | null) ?? null,
+        orcpt: (c.dsn_orcpt as string | null) ?? null,
+        attempts: c.attempts as number,
+        expandedFrom: (c.expanded_from as string | null) ?? null,
+        delayNotified: c.delay_notified as boolean,
+      })),
+    };
+  }
+  return answers;
 }
 
 export async function extendClaims(

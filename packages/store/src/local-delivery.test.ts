@@ -111,6 +111,62 @@ describe('local delivery', () => {
     expect(again).toEqual([{ kind: 'not-held' }, { kind: 'not-held' }]);
   });
 
+  it('marks the message done with the delivery of its last waiting recipient, not before', async () => {
+    await createAccount(store.pool, 'mo@local.test', 'mo-password');
+    const route = await routeLocalRecipient(store.pool, 'mo@local.test');
+    if (route.kind !== 'account') throw new Error('no account');
+    const queueId = newQueueId();
+    const message = Buffer.from(`Subject: two\r\n\r\ntwo\r\n`);
+    await recordAcceptedMessage(store.pool, {
+      queueId,
+      raw: message,
+      sender: 'x@remote.test',
+      recipients: [{ address: 'lena@local.test' }, { address: 'mo@local.test' }],
+    });
+    const due = await claimDueDeliveries(store.pool, queueId, 'w-done', 60_000);
+    const copy = (id: string) =>
+      input('w-done', {
+        deliveryId: id,
+        blob: { sha256: blobId(message), size: message.length },
+        headerPrefix: Buffer.alloc(0),
+        raw: message,
+      });
+    const state = async () =>
+      (await store.pool.query('SELECT state FROM queue WHERE id = $1', [queueId])).rows[0].state;
+    const first = await deliverToMailbox(store.pool, { ...copy(due[0]!.id), mailbox: inbox });
+    expect(first).toMatchObject({ kind: 'delivered', queueDone: false });
+    expect(await state()).toBe('queued');
+    const second = await deliverToMailbox(store.pool, { ...copy(due[1]!.id), mailbox: route.mailbox });
+    expect(second).toMatchObject({ kind: 'delivered', queueDone: true });
+    expect(await state()).toBe('done');
+  });
+
+  it('delivers the rest of a batch when one of its deliveries fails, and finishes only their messages', async () => {
+    const a = await claimed('w3', 'fail-a');
+    const b = await claimed('w3', 'fail-b');
+    const c = await claimed('w3', 'fail-c');
+    // b was settled meanwhile by another run (or taken over): its delivery is not ours.
+    await store.pool.query(`UPDATE deliveries SET claimed_by = 'another' WHERE id = $1`, [b.deliveryId]);
+    const results = await deliverManyToMailbox(store.pool, inbox, [
+      input('w3', a),
+      input('w3', b),
+      input('w3', c),
+    ]);
+    expect(results.map((r) => r.kind)).toEqual(['delivered', 'not-held', 'delivered']);
+    expect(results.map((r) => r.kind === 'delivered' && r.queueDone)).toEqual([true, false, true]);
+    const states = await store.pool.query<{ id: string; state: string }>(
+      `SELECT d.id, q.state FROM deliveries d JOIN queue q ON q.id = d.queue_id WHERE d.id = ANY($1::bigint[])
+        ORDER BY d.id`,
+      [[a.deliveryId, b.deliveryId, c.deliveryId]],
+    );
+    expect(states.rows.map((r) => r.state)).toEqual(['done', 'queued', 'done']);
+    const copies = await store.pool.query<{ n: string }>(
+      'SELECT count(*) AS n FROM deliveries WHERE id = ANY($1::bigint[]) AND status = $2',
+      [[a.deliveryId, b.deliveryId, c.deliveryId], 'delivered'],
+    );
+    expect(copies.rows[0]!.n).toBe('2');
+  });
+
   it('gives concurrent batches distinct, gapless UIDs', async () => {
     const batches = await Promise.all(
       [0, 1, 2, 3].map(async (k) => {

@@ -41,7 +41,18 @@ export type LocalRoute =
  * destinations (one level), or nowhere (no such user, or disabled).
  */
 export async function routeLocalRecipient(db: Queryable, address: string): Promise<LocalRoute> {
+  const [route] = await routeLocalRecipients(db, [address]);
+  return route!;
+}
+
+/** routeLocalRecipient for several addresses in one statement; the answers in order. */
+export async function routeLocalRecipients(
+  db: Queryable,
+  addresses: readonly string[],
+): Promise<LocalRoute[]> {
+  if (addresses.length === 0) return [];
   const result = await db.query<{
+    ord: string;
     account_id: string | null;
     address: string | null;
     quota_bytes: string | null;
@@ -49,31 +60,33 @@ export async function routeLocalRecipient(db: Queryable, address: string): Promi
     junk_id: string | null;
     destinations: string[] | null;
   }>(
-    `SELECT a.id AS account_id, a.address, a.quota_bytes, m.id AS inbox_id,
+    `SELECT i.ord, a.id AS account_id, a.address, a.quota_bytes, m.id AS inbox_id,
             (SELECT min(j.id) FROM mailboxes j WHERE j.account_id = a.id AND j.special_use = '\\Junk'
                 AND NOT j.noselect) AS junk_id,
-            (SELECT array_agg(x.destination ORDER BY x.destination) FROM aliases x WHERE x.address = $1) AS destinations
-       FROM (SELECT 1) one
-       LEFT JOIN accounts a ON a.address = $1 AND NOT a.disabled
-       LEFT JOIN mailboxes m ON m.account_id = a.id AND m.name = 'INBOX'`,
-    [address.toLowerCase()],
+            (SELECT array_agg(x.destination ORDER BY x.destination) FROM aliases x WHERE x.address = i.address) AS destinations
+       FROM unnest($1::text[]) WITH ORDINALITY AS i(address, ord)
+       LEFT JOIN accounts a ON a.address = i.address AND NOT a.disabled
+       LEFT JOIN mailboxes m ON m.account_id = a.id AND m.name = 'INBOX'
+      ORDER BY i.ord`,
+    [addresses.map((a) => a.toLowerCase())],
   );
-  const row = result.rows[0]!;
-  if (row.account_id !== null && row.inbox_id !== null) {
-    return {
-      kind: 'account',
-      mailbox: {
-        accountId: String(row.account_id),
-        address: row.address!,
-        inboxId: String(row.inbox_id),
-        quotaBytes: row.quota_bytes === null ? null : Number(row.quota_bytes),
-        junkId: row.junk_id === null ? null : String(row.junk_id),
-      },
-    };
-  }
-  if (row.destinations && row.destinations.length > 0)
-    return { kind: 'alias', destinations: row.destinations };
-  return { kind: 'unknown' };
+  return result.rows.map((row): LocalRoute => {
+    if (row.account_id !== null && row.inbox_id !== null) {
+      return {
+        kind: 'account',
+        mailbox: {
+          accountId: String(row.account_id),
+          address: row.address!,
+          inboxId: String(row.inbox_id),
+          quotaBytes: row.quota_bytes === null ? null : Number(row.quota_bytes),
+          junkId: row.junk_id === null ? null : String(row.junk_id),
+        },
+      };
+    }
+    if (row.destinations && row.destinations.length > 0)
+      return { kind: 'alias', destinations: row.destinations };
+    return { kind: 'unknown' };
+  });
 }
 
 export interface LocalDeliveryInput {
@@ -95,7 +108,17 @@ export interface LocalDeliveryInput {
 }
 
 export type LocalDeliveryResult =
-  | { readonly kind: 'delivered'; readonly uid: number; readonly modseq: bigint }
+  | {
+      readonly kind: 'delivered';
+      readonly uid: number;
+      readonly modseq: bigint;
+      /**
+       * The statement also marked the message's queue row done: it has no recipient left
+       * to try. False says nothing (another recipient may be settled elsewhere at once):
+       * then the worker asks finishOrRemaining as before.
+       */
+      readonly queueDone: boolean;
+    }
   /** Already settled (by an earlier run of the same job), or claimed by another worker. */
   | { readonly kind: 'not-held' }
   | { readonly kind: 'over-quota'; readonly usedBytes: number }
@@ -137,6 +160,7 @@ export async function deliverManyToMailbox(
     used: string | null;
     uid: string | null;
     modseq: string | null;
+    queue_done: boolean;
   }>(
     `WITH input AS (
        SELECT * FROM unnest($2::bigint[], $3::text[], $4::bytea[], $5::bigint[], $6::bytea[], $7::timestamptz[],
@@ -144,7 +168,7 @@ export async function deliverManyToMailbox(
                 WITH ORDINALITY AS i(delivery_id, claimant, sha, size, header_prefix, internal_date, metadata, search_text,
                                      reply, ord)
      ), held AS (
-       SELECT d.id FROM deliveries d JOIN input i ON i.delivery_id = d.id AND d.claimed_by = i.claimant
+       SELECT d.id, d.queue_id FROM deliveries d JOIN input i ON i.delivery_id = d.id AND d.claimed_by = i.claimant
         WHERE d.status IN ('pending', 'deferred')
         FOR UPDATE OF d
      ), usage AS (
@@ -179,10 +203,25 @@ export async function deliverManyToMailbox(
         WHERE d.id = n.delivery_id
      ), attempt AS (
        INSERT INTO delivery_attempts (delivery_id, outcome, reply) SELECT delivery_id, 'delivered', reply FROM numbered
+     ), finished AS (
+       -- The messages this statement delivers the last waiting recipient of. This statement's
+       -- own updates are not visible to it, hence the NOT IN; a recipient settled by another
+       -- transaction meanwhile still counts as waiting, which only leaves the row to
+       -- finishOrRemaining. Locked in id order: two batches never wait on each other crosswise.
+       SELECT q.id FROM queue q
+        WHERE q.id IN (SELECT h.queue_id FROM held h JOIN numbered n ON n.delivery_id = h.id)
+          AND q.state = 'queued'
+          AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.queue_id = q.id AND o.status IN ('pending', 'deferred')
+                             AND o.id NOT IN (SELECT delivery_id FROM numbered))
+        ORDER BY q.id
+        FOR UPDATE OF q
+     ), done AS (
+       UPDATE queue q SET state = 'done' FROM finished f WHERE q.id = f.id RETURNING q.id
      )
      SELECT i.delivery_id, EXISTS (SELECT 1 FROM held h WHERE h.id = i.delivery_id) AS held,
             EXISTS (SELECT 1 FROM go WHERE go.delivery_id = i.delivery_id) AS fits,
-            (SELECT used FROM usage) AS used, n.uid, n.modseq
+            (SELECT used FROM usage) AS used, n.uid, n.modseq,
+            EXISTS (SELECT 1 FROM held h JOIN done ON done.id = h.queue_id WHERE h.id = i.delivery_id) AS queue_done
        FROM input i LEFT JOIN numbered n ON n.delivery_id = i.delivery_id
       ORDER BY i.ord`,
     [
@@ -204,6 +243,6 @@ export async function deliverManyToMailbox(
     if (!row.held) return { kind: 'not-held' };
     if (!row.fits) return { kind: 'over-quota', usedBytes: Number(row.used ?? 0) };
     if (row.uid === null || row.modseq === null) return { kind: 'no-mailbox' };
-    return { kind: 'delivered', uid: Number(row.uid), modseq: BigInt(row.modseq) };
+    return { kind: 'delivered', uid: Number(row.uid), modseq: BigInt(row.modseq), queueDone: row.queue_done };
   });
 }

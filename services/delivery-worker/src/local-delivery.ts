@@ -1,4 +1,3 @@
-import type { MailBus } from '@tegami/bus';
 import { type MessageDescription, withHeaderPrefix } from '@tegami/protocol';
 import { type DueDelivery, junkMailbox, type LocalMailbox, type QueueEntry } from '@tegami/store';
 import type { MailboxBatcher } from './mailbox-batcher.js';
@@ -47,6 +46,8 @@ export type LocalOutcome =
       readonly mailboxId: string;
       readonly uid: number;
       readonly modseq: bigint;
+      /** The message has no recipient left to try: its queue row is done (see LocalDeliveryResult). */
+      readonly queueDone: boolean;
     }
   | { readonly kind: 'not-held' }
   | { readonly kind: 'no-such-user' }
@@ -54,7 +55,6 @@ export type LocalOutcome =
 
 export interface LocalDeliveryDeps {
   readonly batcher: MailboxBatcher;
-  readonly bus: MailBus;
   readonly hostname: string;
   readonly worker: string;
 }
@@ -88,21 +88,13 @@ export async function deliverLocally(
       reply: `452 4.2.2 ${delivery.recipient}: mailbox full (quota ${mailbox.quotaBytes} bytes, ${result.usedBytes} used)`,
     };
   }
-  // At most once, to whoever listens now: IMAP sessions re-read Postgres on the event.
-  await deps.bus
-    .publishMailboxChanged({
-      accountId: mailbox.accountId,
-      mailboxId: mailbox.inboxId,
-      kind: 'exists',
-      uids: [result.uid],
-      modseq: result.modseq.toString(),
-    })
-    .catch(() => undefined);
+  // The batcher told the mailbox's IMAP sessions, once for the batch.
   return {
     kind: 'delivered',
     accountId: mailbox.accountId,
     mailboxId: mailbox.inboxId,
     uid: result.uid,
     modseq: result.modseq,
+    queueDone: result.queueDone,
   };
 }

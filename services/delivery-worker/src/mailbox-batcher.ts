@@ -1,3 +1,4 @@
+import type { MailBus } from '@tegami/bus';
 import {
   deliverManyToMailbox,
   deliverToMailbox,
@@ -19,19 +20,25 @@ interface Waiting {
  * Group commit per mailbox. Deliveries to one INBOX take turns on its row lock (IMAP needs
  * UIDs to appear in ascending order), so while one delivery to a mailbox is in Postgres
  * the next ones to it wait here and then go together: one statement, one lock, one
- * commit for all of them. A lone delivery goes at once; nothing waits for a batch to fill.
+ * commit for all of them, and one change event for the IMAP sessions watching it. A lone
+ * delivery goes at once; nothing waits for a batch to fill.
  */
 export class MailboxBatcher {
   private readonly queues = new Map<string, Waiting[]>();
 
   constructor(
     private readonly pool: pg.Pool,
+    private readonly bus: Pick<MailBus, 'publishMailboxChanged'>,
     private readonly maxBatch = 64,
   ) {}
 
-  deliver(mailbox: LocalMailbox, request: Request): Promise<LocalDeliveryResult> {
+  async deliver(mailbox: LocalMailbox, request: Request): Promise<LocalDeliveryResult> {
     // The quota check counts one message against the mailbox as it is: no batches there.
-    if (mailbox.quotaBytes !== null) return deliverToMailbox(this.pool, { ...request, mailbox });
+    if (mailbox.quotaBytes !== null) {
+      const result = await deliverToMailbox(this.pool, { ...request, mailbox });
+      await this.announce(mailbox, [result]);
+      return result;
+    }
     return new Promise((resolve, reject) => {
       const queue = this.queues.get(mailbox.inboxId);
       if (queue) {
@@ -48,8 +55,9 @@ export class MailboxBatcher {
     try {
       while (queue.length > 0) {
         const batch = queue.splice(0, this.maxBatch);
+        let results: LocalDeliveryResult[];
         try {
-          const results =
+          results =
             batch.length === 1
               ? [await deliverToMailbox(this.pool, { ...batch[0]!.request, mailbox })]
               : await deliverManyToMailbox(
@@ -57,13 +65,40 @@ export class MailboxBatcher {
                   mailbox,
                   batch.map((w) => w.request),
                 );
-          for (const [i, w] of batch.entries()) w.resolve(results[i]!);
         } catch (err) {
           for (const w of batch) w.reject(err);
+          continue;
         }
+        await this.announce(mailbox, results);
+        for (const [i, w] of batch.entries()) w.resolve(results[i]!);
       }
     } finally {
       this.queues.delete(mailbox.inboxId);
     }
+  }
+
+  /**
+   * One event for the messages a statement put in the mailbox (they share its MODSEQ). At
+   * most once, to whoever listens now: IMAP sessions re-read Postgres on the event, and a
+   * lost one is caught up on their next command, so a failed publish fails no delivery.
+   */
+  private async announce(mailbox: LocalMailbox, results: readonly LocalDeliveryResult[]): Promise<void> {
+    const uids: number[] = [];
+    let modseq = 0n;
+    for (const r of results) {
+      if (r.kind !== 'delivered') continue;
+      uids.push(r.uid);
+      if (r.modseq > modseq) modseq = r.modseq;
+    }
+    if (uids.length === 0) return;
+    await this.bus
+      .publishMailboxChanged({
+        accountId: mailbox.accountId,
+        mailboxId: mailbox.inboxId,
+        kind: 'exists',
+        uids,
+        modseq: modseq.toString(),
+      })
+      .catch(() => undefined);
   }
 }

@@ -112,6 +112,63 @@ describe('local delivery', () => {
     expect(row.rows[0].search_text).toContain(`hello ${queueId.toLowerCase()}`);
   });
 
+  it('delivers jobs that arrive together once each, bounces the one failing recipient among them alone, and announces each new UID once', async () => {
+    const bob = await findAccount(t.store.pool, `bob@${DOMAIN}`);
+    const announced: number[] = [];
+    const subscription = t.bus.subscribeMailboxChanged(bob!.id, (event) => {
+      if (event.kind === 'exists') announced.push(...(event.uids ?? []));
+    });
+    try {
+      const queueIds: string[] = [];
+      for (let i = 0; i < 12; i++)
+        queueIds.push(await t.submit({ from: '', to: [`bob@${DOMAIN}`], held: true }));
+      const mixed = await t.submit({ from: '', to: [`bob@${DOMAIN}`, `ghost@${DOMAIN}`], held: true });
+      // Released at once: the worker takes them in one fetch, and their claims, routes and
+      // deliveries go to Postgres together.
+      await Promise.all([...queueIds, mixed].map((id) => t.release(id)));
+      for (const id of queueIds) expect((await t.settled(id)).recipients[0]!.status).toBe('delivered');
+      const trace = await t.settled(mixed);
+      expect(Object.fromEntries(trace.recipients.map((r) => [r.recipient, r.status]))).toEqual({
+        [`bob@${DOMAIN}`]: 'delivered',
+        [`ghost@${DOMAIN}`]: 'bounced',
+      });
+      const inbox = await t.inbox(`bob@${DOMAIN}`);
+      for (const id of [...queueIds, mixed])
+        expect(inbox.filter((m) => m.includes(`Subject: test ${id}`))).toHaveLength(1);
+      const delivered = await t.store.pool.query<{ uid: string }>(
+        `SELECT uid FROM deliveries WHERE queue_id = ANY($1::text[]) AND status = 'delivered' ORDER BY uid`,
+        [[...queueIds, mixed]],
+      );
+      const uids = delivered.rows.map((r) => Number(r.uid));
+      await waitFor(async () => uids.every((uid) => announced.includes(uid)));
+      expect(announced.filter((uid) => uids.includes(uid)).sort((a, b) => a - b)).toEqual(uids);
+    } finally {
+      subscription.unsubscribe();
+    }
+  });
+
+  it('handles a job again after its delivery committed (the ack lost with a crash) without a second copy', async () => {
+    const queueId = await t.submit({ from: '', to: [`alice@${DOMAIN}`] });
+    await t.settled(queueId);
+    // As if the worker died after the delivery's commit: the job comes back, once with the
+    // row done and once with the row still 'queued' (a worker that died before marking it).
+    await t.bus.publishJob(
+      { queueId, enqueuedAt: new Date().toISOString() },
+      { dedupeId: `${queueId}.again` },
+    );
+    await t.store.pool.query(`UPDATE queue SET state = 'queued' WHERE id = $1`, [queueId]);
+    await t.bus.publishJob(
+      { queueId, enqueuedAt: new Date().toISOString() },
+      { dedupeId: `${queueId}.again2` },
+    );
+    const trace = await t.settled(queueId);
+    expect(trace.recipients.map((r) => [r.status, r.attempts.map((a) => a.outcome)])).toEqual([
+      ['delivered', ['delivered']],
+    ]);
+    const copies = (await t.inbox(`alice@${DOMAIN}`)).filter((m) => m.includes(`Subject: test ${queueId}`));
+    expect(copies).toHaveLength(1);
+  });
+
   it('bounces a recipient that no longer exists to a local sender, naming it and the reply', async () => {
     await createAccount(t.store.pool, `gone@${DOMAIN}`, 'secret-secret');
     const queueId = await t.submit({ from: `alice@${DOMAIN}`, to: [`gone@${DOMAIN}`], held: true });
