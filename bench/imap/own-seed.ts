@@ -2,29 +2,15 @@
 // bench.test, each with its own mailbox of `count` messages spread over INBOX, Sent,
 // Archive, Drafts and Trash as a real account's are, and writes the same messages (same
 // flags) as Maildir++ folders for Dovecot under `maildirRoot/<user>`.
-// Shapes: the shared corpus (multipart with attachments, nested alternative, 8-bit and
-// encoded headers, plain) plus a ~10 KB plain-text message and a ~40 KB message with a
-// base64 attachment, each made unique by X-Bench-Seq and Message-ID headers.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// Shapes: own-shapes.ts, each made unique by X-Bench-Seq and Message-ID headers.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeMessage } from '@tegami/protocol';
 import { addDomain, appendMessage, createAccount, findMailbox, migrate, openStore } from '@tegami/store';
+import { FOLDERS, messageShapes } from './own-shapes.js';
 
 const [url, users, count, password, maildirRoot] = process.argv.slice(2);
-const corpus = new URL('../../../shared/corpus/', import.meta.url);
-const shapes = readdirSync(corpus)
-  .filter((f) => f.endsWith('.eml') && f !== 'malformed.eml')
-  .sort()
-  .map((f): Buffer => readFileSync(new URL(f, corpus)));
-shapes.push(textMessage(10_000), attachmentMessage(30_000));
-
-/** Where a user's messages go, as fractions of `count` (the rest is INBOX). */
-const FOLDERS: readonly [string, number][] = [
-  ['Sent', 0.15],
-  ['Archive', 0.15],
-  ['Drafts', 0.05],
-  ['Trash', 0.05],
-];
+const shapes = messageShapes();
 
 const store = openStore({ url: url!, poolSize: 8 });
 await migrate(store.pool);
@@ -69,25 +55,3 @@ await Promise.all(
   }),
 );
 await store.close();
-
-function textMessage(size: number): Buffer {
-  const line = 'The quarterly figures are attached below; please check the totals before Friday.\r\n';
-  return Buffer.from(
-    'From: Alice Example <alice@example.org>\r\nTo: Bob Example <bob@bench.test>\r\n' +
-      'Subject: Quarterly figures, a long plain-text message\r\nDate: Tue, 01 Dec 2026 09:30:00 +0000\r\n' +
-      'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n' +
-      line.repeat(Math.ceil(size / line.length)),
-  );
-}
-
-function attachmentMessage(size: number): Buffer {
-  const data = Buffer.alloc(size, 'tegami-bench-attachment').toString('base64').replace(/.{76}/g, '$&\r\n');
-  return Buffer.from(
-    'From: Carol Example <carol@example.net>\r\nTo: bench@bench.test, Dave <dave@example.com>\r\n' +
-      'Cc: Eve <eve@example.org>\r\nSubject: Report with an attachment\r\nDate: Wed, 02 Dec 2026 14:00:00 +0100\r\n' +
-      'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b1"\r\n\r\n' +
-      '--b1\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nSee the attached report.\r\n' +
-      '--b1\r\nContent-Type: application/pdf; name="report.pdf"\r\nContent-Transfer-Encoding: base64\r\n' +
-      `Content-Disposition: attachment; filename="report.pdf"\r\n\r\n${data}\r\n--b1--\r\n`,
-  );
-}
