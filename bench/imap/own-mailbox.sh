@@ -13,7 +13,8 @@
 #      bench/imap/run.sh; DOVECOT_SCHEME overrides) and with a cleartext one.
 # Usage: bench/imap/own-mailbox.sh [clients] [seconds] [messages] [seed]
 # Ports: BENCH_PORT_BASE (Tegami; Dovecot +1, ops +2), default 12745. BENCH_NODE_ARGS passes
-# flags to the gateway (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof). BENCH_LOGINS=0 skips part 2.
+# flags to the gateway (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof). BENCH_LOGINS=0 skips part 2;
+# BENCH_ROUNDS=n runs part 1 n times, the servers alternating.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -139,18 +140,21 @@ dovecot_pids() { pgrep -f tegami-bench-imap-own | tr '\n' ' '; }
 node bench/imap/own-load.mjs mix 127.0.0.1 $TEGAMI_PORT "$CLIENTS" 3 "$PASSWORD" 999 "$WORK/warm.json" > /dev/null
 node bench/imap/own-load.mjs mix 127.0.0.1 $DOVECOT_PORT "$CLIENTS" 3 "$PASSWORD" 999 "$WORK/warm.json" > /dev/null
 
-T0=$(cpu_ticks "$TEGAMI_PID")
-read -r T_OPS T_SEC T_RATE < <(node bench/imap/own-load.mjs mix 127.0.0.1 $TEGAMI_PORT "$CLIENTS" "$SECONDS_" "$PASSWORD" "$SEED" "$WORK/tegami-mix.json")
-T_CPU=$(( $(cpu_ticks "$TEGAMI_PID") - T0 ))
-D0=$(cpu_ticks $(dovecot_pids))
-read -r D_OPS D_SEC D_RATE < <(node bench/imap/own-load.mjs mix 127.0.0.1 $DOVECOT_PORT "$CLIENTS" "$SECONDS_" "$PASSWORD" "$SEED" "$WORK/dovecot-mix.json")
-D_CPU=$(( $(cpu_ticks $(dovecot_pids)) - D0 ))
+# BENCH_ROUNDS > 1 alternates the two servers that many times (a busy machine's load drifts).
 printf '%d clients, each its own mailbox of %d messages, %d s, seed %d\n' "$CLIENTS" "$MESSAGES" "$SECONDS_" "$SEED"
-printf 'mix, persistent sessions   tegami %8s commands/s (%s in %s s)   dovecot %8s commands/s (%s in %s s)   ratio %.2f\n' \
-  "$T_RATE" "$T_OPS" "$T_SEC" "$D_RATE" "$D_OPS" "$D_SEC" "$(echo "$T_RATE / $D_RATE" | bc -l)"
-printf 'CPU per 1000 commands      imap-gateway %.0f ms   dovecot (all its processes) %.0f ms\n' \
-  "$(echo "$T_CPU * 1000000 / $TICKS / $T_OPS" | bc -l)" "$(echo "$D_CPU * 1000000 / $TICKS / $D_OPS" | bc -l)"
-node bench/imap/own-load.mjs table "$WORK/tegami-mix.json" "$WORK/dovecot-mix.json"
+for _ in $(seq 1 "${BENCH_ROUNDS:-1}"); do
+  T0=$(cpu_ticks "$TEGAMI_PID")
+  read -r T_OPS T_SEC T_RATE < <(node bench/imap/own-load.mjs mix 127.0.0.1 $TEGAMI_PORT "$CLIENTS" "$SECONDS_" "$PASSWORD" "$SEED" "$WORK/tegami-mix.json")
+  T_CPU=$(( $(cpu_ticks "$TEGAMI_PID") - T0 ))
+  D0=$(cpu_ticks $(dovecot_pids))
+  read -r D_OPS D_SEC D_RATE < <(node bench/imap/own-load.mjs mix 127.0.0.1 $DOVECOT_PORT "$CLIENTS" "$SECONDS_" "$PASSWORD" "$SEED" "$WORK/dovecot-mix.json")
+  D_CPU=$(( $(cpu_ticks $(dovecot_pids)) - D0 ))
+  printf 'mix, persistent sessions   tegami %8s commands/s (%s in %s s)   dovecot %8s commands/s (%s in %s s)   ratio %.2f\n' \
+    "$T_RATE" "$T_OPS" "$T_SEC" "$D_RATE" "$D_OPS" "$D_SEC" "$(echo "$T_RATE / $D_RATE" | bc -l)"
+  printf 'CPU per 1000 commands      imap-gateway %.0f ms   dovecot (all its processes) %.0f ms\n' \
+    "$(echo "$T_CPU * 1000000 / $TICKS / $T_OPS" | bc -l)" "$(echo "$D_CPU * 1000000 / $TICKS / $D_OPS" | bc -l)"
+  node bench/imap/own-load.mjs table "$WORK/tegami-mix.json" "$WORK/dovecot-mix.json"
+done
 
 [ "${BENCH_LOGINS:-1}" = 1 ] || exit 0
 hash_ms() { # the best of 5 runs of one verification: node's scrypt as Tegami runs it; doveadm pw -t less its start-up
