@@ -229,6 +229,20 @@ function lowerByte(byte: number): number {
 const utf8 = new TextEncoder();
 
 /**
+ * The lower-cased field names of a header-list, encoded once per parsed FETCH item (the
+ * same array for every message of the FETCH), not once per message.
+ */
+const encodedNames = new WeakMap<readonly string[], readonly Uint8Array[]>();
+function wantedNames(names: readonly string[]): readonly Uint8Array[] {
+  let wanted = encodedNames.get(names);
+  if (wanted === undefined) {
+    wanted = names.map((name) => utf8.encode(name).map(lowerByte));
+    encodedNames.set(names, wanted);
+  }
+  return wanted;
+}
+
+/**
  * The header lines of raw[start, end) whose field name is (HEADER.FIELDS) or is not
  * (HEADER.FIELDS.NOT) in `names`, each field with its folded continuation lines, then the
  * blank line as CRLF. Lines that are not a field (no colon, or a stray continuation line
@@ -241,7 +255,7 @@ function filterHeaderFields(
   names: readonly string[],
   text: 'HEADER.FIELDS' | 'HEADER.FIELDS.NOT',
 ): Uint8Array {
-  const wanted = names.map((name) => utf8.encode(name).map(lowerByte));
+  const wanted = wantedNames(names);
   const include = text === 'HEADER.FIELDS';
   const chunks: Uint8Array[] = [];
   let total = 0;

@@ -19,14 +19,18 @@ export interface ImapStringOptions {
 const utf8 = new TextEncoder();
 
 // CR, LF and NUL never fit in a quoted string; 8-bit text fits only under UTF-8.
-const unquotableAscii = /[\r\n\0]/;
-const nonAscii = /[^\p{ASCII}]/u;
-
 export function formatImapString(value: string, options: ImapStringOptions = {}): string {
-  if (unquotableAscii.test(value) || (!options.utf8 && nonAscii.test(value))) {
-    return `{${utf8.encode(value).length}}\r\n${value}`;
+  // One pass over the value decides (ENVELOPE and BODYSTRUCTURE format thousands of short
+  // values per FETCH): most need neither a literal nor an escape.
+  let escapes = false;
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i);
+    if (unit === 0x0d || unit === 0x0a || unit === 0 || (unit > 0x7f && !options.utf8)) {
+      return `{${utf8.encode(value).length}}\r\n${value}`;
+    }
+    if (unit === 0x22 || unit === 0x5c) escapes = true;
   }
-  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+  return escapes ? `"${value.replace(/["\\]/g, '\\$&')}"` : `"${value}"`;
 }
 
 export function formatImapNString(value: string | null | undefined, options: ImapStringOptions = {}): string {

@@ -6,7 +6,7 @@ import { formatBodyStructure } from '../../mime/body-structure.js';
 import { type Envelope, formatEnvelope } from '../../mime/envelope.js';
 import { type FetchItem, fetchNeeds, fetchSetsSeen, parseFetchItems } from '../fetch-items.js';
 import { applyPartial, binarySize, decodeSectionBinary, extractSection } from '../fetch-section.js';
-import { formatInternalDate, type ImapChunk, ResponseBuilder } from '../response.js';
+import { formatInternalDate, type ImapChunk, ResponseBuilder, WriteBatch } from '../response.js';
 import type { SelectedMailbox } from '../selected-mailbox.js';
 import type { FetchedMessage } from '../session-types.js';
 import { ImapSyntaxError } from '../wire-values.js';
@@ -83,12 +83,8 @@ async function fetchMessages(
         for (const c of changed) selected.noteFlags(c.uid, c.flags);
       }
     }
-    // Small answers go out together, a message body as its own chunks.
-    let text: string[] = [];
-    const flush = async () => {
-      if (text.length > 0) await context.write(text.join(''));
-      text = [];
-    };
+    // The batch's answers go out together: one write for many messages, not one per piece.
+    const out = new WriteBatch((chunk) => context.write(chunk));
     for (const message of messages) {
       const seq = selected.seqOf(message.uid);
       if (seq === 0) continue;
@@ -104,15 +100,9 @@ async function fetchMessages(
         failed = true;
         continue;
       }
-      if (built.length === 1 && typeof built[0] === 'string') {
-        text.push(built[0]);
-        if (text.length >= 256) await flush();
-      } else {
-        await flush();
-        await context.write(built);
-      }
+      await out.add(built);
     }
-    await flush();
+    await out.flush();
   }
   return failed;
 }
