@@ -131,7 +131,19 @@ if (mode === 'mixed') {
     const batch = await Promise.all(
       Array.from({ length: Math.min(100, Number(sessions) - i) }, async () => {
         const c = await Client.open(host, port);
-        await c.login(user, password);
+        await c.until('* OK');
+        // A hundred logins at once on a busy machine may find the store's pool full: again.
+        for (let attempt = 1; ; attempt++) {
+          const ok = await c.command(`LOGIN "${user}" "${password}"`).then(
+            () => true,
+            (err) => {
+              if (attempt >= 10 || !/UNAVAILABLE/.test(err.message)) throw err;
+              return false;
+            },
+          );
+          if (ok) break;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
         await c.command('SELECT INBOX');
         c.socket.write('i IDLE\r\n');
         await c.until('+ ');

@@ -8,6 +8,7 @@ import {
   type MailboxOperationResult,
   type MessageMetadata,
   type OpenMailbox,
+  type SharedMailboxStates,
 } from '@tegami/protocol';
 import {
   appendMessage,
@@ -41,6 +42,8 @@ export interface AccountDeps {
   readonly pool: pg.Pool;
   readonly bus: MailBus;
   readonly watchers: MailboxWatchers;
+  /** The process's shelf where sessions on one mailbox share its UIDs and flags; none when absent. */
+  readonly states?: SharedMailboxStates;
   /** Teaches rspamd from COPY and MOVE into and out of Junk; none when absent. */
   readonly learning?: SpamLearning;
 }
@@ -80,6 +83,7 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
     return {
       name: mailbox.name,
       readOnly,
+      ...(deps.states && { sharing: { shelf: deps.states, key: mailboxId } }),
       snapshot: () => openImapSnapshot(pool, mailboxId, readOnly),
       changesSince: (modseq) => imapChangesSince(pool, mailboxId, modseq, readOnly),
       async fetch(uids, needs): Promise<FetchedMessage[]> {
