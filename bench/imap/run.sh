@@ -118,6 +118,11 @@ printf 'mixed session   tegami %8s ops/s (%s ops in %s s)   dovecot %8s ops/s (%
 read -r T_FETCH T_FBYTES < <(node bench/imap/load.mjs fetchall 127.0.0.1 $TEGAMI_PORT "$USER_" "$PASSWORD" 5)
 read -r D_FETCH D_FBYTES < <(node bench/imap/load.mjs fetchall 127.0.0.1 $DOVECOT_PORT "$USER_" "$PASSWORD" 5)
 printf 'FETCH 1:* (FLAGS UID)   tegami %s ms (%s bytes)   dovecot %s ms (%s bytes)\n' "$T_FETCH" "$T_FBYTES" "$D_FETCH" "$D_FBYTES"
+else
+  # One login first, as the mixed part gives: an address that never logged in to the name
+  # has its attempts queued by the per-account login delay.
+  node bench/imap/load.mjs fetchall 127.0.0.1 $TEGAMI_PORT "$USER_" "$PASSWORD" 1 > /dev/null
+  node bench/imap/load.mjs fetchall 127.0.0.1 $DOVECOT_PORT "$USER_" "$PASSWORD" 1 > /dev/null
 fi
 
 idle_kib() { # port pids-command
