@@ -50,7 +50,7 @@ export class FlagSets {
 /** A view's messages. Once on the shelf, nothing writes to it again. */
 export interface MailboxState {
   readonly uidValidity: number;
-  /** The MODSEQ of the view that put it on the shelf: a newer state replaces an older one. */
+  /** The MODSEQ of the view that offered it to the shelf: a newer state replaces an older one. */
   readonly modseq: bigint;
   /** uids[n - 1] is message n, for n up to count; flagIds[n - 1] its flags in flagSets. */
   readonly count: number;
@@ -71,12 +71,19 @@ export interface StateSharing {
  * alive, and when the last lets go the entry goes with it. Sharing is decided by comparing
  * the messages, never by trusting that two views at one MODSEQ agree: a view that is not
  * what the shelf holds keeps its own copy, which is only memory, never a wrong answer.
+ *
+ * Each entry also keeps the newest MODSEQ at which a view synchronised and found exactly
+ * these messages: the state is the mailbox as of that MODSEQ, so a new session can start
+ * from it and ask the store only what changed since (SelectedMailbox.open) instead of
+ * reading every message again. That MODSEQ is a live session's, so the store's expunge
+ * history still covers it (packages/store retention.ts: a live session is never older
+ * than the idle timeout, the history is kept longer).
  */
 export class SharedMailboxStates {
-  private readonly states = new Map<string, WeakRef<MailboxState>>();
+  private readonly states = new Map<string, ShelfEntry>();
   private readonly cleanup = new FinalizationRegistry<{ key: string; ref: WeakRef<MailboxState> }>(
     ({ key, ref }) => {
-      if (this.states.get(key) === ref) this.states.delete(key);
+      if (this.states.get(key)?.ref === ref) this.states.delete(key);
     },
   );
 
@@ -86,20 +93,41 @@ export class SharedMailboxStates {
    * the shelf holds a newer, different state (the caller keeps its own).
    */
   share(key: string, state: MailboxState): MailboxState | undefined {
-    const current = this.states.get(key)?.deref();
-    if (current === state) return current;
-    if (current && sameMessages(current, state)) return current;
-    if (current && current.modseq > state.modseq) return undefined;
+    const entry = this.states.get(key);
+    const current = entry?.ref.deref();
+    if (entry && current && (current === state || sameMessages(current, state))) {
+      if (state.modseq > entry.modseq) entry.modseq = state.modseq;
+      return current;
+    }
+    if (entry && current && entry.modseq > state.modseq) return undefined;
     const ref = new WeakRef(state);
-    this.states.set(key, ref);
+    this.states.set(key, { ref, modseq: state.modseq });
     this.cleanup.register(state, { key, ref });
     return state;
+  }
+
+  /** A view holding this state synchronised to `modseq` and found nothing to change. */
+  confirm(key: string, state: MailboxState, modseq: bigint): void {
+    const entry = this.states.get(key);
+    if (entry && entry.ref.deref() === state && modseq > entry.modseq) entry.modseq = modseq;
+  }
+
+  /** The mailbox's state on the shelf and the MODSEQ it is the mailbox as of. */
+  latest(key: string): { readonly state: MailboxState; readonly modseq: bigint } | undefined {
+    const entry = this.states.get(key);
+    const state = entry?.ref.deref();
+    return entry && state && { state, modseq: entry.modseq };
   }
 
   /** Mailboxes with a state on the shelf (for tests). */
   get size(): number {
     return this.states.size;
   }
+}
+
+interface ShelfEntry {
+  readonly ref: WeakRef<MailboxState>;
+  modseq: bigint;
 }
 
 /** Same validity, same UIDs in the same order, same flags on each (ids may differ between tables). */

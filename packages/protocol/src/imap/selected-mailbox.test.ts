@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SharedMailboxStates } from './mailbox-state.js';
 import { SelectedMailbox } from './selected-mailbox.js';
 import { loggedIn, MemoryMailStore, shelfOf } from './test-account.js';
@@ -103,5 +103,60 @@ describe('SelectedMailbox sharing', () => {
     expect(first.flagsOf(1)).toEqual(['\\Seen']);
     expect(first.allUids().buffer).toBe(second.allUids().buffer);
     expect(shelf.size).toBe(1);
+  });
+
+  describe('a view opened from the shelf', () => {
+    const setup = () => {
+      const shelf = new SharedMailboxStates();
+      const store = MemoryMailStore.withMessages(3);
+      const account = store.account('alice@example.org');
+      const open = async (readOnly: boolean) => {
+        const box = Object.assign((await account.open('INBOX', readOnly))!, {
+          sharing: { shelf, key: 'inbox' },
+        });
+        const snapshot = vi.spyOn(box, 'snapshot');
+        const view = await SelectedMailbox.open(box);
+        return { view, snapshots: snapshot.mock.calls.length };
+      };
+      return { store, open };
+    };
+
+    it('reads what changed since the shelf state, not every message, and is the same mailbox', async () => {
+      const { store, open } = setup();
+      const first = await open(false);
+      expect(first.snapshots).toBe(1);
+      // Changes the first view has not synced: the second starts from the state before them.
+      store.setFlags('INBOX', [1], 'add', ['\\Seen']);
+      store.expungeNow('INBOX', [2]);
+      store.deliver('INBOX', Buffer.from('Subject: new\r\n\r\nhello\r\n'));
+      const second = await open(false);
+      expect(second.snapshots).toBe(0);
+      expect([...second.view.allUids()]).toEqual([1, 3, 4]);
+      expect(second.view.flagsOf(1)).toEqual(['\\Seen']);
+      expect(second.view.hasPendingExpunges).toBe(false);
+      expect(second.view.recentUids()).toEqual([4]);
+      expect(second.view.uidNext).toBe(5);
+      // The first has seen none of it yet, and keeps its numbering.
+      expect([...first.view.allUids()]).toEqual([1, 2, 3]);
+      expect(first.view.flagsOf(1)).toEqual([]);
+      expect(first.view.recentUids()).toEqual([1, 2, 3]);
+      const update = await first.view.sync(true);
+      expect(update.expunged).toEqual([2]);
+      expect(first.view.allUids().buffer).toBe(second.view.allUids().buffer);
+    });
+
+    it('makes every message of the claim \\Recent, those of the shelf state too', async () => {
+      const { open } = setup();
+      const examined = await open(true);
+      // EXAMINE shows \\Recent without claiming it (RFC 3501 §6.3.2).
+      expect(examined.view.recentUids()).toEqual([1, 2, 3]);
+      const selected = await open(false);
+      expect(selected.snapshots).toBe(0);
+      expect(selected.view.recentUids()).toEqual([1, 2, 3]);
+      expect(selected.view.allUids().buffer).toBe(examined.view.allUids().buffer);
+      // Claimed now: a later session sees none of them as \\Recent.
+      const later = await open(false);
+      expect(later.view.recentCount).toBe(0);
+    });
   });
 });

@@ -9,6 +9,13 @@
 import { FlagSets, type MailboxState } from './mailbox-state.js';
 import type { MailboxChanges, MailboxSnapshot, OpenMailbox } from './session-types.js';
 
+/** A view started from the shelf: its state, the MODSEQ that state is as of, and what changed since. */
+interface ShelvedStart {
+  readonly state: MailboxState;
+  readonly modseq: bigint;
+  readonly changes: MailboxChanges;
+}
+
 export interface ViewUpdate {
   /** Sequence numbers to announce as expunged, in the order to send them. */
   readonly expunged: readonly number[];
@@ -23,7 +30,7 @@ export class SelectedMailbox {
   /** UIDs in sequence-number order: uids[n - 1] is message n; `count` of them are in use. */
   private uids: Uint32Array;
   private flagIds: Uint32Array;
-  private flagSets = new FlagSets();
+  private flagSets: FlagSets;
   private count: number;
   /**
    * The shelf's state these arrays are, when they are shared: held here so the shelf's
@@ -40,10 +47,44 @@ export class SelectedMailbox {
   /** Expunged in the store but not yet told (a FETCH, STORE or SEARCH was running). */
   private pendingExpunges = new Set<number>();
 
+  /**
+   * Opens the view: from the shelf's state of the mailbox and what changed since, when the
+   * shelf has one (no need to read every message of the mailbox again), else from a
+   * snapshot. Either way the view is the mailbox as of the store's latest MODSEQ.
+   */
+  static async open(box: OpenMailbox): Promise<SelectedMailbox> {
+    const shelved = box.sharing?.shelf.latest(box.sharing.key);
+    if (!shelved) return new SelectedMailbox(box, await box.snapshot());
+    return new SelectedMailbox(box, { ...shelved, changes: await box.changesSince(shelved.modseq) });
+  }
+
   constructor(
     readonly box: OpenMailbox,
-    snapshot: MailboxSnapshot,
+    start: MailboxSnapshot | ShelvedStart,
   ) {
+    if (!('messages' in start)) {
+      const { state, modseq, changes } = start;
+      this.uidValidity = state.uidValidity;
+      this.uidNext = changes.uidNext;
+      this.modseq = modseq;
+      this.count = state.count;
+      this.uids = state.uids;
+      this.flagIds = state.flagIds;
+      this.flagSets = state.flagSets;
+      this.sharedState = state;
+      // Expunged since that state: gone before the client knew them, never announced.
+      this.apply(changes, true);
+      // Every message the claim covers is \Recent here, as a snapshot would have said.
+      for (let i = this.lowerBound(changes.recent.from); i < this.count; i++) {
+        const uid = this.uids[i]!;
+        if (uid >= changes.recent.to) break;
+        this.recent.add(uid);
+      }
+      this.share();
+      return;
+    }
+    const snapshot = start;
+    this.flagSets = new FlagSets();
     this.uidValidity = snapshot.uidValidity;
     this.uidNext = snapshot.uidNext;
     this.modseq = snapshot.highestModseq;
@@ -56,6 +97,18 @@ export class SelectedMailbox {
       if (m.uid >= snapshot.recent.from && m.uid < snapshot.recent.to) this.recent.add(m.uid);
     });
     this.share();
+  }
+
+  /** The index of the first UID at or above this one (count when none is). */
+  private lowerBound(uid: number): number {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.uids[mid]! < uid) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Whether this view holds the shelf's copy of its messages (for tests). */
@@ -226,8 +279,11 @@ export class SelectedMailbox {
     this.dirty = false;
     const changes = await this.box.changesSince(this.modseq);
     const update = this.apply(changes, allowExpunge);
-    // Changed or not, a view that copied its messages offers them back.
-    this.share();
+    // A view that copied its messages offers them back; one that did not tells the shelf
+    // its state is still the mailbox as of this MODSEQ.
+    const sharing = this.box.sharing;
+    if (sharing && this.sharedState) sharing.shelf.confirm(sharing.key, this.sharedState, this.modseq);
+    else this.share();
     return update;
   }
 
