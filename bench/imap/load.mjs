@@ -82,6 +82,18 @@ class Client {
   }
 }
 
+/** The command, tried again (up to ten times, a second apart) while the server says try later. */
+async function again(command) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await command();
+    } catch (err) {
+      if (attempt >= 10 || !/UNAVAILABLE|SERVERBUG/.test(err.message)) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
 if (mode === 'mixed') {
   const [clients, seconds, user, password] = rest;
   const deadline = Date.now() + Number(seconds) * 1000;
@@ -132,19 +144,10 @@ if (mode === 'mixed') {
       Array.from({ length: Math.min(100, Number(sessions) - i) }, async () => {
         const c = await Client.open(host, port);
         await c.until('* OK');
-        // A hundred logins at once on a busy machine may find the store's pool full: again.
-        for (let attempt = 1; ; attempt++) {
-          const ok = await c.command(`LOGIN "${user}" "${password}"`).then(
-            () => true,
-            (err) => {
-              if (attempt >= 10 || !/UNAVAILABLE/.test(err.message)) throw err;
-              return false;
-            },
-          );
-          if (ok) break;
-          await new Promise((r) => setTimeout(r, 1000));
-        }
-        await c.command('SELECT INBOX');
+        // A hundred logins and SELECTs at once on a busy machine may find the store's pool
+        // full (NO [UNAVAILABLE] or [SERVERBUG]): again, a little later.
+        await again(() => c.command(`LOGIN "${user}" "${password}"`));
+        await again(() => c.command('SELECT INBOX'));
         c.socket.write('i IDLE\r\n');
         await c.until('+ ');
         return c;
