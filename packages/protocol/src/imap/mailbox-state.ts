@@ -77,10 +77,16 @@ export interface StateSharing {
  * from it and ask the store only what changed since (SelectedMailbox.open) instead of
  * reading every message again. That MODSEQ is a live session's, so the store's expunge
  * history still covers it (packages/store retention.ts: a live session is never older
- * than the idle timeout, the history is kept longer).
+ * than the idle timeout, the history is kept at least a day); and a state nobody has
+ * confirmed for START_WITHIN_MS (its sessions gone, the garbage collector not yet by) is
+ * not started from at all.
  */
 export class SharedMailboxStates {
   private readonly states = new Map<string, ShelfEntry>();
+
+  /** `now`: the clock confirmations are timed by (tests move it). */
+  constructor(private readonly now: () => number = Date.now) {}
+
   private readonly cleanup = new FinalizationRegistry<{ key: string; ref: WeakRef<MailboxState> }>(
     ({ key, ref }) => {
       if (this.states.get(key)?.ref === ref) this.states.delete(key);
@@ -97,11 +103,12 @@ export class SharedMailboxStates {
     const current = entry?.ref.deref();
     if (entry && current && (current === state || sameMessages(current, state))) {
       if (state.modseq > entry.modseq) entry.modseq = state.modseq;
+      entry.confirmedAt = this.now();
       return current;
     }
     if (entry && current && entry.modseq > state.modseq) return undefined;
     const ref = new WeakRef(state);
-    this.states.set(key, { ref, modseq: state.modseq });
+    this.states.set(key, { ref, modseq: state.modseq, confirmedAt: this.now() });
     this.cleanup.register(state, { key, ref });
     return state;
   }
@@ -109,14 +116,20 @@ export class SharedMailboxStates {
   /** A view holding this state synchronised to `modseq` and found nothing to change. */
   confirm(key: string, state: MailboxState, modseq: bigint): void {
     const entry = this.states.get(key);
-    if (entry && entry.ref.deref() === state && modseq > entry.modseq) entry.modseq = modseq;
+    if (!entry || entry.ref.deref() !== state) return;
+    if (modseq > entry.modseq) entry.modseq = modseq;
+    entry.confirmedAt = this.now();
   }
 
-  /** The mailbox's state on the shelf and the MODSEQ it is the mailbox as of. */
+  /**
+   * The mailbox's state on the shelf and the MODSEQ it is the mailbox as of, when a view
+   * confirmed it lately enough to start a new view from.
+   */
   latest(key: string): { readonly state: MailboxState; readonly modseq: bigint } | undefined {
     const entry = this.states.get(key);
     const state = entry?.ref.deref();
-    return entry && state && { state, modseq: entry.modseq };
+    if (!entry || !state || this.now() - entry.confirmedAt > START_WITHIN_MS) return undefined;
+    return { state, modseq: entry.modseq };
   }
 
   /** Mailboxes with a state on the shelf (for tests). */
@@ -125,9 +138,14 @@ export class SharedMailboxStates {
   }
 }
 
+/** Ten minutes: far inside the shortest expunge history the store keeps (a day). */
+export const START_WITHIN_MS = 10 * 60_000;
+
 interface ShelfEntry {
   readonly ref: WeakRef<MailboxState>;
   modseq: bigint;
+  /** When a view last offered or confirmed it (the shelf's clock). */
+  confirmedAt: number;
 }
 
 /** Same validity, same UIDs in the same order, same flags on each (ids may differ between tables). */

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { SharedMailboxStates } from './mailbox-state.js';
+import { SharedMailboxStates, START_WITHIN_MS } from './mailbox-state.js';
 import { SelectedMailbox } from './selected-mailbox.js';
 import { loggedIn, MemoryMailStore, shelfOf } from './test-account.js';
 
@@ -107,7 +107,8 @@ describe('SelectedMailbox sharing', () => {
 
   describe('a view opened from the shelf', () => {
     const setup = () => {
-      const shelf = new SharedMailboxStates();
+      const clock = { now: 0 };
+      const shelf = new SharedMailboxStates(() => clock.now);
       const store = MemoryMailStore.withMessages(3);
       const account = store.account('alice@example.org');
       const open = async (readOnly: boolean) => {
@@ -118,7 +119,7 @@ describe('SelectedMailbox sharing', () => {
         const view = await SelectedMailbox.open(box);
         return { view, snapshots: snapshot.mock.calls.length };
       };
-      return { store, open };
+      return { store, open, clock };
     };
 
     it('reads what changed since the shelf state, not every message, and is the same mailbox', async () => {
@@ -157,6 +158,18 @@ describe('SelectedMailbox sharing', () => {
       // Claimed now: a later session sees none of them as \\Recent.
       const later = await open(false);
       expect(later.view.recentCount).toBe(0);
+    });
+
+    it('is not started from a state no view has confirmed lately', async () => {
+      const { open, clock } = setup();
+      const first = await open(false);
+      clock.now += START_WITHIN_MS + 1;
+      // A sync that finds nothing new confirms the state: a new view starts from it.
+      await first.view.sync(true);
+      expect((await open(false)).snapshots).toBe(0);
+      // Nobody confirms it for longer than that: a new view reads every message again.
+      clock.now += START_WITHIN_MS + 1;
+      expect((await open(false)).snapshots).toBe(1);
     });
   });
 });
