@@ -82,6 +82,18 @@ class Client {
   }
 }
 
+/** The command, tried again (up to ten times, a second apart) while the server says try later. */
+async function again(command) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await command();
+    } catch (err) {
+      if (attempt >= 10 || !/UNAVAILABLE|SERVERBUG/.test(err.message)) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
 if (mode === 'mixed') {
   const [clients, seconds, user, password] = rest;
   const deadline = Date.now() + Number(seconds) * 1000;
@@ -131,8 +143,11 @@ if (mode === 'mixed') {
     const batch = await Promise.all(
       Array.from({ length: Math.min(100, Number(sessions) - i) }, async () => {
         const c = await Client.open(host, port);
-        await c.login(user, password);
-        await c.command('SELECT INBOX');
+        await c.until('* OK');
+        // A hundred logins and SELECTs at once on a busy machine may find the store's pool
+        // full (NO [UNAVAILABLE] or [SERVERBUG]): again, a little later.
+        await again(() => c.command(`LOGIN "${user}" "${password}"`));
+        await again(() => c.command('SELECT INBOX'));
         c.socket.write('i IDLE\r\n');
         await c.until('+ ');
         return c;

@@ -1,6 +1,6 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { MailBus } from '@tegami/bus';
-import { IMAP_METRIC_LABELS, ImapSession, type InputDeadlines } from '@tegami/protocol';
+import { IMAP_METRIC_LABELS, ImapSession, type InputDeadlines, SharedMailboxStates } from '@tegami/protocol';
 import type { RspamdClient } from '@tegami/rpc';
 import {
   type AbuseLimits,
@@ -94,6 +94,8 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
     deps.logger.warn({ err }, 'could not sweep the login failure records'),
   );
   const watchers = new MailboxWatchers(deps.bus);
+  // Sessions on one mailbox hold one copy of its UIDs and flags while they agree.
+  const states = new SharedMailboxStates();
   const learning = deps.rspamd
     ? new SpamLearning({ rspamd: deps.rspamd, pool: deps.pool, logger: deps.logger, metrics: deps.metrics })
     : undefined;
@@ -163,7 +165,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
           perUser.set(identity.accountId, count + 1);
           userSlot = identity.accountId;
           return openPostgresAccount(
-            { pool: deps.pool, bus: deps.bus, watchers, ...(learning && { learning }) },
+            { pool: deps.pool, bus: deps.bus, watchers, states, ...(learning && { learning }) },
             identity.accountId,
             identity.address,
           );

@@ -9,6 +9,7 @@ import {
   type MailboxSnapshot,
   type MessageMetadata,
   type OpenMailbox,
+  type SharedMailboxStates,
 } from '@tegami/protocol';
 import {
   appendMessageByName,
@@ -42,6 +43,8 @@ export interface AccountDeps {
   readonly pool: pg.Pool;
   readonly bus: MailBus;
   readonly watchers: MailboxWatchers;
+  /** The process's shelf where sessions on one mailbox share its UIDs and flags; none when absent. */
+  readonly states?: SharedMailboxStates;
   /** Teaches rspamd from COPY and MOVE into and out of Junk; none when absent. */
   readonly learning?: SpamLearning;
 }
@@ -88,6 +91,12 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
     return {
       name: mailbox.name,
       readOnly,
+      ...(deps.states && { sharing: { shelf: deps.states, key: mailboxId } }),
+      snapshotInHand() {
+        const first = opened;
+        opened = undefined;
+        return first;
+      },
       async snapshot() {
         const first = opened;
         opened = undefined;

@@ -23,6 +23,7 @@ export {
   metricLabels,
 } from './dispatcher.js';
 export { mailboxNameProblem } from './mailbox-names.js';
+export { type MailboxState, SharedMailboxStates, type StateSharing } from './mailbox-state.js';
 export { formatInternalDate, imapAString, imapString, parseInternalDate } from './response.js';
 export { type ImapAction, type ImapSend, ImapSession, type ImapState } from './session.js';
 export type {

@@ -3,8 +3,18 @@
 // it, and the MODSEQ up to which it is in step with the store. Changes from elsewhere are
 // folded in only when the session says it may tell the client (after a command, or during
 // IDLE), and expunges only when the command in progress allows EXPUNGE responses.
+// The messages themselves (UIDs and flags) are shared with every other view of the
+// mailbox that holds the same (mailbox-state.ts) and copied only when this one changes.
 
+import { FlagSets, type MailboxState } from './mailbox-state.js';
 import type { MailboxChanges, MailboxSnapshot, OpenMailbox } from './session-types.js';
+
+/** A view started from the shelf: its state, the MODSEQ that state is as of, and what changed since. */
+interface ShelvedStart {
+  readonly state: MailboxState;
+  readonly modseq: bigint;
+  readonly changes: MailboxChanges;
+}
 
 export interface ViewUpdate {
   /** Sequence numbers to announce as expunged, in the order to send them. */
@@ -16,43 +26,18 @@ export interface ViewUpdate {
   readonly flags: readonly { seq: number; uid: number; flags: readonly string[] }[];
 }
 
-/**
- * The distinct flag sets of one view: a mailbox of 10,000 messages has a handful of flag
- * combinations, so the view keeps one 32-bit id per message instead of an array of strings
- * (bench/imap: thousands of IDLE sessions on one gateway process). The table belongs to the
- * view, not to the process: a client storing a new set of keywords with every command
- * would grow a process-wide table for as long as the process runs.
- */
-class FlagSets {
-  private readonly ids = new Map<string, number>();
-  private readonly sets: (readonly string[])[] = [];
-
-  get size(): number {
-    return this.sets.length;
-  }
-
-  intern(flags: readonly string[]): number {
-    const key = [...flags].sort().join(' ');
-    let id = this.ids.get(key);
-    if (id === undefined) {
-      id = this.sets.length;
-      this.sets.push(Object.freeze([...flags].sort()));
-      this.ids.set(key, id);
-    }
-    return id;
-  }
-
-  get(id: number): readonly string[] {
-    return this.sets[id]!;
-  }
-}
-
 export class SelectedMailbox {
   /** UIDs in sequence-number order: uids[n - 1] is message n; `count` of them are in use. */
   private uids: Uint32Array;
   private flagIds: Uint32Array;
-  private flagSets = new FlagSets();
+  private flagSets: FlagSets;
   private count: number;
+  /**
+   * The shelf's state these arrays are, when they are shared: held here so the shelf's
+   * weak reference lives as long as a view uses it. Nothing may write to them then: own()
+   * copies first.
+   */
+  private sharedState: MailboxState | undefined;
   private readonly recent = new Set<number>();
   private modseq: bigint;
   uidNext: number;
@@ -62,10 +47,48 @@ export class SelectedMailbox {
   /** Expunged in the store but not yet told (a FETCH, STORE or SEARCH was running). */
   private pendingExpunges = new Set<number>();
 
+  /**
+   * Opens the view: from the snapshot the store read with the open when it has one; else
+   * from the shelf's state of the mailbox and what changed since, when the shelf has one
+   * (no need to read every message of the mailbox again); else from a snapshot. Either way the view is the mailbox as of the store's latest MODSEQ.
+   */
+  static async open(box: OpenMailbox): Promise<SelectedMailbox> {
+    // Already read with the open: building from it costs no round trip, and the view still
+    // takes the shelf's copy when the messages agree (share() in the constructor).
+    const inHand = box.snapshotInHand?.();
+    if (inHand) return new SelectedMailbox(box, inHand);
+    const shelved = box.sharing?.shelf.latest(box.sharing.key);
+    if (!shelved) return new SelectedMailbox(box, await box.snapshot());
+    return new SelectedMailbox(box, { ...shelved, changes: await box.changesSince(shelved.modseq) });
+  }
+
   constructor(
     readonly box: OpenMailbox,
-    snapshot: MailboxSnapshot,
+    start: MailboxSnapshot | ShelvedStart,
   ) {
+    if (!('messages' in start)) {
+      const { state, modseq, changes } = start;
+      this.uidValidity = state.uidValidity;
+      this.uidNext = changes.uidNext;
+      this.modseq = modseq;
+      this.count = state.count;
+      this.uids = state.uids;
+      this.flagIds = state.flagIds;
+      this.flagSets = state.flagSets;
+      this.sharedState = state;
+      // Expunged since that state: gone before the client knew them, never announced.
+      this.apply(changes, true);
+      // Every message the claim covers is \Recent here, as a snapshot would have said.
+      for (let i = this.lowerBound(changes.recent.from); i < this.count; i++) {
+        const uid = this.uids[i]!;
+        if (uid >= changes.recent.to) break;
+        this.recent.add(uid);
+      }
+      this.share();
+      return;
+    }
+    const snapshot = start;
+    this.flagSets = new FlagSets();
     this.uidValidity = snapshot.uidValidity;
     this.uidNext = snapshot.uidNext;
     this.modseq = snapshot.highestModseq;
@@ -77,6 +100,57 @@ export class SelectedMailbox {
       this.flagIds[i] = this.internFlags(m.flags);
       if (m.uid >= snapshot.recent.from && m.uid < snapshot.recent.to) this.recent.add(m.uid);
     });
+    this.share();
+  }
+
+  /** The index of the first UID at or above this one (count when none is). */
+  private lowerBound(uid: number): number {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.uids[mid]! < uid) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Whether this view holds the shelf's copy of its messages (for tests). */
+  get sharesState(): boolean {
+    return this.sharedState !== undefined;
+  }
+
+  /** Offers the messages to the shelf; holds the shelf's copy instead when it has the same. */
+  private share(): void {
+    const sharing = this.box.sharing;
+    if (!sharing || this.sharedState) return;
+    if (this.uids.length !== this.count) {
+      // The room to append in is no use to a state nobody writes to.
+      this.uids = this.uids.slice(0, this.count);
+      this.flagIds = this.flagIds.slice(0, this.count);
+    }
+    const state = sharing.shelf.share(sharing.key, {
+      uidValidity: this.uidValidity,
+      modseq: this.modseq,
+      count: this.count,
+      uids: this.uids,
+      flagIds: this.flagIds,
+      flagSets: this.flagSets,
+    });
+    if (!state) return;
+    this.sharedState = state;
+    this.uids = state.uids;
+    this.flagIds = state.flagIds;
+    this.flagSets = state.flagSets;
+  }
+
+  /** Before any write to the messages: a shared state is copied, with room for `extra` more. */
+  private own(extra = 0): void {
+    if (!this.sharedState) return;
+    this.sharedState = undefined;
+    this.uids = grown(this.uids, this.count, extra);
+    this.flagIds = grown(this.flagIds, this.count, extra);
+    this.flagSets = new FlagSets(this.flagSets);
   }
 
   get readOnly(): boolean {
@@ -193,28 +267,36 @@ export class SelectedMailbox {
     return undefined;
   }
 
-  /** The session's own STORE: the client hears of it in the STORE answer, not again later. */
+  /**
+   * The session's own STORE: the client hears of it in the STORE answer, not again later.
+   * The view copies its messages here; other views see the change at their next sync.
+   */
   noteFlags(uid: number, flags: readonly string[]): void {
     const i = this.indexOf(uid);
-    if (i >= 0) this.flagIds[i] = this.internFlags(flags);
+    if (i < 0 || this.flagSets.find(flags) === this.flagIds[i]) return;
+    this.own();
+    this.flagIds[i] = this.internFlags(flags);
   }
 
   /** Reads what changed in the store since the last sync and folds it into the view. */
   async sync(allowExpunge: boolean): Promise<ViewUpdate> {
     this.dirty = false;
     const changes = await this.box.changesSince(this.modseq);
-    return this.apply(changes, allowExpunge);
+    const update = this.apply(changes, allowExpunge);
+    // A view that copied its messages offers them back; one that did not tells the shelf
+    // its state is still the mailbox as of this MODSEQ.
+    const sharing = this.box.sharing;
+    if (sharing && this.sharedState) sharing.shelf.confirm(sharing.key, this.sharedState, this.modseq);
+    else this.share();
+    return update;
   }
 
   private append(uid: number, flags: readonly string[]): void {
+    this.own(1);
     if (this.count === this.uids.length) {
-      const capacity = Math.max(16, this.count * 2);
-      const uids = new Uint32Array(capacity);
-      uids.set(this.uids.subarray(0, this.count));
-      const ids = new Uint32Array(capacity);
-      ids.set(this.flagIds.subarray(0, this.count));
-      this.uids = uids;
-      this.flagIds = ids;
+      // An eighth more each time: a view of 10,000 messages that gains one does not double.
+      this.uids = grown(this.uids, this.count, Math.max(16, this.count >>> 3));
+      this.flagIds = grown(this.flagIds, this.count, Math.max(16, this.count >>> 3));
     }
     this.uids[this.count] = uid;
     this.flagIds[this.count] = this.internFlags(flags);
@@ -227,6 +309,7 @@ export class SelectedMailbox {
     for (const uid of changes.expunged) if (this.indexOf(uid) >= 0) this.pendingExpunges.add(uid);
     const expunged: number[] = [];
     if (allowExpunge && this.pendingExpunges.size > 0) {
+      this.own();
       // Highest sequence number first: each EXPUNGE renumbers only the messages after it,
       // so every number sent is still right when the client reads it.
       for (let seq = this.count; seq >= 1; seq--) {
@@ -262,6 +345,9 @@ export class SelectedMailbox {
       }
       const i = this.indexOf(message.uid);
       if (i < 0 || this.pendingExpunges.has(message.uid)) continue;
+      // Unchanged flags (most often the session's own STORE coming back) copy nothing.
+      if (this.flagSets.find(message.flags) === this.flagIds[i]) continue;
+      this.own();
       const id = this.internFlags(message.flags);
       if (id !== this.flagIds[i]) {
         this.flagIds[i] = id;
@@ -275,4 +361,11 @@ export class SelectedMailbox {
       flags,
     };
   }
+}
+
+/** The first `count` entries of the array in a new one with room for `extra` more. */
+function grown(array: Uint32Array, count: number, extra: number): Uint32Array {
+  const copy = new Uint32Array(count + extra);
+  copy.set(array.subarray(0, count));
+  return copy;
 }

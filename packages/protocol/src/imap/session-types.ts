@@ -7,6 +7,7 @@ import type { InputDeadlines } from '../input-deadline.js';
 import type { Envelope } from '../mime/envelope.js';
 import type { MimePart } from '../mime/mime-part.js';
 import type { SaslCredentialLookup, SaslIdentity, SaslMechanismName } from '../sasl/sasl-exchange.js';
+import type { StateSharing } from './mailbox-state.js';
 
 export interface ImapSessionOptions {
   readonly hostname: string;
@@ -202,6 +203,16 @@ export interface ImapAccount {
 export interface OpenMailbox {
   readonly name: string;
   readonly readOnly: boolean;
+  /**
+   * Where the sessions' views of this mailbox share one copy of its messages (UIDs and
+   * flags) while they agree; each view keeps its own when absent.
+   */
+  readonly sharing?: StateSharing;
+  /**
+   * The snapshot the store read together with finding the mailbox (one round trip for a
+   * SELECT), handed out once; undefined when there is none or it was taken.
+   */
+  snapshotInHand?(): MailboxSnapshot | undefined;
   snapshot(): Promise<MailboxSnapshot>;
   changesSince(modseq: bigint): Promise<MailboxChanges>;
   /** The asked messages that still exist, in UID order. */

@@ -8,8 +8,9 @@ import { randomBytes, scryptSync } from 'node:crypto';
 import { type MemoryAccount, MemoryMailStore } from '@tegami/testing/memory-mail-store';
 import { derivePasswordSecrets } from '../sasl/password-secrets.js';
 import type { SaslCredentials, SaslIdentity } from '../sasl/sasl-step.js';
+import { SharedMailboxStates } from './mailbox-state.js';
 import { type ImapAction, ImapSession } from './session.js';
-import type { ImapHooks, ImapSessionOptions } from './session-types.js';
+import type { ImapAccount, ImapHooks, ImapSessionOptions, OpenMailbox } from './session-types.js';
 
 export { type MemoryAccount, MemoryMailStore, messageOf } from '@tegami/testing/memory-mail-store';
 
@@ -108,7 +109,7 @@ export function startImap(
       openAccount: async (identity: SaslIdentity) => {
         const account = store.account(identity.address);
         accounts.push(account);
-        return account;
+        return sharingViews(account, shelfOf(store));
       },
       authFailed: () => {
         h.authFailures++;
@@ -139,4 +140,39 @@ export async function loggedIn(
     if ((h.session.state as string) !== 'selected') throw new Error(`select failed: ${selected}`);
   }
   return h;
+}
+
+// ---------------------------------------------------------------------------
+// Views shared as the gateway shares them: one shelf per store, so every engine test
+// runs with sessions on one mailbox holding one copy of its messages.
+
+const shelves = new WeakMap<MemoryMailStore, SharedMailboxStates>();
+
+/** The shelf the sessions on this store share their views on. */
+export function shelfOf(store: MemoryMailStore): SharedMailboxStates {
+  let shelf = shelves.get(store);
+  if (!shelf) {
+    shelf = new SharedMailboxStates();
+    shelves.set(store, shelf);
+  }
+  return shelf;
+}
+
+/** The account, with the mailboxes it opens sharing their views on the shelf (keyed by name). */
+function sharingViews(account: ImapAccount, shelf: SharedMailboxStates): ImapAccount {
+  return withProperty(account, 'open', async (name: string, readOnly: boolean) => {
+    const box = await account.open(name, readOnly);
+    return box && withProperty<OpenMailbox>(box, 'sharing', { shelf, key: box.name });
+  });
+}
+
+/** The object with one property answered otherwise; its methods still run on the object itself. */
+function withProperty<T extends object>(target: T, name: PropertyKey, value: unknown): T {
+  return new Proxy(target, {
+    get(object, property) {
+      if (property === name) return value;
+      const found: unknown = Reflect.get(object, property, object);
+      return typeof found === 'function' ? found.bind(object) : found;
+    },
+  });
 }

@@ -26,7 +26,7 @@ function selectCommand(name: 'SELECT' | 'EXAMINE', readOnly: boolean) {
       if (mailbox instanceof ImapReply) return mailbox;
       const box = await context.account.open(mailbox, readOnly);
       if (!box) return no('[NONEXISTENT] no such mailbox');
-      const selected = new SelectedMailbox(box, await box.snapshot());
+      const selected = await SelectedMailbox.open(box);
       context.select(selected);
       const lines = [
         `* FLAGS (${SYSTEM_FLAG_LIST})\r\n`,
