@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { MailBus } from '@tegami/bus';
-import { type InputDeadlines, POP3_COMMAND_LABELS, Pop3Session } from '@tegami/protocol';
+import {
+  type InputDeadlines,
+  POP3_COMMAND_LABELS,
+  Pop3Session,
+  type VerifiedPasswordCache,
+} from '@tegami/protocol';
 import {
   type AbuseLimits,
   AbuseTracker,
@@ -68,6 +73,8 @@ export interface PopGatewayDeps {
    * (TEGAMI_SASL_LEGACY_MECHANISMS, TEGAMI_SECRETS_KEY_FILE); off when absent.
    */
   readonly legacySasl?: LegacySaslPolicy;
+  /** The verified-credential cache of this protocol's logins (TEGAMI_AUTH_CACHE_*); none when absent. */
+  readonly passwordCache?: VerifiedPasswordCache | undefined;
   /** POP-before-SMTP grant length; undefined: off. */
   readonly popBeforeSmtpTtlMs?: number | undefined;
   /** RFC 2449 LOGIN-DELAY between two logins of one account; undefined: none. */
@@ -136,7 +143,9 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
   };
   // DIGEST-MD5's realms; a store not answering at start is no reason not to serve.
   const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool).catch(() => []), 60_000);
-  const { mechanisms, lookupCredentials } = saslLogins(deps.pool, deps.legacySasl, deps.logger);
+  const { mechanisms, lookupCredentials } = saslLogins(deps.pool, deps.legacySasl, deps.logger, {
+    cache: deps.passwordCache,
+  });
 
   const open = (connection: ServedConnection<'pop' | 'pops'>) => {
     const { listener, address, loopback, send } = connection;
