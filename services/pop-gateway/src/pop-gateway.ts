@@ -23,7 +23,6 @@ import {
   type TlsPolicy,
 } from '@tegami/runtime';
 import {
-  acquireMaildropLock,
   expungeMessages,
   grantPopBeforeSmtp,
   type LegacySaslPolicy,
@@ -31,8 +30,8 @@ import {
   LoginThrottle,
   type LoginThrottlePolicy,
   listLocalDomains,
+  lockAndOpenMaildrop,
   type Maildrop,
-  openMaildrop,
   readMessageBytes,
   recordPopLogin,
   refreshedLocalDomains,
@@ -160,11 +159,12 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
     let reader: MaildropReader | undefined;
     let locked: { accountId: string; renew: NodeJS.Timeout } | undefined;
 
-    const releaseLock = () => {
-      if (!locked) return;
+    const releaseLock = (): Promise<void> => {
+      if (!locked) return Promise.resolve();
       clearInterval(locked.renew);
-      void releaseMaildropLock(deps.pool, locked.accountId, sessionId).catch(() => undefined);
+      const { accountId } = locked;
       locked = undefined;
+      return releaseMaildropLock(deps.pool, accountId, sessionId).catch(() => undefined);
     };
     const session = new Pop3Session(
       {
@@ -181,7 +181,10 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
         async openMaildrop(identity) {
           logins.succeeded();
           try {
-            if (!(await acquireMaildropLock(deps.pool, identity.accountId, sessionId, LOCK_LEASE_MS))) {
+            // The lock and the snapshot in one round trip (the login's statements: the
+            // throttle's, the credential lookup, this; then the RETRs' batched reads).
+            const opened = await lockAndOpenMaildrop(deps.pool, identity.accountId, sessionId, LOCK_LEASE_MS);
+            if (opened === 'in-use') {
               metrics.logins.inc({ result: 'in-use' });
               return 'in-use';
             }
@@ -196,10 +199,10 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
               !(await recordPopLogin(deps.pool, identity.accountId, deps.loginDelayMs))
             ) {
               metrics.logins.inc({ result: 'too-soon' });
-              releaseLock();
+              await releaseLock();
               return 'too-soon';
             }
-            maildrop = await openMaildrop(deps.pool, identity.accountId);
+            maildrop = opened;
             if (!maildrop) return 'temp';
             const mailboxId = maildrop.mailboxId;
             reader = new MaildropReader(maildrop.messages, (uids) =>
@@ -218,20 +221,26 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
           return data;
         },
         async commitDeletions(indexes) {
-          if (indexes.length === 0 || !maildrop) return;
-          const uids = indexes.map((i) => maildrop!.messages[i]!.uid);
-          const removed = await expungeMessages(deps.pool, maildrop.mailboxId, uids);
-          metrics.deleted.inc(removed.length);
-          if (removed.length > 0 && locked) {
-            // IMAP sessions of this user learn of it; at most once, they re-read Postgres.
-            await deps.bus
-              .publishMailboxChanged({
-                accountId: locked.accountId,
-                mailboxId: maildrop.mailboxId,
-                kind: 'expunge',
-                uids: removed,
-              })
-              .catch(() => undefined);
+          try {
+            if (indexes.length === 0 || !maildrop) return;
+            const uids = indexes.map((i) => maildrop!.messages[i]!.uid);
+            const removed = await expungeMessages(deps.pool, maildrop.mailboxId, uids);
+            metrics.deleted.inc(removed.length);
+            if (removed.length > 0 && locked) {
+              // IMAP sessions of this user learn of it; at most once, they re-read Postgres.
+              await deps.bus
+                .publishMailboxChanged({
+                  accountId: locked.accountId,
+                  mailboxId: maildrop.mailboxId,
+                  kind: 'expunge',
+                  uids: removed,
+                })
+                .catch(() => undefined);
+            }
+          } finally {
+            // Released before QUIT's +OK (RFC 1939 §6), not after the socket closes: a
+            // client that logs in again at once must not find its own maildrop in use.
+            await releaseLock();
           }
         },
         async authFailed(mechanism) {
@@ -265,7 +274,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
     return {
       session,
       closed() {
-        releaseLock();
+        void releaseLock();
         metrics.active.dec();
       },
     };
