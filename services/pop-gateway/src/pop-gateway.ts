@@ -158,6 +158,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
     let maildrop: Maildrop | undefined;
     let reader: MaildropReader | undefined;
     let locked: { accountId: string; renew: NodeJS.Timeout } | undefined;
+    let ended = false;
 
     const releaseLock = (): Promise<void> => {
       if (!locked) return Promise.resolve();
@@ -187,6 +188,13 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
             if (opened === 'in-use') {
               metrics.logins.inc({ result: 'in-use' });
               return 'in-use';
+            }
+            if (ended) {
+              // The connection closed (idle timeout, client gone) while the lock was being
+              // taken: closed() found nothing to release, so it is let go here, or its
+              // renewal would hold the maildrop for good.
+              await releaseMaildropLock(deps.pool, identity.accountId, sessionId).catch(() => undefined);
+              return 'temp';
             }
             const renew = setInterval(() => {
               renewMaildropLock(deps.pool, identity.accountId, sessionId, LOCK_LEASE_MS).catch(
@@ -274,6 +282,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
     return {
       session,
       closed() {
+        ended = true;
         void releaseLock();
         metrics.active.dec();
       },
