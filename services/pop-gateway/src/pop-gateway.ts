@@ -246,6 +246,9 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
                 .catch(() => undefined);
             }
           } finally {
+            // The login's outcome is on record by QUIT's answer (it is written after the
+            // login's answer, not before): a client back at once is a known address.
+            await logins.settled();
             // Released before QUIT's +OK (RFC 1939 §6), not after the socket closes: a
             // client that logs in again at once must not find its own maildrop in use.
             await releaseLock();
