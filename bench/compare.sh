@@ -13,7 +13,7 @@
 # Sizes (the arguments each run.sh takes) from the environment, defaults as in RESULTS.md,
 # shortened where a full run takes over ~6 minutes on two cores:
 #   BENCH_SMTP_ARGS="5000 20 10240" BENCH_DELIVERY_ARGS="5000 20 10240"
-#   BENCH_POP3_ARGS="20 500"        BENCH_IMAP_ARGS="20 20 10000 0"
+#   BENCH_POP3_ARGS="20 3 100 10240"       BENCH_IMAP_ARGS="20 20 10000 0"
 # Needs root, Postgres, NATS, and the Debian packages postfix, dovecot-imapd, dovecot-pop3d.
 # Logs and a summary go to $BENCH_OUT (default a new /tmp/tegami-compare.* directory).
 set -euo pipefail
@@ -35,7 +35,7 @@ done
 declare -A ARGS=(
   [smtp]=${BENCH_SMTP_ARGS:-5000 20 10240}
   [delivery]=${BENCH_DELIVERY_ARGS:-5000 20 10240}
-  [pop3]=${BENCH_POP3_ARGS:-20 500}
+  [pop3]=${BENCH_POP3_ARGS:-20 3 100 10240}
   [imap]=${BENCH_IMAP_ARGS:-20 20 10000 0}
 )
 # The lines of each run.sh's output that carry the figures.

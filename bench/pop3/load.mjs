@@ -1,12 +1,15 @@
-// POP3 load: N clients at once, each logs in as its own user, STATs, RETRs every message
-// of its maildrop and QUITs. Prints: messages, bytes, seconds, messages per second over the
-// whole run (logins included), median login time in ms (connect to PASS accepted), and
-// messages per second of the downloads alone (the sum of each session's own rate from
-// PASS accepted to QUIT answered).
-// Usage: node load.mjs host port clients user-prefix password
+// POP3 load: N clients at once, each logs in as its own user `logins` times one after the
+// other, and in each session STATs, RETRs every message of its maildrop and QUITs (no
+// DELE: every session sees the same messages). Prints: messages, bytes, seconds, messages
+// per second over the whole run (logins included), median login time in ms (connect to
+// PASS accepted), and messages per second of the downloads alone (the sum of each
+// session's own rate from PASS accepted to QUIT answered, over the sessions of one client).
+// Usage: node load.mjs host port clients user-prefix password [logins] [first-user]
 import { connect } from 'node:net';
 
-const [host, port, clients, prefix, password] = process.argv.slice(2);
+const [host, port, clients, prefix, password, loginsArg, firstArg] = process.argv.slice(2);
+const loginsPerClient = Number(loginsArg ?? 1);
+const first = Number(firstArg ?? 0);
 
 function session(user) {
   return new Promise((resolve, reject) => {
@@ -61,9 +64,14 @@ function session(user) {
             send(`RETR ${next++}`);
           }
         } else if (step === 'quit') {
-          socket.end();
           const done = performance.now();
-          return resolve({ count, bytes, loginMs: loggedIn - connected, downloadMs: done - loggedIn });
+          // The next login of this client starts once this connection is closed, as a
+          // client that polls does (and the server's per-address limit sees).
+          socket.on('close', () =>
+            resolve({ count, bytes, loginMs: loggedIn - connected, downloadMs: done - loggedIn }),
+          );
+          socket.end();
+          return;
         }
       }
     });
@@ -71,15 +79,24 @@ function session(user) {
 }
 
 const started = process.hrtime.bigint();
-const results = await Promise.all(
-  Array.from({ length: Number(clients) }, (_, i) => session(`${prefix}${i}@bench.test`)),
-);
+async function client(user) {
+  const sessions = [];
+  for (let n = 0; n < loginsPerClient; n++) sessions.push(await session(user));
+  return sessions;
+}
+
+const results = (
+  await Promise.all(
+    Array.from({ length: Number(clients) }, (_, i) => client(`${prefix}${first + i}@bench.test`)),
+  )
+).flat();
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 const messages = results.reduce((a, r) => a + r.count, 0);
 const bytes = results.reduce((a, r) => a + r.bytes, 0);
 const logins = results.map((r) => r.loginMs).sort((a, b) => a - b);
 const loginP50 = logins[Math.floor(logins.length / 2)];
-const downloadRate = results.reduce((a, r) => a + r.count / (r.downloadMs / 1000), 0);
+// Sessions of one client follow one another: the clients' rates add up, not the sessions'.
+const downloadRate = results.reduce((a, r) => a + r.count / (r.downloadMs / 1000), 0) / loginsPerClient;
 console.log(
   `${messages} ${bytes} ${seconds.toFixed(3)} ${(messages / seconds).toFixed(1)} ${loginP50.toFixed(1)} ${downloadRate.toFixed(1)}`,
 );

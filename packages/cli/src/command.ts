@@ -34,6 +34,8 @@ export interface CliConfig {
   /** TEGAMI_SECRETS_KEY_FILE and TEGAMI_SASL_LEGACY_MECHANISMS, as the services read them. */
   readonly secretsKeyFile?: string | undefined;
   readonly saslLegacyMechanisms?: boolean | undefined;
+  /** TEGAMI_PASSWORD_SCRYPT_LN: the cost of the verifiers `user add` and `user passwd` write; the default when absent. */
+  readonly passwordScryptLn?: number | undefined;
   /** TEGAMI_HOSTNAME: the reports' sender domain while there is no local domain. */
   readonly hostname: string;
   /** TEGAMI_REPORT_FROM, TEGAMI_REPORT_ORG_NAME, TEGAMI_REPORT_CONTACT. */

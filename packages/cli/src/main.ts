@@ -4,6 +4,7 @@
 // usage error take no longer than Node's own start (see cli.ts, commands/index.ts).
 import {
   describeError,
+  int,
   legacySaslSettings,
   loadConfigOrExit,
   mtaStsPublicationSettings,
@@ -24,6 +25,8 @@ const config = loadConfigOrExit(
     natsServers: natsUrl('NATS_URL'),
     natsPrefix: string('TEGAMI_NATS_PREFIX'),
     ...legacySaslSettings(),
+    // The cost of the verifiers `user add` and `user passwd` write (the services' setting).
+    passwordScryptLn: int('TEGAMI_PASSWORD_SCRYPT_LN', { min: 14, max: 20 }),
     hostname: string('TEGAMI_HOSTNAME'),
     // Checked when a report is sent (the address), so other commands start as fast as ever.
     reportFrom: optional(string('TEGAMI_REPORT_FROM')),

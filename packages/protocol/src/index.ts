@@ -12,6 +12,7 @@ export * from './sasl/password-secrets.js';
 export * from './sasl/sasl-dialogue.js';
 export * from './sasl/sasl-exchange.js';
 export * from './sasl/saslprep.js';
+export * from './sasl/verified-password-cache.js';
 export * from './smtp/byte-source.js';
 export * from './smtp/command.js';
 export * from './smtp/line-folding.js';

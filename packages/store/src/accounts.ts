@@ -110,6 +110,24 @@ export async function setPassword(
   if (result.rowCount === 0) throw new StoreError('not_found', `no user ${address.canonical}`);
 }
 
+/**
+ * A login's rehash at a new scrypt cost: the same password's verifier, written only if the
+ * row still holds the one the login checked (a password set meanwhile is not overwritten).
+ * The SCRAM and legacy secrets do not depend on the scrypt cost and stay as they are.
+ */
+export async function replaceScryptVerifier(
+  db: Queryable,
+  accountId: string,
+  checked: string,
+  fresh: string,
+): Promise<boolean> {
+  const result = await db.query(
+    'UPDATE accounts SET password_scrypt = $3 WHERE id = $1 AND password_scrypt = $2',
+    [accountId, checked, fresh],
+  );
+  return (result.rowCount ?? 0) > 0;
+}
+
 /** Sets the most bytes the user's mailboxes may hold together (null: no limit). */
 export async function setQuota(
   db: Queryable,

@@ -1,5 +1,14 @@
-import { enabledSaslMechanisms, type SaslCredentials, type SaslMechanismName } from '@tegami/protocol';
-import { findAuthSecrets } from './accounts.js';
+import {
+  deriveScryptVerifier,
+  enabledSaslMechanisms,
+  type SaslCredentials,
+  type SaslMechanismName,
+  scryptCostDiffers,
+  setScryptCost,
+  VerifiedPasswordCache,
+  verifyScrypt,
+} from '@tegami/protocol';
+import { type AuthSecrets, findAuthSecrets, replaceScryptVerifier } from './accounts.js';
 import type { Queryable } from './db.js';
 import { LEGACY_SASL_OFF, type LegacySaslPolicy } from './legacy-sasl-secrets.js';
 import { listLocalDomains } from './recipients.js';
@@ -24,6 +33,14 @@ export interface SaslCredentialLookupOptions {
    * the lookup (the service logs it), however often its CRAM-MD5/DIGEST-MD5 logins fail.
    */
   readonly onUnreadableLegacySecrets?: (account: UnreadableLegacySecrets) => void;
+  /** The verified-credential cache of this process and protocol; every password goes to scrypt when absent. */
+  readonly verifiedPasswords?: VerifiedPasswordCache | undefined;
+  /**
+   * Write a new verifier at this process's scrypt cost (TEGAMI_PASSWORD_SCRYPT_LN) when a
+   * password checks out against one of another cost; `onRehash` hears how each went.
+   */
+  readonly rehash?: boolean;
+  readonly onRehash?: (outcome: { readonly accountId: string; readonly error?: unknown }) => void;
 }
 
 export function saslCredentialLookup(
@@ -31,6 +48,7 @@ export function saslCredentialLookup(
   options: SaslCredentialLookupOptions = {},
 ): (username: string) => Promise<SaslCredentials | undefined> {
   const reported = new Set<string>();
+  const verify = passwordCheck(db, options);
   return async (username) => {
     const found = await findAuthSecrets(db, username, options.legacy ?? LEGACY_SASL_OFF);
     if (!found) return undefined;
@@ -43,8 +61,74 @@ export function saslCredentialLookup(
         ...unreadableLegacySecrets,
       });
     }
-    return secrets;
+    return { ...secrets, verifyPassword: (password: string) => verify(found, password) };
   };
+}
+
+/** Rehashes under way in this process: one per account, whatever logs in at once. */
+function passwordCheck(
+  db: Queryable,
+  options: SaslCredentialLookupOptions,
+): (account: AuthSecrets, password: string) => Promise<boolean> {
+  const cache = options.verifiedPasswords?.enabled ? options.verifiedPasswords : undefined;
+  const rehashing = new Set<string>();
+  return async ({ accountId, scrypt }, password) => {
+    // The verifier is the one just read from Postgres: a password set anew misses here.
+    if (cache?.has(accountId, scrypt, password)) return true;
+    if (!(await verifyScrypt(scrypt, password))) return false;
+    cache?.remember(accountId, scrypt, password);
+    if (options.rehash && scryptCostDiffers(scrypt) && !rehashing.has(accountId)) {
+      // After the answer, not before it: the login does not wait for a second scrypt run.
+      rehashing.add(accountId);
+      void deriveScryptVerifier(password)
+        .then((fresh) => replaceScryptVerifier(db, accountId, scrypt, fresh))
+        .then(
+          () => options.onRehash?.({ accountId }),
+          (error: unknown) => options.onRehash?.({ accountId, error }),
+        )
+        .finally(() => rehashing.delete(accountId));
+    }
+    return true;
+  };
+}
+
+/** How a service checks cleartext passwords (PLAIN, LOGIN, USER/PASS). */
+export interface PasswordCheckPolicy {
+  /** Its verified-credential cache, when on for its protocol (TEGAMI_AUTH_CACHE_*). */
+  readonly cache?: VerifiedPasswordCache | undefined;
+  /** Rehash at the configured scrypt cost on a successful login (default true). */
+  readonly rehash?: boolean;
+}
+
+export interface PasswordCheckSettingsLike {
+  readonly cacheTtlMs: number;
+  readonly cacheSize: number;
+  readonly cacheProtocols: readonly string[];
+  readonly scryptLn: number;
+}
+
+/**
+ * A service's password settings applied (runtime's passwordCheckSettings): sets the scrypt
+ * cost of the verifiers this process writes, and gives each protocol its cache (or none).
+ */
+export function applyPasswordChecks(
+  settings: PasswordCheckSettingsLike,
+): (protocol: 'imap' | 'pop3' | 'smtp') => VerifiedPasswordCache | undefined {
+  setScryptCost(settings.scryptLn);
+  return (protocol) => verifiedPasswordCacheFor(settings, protocol);
+}
+
+/**
+ * The verified-credential cache of one protocol's logins, as the settings ask
+ * (TEGAMI_AUTH_CACHE_TTL, _SIZE, _PROTOCOLS); undefined when off for it.
+ */
+export function verifiedPasswordCacheFor(
+  settings: Omit<PasswordCheckSettingsLike, 'scryptLn'>,
+  protocol: 'imap' | 'pop3' | 'smtp',
+): VerifiedPasswordCache | undefined {
+  if (settings.cacheTtlMs <= 0 || settings.cacheSize <= 0 || !settings.cacheProtocols.includes(protocol))
+    return undefined;
+  return new VerifiedPasswordCache({ ttlMs: settings.cacheTtlMs, maxEntries: settings.cacheSize });
 }
 
 /**
@@ -55,7 +139,8 @@ export function saslCredentialLookup(
 export function saslLogins(
   db: Queryable,
   legacy: LegacySaslPolicy | undefined,
-  log: { error(details: object, message: string): void },
+  log: { error(details: object, message: string): void; warn(details: object, message: string): void },
+  passwords: PasswordCheckPolicy = {},
 ): {
   readonly mechanisms: readonly SaslMechanismName[];
   readonly lookupCredentials: (username: string) => Promise<SaslCredentials | undefined>;
@@ -65,6 +150,11 @@ export function saslLogins(
     mechanisms: enabledSaslMechanisms({ legacy: policy.enabled }),
     lookupCredentials: saslCredentialLookup(db, {
       legacy: policy,
+      verifiedPasswords: passwords.cache,
+      rehash: passwords.rehash ?? true,
+      onRehash: ({ accountId, error }) => {
+        if (error) log.warn({ err: error, accountId }, 'could not rehash a password at the new scrypt cost');
+      },
       onUnreadableLegacySecrets: (account) =>
         log.error(
           account,

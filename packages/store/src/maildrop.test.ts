@@ -7,6 +7,7 @@ import {
   acquireMaildropLock,
   grantPopBeforeSmtp,
   hasPopBeforeSmtp,
+  lockAndOpenMaildrop,
   openMaildrop,
   recordPopLogin,
   releaseMaildropLock,
@@ -97,6 +98,31 @@ describe('openMaildrop', () => {
     });
     const drop = await openMaildrop(store.pool, accountId);
     expect(drop?.messages.at(-1)?.size).toBe(bare.length + 3);
+  });
+});
+
+describe('lockAndOpenMaildrop', () => {
+  it('takes the lock and reads the maildrop in one statement, or says the lock is taken', async () => {
+    const other = (await createAccount(store.pool, 'lock-open@pop.test', 'pw')).id;
+    const inbox = await findMailbox(store.pool, other, 'INBOX');
+    await appendMessage(store.pool, { mailboxId: inbox!.id, raw: Buffer.from('Subject: x\r\n\r\nbody\r\n') });
+    const opened = await lockAndOpenMaildrop(store.pool, other, 'session-a', 30_000);
+    expect(opened).toEqual(await openMaildrop(store.pool, other));
+    expect(opened).toMatchObject({ mailboxId: inbox!.id, messages: [{ uid: 1 }] });
+    expect(await lockAndOpenMaildrop(store.pool, other, 'session-b', 30_000)).toBe('in-use');
+    expect(await acquireMaildropLock(store.pool, other, 'session-b', 30_000)).toBe(false);
+    await releaseMaildropLock(store.pool, other, 'session-a');
+    expect(await lockAndOpenMaildrop(store.pool, other, 'session-b', 30_000)).toMatchObject({
+      mailboxId: inbox!.id,
+    });
+    await releaseMaildropLock(store.pool, other, 'session-b');
+  });
+
+  it('gives undefined for an account without an INBOX, with the lock taken', async () => {
+    const bare = (await createAccount(store.pool, 'no-inbox@pop.test', 'pw')).id;
+    await store.pool.query("DELETE FROM mailboxes WHERE account_id = $1 AND name = 'INBOX'", [bare]);
+    expect(await lockAndOpenMaildrop(store.pool, bare, 'session-a', 30_000)).toBeUndefined();
+    expect(await acquireMaildropLock(store.pool, bare, 'session-b', 30_000)).toBe(false);
   });
 });
 

@@ -71,25 +71,19 @@ export interface Maildrop {
   readonly messages: readonly MaildropMessage[];
 }
 
-/**
- * The account's INBOX as a POP3 maildrop, snapshotted now. RETR and TOP read a message's
- * bytes by its UID (readMessageBytes): one that IMAP expunged since is gone.
- */
-export async function openMaildrop(db: Queryable, accountId: string): Promise<Maildrop | undefined> {
-  const result = await db.query<{
-    mailbox_id: string;
-    uidvalidity: string;
-    messages: { uid: number; size: number }[] | null;
-  }>(
-    `SELECT b.id AS mailbox_id, b.uidvalidity,
-            (SELECT json_agg(json_build_object('uid', m.uid, 'size', COALESCE((m.metadata->>'crlfSize')::bigint, m.size))
-                             ORDER BY m.uid)
-               FROM messages m WHERE m.mailbox_id = b.id) AS messages
-       FROM mailboxes b WHERE b.account_id = $1 AND b.name = 'INBOX'`,
-    [accountId],
-  );
-  const row = result.rows[0];
-  if (!row) return undefined;
+// The INBOX's messages as the maildrop lists them, in UID order, as one JSON array.
+const MAILDROP_COLUMNS = `b.id AS mailbox_id, b.uidvalidity,
+  (SELECT json_agg(json_build_object('uid', m.uid, 'size', COALESCE((m.metadata->>'crlfSize')::bigint, m.size))
+                   ORDER BY m.uid)
+     FROM messages m WHERE m.mailbox_id = b.id) AS messages`;
+
+interface MaildropRow {
+  mailbox_id: string;
+  uidvalidity: string;
+  messages: { uid: number; size: number }[] | null;
+}
+
+function toMaildrop(row: MaildropRow): Maildrop {
   return {
     mailboxId: String(row.mailbox_id),
     uidValidity: Number(row.uidvalidity),
@@ -98,6 +92,50 @@ export async function openMaildrop(db: Queryable, accountId: string): Promise<Ma
       size: Number(m.size),
     })),
   };
+}
+
+/**
+ * The account's INBOX as a POP3 maildrop, snapshotted now. RETR and TOP read a message's
+ * bytes by its UID (readMessageBytes): one that IMAP expunged since is gone.
+ */
+export async function openMaildrop(db: Queryable, accountId: string): Promise<Maildrop | undefined> {
+  const result = await db.query<MaildropRow>(
+    `SELECT ${MAILDROP_COLUMNS} FROM mailboxes b WHERE b.account_id = $1 AND b.name = 'INBOX'`,
+    [accountId],
+  );
+  const row = result.rows[0];
+  return row ? toMaildrop(row) : undefined;
+}
+
+/**
+ * acquireMaildropLock and openMaildrop in one statement, one round trip of a POP3 login
+ * instead of two: 'in-use' when another session holds the lock (the snapshot read with it
+ * is dropped), undefined when the account has no INBOX (the lock is then taken, and the
+ * caller releases it as after any session).
+ */
+export async function lockAndOpenMaildrop(
+  db: Queryable,
+  accountId: string,
+  holder: string,
+  leaseMs: number,
+): Promise<Maildrop | 'in-use' | undefined> {
+  const result = await db.query<MaildropRow & { locked: boolean }>(
+    `WITH locked AS (
+       INSERT INTO maildrop_locks AS l (account_id, holder, expires_at)
+       VALUES ($1, $2, now() + make_interval(secs => $3::double precision / 1000))
+       ON CONFLICT (account_id) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+        WHERE l.expires_at < now() OR l.holder = EXCLUDED.holder
+       RETURNING holder
+     )
+     SELECT EXISTS (SELECT 1 FROM locked) AS locked, snapshot.*
+       FROM (SELECT 1) AS one
+       LEFT JOIN (SELECT ${MAILDROP_COLUMNS} FROM mailboxes b WHERE b.account_id = $1 AND b.name = 'INBOX') AS snapshot
+         ON true`,
+    [accountId, holder, leaseMs],
+  );
+  const row = result.rows[0]!;
+  if (!row.locked) return 'in-use';
+  return row.mailbox_id === null ? undefined : toMaildrop(row);
 }
 
 /** Lets `address` relay through smtp-ingress without AUTH for ttlMs (POP-before-SMTP). */

@@ -1,6 +1,12 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { MailBus } from '@tegami/bus';
-import { IMAP_METRIC_LABELS, ImapSession, type InputDeadlines, SharedMailboxStates } from '@tegami/protocol';
+import {
+  IMAP_METRIC_LABELS,
+  ImapSession,
+  type InputDeadlines,
+  SharedMailboxStates,
+  type VerifiedPasswordCache,
+} from '@tegami/protocol';
 import type { RspamdClient } from '@tegami/rpc';
 import {
   type AbuseLimits,
@@ -63,6 +69,8 @@ export interface ImapGatewayDeps {
    * (TEGAMI_SASL_LEGACY_MECHANISMS, TEGAMI_SECRETS_KEY_FILE); off when absent.
    */
   readonly legacySasl?: LegacySaslPolicy;
+  /** The verified-credential cache of this protocol's logins (TEGAMI_AUTH_CACHE_*); none when absent. */
+  readonly passwordCache?: VerifiedPasswordCache | undefined;
   readonly maxMessageSize: number;
   /** Commands per second per session (burst: ten seconds' worth); undefined: no limit. */
   readonly maxCommandsPerSecond?: number | undefined;
@@ -127,7 +135,9 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
   };
   // DIGEST-MD5's realms; a store not answering at start is no reason not to serve.
   const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool).catch(() => []), 60_000);
-  const { mechanisms, lookupCredentials } = saslLogins(deps.pool, deps.legacySasl, deps.logger);
+  const { mechanisms, lookupCredentials } = saslLogins(deps.pool, deps.legacySasl, deps.logger, {
+    cache: deps.passwordCache,
+  });
 
   const sessions = new Map<ServedConnection<'imap' | 'imaps'>, ImapSession>();
 

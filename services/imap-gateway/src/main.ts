@@ -4,12 +4,13 @@ import {
   loadTlsFromFiles,
   loginDelaySettings,
   mailServiceSettings,
+  passwordCheckSettings,
   proxyProtocolSettings,
   runService,
   tlsFiles,
   tlsPolicySettings,
 } from '@tegami/runtime';
-import { loginThrottlePolicy, openServiceStore, prepareLegacySasl } from '@tegami/store';
+import { applyPasswordChecks, loginThrottlePolicy, openServiceStore, prepareLegacySasl } from '@tegami/store';
 import { startImapGateway } from './imap-gateway.js';
 import { imapSettings } from './settings.js';
 import { rspamdLearningClient } from './spam-learning.js';
@@ -18,6 +19,7 @@ const settings = {
   ...imapSettings(),
   ...mailServiceSettings(),
   ...loginDelaySettings(),
+  passwordChecks: passwordCheckSettings(),
   tlsFiles: tlsFiles(),
   tlsPolicy: tlsPolicySettings(),
   proxy: proxyProtocolSettings(),
@@ -51,6 +53,7 @@ await runService('imap-gateway', settings, async ({ config, logger, metrics }) =
     tls,
     tlsPolicy: config.tlsPolicy,
     legacySasl,
+    passwordCache: applyPasswordChecks(config.passwordChecks)('imap'),
     idleTimeoutMs: config.imapIdleTimeoutMs,
     deadlines: config.imapDeadlines,
     maxConnections: config.imapMaxConnections,

@@ -4,12 +4,13 @@ import {
   loadTlsFromFiles,
   loginDelaySettings,
   mailServiceSettings,
+  passwordCheckSettings,
   proxyProtocolSettings,
   runService,
   tlsFiles,
   tlsPolicySettings,
 } from '@tegami/runtime';
-import { loginThrottlePolicy, openServiceStore, prepareLegacySasl } from '@tegami/store';
+import { applyPasswordChecks, loginThrottlePolicy, openServiceStore, prepareLegacySasl } from '@tegami/store';
 import { startPopGateway } from './pop-gateway.js';
 import { popSettings } from './settings.js';
 
@@ -17,6 +18,7 @@ const settings = {
   ...popSettings(),
   ...mailServiceSettings(),
   ...loginDelaySettings(),
+  passwordChecks: passwordCheckSettings(),
   tlsFiles: tlsFiles(),
   tlsPolicy: tlsPolicySettings(),
   proxy: proxyProtocolSettings(),
@@ -49,6 +51,7 @@ await runService('pop-gateway', settings, async ({ config, logger, metrics }) =>
     tls,
     tlsPolicy: config.tlsPolicy,
     legacySasl,
+    passwordCache: applyPasswordChecks(config.passwordChecks)('pop3'),
     idleTimeoutMs: config.popIdleTimeoutMs,
     deadlines: config.popDeadlines,
     maxConnections: config.popMaxConnections,

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { MailBus } from '@tegami/bus';
-import { type InputDeadlines, POP3_COMMAND_LABELS, Pop3Session } from '@tegami/protocol';
+import {
+  type InputDeadlines,
+  POP3_COMMAND_LABELS,
+  Pop3Session,
+  type VerifiedPasswordCache,
+} from '@tegami/protocol';
 import {
   type AbuseLimits,
   AbuseTracker,
@@ -18,7 +23,6 @@ import {
   type TlsPolicy,
 } from '@tegami/runtime';
 import {
-  acquireMaildropLock,
   expungeMessages,
   grantPopBeforeSmtp,
   type LegacySaslPolicy,
@@ -26,8 +30,8 @@ import {
   LoginThrottle,
   type LoginThrottlePolicy,
   listLocalDomains,
+  lockAndOpenMaildrop,
   type Maildrop,
-  openMaildrop,
   readMessageBytes,
   recordPopLogin,
   refreshedLocalDomains,
@@ -68,6 +72,8 @@ export interface PopGatewayDeps {
    * (TEGAMI_SASL_LEGACY_MECHANISMS, TEGAMI_SECRETS_KEY_FILE); off when absent.
    */
   readonly legacySasl?: LegacySaslPolicy;
+  /** The verified-credential cache of this protocol's logins (TEGAMI_AUTH_CACHE_*); none when absent. */
+  readonly passwordCache?: VerifiedPasswordCache | undefined;
   /** POP-before-SMTP grant length; undefined: off. */
   readonly popBeforeSmtpTtlMs?: number | undefined;
   /** RFC 2449 LOGIN-DELAY between two logins of one account; undefined: none. */
@@ -136,7 +142,9 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
   };
   // DIGEST-MD5's realms; a store not answering at start is no reason not to serve.
   const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool).catch(() => []), 60_000);
-  const { mechanisms, lookupCredentials } = saslLogins(deps.pool, deps.legacySasl, deps.logger);
+  const { mechanisms, lookupCredentials } = saslLogins(deps.pool, deps.legacySasl, deps.logger, {
+    cache: deps.passwordCache,
+  });
 
   const open = (connection: ServedConnection<'pop' | 'pops'>) => {
     const { listener, address, loopback, send } = connection;
@@ -150,12 +158,14 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
     let maildrop: Maildrop | undefined;
     let reader: MaildropReader | undefined;
     let locked: { accountId: string; renew: NodeJS.Timeout } | undefined;
+    let ended = false;
 
-    const releaseLock = () => {
-      if (!locked) return;
+    const releaseLock = (): Promise<void> => {
+      if (!locked) return Promise.resolve();
       clearInterval(locked.renew);
-      void releaseMaildropLock(deps.pool, locked.accountId, sessionId).catch(() => undefined);
+      const { accountId } = locked;
       locked = undefined;
+      return releaseMaildropLock(deps.pool, accountId, sessionId).catch(() => undefined);
     };
     const session = new Pop3Session(
       {
@@ -172,9 +182,19 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
         async openMaildrop(identity) {
           logins.succeeded();
           try {
-            if (!(await acquireMaildropLock(deps.pool, identity.accountId, sessionId, LOCK_LEASE_MS))) {
+            // The lock and the snapshot in one round trip (the login's statements: the
+            // throttle's, the credential lookup, this; then the RETRs' batched reads).
+            const opened = await lockAndOpenMaildrop(deps.pool, identity.accountId, sessionId, LOCK_LEASE_MS);
+            if (opened === 'in-use') {
               metrics.logins.inc({ result: 'in-use' });
               return 'in-use';
+            }
+            if (ended) {
+              // The connection closed (idle timeout, client gone) while the lock was being
+              // taken: closed() found nothing to release, so it is let go here, or its
+              // renewal would hold the maildrop for good.
+              await releaseMaildropLock(deps.pool, identity.accountId, sessionId).catch(() => undefined);
+              return 'temp';
             }
             const renew = setInterval(() => {
               renewMaildropLock(deps.pool, identity.accountId, sessionId, LOCK_LEASE_MS).catch(
@@ -187,10 +207,10 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
               !(await recordPopLogin(deps.pool, identity.accountId, deps.loginDelayMs))
             ) {
               metrics.logins.inc({ result: 'too-soon' });
-              releaseLock();
+              await releaseLock();
               return 'too-soon';
             }
-            maildrop = await openMaildrop(deps.pool, identity.accountId);
+            maildrop = opened;
             if (!maildrop) return 'temp';
             const mailboxId = maildrop.mailboxId;
             reader = new MaildropReader(maildrop.messages, (uids) =>
@@ -209,20 +229,29 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
           return data;
         },
         async commitDeletions(indexes) {
-          if (indexes.length === 0 || !maildrop) return;
-          const uids = indexes.map((i) => maildrop!.messages[i]!.uid);
-          const removed = await expungeMessages(deps.pool, maildrop.mailboxId, uids);
-          metrics.deleted.inc(removed.length);
-          if (removed.length > 0 && locked) {
-            // IMAP sessions of this user learn of it; at most once, they re-read Postgres.
-            await deps.bus
-              .publishMailboxChanged({
-                accountId: locked.accountId,
-                mailboxId: maildrop.mailboxId,
-                kind: 'expunge',
-                uids: removed,
-              })
-              .catch(() => undefined);
+          try {
+            if (indexes.length === 0 || !maildrop) return;
+            const uids = indexes.map((i) => maildrop!.messages[i]!.uid);
+            const removed = await expungeMessages(deps.pool, maildrop.mailboxId, uids);
+            metrics.deleted.inc(removed.length);
+            if (removed.length > 0 && locked) {
+              // IMAP sessions of this user learn of it; at most once, they re-read Postgres.
+              await deps.bus
+                .publishMailboxChanged({
+                  accountId: locked.accountId,
+                  mailboxId: maildrop.mailboxId,
+                  kind: 'expunge',
+                  uids: removed,
+                })
+                .catch(() => undefined);
+            }
+          } finally {
+            // The login's outcome is on record by QUIT's answer (it is written after the
+            // login's answer, not before): a client back at once is a known address.
+            await logins.settled();
+            // Released before QUIT's +OK (RFC 1939 §6), not after the socket closes: a
+            // client that logs in again at once must not find its own maildrop in use.
+            await releaseLock();
           }
         },
         async authFailed(mechanism) {
@@ -256,7 +285,8 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
     return {
       session,
       closed() {
-        releaseLock();
+        ended = true;
+        void releaseLock();
         metrics.active.dec();
       },
     };

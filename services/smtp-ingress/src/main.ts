@@ -6,6 +6,7 @@ import {
   loadTlsFromFiles,
   loginDelaySettings,
   mailServiceSettings,
+  passwordCheckSettings,
   proxyProtocolSettings,
   runService,
   srsSettings,
@@ -14,6 +15,7 @@ import {
   tlsPolicySettings,
 } from '@tegami/runtime';
 import {
+  applyPasswordChecks,
   loadSrsSecrets,
   loginThrottlePolicy,
   openServiceStore,
@@ -33,6 +35,7 @@ const settings = {
   ...smtpSettings(),
   ...mailServiceSettings(),
   ...loginDelaySettings(),
+  passwordChecks: passwordCheckSettings(),
   tlsFiles: tlsFiles(),
   tlsPolicy: tlsPolicySettings(),
   proxy: proxyProtocolSettings(),
@@ -72,6 +75,7 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
     tls,
     tlsPolicy: config.tlsPolicy,
     legacySasl,
+    passwordCache: applyPasswordChecks(config.passwordChecks)('smtp'),
     resolver,
     listeners: smtpListeners(config),
     mtaSts: mtaStsHostOf(config),

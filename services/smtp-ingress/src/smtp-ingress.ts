@@ -14,6 +14,7 @@ import {
   type SrsOptions,
   serializeReply,
   type TransferLimits,
+  type VerifiedPasswordCache,
 } from '@tegami/protocol';
 import type { ResolverClient } from '@tegami/rpc';
 import {
@@ -87,6 +88,8 @@ export interface SmtpIngressDeps {
    * (TEGAMI_SASL_LEGACY_MECHANISMS, TEGAMI_SECRETS_KEY_FILE); off when absent.
    */
   readonly legacySasl?: LegacySaslPolicy;
+  /** The verified-credential cache of this protocol's logins (TEGAMI_AUTH_CACHE_*); none when absent. */
+  readonly passwordCache?: VerifiedPasswordCache | undefined;
   /** PLAIN and LOGIN in clear from loopback clients (default true: nothing crosses a wire). */
   readonly plaintextAuthOnLoopback?: boolean;
   readonly abuseLimits?: AbuseLimits;
@@ -164,7 +167,9 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
     );
   }
   const realms = refreshedLocalDomains(deps.pool, await listLocalDomains(deps.pool), DOMAIN_REFRESH_MS);
-  const { mechanisms, lookupCredentials } = saslLogins(deps.pool, deps.legacySasl, deps.logger);
+  const { mechanisms, lookupCredentials } = saslLogins(deps.pool, deps.legacySasl, deps.logger, {
+    cache: deps.passwordCache,
+  });
   // Shared through Postgres with every replica and with POP3 and IMAP.
   const loginThrottle = new LoginThrottle(deps.pool, deps.loginThrottle, deps.loginClock);
   const sweeping = loginThrottle.startSweeping((err) =>

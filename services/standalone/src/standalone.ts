@@ -30,6 +30,7 @@ import {
   startSmtpIngress,
 } from '@tegami/smtp-ingress';
 import {
+  applyPasswordChecks,
   ensureDomain,
   ensureSecretsKeyFile,
   ensureSrsSecretFile,
@@ -39,6 +40,7 @@ import {
   loadSrsSecrets,
   migrate,
   openStore,
+  type PasswordCheckSettingsLike,
   prepareLegacySasl,
   type StorePool,
   startEmbeddedPostgres,
@@ -59,6 +61,8 @@ export interface StandaloneDeps {
   readonly progress?: (line: string) => void;
   /** The per-account login delay of SMTP AUTH, POP3 and IMAP (the services' default when absent). */
   readonly loginThrottle?: LoginThrottlePolicy;
+  /** TEGAMI_AUTH_CACHE_* and TEGAMI_PASSWORD_SCRYPT_LN; no cache and the default cost when absent. */
+  readonly passwordChecks?: PasswordCheckSettingsLike;
   /** Ciphers and oldest TLS version of every TLS port (TEGAMI_TLS_*). */
   readonly tlsPolicy: TlsPolicy;
   /**
@@ -205,6 +209,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       secretsKeyFile = key.file;
     }
     const legacySasl = await prepareLegacySasl(store.pool, { ...deps.legacySasl, secretsKeyFile }, logger);
+    const passwordCacheFor = deps.passwordChecks ? applyPasswordChecks(deps.passwordChecks) : () => undefined;
     const secretsKeyring = loadSecretsKeyring(secretsKeyFile);
     await settleDkimKeys(store.pool, secretsKeyring, logger);
 
@@ -255,6 +260,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       tls: { cert: tls.cert, key: tls.key },
       tlsPolicy: deps.tlsPolicy,
       legacySasl,
+      passwordCache: passwordCacheFor('smtp'),
       listeners: smtpListeners(deps.smtp),
       mtaSts: mtaStsHostOf(deps.smtp),
       popBeforeSmtp: deps.smtp.popBeforeSmtpTtlMs !== undefined,
@@ -295,6 +301,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       tls: { cert: tls.cert, key: tls.key },
       tlsPolicy: deps.tlsPolicy,
       legacySasl,
+      passwordCache: passwordCacheFor('pop3'),
       idleTimeoutMs: deps.pop.popIdleTimeoutMs,
       deadlines: deps.pop.popDeadlines,
       maxConnections: deps.pop.popMaxConnections,
@@ -319,6 +326,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       tls: { cert: tls.cert, key: tls.key },
       tlsPolicy: deps.tlsPolicy,
       legacySasl,
+      passwordCache: passwordCacheFor('imap'),
       idleTimeoutMs: deps.imap.imapIdleTimeoutMs,
       deadlines: deps.imap.imapDeadlines,
       maxConnections: deps.imap.imapMaxConnections,

@@ -24,6 +24,7 @@ asked for twice at a prompt.`,
       examples: ["printf '%s' 'correct horse' | tegami user add alice@example.com --password-stdin"],
       run: async (args, ctx) => {
         const { createAccount } = await import('@tegami/store');
+        await useScryptCost(ctx.config.passwordScryptLn);
         const store = await ctx.store();
         const legacy = await ctx.legacySasl();
         const account = await createAccount(store.pool, args.one('address'), await ctx.newPassword(), legacy);
@@ -46,6 +47,7 @@ read from standard input with --password-stdin, or asked for twice at a prompt.`
       examples: ['tegami user passwd alice@example.com'],
       run: async (args, ctx) => {
         const { setPassword } = await import('@tegami/store');
+        await useScryptCost(ctx.config.passwordScryptLn);
         const address = args.one('address');
         const store = await ctx.store();
         const legacy = await ctx.legacySasl();
@@ -123,3 +125,9 @@ elsewhere or remove the user from it first; the refusal names the aliases.`,
     },
   ],
 };
+
+/** The verifier cost the services use (TEGAMI_PASSWORD_SCRYPT_LN), for the passwords set here. */
+async function useScryptCost(ln: number | undefined): Promise<void> {
+  if (ln === undefined) return;
+  (await import('@tegami/protocol/password-secrets')).setScryptCost(ln);
+}

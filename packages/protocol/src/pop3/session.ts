@@ -170,15 +170,22 @@ export class Pop3Session {
         this.emit(reply.text === '' ? '+OK\r\n' : `+OK ${reply.text}\r\n`);
         if (reply.listing) this.emit(`${reply.listing.map((line) => `${line}\r\n`).join('')}.\r\n`);
         return reply.after ?? 'continue';
-      case 'message':
-        this.emit(`+OK ${reply.text}\r\n`);
+      case 'message': {
+        // The status line goes out in one write with the body's first chunk (a whole
+        // message of up to 64 KiB): one write and one segment per RETR, not two.
+        let status: Buffer | undefined = Buffer.from(`+OK ${reply.text}\r\n`, 'utf8');
         try {
-          for (const chunk of reply.body) await this.send(chunk);
+          for (const chunk of reply.body) {
+            await this.send(status ? Buffer.concat([status, chunk]) : chunk);
+            status = undefined;
+          }
+          if (status) await this.send(status);
         } catch {
           // The body cannot be finished, and nothing else may be said in its middle.
           return 'close';
         }
         return 'continue';
+      }
     }
   }
 

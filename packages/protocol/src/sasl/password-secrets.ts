@@ -40,7 +40,40 @@ export interface PasswordSecrets {
 // scrypt cost: N=2^15, r=8, p=1 is ~50 ms and 32 MiB here (OWASP's floor is N=2^17 with
 // r=8 at p=1 for interactive logins with caching; mail clients log in constantly, so we
 // take the RFC 7914 interactive figure and keep the parameters in the verifier to raise later).
-const SCRYPT = { ln: 15, r: 8, p: 1, keyLength: 32 } as const;
+// An operator sets log2 N (TEGAMI_PASSWORD_SCRYPT_LN) for new verifiers; a stored one is
+// always checked with the parameters written in it.
+export const DEFAULT_SCRYPT_LN = 15;
+const SCRYPT = { r: 8, p: 1, keyLength: 32 } as const;
+/** The least and most log2 N accepted: below 2^14 is too cheap; 2^20 is 1 GiB of memory per check. */
+export const SCRYPT_LN_RANGE = { min: 14, max: 20 } as const;
+
+// Process-wide, like the setting it comes from: the verifiers written here and the one an
+// unknown user is checked against must cost the same, or the timing tells accounts apart.
+let scryptLn: number = DEFAULT_SCRYPT_LN;
+
+/** Sets log2 N of the verifiers this process writes from now on (each main, from its config). */
+export function setScryptCost(ln: number): void {
+  if (!Number.isInteger(ln) || ln < SCRYPT_LN_RANGE.min || ln > SCRYPT_LN_RANGE.max)
+    throw new RangeError(`scrypt log2 N must be an integer ${SCRYPT_LN_RANGE.min}..${SCRYPT_LN_RANGE.max}`);
+  scryptLn = ln;
+}
+
+/** log2 N of the verifiers this process writes. */
+export function scryptCost(): number {
+  return scryptLn;
+}
+
+/** The `ln=…,r=…,p=…` a verifier is made with, as written in it (undefined: not a verifier). */
+export function scryptParameters(verifier: string): string | undefined {
+  return /^\$scrypt\$(ln=\d+,r=\d+,p=\d+)\$/.exec(verifier)?.[1];
+}
+
+/** Whether a verifier was made with other parameters than this process writes (rehash it). */
+export function scryptCostDiffers(verifier: string): boolean {
+  const stored = scryptParameters(verifier);
+  return stored !== undefined && stored !== `ln=${scryptLn},r=${SCRYPT.r},p=${SCRYPT.p}`;
+}
+
 // RFC 7677 §4: at least 4096 iterations.
 export const SCRAM_ITERATIONS = 4096;
 
@@ -67,10 +100,16 @@ export async function derivePasswordSecrets(
   };
 }
 
-async function scryptVerifier(password: string): Promise<string> {
+/** A new `$scrypt$…` verifier of a cleartext password at this process's cost (a rehash at login). */
+export function deriveScryptVerifier(password: string): Promise<string> {
+  return scryptVerifier(saslprep(password));
+}
+
+async function scryptVerifier(prepared: string): Promise<string> {
   const salt = randomBytes(16);
-  const hash = await runScrypt(password, salt, SCRYPT.ln, SCRYPT.r, SCRYPT.p, SCRYPT.keyLength);
-  return `$scrypt$ln=${SCRYPT.ln},r=${SCRYPT.r},p=${SCRYPT.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
+  const ln = scryptLn;
+  const hash = await runScrypt(prepared, salt, ln, SCRYPT.r, SCRYPT.p, SCRYPT.keyLength);
+  return `$scrypt$ln=${ln},r=${SCRYPT.r},p=${SCRYPT.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
 function runScrypt(password: string, salt: Buffer, ln: number, r: number, p: number, keyLength: number) {

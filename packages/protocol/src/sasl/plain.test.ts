@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { UNKNOWN_USER_VERIFIER } from './password-check.js';
-import { derivePasswordSecrets, verifyScrypt } from './password-secrets.js';
+import { unknownUserVerifier } from './password-check.js';
+import { DEFAULT_SCRYPT_LN, derivePasswordSecrets, setScryptCost, verifyScrypt } from './password-secrets.js';
 import { createSaslExchange } from './sasl-exchange.js';
 import {
   ALICE,
@@ -59,14 +59,26 @@ describe('PLAIN (RFC 4616)', () => {
     vi.mocked(verifyScrypt).mockClear();
     const step = await createSaslExchange('PLAIN', testServer()).start(plain('', 'bob@example.org', 'pw'));
     expect(step).toEqual(AUTHENTICATION_FAILED_STEP);
-    expect(vi.mocked(verifyScrypt)).toHaveBeenCalledWith(UNKNOWN_USER_VERIFIER, 'pw');
+    expect(vi.mocked(verifyScrypt)).toHaveBeenCalledWith(unknownUserVerifier(), 'pw');
   });
 
   it('spends as much on an unknown user as on a real one: same scrypt parameters', async () => {
     const secrets = await derivePasswordSecrets('x@example.org', 'example.org', 'x');
     const parameters = (verifier: string) => verifier.split('$').slice(0, 3).join('$');
-    expect(parameters(UNKNOWN_USER_VERIFIER)).toBe(parameters(secrets.scrypt));
-    await expect(verifyScrypt(UNKNOWN_USER_VERIFIER, '')).resolves.toBe(false);
+    expect(parameters(unknownUserVerifier())).toBe(parameters(secrets.scrypt));
+    await expect(verifyScrypt(unknownUserVerifier(), '')).resolves.toBe(false);
+  });
+
+  it('keeps the unknown user as costly as a new verifier when the scrypt cost is set', async () => {
+    setScryptCost(14);
+    try {
+      const secrets = await derivePasswordSecrets('x@example.org', 'example.org', 'x');
+      const parameters = (verifier: string) => verifier.split('$').slice(0, 3).join('$');
+      expect(parameters(secrets.scrypt)).toBe('$scrypt$ln=14,r=8,p=1');
+      expect(parameters(unknownUserVerifier())).toBe(parameters(secrets.scrypt));
+    } finally {
+      setScryptCost(DEFAULT_SCRYPT_LN);
+    }
   });
 
   it('accepts an authzid that names the account itself', async () => {

@@ -13,6 +13,12 @@ export type SaslMechanismName = 'PLAIN' | 'LOGIN' | 'CRAM-MD5' | 'DIGEST-MD5' | 
 export interface SaslCredentials extends PasswordSecrets {
   readonly accountId: string;
   readonly address: string;
+  /**
+   * How PLAIN, LOGIN and USER/PASS check a cleartext password for this account, when the
+   * lookup gives one (the store's: verified-credential cache, rehash at a new cost); else
+   * verifyScrypt against `scrypt`. It must answer true only for the password `scrypt` verifies.
+   */
+  readonly verifyPassword?: (password: string) => Promise<boolean>;
 }
 
 /** Finds an account by the username a client gave (case-insensitively); undefined if none. */

@@ -76,6 +76,62 @@ export function loginDelaySettings() {
   };
 }
 
+export const AUTH_CACHE_PROTOCOLS = ['imap', 'pop3', 'smtp'] as const;
+export type AuthCacheProtocol = (typeof AUTH_CACHE_PROTOCOLS)[number];
+
+/** How the services that take logins check cleartext passwords. */
+export interface PasswordCheckSettings {
+  /** How long a verified password stands in the cache (0: no cache). */
+  readonly cacheTtlMs: number;
+  /** Accounts the cache holds at most, per process. */
+  readonly cacheSize: number;
+  /** The protocols whose logins use the cache. */
+  readonly cacheProtocols: readonly AuthCacheProtocol[];
+  /** log2 N of the scrypt verifiers written (new passwords, rehash at login). */
+  readonly scryptLn: number;
+}
+
+/**
+ * TEGAMI_AUTH_CACHE_TTL, TEGAMI_AUTH_CACHE_SIZE, TEGAMI_AUTH_CACHE_PROTOCOLS and
+ * TEGAMI_PASSWORD_SCRYPT_LN: read alike by the three services that take logins and the
+ * standalone (the verified-credential cache is @tegami/protocol's VerifiedPasswordCache).
+ */
+export function passwordCheckSettings(): Reader<PasswordCheckSettings> {
+  const ttl = durationMs('TEGAMI_AUTH_CACHE_TTL', { min: 0, max: 86_400_000 });
+  const size = int('TEGAMI_AUTH_CACHE_SIZE', { min: 0, max: 10_000_000 });
+  const protocols = authCacheProtocols();
+  const scryptLn = scryptCostSetting();
+  return {
+    variables: [...ttl.variables, ...size.variables, ...protocols.variables, ...scryptLn.variables],
+    read: (lookup) => ({
+      cacheTtlMs: ttl.read(lookup),
+      cacheSize: size.read(lookup),
+      cacheProtocols: protocols.read(lookup),
+      scryptLn: scryptLn.read(lookup),
+    }),
+  };
+}
+
+/** TEGAMI_PASSWORD_SCRYPT_LN alone (the CLI writes verifiers but takes no logins). */
+export function scryptCostSetting() {
+  // The range of @tegami/protocol's SCRYPT_LN_RANGE (runtime does not load protocol).
+  return int('TEGAMI_PASSWORD_SCRYPT_LN', { min: 14, max: 20 });
+}
+
+function authCacheProtocols() {
+  return variable('TEGAMI_AUTH_CACHE_PROTOCOLS', (value, fail): AuthCacheProtocol[] => {
+    const words = value
+      .split(',')
+      .map((word) => word.trim().toLowerCase())
+      .filter((word) => word !== '' && word !== 'none');
+    for (const word of words) {
+      if (!(AUTH_CACHE_PROTOCOLS as readonly string[]).includes(word))
+        fail(`${echo(word)} is not one of ${AUTH_CACHE_PROTOCOLS.join(', ')} (or none)`);
+    }
+    return [...new Set(words)] as AuthCacheProtocol[];
+  });
+}
+
 /**
  * TEGAMI_TLS_CIPHERS and TEGAMI_TLS_MIN_VERSION as the policy of every server-side TLS
  * context (tls.ts createTlsContextOptions): smtp-ingress, pop-gateway, imap-gateway.

@@ -122,6 +122,34 @@ export const VARIABLES: readonly VariableSpec[] = [
     services: LOGIN_TAKERS,
   },
   {
+    name: 'TEGAMI_AUTH_CACHE_TTL',
+    default: '15m',
+    description:
+      "Verified-credential cache (as Dovecot's `auth_cache`): after a password checked out against the account's scrypt verifier, the same user's logins with the same password skip scrypt for this long (per process; a hit does not extend it). Only a keyed digest (HMAC-SHA-256 under a random per-process key) of the account, its current verifier and the password is kept, never the password; a wrong password always goes to scrypt. Every login still reads the account from Postgres, so a password set anew (on any replica), a disabled or a removed account takes effect at the next login, not after the TTL. `0` turns the cache off.",
+    services: LOGIN_TAKERS,
+  },
+  {
+    name: 'TEGAMI_AUTH_CACHE_SIZE',
+    default: '10000',
+    description:
+      'Accounts the verified-credential cache holds at most per process (about 200 bytes each); past it, the least recently used goes first. `0` turns the cache off.',
+    services: LOGIN_TAKERS,
+  },
+  {
+    name: 'TEGAMI_AUTH_CACHE_PROTOCOLS',
+    default: 'imap,pop3',
+    description:
+      'The logins that use the verified-credential cache: comma-separated `imap`, `pop3`, `smtp` (SMTP AUTH), or `none`. IMAP and POP3 clients log in again and again with the same password (every poll, every folder connection); a submission client logs in far less often, so SMTP AUTH gains little and is left out by default.',
+    services: LOGIN_TAKERS,
+  },
+  {
+    name: 'TEGAMI_PASSWORD_SCRYPT_LN',
+    default: '15',
+    description:
+      "Cost of the scrypt verifiers written for passwords (`tegami user add`, `user passwd`): log2 of N, with r=8, p=1 (15: N=32768, 32 MiB and about 50 ms per check; each step up doubles both). 14 to 20. A stored verifier is always checked with the parameters written in it; one of another cost is rewritten at this cost after its next successful login (PLAIN, LOGIN, USER/PASS), once per account. Logins of an unknown user cost one check at this cost, like a real one's.",
+    services: [...LOGIN_TAKERS, 'cli'],
+  },
+  {
     name: 'TEGAMI_COMMAND_LINE_DEADLINE',
     default: '30s',
     description:
