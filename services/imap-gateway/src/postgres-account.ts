@@ -79,10 +79,14 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
     // Found and read in one statement. The snapshot read with it answers a snapshot()
     // asked in the same turn of the event loop, as SELECT asks right after opening; one
     // asked later, when the mailbox may have changed meanwhile, is read again.
-    const mailbox = await openImapMailbox(pool, accountId, name, readOnly);
-    if (!mailbox) return undefined;
+    const found = await openImapMailbox(pool, accountId, name, readOnly);
+    if (!found) return undefined;
+    // Only the snapshot's own variable may hold it: the closures below live as long as the
+    // session, and a session holding the whole list of a 10,000-message mailbox (found's
+    // snapshot) would undo the views' sharing (bench/imap: 5,000 sessions ran out of heap).
+    const { snapshot, ...mailbox } = found;
     const mailboxId = mailbox.id;
-    let opened: MailboxSnapshot | undefined = mailbox.snapshot;
+    let opened: MailboxSnapshot | undefined = snapshot;
     setImmediate(() => {
       opened = undefined;
     });
