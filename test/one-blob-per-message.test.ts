@@ -167,6 +167,19 @@ describe('one blob per message', () => {
     await imap.command('SELECT INBOX');
     const whole = bytesOf(fetched(await imap.command('FETCH 1 (BODY.PEEK[])')).get('BODY[]'));
     expect((await imap.append('Archive', whole)).tagged).toMatch(/OK/);
+    // Header sections alone are read from the header's bytes (the copy's prefix, then the
+    // blob's header, cut at the stored body offset), and the second time from the gateway's
+    // cache: the same bytes as the whole message's header, both times.
+    const header = whole.subarray(0, whole.indexOf('\r\n\r\n') + 4);
+    for (let round = 0; round < 2; round++) {
+      const alone = fetched(await imap.command('FETCH 1 (BODY.PEEK[HEADER] RFC822.SIZE ENVELOPE)'));
+      expect(bytesOf(alone.get('BODY[HEADER]')).equals(header), `BODY[HEADER], round ${round}`).toBe(true);
+      expect(alone.get('RFC822.SIZE')).toEqual({ atom: String(whole.length) });
+      const fields = await imap.command('FETCH 1 BODY.PEEK[HEADER.FIELDS (DELIVERED-TO RETURN-PATH)]');
+      expect(Buffer.concat(fields.untagged).toString('latin1')).toContain(
+        `Return-Path: <${SENDER}>\r\nDelivered-To: ${user}\r\n\r\n`,
+      );
+    }
     const items =
       'ENVELOPE BODYSTRUCTURE RFC822.SIZE BODY.PEEK[HEADER] BODY.PEEK[TEXT] BODY.PEEK[1] BODY.PEEK[1.1] ' +
       'BODY.PEEK[1.1.MIME] BODY.PEEK[1.2] BODY.PEEK[2] BODY.PEEK[2.HEADER] BODY.PEEK[2.TEXT] BODY.PEEK[2.1] ' +

@@ -134,7 +134,11 @@ cpu_ticks() { # pids...: their user+system CPU time, in clock ticks
   echo "$total"
 }
 TICKS=$(getconf CLK_TCK)
-dovecot_pids() { pgrep -f tegami-bench-imap-own | tr '\n' ' '; }
+# The master and every process it forked: imap (one per user) and imap-login, auth, ... (their
+# command lines say "dovecot/imap", not the instance name, so pgrep -f would miss them).
+dovecot_pids() { local m; m=$(cat "$WORK/run/master.pid"); echo "$m $(pgrep -P "$m" | tr '\n' ' ')"; }
+postgres_pids() { pgrep -x postgres | tr '\n' ' '; }
+machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; } # user nice system irq softirq, all cores
 
 # Warm-up (JIT, caches; Dovecot builds its indexes on the first SELECTs), then measure.
 node bench/imap/own-load.mjs mix 127.0.0.1 $TEGAMI_PORT "$CLIENTS" 3 "$PASSWORD" 999 "$WORK/warm.json" > /dev/null
@@ -143,16 +147,23 @@ node bench/imap/own-load.mjs mix 127.0.0.1 $DOVECOT_PORT "$CLIENTS" 3 "$PASSWORD
 # BENCH_ROUNDS > 1 alternates the two servers that many times (a busy machine's load drifts).
 printf '%d clients, each its own mailbox of %d messages, %d s, seed %d\n' "$CLIENTS" "$MESSAGES" "$SECONDS_" "$SEED"
 for _ in $(seq 1 "${BENCH_ROUNDS:-1}"); do
-  T0=$(cpu_ticks "$TEGAMI_PID")
-  read -r T_OPS T_SEC T_RATE < <(node bench/imap/own-load.mjs mix 127.0.0.1 $TEGAMI_PORT "$CLIENTS" "$SECONDS_" "$PASSWORD" "$SEED" "$WORK/tegami-mix.json")
-  T_CPU=$(( $(cpu_ticks "$TEGAMI_PID") - T0 ))
-  D0=$(cpu_ticks $(dovecot_pids))
-  read -r D_OPS D_SEC D_RATE < <(node bench/imap/own-load.mjs mix 127.0.0.1 $DOVECOT_PORT "$CLIENTS" "$SECONDS_" "$PASSWORD" "$SEED" "$WORK/dovecot-mix.json")
-  D_CPU=$(( $(cpu_ticks $(dovecot_pids)) - D0 ))
+  TS0=$(awk '{print $15}' "/proc/$TEGAMI_PID/stat"); T0=$(cpu_ticks "$TEGAMI_PID"); TP0=$(cpu_ticks $(postgres_pids)); TM0=$(machine_busy)
+  read -r T_OPS T_SEC T_RATE T_CLIENT < <(node bench/imap/own-load.mjs mix 127.0.0.1 $TEGAMI_PORT "$CLIENTS" "$SECONDS_" "$PASSWORD" "$SEED" "$WORK/tegami-mix.json")
+  T_CPU=$(( $(cpu_ticks "$TEGAMI_PID") - T0 )); T_SYS=$(( $(awk '{print $15}' "/proc/$TEGAMI_PID/stat") - TS0 )); TP_CPU=$(( $(cpu_ticks $(postgres_pids)) - TP0 )); TM_CPU=$(( $(machine_busy) - TM0 ))
+  D0=$(cpu_ticks $(dovecot_pids)); DM0=$(machine_busy)
+  read -r D_OPS D_SEC D_RATE D_CLIENT < <(node bench/imap/own-load.mjs mix 127.0.0.1 $DOVECOT_PORT "$CLIENTS" "$SECONDS_" "$PASSWORD" "$SEED" "$WORK/dovecot-mix.json")
+  D_CPU=$(( $(cpu_ticks $(dovecot_pids)) - D0 )); DM_CPU=$(( $(machine_busy) - DM0 ))
   printf 'mix, persistent sessions   tegami %8s commands/s (%s in %s s)   dovecot %8s commands/s (%s in %s s)   ratio %.2f\n' \
     "$T_RATE" "$T_OPS" "$T_SEC" "$D_RATE" "$D_OPS" "$D_SEC" "$(echo "$T_RATE / $D_RATE" | bc -l)"
-  printf 'CPU per 1000 commands      imap-gateway %.0f ms   dovecot (all its processes) %.0f ms\n' \
-    "$(echo "$T_CPU * 1000000 / $TICKS / $T_OPS" | bc -l)" "$(echo "$D_CPU * 1000000 / $TICKS / $D_OPS" | bc -l)"
+  printf 'CPU per 1000 commands      imap-gateway %.0f ms (kernel %.0f)   dovecot (all its processes) %.0f ms\n' \
+    "$(echo "$T_CPU * 1000000 / $TICKS / $T_OPS" | bc -l)" "$(echo "$T_SYS * 1000000 / $TICKS / $T_OPS" | bc -l)" "$(echo "$D_CPU * 1000000 / $TICKS / $D_OPS" | bc -l)"
+  # The whole machine's busy time includes the load generator (the same for both) and, on the
+  # Tegami side, Postgres: what the 2 cores were spent on, per 1000 commands.
+  printf '                           postgres %.0f ms   load client: tegami run %.0f ms (%.2f cores), dovecot run %.0f ms (%.2f cores)\n' \
+    "$(echo "$TP_CPU * 1000000 / $TICKS / $T_OPS" | bc -l)" "$(echo "$T_CLIENT * 1000 / $T_OPS" | bc -l)" "$(echo "$T_CLIENT / 1000 / $T_SEC" | bc -l)" \
+    "$(echo "$D_CLIENT * 1000 / $D_OPS" | bc -l)" "$(echo "$D_CLIENT / 1000 / $D_SEC" | bc -l)"
+  printf '                           whole machine: tegami run %.0f ms, dovecot run %.0f ms\n' \
+    "$(echo "$TM_CPU * 1000000 / $TICKS / $T_OPS" | bc -l)" "$(echo "$DM_CPU * 1000000 / $TICKS / $D_OPS" | bc -l)"
   node bench/imap/own-load.mjs table "$WORK/tegami-mix.json" "$WORK/dovecot-mix.json"
 done
 

@@ -294,6 +294,59 @@ export async function fetchImapMessages(
   }));
 }
 
+/** A message's unchanging facts as stored; metadata is its JSON text (parsed by the caller, who also weighs it). */
+export interface ImapDescribedRow {
+  readonly uid: number;
+  readonly internalDate: Date;
+  readonly size: number;
+  /** NULL only on a row stored without it (never by Tegami). */
+  readonly metadataJson: string | null;
+  /** Prefix and the blob's header bytes, to the stored root.bodyStart; the whole message when metadata is NULL. */
+  readonly header?: Buffer;
+}
+
+/**
+ * What never changes about these messages, for FETCH of envelopes, structures and header
+ * fields: no flags, and of the blob only its header (`substring` of a TOASTed bytea reads
+ * only the chunks it needs), never the whole message as fetchImapMessages would.
+ */
+export async function describeImapMessages(
+  db: Queryable,
+  mailboxId: string,
+  uids: readonly number[],
+  header: boolean,
+): Promise<ImapDescribedRow[]> {
+  if (uids.length === 0) return [];
+  const result = await db.query<{
+    uid: string;
+    internal_date: Date;
+    size: string;
+    metadata: string | null;
+    header_prefix?: Buffer;
+    data?: Buffer;
+  }>({
+    name: `imap-describe${header ? '-header' : ''}`,
+    text: `SELECT m.uid, m.internal_date, m.size, m.metadata::text AS metadata
+            ${
+              header
+                ? `, m.header_prefix, substring(b.data FROM 1 FOR
+                     COALESCE((m.metadata #>> '{root,bodyStart}')::bigint - length(m.header_prefix), b.size)::int) AS data`
+                : ''
+            }
+       FROM messages m ${header ? MESSAGE_BYTES_JOIN : ''}
+      WHERE m.mailbox_id = $1 AND m.uid = ANY($2::bigint[])
+      ORDER BY m.uid`,
+    values: [mailboxId, uids],
+  });
+  return result.rows.map((row) => ({
+    uid: Number(row.uid),
+    internalDate: row.internal_date,
+    size: Number(row.size),
+    metadataJson: row.metadata,
+    ...(header && { header: messageBytes(row as MessageBytesRow) }),
+  }));
+}
+
 /** UIDs of the mailbox's messages that match (SEARCH), ascending. */
 export async function searchImapMessages(
   db: Queryable,

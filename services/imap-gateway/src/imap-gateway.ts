@@ -35,6 +35,7 @@ import {
 import type pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { MailboxWatchers } from './mailbox-watchers.js';
+import { MessageFactsCache } from './message-facts-cache.js';
 import { openPostgresAccount } from './postgres-account.js';
 import { SpamLearning } from './spam-learning.js';
 
@@ -74,6 +75,8 @@ export interface ImapGatewayDeps {
   readonly maxMessageSize: number;
   /** Commands per second per session (burst: ten seconds' worth); undefined: no limit. */
   readonly maxCommandsPerSecond?: number | undefined;
+  /** Bytes of messages' unchanging facts kept for FETCH (TEGAMI_IMAP_MESSAGE_CACHE_SIZE); 0 or absent: none. */
+  readonly messageCacheBytes?: number;
   readonly abuseLimits?: AbuseLimits;
   /** Failed logins per account, across addresses and replicas (TEGAMI_AUTH_FAILURE_DELAY_MAX). */
   readonly loginThrottle?: LoginThrottlePolicy;
@@ -104,6 +107,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
   const watchers = new MailboxWatchers(deps.bus);
   // Sessions on one mailbox hold one copy of its UIDs and flags while they agree.
   const states = new SharedMailboxStates();
+  const facts = deps.messageCacheBytes ? new MessageFactsCache(deps.messageCacheBytes) : undefined;
   const learning = deps.rspamd
     ? new SpamLearning({ rspamd: deps.rspamd, pool: deps.pool, logger: deps.logger, metrics: deps.metrics })
     : undefined;
@@ -175,7 +179,14 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
           perUser.set(identity.accountId, count + 1);
           userSlot = identity.accountId;
           return openPostgresAccount(
-            { pool: deps.pool, bus: deps.bus, watchers, states, ...(learning && { learning }) },
+            {
+              pool: deps.pool,
+              bus: deps.bus,
+              watchers,
+              states,
+              ...(facts && { facts }),
+              ...(learning && { learning }),
+            },
             identity.accountId,
             identity.address,
           );

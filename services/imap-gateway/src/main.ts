@@ -62,6 +62,7 @@ await runService('imap-gateway', settings, async ({ config, logger, metrics }) =
     allowPlaintextAuth: config.imapAllowPlaintextAuth,
     maxMessageSize: config.imapMaxMessageSize,
     maxCommandsPerSecond: config.imapMaxCommandsPerSecond,
+    messageCacheBytes: config.imapMessageCacheMiB * 1024 * 1024,
     loginThrottle: loginThrottlePolicy({
       maxDelayMs: config.authFailureDelayMaxMs,
       freeFailures: config.authFreeFailures,

@@ -4,6 +4,7 @@ import { createTestDatabase, type TestDatabase, testNats } from '@tegami/testing
 import { describeMailStoreContract } from '@tegami/testing/mail-store-contract';
 import { afterAll, beforeAll } from 'vitest';
 import { MailboxWatchers } from './mailbox-watchers.js';
+import { MessageFactsCache } from './message-facts-cache.js';
 import { openPostgresAccount } from './postgres-account.js';
 
 // The Postgres store, as the gateway opens it for each session, held to the mail store
@@ -15,6 +16,8 @@ let store: StorePool;
 let bus: MailBus;
 let watchers: MailboxWatchers;
 let users = 0;
+// As the gateway runs it: one cache for the process, so the contract holds with it too.
+const facts = new MessageFactsCache(8 << 20);
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -36,7 +39,7 @@ describeMailStoreContract('Postgres', async () => {
   const address = `user${++users}@example.org`;
   const account = await createAccount(store.pool, address, 'a password for the contract');
   return {
-    session: async () => openPostgresAccount({ pool: store.pool, bus, watchers }, account.id, address),
+    session: async () => openPostgresAccount({ pool: store.pool, bus, watchers, facts }, account.id, address),
     setQuota: (bytes) => setQuota(store.pool, address, bytes),
   };
 });

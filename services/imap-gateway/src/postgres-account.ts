@@ -7,6 +7,7 @@ import {
   type ImapAccount,
   type MailboxOperationResult,
   type MailboxSnapshot,
+  type MessageFacts,
   type MessageMetadata,
   type OpenMailbox,
   type SharedMailboxStates,
@@ -16,6 +17,7 @@ import {
   copyMessages,
   createMailbox,
   deleteMailbox,
+  describeImapMessages,
   expungeMessagesAt,
   fetchImapMessages,
   findMailbox,
@@ -32,6 +34,7 @@ import {
 } from '@tegami/store';
 import type pg from 'pg';
 import type { MailboxWatchers } from './mailbox-watchers.js';
+import type { MessageFactsCache } from './message-facts-cache.js';
 import { OwnChanges } from './own-changes.js';
 import { learningOf, type SpamLearning } from './spam-learning.js';
 
@@ -45,6 +48,8 @@ export interface AccountDeps {
   readonly watchers: MailboxWatchers;
   /** The process's shelf where sessions on one mailbox share its UIDs and flags; none when absent. */
   readonly states?: SharedMailboxStates;
+  /** The process's cache of messages' unchanging facts (FETCH ENVELOPE…); none when absent. */
+  readonly facts?: MessageFactsCache;
   /** Teaches rspamd from COPY and MOVE into and out of Junk; none when absent. */
   readonly learning?: SpamLearning;
 }
@@ -75,6 +80,9 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
     }
   };
 
+  const rawOf = async (mailboxId: string, uid: number): Promise<Buffer | undefined> =>
+    (await fetchImapMessages(pool, mailboxId, [uid], { metadata: false, raw: true }))[0]?.raw;
+
   const open = async (name: string, readOnly: boolean): Promise<OpenMailbox | undefined> => {
     // Found and read in one statement. The snapshot read with it answers a snapshot()
     // asked in the same turn of the event loop, as SELECT asks right after opening; one
@@ -86,6 +94,8 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
     // snapshot) would undo the views' sharing (bench/imap: 5,000 sessions ran out of heap).
     const { snapshot, ...mailbox } = found;
     const mailboxId = mailbox.id;
+    // The cache's name for this mailbox: its UIDs mean these messages only under this UIDVALIDITY.
+    const factsKey = `${mailboxId}/${snapshot.uidValidity}`;
     let opened: MailboxSnapshot | undefined = snapshot;
     setImmediate(() => {
       opened = undefined;
@@ -118,6 +128,38 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
           ...(needs.metadata && { metadata: metadataOf(row.metadata, row.raw) }),
           ...(row.raw && { raw: row.raw }),
         }));
+      },
+      // A row stored without metadata (never by Tegami) is described from its bytes: the
+      // "header" the store returns for such a row is the whole message.
+      async describe(uids, header): Promise<MessageFacts[]> {
+        const cache = deps.facts;
+        const found: MessageFacts[] = [];
+        const missing: number[] = [];
+        for (const uid of uids) {
+          const facts = cache?.get(factsKey, uid, header);
+          if (facts) found.push(facts);
+          else missing.push(uid);
+        }
+        if (missing.length === 0) return found;
+        for (const row of await describeImapMessages(pool, mailboxId, missing, header)) {
+          const raw = row.metadataJson ? undefined : (row.header ?? (await rawOf(mailboxId, row.uid)));
+          if (!row.metadataJson && !raw) continue; // expunged meanwhile
+          const metadata = row.metadataJson
+            ? (JSON.parse(row.metadataJson) as MessageMetadata)
+            : describeMessage(raw!).metadata;
+          const facts: MessageFacts = {
+            uid: row.uid,
+            internalDate: row.internalDate,
+            size: row.size,
+            metadata,
+            ...(row.header && { header: row.header }),
+          };
+          // Never a row without metadata: the next FETCH asks the store, as this one did.
+          if (row.metadataJson) cache?.set(factsKey, facts, row.metadataJson.length);
+          found.push(facts);
+        }
+        // Hits and misses interleave: back into UID order, as promised.
+        return missing.length === uids.length ? found : found.sort((a, b) => a.uid - b.uid);
       },
       async store(uids, operation, flags) {
         const changed = await updateFlags(pool, mailboxId, uids, operation, flags);

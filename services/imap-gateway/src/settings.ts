@@ -25,6 +25,7 @@ export function imapSettings() {
     imapAllowPlaintextAuth: bool('TEGAMI_IMAP_ALLOW_PLAINTEXT_AUTH'),
     imapMaxMessageSize: int('TEGAMI_IMAP_MAX_MESSAGE_SIZE', { min: 1024 }),
     imapMaxCommandsPerSecond: int('TEGAMI_IMAP_MAX_COMMANDS_PER_SECOND', { min: 1 }),
+    imapMessageCacheMiB: int('TEGAMI_IMAP_MESSAGE_CACHE_SIZE', { min: 0, max: 65_536 }),
     // Learning from Junk (spam-learning.ts): off while the controller URL is unset.
     rspamdControllerUrl: optional(
       variable('TEGAMI_RSPAMD_CONTROLLER_URL', (value, fail) => {

@@ -113,6 +113,7 @@ export interface StandaloneDeps {
     readonly imapAllowPlaintextAuth: boolean;
     readonly imapMaxMessageSize: number;
     readonly imapMaxCommandsPerSecond: number;
+    readonly imapMessageCacheMiB: number;
     /** TEGAMI_RSPAMD_CONTROLLER_URL: learning from Junk; off when unset. */
     readonly rspamdControllerUrl?: string | undefined;
     /** TEGAMI_RSPAMD_PASSWORD_FILE: the controller's password. */
@@ -335,6 +336,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       allowPlaintextAuth: deps.imap.imapAllowPlaintextAuth,
       maxMessageSize: deps.imap.imapMaxMessageSize,
       maxCommandsPerSecond: deps.imap.imapMaxCommandsPerSecond,
+      messageCacheBytes: deps.imap.imapMessageCacheMiB * 1024 * 1024,
       ...(deps.loginThrottle && { loginThrottle: deps.loginThrottle }),
       ...(rspamdLearning && { rspamd: rspamdLearning }),
     });

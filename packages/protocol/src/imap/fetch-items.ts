@@ -151,19 +151,36 @@ function parseItem(text: string): FetchItem {
   return { kind: 'section', name: 'BODY', peek: kind === 'BODY.PEEK', spec, specText, partial };
 }
 
-/** Whether the items need the stored metadata (MIME tree, envelope) or the raw message. */
-export function fetchNeeds(items: readonly FetchItem[]): { metadata: boolean; raw: boolean } {
+/**
+ * Whether the items need the stored metadata (MIME tree, envelope) or the raw message;
+ * `header` when every section asked is the top-level header (BODY[HEADER], HEADER.FIELDS
+ * and .NOT), which the header's bytes alone answer.
+ */
+export function fetchNeeds(items: readonly FetchItem[]): {
+  metadata: boolean;
+  raw: boolean;
+  header: boolean;
+} {
   let metadata = false;
   let raw = false;
+  let header = true;
   for (const item of items) {
     if (item.kind === 'envelope' || item.kind === 'body' || item.kind === 'bodystructure') metadata = true;
     if (item.kind === 'binary-size') metadata = true;
     if (item.kind === 'section' || item.kind === 'binary') {
       metadata = true;
       raw = true;
+      if (item.kind !== 'section' || !isTopLevelHeader(item.spec)) header = false;
     }
   }
-  return { metadata, raw };
+  return { metadata, raw, header: raw && header };
+}
+
+function isTopLevelHeader(spec: SectionSpec): boolean {
+  return (
+    spec.part.length === 0 &&
+    (spec.text === 'HEADER' || spec.text === 'HEADER.FIELDS' || spec.text === 'HEADER.FIELDS.NOT')
+  );
 }
 
 /** Whether the FETCH sets \Seen (a non-PEEK body item, RFC 3501 §6.4.5). */

@@ -40,6 +40,7 @@ export type {
   MailboxOperationResult,
   MailboxSnapshot,
   MailboxStatus,
+  MessageFacts,
   MessageState,
   OpenMailbox,
   RecentRange,

@@ -144,6 +144,24 @@ export interface FetchedMessage {
 export interface FetchNeeds {
   readonly metadata: boolean;
   readonly raw: boolean;
+  /**
+   * Only the top-level header is read from the message (BODY[HEADER], HEADER.FIELDS…):
+   * `raw` may then hold just its bytes, up to the metadata's root.bodyStart.
+   */
+  readonly header?: boolean;
+}
+
+/**
+ * What never changes about a stored message: a FETCH of envelopes, structures, sizes or
+ * header fields needs only these, with flags from the session's own view.
+ */
+export interface MessageFacts {
+  readonly uid: number;
+  readonly internalDate: Date;
+  readonly size: number;
+  readonly metadata: StoredMetadata;
+  /** The top-level header's bytes (to root.bodyStart), when asked for. */
+  readonly header?: Buffer;
 }
 
 export type FlagOperation = 'replace' | 'add' | 'remove';
@@ -217,6 +235,13 @@ export interface OpenMailbox {
   changesSince(modseq: bigint): Promise<MailboxChanges>;
   /** The asked messages that still exist, in UID order. */
   fetch(uids: readonly number[], needs: FetchNeeds): Promise<readonly FetchedMessage[]>;
+  /**
+   * The unchanging facts of these messages (with their headers when `header`), from a
+   * cache where the store keeps one: a FETCH that needs nothing else costs no round trip
+   * once they are known. In UID order; messages no longer stored are left out. Optional: without it,
+   * every FETCH asks fetch().
+   */
+  describe?(uids: readonly number[], header: boolean): Promise<readonly MessageFacts[]>;
   store(
     uids: readonly number[],
     operation: FlagOperation,

@@ -542,6 +542,13 @@ export const VARIABLES: readonly VariableSpec[] = [
     services: ['imap-gateway', 'standalone'],
   },
   {
+    name: 'TEGAMI_IMAP_MESSAGE_CACHE_SIZE',
+    default: '64',
+    description:
+      "MiB each IMAP gateway process may keep of messages' unchanging facts (INTERNALDATE, size, ENVELOPE and BODYSTRUCTURE, headers a FETCH asked for), as Dovecot's index cache does: a client that fetches the same envelopes again costs no database round trip. Never stale (only flags change after a message is stored); least recently used out first. `0` turns it off.",
+    services: ['imap-gateway', 'standalone'],
+  },
+  {
     name: 'TEGAMI_GRPC_HOST',
     default: '0.0.0.0',
     description: 'Address the dns-resolver gRPC server (and its grpc.health.v1 service) listens on.',

@@ -5,6 +5,7 @@ import type {
   FlagOperation,
   MailboxChanges,
   MailboxSnapshot,
+  MessageFacts,
   MessageState,
   OpenMailbox,
   RecentRange,
@@ -86,6 +87,19 @@ export class MemoryOpenMailbox implements OpenMailbox {
         size: m.raw.length,
         ...(needs.metadata && { metadata: m.metadata }),
         ...(needs.raw && { raw: m.raw }),
+      }));
+  }
+
+  async describe(uids: readonly number[], header: boolean): Promise<readonly MessageFacts[]> {
+    const wanted = new Set(uids);
+    return this.mailbox.messages
+      .filter((m) => wanted.has(m.uid))
+      .map((m) => ({
+        uid: m.uid,
+        internalDate: m.internalDate,
+        size: m.raw.length,
+        metadata: m.metadata,
+        ...(header && { header: m.raw.subarray(0, m.metadata.root.bodyStart) }),
       }));
   }
 

@@ -75,6 +75,33 @@ export function describeMessageContract(newUser: NewMailUser): void {
       expect(await inbox.fetch([], { metadata: true, raw: true })).toEqual([]);
     });
 
+    it("describes messages' unchanging facts, with the header's bytes when asked", async () => {
+      const account = await (await newUser()).session();
+      const raws = [mail(1), mail(2), mail(3)];
+      await appendAll(account, 'INBOX', raws);
+      const inbox = await openOrFail(account, 'INBOX', true);
+      expect(inbox.describe).toBeDefined();
+      const plain = await inbox.describe!([3, 99, 1], false);
+      expect(plain.map((m) => m.uid)).toEqual([1, 3]);
+      expect(plain.map((m) => m.size)).toEqual([raws[0]!.length, raws[2]!.length]);
+      expect(plain[0]).not.toHaveProperty('header');
+      expect(JSON.stringify(plain[1]!.metadata.envelope)).toContain('note 3');
+      const [full] = await inbox.fetch([2], { metadata: true, raw: true });
+      const [described] = await inbox.describe!([2], true);
+      expect(described!.internalDate.getTime()).toBe(full!.internalDate.getTime());
+      expect(described!.metadata).toEqual(full!.metadata);
+      // At least the header, to the body's first byte: what BODY[HEADER] and HEADER.FIELDS read.
+      const bodyStart = full!.metadata!.root.bodyStart;
+      expect(described!.header!.subarray(0, bodyStart).equals(full!.raw!.subarray(0, bodyStart))).toBe(true);
+      expect(described!.header!.length).toBeGreaterThanOrEqual(bodyStart);
+      // Asked again (from a cache where the store keeps one): the same answer.
+      expect(await inbox.describe!([1, 2, 3], true)).toEqual(
+        expect.arrayContaining([expect.objectContaining({ uid: 2, size: raws[1]!.length })]),
+      );
+      expect((await inbox.describe!([1, 2, 3], true)).map((m) => m.uid)).toEqual([1, 2, 3]);
+      expect(await inbox.describe!([], true)).toEqual([]);
+    });
+
     it('stores flags by replace, add and remove: system flags canonical, no duplicates, sorted', async () => {
       const account = await (await newUser()).session();
       await appendAll(account, 'INBOX', [mail(1), mail(2)]);

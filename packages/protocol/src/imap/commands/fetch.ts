@@ -54,10 +54,80 @@ export const fetch = defineCommand({
       if (selected.hasPendingExpunges) selected.dirty = true;
       return done;
     }
-    const failed = await fetchMessages(context, selected, uids, items);
+    const needs = fetchNeeds(items);
+    const failed = canDescribe(selected, items, needs)
+      ? await fetchDescribed(context, selected, uids, items, needs.header)
+      : await fetchMessages(context, selected, uids, items);
     return failed ? no('[UNKNOWN-CTE] some parts could not be decoded') : done;
   },
 });
+
+/**
+ * Whether the FETCH needs only what never changes about a message (dates, sizes, envelope,
+ * structure, header fields) besides what the view knows (UID, flags): then the store's
+ * describe() answers it, from its cache once the messages are known. MODSEQ, bodies and a
+ * FETCH that sets \Seen go to fetch().
+ */
+function canDescribe(
+  selected: SelectedMailbox,
+  items: readonly FetchItem[],
+  needs: { raw: boolean; header: boolean },
+): boolean {
+  if (!selected.box.describe || (needs.raw && !needs.header)) return false;
+  return !items.some((i) => i.kind === 'modseq') && !fetchSetsSeen(items);
+}
+
+/** FETCH from the store's unchanging facts and the view's flags: true when a part failed. */
+async function fetchDescribed(
+  context: ImapContext,
+  selected: SelectedMailbox,
+  uids: readonly number[],
+  items: readonly FetchItem[],
+  header: boolean,
+): Promise<boolean> {
+  // The flags answered are the view's, so the view is brought up to date first, as for
+  // FETCH (UID FLAGS) above; no EXPUNGE is sent during a FETCH (RFC 3501 §7.4.1).
+  const update = selected.dirty ? await selected.sync(false) : undefined;
+  let failed = false;
+  const batchSize = header ? FETCH_BATCH * 2 : FETCH_BATCH * 10;
+  for (let start = 0; start < uids.length; ) {
+    const known = selected.known(uids.slice(start, start + batchSize));
+    start += batchSize;
+    if (known.length === 0) continue;
+    const facts = await selected.box.describe!(
+      known.map((k) => k.uid),
+      header,
+    );
+    const out = new WriteBatch((chunk) => context.write(chunk));
+    let k = 0;
+    for (const fact of facts) {
+      while (k < known.length && known[k]!.uid < fact.uid) k++;
+      const seen = known[k];
+      if (seen?.uid !== fact.uid) continue;
+      const seq = selected.seqOf(fact.uid);
+      if (seq === 0) continue;
+      const message: FetchedMessage = {
+        uid: fact.uid,
+        flags: seen.flags,
+        modseq: 0n, // not asked: canDescribe sends a FETCH of MODSEQ to fetch()
+        internalDate: fact.internalDate,
+        size: fact.size,
+        metadata: fact.metadata,
+        ...(fact.header && { raw: fact.header }),
+      };
+      const built = fetchResponse(context, seq, message, items, false);
+      if (built === 'failed') {
+        failed = true;
+        continue;
+      }
+      await out.add(built);
+    }
+    await out.flush();
+  }
+  if (update) await context.announce(update);
+  if (selected.hasPendingExpunges) selected.dirty = true;
+  return failed;
+}
 
 /** FETCH with what only the store has: true when some part could not be decoded. */
 async function fetchMessages(
