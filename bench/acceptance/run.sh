@@ -27,52 +27,13 @@ DB="tegami_benchacc_$STAMP"
 PG_ADMIN=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 PG_URL="${PG_ADMIN%/*}/$DB"
 
-if ! command -v smtp-source >/dev/null || [ ! -x /usr/sbin/postfix ]; then
-  echo "postfix not installed: apt-get install -y postfix" >&2; exit 1
-fi
+# shellcheck source=../lib/postfix.sh
+source bench/lib/postfix.sh
+postfix_require
+trap bench_cleanup EXIT
 
-cleanup() {
-  for pid in ${PIDS:-}; do kill "$pid" 2>/dev/null || true; done
-  /usr/sbin/postfix -c "$WORK/conf" stop >/dev/null 2>&1 || true
-  psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  (cd packages/bus && node --input-type=module -e "
-    import { connect } from '@nats-io/transport-node'; import { jetstreamManager } from '@nats-io/jetstream';
-    const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
-    const jsm = await jetstreamManager(nc); await jsm.streams.delete('${PREFIX^^}_MAIL_QUEUE').catch(() => {}); await nc.close();" \
-    ) 2>/dev/null || true
-}
-trap cleanup EXIT
-
-# --- Postfix: a private instance, as bench/delivery makes it.
-mkdir -p "$WORK/conf" "$WORK/queue" "$WORK/data" "$WORK/mail"
-chown postfix "$WORK/data"
-chown nobody:nogroup "$WORK/mail"
-cat > "$WORK/conf/main.cf" <<CONF
-compatibility_level = 3.6
-queue_directory = $WORK/queue
-data_directory = $WORK/data
-myhostname = postfix.bench.test
-mydestination =
-inet_interfaces = all
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-maillog_file_prefixes = /tmp
-maillog_file = $WORK/postfix.log
-virtual_mailbox_domains = bench.test
-virtual_mailbox_base = $WORK/mail
-virtual_mailbox_maps = hash:$WORK/conf/vmailbox
-virtual_uid_maps = static:$(id -u nobody)
-virtual_gid_maps = static:$(id -g nobody)
-smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
-alias_maps =
-alias_database =
-default_process_limit = 100
-smtpd_client_connection_count_limit = 100
-CONF
-echo "bob@bench.test bench.test/bob/" > "$WORK/conf/vmailbox"
-postmap -c "$WORK/conf" "$WORK/conf/vmailbox"
-sed -e "s/^smtp      inet.*/127.0.0.1:$POSTFIX_PORT inet n - n - - smtpd/" /usr/share/postfix/master.cf.dist > "$WORK/conf/master.cf"
-/usr/sbin/postfix -c "$WORK/conf" start >/dev/null 2>&1 || { cat "$WORK/postfix.log" >&2; exit 1; }
+# --- Postfix: a private instance (bench/lib/postfix.sh).
+postfix_start "$POSTFIX_PORT"
 
 # --- Tegami: smtp-ingress alone, compiled (run `pnpm build` first).
 psql "$PG_ADMIN" -qc "CREATE DATABASE $DB" >/dev/null
@@ -127,4 +88,4 @@ printf 'ratio tegami/postfix accepted/s %.2f\n' "$(echo "$T_RATE / $P_RATE" | bc
 echo "statements: $SQL"
 echo "Postgres sessions opened during the Tegami run: $((SESS1 - SESS0 - 2)) (less the bench's own two)"
 trap - EXIT
-cleanup
+bench_cleanup

@@ -35,12 +35,12 @@ describe('opening and syncing by one statement', () => {
     await appendMessage(store.pool, { mailboxId: box.id, raw: message(2) });
     const opened = await openImapMailbox(store.pool, accountId, 'Open/Child', false);
     expect(opened).toMatchObject({ id: box.id, name: 'Open/Child', specialUse: null });
-    expect(opened!.snapshot.messages.map((m) => [m.uid, m.flags])).toEqual([
+    expect(opened!.snapshot!.messages.map((m) => [m.uid, m.flags])).toEqual([
       [1, ['\\Seen']],
       [2, []],
     ]);
-    expect(opened!.snapshot.recent).toEqual({ from: 1, to: 3 });
-    expect(opened!.snapshot.uidNext).toBe(3);
+    expect(opened!.snapshot!.recent).toEqual({ from: 1, to: 3 });
+    expect(opened!.snapshot!.uidNext).toBe(3);
 
     await deleteMailbox(store.pool, accountId, 'Open');
     expect((await findMailbox(store.pool, accountId, 'Open'))?.noselect).toBe(true);
@@ -51,10 +51,49 @@ describe('opening and syncing by one statement', () => {
     expect(await imapMailboxStatusByName(store.pool, other.id, 'Open/Child')).toBeUndefined();
   });
 
+  it('opens with only the changes since a state the caller holds, when the name still names that mailbox', async () => {
+    const box = await createMailbox(store.pool, accountId, 'Shelved');
+    for (const n of [1, 2, 3]) await appendMessage(store.pool, { mailboxId: box.id, raw: message(n) });
+    const first = await openImapMailbox(store.pool, accountId, 'Shelved', false);
+    const held = first!.snapshot!.highestModseq;
+    expect(first!.changes).toBeUndefined();
+    // Nothing changed since: no message read, nothing to claim.
+    const same = await openImapMailbox(store.pool, accountId, 'Shelved', false, { id: box.id, modseq: held });
+    expect(same).toMatchObject({ id: box.id, uidValidity: first!.uidValidity });
+    expect(same!.snapshot).toBeUndefined();
+    expect(same!.changes).toEqual({
+      highestModseq: held,
+      uidNext: 4,
+      changed: [],
+      expunged: [],
+      recent: { from: 0, to: 0 },
+    });
+    // A flag, an expunge and an arrival since: exactly those, and the arrival claimed.
+    await updateFlags(store.pool, box.id, [2], 'add', ['\\Seen']);
+    await expungeMessagesAt(store.pool, box.id, [1]);
+    await appendMessage(store.pool, { mailboxId: box.id, raw: message(4) });
+    const since = await openImapMailbox(store.pool, accountId, 'Shelved', false, {
+      id: box.id,
+      modseq: held,
+    });
+    expect(since!.changes).toMatchObject({ uidNext: 5, expunged: [1], recent: { from: 4, to: 5 } });
+    expect(since!.changes!.changed.map((m) => [m.uid, m.flags])).toEqual([
+      [2, ['\\Seen']],
+      [4, []],
+    ]);
+    // A state of another mailbox (the name was renamed, another made): the whole snapshot.
+    const other = await openImapMailbox(store.pool, accountId, 'Shelved', true, {
+      id: '999999',
+      modseq: held,
+    });
+    expect(other!.changes).toBeUndefined();
+    expect(other!.snapshot!.messages.map((m) => m.uid)).toEqual([2, 3, 4]);
+  });
+
   it('opens an empty mailbox', async () => {
     const opened = await openImapMailbox(store.pool, accountId, 'Drafts', true);
-    expect(opened?.snapshot.messages).toEqual([]);
-    expect(opened?.snapshot.recent).toEqual({ from: 1, to: 1 });
+    expect(opened?.snapshot?.messages).toEqual([]);
+    expect(opened?.snapshot?.recent).toEqual({ from: 1, to: 1 });
   });
 
   it('syncs flags, expunges and arrivals since a MODSEQ, claiming new messages as \\Recent once', async () => {

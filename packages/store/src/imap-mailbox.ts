@@ -121,29 +121,82 @@ export interface OpenedImapMailbox {
   /** As stored (INBOX in capitals). */
   readonly name: string;
   readonly specialUse: SpecialUseAttribute | null;
-  readonly snapshot: MailboxSnapshot;
+  readonly uidValidity: number;
+  /** Every message, unless `since` named this mailbox: then `changes` since its MODSEQ instead. */
+  readonly snapshot?: MailboxSnapshot;
+  readonly changes?: MailboxChanges;
 }
+
+/** A state of a mailbox the caller holds already (the gateway's shelf): its id and MODSEQ. */
+export interface KnownMailboxState {
+  readonly id: string;
+  readonly modseq: bigint;
+}
+
+// Found by name and claimed (boxAndClaim), then either every message (a snapshot) or, when
+// the mailbox found is the one the caller holds a state of ($4), only what changed and what
+// was expunged since that state's MODSEQ ($5): a SELECT of a 10,000-message mailbox other
+// sessions have open reads a few rows, not 10,000. The branches' conditions on b are fixed
+// for the one mailbox row, so Postgres runs only the branch that applies.
+const OPEN_SQL = `WITH ${boxAndClaim('account_id = $1 AND name = $3 AND NOT noselect')}
+  SELECT b.id, b.name, b.special_use, b.uidvalidity, b.uidnext, b.highestmodseq, b.recent_uid,
+         (SELECT old FROM claim) AS claimed, c.kind, c.uid, c.flags, c.modseq
+    FROM box b
+    LEFT JOIN LATERAL (
+      SELECT 'c' AS kind, uid, flags, modseq FROM messages
+       WHERE mailbox_id = b.id AND b.id IS DISTINCT FROM $4::bigint
+      UNION ALL
+      SELECT 'c', uid, flags, modseq FROM messages
+       WHERE mailbox_id = b.id AND b.id = $4::bigint AND modseq > $5::bigint AND b.highestmodseq > $5::bigint
+      UNION ALL
+      SELECT 'x', uid, NULL, modseq FROM expunged_messages
+       WHERE mailbox_id = b.id AND b.id = $4::bigint AND modseq > $5::bigint AND b.highestmodseq > $5::bigint
+    ) c ON true
+   ORDER BY c.uid`;
 
 /**
  * SELECT/EXAMINE: finds the account's mailbox by name and reads every message's UID, flags
  * and MODSEQ, claiming \Recent (above), in one statement; undefined when there is no such
- * mailbox or it is \Noselect.
+ * mailbox or it is \Noselect. With `known`, a state of the mailbox the caller holds, only
+ * the changes since it are read, when the name still names that mailbox.
  */
 export async function openImapMailbox(
   db: Queryable,
   accountId: string,
   name: string,
   readOnly: boolean,
+  known?: KnownMailboxState,
 ): Promise<OpenedImapMailbox | undefined> {
-  const result = await db.query<SnapshotRow>({
+  const result = await db.query<SnapshotRow & { kind: 'c' | 'x' | null }>({
     name: 'imap-open-by-name',
-    text: snapshotSql('account_id = $1 AND name = $3 AND NOT noselect'),
-    values: [accountId, !readOnly, mailboxName(name)],
+    text: OPEN_SQL,
+    values: [accountId, !readOnly, mailboxName(name), known?.id ?? null, (known?.modseq ?? 0n).toString()],
   });
-  const snapshot = toSnapshot(result.rows, readOnly);
   const box = result.rows[0];
-  if (!snapshot || !box) return undefined;
-  return { id: box.id, name: box.name, specialUse: box.special_use, snapshot };
+  if (!box) return undefined;
+  const found = {
+    id: box.id,
+    name: box.name,
+    specialUse: box.special_use,
+    uidValidity: Number(box.uidvalidity),
+  };
+  if (known?.id !== box.id) return { ...found, snapshot: toSnapshot(result.rows, readOnly)! };
+  const changed: MessageState[] = [];
+  const expunged: number[] = [];
+  for (const row of result.rows) {
+    if (row.kind === 'c') changed.push(toState(row));
+    else if (row.kind === 'x') expunged.push(Number(row.uid));
+  }
+  return {
+    ...found,
+    changes: {
+      highestModseq: BigInt(box.highestmodseq),
+      uidNext: Number(box.uidnext),
+      changed,
+      expunged,
+      recent: recentOf(box, readOnly),
+    },
+  };
 }
 
 // Changes and expunges in one list (kind 'c' and 'x'); nothing is read beyond the mailbox

@@ -34,6 +34,7 @@ import {
 } from '@tegami/store';
 import type pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { MailboxIds } from './mailbox-ids.js';
 import { MailboxWatchers } from './mailbox-watchers.js';
 import { MessageFactsCache } from './message-facts-cache.js';
 import { openPostgresAccount } from './postgres-account.js';
@@ -107,6 +108,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
   const watchers = new MailboxWatchers(deps.bus);
   // Sessions on one mailbox hold one copy of its UIDs and flags while they agree.
   const states = new SharedMailboxStates();
+  const mailboxIds = new MailboxIds();
   const facts = deps.messageCacheBytes ? new MessageFactsCache(deps.messageCacheBytes) : undefined;
   const learning = deps.rspamd
     ? new SpamLearning({ rspamd: deps.rspamd, pool: deps.pool, logger: deps.logger, metrics: deps.metrics })
@@ -184,6 +186,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
               bus: deps.bus,
               watchers,
               states,
+              mailboxIds,
               ...(facts && { facts }),
               ...(learning && { learning }),
             },

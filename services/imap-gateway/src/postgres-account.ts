@@ -11,6 +11,7 @@ import {
   type MessageMetadata,
   type OpenMailbox,
   type SharedMailboxStates,
+  type ShelvedStart,
 } from '@tegami/protocol';
 import {
   appendMessageByName,
@@ -33,6 +34,7 @@ import {
   updateFlags,
 } from '@tegami/store';
 import type pg from 'pg';
+import type { MailboxIds } from './mailbox-ids.js';
 import type { MailboxWatchers } from './mailbox-watchers.js';
 import type { MessageFactsCache } from './message-facts-cache.js';
 import { OwnChanges } from './own-changes.js';
@@ -48,6 +50,8 @@ export interface AccountDeps {
   readonly watchers: MailboxWatchers;
   /** The process's shelf where sessions on one mailbox share its UIDs and flags; none when absent. */
   readonly states?: SharedMailboxStates;
+  /** The process's memory of which id a name had (with `states`, a SELECT reads only changes); none when absent. */
+  readonly mailboxIds?: MailboxIds;
   /** The process's cache of messages' unchanging facts (FETCH ENVELOPE…); none when absent. */
   readonly facts?: MessageFactsCache;
   /** Teaches rspamd from COPY and MOVE into and out of Junk; none when absent. */
@@ -84,19 +88,33 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
     (await fetchImapMessages(pool, mailboxId, [uid], { metadata: false, raw: true }))[0]?.raw;
 
   const open = async (name: string, readOnly: boolean): Promise<OpenMailbox | undefined> => {
-    // Found and read in one statement. The snapshot read with it answers a snapshot()
-    // asked in the same turn of the event loop, as SELECT asks right after opening; one
-    // asked later, when the mailbox may have changed meanwhile, is read again.
-    const found = await openImapMailbox(pool, accountId, name, readOnly);
-    if (!found) return undefined;
+    // Found and read in one statement: every message, or, when the shelf holds a state of
+    // the mailbox this name named last time, only what changed since that state. What was
+    // read answers the SELECT that asks right after opening, in the same turn of the event
+    // loop; a snapshot asked later, when the mailbox may have changed meanwhile, is read again.
+    const guess = deps.states && deps.mailboxIds?.get(accountId, name);
+    const shelved = guess ? deps.states!.latest(guess) : undefined;
+    const found = await openImapMailbox(
+      pool,
+      accountId,
+      name,
+      readOnly,
+      shelved && { id: guess!, modseq: shelved.modseq },
+    );
+    if (!found) {
+      deps.mailboxIds?.delete(accountId, name);
+      return undefined;
+    }
+    deps.mailboxIds?.set(accountId, name, found.id);
     // Only the snapshot's own variable may hold it: the closures below live as long as the
     // session, and a session holding the whole list of a 10,000-message mailbox (found's
     // snapshot) would undo the views' sharing (bench/imap: 5,000 sessions ran out of heap).
-    const { snapshot, ...mailbox } = found;
+    const { snapshot, changes, ...mailbox } = found;
     const mailboxId = mailbox.id;
     // The cache's name for this mailbox: its UIDs mean these messages only under this UIDVALIDITY.
-    const factsKey = `${mailboxId}/${snapshot.uidValidity}`;
-    let opened: MailboxSnapshot | undefined = snapshot;
+    const factsKey = `${mailboxId}/${mailbox.uidValidity}`;
+    let opened: MailboxSnapshot | ShelvedStart | undefined =
+      snapshot ?? (changes && shelved && { state: shelved.state, modseq: shelved.modseq, changes });
     setImmediate(() => {
       opened = undefined;
     });
@@ -114,7 +132,7 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
       async snapshot() {
         const first = opened;
         opened = undefined;
-        return first ?? openImapSnapshot(pool, mailboxId, readOnly);
+        return first && 'messages' in first ? first : openImapSnapshot(pool, mailboxId, readOnly);
       },
       changesSince: (modseq) => imapChangesSince(pool, mailboxId, modseq, readOnly),
       async fetch(uids, needs): Promise<FetchedMessage[]> {

@@ -45,6 +45,7 @@ export type {
   OpenMailbox,
   RecentRange,
   SearchNode,
+  ShelvedStart,
   SpecialUseAttribute,
   StoredMetadata,
 } from './session-types.js';

@@ -7,14 +7,9 @@
 // mailbox that holds the same (mailbox-state.ts) and copied only when this one changes.
 
 import { FlagSets, type MailboxState } from './mailbox-state.js';
-import type { MailboxChanges, MailboxSnapshot, OpenMailbox } from './session-types.js';
+import type { MailboxChanges, MailboxSnapshot, OpenMailbox, ShelvedStart } from './session-types.js';
 
 /** A view started from the shelf: its state, the MODSEQ that state is as of, and what changed since. */
-interface ShelvedStart {
-  readonly state: MailboxState;
-  readonly modseq: bigint;
-  readonly changes: MailboxChanges;
-}
 
 export interface ViewUpdate {
   /** Sequence numbers to announce as expunged, in the order to send them. */
@@ -53,8 +48,9 @@ export class SelectedMailbox {
    * (no need to read every message of the mailbox again); else from a snapshot. Either way the view is the mailbox as of the store's latest MODSEQ.
    */
   static async open(box: OpenMailbox): Promise<SelectedMailbox> {
-    // Already read with the open: building from it costs no round trip, and the view still
-    // takes the shelf's copy when the messages agree (share() in the constructor).
+    // Already read with the open (a snapshot, or the changes since a state on the shelf):
+    // building from it costs no round trip, and the view still takes the shelf's copy when
+    // the messages agree (share() in the constructor).
     const inHand = box.snapshotInHand?.();
     if (inHand) return new SelectedMailbox(box, inHand);
     const shelved = box.sharing?.shelf.latest(box.sharing.key);

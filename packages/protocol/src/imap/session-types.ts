@@ -7,7 +7,7 @@ import type { InputDeadlines } from '../input-deadline.js';
 import type { Envelope } from '../mime/envelope.js';
 import type { MimePart } from '../mime/mime-part.js';
 import type { SaslCredentialLookup, SaslIdentity, SaslMechanismName } from '../sasl/sasl-exchange.js';
-import type { StateSharing } from './mailbox-state.js';
+import type { MailboxState, StateSharing } from './mailbox-state.js';
 
 export interface ImapSessionOptions {
   readonly hostname: string;
@@ -141,6 +141,13 @@ export interface FetchedMessage {
   readonly raw?: Buffer;
 }
 
+/** A view's start from a state on the shelf: the mailbox as of `modseq`, and what changed since. */
+export interface ShelvedStart {
+  readonly state: MailboxState;
+  readonly modseq: bigint;
+  readonly changes: MailboxChanges;
+}
+
 export interface FetchNeeds {
   readonly metadata: boolean;
   readonly raw: boolean;
@@ -227,10 +234,11 @@ export interface OpenMailbox {
    */
   readonly sharing?: StateSharing;
   /**
-   * The snapshot the store read together with finding the mailbox (one round trip for a
-   * SELECT), handed out once; undefined when there is none or it was taken.
+   * What the store read together with finding the mailbox (one round trip for a SELECT):
+   * a snapshot, or the changes since a state of the shelf's; handed out once, undefined
+   * when there is none or it was taken.
    */
-  snapshotInHand?(): MailboxSnapshot | undefined;
+  snapshotInHand?(): MailboxSnapshot | ShelvedStart | undefined;
   snapshot(): Promise<MailboxSnapshot>;
   changesSince(modseq: bigint): Promise<MailboxChanges>;
   /** The asked messages that still exist, in UID order. */
