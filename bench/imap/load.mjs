@@ -9,78 +9,9 @@
 //   idle    host port user password sessions holdSeconds
 //     Opens that many sessions, SELECTs INBOX and IDLEs in each, waits, then prints "ready"
 //     and keeps them for holdSeconds (the caller measures the server's memory meanwhile).
-import { connect } from 'node:net';
+import { ImapClient } from './imap-client.mjs';
 
 const [mode, host, port, ...rest] = process.argv.slice(2);
-
-/** A minimal IMAP client: tagged commands, literal-aware reading of the responses. */
-class Client {
-  constructor(socket) {
-    this.socket = socket;
-    this.buffer = Buffer.alloc(0);
-    this.waiter = undefined;
-    this.tag = 0;
-    socket.on('data', (chunk) => {
-      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
-      this.waiter?.();
-    });
-  }
-
-  static open(h, p) {
-    return new Promise((resolve, reject) => {
-      const socket = connect(Number(p), h, () => resolve(new Client(socket)));
-      socket.setNoDelay(true);
-      socket.on('error', reject);
-    });
-  }
-
-  /** Resolves with the bytes up to and including the line that starts with `prefix`. */
-  async until(prefix) {
-    let scanFrom = 0;
-    for (;;) {
-      // Walk complete lines, skipping over literals.
-      let pos = scanFrom;
-      while (pos < this.buffer.length) {
-        const eol = this.buffer.indexOf('\r\n', pos);
-        if (eol < 0) break;
-        const lineStart = pos;
-        const literal = /\{(\d+)\+?\}$/.exec(
-          this.buffer.subarray(Math.max(lineStart, eol - 20), eol).toString('latin1'),
-        );
-        if (literal) {
-          const end = eol + 2 + Number(literal[1]);
-          if (end > this.buffer.length) break;
-          pos = end; // the line goes on after the literal
-          continue;
-        }
-        pos = eol + 2;
-        if (this.buffer.subarray(lineStart, lineStart + prefix.length).toString('latin1') === prefix) {
-          const out = this.buffer.subarray(0, pos);
-          this.buffer = this.buffer.subarray(pos);
-          return out;
-        }
-        scanFrom = pos;
-      }
-      await new Promise((r) => (this.waiter = r));
-      this.waiter = undefined;
-    }
-  }
-
-  async command(text) {
-    const tag = `t${++this.tag}`;
-    this.socket.write(`${tag} ${text}\r\n`);
-    const out = await this.until(`${tag} `);
-    const previous = out.lastIndexOf('\r\n', out.length - 3);
-    const last = out.subarray(previous < 0 ? 0 : previous + 2).toString('latin1');
-    if (!last.startsWith(`${tag} OK`)) throw new Error(`${text.slice(0, 40)}: ${last.trim()}`);
-    return out;
-  }
-
-  async login(user, password) {
-    await this.until('* OK');
-    await this.command(`LOGIN "${user}" "${password}"`);
-  }
-}
 
 /** The command, tried again (up to ten times, a second apart) while the server says try later. */
 async function again(command) {
@@ -101,7 +32,7 @@ if (mode === 'mixed') {
   const started = performance.now();
   await Promise.all(
     Array.from({ length: Number(clients) }, async () => {
-      const c = await Client.open(host, port);
+      const c = await ImapClient.open(host, port);
       await c.login(user, password);
       while (Date.now() < deadline) {
         const selected = (await c.command('SELECT INBOX')).toString('latin1');
@@ -123,7 +54,7 @@ if (mode === 'mixed') {
   console.log(`${operations} ${elapsed.toFixed(3)} ${(operations / elapsed).toFixed(1)}`);
 } else if (mode === 'fetchall') {
   const [user, password, runs] = rest;
-  const c = await Client.open(host, port);
+  const c = await ImapClient.open(host, port);
   await c.login(user, password);
   await c.command('SELECT INBOX');
   const times = [];
@@ -142,7 +73,7 @@ if (mode === 'mixed') {
   for (let i = 0; i < Number(sessions); i += 100) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(100, Number(sessions) - i) }, async () => {
-        const c = await Client.open(host, port);
+        const c = await ImapClient.open(host, port);
         await c.until('* OK');
         // A hundred logins and SELECTs at once on a busy machine may find the store's pool
         // full (NO [UNAVAILABLE] or [SERVERBUG]): again, a little later.

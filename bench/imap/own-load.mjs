@@ -13,7 +13,7 @@
 //     Prints commands/s of each and the ratio, and the mean latency per command type.
 // mix/logins print "commands seconds commands/s" and write per-type latencies to out.json.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { ImapClient } from './imap-client.mjs';
 
 const [mode, ...args] = process.argv.slice(2);
 
@@ -27,78 +27,6 @@ function random(seed) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** A minimal IMAP client: tagged commands, literal-aware reading of the responses. */
-class Client {
-  constructor(socket) {
-    this.socket = socket;
-    this.buffer = Buffer.alloc(0);
-    this.waiter = undefined;
-    this.tag = 0;
-    socket.on('data', (chunk) => {
-      this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
-      this.waiter?.();
-    });
-    socket.on('close', () => this.waiter?.());
-  }
-
-  static open(host, port) {
-    return new Promise((resolve, reject) => {
-      const socket = connect(Number(port), host, () => resolve(new Client(socket)));
-      socket.setNoDelay(true);
-      socket.on('error', reject);
-    });
-  }
-
-  /** Resolves with the bytes up to and including the line that starts with `prefix`. */
-  async until(prefix) {
-    let scanFrom = 0;
-    for (;;) {
-      let pos = scanFrom;
-      while (pos < this.buffer.length) {
-        const eol = this.buffer.indexOf('\r\n', pos);
-        if (eol < 0) break;
-        const lineStart = pos;
-        const literal = /\{(\d+)\+?\}$/.exec(
-          this.buffer.subarray(Math.max(lineStart, eol - 20), eol).toString('latin1'),
-        );
-        if (literal) {
-          const end = eol + 2 + Number(literal[1]);
-          if (end > this.buffer.length) break;
-          pos = end; // the line goes on after the literal
-          continue;
-        }
-        pos = eol + 2;
-        if (this.buffer.subarray(lineStart, lineStart + prefix.length).toString('latin1') === prefix) {
-          const out = this.buffer.subarray(0, pos);
-          this.buffer = this.buffer.subarray(pos);
-          return out;
-        }
-        scanFrom = pos;
-      }
-      if (this.socket.destroyed) throw new Error(`connection closed waiting for ${prefix}`);
-      await new Promise((r) => (this.waiter = r));
-      this.waiter = undefined;
-    }
-  }
-
-  /** Sends one command (its literals non-synchronizing) and returns the whole response. */
-  async command(text, literal) {
-    const tag = `t${++this.tag}`;
-    if (literal) {
-      this.socket.write(`${tag} ${text} {${literal.length}+}\r\n`);
-      this.socket.write(literal);
-      this.socket.write('\r\n');
-    } else {
-      this.socket.write(`${tag} ${text}\r\n`);
-    }
-    const out = await this.until(`${tag} `);
-    const previous = out.lastIndexOf('\r\n', out.length - 3);
-    const last = out.subarray(previous < 0 ? 0 : previous + 2).toString('latin1');
-    if (!last.startsWith(`${tag} OK`)) throw new Error(`${text.slice(0, 40)}: ${last.trim()}`);
-    return out.toString('latin1');
-  }
 }
 
 /** Per command type: count and total ms. */
@@ -135,7 +63,7 @@ function appendMessage(rand) {
 async function mixClient(c, rand, deadline, timings) {
   const run = async (type, text, literal) => {
     const t = performance.now();
-    const out = await c.command(text, literal);
+    const out = (await c.command(text, literal)).toString('latin1');
     timings.add(type, performance.now() - t);
     return out;
   };
@@ -248,7 +176,7 @@ async function mixClient(c, rand, deadline, timings) {
 }
 
 async function session(host, port, user, password, timings) {
-  const c = await Client.open(host, port);
+  const c = await ImapClient.open(host, port);
   await c.until('* OK');
   const t = performance.now();
   await c.command(`LOGIN "${user}" "${password}"`);
@@ -268,7 +196,7 @@ async function loginClient(host, port, user, password, deadline, timings) {
     const c = await session(host, port, user, password, timings);
     const run = async (type, text) => {
       const t = performance.now();
-      const out = await c.command(text);
+      const out = (await c.command(text)).toString('latin1');
       timings.add(type, performance.now() - t);
       return out;
     };

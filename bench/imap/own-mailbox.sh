@@ -45,6 +45,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# shellcheck source=../lib/dovecot.sh
+source bench/lib/dovecot.sh
 [ "${BENCH_SKIP_BUILD:-0}" = 1 ] || pnpm build >/dev/null
 psql "$PG_ADMIN" -qc "CREATE DATABASE $DB" >/dev/null
 mkdir -p "$WORK/maildir" "$WORK/run" "$WORK/state"
@@ -57,18 +59,7 @@ dovecot_start() { # scheme: the passdb's password scheme (ARGON2ID, PLAIN, ...)
   for _ in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$DOVECOT_PORT) 2>/dev/null || break; sleep 0.2; done
   local hash
   hash=$(doveadm pw -s "$1" -p "$PASSWORD")
-  cat > "$WORK/dovecot.conf" <<CONF
-base_dir = $WORK/run
-state_dir = $WORK/state
-log_path = $WORK/dovecot.log
-instance_name = tegami-bench-imap-own
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-mail_location = maildir:$WORK/maildir/%u
-mail_max_userip_connections = 100000
+  dovecot_conf imap "$DOVECOT_PORT" "$hash" tegami-bench-imap-own "$DOVECOT_IMAP_SCALE
 namespace inbox {
   inbox = yes
   separator = /
@@ -84,32 +75,7 @@ namespace inbox {
   mailbox Archive {
     special_use = \\Archive
   }
-}
-passdb {
-  driver = static
-  args = password=$hash
-}
-userdb {
-  driver = static
-  args = uid=nobody gid=nogroup home=$WORK/maildir/%u
-}
-service imap-login {
-  inet_listener imap {
-    port = $DOVECOT_PORT
-  }
-  inet_listener imaps {
-    port = 0
-  }
-  process_limit = 100
-  client_limit = 10000
-  service_count = 0
-}
-service imap {
-  process_limit = 10000
-}
-default_client_limit = 20000
-default_vsz_limit = 1G
-CONF
+}"
   /usr/sbin/dovecot -c "$WORK/dovecot.conf"
   for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$DOVECOT_PORT) 2>/dev/null && break; sleep 0.2; done
 }
@@ -134,9 +100,6 @@ cpu_ticks() { # pids...: their user+system CPU time, in clock ticks
   echo "$total"
 }
 TICKS=$(getconf CLK_TCK)
-# The master and every process it forked: imap (one per user) and imap-login, auth, ... (their
-# command lines say "dovecot/imap", not the instance name, so pgrep -f would miss them).
-dovecot_pids() { local m; m=$(cat "$WORK/run/master.pid"); echo "$m $(pgrep -P "$m" | tr '\n' ' ')"; }
 postgres_pids() { pgrep -x postgres | tr '\n' ' '; }
 machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; } # user nice system irq softirq, all cores
 

@@ -65,45 +65,11 @@ if [ "${BENCH_IMAP_CHEAP_LOGIN:-0}" = 1 ]; then
   psql "$PG_URL" -qc "UPDATE accounts SET password_scrypt = '$CHEAP'" >/dev/null
 fi
 
+# shellcheck source=../lib/dovecot.sh
+source bench/lib/dovecot.sh
 # Both verify a memory-hard password hash at login (scrypt for Tegami, ARGON2ID here).
 DOVECOT_HASH=$(doveadm pw -s "${DOVECOT_SCHEME:-ARGON2ID}" -p "$PASSWORD")
-cat > "$WORK/dovecot.conf" <<CONF
-base_dir = $WORK/run
-state_dir = $WORK/state
-log_path = $WORK/dovecot.log
-instance_name = tegami-bench-imap
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-mail_location = maildir:$WORK/maildir/%u
-mail_max_userip_connections = 100000
-passdb {
-  driver = static
-  args = password=$DOVECOT_HASH
-}
-userdb {
-  driver = static
-  args = uid=nobody gid=nogroup home=$WORK/maildir/%u
-}
-service imap-login {
-  inet_listener imap {
-    port = $DOVECOT_PORT
-  }
-  inet_listener imaps {
-    port = 0
-  }
-  process_limit = 100
-  client_limit = 10000
-  service_count = 0
-}
-service imap {
-  process_limit = 10000
-}
-default_client_limit = 20000
-default_vsz_limit = 1G
-CONF
+dovecot_conf imap "$DOVECOT_PORT" "$DOVECOT_HASH" tegami-bench-imap "$DOVECOT_IMAP_SCALE"
 /usr/sbin/dovecot -c "$WORK/dovecot.conf"
 
 DATABASE_URL=$PG_URL TEGAMI_LOG_LEVEL=warn TEGAMI_HOSTNAME=tegami.bench.test TEGAMI_NATS_PREFIX=$NATS_PREFIX \

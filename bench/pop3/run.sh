@@ -66,47 +66,22 @@ node --conditions=tegami-source --import tsx bench/pop3/seed.ts "$PG_URL" "$((2 
 chown -R nobody:nogroup "$WORK/maildir"
 mkdir -p "$WORK/run" "$WORK/state"
 
+# shellcheck source=../lib/dovecot.sh
+source bench/lib/dovecot.sh
 start_dovecot() { # $1: password scheme
   local hash
   hash=$(doveadm pw -s "$1" -p "$PASSWORD")
-  cat > "$WORK/dovecot.conf" <<CONF
-base_dir = $WORK/run
-state_dir = $WORK/state
-log_path = $WORK/dovecot.log
-protocols = pop3
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-mail_location = maildir:$WORK/maildir/%u
-passdb {
-  driver = static
-  args = password=$hash
-}
-userdb {
-  driver = static
-  args = uid=nobody gid=nogroup home=$WORK/maildir/%u
-}
-service pop3-login {
-  inet_listener pop3 {
-    port = $DOVECOT_PORT
-  }
-  inet_listener pop3s {
-    port = 0
-  }
-}
-service pop3 {
+  # ARGON2ID takes 64 MiB per check and 20 logins come at once: the default 256 MiB address
+  # space limit would have the auth process killed ("Auth process broken").
+  dovecot_conf pop3 "$DOVECOT_PORT" "$hash" tegami-bench-pop3 "service pop3 {
   process_limit = 1024
 }
-# ARGON2ID takes 64 MiB per check and 20 logins come at once: the default 256 MiB address
-# space limit would have the auth process killed ("Auth process broken").
 service auth {
   vsz_limit = 4G
 }
 service auth-worker {
   vsz_limit = 4G
-}
-CONF
+}"
   /usr/sbin/dovecot -c "$WORK/dovecot.conf"
   wait_port "$DOVECOT_PORT"
 }
