@@ -13,7 +13,8 @@
 #      bench/imap/run.sh; DOVECOT_SCHEME overrides) and with a cleartext one.
 # Usage: bench/imap/own-mailbox.sh [clients] [seconds] [messages] [seed]
 # Ports: BENCH_PORT_BASE (Tegami; Dovecot +1, ops +2), default 12745. BENCH_NODE_ARGS passes
-# flags to the gateway (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof). BENCH_LOGINS=0 skips part 2;
+# flags to the gateway (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof). BENCH_DB_POOL sets its Postgres pool
+# (default 10, the service's own default). BENCH_LOGINS=0 skips part 2;
 # BENCH_ROUNDS=n runs part 1 n times, the servers alternating.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -86,7 +87,7 @@ namespace inbox {
 HASHED=${DOVECOT_SCHEME:-ARGON2ID}
 dovecot_start "$HASHED"
 DATABASE_URL=$PG_URL TEGAMI_LOG_LEVEL=warn TEGAMI_HOSTNAME=tegami.bench.test TEGAMI_NATS_PREFIX=$NATS_PREFIX \
-  TEGAMI_IMAP_HOST=127.0.0.1 TEGAMI_IMAP_PORT=$TEGAMI_PORT TEGAMI_IMAPS_PORT=0 TEGAMI_DB_POOL_SIZE=20 \
+  TEGAMI_IMAP_HOST=127.0.0.1 TEGAMI_IMAP_PORT=$TEGAMI_PORT TEGAMI_IMAPS_PORT=0 TEGAMI_DB_POOL_SIZE=${BENCH_DB_POOL:-10} \
   TEGAMI_IMAP_MAX_CONNECTIONS=100000 TEGAMI_IMAP_MAX_CONNECTIONS_PER_IP=100000 TEGAMI_IMAP_MAX_CONNECTIONS_PER_USER=100000 \
   TEGAMI_OPS_HOST=127.0.0.1 TEGAMI_OPS_PORT=$OPS_PORT node ${BENCH_NODE_ARGS:-} services/imap-gateway/dist/main.js > "$WORK/tegami.log" 2>&1 &
 TEGAMI_PID=$!

@@ -325,7 +325,7 @@ export async function fetchImapMessages(
     size: string;
     metadata?: MessageMetadata | null;
     header_prefix?: Buffer;
-    data?: Buffer;
+    data_base64?: string;
   }>({
     // Four texts, one prepared statement each (by what the FETCH needs).
     name: `imap-fetch${needs.metadata ? '-metadata' : ''}${needs.raw ? '-raw' : ''}`,
@@ -343,7 +343,7 @@ export async function fetchImapMessages(
     internalDate: row.internal_date,
     size: Number(row.size),
     ...(needs.metadata && { metadata: row.metadata }),
-    ...(needs.raw && row.data && { raw: messageBytes(row as MessageBytesRow) }),
+    ...(needs.raw && row.data_base64 !== undefined && { raw: messageBytes(row as MessageBytesRow) }),
   }));
 }
 
@@ -376,14 +376,15 @@ export async function describeImapMessages(
     size: string;
     metadata: string | null;
     header_prefix?: Buffer;
-    data?: Buffer;
+    data_base64?: string;
   }>({
     name: `imap-describe${header ? '-header' : ''}`,
     text: `SELECT m.uid, m.internal_date, m.size, m.metadata::text AS metadata
             ${
               header
-                ? `, m.header_prefix, substring(b.data FROM 1 FOR
-                     COALESCE((m.metadata #>> '{root,bodyStart}')::bigint - length(m.header_prefix), b.size)::int) AS data`
+                ? `, m.header_prefix, encode(substring(b.data FROM 1 FOR
+                     COALESCE((m.metadata #>> '{root,bodyStart}')::bigint - length(m.header_prefix), b.size)::int),
+                     'base64') AS data_base64`
                 : ''
             }
        FROM messages m ${header ? MESSAGE_BYTES_JOIN : ''}
