@@ -32,9 +32,10 @@ describe('readMessageBytes', () => {
     const uids: number[] = [];
     for (const raw of raws) uids.push((await appendMessage(store.pool, { mailboxId, raw })).uid);
     const read = await readMessageBytes(store.pool, mailboxId, uids);
-    raws.forEach((raw, i) => expect(read.get(uids[i]!)?.equals(raw), `message ${i}`).toBe(true));
+    for (const [i, raw] of raws.entries()) expect(read.get(uids[i]!)?.equals(raw), `message ${i}`).toBe(true);
     const fetched = await fetchImapMessages(store.pool, mailboxId, uids, { metadata: false, raw: true });
     expect(fetched.map((m) => m.raw?.length)).toEqual(raws.map((r) => r.length));
-    fetched.forEach((m, i) => expect(m.raw!.equals(raws[i]!), `FETCH of message ${i}`).toBe(true));
+    for (const [i, m] of fetched.entries())
+      expect(m.raw!.equals(raws[i]!), `FETCH of message ${i}`).toBe(true);
   });
 });
