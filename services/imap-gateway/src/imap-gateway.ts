@@ -118,6 +118,27 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
     ? createSecureContext(createTlsContextOptions(deps.tls, deps.tlsPolicy))
     : undefined;
   const registers = [deps.metrics];
+  if (facts) {
+    // Read when scraped: the cache counts its own hits and misses.
+    new Gauge({
+      name: 'tegami_imap_message_cache_bytes',
+      help: "Estimated bytes held by this process's cache of messages' unchanging facts (TEGAMI_IMAP_MESSAGE_CACHE_SIZE)",
+      registers,
+      collect() {
+        this.set(facts.weight);
+      },
+    });
+    new Gauge({
+      name: 'tegami_imap_message_cache_lookups',
+      help: 'Lookups in the message facts cache since the process started, by result (hit, miss)',
+      labelNames: ['result'] as const,
+      registers,
+      collect() {
+        this.set({ result: 'hit' }, facts.hits);
+        this.set({ result: 'miss' }, facts.misses);
+      },
+    });
+  }
   const metrics = {
     connections: new Counter({
       name: 'tegami_imap_connections_total',

@@ -192,6 +192,45 @@ describe('imap-gateway with imapflow', () => {
     }
   });
 
+  it('answers ENVELOPE and BODYSTRUCTURE the second time from the facts cache, the same as the first', async () => {
+    const metrics = createMetricsRegistry('imap-cache-test');
+    const cached = await startGateway({ metrics, messageCacheBytes: 1 << 20 });
+    const client = flow(cached.ports.imap!);
+    await client.connect();
+    const lock = await client.getMailboxLock('INBOX');
+    const lookups = async () =>
+      Object.fromEntries(
+        (await metrics.getSingleMetric('tegami_imap_message_cache_lookups')!.get()).values.map((v) => [
+          v.labels.result,
+          v.value,
+        ]),
+      );
+    try {
+      const round = async () => {
+        const answers: unknown[] = [];
+        for await (const m of client.fetch('1:*', {
+          uid: true,
+          envelope: true,
+          bodyStructure: true,
+          size: true,
+        }))
+          answers.push([m.uid, m.envelope, m.bodyStructure, m.size]);
+        return answers;
+      };
+      const first = await round();
+      expect(await lookups()).toEqual({ hit: 0, miss: corpusFiles.length });
+      expect(await round()).toEqual(first);
+      expect(await lookups()).toEqual({ hit: corpusFiles.length, miss: corpusFiles.length });
+      const bytes = (await metrics.getSingleMetric('tegami_imap_message_cache_bytes')!.get()).values[0]!
+        .value;
+      expect(bytes).toBeGreaterThan(0);
+      expect(bytes).toBeLessThanOrEqual(1 << 20);
+    } finally {
+      lock.release();
+      await client.logout();
+    }
+  });
+
   it('APPENDs, STOREs, SEARCHes, MOVEs and sees it all in a second session in IDLE', async () => {
     const a = flow(gateway.ports.imap!);
     const b = flow(gateway.ports.imap!);
