@@ -18,11 +18,12 @@
 # Env: BENCH_PORT_BASE (ports base+25 Postfix, base+26 Tegami, base+81/82 ops; default the
 #   old 12625/12626/12681/12682), BENCH_NAME (in the database and NATS prefix names),
 #   BENCH_SKIP_BUILD=1 (use the dist/ already built), BENCH_PACED_SECONDS (default 20),
-#   BENCH_WORKER_NODE_ARGS (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof for the worker).
+#   BENCH_WORKER_NODE_ARGS / BENCH_INGRESS_NODE_ARGS (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof).
 # Besides the rates it prints, per workload, Tegami's CPU-seconds per 1000 messages
-# (smtp-ingress and delivery-worker apart, from /proc/<pid>/stat) and its database transactions
-# per message (pg_stat_database.xact_commit of the bench database; each statement outside
-# an explicit transaction is one).
+# (smtp-ingress, delivery-worker, Postgres backends and nats-server apart, from /proc/<pid>/stat),
+# its database transactions per message (pg_stat_database.xact_commit of the bench database;
+# each statement outside an explicit transaction is one), and the whole machine's busy
+# CPU-seconds per 1000 messages during each system's run (/proc/stat).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -62,7 +63,7 @@ node packages/cli/dist/main.js domain add bench.test >/dev/null
 printf 'pw' | node packages/cli/dist/main.js user add bob@bench.test --password-stdin >/dev/null
 TEGAMI_SMTP_HOST=127.0.0.1 TEGAMI_SMTP_MX_PORT=$TEGAMI_PORT TEGAMI_SMTP_SUBMISSION_PORT=0 TEGAMI_SMTP_SUBMISSIONS_PORT=0 \
   TEGAMI_SMTP_MAX_CONNECTIONS_PER_IP=200 TEGAMI_DB_POOL_SIZE=20 TEGAMI_OPS_PORT=$OPS_INGRESS \
-  node services/smtp-ingress/dist/main.js > "$WORK/ingress.log" 2>&1 &
+  node ${BENCH_INGRESS_NODE_ARGS:-} services/smtp-ingress/dist/main.js > "$WORK/ingress.log" 2>&1 &
 PIDS="$!"; INGRESS_PID=$!
 TEGAMI_RESOLVER_TARGET=127.0.0.1:1 TEGAMI_DELIVERY_CONCURRENCY=${TEGAMI_DELIVERY_CONCURRENCY:-32} TEGAMI_DB_POOL_SIZE=20 \
   TEGAMI_OPS_PORT=$OPS_WORKER node ${BENCH_WORKER_NODE_ARGS:-} services/delivery-worker/dist/main.js > "$WORK/worker.log" 2>&1 &
@@ -79,11 +80,11 @@ counts_postfix() {
 delivered_tegami() { counts_tegami | cut -d' ' -f2; }
 delivered_postfix() { counts_postfix | cut -d' ' -f2; }
 
-# Sends the load to a port while sampling the backlog; waits until `target` messages
-# are delivered. Prints: seconds-to-send seconds-to-deliver max-backlog final-backlog-at-send-end
-run_load() { # port counts-fn target samples-file → "seconds-to-send seconds-to-deliver"
-  local port=$1 counts=$2 target=$3 samples=$4 start sent_at now c
-  : > "$samples"
+# Sends the load to a port while bench/delivery/sampler.mjs samples the backlog (one
+# process, one connection: cheap, the same way for both systems); waits until `target`
+# messages are delivered. Prints: seconds-to-send seconds-to-deliver
+run_load() { # port system target samples-file
+  local port=$1 system=$2 target=$3 samples=$4 start where
   start=$(date +%s.%N)
   if [ "$RATE" = 0 ]; then
     smtp-source -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" -f alice@elsewhere.test -t bob@bench.test "127.0.0.1:$port" &
@@ -92,20 +93,9 @@ run_load() { # port counts-fn target samples-file → "seconds-to-send seconds-t
       alice@elsewhere.test bob@bench.test > "$samples.sender" &
   fi
   local source_pid=$!
-  while kill -0 "$source_pid" 2>/dev/null; do
-    now=$(date +%s.%N); c=$($counts)
-    echo "$(echo "$now - $start" | bc -l) $c" >> "$samples"
-    sleep 0.25
-  done
+  if [ "$system" = tegami ]; then where=$PG_URL; else where=$WORK; fi
+  node bench/delivery/sampler.mjs "$system" "$where" "$target" "$samples" "$source_pid" "$start"
   wait "$source_pid"
-  sent_at=$(date +%s.%N)
-  while :; do
-    c=$($counts); now=$(date +%s.%N)
-    echo "$(echo "$now - $start" | bc -l) $c" >> "$samples"
-    [ "${c#* }" -ge "$target" ] && break
-    sleep 0.1
-  done
-  echo "$(echo "$sent_at - $start" | bc -l) $(echo "$now - $start" | bc -l)"
 }
 
 # Warm-up (JIT, pools), not measured.
@@ -116,6 +106,8 @@ psql "$PG_URL" -qc "TRUNCATE delivery_attempts" >/dev/null
 
 
 cpu_ticks() { local t=0 pid; for pid in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$pid/stat"))); done; echo "$t"; }
+postgres_pids() { pgrep -x postgres | tr '\n' ' '; }
+machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; } # user nice system irq softirq, all cores
 xacts() { psql "$PG_ADMIN" -Atc "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$DB'"; }
 # Backlog = accepted - delivered at each sample: its maximum, and its value at the middle
 # and at the end of the sending: a flat queue stays about the same, a growing one climbs.
@@ -128,15 +120,24 @@ HZ=$(getconf CLK_TCK)
 
 run_workload() { # label messages sessions size rate
   LABEL=$1 MESSAGES=$2 SESSIONS=$3 SIZE=$4 RATE=$5
-  local i0 w0 x0 icpu wcpu xa
+  local i0 w0 x0 icpu wcpu xa p0 n0 m0 pcpu ncpu mcpu pm0 pmcpu
   WARM_T=$(delivered_tegami); WARM_P=$(delivered_postfix)
   i0=$(cpu_ticks "$INGRESS_PID"); w0=$(cpu_ticks "$WORKER_PID"); x0=$(xacts)
-  read -r T_SENT T_DONE < <(run_load $TEGAMI_PORT counts_tegami $((WARM_T + MESSAGES)) "$WORK/tegami-$LABEL.samples")
+  p0=$(cpu_ticks $(postgres_pids)); n0=$(cpu_ticks $(pgrep -x nats-server)); m0=$(machine_busy)
+  read -r T_SENT T_DONE < <(run_load $TEGAMI_PORT tegami $((WARM_T + MESSAGES)) "$WORK/tegami-$LABEL.samples")
   sleep 1.5 # pg_stat_database is flushed about once a second
   icpu=$(echo "($(cpu_ticks "$INGRESS_PID") - $i0) / $HZ / $MESSAGES * 1000" | bc -l)
   wcpu=$(echo "($(cpu_ticks "$WORKER_PID") - $w0) / $HZ / $MESSAGES * 1000" | bc -l)
   xa=$(echo "($(xacts) - $x0) / $MESSAGES" | bc -l)
-  read -r P_SENT P_DONE < <(run_load $POSTFIX_PORT counts_postfix $((WARM_P + MESSAGES)) "$WORK/postfix-$LABEL.samples")
+  # Postgres: the backends alive now (the pools'; the sampling's psql backends come and go and
+  # are not counted), NATS, and the whole machine (both systems' runs include the load
+  # generator and the sampling above, and the 1.5 s pause here, about idle).
+  pcpu=$(echo "($(cpu_ticks $(postgres_pids)) - $p0) / $HZ / $MESSAGES * 1000" | bc -l)
+  ncpu=$(echo "($(cpu_ticks $(pgrep -x nats-server)) - $n0) / $HZ / $MESSAGES * 1000" | bc -l)
+  mcpu=$(echo "($(machine_busy) - $m0) / $HZ / $MESSAGES * 1000" | bc -l)
+  pm0=$(machine_busy)
+  read -r P_SENT P_DONE < <(run_load $POSTFIX_PORT postfix $((WARM_P + MESSAGES)) "$WORK/postfix-$LABEL.samples")
+  pmcpu=$(echo "($(machine_busy) - $pm0) / $HZ / $MESSAGES * 1000" | bc -l)
 
   # Latency, acceptance → in the mailbox. Tegami: queue row (written before the 250) to the
   # delivery's commit. Postfix: the delay= of each virtual(8) delivery in its log (arrival
@@ -164,7 +165,8 @@ run_workload() { # label messages sessions size rate
   printf '%-22s %10.2f %12.1f %10s %10s %22s\n' tegami "$T_SENT" "$T_RATE" "$T50" "$T99" "$(backlog "$WORK/tegami-$LABEL.samples" "$T_SENT")"
   printf '%-22s %10.2f %12.1f %10s %10s %22s\n' postfix "$P_SENT" "$P_RATE" "$P50" "$P99" "$(backlog "$WORK/postfix-$LABEL.samples" "$P_SENT")"
   printf 'ratio tegami/postfix delivered/s %.2f\n' "$(echo "$T_RATE / $P_RATE" | bc -l)"
-  printf 'tegami cpu-s/1000 msgs: smtp-ingress %.2f, delivery-worker %.2f; db transactions/msg %.2f\n' "$icpu" "$wcpu" "$xa"
+  printf 'tegami cpu-s/1000 msgs: smtp-ingress %.2f, delivery-worker %.2f, postgres %.2f, nats %.2f; db transactions/msg %.2f\n' "$icpu" "$wcpu" "$pcpu" "$ncpu" "$xa"
+  printf 'whole machine cpu-s/1000 msgs: tegami run %.2f, postfix run %.2f\n' "$mcpu" "$pmcpu"
   printf 'backlog samples (seconds accepted delivered): %s, %s\n\n' "$WORK/tegami-$LABEL.samples" "$WORK/postfix-$LABEL.samples"
 }
 

@@ -136,8 +136,11 @@ export async function claimQueuedMessages(
   claimMs: number,
 ): Promise<(ClaimedMessage | undefined)[]> {
   if (requests.length === 0) return [];
-  const result = await db.query(
-    `WITH input AS (
+  // Named, as every statement on the delivery path: a pooled connection parses and plans it
+  // once, where planning this text each time cost Postgres more than running it.
+  const result = await db.query({
+    name: 'tegami_claim_queued',
+    text: `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(queue_id, claimant, ord)
      ), q AS (
        SELECT id, state, sender, size, blob_sha256, message_id, dsn_envid, dsn_ret, client_address,
@@ -159,8 +162,8 @@ export async function claimQueuedMessages(
             COALESCE((SELECT json_agg(c ORDER BY c.id) FROM claimed c
                        WHERE c.queue_id = q.id AND c.claimed_by = i.claimant), '[]'::json) AS claimed
        FROM input i JOIN q ON q.id = i.queue_id`,
-    [requests.map((r) => r.queueId), requests.map((r) => r.worker), claimMs],
-  );
+    values: [requests.map((r) => r.queueId), requests.map((r) => r.worker), claimMs],
+  });
   const answers: (ClaimedMessage | undefined)[] = requests.map(() => undefined);
   for (const row of result.rows) {
     answers[Number(row.ord) - 1] = {

@@ -59,8 +59,10 @@ export async function routeLocalRecipients(
     inbox_id: string | null;
     junk_id: string | null;
     destinations: string[] | null;
-  }>(
-    `SELECT i.ord, a.id AS account_id, a.address, a.quota_bytes, m.id AS inbox_id,
+  }>({
+    // Named: it runs for every job the worker takes (see claimQueuedMessages).
+    name: 'tegami_route_local',
+    text: `SELECT i.ord, a.id AS account_id, a.address, a.quota_bytes, m.id AS inbox_id,
             (SELECT min(j.id) FROM mailboxes j WHERE j.account_id = a.id AND j.special_use = '\\Junk'
                 AND NOT j.noselect) AS junk_id,
             (SELECT array_agg(x.destination ORDER BY x.destination) FROM aliases x WHERE x.address = i.address) AS destinations
@@ -68,8 +70,8 @@ export async function routeLocalRecipients(
        LEFT JOIN accounts a ON a.address = i.address AND NOT a.disabled
        LEFT JOIN mailboxes m ON m.account_id = a.id AND m.name = 'INBOX'
       ORDER BY i.ord`,
-    [addresses.map((a) => a.toLowerCase())],
-  );
+    values: [addresses.map((a) => a.toLowerCase())],
+  });
   return result.rows.map((row): LocalRoute => {
     if (row.account_id !== null && row.inbox_id !== null) {
       return {
@@ -161,8 +163,10 @@ export async function deliverManyToMailbox(
     uid: string | null;
     modseq: string | null;
     queue_done: boolean;
-  }>(
-    `WITH input AS (
+  }>({
+    // Named: planning this statement cost Postgres about 1.2 ms a call, more than running it.
+    name: 'tegami_deliver_many',
+    text: `WITH input AS (
        SELECT * FROM unnest($2::bigint[], $3::text[], $4::bytea[], $5::bigint[], $6::bytea[], $7::timestamptz[],
                             $8::jsonb[], $9::text[], $10::text[])
                 WITH ORDINALITY AS i(delivery_id, claimant, sha, size, header_prefix, internal_date, metadata, search_text,
@@ -224,7 +228,7 @@ export async function deliverManyToMailbox(
             EXISTS (SELECT 1 FROM held h JOIN done ON done.id = h.queue_id WHERE h.id = i.delivery_id) AS queue_done
        FROM input i LEFT JOIN numbered n ON n.delivery_id = i.delivery_id
       ORDER BY i.ord`,
-    [
+    values: [
       mailbox.inboxId,
       inputs.map((x) => x.deliveryId),
       inputs.map((x) => x.worker),
@@ -238,7 +242,7 @@ export async function deliverManyToMailbox(
       mailbox.quotaBytes,
       mailbox.accountId,
     ],
-  );
+  });
   return result.rows.map((row): LocalDeliveryResult => {
     if (!row.held) return { kind: 'not-held' };
     if (!row.fits) return { kind: 'over-quota', usedBytes: Number(row.used ?? 0) };

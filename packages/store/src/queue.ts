@@ -192,11 +192,12 @@ export async function queueAcceptedMessage(
  */
 export async function awaitAcceptance(db: Queryable, queueId: string, timeoutMs: number): Promise<boolean> {
   try {
-    await db.query(
-      `WITH patience AS (SELECT set_config('lock_timeout', $1, true))
+    await db.query({
+      name: 'tegami_await_acceptance',
+      text: `WITH patience AS (SELECT set_config('lock_timeout', $1, true))
        SELECT pg_advisory_xact_lock(${acceptanceLock('$2')}) FROM patience`,
-      [`${Math.max(1, Math.round(timeoutMs))}ms`, queueId],
-    );
+      values: [`${Math.max(1, Math.round(timeoutMs))}ms`, queueId],
+    });
     return true;
   } catch (err) {
     // 55P03 lock_not_available: lock_timeout ran out.
