@@ -45,6 +45,15 @@ export class FlagSets {
   get(id: number): readonly string[] {
     return this.sets[id]!;
   }
+
+  /** The keywords (flags without a backslash) of every set in the table. */
+  keywords(): string[] {
+    const found = new Map<string, string>();
+    for (const set of this.sets) {
+      for (const flag of set) if (!flag.startsWith('\\')) found.set(flag.toLowerCase(), flag);
+    }
+    return [...found.values()];
+  }
 }
 
 /** A view's messages. Once on the shelf, nothing writes to it again. */

@@ -8,6 +8,7 @@
 
 import { FlagSets, type MailboxState } from './mailbox-state.js';
 import type { MailboxChanges, MailboxSnapshot, OpenMailbox, ShelvedStart } from './session-types.js';
+import { SYSTEM_FLAGS } from './system-flags.js';
 
 /** A view started from the shelf: its state, the MODSEQ that state is as of, and what changed since. */
 
@@ -41,6 +42,12 @@ export class SelectedMailbox {
   dirty = false;
   /** Expunged in the store but not yet told (a FETCH, STORE or SEARCH was running). */
   private pendingExpunges = new Set<number>();
+  /**
+   * The keywords the client has been told of in FLAGS (lower case → spelling): SELECT lists
+   * those of the mailbox's messages, and a keyword seen for the first time is announced in
+   * a new FLAGS before any FETCH shows it (RFC 3501 §7.2.6, RFC 9051 §7.3.5).
+   */
+  private readonly keywords = new Map<string, string>();
 
   /**
    * Opens the view: from the snapshot the store read with the open when it has one; else
@@ -81,6 +88,7 @@ export class SelectedMailbox {
         this.recent.add(uid);
       }
       this.share();
+      this.learnKeywords();
       return;
     }
     const snapshot = start;
@@ -97,6 +105,44 @@ export class SelectedMailbox {
       if (m.uid >= snapshot.recent.from && m.uid < snapshot.recent.to) this.recent.add(m.uid);
     });
     this.share();
+    this.learnKeywords();
+  }
+
+  /** The keywords of the messages as opened: SELECT's FLAGS tells them all. */
+  private learnKeywords(): void {
+    for (const keyword of this.flagSets.keywords()) this.keywords.set(keyword.toLowerCase(), keyword);
+  }
+
+  /** SELECT's FLAGS and PERMANENTFLAGS: the system flags and the keywords in use; `\*` when new ones may be made. */
+  flagsResponses(): string {
+    const defined = [...SYSTEM_FLAGS, ...this.keywords.values()].join(' ');
+    return (
+      `* FLAGS (${defined})\r\n` +
+      `* OK [PERMANENTFLAGS (${this.readOnly ? '' : `${defined} \\*`})] flags permitted\r\n`
+    );
+  }
+
+  /**
+   * FLAGS and PERMANENTFLAGS again when these flag lists (about to be shown in FETCH
+   * responses) hold a keyword the client has not been told of; '' when they do not.
+   * Every path that shows flags calls this first, so no FETCH shows a keyword before FLAGS.
+   */
+  keywordNews(lists: Iterable<readonly string[]>): string {
+    let fresh = false;
+    let last: readonly string[] | undefined;
+    for (const flags of lists) {
+      // Lists repeat (the view's interned sets): each distinct one is looked at once in a row.
+      if (flags === last) continue;
+      last = flags;
+      for (const flag of flags) {
+        if (flag.startsWith('\\')) continue;
+        const lower = flag.toLowerCase();
+        if (this.keywords.has(lower)) continue;
+        this.keywords.set(lower, flag);
+        fresh = true;
+      }
+    }
+    return fresh ? this.flagsResponses() : '';
   }
 
   /** The index of the first UID at or above this one (count when none is). */

@@ -494,8 +494,11 @@ describe('FETCH', () => {
 
   it('STORE answers every message named; .SILENT answers none; \\Recent cannot be stored', async () => {
     const h = await loggedIn({}, undefined, 'INBOX');
+    // $Work is new in the mailbox: FLAGS and PERMANENTFLAGS name it before any FETCH shows it.
     expect(await h.say('a STORE 1:2 +FLAGS (\\Flagged $Work)')).toBe(
-      '* 1 FETCH (FLAGS ($Work \\Flagged \\Recent))\r\n* 2 FETCH (FLAGS ($Work \\Flagged \\Recent))\r\n' +
+      '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r\n' +
+        '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] flags permitted\r\n' +
+        '* 1 FETCH (FLAGS ($Work \\Flagged \\Recent))\r\n* 2 FETCH (FLAGS ($Work \\Flagged \\Recent))\r\n' +
         'a OK STORE completed\r\n',
     );
     expect(await h.say('b UID STORE 2 -FLAGS.SILENT ($Work \\Recent)')).toBe('b OK UID STORE completed\r\n');

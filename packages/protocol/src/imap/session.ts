@@ -263,6 +263,8 @@ export class ImapSession implements ImapContext {
 
   async announce(update: ViewUpdate): Promise<void> {
     const lines: string[] = [];
+    const news = this.selected?.keywordNews(update.flags.map((change) => change.flags));
+    if (news) lines.push(news);
     for (const seq of update.expunged) lines.push(`* ${seq} EXPUNGE\r\n`);
     if (update.exists !== undefined) lines.push(`* ${update.exists} EXISTS\r\n`);
     if (update.recent !== undefined && !this.rev2) lines.push(`* ${update.recent} RECENT\r\n`);

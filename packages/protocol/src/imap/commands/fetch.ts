@@ -47,7 +47,9 @@ export const fetch = defineCommand({
       // it, so the store is asked only what changed, if anything did (no EXPUNGE now:
       // RFC 3501 §7.4.1; messages expunged elsewhere are left out of the answer).
       const update = selected.dirty ? await selected.sync(false) : undefined;
-      await writeBatched(context, flagsAndUidLines(context, selected, selected.known(uids), items));
+      const known = selected.known(uids);
+      if (items.some((i) => i.kind === 'flags')) await announceKeywords(context, selected, known);
+      await writeBatched(context, flagsAndUidLines(context, selected, known, items));
       // News after the answers, as after any command; held expunges wait for the
       // end-of-command sync, which sends them where they are allowed.
       if (update) await context.announce(update);
@@ -94,6 +96,7 @@ async function fetchDescribed(
     const known = selected.known(uids.slice(start, start + batchSize));
     start += batchSize;
     if (known.length === 0) continue;
+    if (items.some((i) => i.kind === 'flags')) await announceKeywords(context, selected, known);
     const facts = await selected.box.describe!(
       known.map((k) => k.uid),
       header,
@@ -153,6 +156,13 @@ async function fetchMessages(
         for (const c of changed) selected.noteFlags(c.uid, c.flags);
       }
     }
+    if (seenNow.size > 0 || items.some((i) => i.kind === 'flags')) {
+      await announceKeywords(
+        context,
+        selected,
+        messages.map((m) => ({ flags: seenNow.get(m.uid) ?? m.flags })),
+      );
+    }
     // The batch's answers go out together: one write for many messages, not one per piece.
     const out = new WriteBatch((chunk) => context.write(chunk));
     for (const message of messages) {
@@ -175,6 +185,16 @@ async function fetchMessages(
     await out.flush();
   }
   return failed;
+}
+
+/** FLAGS and PERMANENTFLAGS first when these messages' flags hold a keyword the client was not told of. */
+async function announceKeywords(
+  context: ImapContext,
+  selected: SelectedMailbox,
+  messages: readonly { readonly flags: readonly string[] }[],
+): Promise<void> {
+  const news = selected.keywordNews(messages.map((m) => m.flags));
+  if (news) await context.write(news);
 }
 
 /** FETCH lines of UID and FLAGS only; flag lists are formatted once per distinct set. */

@@ -4,7 +4,6 @@
 import { MAILBOX_DELIMITER } from '../mailbox-names.js';
 import { SelectedMailbox } from '../selected-mailbox.js';
 import { bad, defineCommand, ImapReply, LOGGED_IN, no, ok } from './command-spec.js';
-import { SYSTEM_FLAG_LIST } from './flags.js';
 import { astringArgument, mailboxName, wireName } from './mailbox-arguments.js';
 
 function selectCommand(name: 'SELECT' | 'EXAMINE', readOnly: boolean) {
@@ -28,11 +27,7 @@ function selectCommand(name: 'SELECT' | 'EXAMINE', readOnly: boolean) {
       if (!box) return no('[NONEXISTENT] no such mailbox');
       const selected = await SelectedMailbox.open(box);
       context.select(selected);
-      const lines = [
-        `* FLAGS (${SYSTEM_FLAG_LIST})\r\n`,
-        `* OK [PERMANENTFLAGS (${readOnly ? '' : `${SYSTEM_FLAG_LIST} \\*`})] flags permitted\r\n`,
-        `* ${selected.exists} EXISTS\r\n`,
-      ];
+      const lines = [selected.flagsResponses(), `* ${selected.exists} EXISTS\r\n`];
       if (!context.rev2) {
         lines.push(`* ${selected.recentCount} RECENT\r\n`);
         const unseen = selected.firstUnseenSeq();

@@ -38,16 +38,20 @@ export const store = defineCommand({
     const changed = live.length > 0 ? await selected.box.store(live, operation, flags) : [];
     const changedBy = new Map(changed.map((c) => [c.uid, c.flags]));
     for (const c of changed) selected.noteFlags(c.uid, c.flags);
+    // A new keyword is announced in FLAGS, .SILENT or not: the client's list of the
+    // mailbox's flags (and other sessions', at their next sync) has it from now on.
+    const news = selected.keywordNews(changedBy.values());
+    if (silent && news) await context.write(news);
     if (!silent) {
       // Every message named gets its flags back, changed or not (RFC 3501 §6.4.6).
-      const lines: string[] = [];
+      const lines: string[] = [news];
       for (const u of live) {
         const seq = selected.seqOf(u);
         const flagsNow = changedBy.get(u) ?? selected.flagsOf(u);
         const shown = flagList(selected, context.rev2, { uid: u, flags: flagsNow });
         lines.push(`* ${seq} FETCH (${uid ? `UID ${u} ` : ''}FLAGS (${shown}))\r\n`);
       }
-      if (lines.length > 0) await context.write(lines.join(''));
+      if (lines.length > 1 || lines[0]) await context.write(lines.join(''));
     }
     return ok(`${uid ? 'UID STORE' : 'STORE'} completed`);
   },
