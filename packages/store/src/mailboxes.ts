@@ -15,9 +15,20 @@ export interface Mailbox {
   readonly uidNext: number;
   readonly highestModseq: bigint;
   readonly specialUse: SpecialUseAttribute | null;
+  /** Its name is on the account's subscription list (table subscriptions, migration 0019). */
   readonly subscribed: boolean;
   /** The name is kept only as the parent of others (RFC 3501 §6.3.4): no messages, no SELECT. */
   readonly noselect: boolean;
+}
+
+/** What IMAP LIST and LSUB read: every mailbox, and every subscribed name with no mailbox. */
+export interface MailboxListEntry {
+  readonly name: string;
+  readonly specialUse: SpecialUseAttribute | null;
+  readonly subscribed: boolean;
+  readonly noselect: boolean;
+  /** Only subscribed: its mailbox was deleted (or never made) and the name stays listed. */
+  readonly nonexistent: boolean;
 }
 
 /** What every new account gets (the names most clients look for first, RFC 6154 §2). */
@@ -33,13 +44,16 @@ export const DEFAULT_MAILBOXES: readonly { name: string; specialUse: SpecialUseA
 export const HIERARCHY_DELIMITER = '/';
 
 export async function createDefaultMailboxes(db: Queryable, accountId: string): Promise<void> {
-  for (const { name, specialUse } of DEFAULT_MAILBOXES) {
-    await db.query('INSERT INTO mailboxes (account_id, name, special_use) VALUES ($1, $2, $3)', [
-      accountId,
-      name,
-      specialUse,
-    ]);
-  }
+  // Subscribed, as every new mailbox is.
+  await db.query(
+    `WITH made AS (
+       INSERT INTO mailboxes (account_id, name, special_use)
+       SELECT $1, d.name, d.special_use FROM unnest($2::text[], $3::text[]) AS d(name, special_use)
+       RETURNING account_id, name
+     )
+     INSERT INTO subscriptions (account_id, name) SELECT account_id, name FROM made ON CONFLICT DO NOTHING`,
+    [accountId, DEFAULT_MAILBOXES.map((m) => m.name), DEFAULT_MAILBOXES.map((m) => m.specialUse)],
+  );
 }
 
 export async function createMailbox(
@@ -52,11 +66,18 @@ export async function createMailbox(
   try {
     // A \Noselect name left by DELETE becomes a mailbox again (as Cyrus does); any other
     // existing name is a conflict (no row comes back).
+    // A new mailbox is subscribed (most clients show only subscribed ones; a name still
+    // subscribed from before its mailbox was deleted stays so).
     const result = await db.query<MailboxRow>(
-      `INSERT INTO mailboxes (account_id, name, special_use) VALUES ($1, $2, $3)
-       ON CONFLICT (account_id, name) DO UPDATE SET noselect = false, highestmodseq = mailboxes.highestmodseq + 1
-        WHERE mailboxes.noselect
-       RETURNING ${MAILBOX_COLUMNS}`,
+      `WITH made AS (
+         INSERT INTO mailboxes (account_id, name, special_use) VALUES ($1, $2, $3)
+         ON CONFLICT (account_id, name) DO UPDATE SET noselect = false, highestmodseq = mailboxes.highestmodseq + 1
+          WHERE mailboxes.noselect
+         RETURNING ${MAILBOX_TABLE_COLUMNS}
+       ), subscribed AS (
+         INSERT INTO subscriptions (account_id, name) SELECT account_id, name FROM made ON CONFLICT DO NOTHING
+       )
+       SELECT made.*, true AS subscribed FROM made`,
       [accountId, name, specialUse],
     );
     if (!result.rows[0]) throw new StoreError('duplicate', `mailbox ${name} exists already`);
@@ -68,13 +89,41 @@ export async function createMailbox(
 }
 
 export async function listMailboxes(db: Queryable, accountId: string): Promise<Mailbox[]> {
-  const result = await db.query<MailboxRow>({
-    // IMAP LIST, one of the most frequent commands: a prepared statement.
-    name: 'list-mailboxes',
-    text: `SELECT ${MAILBOX_COLUMNS} FROM mailboxes WHERE account_id = $1 ORDER BY name`,
+  const result = await db.query<MailboxRow>(
+    `SELECT ${MAILBOX_COLUMNS} FROM mailboxes WHERE account_id = $1 ORDER BY name`,
+    [accountId],
+  );
+  return result.rows.map(toMailbox);
+}
+
+/** IMAP LIST and LSUB: the mailboxes, and the subscribed names that have none, by name. */
+export async function listMailboxEntries(db: Queryable, accountId: string): Promise<MailboxListEntry[]> {
+  const result = await db.query<{
+    name: string;
+    special_use: SpecialUseAttribute | null;
+    subscribed: boolean;
+    noselect: boolean;
+    nonexistent: boolean;
+  }>({
+    // One of the most frequent commands: a prepared statement.
+    name: 'list-mailbox-entries',
+    text: `SELECT m.name, m.special_use, s.name IS NOT NULL AS subscribed, m.noselect, false AS nonexistent
+             FROM mailboxes m LEFT JOIN subscriptions s ON s.account_id = m.account_id AND s.name = m.name
+            WHERE m.account_id = $1
+           UNION ALL
+           SELECT s.name, NULL, true, false, true FROM subscriptions s
+            WHERE s.account_id = $1
+              AND NOT EXISTS (SELECT 1 FROM mailboxes m WHERE m.account_id = s.account_id AND m.name = s.name)
+           ORDER BY 1`,
     values: [accountId],
   });
-  return result.rows.map(toMailbox);
+  return result.rows.map((row) => ({
+    name: row.name,
+    specialUse: row.special_use,
+    subscribed: row.subscribed,
+    noselect: row.noselect,
+    nonexistent: row.nonexistent,
+  }));
 }
 
 /**
@@ -106,12 +155,27 @@ export async function renameMailbox(
   if (from === 'INBOX')
     throw new StoreError('invalid', 'INBOX is renamed by moving its messages (RFC 3501 §6.3.5)');
   try {
-    const result = await db.query(
-      `UPDATE mailboxes SET name = $3 || substr(name, length($2) + 1), highestmodseq = highestmodseq + 1
-        WHERE account_id = $1 AND (name = $2 OR name LIKE replace(replace($2, '%', '\\%'), '_', '\\_') || '/%')`,
+    // The subscriptions of the mailbox and its children move with them (a subscription of
+    // the new name kept from a deleted mailbox stays: ON CONFLICT).
+    const result = await db.query<{ moved: string }>(
+      `WITH moved AS (
+         UPDATE mailboxes SET name = $3 || substr(name, length($2) + 1), highestmodseq = highestmodseq + 1
+          WHERE account_id = $1 AND (name = $2 OR name LIKE replace(replace($2, '%', '\\%'), '_', '\\_') || '/%')
+         RETURNING 1
+       ), unsubscribed AS (
+         DELETE FROM subscriptions
+          WHERE account_id = $1 AND (name = $2 OR name LIKE replace(replace($2, '%', '\\%'), '_', '\\_') || '/%')
+            AND EXISTS (SELECT 1 FROM moved)
+         RETURNING name
+       ), resubscribed AS (
+         INSERT INTO subscriptions (account_id, name)
+         SELECT $1, $3 || substr(name, length($2) + 1) FROM unsubscribed
+         ON CONFLICT DO NOTHING
+       )
+       SELECT count(*) AS moved FROM moved`,
       [accountId, from, to],
     );
-    if (result.rowCount === 0) throw new StoreError('not_found', `no mailbox ${from}`);
+    if (Number(result.rows[0]!.moved) === 0) throw new StoreError('not_found', `no mailbox ${from}`);
   } catch (err) {
     if (isUniqueViolation(err)) throw new StoreError('duplicate', `mailbox ${to} exists already`);
     throw err;
@@ -124,11 +188,21 @@ export async function setSubscribed(
   nameInput: string,
   subscribed: boolean,
 ) {
-  const result = await db.query(
-    `UPDATE mailboxes SET subscribed = $3, highestmodseq = highestmodseq + 1 WHERE account_id = $1 AND name = $2`,
-    [accountId, mailboxName(nameInput), subscribed],
+  const name = mailboxName(nameInput);
+  // SUBSCRIBE wants the mailbox to exist (RFC 3501 §6.3.6 lets the server check);
+  // UNSUBSCRIBE takes any subscribed name out, its mailbox gone or not, so a client can
+  // clear a name left by DELETE.
+  const result = await db.query<{ done: boolean }>(
+    subscribed
+      ? `WITH target AS (SELECT 1 FROM mailboxes WHERE account_id = $1 AND name = $2),
+              added AS (INSERT INTO subscriptions (account_id, name) SELECT $1, $2 FROM target ON CONFLICT DO NOTHING)
+         SELECT EXISTS (SELECT 1 FROM target) AS done`
+      : `WITH removed AS (DELETE FROM subscriptions WHERE account_id = $1 AND name = $2 RETURNING 1)
+         SELECT EXISTS (SELECT 1 FROM removed)
+             OR EXISTS (SELECT 1 FROM mailboxes WHERE account_id = $1 AND name = $2) AS done`,
+    [accountId, name],
   );
-  if (result.rowCount === 0) throw new StoreError('not_found', `no mailbox ${mailboxName(nameInput)}`);
+  if (!result.rows[0]!.done) throw new StoreError('not_found', `no mailbox ${name}`);
 }
 
 /**
@@ -200,8 +274,11 @@ export async function bumpModseq(db: Queryable, mailboxId: string): Promise<bigi
   return result.rows[0] ? BigInt(result.rows[0].modseq) : undefined;
 }
 
-const MAILBOX_COLUMNS =
-  'id, account_id, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed, noselect';
+/** The mailbox row's own columns (for RETURNING, where the subscription is not yet visible). */
+const MAILBOX_TABLE_COLUMNS =
+  'id, account_id, name, uidvalidity, uidnext, highestmodseq, special_use, noselect';
+const MAILBOX_COLUMNS = `${MAILBOX_TABLE_COLUMNS},
+  EXISTS (SELECT 1 FROM subscriptions s WHERE s.account_id = mailboxes.account_id AND s.name = mailboxes.name) AS subscribed`;
 
 interface MailboxRow {
   id: string;

@@ -113,7 +113,7 @@ describe('MODSEQ', () => {
     await setSubscribed(store.pool, accountId, 'Modseq', false);
     await renameMailbox(store.pool, accountId, 'Modseq', 'Modseq2');
     const renamed = await findMailbox(store.pool, accountId, 'Modseq2');
-    expect(renamed?.highestModseq).toBe(flagged[0]!.modseq + 4n);
+    expect(renamed?.highestModseq).toBe(flagged[0]!.modseq + 3n);
     expect(renamed?.subscribed).toBe(false);
   });
 

@@ -24,7 +24,7 @@ import {
   findMailbox,
   imapChangesSince,
   imapMailboxStatusByName,
-  listMailboxes,
+  listMailboxEntries,
   openImapMailbox,
   openImapSnapshot,
   renameMailbox,
@@ -244,11 +244,12 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
   return {
     address,
     async listMailboxes() {
-      return (await listMailboxes(pool, accountId)).map((m) => ({
+      return (await listMailboxEntries(pool, accountId)).map((m) => ({
         name: m.name,
         specialUse: m.specialUse,
         subscribed: m.subscribed,
         ...(m.noselect && { noselect: true }),
+        ...(m.nonexistent && { nonexistent: true }),
       }));
     },
     createMailbox: (name) => storeResult(() => createMailbox(pool, accountId, name)),

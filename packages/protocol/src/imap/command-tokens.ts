@@ -164,7 +164,12 @@ export function readAtom(line: Buffer, start: number): { value: string; end: num
     if (c === 0x22 || c === 0x7b || c < 0x20 || c === 0x7f) return undefined;
     if (c === 0x5b /* [ */) {
       const close = line.indexOf(0x5d, pos);
-      if (close < 0) return undefined;
+      // Without a `]` it is no section: `[` is an ATOM-CHAR like any other (a mailbox name
+      // or LIST pattern such as `foo[bar` is valid).
+      if (close < 0) {
+        pos++;
+        continue;
+      }
       const inside = line.subarray(pos + 1, close);
       if (inside.some((b) => b < 0x20 || b === 0x7f || b === 0x7b)) return undefined;
       pos = close + 1;

@@ -79,6 +79,12 @@ export interface MailboxInfo {
    * \Noselect; SELECT, STATUS, APPEND and COPY treat it as missing; CREATE revives it.
    */
   readonly noselect?: boolean;
+  /**
+   * No mailbox has the name: it is only subscribed (a mailbox deleted while subscribed
+   * stays on the subscription list, RFC 3501 §6.3.9). LSUB and LIST (SUBSCRIBED) show it,
+   * the latter as \NonExistent (RFC 5258 §3.4); nothing else sees it.
+   */
+  readonly nonexistent?: boolean;
 }
 
 export interface MailboxStatus {

@@ -320,7 +320,20 @@ describe('SELECT and EXAMINE', () => {
       '* ESEARCH (TAG "d") MIN 1 COUNT 3\r\nd OK SEARCH completed\r\n',
     );
     expect(await h.say('e SEARCH FROB')).toBe('e BAD unknown search key FROB\r\n');
-    expect(await h.say('f SEARCH 9')).toBe('f BAD message sequence number out of range\r\n');
+    // A sequence number past the end is a criterion no message meets, not an error (issue 18,
+    // as Dovecot answers); a range reaching past the end is cut there.
+    expect(await h.say('f SEARCH 9')).toBe('* SEARCH\r\nf OK SEARCH completed\r\n');
+    expect(await h.say('g SEARCH RETURN () 1000')).toBe('* ESEARCH (TAG "g")\r\ng OK SEARCH completed\r\n');
+    expect(await h.say('h SEARCH RETURN (MIN) 1000')).toBe(
+      '* ESEARCH (TAG "h")\r\nh OK SEARCH completed\r\n',
+    );
+    expect(await h.say('i SEARCH RETURN (COUNT) 2:1000')).toBe(
+      '* ESEARCH (TAG "i") COUNT 2\r\ni OK SEARCH completed\r\n',
+    );
+    expect(await h.say('j SEARCH OR 9 1')).toBe('* SEARCH 1\r\nj OK SEARCH completed\r\n');
+    expect(await h.say('k SEARCH 1000:*')).toBe('* SEARCH 3\r\nk OK SEARCH completed\r\n');
+    // FETCH still refuses it (RFC 9051 §9 seq-number).
+    expect(await h.say('l FETCH 9 FLAGS')).toBe('l BAD message sequence number out of range\r\n');
   });
 });
 

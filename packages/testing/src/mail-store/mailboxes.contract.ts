@@ -57,7 +57,9 @@ export function describeMailboxContract(newUser: NewMailUser): void {
       await account.createMailbox('Old');
       await appendAll(account, 'Old', [mail(1), mail(2)]);
       expect(await account.deleteMailbox('Old')).toBe('ok');
-      expect((await account.listMailboxes()).map((m) => m.name)).not.toContain('Old');
+      // Its name stays only as a subscription (see the subscription tests below).
+      const after = await account.listMailboxes();
+      expect(after.filter((m) => !m.nonexistent).map((m) => m.name)).not.toContain('Old');
       expect(await account.status('Old')).toBeUndefined();
       expect(await account.open('Old', false)).toBeUndefined();
       expect(await account.deleteMailbox('Old')).toBe('nonexistent');
@@ -146,6 +148,53 @@ export function describeMailboxContract(newUser: NewMailUser): void {
       expect(await account.setSubscribed('Junk', true)).toBe('ok');
       expect((await account.listMailboxes()).find((m) => m.name === 'Junk')?.subscribed).toBe(true);
       expect(await account.setSubscribed('Nowhere', true)).toBe('nonexistent');
+      expect(await account.setSubscribed('Nowhere', false)).toBe('nonexistent');
+    });
+
+    it('keeps a subscription when its mailbox is deleted, until UNSUBSCRIBE (RFC 3501 §6.3.9)', async () => {
+      const account = await (await newUser()).session();
+      expect(await account.createMailbox('Kept')).toBe('ok');
+      expect(await account.createMailbox('Dropped')).toBe('ok');
+      expect(await account.setSubscribed('Dropped', false)).toBe('ok');
+      expect(await account.deleteMailbox('Kept')).toBe('ok');
+      expect(await account.deleteMailbox('Dropped')).toBe('ok');
+      const list = await account.listMailboxes();
+      expect(list.find((m) => m.name === 'Kept')).toEqual({
+        name: 'Kept',
+        specialUse: null,
+        subscribed: true,
+        nonexistent: true,
+      });
+      expect(list.find((m) => m.name === 'Dropped')).toBeUndefined();
+      // Created again, it is a mailbox and still subscribed.
+      expect(await account.createMailbox('Kept')).toBe('ok');
+      expect((await account.listMailboxes()).find((m) => m.name === 'Kept')).toEqual({
+        name: 'Kept',
+        specialUse: null,
+        subscribed: true,
+      });
+      expect(await account.deleteMailbox('Kept')).toBe('ok');
+      // UNSUBSCRIBE clears the name; then it is gone, and a second UNSUBSCRIBE finds nothing.
+      expect(await account.setSubscribed('Kept', false)).toBe('ok');
+      expect((await account.listMailboxes()).find((m) => m.name === 'Kept')).toBeUndefined();
+      expect(await account.setSubscribed('Kept', false)).toBe('nonexistent');
+      // SUBSCRIBE still wants a mailbox.
+      expect(await account.setSubscribed('Kept', true)).toBe('nonexistent');
+    });
+
+    it('moves subscriptions with RENAME, children too', async () => {
+      const account = await (await newUser()).session();
+      expect(await account.createMailbox('Work')).toBe('ok');
+      expect(await account.createMailbox('Work/2026')).toBe('ok');
+      expect(await account.createMailbox('Work/Old')).toBe('ok');
+      expect(await account.setSubscribed('Work/Old', false)).toBe('ok');
+      expect(await account.renameMailbox('Work', 'Jobs')).toBe('ok');
+      const byName = new Map((await account.listMailboxes()).map((m) => [m.name, m]));
+      expect(byName.get('Jobs')?.subscribed).toBe(true);
+      expect(byName.get('Jobs/2026')?.subscribed).toBe(true);
+      expect(byName.get('Jobs/Old')?.subscribed).toBe(false);
+      expect(byName.has('Work')).toBe(false);
+      expect(byName.has('Work/2026')).toBe(false);
     });
 
     it('counts messages, unseen, \\Recent, size and UIDNEXT in STATUS', async () => {

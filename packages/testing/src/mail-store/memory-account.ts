@@ -22,14 +22,19 @@ export class MemoryAccount implements ImapAccount {
   ) {}
 
   async listMailboxes(): Promise<readonly MailboxInfo[]> {
-    return [...this.store.mailboxes]
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map((m) => ({
+    const existing = new Set(this.store.mailboxes.map((m) => m.name));
+    const infos: MailboxInfo[] = [
+      ...this.store.mailboxes.map((m) => ({
         name: m.name,
         specialUse: m.specialUse,
-        subscribed: m.subscribed,
+        subscribed: this.store.subscriptions.has(m.name),
         ...(m.noselect && { noselect: true }),
-      }));
+      })),
+      ...[...this.store.subscriptions]
+        .filter((name) => !existing.has(name))
+        .map((name) => ({ name, specialUse: null, subscribed: true, nonexistent: true as const })),
+    ];
+    return infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   async createMailbox(nameInput: string): Promise<MailboxOperationResult> {
@@ -86,7 +91,10 @@ export class MemoryAccount implements ImapAccount {
       creatableName(renamed);
     }
     for (const m of moving) {
-      m.name = to + m.name.slice(from.length);
+      const renamed = to + m.name.slice(from.length);
+      // The subscription goes with the mailbox.
+      if (this.store.subscriptions.delete(m.name)) this.store.subscriptions.add(renamed);
+      m.name = renamed;
       m.highestModseq++;
     }
     return 'ok';
@@ -114,10 +122,11 @@ export class MemoryAccount implements ImapAccount {
 
   async setSubscribed(nameInput: string, subscribed: boolean): Promise<MailboxOperationResult> {
     if (!validName(nameInput)) return 'invalid';
-    const mailbox = this.store.mailbox(storedName(nameInput));
-    if (!mailbox) return 'nonexistent';
-    mailbox.subscribed = subscribed;
-    mailbox.highestModseq++;
+    const name = storedName(nameInput);
+    // UNSUBSCRIBE takes any subscribed name out, its mailbox gone or not; SUBSCRIBE wants one.
+    if (!subscribed && this.store.subscriptions.delete(name)) return 'ok';
+    if (!this.store.mailbox(name)) return 'nonexistent';
+    if (subscribed) this.store.subscriptions.add(name);
     return 'ok';
   }
 

@@ -37,6 +37,7 @@ export function messageOf(n: number): Buffer {
 
 export class MemoryMailStore implements MemoryMailboxes {
   readonly mailboxes: MemoryMailbox[] = [];
+  readonly subscriptions = new Set<string>();
   private readonly watchers = new Set<Watcher>();
   private nextUidValidity = 1_000;
   /** Accounts handed out and closed, for tests. */
@@ -78,6 +79,8 @@ export class MemoryMailStore implements MemoryMailboxes {
   create(name: string, specialUse: SpecialUseAttribute | null = null): MemoryMailbox {
     const mailbox = newMailbox(name, this.nextUidValidity++, specialUse);
     this.mailboxes.push(mailbox);
+    // A new mailbox is subscribed, as the Postgres store does.
+    this.subscriptions.add(name);
     return mailbox;
   }
 

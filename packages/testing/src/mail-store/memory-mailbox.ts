@@ -29,7 +29,6 @@ export interface MemoryMessage {
 export interface MemoryMailbox {
   name: string;
   specialUse: SpecialUseAttribute | null;
-  subscribed: boolean;
   /** Kept only as a parent (RFC 3501 §6.3.4): not selectable, holds no messages. */
   noselect: boolean;
   readonly uidValidity: number;
@@ -48,6 +47,11 @@ export interface MemoryMailbox {
  */
 export interface MemoryMailboxes {
   readonly mailboxes: readonly MemoryMailbox[];
+  /**
+   * The subscribed names (RFC 3501 §6.3.6): a list of names, not a property of mailboxes, so
+   * a name stays subscribed after its mailbox is deleted (§6.3.9), as in Postgres.
+   */
+  readonly subscriptions: Set<string>;
   /** Bytes the account may hold; undefined for no quota. */
   readonly quota: number | undefined;
   /** Counts closed accounts, for tests. */
@@ -74,7 +78,6 @@ export function newMailbox(
   return {
     name,
     specialUse,
-    subscribed: true,
     noselect: false,
     uidValidity,
     uidNext: 1,

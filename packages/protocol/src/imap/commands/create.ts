@@ -22,7 +22,8 @@ export const create = defineCommand({
     if (decoded === 'INBOX') return no('[ALREADYEXISTS] INBOX exists always');
     const name = newMailboxName(wire, context.utf8);
     if (name instanceof ImapReply) return name;
-    const mailboxes = await context.account.listMailboxes();
+    // Names that are only subscribed have no mailbox: CREATE makes one.
+    const mailboxes = (await context.account.listMailboxes()).filter((m) => !m.nonexistent);
     const existing = new Set(mailboxes.map((m) => m.name));
     // A \Noselect name left by DELETE is made a mailbox again by CREATE.
     if (mailboxes.some((m) => m.name === name && !m.noselect))

@@ -108,17 +108,21 @@ async function list(request: ListRequest, context: ImapContext, _form: CommandFo
     return ok(`${command} completed`);
   }
   const utf8 = context.utf8;
-  const mailboxes = await context.account.listMailboxes();
-  const byName = new Map(mailboxes.map((m) => [m.name, m]));
+  const infos = await context.account.listMailboxes();
+  const byName = new Map(infos.map((m) => [m.name, m]));
+  // The names LIST shows: the mailboxes and, as \Noselect, the parents that exist only as a
+  // path to a child. A name that is only subscribed is shown by LSUB and LIST (SUBSCRIBED).
+  const mailboxes = infos.filter((m) => !m.nonexistent);
   const names = new Set(mailboxes.map((m) => m.name));
-  // Parents that exist only as a path to a child are listed as \Noselect.
   for (const m of mailboxes) for (const parent of listParents(m.name, DELIMITER)) names.add(parent);
+  const shown = new Set(names);
+  if (lsub || selection.has('SUBSCRIBED')) for (const m of infos) if (m.nonexistent) shown.add(m.name);
   const decodedReference = utf8 ? reference : (decodeMailboxName(reference) ?? reference);
   const matchers = patterns.map((pattern) =>
     compileListPattern(decodedReference, utf8 ? pattern : (decodeMailboxName(pattern) ?? pattern), DELIMITER),
   );
   const extended = !lsub && (selection.size > 0 || returns.size > 0);
-  const sorted = [...names].sort((a, b) =>
+  const sorted = [...shown].sort((a, b) =>
     a === 'INBOX' ? -1 : b === 'INBOX' ? 1 : a < b ? -1 : a > b ? 1 : 0,
   );
   const lines: string[] = [];
@@ -136,9 +140,14 @@ async function list(request: ListRequest, context: ImapContext, _form: CommandFo
     if (selection.has('SUBSCRIBED') && !subscribed) continue;
     if (selection.has('SPECIAL-USE') && !info?.specialUse) continue;
     const attributes: string[] = [];
-    if (!info) attributes.push(extended && selection.has('SUBSCRIBED') ? '\\NonExistent' : '\\Noselect');
-    else if (info.noselect) attributes.push('\\Noselect');
-    if (!lsub) attributes.push(hasChildren(name, names) ? '\\HasChildren' : '\\HasNoChildren');
+    if (!info || info.nonexistent) {
+      // LSUB of a subscribed name with no mailbox: no attributes, as Dovecot answers.
+      if (!lsub) attributes.push(extended && selection.has('SUBSCRIBED') ? '\\NonExistent' : '\\Noselect');
+    } else if (info.noselect) attributes.push('\\Noselect');
+    const children = hasChildren(name, names);
+    // A name with no mailbox and nothing below it has no children to tell of (Dovecot says none).
+    if (!lsub && (children || !info?.nonexistent))
+      attributes.push(children ? '\\HasChildren' : '\\HasNoChildren');
     if (
       !lsub &&
       info?.specialUse &&
@@ -149,7 +158,7 @@ async function list(request: ListRequest, context: ImapContext, _form: CommandFo
     if (subscribed && (selection.has('SUBSCRIBED') || returns.has('SUBSCRIBED')))
       attributes.push('\\Subscribed');
     lines.push(`* ${command} (${attributes.join(' ')}) "${DELIMITER}" ${wireName(name, utf8)}\r\n`);
-    if (statusItems && info && !info.noselect) {
+    if (statusItems && info && !info.noselect && !info.nonexistent) {
       const status = await context.account.status(name);
       if (status) lines.push(`* STATUS ${wireName(name, utf8)} (${formatStatus(status, statusItems)})\r\n`);
     }

@@ -8,12 +8,16 @@ import { parseSequenceSet, resolveSequenceSet } from '../sequence-set.js';
  * text is not a set, 'out-of-range' for sequence numbers past the end (RFC 3501 §9
  * seq-number); UIDs that do not exist are skipped. The ranges are merged first, so
  * `1:*,1:*,…` repeated to the line limit costs one walk of the mailbox, not one per range.
+ * With `pastEnd` 'match-nothing' (SEARCH) numbers past the end name no message instead: a
+ * search key is a criterion, and `SEARCH 1000` in a smaller mailbox matches nothing, as
+ * Dovecot and RFC 9051's ESEARCH examples answer, where FETCH 1000 is an error.
  */
 export function resolveMessageSet(
   selected: SelectedMailbox,
   savedResult: readonly number[],
   text: string,
   uid: boolean,
+  pastEnd: 'out-of-range' | 'match-nothing' = 'out-of-range',
 ): number[] | 'invalid' | 'out-of-range' {
   const set = parseSequenceSet(text);
   if (!set) return 'invalid';
@@ -28,6 +32,11 @@ export function resolveMessageSet(
     for (const { from, to } of resolveSequenceSet(set, selected.largestUid())) {
       slices.push([lowerBound(all, from), lowerBound(all, to + 1)]);
     }
+  } else if (pastEnd === 'match-nothing') {
+    // `*` is the last message; a range reaching past the end is cut there.
+    for (const { from, to } of resolveSequenceSet(set, all.length)) {
+      if (from <= all.length) slices.push([from - 1, Math.min(to, all.length)]);
+    }
   } else {
     const exists = all.length;
     for (const range of set.ranges) {
@@ -39,6 +48,7 @@ export function resolveMessageSet(
     if (exists === 0) return 'out-of-range';
     for (const { from, to } of resolveSequenceSet(set, exists)) slices.push([from - 1, to]);
   }
+  if (slices.length === 0) return [];
   // The common case, one range (1:*, 5:9, UID 100:*): a copy of a slice.
   if (slices.length === 1) return Array.from(all.subarray(slices[0]![0], slices[0]![1]));
   const out: number[] = [];

@@ -28,7 +28,9 @@ export const rename = defineCommand({
     if (from !== 'INBOX' && (to === from || to.startsWith(`${from}${DELIMITER}`))) {
       return no('[CANNOT] a mailbox cannot move into itself');
     }
-    const existing = new Set((await context.account.listMailboxes()).map((m) => m.name));
+    const existing = new Set(
+      (await context.account.listMailboxes()).filter((m) => !m.nonexistent).map((m) => m.name),
+    );
     if (!existing.has(from)) return no('[NONEXISTENT] no such mailbox');
     if (existing.has(to)) return no('[ALREADYEXISTS] the new name is taken');
     // The mailboxes below move too, and each new name must be one CREATE would take: a

@@ -50,7 +50,7 @@ export const search = defineCommand({
       // Sets are resolved against the session's view as the keys are read.
       criteria = parseSearchCriteria(keys, {
         resolveSet: (text, isUid) => {
-          const uids = resolveMessageSet(selected, context.savedResult, text, isUid);
+          const uids = resolveMessageSet(selected, context.savedResult, text, isUid, 'match-nothing');
           if (uids === 'out-of-range') throw new ImapSyntaxError(OUT_OF_RANGE);
           return uids === 'invalid' ? undefined : uids;
         },

@@ -1,0 +1,88 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { credentials, loggedIn } from './test-account.js';
+
+// What a careful client found (issue 18's compliance bugs), each compared with what
+// Dovecot answers to the same command.
+
+beforeAll(async () => {
+  await credentials();
+});
+
+describe('atoms with unusual but valid characters', () => {
+  const PATTERN = "!#$&'+,-.0123456789:;<=>?@^_`|[}%*";
+
+  it('LIST with every list-char the grammar allows is OK (nothing matches), and the session carries on', async () => {
+    const h = await loggedIn();
+    expect(await h.say(`a LIST "" ${PATTERN}`)).toBe('a OK LIST completed\r\n');
+    expect(await h.say('b NOOP')).toBe('b OK NOOP completed\r\n');
+  });
+
+  it('SELECT of a valid atom that names no mailbox is NO, not BAD', async () => {
+    const h = await loggedIn();
+    expect(await h.say("a SELECT !#$'+,-.0123456789:;<=>?@^_`|}")).toBe(
+      'a NO [NONEXISTENT] no such mailbox\r\n',
+    );
+    expect(await h.say('b SELECT foo[bar')).toBe('b NO [NONEXISTENT] no such mailbox\r\n');
+  });
+
+  it('a mailbox named with an unclosed [ can be created, listed and selected as an atom', async () => {
+    const h = await loggedIn();
+    expect(await h.say('a CREATE foo[bar')).toBe('a OK CREATE completed\r\n');
+    expect(await h.say('b LIST "" foo[*')).toBe(
+      '* LIST (\\HasNoChildren) "/" "foo[bar"\r\nb OK LIST completed\r\n',
+    );
+    expect(await h.say('c SELECT foo[bar')).toMatch(/c OK \[READ-WRITE\] SELECT completed\r\n$/);
+  });
+
+  it('a FETCH section still reads as one atom up to its ]', async () => {
+    const h = await loggedIn({}, undefined, 'INBOX');
+    expect(await h.say('a FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])')).toMatch(
+      /^\* 1 FETCH \(BODY\[HEADER\.FIELDS \(SUBJECT\)\] \{\d+\}\r\nSubject: /,
+    );
+  });
+});
+
+describe('subscriptions outlive their mailboxes (RFC 3501 §6.3.9, RFC 5258 §3.4)', () => {
+  it('LSUB and LIST (SUBSCRIBED) keep a deleted subscribed mailbox; LIST does not; UNSUBSCRIBE clears it', async () => {
+    const h = await loggedIn();
+    expect(await h.say('a CREATE gone')).toBe('a OK CREATE completed\r\n');
+    expect(await h.say('b SUBSCRIBE gone')).toBe('b OK command completed\r\n');
+    expect(await h.say('c DELETE gone')).toBe('c OK command completed\r\n');
+    expect(await h.say('d LSUB "" gone')).toBe('* LSUB () "/" "gone"\r\nd OK LSUB completed\r\n');
+    expect(await h.say('e LIST (SUBSCRIBED) "" gone')).toBe(
+      '* LIST (\\NonExistent \\Subscribed) "/" "gone"\r\ne OK LIST completed\r\n',
+    );
+    expect(await h.say('f LIST "" gone')).toBe('f OK LIST completed\r\n');
+    expect(await h.say('g LIST "" * RETURN (SUBSCRIBED)')).not.toContain('"gone"');
+    expect(await h.say('h SELECT gone')).toBe('h NO [NONEXISTENT] no such mailbox\r\n');
+    expect(await h.say('i UNSUBSCRIBE gone')).toBe('i OK command completed\r\n');
+    expect(await h.say('j LSUB "" gone')).toBe('j OK LSUB completed\r\n');
+    expect(await h.say('k UNSUBSCRIBE gone')).toBe('k NO [NONEXISTENT] no such mailbox\r\n');
+  });
+
+  it('CREATE of a name still subscribed makes it a mailbox again, subscribed', async () => {
+    const h = await loggedIn();
+    await h.say('a CREATE again', 'b DELETE again');
+    expect(await h.say('c CREATE again')).toBe('c OK CREATE completed\r\n');
+    expect(await h.say('d LIST (SUBSCRIBED) "" again')).toBe(
+      '* LIST (\\HasNoChildren \\Subscribed) "/" "again"\r\nd OK LIST completed\r\n',
+    );
+  });
+
+  it('LSUB of a subscribed mailbox under an unsubscribed \\Noselect parent', async () => {
+    const h = await loggedIn();
+    await h.say('a CREATE p/c', 'b UNSUBSCRIBE p', 'c DELETE p');
+    expect(await h.say('d LIST "" p*')).toBe(
+      '* LIST (\\Noselect \\HasChildren) "/" "p"\r\n* LIST (\\HasNoChildren) "/" "p/c"\r\nd OK LIST completed\r\n',
+    );
+    // "*" reaches p/c: p is not subscribed and is not listed.
+    expect(await h.say('e LSUB "" p*')).toBe('* LSUB () "/" "p/c"\r\ne OK LSUB completed\r\n');
+    // "%" does not reach p/c: p is listed \Noselect so the client can walk down (§6.3.9).
+    expect(await h.say('f LSUB "" p%')).toBe('* LSUB (\\Noselect) "/" "p"\r\nf OK LSUB completed\r\n');
+    // Subscribed itself, the \Noselect parent is listed with \Noselect by either pattern.
+    expect(await h.say('g SUBSCRIBE p')).toBe('g OK command completed\r\n');
+    expect(await h.say('h LSUB "" p*')).toBe(
+      '* LSUB (\\Noselect) "/" "p"\r\n* LSUB () "/" "p/c"\r\nh OK LSUB completed\r\n',
+    );
+  });
+});
