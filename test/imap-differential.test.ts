@@ -1,12 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { connectNatsBus, type MailBus } from '@tegami/bus';
-import { createLogger, createMetricsRegistry } from '@tegami/runtime';
-import { addDomain, createAccount, migrate, openStore, type StorePool } from '@tegami/store';
-import { createTestDatabase, type TestDatabase, testNats } from '@tegami/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ImapGateway, startImapGateway } from '../services/imap-gateway/src/imap-gateway.js';
 import { type DovecotImap, startDovecotImap } from './support/dovecot-imap.js';
 import { generateMessages } from './support/generated-messages.js';
 import {
@@ -19,6 +14,7 @@ import {
   parseFetchResponse,
 } from './support/imap-client.js';
 import { Comparison, type Difference, hasBareLf } from './support/imap-compare.js';
+import { type ImapGatewayUnderTest, startImapGatewayUnderTest } from './support/imap-gateway-under-test.js';
 
 // End-to-end differential test of Tegami's IMAP server against Dovecot (Debian's
 // dovecot-imapd, run privately by support/dovecot-imap.ts): every message of
@@ -446,10 +442,7 @@ function hasValidDate(raw: Buffer): boolean {
 
 describe('IMAP server end to end against Dovecot', () => {
   let dovecot: DovecotImap;
-  let database: TestDatabase;
-  let store: StorePool;
-  let bus: MailBus;
-  let gateway: ImapGateway;
+  let tegami: ImapGatewayUnderTest;
   let d: ImapTestClient;
   let t: ImapTestClient;
   const appendDifferences: Difference[] = [];
@@ -457,38 +450,13 @@ describe('IMAP server end to end against Dovecot', () => {
   const headerTexts = new Map<number, HeaderTexts>();
 
   beforeAll(async () => {
-    const tegamiUser = 'tester@example.test';
-    const tegamiPassword = 'tester-password';
-    const startTegami = async () => {
-      database = await createTestDatabase();
-      store = openStore({ url: database.url, poolSize: 8 });
-      await migrate(store.pool);
-      await addDomain(store.pool, 'example.test');
-      await createAccount(store.pool, tegamiUser, tegamiPassword);
-      const nats = await testNats();
-      bus = await connectNatsBus({ servers: nats.url, prefix: nats.prefix });
-      gateway = await startImapGateway({
-        pool: store.pool,
-        bus,
-        logger: createLogger({ service: 'imap-differential', level: 'warn' }),
-        metrics: createMetricsRegistry('imap-differential'),
-        hostname: 'imap.example.test',
-        host: '127.0.0.1',
-        imapPort: 0,
-        imapsPort: undefined,
-        tls: undefined,
-        idleTimeoutMs: 120_000,
-        maxConnections: 20,
-        maxConnectionsPerIp: 20,
-        maxConnectionsPerUser: 10,
-        // Plaintext LOGIN is allowed on loopback anyway.
-        allowPlaintextAuth: false,
-        maxMessageSize: 10 * 1024 * 1024,
-      });
-      return gateway.ports.imap!;
-    };
-    const [dovecotStarted, tegamiPort] = await Promise.all([startDovecotImap(), startTegami()]);
-    dovecot = dovecotStarted;
+    [dovecot, tegami] = await Promise.all([
+      startDovecotImap(),
+      startImapGatewayUnderTest('imap-differential'),
+    ]);
+    const tegamiPort = tegami.port;
+    const tegamiUser = tegami.user;
+    const tegamiPassword = tegami.password;
     const [dAnswers, tAnswers] = await Promise.all([
       appendAll(dovecot.port, dovecot.user, dovecot.password, samples),
       appendAll(tegamiPort, tegamiUser, tegamiPassword, samples),
@@ -511,10 +479,7 @@ describe('IMAP server end to end against Dovecot', () => {
   afterAll(async () => {
     await d?.close();
     await t?.close();
-    await gateway?.stop();
-    await bus?.close();
-    await store?.close();
-    await database?.drop();
+    await tegami?.stop();
     await dovecot?.stop();
   });
 

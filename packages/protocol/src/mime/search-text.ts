@@ -5,6 +5,7 @@
 // markup. The same normalisation applies to stored text and to the query,
 // so SEARCH CHARSET UTF-8 TEXT テスト finds an ISO-2022-JP message.
 
+import { parseAddressList } from './address-list.js';
 import { decodeCharset } from './charset.js';
 import { decodeEncodedWords } from './encoded-words.js';
 import { parseHeaderFields } from './header-parser.js';
@@ -73,12 +74,41 @@ export function decodeTextPart(raw: Uint8Array, part: MimePart): string {
   return part.subtype === 'html' ? htmlToText(text) : text;
 }
 
-/** The header fields in raw[start, end) as SEARCH matches them. */
+/** The header fields SEARCH FROM, TO, CC and BCC read, and the others that hold addresses. */
+const ADDRESS_HEADERS = new Set(['from', 'to', 'cc', 'bcc', 'reply-to', 'sender']);
+
+/**
+ * The header fields in raw[start, end) as SEARCH matches them. An address field holds its
+ * decoded text and, after a line break (which no normalised query holds, so no match spans
+ * the two), its addresses written out as Dovecot matches them: `name <local@domain>`,
+ * `<local@domain>` for a bare one, the group's name before its members. So
+ * `SEARCH FROM user@example.org` finds `user @ example.org (Comment)`, a folded
+ * `<user@\r\n example.org>` and `<"user"@example.org>` too.
+ */
 export function searchHeadersIn(raw: Uint8Array, start: number, end: number): SearchHeader[] {
-  return parseHeaderFields(raw, start, end).map((field) => ({
-    name: field.name.toLowerCase(),
-    value: normaliseForSearch(decodeEncodedWords(field.value)),
-  }));
+  return parseHeaderFields(raw, start, end).map((field) => {
+    const name = field.name.toLowerCase();
+    const value = normaliseForSearch(decodeEncodedWords(field.value));
+    if (!ADDRESS_HEADERS.has(name)) return { name, value };
+    const written = normaliseForSearch(writtenAddresses(field.value));
+    return { name, value: written === '' || written === value ? value : `${value}\n${written}` };
+  });
+}
+
+/** An address list as `name <local@domain>, …`, display names decoded, quotes taken off local parts. */
+function writtenAddresses(value: string): string {
+  const out: string[] = [];
+  for (const address of parseAddressList(value)) {
+    if (address.host === null) {
+      // A group's start (its name) or end marker.
+      if (address.mailbox !== null) out.push(`${decodeEncodedWords(address.mailbox)}:`);
+      continue;
+    }
+    const local = /^"(.*)"$/s.exec(address.mailbox ?? '')?.[1]?.replace(/\\(.)/gs, '$1') ?? address.mailbox;
+    const spec = `<${local}@${address.host}>`;
+    out.push(address.name ? `${decodeEncodedWords(address.name)} ${spec}` : spec);
+  }
+  return out.join(', ');
 }
 
 function headerSearchText(raw: Uint8Array, part: MimePart): SearchHeader[] {
