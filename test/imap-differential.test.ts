@@ -50,9 +50,9 @@ import { type ImapGatewayUnderTest, startImapGatewayUnderTest } from './support/
 //   answers, it is skipped. Where Dovecot's BINARY.SIZE is not the length of its own
 //   BINARY[n] (it is an estimate for some base64 parts, once 2^64 - 148), Tegami's is
 //   checked against the content both agree on. All skips are counted and printed.
-//   Not excused: BINARY[n] of a part with no content of its own (the empty text/plain part
-//   both servers list for a multipart without body parts) is NIL on Tegami, "" on Dovecot,
-//   while Tegami answers BODY[n] "" and BINARY.SIZE[n] 0 for the same part.
+//   Not excused, and compared like any other: a part with no content of its own (the empty
+//   text/plain part both servers list for a multipart without body parts), whose BODY[n] and
+//   BINARY[n] both answer as an empty literal {0} and BINARY.SIZE[n] as 0.
 // - SEARCH: see textCase() and sentCase() for the text and sent-date exceptions, each one
 //   checked per message (a difference is excused only when its explanation holds).
 //

@@ -86,3 +86,16 @@ describe('subscriptions outlive their mailboxes (RFC 3501 §6.3.9, RFC 5258 §3.
     );
   });
 });
+
+describe('empty sections', () => {
+  it('answers an empty or missing section as a literal {0}, as Dovecot does', async () => {
+    const h = await loggedIn({ maxCommandSize: 64 * 1024 }, undefined, 'INBOX');
+    // A multipart without body parts, APPENDed as literal8 (RFC 3516): its part 1 is the
+    // empty text/plain part the BODYSTRUCTURE lists.
+    const raw = 'Subject: b\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\nno parts here\r\n';
+    expect(await h.feed(`a APPEND INBOX ~{${raw.length}+}\r\n${raw}\r\n`)).toMatch(/a OK \[APPENDUID/);
+    expect(await h.say('b FETCH 4 (BODY.PEEK[1] BINARY.PEEK[1] BODY.PEEK[1.1] BODY.PEEK[9])')).toBe(
+      '* 4 FETCH (BODY[1] {0}\r\n BINARY[1] {0}\r\n BODY[1.1] {0}\r\n BODY[9] {0}\r\n)\r\nb OK FETCH completed\r\n',
+    );
+  });
+});

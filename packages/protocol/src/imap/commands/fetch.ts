@@ -14,6 +14,9 @@ import { bad, defineCommand, type ImapContext, no, ok, SELECTED } from './comman
 import { flagList } from './flags.js';
 import { OUT_OF_RANGE, resolveMessageSet } from './message-set.js';
 
+/** An empty section's content. */
+const EMPTY = new Uint8Array(0);
+
 /** Messages per store round trip in a FETCH: bounds memory for `FETCH 1:* BODY[]`. */
 const FETCH_BATCH = 100;
 
@@ -285,8 +288,9 @@ function fetchResponse(
         const name = item.name === 'BODY' ? `BODY[${item.specText}]` : item.name;
         const origin = item.partial ? `<${item.partial.origin}>` : '';
         out.add(`${name}${origin} `);
-        // A section that does not exist is empty, as Dovecot answers (not an error).
-        if (data === undefined) out.add('""');
+        // A section that does not exist is empty, as Dovecot answers (not an error), and in
+        // the same form as an empty one that does: a literal {0}, as Dovecot sends both.
+        if (data === undefined) out.literal(EMPTY);
         else out.literal(item.partial ? applyPartial(data, item.partial.offset, item.partial.length) : data);
         break;
       }
@@ -295,7 +299,7 @@ function fetchResponse(
         if (decoded === 'unknown-encoding') return 'failed';
         const origin = item.partial ? `<${item.partial.origin}>` : '';
         out.add(`BINARY[${item.part.join('.')}]${origin} `);
-        if (decoded === undefined) out.add('""');
+        if (decoded === undefined) out.literal(EMPTY);
         else {
           const data = item.partial
             ? applyPartial(decoded.data, item.partial.offset, item.partial.length)
