@@ -99,3 +99,47 @@ describe('empty sections', () => {
     );
   });
 });
+
+describe('SEARCH CHARSET with the charsets old Japanese clients send', () => {
+  // テスト in the Subject (an ISO-2022-JP encoded word), メール本文 in the ISO-2022-JP body.
+  const body = Buffer.from('1b24422561213c256b4b5c4a381b2842', 'hex');
+  const message = Buffer.concat([
+    Buffer.from(
+      'From: a@example.org\r\nSubject: =?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?=\r\n' +
+        'Content-Type: text/plain; charset=ISO-2022-JP\r\nContent-Transfer-Encoding: 7bit\r\n\r\n',
+    ),
+    body,
+    Buffer.from('\r\n'),
+  ]);
+  const search = (charset: string, key: string, hex: string) => {
+    const bytes = Buffer.from(hex, 'hex');
+    return [
+      Buffer.from(`s SEARCH CHARSET ${charset} ${key} {${bytes.length}+}\r\n`),
+      bytes,
+      Buffer.from('\r\n'),
+    ];
+  };
+
+  it('finds the message with the string in ISO-2022-JP, Shift_JIS and EUC-JP', async () => {
+    const h = await loggedIn({ maxCommandSize: 64 * 1024 }, undefined, 'INBOX');
+    expect(
+      await h.feed(Buffer.from(`a APPEND INBOX {${message.length}+}\r\n`), message, Buffer.from('\r\n')),
+    ).toMatch(/a OK \[APPENDUID/);
+    for (const [charset, hex] of [
+      ['ISO-2022-JP', '1b24422546253925481b2842'],
+      ['Shift_JIS', '836583588367'],
+      ['EUC-JP', 'a5c6a5b9a5c8'],
+    ] as const) {
+      expect(await h.feed(...search(charset, 'SUBJECT', hex))).toBe(
+        '* SEARCH 4\r\ns OK SEARCH completed\r\n',
+      );
+    }
+    expect(await h.feed(...search('ISO-2022-JP', 'BODY', '1b24422561213c256b4b5c4a381b2842'))).toBe(
+      '* SEARCH 4\r\ns OK SEARCH completed\r\n',
+    );
+    // A charset nobody knows is NO [BADCHARSET], with the list of those to use.
+    expect(await h.say('b SEARCH CHARSET X-KLINGON TEXT a')).toMatch(
+      /^b NO \[BADCHARSET \(UTF-8 US-ASCII ISO-2022-JP /,
+    );
+  });
+});

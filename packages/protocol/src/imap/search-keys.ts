@@ -3,6 +3,7 @@
 // session resolves them (to UIDs) through the context; text values are normalised the way
 // the stored search text was, so matching is case- and width-insensitive in any charset.
 
+import { decodeCharset, knownCharset } from '../mime/charset.js';
 import { normaliseForSearch } from '../mime/search-text.js';
 import type { ImapToken } from './command-reader.js';
 import { parseSearchDate } from './response.js';
@@ -14,12 +15,34 @@ export interface SearchContext {
   resolveSet(text: string, uid: boolean): readonly number[] | undefined;
   /** UIDs that are \Recent in this session. */
   recentUids(): readonly number[];
+  /**
+   * SEARCH CHARSET's charset, upper case; the strings searched for are in it. Absent, or
+   * UTF-8 or US-ASCII: they must be valid UTF-8.
+   */
+  readonly charset?: string;
 }
 
 export class SearchSyntaxError extends ImapSyntaxError {}
 export class BadCharsetError extends Error {}
 
-export const SEARCH_CHARSETS = ['UTF-8', 'US-ASCII'];
+/**
+ * The charsets BADCHARSET names (RFC 3501 §7.1): UTF-8 and those Japanese and European
+ * clients send. Any charset the MIME layer decodes is taken (searchCharset).
+ */
+export const SEARCH_CHARSETS = [
+  'UTF-8',
+  'US-ASCII',
+  'ISO-2022-JP',
+  'SHIFT_JIS',
+  'EUC-JP',
+  'ISO-8859-1',
+  'WINDOWS-1252',
+];
+
+/** Whether SEARCH takes strings in this charset (its name in any case). */
+export function searchCharset(name: string): boolean {
+  return SEARCH_CHARSETS.includes(name.toUpperCase()) || knownCharset(name);
+}
 
 const FLAG_KEYS: Record<string, { flag: string; set: boolean }> = {
   ANSWERED: { flag: '\\Answered', set: true },
@@ -56,7 +79,7 @@ const DATE_KEYS: Record<string, { field: 'internal' | 'sent'; compare: 'before' 
  * ImapSyntaxError (tagged BAD) or BadCharsetError (NO [BADCHARSET]).
  */
 export function parseSearchCriteria(tokens: readonly ImapToken[], context: SearchContext): SearchNode {
-  const reader = new TokenCursor(tokens);
+  const reader = new TokenCursor(tokens, context.charset);
   const nodes: SearchNode[] = [];
   while (!reader.done()) nodes.push(parseKey(reader, context, 0));
   if (nodes.length === 0) throw new SearchSyntaxError('search criteria missing');
@@ -88,7 +111,10 @@ function countNodes(node: SearchNode): number {
 
 class TokenCursor {
   private at = 0;
-  constructor(private readonly tokens: readonly ImapToken[]) {}
+  constructor(
+    private readonly tokens: readonly ImapToken[],
+    private readonly charset?: string,
+  ) {}
   done(): boolean {
     return this.at >= this.tokens.length;
   }
@@ -108,6 +134,22 @@ class TokenCursor {
    */
   text(): string {
     return astringText(this.next());
+  }
+  /**
+   * A string searched for: text() when the charset is UTF-8 (or US-ASCII, a subset);
+   * otherwise its octets decoded from SEARCH CHARSET's charset (ISO-2022-JP, Shift_JIS,
+   * EUC-JP, ISO-8859-x, …), as old clients send them.
+   */
+  searched(): string {
+    if (this.charset === undefined || this.charset === 'UTF-8' || this.charset === 'US-ASCII')
+      return this.text();
+    const token = this.next();
+    if (token.type === 'list') throw new SearchSyntaxError('string expected');
+    if (token.type === 'string' && token.binary) throw new SearchSyntaxError('literal8 is not a string');
+    const bytes = token.type === 'string' ? token.value : Buffer.from(token.value, 'latin1');
+    const decoded = decodeCharset(bytes, this.charset);
+    if (decoded.includes('\0')) throw new SearchSyntaxError('NUL in a search string');
+    return decoded;
   }
   /** LARGER and SMALLER take a number64 (RFC 9051 §9); sizes past 2^53 compare alike. */
   size(): number {
@@ -139,7 +181,7 @@ function parseKey(reader: TokenCursor, context: SearchContext, depth: number): S
   const flag = FLAG_KEYS[key];
   if (flag) return { op: 'flag', ...flag };
   const header = HEADER_KEYS[key];
-  if (header) return { op: 'header', name: header, value: normaliseForSearch(reader.text()) };
+  if (header) return { op: 'header', name: header, value: normaliseForSearch(reader.searched()) };
   const date = DATE_KEYS[key];
   if (date) {
     const day = parseSearchDate(reader.text());
@@ -150,14 +192,14 @@ function parseKey(reader: TokenCursor, context: SearchContext, depth: number): S
     case 'ALL':
       return { op: 'all' };
     case 'BODY':
-      return { op: 'text', where: 'body', value: normaliseForSearch(reader.text()) };
+      return { op: 'text', where: 'body', value: normaliseForSearch(reader.searched()) };
     case 'TEXT':
-      return { op: 'text', where: 'text', value: normaliseForSearch(reader.text()) };
+      return { op: 'text', where: 'text', value: normaliseForSearch(reader.searched()) };
     case 'HEADER': {
       const name = reader.text().toLowerCase();
       // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
       if (name === '' || /[\x00-\x20\x7f:]/.test(name)) throw new SearchSyntaxError('invalid header name');
-      return { op: 'header', name, value: normaliseForSearch(reader.text()) };
+      return { op: 'header', name, value: normaliseForSearch(reader.searched()) };
     }
     case 'KEYWORD':
     case 'UNKEYWORD':

@@ -48,6 +48,12 @@ function decoderFor(charset: string): TextDecoder | null {
   return decoder;
 }
 
+/** Whether decodeCharset knows the charset (rather than falling back for it). */
+export function knownCharset(charset: string): boolean {
+  const label = charset.trim().toLowerCase();
+  return ['utf-8', 'utf8', 'us-ascii', 'ascii'].includes(label) || decoderFor(label) !== null;
+}
+
 /** True when the bytes are well-formed UTF-8 (pure ASCII included). */
 export function isUtf8(bytes: Uint8Array): boolean {
   try {

@@ -1,7 +1,7 @@
 // SEARCH and UID SEARCH (RFC 3501 §6.4.4) with ESEARCH (RFC 4731) and SAVE (RFC 5182);
 // the criteria are parsed by search-keys.ts and matched by the store.
 
-import { BadCharsetError, parseSearchCriteria, SEARCH_CHARSETS } from '../search-keys.js';
+import { BadCharsetError, parseSearchCriteria, SEARCH_CHARSETS, searchCharset } from '../search-keys.js';
 import { formatSequenceSet } from '../sequence-set.js';
 import type { SearchNode } from '../session-types.js';
 import { astringOf, ImapSyntaxError } from '../wire-values.js';
@@ -35,15 +35,16 @@ export const search = defineCommand({
       at = 2;
     }
     const charsetToken = args[at];
+    let charset: string | undefined;
     if (charsetToken?.type === 'atom' && charsetToken.value.toUpperCase() === 'CHARSET') {
-      const charset = astringOf(args[at + 1])?.toUpperCase();
+      charset = astringOf(args[at + 1])?.toUpperCase();
       if (!charset) return bad('CHARSET needs a name');
-      if (!SEARCH_CHARSETS.includes(charset)) return badCharset('unsupported charset');
+      if (!searchCharset(charset)) return badCharset('unsupported charset');
       at += 2;
     }
-    return { returns, keys: args.slice(at) };
+    return { returns, keys: args.slice(at), charset };
   },
-  async handle({ returns, keys }, context, { uid, tag }) {
+  async handle({ returns, keys, charset }, context, { uid, tag }) {
     const selected = context.selected!;
     let criteria: SearchNode;
     try {
@@ -55,6 +56,7 @@ export const search = defineCommand({
           return uids === 'invalid' ? undefined : uids;
         },
         recentUids: () => selected.recentUids(),
+        ...(charset !== undefined && { charset }),
       });
     } catch (err) {
       if (err instanceof ImapSyntaxError) return bad(err.message);
