@@ -251,13 +251,17 @@ interface StatusRow {
   recent: string;
   unseen: string;
   size: string;
+  deleted: string;
+  deleted_size: string;
 }
 
 const STATUS_COLUMNS = `b.uidnext, b.uidvalidity, b.highestmodseq,
             count(m.uid) AS messages,
             count(m.uid) FILTER (WHERE m.uid >= b.recent_uid) AS recent,
             count(m.uid) FILTER (WHERE NOT m.flags @> ARRAY['\\Seen']) AS unseen,
-            COALESCE(sum(m.size), 0) AS size`;
+            COALESCE(sum(m.size), 0) AS size,
+            count(m.uid) FILTER (WHERE m.flags @> ARRAY['\\Deleted']) AS deleted,
+            COALESCE(sum(m.size) FILTER (WHERE m.flags @> ARRAY['\\Deleted']), 0) AS deleted_size`;
 
 export async function imapMailboxStatus(
   db: Queryable,
@@ -302,6 +306,8 @@ function toStatus(row: StatusRow): MailboxStatus {
     unseen: Number(row.unseen),
     size: Number(row.size),
     highestModseq: BigInt(row.highestmodseq),
+    deleted: Number(row.deleted),
+    deletedSize: Number(row.deleted_size),
   };
 }
 

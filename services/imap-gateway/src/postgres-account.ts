@@ -27,6 +27,7 @@ import {
   listMailboxEntries,
   openImapMailbox,
   openImapSnapshot,
+  quotaUsage,
   renameMailbox,
   StoreError,
   searchImapMessages,
@@ -278,6 +279,10 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
     setSubscribed: (name, subscribed) => storeResult(() => setSubscribed(pool, accountId, name, subscribed)),
     // Found and counted in one statement; undefined for a \Noselect name too.
     status: (name) => imapMailboxStatusByName(pool, accountId, name),
+    async quota() {
+      const usage = await quotaUsage(pool, accountId);
+      return { usedBytes: usage?.usedBytes ?? 0, limitBytes: usage?.quotaBytes ?? null };
+    },
     open,
     async append(name, message): Promise<AppendResult> {
       // The same description delivery stores: FETCH and SEARCH never parse again.

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { credentials, loggedIn } from './test-account.js';
+import { credentials, loggedIn, MemoryMailStore } from './test-account.js';
 
 // What a careful client found (issue 18's compliance bugs), each compared with what
 // Dovecot answers to the same command.
@@ -140,6 +140,46 @@ describe('SEARCH CHARSET with the charsets old Japanese clients send', () => {
     // A charset nobody knows is NO [BADCHARSET], with the list of those to use.
     expect(await h.say('b SEARCH CHARSET X-KLINGON TEXT a')).toMatch(
       /^b NO \[BADCHARSET \(UTF-8 US-ASCII ISO-2022-JP /,
+    );
+  });
+});
+
+describe('QUOTA (RFC 9208)', () => {
+  it('GETQUOTAROOT and GETQUOTA give STORAGE in KiB from the account; SETQUOTA is the operator’s', async () => {
+    const store = MemoryMailStore.withMessages();
+    store.quota = 100 * 1024;
+    const h = await loggedIn({}, store);
+    const used = Math.floor(store.usage() / 1024);
+    expect(await h.say('a GETQUOTAROOT INBOX')).toBe(
+      `* QUOTAROOT "INBOX" ""\r\n* QUOTA "" (STORAGE ${used} 100)\r\na OK GETQUOTAROOT completed\r\n`,
+    );
+    expect(await h.say('b GETQUOTA ""')).toBe(
+      `* QUOTA "" (STORAGE ${used} 100)\r\nb OK GETQUOTA completed\r\n`,
+    );
+    expect(await h.say('c GETQUOTA "other"')).toBe('c NO [NONEXISTENT] no such quota root\r\n');
+    expect(await h.say('d GETQUOTAROOT Nowhere')).toBe('d NO [NONEXISTENT] no such mailbox\r\n');
+    expect(await h.say('e SETQUOTA "" (STORAGE 1)')).toBe('e NO [NOPERM] quotas are set by the operator\r\n');
+    expect(await h.say('f SETQUOTA')).toBe('f BAD SETQUOTA needs a quota root and a list of limits\r\n');
+  });
+
+  it('an account without a limit has no quota root', async () => {
+    const h = await loggedIn();
+    expect(await h.say('a GETQUOTAROOT INBOX')).toBe(
+      '* QUOTAROOT "INBOX"\r\na OK GETQUOTAROOT completed\r\n',
+    );
+    expect(await h.say('b GETQUOTA ""')).toBe('b NO [NONEXISTENT] no such quota root\r\n');
+  });
+
+  it('STATUS DELETED and DELETED-STORAGE count what EXPUNGE would free', async () => {
+    const store = MemoryMailStore.withMessages();
+    const h = await loggedIn({}, store, 'INBOX');
+    await h.say('a STORE 1:2 +FLAGS.SILENT (\\Deleted)');
+    const size = store
+      .mailbox('INBOX')!
+      .messages.slice(0, 2)
+      .reduce((n, m) => n + m.raw.length, 0);
+    expect(await h.say('b STATUS INBOX (MESSAGES DELETED DELETED-STORAGE)')).toBe(
+      `* STATUS "INBOX" (MESSAGES 3 DELETED 2 DELETED-STORAGE ${Math.floor(size / 1024)})\r\nb OK STATUS completed\r\n`,
     );
   });
 });

@@ -27,6 +27,7 @@ export { type MailboxState, SharedMailboxStates, type StateSharing } from './mai
 export { formatInternalDate, imapAString, imapString, parseInternalDate } from './response.js';
 export { type ImapAction, type ImapSend, ImapSession, type ImapState } from './session.js';
 export type {
+  AccountQuota,
   AppendResult,
   CopyResult,
   FetchedMessage,

@@ -95,6 +95,16 @@ export interface MailboxStatus {
   readonly unseen: number;
   readonly size: number;
   readonly highestModseq: bigint;
+  /** Messages with \Deleted, and their size: what EXPUNGE would free (RFC 9208 §4.2). */
+  readonly deleted: number;
+  readonly deletedSize: number;
+}
+
+/** The account's one quota root (RFC 9208): what it holds against what it may. */
+export interface AccountQuota {
+  readonly usedBytes: number;
+  /** null: the account has no limit. */
+  readonly limitBytes: number | null;
 }
 
 export interface MessageState {
@@ -221,6 +231,8 @@ export interface ImapAccount {
   renameMailbox(from: string, to: string): Promise<MailboxOperationResult>;
   setSubscribed(name: string, subscribed: boolean): Promise<MailboxOperationResult>;
   status(name: string): Promise<MailboxStatus | undefined>;
+  /** The account's storage and its limit (GETQUOTA, GETQUOTAROOT). */
+  quota(): Promise<AccountQuota>;
   /** Opens a mailbox for SELECT (readOnly false claims \Recent) or EXAMINE. */
   open(name: string, readOnly: boolean): Promise<OpenMailbox | undefined>;
   append(

@@ -1,4 +1,5 @@
 import type {
+  AccountQuota,
   AppendResult,
   ImapAccount,
   MailboxInfo,
@@ -141,7 +142,15 @@ export class MemoryAccount implements ImapAccount {
       unseen: mailbox.messages.filter((m) => !m.flags.includes('\\Seen')).length,
       size: mailbox.messages.reduce((n, m) => n + m.raw.length, 0),
       highestModseq: mailbox.highestModseq,
+      deleted: mailbox.messages.filter((m) => m.flags.includes('\\Deleted')).length,
+      deletedSize: mailbox.messages
+        .filter((m) => m.flags.includes('\\Deleted'))
+        .reduce((n, m) => n + m.raw.length, 0),
     };
+  }
+
+  async quota(): Promise<AccountQuota> {
+    return { usedBytes: this.store.usage(), limitBytes: this.store.quota ?? null };
   }
 
   async open(name: string, readOnly: boolean): Promise<OpenMailbox | undefined> {

@@ -35,12 +35,14 @@ describe('the IMAP command table', () => {
       expect(IMAP_METRIC_LABELS.has(`UID ${name}`)).toBe(uid === true);
     }
     expect([...IMAP_COMMAND_NAMES].sort()).toEqual([...IMAP_COMMANDS.map((c) => c.name), 'UID'].sort());
-    // What the service counted before the table existed, and nothing more.
+    // What the service counted before the table existed, and the commands added since.
     expect([...IMAP_METRIC_LABELS].sort()).toEqual(
       [
         'CAPABILITY NOOP LOGOUT STARTTLS AUTHENTICATE LOGIN ENABLE ID NAMESPACE SELECT EXAMINE CREATE DELETE',
         'RENAME SUBSCRIBE UNSUBSCRIBE LIST LSUB STATUS APPEND CHECK CLOSE UNSELECT EXPUNGE SEARCH FETCH STORE',
         'COPY MOVE IDLE INVALID',
+        // QUOTA (RFC 9208, issue 18).
+        'GETQUOTA GETQUOTAROOT SETQUOTA',
       ]
         .join(' ')
         .split(' ')
@@ -54,8 +56,8 @@ describe('the IMAP command table', () => {
       'IMAP4rev1 IMAP4rev2 LITERAL- SASL-IR ID ENABLE IDLE STARTTLS LOGINDISABLED AUTH=SCRAM-SHA-256',
     );
     expect(capabilityList(view('authenticated')).join(' ')).toBe(
-      'IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN ' +
-        'SPECIAL-USE ESEARCH BINARY APPENDLIMIT=10000 UTF8=ACCEPT',
+      'IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE STATUS=SIZE UNSELECT UIDPLUS MOVE CHILDREN ' +
+        'SPECIAL-USE ESEARCH BINARY APPENDLIMIT=10000 UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE',
     );
   });
 

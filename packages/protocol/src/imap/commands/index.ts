@@ -24,6 +24,7 @@ import { login } from './login.js';
 import { logout } from './logout.js';
 import { namespace } from './namespace.js';
 import { check, noop } from './noop.js';
+import { getquota, getquotaroot, setquota } from './quota.js';
 import { rename } from './rename.js';
 import { search } from './search.js';
 import { examine, select } from './select.js';
@@ -63,4 +64,7 @@ export const IMAP_COMMANDS: readonly ImapCommandEntry[] = [
   append,
   enable,
   idle,
+  getquota,
+  getquotaroot,
+  setquota,
 ];

@@ -1,4 +1,5 @@
-// STATUS data items (RFC 3501 §6.3.10, RFC 9051 §6.3.11 SIZE, RFC 7162 HIGHESTMODSEQ), for
+// STATUS data items (RFC 3501 §6.3.10, RFC 9051 §6.3.11 SIZE, RFC 7162 HIGHESTMODSEQ, RFC
+// 9208 §4.2 DELETED and DELETED-STORAGE), for
 // STATUS and LIST-STATUS (RFC 5819).
 
 import type { MailboxStatus } from '../session-types.js';
@@ -11,6 +12,8 @@ export const STATUS_ITEMS: ReadonlySet<string> = new Set([
   'UNSEEN',
   'SIZE',
   'HIGHESTMODSEQ',
+  'DELETED',
+  'DELETED-STORAGE',
 ]);
 
 export function formatStatus(status: MailboxStatus, items: readonly string[]): string {
@@ -22,6 +25,9 @@ export function formatStatus(status: MailboxStatus, items: readonly string[]): s
     UNSEEN: String(status.unseen),
     SIZE: String(status.size),
     HIGHESTMODSEQ: String(status.highestModseq),
+    // RFC 9208 §4.2: DELETED-STORAGE in units of 1024 octets, as the STORAGE resource.
+    DELETED: String(status.deleted),
+    'DELETED-STORAGE': String(Math.floor(status.deletedSize / 1024)),
   };
   return items
     .filter((item) => values[item] !== undefined)

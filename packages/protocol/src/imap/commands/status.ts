@@ -8,6 +8,8 @@ import { formatStatus, STATUS_ITEMS } from './status-items.js';
 export const status = defineCommand({
   name: 'STATUS',
   states: LOGGED_IN,
+  // RFC 8438; IMAP4rev2 has SIZE too.
+  capabilities: (view) => ({ now: view.state === 'not-authenticated' ? [] : ['STATUS=SIZE'] }),
   parse(args): { mailbox: ImapToken; items: string[] } | ImapReply {
     if (args.length !== 2 || args[1]?.type !== 'list' || args[1].items.length === 0) {
       return bad('STATUS needs a mailbox and a list of items');
