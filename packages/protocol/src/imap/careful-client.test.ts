@@ -183,3 +183,51 @@ describe('QUOTA (RFC 9208)', () => {
     );
   });
 });
+
+describe('LIST-EXTENDED (RFC 5258) and LIST-STATUS (RFC 5819)', () => {
+  async function tree() {
+    const h = await loggedIn();
+    // a/b/c subscribed; a, a/b and x not.
+    await h.say(
+      'c1 CREATE a/b/c',
+      'c2 CREATE x',
+      'u1 UNSUBSCRIBE a',
+      'u2 UNSUBSCRIBE a/b',
+      'u3 UNSUBSCRIBE x',
+    );
+    return h;
+  }
+
+  it('RECURSIVEMATCH lists a parent of a subscribed mailbox the pattern does not reach, with CHILDINFO', async () => {
+    const h = await tree();
+    const answer = await h.say('a LIST (SUBSCRIBED RECURSIVEMATCH) "" %');
+    expect(answer).toContain('* LIST (\\HasChildren) "/" "a" ("CHILDINFO" ("SUBSCRIBED"))\r\n');
+    expect(answer).not.toContain('"x"');
+    expect(await h.say('b LIST (SUBSCRIBED REMOTE RECURSIVEMATCH) "" a/%')).toBe(
+      '* LIST (\\HasChildren) "/" "a/b" ("CHILDINFO" ("SUBSCRIBED"))\r\nb OK LIST completed\r\n',
+    );
+    // Without RECURSIVEMATCH, only what is itself subscribed.
+    expect(await h.say('c LIST (SUBSCRIBED) "" a/%')).toBe('c OK LIST completed\r\n');
+  });
+
+  it('refuses RECURSIVEMATCH alone or with REMOTE only, and unknown options and status items', async () => {
+    const h = await tree();
+    expect(await h.say('a LIST (RECURSIVEMATCH) "" %')).toBe('a BAD RECURSIVEMATCH needs another option\r\n');
+    expect(await h.say('b LIST (RECURSIVEMATCH REMOTE) "" %')).toBe(
+      'b BAD RECURSIVEMATCH needs another option\r\n',
+    );
+    expect(await h.say('c LIST (FROB) "" %')).toBe('c BAD unsupported selection option FROB\r\n');
+    expect(await h.say('d LIST "" % RETURN (FROB)')).toBe('d BAD unsupported return option FROB\r\n');
+    expect(await h.say('e LIST "" % RETURN (STATUS (FROB))')).toBe('e BAD unknown status item\r\n');
+    expect(await h.say('f LIST "" % RETURN (STATUS ())')).toBe('f BAD STATUS needs items\r\n');
+  });
+
+  it('LIST-STATUS gives STATUS after each selectable mailbox, none for a \\Noselect one; several patterns at once', async () => {
+    const h = await tree();
+    expect(await h.say('a DELETE a')).toBe('a OK command completed\r\n');
+    expect(await h.say('b LIST "" ("a" "x") RETURN (STATUS (MESSAGES UIDNEXT))')).toBe(
+      '* LIST (\\Noselect \\HasChildren) "/" "a"\r\n' +
+        '* LIST (\\HasNoChildren) "/" "x"\r\n* STATUS "x" (MESSAGES 0 UIDNEXT 1)\r\nb OK LIST completed\r\n',
+    );
+  });
+});

@@ -15,10 +15,11 @@ import {
   ok,
 } from './command-spec.js';
 import { astringArgument, wireName } from './mailbox-arguments.js';
-import { formatStatus } from './status-items.js';
+import { formatStatus, STATUS_ITEMS } from './status-items.js';
 
 const DELIMITER = MAILBOX_DELIMITER;
 const SELECTION_OPTIONS = ['SUBSCRIBED', 'REMOTE', 'RECURSIVEMATCH', 'SPECIAL-USE'];
+const RETURN_OPTIONS = ['SUBSCRIBED', 'CHILDREN', 'SPECIAL-USE', 'STATUS'];
 
 interface ListRequest {
   readonly selection: ReadonlySet<string>;
@@ -35,7 +36,10 @@ function listCommand(command: 'LIST' | 'LSUB') {
     states: LOGGED_IN,
     ...(!lsub && {
       capabilities: (view) => ({
-        now: view.state === 'not-authenticated' ? [] : ['CHILDREN', 'SPECIAL-USE'],
+        now:
+          view.state === 'not-authenticated'
+            ? []
+            : ['CHILDREN', 'SPECIAL-USE', 'LIST-EXTENDED', 'LIST-STATUS'],
       }),
     }),
     parse(args) {
@@ -80,15 +84,26 @@ function listCommand(command: 'LIST' | 'LSUB') {
           returns.add(option);
           if (option === 'STATUS') {
             const next = items[++i];
-            if (next?.type !== 'list') return bad('STATUS needs items');
-            statusItems = next.items.map((s) => (s.type === 'atom' ? s.value.toUpperCase() : ''));
+            if (next?.type !== 'list' || next.items.length === 0) return bad('STATUS needs items');
+            statusItems = [];
+            for (const s of next.items) {
+              if (s.type !== 'atom' || !STATUS_ITEMS.has(s.value.toUpperCase()))
+                return bad('unknown status item');
+              statusItems.push(s.value.toUpperCase());
+            }
+          } else if (!RETURN_OPTIONS.includes(option)) {
+            return bad(`unsupported return option ${option}`);
           }
         }
       }
       for (const option of selection) {
         if (!SELECTION_OPTIONS.includes(option)) return bad(`unsupported selection option ${option}`);
       }
-      if (selection.has('RECURSIVEMATCH') && selection.size === 1)
+      // RFC 5258 §3: never alone, nor with REMOTE only.
+      if (
+        selection.has('RECURSIVEMATCH') &&
+        [...selection].every((option) => option === 'RECURSIVEMATCH' || option === 'REMOTE')
+      )
         return bad('RECURSIVEMATCH needs another option');
       return { selection, returns, statusItems, reference, patterns };
     },
@@ -125,6 +140,15 @@ async function list(request: ListRequest, context: ImapContext, _form: CommandFo
   const sorted = [...shown].sort((a, b) =>
     a === 'INBOX' ? -1 : b === 'INBOX' ? 1 : a < b ? -1 : a > b ? 1 : 0,
   );
+  // Whether a name meets the selection options (LIST-EXTENDED); every name does without them.
+  const selected = (info: MailboxInfo | undefined): boolean =>
+    (!selection.has('SUBSCRIBED') || (info?.subscribed ?? false)) &&
+    (!selection.has('SPECIAL-USE') || (!!info?.specialUse && !info.nonexistent));
+  const recursive = selection.has('RECURSIVEMATCH');
+  const childInfoValues = ['SUBSCRIBED', 'SPECIAL-USE']
+    .filter((option) => selection.has(option))
+    .map((option) => `"${option}"`)
+    .join(' ');
   const lines: string[] = [];
   for (const name of sorted) {
     if (!matchers.some((match) => match(name))) continue;
@@ -137,8 +161,12 @@ async function list(request: ListRequest, context: ImapContext, _form: CommandFo
       lines.push(`* LSUB (\\Noselect) "${DELIMITER}" ${wireName(name, utf8)}\r\n`);
       continue;
     }
-    if (selection.has('SUBSCRIBED') && !subscribed) continue;
-    if (selection.has('SPECIAL-USE') && !info?.specialUse) continue;
+    const chosen = selected(info);
+    // RECURSIVEMATCH (RFC 5258 §3.5): a name the pattern matches is listed, with CHILDINFO,
+    // when a mailbox below it meets the selection, whether or not the pattern reaches it.
+    const childInfo =
+      recursive && [...shown].some((n) => n.startsWith(`${name}${DELIMITER}`) && selected(byName.get(n)));
+    if (!chosen && !childInfo) continue;
     const attributes: string[] = [];
     if (!info || info.nonexistent) {
       // LSUB of a subscribed name with no mailbox: no attributes, as Dovecot answers.
@@ -157,7 +185,8 @@ async function list(request: ListRequest, context: ImapContext, _form: CommandFo
     }
     if (subscribed && (selection.has('SUBSCRIBED') || returns.has('SUBSCRIBED')))
       attributes.push('\\Subscribed');
-    lines.push(`* ${command} (${attributes.join(' ')}) "${DELIMITER}" ${wireName(name, utf8)}\r\n`);
+    const extra = childInfo ? ` ("CHILDINFO" (${childInfoValues}))` : '';
+    lines.push(`* ${command} (${attributes.join(' ')}) "${DELIMITER}" ${wireName(name, utf8)}${extra}\r\n`);
     if (statusItems && info && !info.noselect && !info.nonexistent) {
       const status = await context.account.status(name);
       if (status) lines.push(`* STATUS ${wireName(name, utf8)} (${formatStatus(status, statusItems)})\r\n`);
