@@ -71,7 +71,8 @@ export async function createMailbox(
     const result = await db.query<MailboxRow>(
       `WITH made AS (
          INSERT INTO mailboxes (account_id, name, special_use) VALUES ($1, $2, $3)
-         ON CONFLICT (account_id, name) DO UPDATE SET noselect = false, highestmodseq = mailboxes.highestmodseq + 1
+         ON CONFLICT (account_id, name) DO UPDATE SET noselect = false, highestmodseq = mailboxes.highestmodseq + 1,
+                special_use = COALESCE(EXCLUDED.special_use, mailboxes.special_use)
           WHERE mailboxes.noselect
          RETURNING ${MAILBOX_TABLE_COLUMNS}
        ), subscribed AS (

@@ -231,3 +231,26 @@ describe('LIST-EXTENDED (RFC 5258) and LIST-STATUS (RFC 5819)', () => {
     );
   });
 });
+
+describe('CREATE-SPECIAL-USE (RFC 6154 §3)', () => {
+  it('creates a mailbox with its special use, listed by LIST and LIST (SPECIAL-USE)', async () => {
+    const h = await loggedIn();
+    expect(await h.say('a CREATE Old/Mail (USE (\\Archive))')).toBe('a OK CREATE completed\r\n');
+    expect(await h.say('b LIST (SPECIAL-USE) "" Old/*')).toBe(
+      '* LIST (\\HasNoChildren \\Archive) "/" "Old/Mail"\r\nb OK LIST completed\r\n',
+    );
+    // The superior made on the way has none.
+    expect(await h.say('c LIST "" Old')).toBe('* LIST (\\HasChildren) "/" "Old"\r\nc OK LIST completed\r\n');
+  });
+
+  it('refuses a use it cannot give with NO [USEATTR], creating nothing; bad syntax is BAD', async () => {
+    const h = await loggedIn();
+    const useattr = /^. NO \[USEATTR\] /;
+    expect(await h.say('a CREATE v (USE (\\All))')).toMatch(useattr);
+    expect(await h.say('b CREATE v (USE (\\Frob))')).toMatch(/^b NO \[USEATTR\] /);
+    expect(await h.say('c CREATE v (USE (\\Sent \\Trash))')).toMatch(/^c NO \[USEATTR\] /);
+    expect(await h.say('d LIST "" v')).toBe('d OK LIST completed\r\n');
+    expect(await h.say('e CREATE v (FROB (\\Sent))')).toBe('e BAD CREATE takes only (USE (attributes))\r\n');
+    expect(await h.say('f CREATE v (USE Sent)')).toBe('f BAD CREATE takes only (USE (attributes))\r\n');
+  });
+});

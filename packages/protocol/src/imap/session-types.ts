@@ -226,7 +226,8 @@ export type MailboxOperationResult = 'ok' | 'nonexistent' | 'exists' | 'invalid'
 export interface ImapAccount {
   readonly address: string;
   listMailboxes(): Promise<readonly MailboxInfo[]>;
-  createMailbox(name: string): Promise<MailboxOperationResult>;
+  /** CREATE; `specialUse` from CREATE-SPECIAL-USE (RFC 6154 §3). */
+  createMailbox(name: string, specialUse?: SpecialUseAttribute): Promise<MailboxOperationResult>;
   deleteMailbox(name: string): Promise<MailboxOperationResult>;
   renameMailbox(from: string, to: string): Promise<MailboxOperationResult>;
   setSubscribed(name: string, subscribed: boolean): Promise<MailboxOperationResult>;

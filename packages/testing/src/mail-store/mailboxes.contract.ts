@@ -182,6 +182,19 @@ export function describeMailboxContract(newUser: NewMailUser): void {
       expect(await account.setSubscribed('Kept', true)).toBe('nonexistent');
     });
 
+    it('creates a mailbox with a special use (CREATE-SPECIAL-USE), also over a \\Noselect name', async () => {
+      const account = await (await newUser()).session();
+      expect(await account.createMailbox('Old', '\\Archive')).toBe('ok');
+      expect((await account.listMailboxes()).find((m) => m.name === 'Old')?.specialUse).toBe('\\Archive');
+      expect(await account.createMailbox('P')).toBe('ok');
+      expect(await account.createMailbox('P/C')).toBe('ok');
+      expect(await account.deleteMailbox('P')).toBe('ok');
+      expect(await account.createMailbox('P', '\\Drafts')).toBe('ok');
+      expect((await account.listMailboxes()).find((m) => m.name === 'P')).toMatchObject({
+        specialUse: '\\Drafts',
+      });
+    });
+
     it('moves subscriptions with RENAME, children too', async () => {
       const account = await (await newUser()).session();
       expect(await account.createMailbox('Work')).toBe('ok');

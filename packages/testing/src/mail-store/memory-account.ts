@@ -6,6 +6,7 @@ import type {
   MailboxOperationResult,
   MailboxStatus,
   OpenMailbox,
+  SpecialUseAttribute,
 } from '@tegami/protocol';
 import { insertMessage, type MemoryMailboxes, removeMessages } from './memory-mailbox.js';
 import { MemoryOpenMailbox } from './memory-open-mailbox.js';
@@ -38,18 +39,19 @@ export class MemoryAccount implements ImapAccount {
     return infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  async createMailbox(nameInput: string): Promise<MailboxOperationResult> {
+  async createMailbox(nameInput: string, specialUse?: SpecialUseAttribute): Promise<MailboxOperationResult> {
     if (!creatableName(nameInput)) return 'invalid';
     const name = storedName(nameInput);
     const existing = this.store.mailbox(name);
     if (existing?.noselect) {
       // A \Noselect name left by DELETE becomes a mailbox again, its UIDs going on.
       existing.noselect = false;
+      if (specialUse) existing.specialUse = specialUse;
       existing.highestModseq++;
       return 'ok';
     }
     if (existing) return 'exists';
-    this.store.create(name);
+    this.store.create(name, specialUse ?? null);
     return 'ok';
   }
 
