@@ -253,7 +253,8 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
         ...(m.nonexistent && { nonexistent: true }),
       }));
     },
-    createMailbox: (name, specialUse) => storeResult(() => createMailbox(pool, accountId, name, specialUse ?? null)),
+    createMailbox: (name, specialUse) =>
+      storeResult(() => createMailbox(pool, accountId, name, specialUse ?? null)),
     async deleteMailbox(name) {
       const deleted = await deleteMailbox(pool, accountId, name);
       if (typeof deleted === 'string') return deleted;
