@@ -254,3 +254,22 @@ describe('CREATE-SPECIAL-USE (RFC 6154 §3)', () => {
     expect(await h.say('f CREATE v (USE Sent)')).toBe('f BAD CREATE takes only (USE (attributes))\r\n');
   });
 });
+
+describe('SEARCHRES (RFC 5182)', () => {
+  it('SAVE with MIN or MAX alone keeps only those; with ALL or COUNT every match; SAVE alone returns nothing', async () => {
+    const h = await loggedIn({}, undefined, 'INBOX');
+    expect(await h.say('a SEARCH RETURN (SAVE MIN MAX) ALL')).toBe(
+      '* ESEARCH (TAG "a") MIN 1 MAX 3\r\na OK SEARCH completed\r\n',
+    );
+    expect(await h.say('b SEARCH $')).toBe('* SEARCH 1 3\r\nb OK SEARCH completed\r\n');
+    expect(await h.say('c SEARCH RETURN (SAVE MIN COUNT) ALL')).toBe(
+      '* ESEARCH (TAG "c") MIN 1 COUNT 3\r\nc OK SEARCH completed\r\n',
+    );
+    expect(await h.say('d SEARCH $')).toBe('* SEARCH 1 2 3\r\nd OK SEARCH completed\r\n');
+    expect(await h.say('e SEARCH RETURN (SAVE) 2')).toBe('e OK SEARCH completed\r\n');
+    expect(await h.say('f FETCH $ (UID)')).toBe('* 2 FETCH (UID 2)\r\nf OK FETCH completed\r\n');
+    // A SEARCH that is not even valid changes nothing, as Dovecot answers.
+    expect(await h.say('g SEARCH RETURN (SAVE) FROB')).toBe('g BAD unknown search key FROB\r\n');
+    expect(await h.say('h FETCH $ (UID)')).toBe('* 2 FETCH (UID 2)\r\nh OK FETCH completed\r\n');
+  });
+});

@@ -16,7 +16,7 @@ export const search = defineCommand({
   states: SELECTED,
   uid: true,
   holdsExpunges: true,
-  capabilities: (view) => ({ now: view.state === 'not-authenticated' ? [] : ['ESEARCH'] }),
+  capabilities: (view) => ({ now: view.state === 'not-authenticated' ? [] : ['ESEARCH', 'SEARCHRES'] }),
   parse(args) {
     let at = 0;
     let returns: Set<string> | undefined;
@@ -76,11 +76,26 @@ export const search = defineCommand({
       if (options.has('MAX') && numbers.length > 0) parts.push(`MAX ${numbers.at(-1)}`);
       if (options.has('ALL') && numbers.length > 0) parts.push(`ALL ${formatSequenceSet(numbers)}`);
       if (options.has('COUNT')) parts.push(`COUNT ${numbers.length}`);
-      if (options.has('SAVE')) context.savedResult = matched;
-      await context.write(`* ESEARCH ${parts.join(' ')}\r\n`);
+      if (options.has('SAVE')) context.savedResult = savedPart(matched, options);
+      // RETURN (SAVE) alone asks for nothing to be returned (RFC 5182 §2.1): no ESEARCH.
+      if (!(options.size === 1 && options.has('SAVE')))
+        await context.write(`* ESEARCH ${parts.join(' ')}\r\n`);
     } else {
       await context.write(`* SEARCH${numbers.map((n) => ` ${n}`).join('')}\r\n`);
     }
     return ok(`${uid ? 'UID SEARCH' : 'SEARCH'} completed`);
   },
 });
+
+/**
+ * What SAVE keeps (RFC 5182 §2.4): with MIN or MAX and neither ALL nor COUNT, only those
+ * ends; otherwise every match. UIDs, ascending.
+ */
+function savedPart(matched: readonly number[], options: ReadonlySet<string>): number[] {
+  const endsOnly = (options.has('MIN') || options.has('MAX')) && !options.has('ALL') && !options.has('COUNT');
+  if (!endsOnly || matched.length === 0) return [...matched];
+  const ends = new Set<number>();
+  if (options.has('MIN')) ends.add(matched[0]!);
+  if (options.has('MAX')) ends.add(matched.at(-1)!);
+  return [...ends].sort((a, b) => a - b);
+}
