@@ -49,6 +49,10 @@ export function compileSearch(node: SearchNode, params: unknown[]): string {
       }
       case 'size':
         return `m.size ${n.compare === 'larger' ? '>' : '<'} ${param(n.size)}::bigint`;
+      case 'age': {
+        const since = `now() - make_interval(secs => ${param(n.seconds)}::double precision)`;
+        return n.compare === 'older' ? `m.internal_date < ${since}` : `m.internal_date >= ${since}`;
+      }
       case 'header':
         return `EXISTS (SELECT 1 FROM jsonb_array_elements(COALESCE(m.metadata->'searchHeaders', '[]'::jsonb)) h
                  WHERE h->>'name' = ${param(n.name)} AND strpos(h->>'value', ${param(n.value)}) > 0)`;

@@ -273,3 +273,16 @@ describe('SEARCHRES (RFC 5182)', () => {
     expect(await h.say('h FETCH $ (UID)')).toBe('* 2 FETCH (UID 2)\r\nh OK FETCH completed\r\n');
   });
 });
+
+describe('WITHIN (RFC 5032)', () => {
+  it('reads OLDER and YOUNGER with an interval of 1 to 2^32 - 1 seconds', async () => {
+    const h = await loggedIn({}, undefined, 'INBOX');
+    // The fixture's messages were stored on 2025-06-01.
+    expect(await h.say('a SEARCH OLDER 60')).toBe('* SEARCH 1 2 3\r\na OK SEARCH completed\r\n');
+    expect(await h.say('b SEARCH YOUNGER 60')).toBe('* SEARCH\r\nb OK SEARCH completed\r\n');
+    expect(await h.say('c SEARCH OLDER 0')).toBe('c BAD interval expected (1 to 4294967295 seconds)\r\n');
+    expect(await h.say('d SEARCH YOUNGER 4294967296')).toBe(
+      'd BAD interval expected (1 to 4294967295 seconds)\r\n',
+    );
+  });
+});

@@ -8,7 +8,14 @@ import { normaliseForSearch } from '../mime/search-text.js';
 import type { ImapToken } from './command-reader.js';
 import { parseSearchDate } from './response.js';
 import type { SearchNode } from './session-types.js';
-import { astringText, clampToSafe, ImapSyntaxError, isAtom, parseNumber64 } from './wire-values.js';
+import {
+  astringText,
+  clampToSafe,
+  ImapSyntaxError,
+  isAtom,
+  parseNumber,
+  parseNumber64,
+} from './wire-values.js';
 
 export interface SearchContext {
   /** A sequence set (`uid` false) or UID set as the UIDs it names now; undefined if invalid. */
@@ -207,6 +214,14 @@ function parseKey(reader: TokenCursor, context: SearchContext, depth: number): S
     case 'LARGER':
     case 'SMALLER':
       return { op: 'size', compare: key === 'LARGER' ? 'larger' : 'smaller', size: reader.size() };
+    case 'OLDER':
+    case 'YOUNGER': {
+      // WITHIN (RFC 5032): interval = nz-number of seconds.
+      const seconds = parseNumber(reader.atom());
+      if (seconds === undefined || seconds === 0)
+        throw new SearchSyntaxError('interval expected (1 to 4294967295 seconds)');
+      return { op: 'age', compare: key === 'OLDER' ? 'older' : 'younger', seconds };
+    }
     case 'NOT':
       return { op: 'not', node: parseKey(reader, context, depth + 1) };
     case 'OR':

@@ -205,6 +205,8 @@ export type SearchNode =
       readonly day: Date;
     }
   | { readonly op: 'size'; readonly compare: 'larger' | 'smaller'; readonly size: number }
+  /** WITHIN (RFC 5032): the internal date more than (older) or at most (younger) this many seconds ago. */
+  | { readonly op: 'age'; readonly compare: 'older' | 'younger'; readonly seconds: number }
   /** Header field contains the value (normalised for search); '' matches any message with the field. */
   | { readonly op: 'header'; readonly name: string; readonly value: string }
   | { readonly op: 'text'; readonly where: 'body' | 'text'; readonly value: string }

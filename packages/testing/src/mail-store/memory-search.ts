@@ -39,6 +39,10 @@ export function matches(node: SearchNode, m: MemoryMessage): boolean {
     }
     case 'size':
       return node.compare === 'larger' ? m.raw.length > node.size : m.raw.length < node.size;
+    case 'age': {
+      const since = Date.now() - node.seconds * 1000;
+      return node.compare === 'older' ? m.internalDate.getTime() < since : m.internalDate.getTime() >= since;
+    }
     case 'header':
       return (m.metadata.searchHeaders ?? []).some(
         (h) => h.name === node.name && h.value.includes(node.value),

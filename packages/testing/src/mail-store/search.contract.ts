@@ -85,6 +85,18 @@ export function describeSearchContract(newUser: NewMailUser): void {
       ).toEqual([2]);
     });
 
+    it('matches by the internal date relative to now (WITHIN, RFC 5032)', async () => {
+      const account = await (await newUser()).session();
+      const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);
+      await account.append('INBOX', { raw: mail(1), flags: [], internalDate: hoursAgo(48) });
+      await account.append('INBOX', { raw: mail(2), flags: [], internalDate: hoursAgo(2) });
+      const inbox = await openOrFail(account, 'INBOX', true);
+      expect(await inbox.search({ op: 'age', compare: 'older', seconds: 86_400 })).toEqual([1]);
+      expect(await inbox.search({ op: 'age', compare: 'younger', seconds: 86_400 })).toEqual([2]);
+      expect(await inbox.search({ op: 'age', compare: 'younger', seconds: 60 })).toEqual([]);
+      expect(await inbox.search({ op: 'age', compare: 'older', seconds: 4_294_967_295 })).toEqual([]);
+    });
+
     it('matches header fields and text after a STORE by MODSEQ', async () => {
       const account = await (await newUser()).session();
       await appendAll(account, 'INBOX', [

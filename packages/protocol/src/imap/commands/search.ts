@@ -16,7 +16,9 @@ export const search = defineCommand({
   states: SELECTED,
   uid: true,
   holdsExpunges: true,
-  capabilities: (view) => ({ now: view.state === 'not-authenticated' ? [] : ['ESEARCH', 'SEARCHRES'] }),
+  capabilities: (view) => ({
+    now: view.state === 'not-authenticated' ? [] : ['ESEARCH', 'SEARCHRES', 'WITHIN'],
+  }),
   parse(args) {
     let at = 0;
     let returns: Set<string> | undefined;
