@@ -110,6 +110,11 @@ export class SessionDeadlines {
     this.loginBy = undefined;
   }
 
+  /** Logged out without closing (IMAP UNAUTHENTICATE): the login deadline runs again from now. */
+  loggedOut(): void {
+    this.loginBy = this.limits ? this.now() + this.limits.loginMs : undefined;
+  }
+
   /** The earliest deadline that stands now, and what it is for, in words for the goodbye. */
   next(): { readonly at: number; readonly reason: DeadlineReason; readonly why: string } | undefined {
     const limits = this.limits;

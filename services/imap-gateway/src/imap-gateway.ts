@@ -177,6 +177,13 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
       refused: (user) => logThrottledLogin(deps.logger, { client: address, protocol: 'imap', user }),
       error: (err) => deps.logger.warn({ err }, 'could not record a login attempt'),
     });
+    const releaseUserSlot = () => {
+      if (userSlot === undefined) return;
+      const left = (perUser.get(userSlot) ?? 1) - 1;
+      if (left <= 0) perUser.delete(userSlot);
+      else perUser.set(userSlot, left);
+      userSlot = undefined;
+    };
     const session = new ImapSession(
       {
         hostname: deps.hostname,
@@ -232,6 +239,8 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
           deps.logger.warn({ err, command, client: address }, 'IMAP command failed');
         },
         commandDone: (command, status, seconds) => metrics.commands.observe(command, status, seconds),
+        // UNAUTHENTICATE: the user's connection slot is free again.
+        loggedOut: () => releaseUserSlot(),
         authSucceeded(identity) {
           abuse.forgiveAuth(address);
           metrics.logins.inc({ result: 'ok' });
@@ -246,11 +255,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
       session,
       closed() {
         session.end();
-        if (userSlot !== undefined) {
-          const left = (perUser.get(userSlot) ?? 1) - 1;
-          if (left <= 0) perUser.delete(userSlot);
-          else perUser.set(userSlot, left);
-        }
+        releaseUserSlot();
         metrics.active.dec();
         sessions.delete(connection);
       },

@@ -450,6 +450,24 @@ describe('imap-gateway limits', () => {
     for (const c of clients) c.close();
   });
 
+  it("frees the user's session slot on UNAUTHENTICATE (RFC 8437), and lets the connection log in as another", async () => {
+    const strict = await startGateway({ maxConnectionsPerUser: 1 });
+    const first = await LineClient.connect(strict.ports.imap!);
+    await first.readLine();
+    expect(await say(first, 'a LOGIN alice@example.test alice-password')).toMatch(/^a OK/);
+    const second = await LineClient.connect(strict.ports.imap!);
+    await second.readLine();
+    expect(await say(second, 'b LOGIN alice@example.test alice-password')).toBe(
+      'b NO [LIMIT] too many sessions of this user at once',
+    );
+    expect(await say(first, 'c UNAUTHENTICATE')).toBe('c OK UNAUTHENTICATE completed');
+    expect(await say(second, 'd LOGIN alice@example.test alice-password')).toMatch(/^d OK/);
+    expect(await say(first, 'e LOGIN mallory@example.test mallory-password')).toMatch(/^e OK/);
+    expect(await say(first, 'f SELECT INBOX')).toMatch(/^f OK \[READ-WRITE\]/);
+    first.close();
+    second.close();
+  });
+
   it('slows failed logins from one address across connections, then shows it the door', async () => {
     const guarded = await startGateway({
       abuseLimits: {

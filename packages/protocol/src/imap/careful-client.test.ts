@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { credentials, loggedIn, MemoryMailStore } from './test-account.js';
+import { credentials, loggedIn, MemoryMailStore, PASSWORD, startImap, USER } from './test-account.js';
 
 // What a careful client found (issue 18's compliance bugs), each compared with what
 // Dovecot answers to the same command.
@@ -284,5 +284,35 @@ describe('WITHIN (RFC 5032)', () => {
     expect(await h.say('d SEARCH YOUNGER 4294967296')).toBe(
       'd BAD interval expected (1 to 4294967295 seconds)\r\n',
     );
+  });
+});
+
+describe('UNAUTHENTICATE (RFC 8437)', () => {
+  it('goes back to not authenticated: mailbox closed without expunging, ENABLE undone, another user may log in', async () => {
+    const loggedOut: string[] = [];
+    const store = MemoryMailStore.withMessages();
+    const h = startImap({}, store, { loggedOut: (identity) => loggedOut.push(identity.address) });
+    await h.say(
+      `a LOGIN ${USER} ${PASSWORD}`,
+      'b ENABLE IMAP4rev2',
+      'c SELECT INBOX',
+      'd STORE 1 +FLAGS.SILENT (\\Deleted)',
+    );
+    expect(await h.say('e UNAUTHENTICATE')).toBe('e OK UNAUTHENTICATE completed\r\n');
+    expect(h.session.state).toBe('not-authenticated');
+    expect(loggedOut).toEqual([USER]);
+    expect(h.accounts[0]!.closed).toBe(true);
+    // Not expunged, as CLOSE would have.
+    expect(store.mailbox('INBOX')!.messages).toHaveLength(3);
+    expect(await h.say('f SELECT INBOX')).toBe('f BAD log in first\r\n');
+    expect(await h.say('g CAPABILITY')).toMatch(/^\* CAPABILITY .*LITERAL- /);
+    expect(await h.say(`h LOGIN ${USER} ${PASSWORD}`)).toMatch(/^h OK /);
+    // IMAP4rev2 is no longer enabled: SELECT answers as IMAP4rev1 does (RECENT).
+    expect(await h.say('i SELECT INBOX')).toContain('* 0 RECENT\r\n');
+  });
+
+  it('is only for a logged-in session', async () => {
+    const h = startImap();
+    expect(await h.say('a UNAUTHENTICATE')).toBe('a BAD log in first\r\n');
   });
 });

@@ -50,6 +50,8 @@ export interface ImapHooks {
   /** For the service's growing delay after failures. */
   authFailed?(mechanism: string): Promise<void> | void;
   authSucceeded?(identity: SaslIdentity, mechanism: string): void;
+  /** The session logged out and stays open (UNAUTHENTICATE): the account it had is closed. */
+  loggedOut?(identity: SaslIdentity): void;
   /** A command failed on storage trouble (answered `NO [SERVERBUG]`): for the log. */
   commandFailed?(command: string, err: unknown): void;
   /**

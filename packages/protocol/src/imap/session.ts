@@ -344,6 +344,28 @@ export class ImapSession implements ImapContext {
     return 'ok';
   }
 
+  logOut(): void {
+    const identity = this.identity;
+    this.select(undefined);
+    this.accountHandle?.close();
+    this.accountHandle = undefined;
+    this.identity = undefined;
+    this.state = 'not-authenticated';
+    // RFC 8437 §3: everything the session set up since it connected is undone, ENABLEd
+    // extensions and the saved search result too; TLS stays.
+    this.enabled.clear();
+    this.savedResult = [];
+    this.reader.setLimits(loginReaderLimits(this.options.maxLoginCommandSize));
+    this.deadlines.loggedOut();
+    if (identity) {
+      try {
+        this.hooks.loggedOut?.(identity);
+      } catch {
+        // Bookkeeping only.
+      }
+    }
+  }
+
   async authFailed(mechanism: string): Promise<void> {
     await this.hooks.authFailed?.(mechanism);
   }

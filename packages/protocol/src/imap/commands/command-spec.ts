@@ -101,6 +101,8 @@ export interface ImapContext {
   saslDialogue(mechanism: SaslMechanismName): SaslDialogue;
   /** Opens the account of a user who authenticated and enters the authenticated state. */
   logIn(identity: SaslIdentity, mechanism: SaslMechanismName): Promise<'ok' | 'temp' | 'too-many'>;
+  /** Back to not authenticated on the same connection (RFC 8437): as if just connected, TLS kept. */
+  logOut(): void;
   /** Authentication failed (for the service's growing delay). */
   authFailed(mechanism: string): Promise<void>;
 }

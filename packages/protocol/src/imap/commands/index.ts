@@ -32,6 +32,7 @@ import { starttls } from './starttls.js';
 import { status } from './status.js';
 import { store } from './store.js';
 import { subscribe, unsubscribe } from './subscribe.js';
+import { unauthenticate } from './unauthenticate.js';
 
 export const IMAP_COMMANDS: readonly ImapCommandEntry[] = [
   capability,
@@ -67,4 +68,5 @@ export const IMAP_COMMANDS: readonly ImapCommandEntry[] = [
   getquota,
   getquotaroot,
   setquota,
+  unauthenticate,
 ];
