@@ -316,3 +316,41 @@ describe('UNAUTHENTICATE (RFC 8437)', () => {
     expect(await h.say('a UNAUTHENTICATE')).toBe('a BAD log in first\r\n');
   });
 });
+
+describe('PREVIEW (RFC 8970)', () => {
+  const append = async (h: Awaited<ReturnType<typeof loggedIn>>, raw: string) =>
+    expect(await h.feed(`a APPEND INBOX {${Buffer.byteLength(raw)}+}\r\n${raw}\r\n`)).toMatch(
+      /a OK \[APPENDUID/,
+    );
+
+  it('gives the start of the first text part, decoded and with whitespace collapsed; NIL without one', async () => {
+    const h = await loggedIn({ maxCommandSize: 64 * 1024 }, undefined, 'INBOX');
+    await append(
+      h,
+      'Subject: qp\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n' +
+        'Gr=C3=BC=C3=9Fe,\r\n\r\n   see   you\r\n',
+    );
+    await append(
+      h,
+      'Subject: alt\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/html\r\n\r\n' +
+        '<p>Hello <b>there</b></p>\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment\r\n\r\nx\r\n--b--\r\n',
+    );
+    await append(h, 'Subject: pdf\r\nContent-Type: application/pdf\r\n\r\nxx\r\n');
+    await append(h, `Subject: long\r\n\r\n${'word '.repeat(100)}\r\n`);
+    const preview = 'Grüße, see you';
+    expect(await h.say('b FETCH 4 (PREVIEW)')).toBe(
+      // The harness shows octets as latin1: the preview's are UTF-8.
+      `* 4 FETCH (PREVIEW {${Buffer.byteLength(preview)}}\r\n${Buffer.from(preview).toString('latin1')})\r\nb OK FETCH completed\r\n`,
+    );
+    expect(await h.say('c FETCH 5 (PREVIEW (LAZY))')).toBe(
+      '* 5 FETCH (PREVIEW {11}\r\nHello there)\r\nc OK FETCH completed\r\n',
+    );
+    expect(await h.say('d FETCH 6 PREVIEW')).toBe('* 6 FETCH (PREVIEW NIL)\r\nd OK FETCH completed\r\n');
+    expect(await h.say('e FETCH 7 PREVIEW')).toBe(
+      `* 7 FETCH (PREVIEW {200}\r\n${'word '.repeat(40).slice(0, 200)})\r\ne OK FETCH completed\r\n`,
+    );
+    // PREVIEW is not a body section: \Seen stays unset.
+    expect(await h.say('f FETCH 4 FLAGS')).toBe('* 4 FETCH (FLAGS (\\Recent))\r\nf OK FETCH completed\r\n');
+    expect(await h.say('g FETCH 4 (PREVIEW (FROB))')).toBe('g BAD PREVIEW takes only LAZY\r\n');
+  });
+});

@@ -27,7 +27,9 @@ export type FetchItem =
         | 'envelope'
         | 'body'
         | 'bodystructure'
-        | 'modseq';
+        | 'modseq'
+        /** PREVIEW (RFC 8970); `(LAZY)` is taken and changes nothing: it is always computed. */
+        | 'preview';
     }
   | {
       readonly kind: 'section';
@@ -63,6 +65,7 @@ const SIMPLE: Record<string, FetchItem> = {
   BODY: { kind: 'body' },
   BODYSTRUCTURE: { kind: 'bodystructure' },
   MODSEQ: { kind: 'modseq' },
+  PREVIEW: { kind: 'preview' },
 };
 
 const WHOLE: SectionSpec = { part: [] };
@@ -75,10 +78,21 @@ export function parseFetchItems(token: ImapToken): FetchItem[] {
     return [parseItem(token.value)];
   }
   if (token.type === 'list' && token.items.length > 0) {
-    return token.items.map((item) => {
+    const items: FetchItem[] = [];
+    for (let i = 0; i < token.items.length; i++) {
+      const item = token.items[i]!;
       if (item.type !== 'atom') throw new FetchSyntaxError('invalid fetch item');
-      return parseItem(item.value);
-    });
+      const parsed = parseItem(item.value);
+      items.push(parsed);
+      // PREVIEW (LAZY) (RFC 8970 §3): the modifiers are a list after the item.
+      const next = token.items[i + 1];
+      if (parsed.kind === 'preview' && next?.type === 'list') {
+        if (!next.items.every((m) => m.type === 'atom' && m.value.toUpperCase() === 'LAZY'))
+          throw new FetchSyntaxError('PREVIEW takes only LAZY');
+        i++;
+      }
+    }
+    return items;
   }
   throw new FetchSyntaxError('fetch items expected');
 }
@@ -167,6 +181,11 @@ export function fetchNeeds(items: readonly FetchItem[]): {
   for (const item of items) {
     if (item.kind === 'envelope' || item.kind === 'body' || item.kind === 'bodystructure') metadata = true;
     if (item.kind === 'binary-size') metadata = true;
+    if (item.kind === 'preview') {
+      metadata = true;
+      raw = true;
+      header = false;
+    }
     if (item.kind === 'section' || item.kind === 'binary') {
       metadata = true;
       raw = true;

@@ -4,6 +4,7 @@
 
 import { formatBodyStructure } from '../../mime/body-structure.js';
 import { type Envelope, formatEnvelope } from '../../mime/envelope.js';
+import { messagePreview } from '../../mime/preview.js';
 import { type FetchItem, fetchNeeds, fetchSetsSeen, parseFetchItems } from '../fetch-items.js';
 import { applyPartial, binarySize, decodeSectionBinary, extractSection } from '../fetch-section.js';
 import { formatInternalDate, type ImapChunk, ResponseBuilder, WriteBatch } from '../response.js';
@@ -25,7 +26,7 @@ export const fetch = defineCommand({
   states: SELECTED,
   uid: true,
   holdsExpunges: true,
-  capabilities: (view) => ({ now: view.state === 'not-authenticated' ? [] : ['BINARY'] }),
+  capabilities: (view) => ({ now: view.state === 'not-authenticated' ? [] : ['BINARY', 'PREVIEW'] }),
   parse(args) {
     if (args.length < 2 || args[0]?.type !== 'atom') return bad('FETCH needs a sequence set and items');
     let items: FetchItem[];
@@ -283,6 +284,14 @@ function fetchResponse(
       case 'bodystructure':
         out.add(`BODYSTRUCTURE ${formatBodyStructure(message.metadata!.root, true, utf8)}`);
         break;
+      case 'preview': {
+        // A literal: the preview is UTF-8 text (RFC 8970 §3) and may hold any character.
+        const preview = messagePreview(message.raw!, message.metadata!.root);
+        out.add('PREVIEW ');
+        if (preview === undefined) out.add('NIL');
+        else out.literal(Buffer.from(preview, 'utf8'));
+        break;
+      }
       case 'section': {
         const data = extractSection(message.raw!, message.metadata!.root, item.spec);
         const name = item.name === 'BODY' ? `BODY[${item.specText}]` : item.name;
