@@ -2,7 +2,6 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Program } from '@tegami/testing';
-import { freePort } from '@tegami/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runInRepo, startInRepo } from './support/processes.js';
 
@@ -47,28 +46,41 @@ function signal(pid: number, name: NodeJS.Signals): void {
   }
 }
 
+// The ports of the running standalone. Every listener binds port 0 and the banner says
+// which port it got: a port picked free beforehand could be taken by another listener's
+// port 0 in between (EADDRINUSE, a flaky start).
+let opsPort = 0;
+let mxPort = 0;
 let smtpPort = 0;
 let popPort = 0;
 let imapPort = 0;
 
-async function startTegami(opsPort: number): Promise<Program> {
-  smtpPort = await freePort();
-  popPort = await freePort();
-  imapPort = await freePort();
+async function startTegami(): Promise<Program> {
   const program = startInRepo('pnpm', ['start'], {
-    TEGAMI_POP_PORT: String(popPort),
+    TEGAMI_POP_PORT: '0',
     TEGAMI_POPS_PORT: '0',
-    TEGAMI_IMAP_PORT: String(imapPort),
+    TEGAMI_IMAP_PORT: '0',
     TEGAMI_IMAPS_PORT: '0',
     TEGAMI_DATA_DIR: dataDir,
-    TEGAMI_OPS_PORT: String(opsPort),
+    TEGAMI_OPS_PORT: '0',
     TEGAMI_SMTP_MX_PORT: '0',
-    TEGAMI_SMTP_SUBMISSION_PORT: String(smtpPort),
+    TEGAMI_SMTP_SUBMISSION_PORT: '0',
     TEGAMI_SMTP_SUBMISSIONS_PORT: '0',
     TEGAMI_MTA_STS_PORT: '0',
   });
   running = program;
-  await program.waitFor(/Tegami is running/, 90_000);
+  await program.waitFor(/Tegami is running[\s\S]*IMAP .*\(STARTTLS\)/, 90_000);
+  const banner = program.output().slice(program.output().lastIndexOf('Tegami is running'));
+  const port = (pattern: RegExp) => {
+    const found = pattern.exec(banner);
+    if (!found) throw new Error(`no port for ${pattern} in the banner:\n${banner}`);
+    return Number(found[1]);
+  };
+  opsPort = port(/ops +http:\/\/[^:]+:(\d+)\//);
+  mxPort = port(/SMTP +[^:]+:(\d+) \(MX\)/);
+  smtpPort = port(/:(\d+) \(submission, STARTTLS\)/);
+  popPort = port(/POP3 +[^:]+:(\d+) \(STLS\)/);
+  imapPort = port(/IMAP +[^:]+:(\d+) \(STARTTLS\)/);
   return program;
 }
 
@@ -77,8 +89,7 @@ const tegami = (args: string[], stdin = '') =>
 
 describe('pnpm start (standalone)', () => {
   it('serves the ops endpoints, lets tegami add a user through its socket, stops on Ctrl-C and restarts on the same data', async () => {
-    const opsPort = await freePort();
-    const first = await startTegami(opsPort);
+    const first = await startTegami();
     expect(first.output()).toContain('pnpm tegami user add alice@localhost');
     // The first start says what it is doing while it creates the database.
     expect(first.output()).toContain(
@@ -172,7 +183,7 @@ describe('pnpm start (standalone)', () => {
     const offline = await tegami(['user', 'list']);
     expect(offline.stdout).toMatch(/alice@localhost/);
 
-    const second = await startTegami(opsPort);
+    const second = await startTegami();
     expect(second.output()).not.toContain('created the local mail domain');
     expect((await tegami(['user', 'list'])).stdout).toMatch(/alice@localhost/);
     // A second standalone on the same data refuses to start, in one line.
@@ -189,23 +200,7 @@ describe('pnpm start (standalone)', () => {
   }, 180_000);
 
   it('comes back after a SIGKILL: the orphaned Postgres is stopped and what was acknowledged is there', async () => {
-    const opsPort = await freePort();
-    const mxPort = await freePort();
-    imapPort = await freePort();
-    const program = startInRepo('pnpm', ['start'], {
-      TEGAMI_POP_PORT: '0',
-      TEGAMI_POPS_PORT: '0',
-      TEGAMI_IMAP_PORT: String(imapPort),
-      TEGAMI_IMAPS_PORT: '0',
-      TEGAMI_DATA_DIR: dataDir,
-      TEGAMI_OPS_PORT: String(opsPort),
-      TEGAMI_SMTP_MX_PORT: String(mxPort),
-      TEGAMI_SMTP_SUBMISSION_PORT: '0',
-      TEGAMI_SMTP_SUBMISSIONS_PORT: '0',
-      TEGAMI_MTA_STS_PORT: '0',
-    });
-    running = program;
-    await program.waitFor(/Tegami is running/, 90_000);
+    const program = await startTegami();
     const swaks = await runInRepo(
       'swaks',
       [
@@ -228,7 +223,7 @@ describe('pnpm start (standalone)', () => {
     // Postgres runs in a process group of its own, so the kill did not reach it.
     expect(alive(orphan)).toBe(true);
 
-    const again = await startTegami(opsPort);
+    const again = await startTegami();
     expect(again.output()).toContain(
       `stopping the embedded Postgres (pid ${orphan}) that a stopped Tegami left running`,
     );

@@ -269,8 +269,9 @@ export interface OpenMailbox {
   /**
    * The unchanging facts of these messages (with their headers when `header`), from a
    * cache where the store keeps one: a FETCH that needs nothing else costs no round trip
-   * once they are known. In UID order; messages no longer stored are left out. Optional: without it,
-   * every FETCH asks fetch().
+   * once they are known. In UID order. A message no longer stored may be left out, or may
+   * still be answered from the cache: the caller shows only the messages its view still
+   * holds. Optional: without it, every FETCH asks fetch().
    */
   describe?(uids: readonly number[], header: boolean): Promise<readonly MessageFacts[]>;
   store(
