@@ -1,6 +1,7 @@
 import { freePort, runProgram, startTestDnsServer, type TestDnsServer } from '@tegami/testing';
 import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ImapTestClient } from './support/imap-client.js';
 import { type MailSite, startMailSite } from './support/mail-site.js';
 
 // Two imap-gateway processes on one Postgres and one NATS, as two replicas in Kubernetes:
@@ -89,5 +90,59 @@ describe('imap-gateway replicas', () => {
     await watcher.logout();
     await idle.catch(() => undefined);
     await actor.logout();
+  }, 60_000);
+
+  it('QRESYNC across replicas: VANISHED pushed live, and a reconnect to the other replica resynchronises', async () => {
+    // imapflow with QRESYNC (as K-9 and Thunderbird use it) on replica 0, in IDLE.
+    const watcher = new ImapFlow({
+      host: site.ip,
+      port: site.imaps[0]!.port,
+      secure: false,
+      auth: { user: 'alice@imapreplicas.test', pass: 'alice-password' },
+      logger: false,
+      disableAutoIdle: true,
+      qresync: true,
+    });
+    const actor = client(site.imaps[1]!.port);
+    await watcher.connect();
+    await actor.connect();
+    await actor.mailboxCreate('Resync');
+    for (const n of [1, 2, 3, 4])
+      await actor.append('Resync', Buffer.from(`Subject: resync ${n}\r\n\r\nhi\r\n`));
+    const opened = await watcher.mailboxOpen('Resync');
+    const uidValidity = Number(opened.uidValidity);
+    const cached = BigInt(opened.highestModseq!);
+    const vanished: number[] = [];
+    watcher.on('expunge', (e) => {
+      if (e.vanished && e.uid !== undefined) vanished.push(e.uid);
+    });
+    const idle = watcher.idle();
+    await actor.mailboxOpen('Resync');
+    await actor.messageDelete('1', { uid: true });
+    await within(1_000, () => vanished.includes(1), 'the VANISHED');
+    await watcher.logout();
+    await idle.catch(() => undefined);
+
+    // While the client is away, through replica 1: a flag, and one more message gone.
+    await actor.messageFlagsAdd('2', ['\\Flagged'], { uid: true });
+    await actor.messageDelete('3', { uid: true });
+    await actor.logout();
+
+    // The reconnect, to replica 1, with the UIDVALIDITY and MODSEQ the client cached.
+    const raw = await ImapTestClient.connect(site.imaps[1]!.port, site.ip);
+    try {
+      await raw.login('alice@imapreplicas.test', 'alice-password');
+      expect((await raw.command('ENABLE QRESYNC')).tagged).toMatch(/OK/);
+      const answer = await raw.command(`SELECT Resync (QRESYNC (${uidValidity} ${cached} 1:4))`);
+      const lines = answer.untagged.map((b) => b.toString('utf8'));
+      expect(answer.tagged).toMatch(/OK \[READ-WRITE\]/);
+      expect(lines).toContain('* VANISHED (EARLIER) 1,3');
+      const fetches = lines.filter((l) => / FETCH /.test(l));
+      expect(fetches).toHaveLength(1);
+      expect(fetches[0]).toMatch(/^\* 1 FETCH \(UID 2 FLAGS \(\\Flagged\) MODSEQ \((\d+)\)\)$/);
+      expect(BigInt(/MODSEQ \((\d+)\)/.exec(fetches[0]!)![1]!) > cached).toBe(true);
+    } finally {
+      await raw.close();
+    }
   }, 60_000);
 });

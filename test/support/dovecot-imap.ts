@@ -33,6 +33,21 @@ const DOVECOT = '/usr/sbin/dovecot';
 export interface DovecotImapOptions {
   readonly user?: string;
   readonly password?: string;
+  /**
+   * METADATA (RFC 5464): entries in a file dict in the user's home, `imap_metadata = yes`,
+   * and the server's /shared/admin when `serverAdmin` is given (mail_server_admin). Off by
+   * default, so other differential tests see Dovecot's usual CAPABILITY.
+   */
+  readonly metadata?: { readonly serverAdmin?: string };
+  /** COMPRESS=DEFLATE (RFC 4978): Dovecot's imap_zlib plugin (with zlib, which it needs) in IMAP. */
+  readonly compress?: boolean;
+  /**
+   * ACL (RFC 4314): the acl and imap_acl plugins (vfile ACLs), and a shared namespace
+   * "Other Users.<user>." of every other user's mailboxes (the static passdb lets any user
+   * name log in with the password). \Seen is shared, as in Tegami (no INDEXPVT). User names
+   * should hold no ".", Dovecot's separator here.
+   */
+  readonly acl?: boolean;
 }
 
 export interface DovecotImap {
@@ -134,6 +149,9 @@ export async function startDovecotImap(options: DovecotImapOptions = {}): Promis
   for (const value of [user, password]) {
     if (!/^[A-Za-z0-9._@+-]+$/.test(value)) throw new Error(`unsupported user or password: ${value}`);
   }
+  const admin = options.metadata?.serverAdmin;
+  if (admin !== undefined && !/^[A-Za-z0-9.:_@+-]+$/.test(admin))
+    throw new Error(`unsupported admin: ${admin}`);
 
   // freePort's port may be taken again before Dovecot binds it: try a few.
   let lastFailure = '';
@@ -165,6 +183,43 @@ export async function startDovecotImap(options: DovecotImapOptions = {}): Promis
         `mail_location = maildir:${mail}/%u`,
         // A throw-away mailbox: no fsync per APPEND.
         'mail_fsync = never',
+        ...(options.metadata
+          ? [
+              'mail_attribute_dict = file:%h/dovecot-attributes',
+              'imap_metadata = yes',
+              ...(options.metadata.serverAdmin
+                ? [`mail_server_admin = ${options.metadata.serverAdmin}`]
+                : []),
+            ]
+          : []),
+        ...(options.acl
+          ? [
+              'mail_plugins = $mail_plugins acl',
+              'plugin {',
+              '  acl = vfile:cache_secs=0',
+              `  acl_shared_dict = file:${mail}/shared-mailboxes.db`,
+              '}',
+              'namespace inbox {',
+              '  inbox = yes',
+              '  separator = .',
+              '}',
+              'namespace {',
+              '  type = shared',
+              '  separator = .',
+              '  prefix = Other Users.%%u.',
+              `  location = maildir:${mail}/%%u`,
+              '  subscriptions = no',
+              '  list = children',
+              '}',
+            ]
+          : []),
+        ...(options.compress || options.acl
+          ? [
+              'protocol imap {',
+              `  mail_plugins = $mail_plugins${options.compress ? ' zlib imap_zlib' : ''}${options.acl ? ' imap_acl' : ''}`,
+              '}',
+            ]
+          : []),
         'service imap-login {',
         '  inet_listener imap {',
         '    address = 127.0.0.1',

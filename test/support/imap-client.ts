@@ -165,10 +165,19 @@ export class ImapTestClient {
    * server's "+" continuation, then the message bytes. A tagged NO/BAD instead of the
    * continuation is returned as is.
    */
-  async append(mailbox: string, raw: Buffer, flags: readonly string[] = []): Promise<ImapResponse> {
+  async append(
+    mailbox: string,
+    raw: Buffer,
+    flags: readonly string[] = [],
+    internalDate?: string,
+  ): Promise<ImapResponse> {
     const tag = this.tag();
     const flagList = flags.length > 0 ? ` (${flags.join(' ')})` : '';
-    this.socket.write(Buffer.from(`${tag} APPEND ${quote(mailbox)}${flagList} {${raw.length}}\r\n`, 'utf8'));
+    // date-time, e.g. "01-Jun-2026 10:00:00 +0000" (RFC 3501 §6.3.11).
+    const date = internalDate === undefined ? '' : ` "${internalDate}"`;
+    this.socket.write(
+      Buffer.from(`${tag} APPEND ${quote(mailbox)}${flagList}${date} {${raw.length}}\r\n`, 'utf8'),
+    );
     const untagged: Buffer[] = [];
     for (;;) {
       const response = await this.readResponse();
@@ -180,6 +189,33 @@ export class ImapTestClient {
       return { tagged: response.toString('utf8'), untagged };
     }
     this.socket.write(Buffer.concat([raw, CRLF]));
+    return this.collect(tag, untagged);
+  }
+
+  /**
+   * A command with synchronising literals, sent as a careful client sends it: `pieces`
+   * alternate between line parts (each but the last ending in a `{n}` marker) and the
+   * literals' octets, each literal sent only after the server's "+". A tagged answer
+   * instead of a "+" (a refusal before the literal) ends the command there.
+   */
+  async commandWithLiterals(pieces: readonly (string | Buffer)[]): Promise<ImapResponse> {
+    const tag = this.tag();
+    const untagged: Buffer[] = [];
+    this.socket.write(Buffer.from(`${tag} ${String(pieces[0])}\r\n`, 'utf8'));
+    for (let i = 1; i < pieces.length; i += 2) {
+      for (;;) {
+        const response = await this.readResponse();
+        if (response[0] === 0x2b /* + */) break;
+        if (response[0] === 0x2a /* * */) {
+          untagged.push(response);
+          continue;
+        }
+        return { tagged: response.toString('utf8'), untagged };
+      }
+      const literal = pieces[i]!;
+      const line = String(pieces[i + 1] ?? '');
+      this.socket.write(Buffer.concat([Buffer.from(literal), Buffer.from(`${line}\r\n`, 'utf8')]));
+    }
     return this.collect(tag, untagged);
   }
 

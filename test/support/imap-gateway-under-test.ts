@@ -9,12 +9,21 @@ import { type ImapGateway, startImapGateway } from '../../services/imap-gateway/
 
 export interface ImapGatewayUnderTest {
   readonly port: number;
+  /** The implicit-TLS (IMAPS) port, when started with a certificate (STARTTLS is offered then too). */
+  readonly tlsPort?: number;
   readonly user: string;
   readonly password: string;
   stop(): Promise<void>;
 }
 
-export async function startImapGatewayUnderTest(service: string): Promise<ImapGatewayUnderTest> {
+export async function startImapGatewayUnderTest(
+  service: string,
+  options: {
+    readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+    /** More users of example.test, with the same password (sharing between accounts, RFC 4314). */
+    readonly otherUsers?: readonly string[];
+  } = {},
+): Promise<ImapGatewayUnderTest> {
   const user = 'tester@example.test';
   const password = 'tester-password';
   let database: TestDatabase | undefined;
@@ -33,6 +42,7 @@ export async function startImapGatewayUnderTest(service: string): Promise<ImapGa
     await migrate(store.pool);
     await addDomain(store.pool, 'example.test');
     await createAccount(store.pool, user, password);
+    for (const other of options.otherUsers ?? []) await createAccount(store.pool, other, password);
     const nats = await testNats();
     bus = await connectNatsBus({ servers: nats.url, prefix: nats.prefix });
     gateway = await startImapGateway({
@@ -43,8 +53,8 @@ export async function startImapGatewayUnderTest(service: string): Promise<ImapGa
       hostname: 'imap.example.test',
       host: '127.0.0.1',
       imapPort: 0,
-      imapsPort: undefined,
-      tls: undefined,
+      imapsPort: options.tls ? 0 : undefined,
+      tls: options.tls,
       idleTimeoutMs: 120_000,
       maxConnections: 20,
       maxConnectionsPerIp: 20,
@@ -53,7 +63,8 @@ export async function startImapGatewayUnderTest(service: string): Promise<ImapGa
       allowPlaintextAuth: false,
       maxMessageSize: 10 * 1024 * 1024,
     });
-    return { port: gateway.ports.imap!, user, password, stop };
+    const tlsPort = gateway.ports.imaps;
+    return { port: gateway.ports.imap!, ...(tlsPort !== undefined && { tlsPort }), user, password, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -68,3 +68,41 @@ describe('mailbox events on the wire', () => {
     }
   });
 });
+
+describe('mailbox list events on the wire (NOTIFY MailboxName, SubscriptionChange)', () => {
+  it('round-trips a rename with both names and the origin', () => {
+    const event = {
+      accountId: 'a1',
+      mailboxId: 'm1',
+      kind: 'renamed' as const,
+      name: 'Archive/2024',
+      oldName: 'Old',
+      origin: 'session-1',
+    };
+    expect(decodeMailboxChanged(encodeMailboxChanged(event))).toEqual({ ok: true, value: event });
+  });
+
+  it('round-trips a subscription change', () => {
+    const event = {
+      accountId: 'a1',
+      mailboxId: 'm1',
+      kind: 'subscription' as const,
+      name: 'Lists',
+      subscribed: false,
+    };
+    expect(decodeMailboxChanged(encodeMailboxChanged(event))).toEqual({ ok: true, value: event });
+  });
+
+  it('rejects names, flags and origins of the wrong shape', () => {
+    const base = { accountId: 'a1', mailboxId: 'm1', kind: 'created' };
+    for (const extra of [
+      { name: '' },
+      { name: 7 },
+      { oldName: 'x'.repeat(5000) },
+      { subscribed: 'yes' },
+      { origin: 'a b' },
+    ]) {
+      expect(decodeMailboxChanged(bytes(JSON.stringify({ ...base, ...extra }))).ok).toBe(false);
+    }
+  });
+});

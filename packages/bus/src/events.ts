@@ -13,7 +13,20 @@ export interface DeliveryJob {
   readonly enqueuedAt: string;
 }
 
-export type MailboxChangeKind = 'exists' | 'expunge' | 'flags' | 'mailbox';
+/**
+ * 'created', 'deleted', 'renamed' and 'subscription' are changes of the account's list of
+ * mailboxes (IMAP NOTIFY's MailboxName and SubscriptionChange, RFC 5465 §5.4–5.5): they
+ * carry the mailbox's name, since the row may be gone by the time a replica reads.
+ */
+export type MailboxChangeKind =
+  | 'exists'
+  | 'expunge'
+  | 'flags'
+  | 'mailbox'
+  | 'created'
+  | 'deleted'
+  | 'renamed'
+  | 'subscription';
 
 /** Something changed in a mailbox; IMAP replicas turn it into untagged responses. */
 export interface MailboxChanged {
@@ -23,6 +36,14 @@ export interface MailboxChanged {
   readonly uids?: readonly number[];
   /** The mailbox's new HIGHESTMODSEQ: a bigint, so a decimal string. */
   readonly modseq?: string;
+  /** The mailbox's name (after a rename: the new one), Unicode with '/' between levels. */
+  readonly name?: string;
+  /** 'renamed': the name it had. */
+  readonly oldName?: string;
+  /** 'subscription': whether the name is subscribed now. */
+  readonly subscribed?: boolean;
+  /** Which session made the change (opaque), so that session can tell its own echo. */
+  readonly origin?: string;
 }
 
 export type Decoded<T> =
@@ -36,7 +57,19 @@ export class InvalidEventError extends Error {
   }
 }
 
-const KINDS: ReadonlySet<string> = new Set<MailboxChangeKind>(['exists', 'expunge', 'flags', 'mailbox']);
+const KINDS: ReadonlySet<string> = new Set<MailboxChangeKind>([
+  'exists',
+  'expunge',
+  'flags',
+  'mailbox',
+  'created',
+  'deleted',
+  'renamed',
+  'subscription',
+]);
+/** Longer than any name the store takes (mailboxNameProblem), short enough for one NATS message. */
+const MAX_NAME_LENGTH = 4096;
+const ORIGIN_PATTERN = /^[\x21-\x7e]{1,64}$/;
 // The queue id becomes the Nats-Msg-Id header: printable, no whitespace (no CR/LF).
 const QUEUE_ID_PATTERN = /^[\x21-\x7e]{1,128}$/;
 const ISO_TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -65,7 +98,7 @@ export function validateDeliveryJob(input: unknown): Decoded<DeliveryJob> {
 
 export function validateMailboxChanged(input: unknown): Decoded<MailboxChanged> {
   if (!isRecord(input)) return fail('a mailbox event must be a JSON object');
-  const { accountId, mailboxId, kind, uids, modseq } = input;
+  const { accountId, mailboxId, kind, uids, modseq, name, oldName, subscribed, origin } = input;
   if (typeof accountId !== 'string' || !isValidAccountId(accountId)) {
     return fail('accountId must be a subject token (no ".", "*", ">" or whitespace)');
   }
@@ -91,6 +124,26 @@ export function validateMailboxChanged(input: unknown): Decoded<MailboxChanged> 
       return fail('modseq must be a decimal string');
     }
     event.modseq = modseq;
+  }
+  for (const [field, value] of [
+    ['name', name],
+    ['oldName', oldName],
+  ] as const) {
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value.length === 0 || value.length > MAX_NAME_LENGTH) {
+      return fail(`${field} must be a non-empty string of at most ${MAX_NAME_LENGTH} characters`);
+    }
+    event[field] = value;
+  }
+  if (subscribed !== undefined) {
+    if (typeof subscribed !== 'boolean') return fail('subscribed must be a boolean');
+    event.subscribed = subscribed;
+  }
+  if (origin !== undefined) {
+    if (typeof origin !== 'string' || !ORIGIN_PATTERN.test(origin)) {
+      return fail('origin must be 1-64 printable characters');
+    }
+    event.origin = origin;
   }
   return { ok: true, value: event };
 }

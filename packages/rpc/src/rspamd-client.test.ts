@@ -12,15 +12,18 @@ const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.
 
 /** A message as smtp-ingress stores it: its Received and Authentication-Results first. */
 function message(body: string, extraHeaders = ''): Buffer {
+  // Dated now: rspamd scores a Date more than a day old (DATE_IN_PAST), which would move
+  // the scores this file checks as the calendar moves.
+  const now = new Date().toUTCString().replace('GMT', '+0000');
   const header = [
     'Received: from mail.example.com (mail.example.com [192.0.2.10])',
-    '\tby mx.example.test (Tegami) with ESMTPS id Q1; Thu, 3 Dec 2026 12:00:00 +0000',
+    `\tby mx.example.test (Tegami) with ESMTPS id Q1; ${now}`,
     'Authentication-Results: mx.example.test; spf=pass smtp.mailfrom=example.com',
     'From: Alice Example <alice@example.com>',
     'To: Bob Example <bob@example.test>',
     'Subject: Lunch tomorrow',
     `Message-ID: <${randomUUID()}@example.com>`,
-    'Date: Thu, 03 Dec 2026 11:59:00 +0000',
+    `Date: ${now}`,
     'MIME-Version: 1.0',
     'Content-Type: text/plain; charset=utf-8',
   ].join('\r\n');

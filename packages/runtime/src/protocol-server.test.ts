@@ -130,3 +130,34 @@ describe('protocol server: input deadlines', () => {
     expect((await ended).text).toBe('BYE shutting down\r\n');
   });
 });
+
+/** A session that writes its own goodbyes (as IMAP does once COMPRESS is on), here upper-cased, late. */
+class EncodingSession extends LineSession {
+  constructor(private readonly send: (chunk: string) => void | Promise<void>) {
+    super(60_000, Date.now() + 300);
+  }
+
+  sayGoodbye(text: string): Promise<void> {
+    return new Promise<void>((resolve) => setTimeout(resolve, 50)).then(() => this.send(text.toUpperCase()));
+  }
+}
+
+describe('protocol server: goodbyes a session writes itself', () => {
+  it('lets the session write the deadline goodbye, and closes only after it is written', async () => {
+    server = await startProtocolServer<'test'>({
+      host: '127.0.0.1',
+      listeners: [{ name: 'test', port: 0, implicitTls: false }],
+      secureContext: undefined,
+      idleTimeoutMs: 10_000,
+      idleGoodbye: 'BYE idle\r\n',
+      limits: new ConnectionLimits(10, 10),
+      refusal: () => 'BYE full\r\n',
+      open: (connection) => ({
+        session: new EncodingSession((chunk) => connection.send(chunk)),
+        closed: () => undefined,
+      }),
+    });
+    const { ended } = await client(server.ports.test!);
+    expect((await ended).text).toBe('BYE LOGIN\r\n');
+  });
+});

@@ -19,6 +19,12 @@ export interface ProtocolSession {
    * idle timeout starts again with every byte.
    */
   inputDeadline?(): { readonly at: number; readonly goodbye: string } | undefined;
+  /**
+   * Writes the server's goodbye (idle timeout, deadline, a refusal) itself when the session
+   * transforms what it sends (IMAP COMPRESS=DEFLATE), resolving once it is written;
+   * undefined: the server writes the text as it is.
+   */
+  sayGoodbye?(text: string): Promise<void> | undefined;
 }
 
 export interface ServedConnection<L extends string> {
@@ -118,6 +124,8 @@ export async function startProtocolServer<L extends string>(
     }
     socket.on('error', () => undefined);
     let ending = false;
+    // Set once open() returns: end() asks it how to write a goodbye.
+    let served: ProtocolSession | undefined;
     const connection: ServedConnection<L> = {
       listener,
       address,
@@ -139,7 +147,14 @@ export async function startProtocolServer<L extends string>(
       },
       end(goodbye) {
         ending = true;
-        if (goodbye !== undefined) socket.end(goodbye);
+        const said = goodbye === undefined ? undefined : served?.sayGoodbye?.(goodbye);
+        if (said) {
+          const s = socket;
+          void said.then(
+            () => s.end(),
+            () => s.end(),
+          );
+        } else if (goodbye !== undefined) socket.end(goodbye);
         else socket.end();
         // Nothing more is read: a flood behind a refused command costs no memory or work.
         socket.pause();
@@ -147,6 +162,7 @@ export async function startProtocolServer<L extends string>(
       },
     };
     const { session, closed } = options.open(connection);
+    served = session;
     // The input the session is handling now; stop() waits for it before closing.
     let handling: Promise<unknown> = Promise.resolve();
     let finished = false;

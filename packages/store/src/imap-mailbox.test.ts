@@ -4,12 +4,14 @@ import { addDomain } from './domains.js';
 import {
   imapChangesSince,
   imapMailboxStatusByName,
+  imapModseqHistory,
   openImapMailbox,
   openImapSnapshot,
 } from './imap-mailbox.js';
 import { deleteMailbox } from './mailbox-deletion.js';
 import { createMailbox, findMailbox } from './mailboxes.js';
 import { appendMessage, appendMessageByName, expungeMessagesAt, updateFlags } from './messages.js';
+import { pruneExpungeHistory } from './retention.js';
 import { openTestStore } from './test-store.js';
 
 // The one-statement forms of SELECT, sync, STATUS, APPEND, STORE and EXPUNGE (issue 17);
@@ -196,5 +198,36 @@ describe('STATUS and APPEND by name', () => {
     });
     const status = await imapMailboxStatusByName(store.pool, account.id, 'INBOX');
     expect(status).toMatchObject({ messages: 2, unseen: 1, uidNext: 3 });
+  });
+});
+
+describe('history since a MODSEQ (CHANGEDSINCE, QRESYNC)', () => {
+  it('says the expunge history is incomplete once retention forgot records after the MODSEQ asked about', async () => {
+    const box = await createMailbox(store.pool, accountId, 'History');
+    for (const n of [1, 2, 3]) await appendMessage(store.pool, { mailboxId: box.id, raw: message(n) });
+    const since = (await openImapSnapshot(store.pool, box.id, true)).highestModseq;
+    await updateFlags(store.pool, box.id, [2], 'add', ['\\Seen']);
+    await expungeMessagesAt(store.pool, box.id, [1], {});
+    expect(await imapModseqHistory(store.pool, box.id, since)).toMatchObject({
+      vanished: [1],
+      complete: true,
+    });
+    // The record of UID 1 ages out: a client that last synchronised before it cannot be
+    // told exactly what vanished, and the history says so.
+    await store.pool.query(
+      "UPDATE expunged_messages SET expunged_at = now() - interval '400 days' WHERE mailbox_id = $1",
+      [box.id],
+    );
+    await pruneExpungeHistory(store.pool, 365 * 86_400_000);
+    const history = await imapModseqHistory(store.pool, box.id, since);
+    expect(history).toMatchObject({ vanished: [], complete: false });
+    expect(history.changed.map((m) => m.uid)).toEqual([2]);
+    // A client that synchronised after the forgotten record lost nothing.
+    const after = (await openImapSnapshot(store.pool, box.id, true)).highestModseq;
+    expect(await imapModseqHistory(store.pool, box.id, after)).toEqual({
+      changed: [],
+      vanished: [],
+      complete: true,
+    });
   });
 });

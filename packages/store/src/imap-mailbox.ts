@@ -1,14 +1,17 @@
-import type {
-  FetchedMessage,
-  FetchNeeds,
-  MailboxChanges,
-  MailboxSnapshot,
-  MailboxStatus,
-  MessageMetadata,
-  MessageState,
-  RecentRange,
-  SearchNode,
-  SpecialUseAttribute,
+import {
+  emailIdOf,
+  type FetchedMessage,
+  type FetchNeeds,
+  type MailboxChanges,
+  type MailboxSnapshot,
+  type MailboxStatus,
+  type MessageMetadata,
+  type MessageState,
+  type ModseqHistory,
+  mailboxIdOf,
+  type RecentRange,
+  type SearchNode,
+  type SpecialUseAttribute,
 } from '@tegami/protocol';
 import type { Queryable } from './db.js';
 import { StoreError } from './errors.js';
@@ -21,6 +24,7 @@ import {
   messageBytes,
   readMessageBytes,
 } from './message-bytes.js';
+import { EMAIL_KEY_SQL, SAVED_AT_SQL } from './object-ids.js';
 
 // What the imap-gateway reads: snapshots and "changes since MODSEQ" for a session's view,
 // \Recent ownership, STATUS, fetches and searches, in the IMAP engine's own types. Every
@@ -243,7 +247,45 @@ export async function imapChangesSince(
   };
 }
 
+// History since a client's MODSEQ: changed messages ('c'), expunge records ('x') and the
+// mailbox's expunge-history floor ('f', at most one row), by the (mailbox_id, modseq)
+// indexes. Nothing is claimed: a client's old MODSEQ says nothing of \Recent.
+const HISTORY_SQL = `
+  SELECT 'c' AS kind, uid, flags, modseq FROM messages WHERE mailbox_id = $1 AND modseq > $2::bigint
+  UNION ALL
+  SELECT 'x', uid, NULL, modseq FROM expunged_messages WHERE mailbox_id = $1 AND modseq > $2::bigint
+  UNION ALL
+  SELECT 'f', NULL, NULL, modseq FROM expunge_history_floors WHERE mailbox_id = $1
+  ORDER BY uid`;
+
+/**
+ * What changed since `modseq` for CHANGEDSINCE and QRESYNC (RFC 7162): the messages whose
+ * MODSEQ is above it, the UIDs expunged since, and whether the expunge history still
+ * reaches back that far (retention forgets old records: pruneExpungeHistory).
+ */
+export async function imapModseqHistory(
+  db: Queryable,
+  mailboxId: string,
+  modseq: bigint,
+): Promise<ModseqHistory> {
+  const result = await db.query<MessageStateRow & { kind: 'c' | 'x' | 'f' }>({
+    name: 'imap-modseq-history',
+    text: HISTORY_SQL,
+    values: [mailboxId, modseq.toString()],
+  });
+  const changed: MessageState[] = [];
+  const vanished: number[] = [];
+  let complete = true;
+  for (const row of result.rows) {
+    if (row.kind === 'c') changed.push(toState(row));
+    else if (row.kind === 'x') vanished.push(Number(row.uid));
+    else if (BigInt(row.modseq ?? 0) > modseq) complete = false;
+  }
+  return { changed, vanished, complete };
+}
+
 interface StatusRow {
+  id: string;
   uidnext: string;
   uidvalidity: string;
   highestmodseq: string;
@@ -255,7 +297,7 @@ interface StatusRow {
   deleted_size: string;
 }
 
-const STATUS_COLUMNS = `b.uidnext, b.uidvalidity, b.highestmodseq,
+const STATUS_COLUMNS = `b.id, b.uidnext, b.uidvalidity, b.highestmodseq,
             count(m.uid) AS messages,
             count(m.uid) FILTER (WHERE m.uid >= b.recent_uid) AS recent,
             count(m.uid) FILTER (WHERE NOT m.flags @> ARRAY['\\Seen']) AS unseen,
@@ -308,6 +350,7 @@ function toStatus(row: StatusRow): MailboxStatus {
     highestModseq: BigInt(row.highestmodseq),
     deleted: Number(row.deleted),
     deletedSize: Number(row.deleted_size),
+    mailboxId: mailboxIdOf(row.id),
   };
 }
 
@@ -329,14 +372,19 @@ export async function fetchImapMessages(
     modseq: string;
     internal_date: Date;
     size: string;
+    saved_at: Date | null;
     metadata?: MessageMetadata | null;
     header_prefix?: Buffer;
     data_base64?: string;
+    email_key?: Buffer;
   }>({
-    // Four texts, one prepared statement each (by what the FETCH needs).
-    name: `imap-fetch${needs.metadata ? '-metadata' : ''}${needs.raw ? '-raw' : ''}`,
-    text: `SELECT m.uid, m.flags, m.modseq, m.internal_date, m.size
+    // Eight texts, one prepared statement each (by what the FETCH needs). The save date
+    // rides along always (8 bytes of the row); the EMAILID's key only when asked, as it may
+    // hash the row's header prefix.
+    name: `imap-fetch${needs.metadata ? '-metadata' : ''}${needs.raw ? '-raw' : ''}${needs.emailId ? '-emailid' : ''}`,
+    text: `SELECT m.uid, m.flags, m.modseq, m.internal_date, m.size, ${SAVED_AT_SQL} AS saved_at
             ${needs.metadata ? ', m.metadata' : ''}${needs.raw ? `, ${MESSAGE_BYTES_COLUMNS}` : ''}
+            ${needs.emailId ? `, ${EMAIL_KEY_SQL} AS email_key` : ''}
        FROM messages m ${needs.raw ? MESSAGE_BYTES_JOIN : ''}
       WHERE m.mailbox_id = $1 AND m.uid = ANY($2::bigint[])
       ORDER BY m.uid`,
@@ -348,8 +396,10 @@ export async function fetchImapMessages(
     modseq: BigInt(row.modseq),
     internalDate: row.internal_date,
     size: Number(row.size),
+    savedAt: row.saved_at,
     ...(needs.metadata && { metadata: row.metadata }),
     ...(needs.raw && row.data_base64 !== undefined && { raw: messageBytes(row as MessageBytesRow) }),
+    ...(row.email_key && { emailId: emailIdOf(row.email_key) }),
   }));
 }
 
@@ -362,6 +412,8 @@ export interface ImapDescribedRow {
   readonly metadataJson: string | null;
   /** Prefix and the blob's header bytes, to the stored root.bodyStart; the whole message when metadata is NULL. */
   readonly header?: Buffer;
+  /** EMAILID (RFC 8474): as unchanging as the rest, so cached with it (imapflow asks it in every FETCH). */
+  readonly emailId: string;
 }
 
 /**
@@ -381,11 +433,12 @@ export async function describeImapMessages(
     internal_date: Date;
     size: string;
     metadata: string | null;
+    email_key: Buffer;
     header_prefix?: Buffer;
     data_base64?: string;
   }>({
     name: `imap-describe${header ? '-header' : ''}`,
-    text: `SELECT m.uid, m.internal_date, m.size, m.metadata::text AS metadata
+    text: `SELECT m.uid, m.internal_date, m.size, m.metadata::text AS metadata, ${EMAIL_KEY_SQL} AS email_key
             ${
               header
                 ? `, m.header_prefix, encode(substring(b.data FROM 1 FOR
@@ -403,6 +456,7 @@ export async function describeImapMessages(
     internalDate: row.internal_date,
     size: Number(row.size),
     metadataJson: row.metadata,
+    emailId: emailIdOf(row.email_key),
     ...(header && { header: messageBytes(row as MessageBytesRow) }),
   }));
 }

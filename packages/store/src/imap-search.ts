@@ -1,4 +1,5 @@
-import { type SearchNode, systemFlag } from '@tegami/protocol';
+import { emailKeyOf, type SearchNode, systemFlag } from '@tegami/protocol';
+import { EMAIL_KEY_SQL, SAVED_AT_SQL } from './object-ids.js';
 
 // SEARCH criteria as a SQL condition over `messages m`, values as parameters. Text keys
 // match substrings of the search text stored at delivery or APPEND, which was normalised
@@ -37,9 +38,9 @@ export function compileSearch(node: SearchNode, params: unknown[]): string {
       }
       case 'date': {
         const day = n.day.toISOString().slice(0, 10);
-        if (n.field === 'internal') {
-          // The internal date's day in UTC, the zone this server keeps its dates in.
-          const column = `(m.internal_date AT TIME ZONE 'UTC')::date`;
+        if (n.field !== 'sent') {
+          // The internal (or save) date's day in UTC, the zone this server keeps its dates in.
+          const column = `(${n.field === 'internal' ? 'm.internal_date' : SAVED_AT_SQL} AT TIME ZONE 'UTC')::date`;
           return `${column} ${n.compare === 'before' ? '<' : n.compare === 'on' ? '=' : '>='} ${param(day)}::date`;
         }
         // RFC 3501: the Date header's date, "disregarding time and timezone".
@@ -66,6 +67,13 @@ export function compileSearch(node: SearchNode, params: unknown[]): string {
       }
       case 'modseq':
         return `m.modseq >= ${param(n.modseq.toString())}::bigint`;
+      case 'threadid':
+        throw new Error('THREADID is resolved by the IMAP engine before the store is asked');
+      case 'emailid': {
+        // An objectid this server never made names no message.
+        const key = emailKeyOf(n.emailId);
+        return key ? `${EMAIL_KEY_SQL} = ${param(key)}::bytea` : 'FALSE';
+      }
     }
   };
   return compile(node);

@@ -1,5 +1,6 @@
 import {
   type AppendResult,
+  type CheckedStoreResult,
   type CopyResult,
   type FlagOperation,
   type MessageMetadata,
@@ -51,7 +52,11 @@ const COLUMNS: Record<keyof NewMessageColumns, string> = {
   headerPrefix: 'header_prefix',
 };
 
-/** The INSERT of messages, for APPEND, COPY and local delivery alike. */
+/**
+ * The INSERT of messages, for APPEND, COPY and local delivery alike. created_at is left to
+ * its default, now(): it is the copy's SAVEDATE (RFC 8514, migration 0021), so a COPY or
+ * MOVE must never carry the source row's over.
+ */
 export function insertMessagesSql(values: NewMessageColumns, from: string): string {
   const keys = Object.keys(COLUMNS) as (keyof NewMessageColumns)[];
   return `INSERT INTO messages (${keys.map((key) => COLUMNS[key]).join(', ')})
@@ -191,6 +196,35 @@ export async function updateFlags(
     mailboxId,
   );
   return result.rows.map((row) => ({ uid: Number(row.uid), flags: row.flags, modseq: BigInt(row.modseq) }));
+}
+
+/**
+ * STORE of a CONDSTORE session (RFC 7162 §3.1.3): as updateFlags, with UNCHANGEDSINCE
+ * checked in the same statement, and every named message that exists returned with its
+ * MODSEQ (migration 0020's imap_store_flags_checked), in UID order.
+ */
+export async function updateFlagsChecked(
+  db: Queryable,
+  mailboxId: string,
+  uids: readonly number[],
+  operation: FlagOperation,
+  flagsInput: readonly string[],
+  unchangedSince: bigint | undefined,
+): Promise<CheckedStoreResult[]> {
+  const result = await mailboxFunction(
+    db.query<{ uid: string; flags: string[]; modseq: string; outcome: CheckedStoreResult['outcome'] }>({
+      name: 'imap-store-flags-checked',
+      text: 'SELECT uid, flags, modseq, outcome FROM imap_store_flags_checked($1, $2::bigint[], $3, $4::text[], $5::bigint)',
+      values: [mailboxId, uids, operation, normaliseFlags(flagsInput), unchangedSince?.toString() ?? null],
+    }),
+    mailboxId,
+  );
+  return result.rows.map((row) => ({
+    uid: Number(row.uid),
+    flags: row.flags,
+    modseq: BigInt(row.modseq),
+    outcome: row.outcome,
+  }));
 }
 
 /** A mailbox gone before migration 0018's functions locked it is a StoreError, as elsewhere. */

@@ -239,6 +239,12 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
           deps.logger.warn({ err, command, client: address }, 'IMAP command failed');
         },
         commandDone: (command, status, seconds) => metrics.commands.observe(command, status, seconds),
+        compressedInputFailed(err) {
+          deps.logger.warn(
+            { err, client: address },
+            'IMAP client sent invalid COMPRESS=DEFLATE data; closing',
+          );
+        },
         // UNAUTHENTICATE: the user's connection slot is free again.
         loggedOut: () => releaseUserSlot(),
         authSucceeded(identity) {

@@ -15,6 +15,13 @@ export class MailboxWatchers {
 
   /** Calls the listener with each change of the mailbox; returns the unwatch. */
   watch(accountId: string, mailboxId: string, listener: (event: MailboxChanged) => void): () => void {
+    return this.watchAccount(accountId, (event) => {
+      if (event.mailboxId === mailboxId) listener(event);
+    });
+  }
+
+  /** Calls the listener with each change anywhere in the account (NOTIFY); returns the unwatch. */
+  watchAccount(accountId: string, listener: (event: MailboxChanged) => void): () => void {
     let entry = this.accounts.get(accountId);
     if (!entry) {
       const listeners = new Set<Listener>();
@@ -24,9 +31,8 @@ export class MailboxWatchers {
       entry = { subscription, listeners };
       this.accounts.set(accountId, entry);
     }
-    const filtered: Listener = (event) => {
-      if (event.mailboxId === mailboxId) listener(event);
-    };
+    // A listener of its own, so one function watching twice is two watches.
+    const filtered: Listener = (event) => listener(event);
     entry.listeners.add(filtered);
     const current = entry;
     return () => {

@@ -8,6 +8,7 @@ const facts = (uid: number, header?: Buffer): MessageFacts => ({
   internalDate: new Date(0),
   size: 10,
   metadata,
+  emailId: `M${uid}`,
   ...(header && { header }),
 });
 

@@ -1,5 +1,7 @@
-import type { MailBus, MailboxChangeKind } from '@tegami/bus';
+import { randomUUID } from 'node:crypto';
+import type { MailBus, MailboxChanged, MailboxChangeKind } from '@tegami/bus';
 import {
+  type AppendMessage,
   type AppendResult,
   type CopyResult,
   describeMessage,
@@ -9,12 +11,16 @@ import {
   type MailboxSnapshot,
   type MessageFacts,
   type MessageMetadata,
+  type MultiAppendResult,
+  mailboxIdOf,
   type OpenMailbox,
+  type ReplaceResult,
   type SharedMailboxStates,
   type ShelvedStart,
 } from '@tegami/protocol';
 import {
   appendMessageByName,
+  appendMessagesByName,
   copyMessages,
   createMailbox,
   deleteMailbox,
@@ -24,25 +30,34 @@ import {
   findMailbox,
   imapChangesSince,
   imapMailboxStatusByName,
+  imapModseqHistory,
   listMailboxEntries,
+  listMailboxes,
   openImapMailbox,
   openImapSnapshot,
   quotaUsage,
+  readImapMetadata,
   renameMailbox,
+  replaceMessage,
   StoreError,
   searchImapMessages,
   setSubscribed,
   updateFlags,
+  updateFlagsChecked,
+  writeImapMetadata,
 } from '@tegami/store';
 import type pg from 'pg';
+import { watchAccountEvents } from './account-events.js';
 import type { MailboxIds } from './mailbox-ids.js';
 import type { MailboxWatchers } from './mailbox-watchers.js';
 import type { MessageFactsCache } from './message-facts-cache.js';
 import { OwnChanges } from './own-changes.js';
+import { postgresSharing } from './postgres-sharing.js';
 import { learningOf, type SpamLearning } from './spam-learning.js';
 
 // One user's mail as the IMAP engine sees it, over the Postgres store. Every query is
-// scoped by this account's id: a name or a mailbox id of another user is never reachable.
+// scoped by this account's id: a name or a mailbox id of another user is never reachable,
+// except through `sharing`, where the owner's grant (RFC 4314 ACL) leads to its account.
 // Every change is published on the bus afterwards ("look"), for sessions on any replica.
 
 export interface AccountDeps {
@@ -61,7 +76,15 @@ export interface AccountDeps {
 
 export function openPostgresAccount(deps: AccountDeps, accountId: string, address: string): ImapAccount {
   const { pool } = deps;
-  const publish = (mailboxId: string, kind: MailboxChangeKind, uids?: readonly number[], modseq?: string) =>
+  // This session's changes carry it, so its own NOTIFY watch knows their echo (account-events.ts).
+  const origin = randomUUID();
+  const publish = (
+    mailboxId: string,
+    kind: MailboxChangeKind,
+    uids?: readonly number[],
+    modseq?: string,
+    names?: Pick<MailboxChanged, 'name' | 'oldName' | 'subscribed'>,
+  ) =>
     deps.bus
       .publishMailboxChanged({
         accountId,
@@ -69,8 +92,21 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
         kind,
         ...(uids && uids.length > 0 && { uids: [...uids] }),
         ...(modseq !== undefined && { modseq }),
+        ...names,
+        origin,
       })
       .catch(() => undefined);
+  /** A change of the list of mailboxes (NOTIFY MailboxName, SubscriptionChange), for sessions anywhere. */
+  const publishListChange = async (
+    kind: 'created' | 'deleted' | 'renamed' | 'subscription',
+    name: string,
+    extra: Pick<MailboxChanged, 'oldName' | 'subscribed'> & { mailboxId?: string } = {},
+  ) => {
+    const { mailboxId: known, ...fields } = extra;
+    const mailboxId = known ?? (await findMailbox(pool, accountId, name).catch(() => undefined))?.id;
+    // A name with no mailbox row (UNSUBSCRIBE of a deleted one) has no id to publish under.
+    if (mailboxId !== undefined) await publish(mailboxId, kind, undefined, undefined, { name, ...fields });
+  };
   const storeResult = async (run: () => Promise<unknown>): Promise<MailboxOperationResult> => {
     try {
       await run();
@@ -83,6 +119,18 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
       }
       throw err;
     }
+  };
+
+  /** The same description delivery stores: FETCH and SEARCH never parse again. */
+  const described = (message: AppendMessage) => {
+    const description = describeMessage(message.raw);
+    return {
+      raw: message.raw,
+      flags: message.flags,
+      ...(message.internalDate && { internalDate: message.internalDate }),
+      metadata: description.metadata,
+      searchText: description.searchText,
+    };
   };
 
   const rawOf = async (mailboxId: string, uid: number): Promise<Buffer | undefined> =>
@@ -124,6 +172,7 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
     return {
       name: mailbox.name,
       readOnly,
+      mailboxId: mailboxIdOf(mailboxId),
       ...(deps.states && { sharing: { shelf: deps.states, key: mailboxId } }),
       snapshotInHand() {
         const first = opened;
@@ -144,8 +193,10 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
           modseq: row.modseq,
           internalDate: row.internalDate,
           size: row.size,
+          savedAt: row.savedAt,
           ...(needs.metadata && { metadata: metadataOf(row.metadata, row.raw) }),
           ...(row.raw && { raw: row.raw }),
+          ...(row.emailId && { emailId: row.emailId }),
         }));
       },
       // A row stored without metadata (never by Tegami) is described from its bytes: the
@@ -171,6 +222,7 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
             internalDate: row.internalDate,
             size: row.size,
             metadata,
+            emailId: row.emailId,
             ...(row.header && { header: row.header }),
           };
           // Never a row without metadata: the next FETCH asks the store, as this one did.
@@ -192,6 +244,19 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
           );
         return changed;
       },
+      async storeChecked(uids, operation, flags, unchangedSince) {
+        const results = await updateFlagsChecked(pool, mailboxId, uids, operation, flags, unchangedSince);
+        const changed = results.filter((r) => r.outcome === 'changed');
+        if (changed.length > 0)
+          await publish(
+            mailboxId,
+            'flags',
+            changed.map((c) => c.uid),
+            own.note(changed[0]!.modseq),
+          );
+        return results;
+      },
+      history: (modseq) => imapModseqHistory(pool, mailboxId, modseq),
       async expunge(uids) {
         // \Deleted is checked in the same statement that removes: a flag cleared by
         // another session a moment ago saves its message.
@@ -225,6 +290,19 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
         }
         return result;
       },
+      async replace(uid, target, message): Promise<ReplaceResult> {
+        const replaced = await replaceMessage(pool, accountId, mailboxId, uid, target, described(message));
+        if (typeof replaced === 'string') return replaced;
+        await publish(replaced.targetId, 'exists', [replaced.uid]);
+        // The session syncs right after its REPLACE: the expunge's echo is not news to it.
+        if (replaced.expungeModseq !== undefined)
+          await publish(mailboxId, 'expunge', [uid], own.note(replaced.expungeModseq));
+        return {
+          uidValidity: replaced.uidValidity,
+          uid: replaced.uid,
+          expunged: replaced.expungeModseq !== undefined,
+        };
+      },
       watch(listener) {
         const unwatch = deps.watchers.watch(accountId, mailboxId, (event) => {
           if (!own.isOwn(event)) listener();
@@ -244,6 +322,9 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
 
   return {
     address,
+    // IMAP ACL: the engine reaches other accounts' shared mailboxes through their owners'
+    // accounts, opened as this one is (postgres-sharing.ts).
+    sharing: postgresSharing(pool, accountId, (ownerId, owner) => openPostgresAccount(deps, ownerId, owner)),
     async listMailboxes() {
       return (await listMailboxEntries(pool, accountId)).map((m) => ({
         name: m.name,
@@ -253,21 +334,37 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
         ...(m.nonexistent && { nonexistent: true }),
       }));
     },
-    createMailbox: (name, specialUse) =>
-      storeResult(() => createMailbox(pool, accountId, name, specialUse ?? null)),
+    async createMailbox(name, specialUse) {
+      const created = await storeResult(() => createMailbox(pool, accountId, name, specialUse ?? null));
+      if (created === 'ok') await publishListChange('created', name);
+      return created;
+    },
     async deleteMailbox(name) {
       const deleted = await deleteMailbox(pool, accountId, name);
       if (typeof deleted === 'string') return deleted;
       // Sessions with it selected (here or on another replica) see its messages expunged.
       if (deleted.expunged.length > 0) await publish(deleted.mailboxId, 'expunge', deleted.expunged);
+      await publishListChange('deleted', name, { mailboxId: deleted.mailboxId });
       return 'ok';
     },
     async renameMailbox(from, to) {
       // INBOX in any case (RFC 3501 §5.1), as the store's mailboxName takes it.
-      if (from.toUpperCase() !== 'INBOX') return storeResult(() => renameMailbox(pool, accountId, from, to));
+      if (from.toUpperCase() !== 'INBOX') {
+        // The children move too, and each is a MailboxName event of its own (RFC 5465 §5.4).
+        const before = await listMailboxes(pool, accountId);
+        const renamed = await storeResult(() => renameMailbox(pool, accountId, from, to));
+        if (renamed !== 'ok') return renamed;
+        for (const m of before) {
+          if (m.name !== from && !m.name.startsWith(`${from}/`)) continue;
+          const name = to + m.name.slice(from.length);
+          await publishListChange('renamed', name, { mailboxId: m.id, oldName: m.name });
+        }
+        return 'ok';
+      }
       // RFC 3501 §6.3.5: renaming INBOX moves its messages to the new name; INBOX stays, empty.
       const created = await storeResult(() => createMailbox(pool, accountId, to));
       if (created !== 'ok') return created;
+      await publishListChange('created', to);
       const inbox = await findMailbox(pool, accountId, 'INBOX');
       if (!inbox) return 'nonexistent';
       const all = await searchImapMessages(pool, inbox.id, { op: 'all' });
@@ -277,13 +374,30 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
       }
       return 'ok';
     },
-    setSubscribed: (name, subscribed) => storeResult(() => setSubscribed(pool, accountId, name, subscribed)),
+    async setSubscribed(name, subscribed) {
+      const done = await storeResult(() => setSubscribed(pool, accountId, name, subscribed));
+      if (done === 'ok') await publishListChange('subscription', name, { subscribed });
+      return done;
+    },
+    watchAccount: (listener) =>
+      watchAccountEvents(
+        {
+          origin,
+          watch: (l) => deps.watchers.watchAccount(accountId, l),
+          mailboxNames: async () =>
+            new Map((await listMailboxes(pool, accountId)).map((m) => [m.id, m.name])),
+        },
+        listener,
+      ),
     // Found and counted in one statement; undefined for a \Noselect name too.
     status: (name) => imapMailboxStatusByName(pool, accountId, name),
     async quota() {
       const usage = await quotaUsage(pool, accountId);
       return { usedBytes: usage?.usedBytes ?? 0, limitBytes: usage?.quotaBytes ?? null };
     },
+    getMetadata: (mailbox, entries, depth) => readImapMetadata(pool, accountId, mailbox, entries, depth),
+    setMetadata: (mailbox, changes, maxEntries) =>
+      writeImapMetadata(pool, accountId, mailbox, changes, maxEntries),
     open,
     async append(name, message): Promise<AppendResult> {
       // The same description delivery stores: FETCH and SEARCH never parse again.
@@ -299,6 +413,29 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
       if (typeof appended === 'string') return appended;
       await publish(appended.mailboxId, 'exists', [appended.uid]);
       return { uidValidity: appended.uidValidity, uid: appended.uid };
+    },
+    async appendMessages(name, messages): Promise<MultiAppendResult> {
+      // Described before the transaction opens: it holds the mailbox row no longer than the writes.
+      const appended = await appendMessagesByName(pool, accountId, name, messages.map(described));
+      if (typeof appended === 'string') return appended;
+      await publish(appended.mailboxId, 'exists', appended.uids);
+      return { uidValidity: appended.uidValidity, uids: appended.uids };
+    },
+    async storedMessage(name, uidValidity, uid) {
+      const mailbox = await findMailbox(pool, accountId, name);
+      if (!mailbox || mailbox.noselect) return undefined;
+      if (uidValidity !== undefined && mailbox.uidValidity !== uidValidity) return undefined;
+      const [row] = await fetchImapMessages(pool, mailbox.id, [uid], { metadata: true, raw: true });
+      if (!row) return undefined;
+      return {
+        uid: row.uid,
+        flags: row.flags,
+        modseq: row.modseq,
+        internalDate: row.internalDate,
+        size: row.size,
+        metadata: metadataOf(row.metadata, row.raw),
+        ...(row.raw && { raw: row.raw }),
+      };
     },
     close() {
       // Sessions close their mailboxes; nothing is held per account.

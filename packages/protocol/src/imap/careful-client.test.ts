@@ -27,7 +27,7 @@ describe('atoms with unusual but valid characters', () => {
 
   it('a mailbox named with an unclosed [ can be created, listed and selected as an atom', async () => {
     const h = await loggedIn();
-    expect(await h.say('a CREATE foo[bar')).toBe('a OK CREATE completed\r\n');
+    expect(await h.say('a CREATE foo[bar')).toMatch(/^a OK \[MAILBOXID \(F\d+\)\] CREATE completed\r\n$/);
     expect(await h.say('b LIST "" foo[*')).toBe(
       '* LIST (\\HasNoChildren) "/" "foo[bar"\r\nb OK LIST completed\r\n',
     );
@@ -45,7 +45,7 @@ describe('atoms with unusual but valid characters', () => {
 describe('subscriptions outlive their mailboxes (RFC 3501 §6.3.9, RFC 5258 §3.4)', () => {
   it('LSUB and LIST (SUBSCRIBED) keep a deleted subscribed mailbox; LIST does not; UNSUBSCRIBE clears it', async () => {
     const h = await loggedIn();
-    expect(await h.say('a CREATE gone')).toBe('a OK CREATE completed\r\n');
+    expect(await h.say('a CREATE gone')).toMatch(/^a OK \[MAILBOXID \(F\d+\)\] CREATE completed\r\n$/);
     expect(await h.say('b SUBSCRIBE gone')).toBe('b OK command completed\r\n');
     expect(await h.say('c DELETE gone')).toBe('c OK command completed\r\n');
     expect(await h.say('d LSUB "" gone')).toBe('* LSUB () "/" "gone"\r\nd OK LSUB completed\r\n');
@@ -63,7 +63,7 @@ describe('subscriptions outlive their mailboxes (RFC 3501 §6.3.9, RFC 5258 §3.
   it('CREATE of a name still subscribed makes it a mailbox again, subscribed', async () => {
     const h = await loggedIn();
     await h.say('a CREATE again', 'b DELETE again');
-    expect(await h.say('c CREATE again')).toBe('c OK CREATE completed\r\n');
+    expect(await h.say('c CREATE again')).toMatch(/^c OK \[MAILBOXID \(F\d+\)\] CREATE completed\r\n$/);
     expect(await h.say('d LIST (SUBSCRIBED) "" again')).toBe(
       '* LIST (\\HasNoChildren \\Subscribed) "/" "again"\r\nd OK LIST completed\r\n',
     );
@@ -235,7 +235,9 @@ describe('LIST-EXTENDED (RFC 5258) and LIST-STATUS (RFC 5819)', () => {
 describe('CREATE-SPECIAL-USE (RFC 6154 §3)', () => {
   it('creates a mailbox with its special use, listed by LIST and LIST (SPECIAL-USE)', async () => {
     const h = await loggedIn();
-    expect(await h.say('a CREATE Old/Mail (USE (\\Archive))')).toBe('a OK CREATE completed\r\n');
+    expect(await h.say('a CREATE Old/Mail (USE (\\Archive))')).toMatch(
+      /^a OK \[MAILBOXID \(F\d+\)\] CREATE completed\r\n$/,
+    );
     expect(await h.say('b LIST (SPECIAL-USE) "" Old/*')).toBe(
       '* LIST (\\HasNoChildren \\Archive) "/" "Old/Mail"\r\nb OK LIST completed\r\n',
     );

@@ -7,8 +7,11 @@
 // another name with the same 4096, and an ID list of real clients is a few hundred octets.
 // 8 KiB is Dovecot's imap-login limit too (MAX_IMAP_LINE). After login every command but
 // APPEND keeps Dovecot's 64 KiB (imap_max_line_length), literals included; APPEND may carry
-// one message of up to APPENDLIMIT, plus the same 64 KiB for the rest of it. MULTIAPPEND
-// and CATENATE are not offered, so no command carries more than one message.
+// messages of up to APPENDLIMIT each, plus the same 64 KiB for the rest of it, and the
+// whole command (every message of a MULTIAPPEND, RFC 3502, and every TEXT part of a
+// CATENATE, RFC 4469, together) is held to APPENDLIMIT + 64 KiB: the most one session's
+// command holds in memory stays what one APPEND held. REPLACE and UID REPLACE (RFC 8508)
+// carry one message and are held to the same.
 //
 // Before login LITERAL- is advertised instead of LITERAL+ (RFC 7888 §4; IMAP4rev2 has it
 // built in, RFC 9051 §4.3): a non-synchronising literal holds 4096 octets at most.
@@ -39,10 +42,13 @@ export function literalRefusal(
   loggedIn: boolean,
   appendLimit: number,
 ): string | undefined {
-  if (event.name === 'APPEND') {
+  if (event.message) {
     if (!loggedIn) return `${event.tag} NO log in first`;
     if (event.size > appendLimit)
       return `${event.tag} NO [TOOBIG] the message is larger than ${appendLimit} octets`;
+    // A MULTIAPPEND past the command's total: each message fits, all of them do not.
+    if (event.over?.rule === 'command-size' && event.index > 0)
+      return `${event.tag} NO [TOOBIG] the messages of one command may hold ${event.over.limit} octets together`;
   }
   if (!event.over) return undefined;
   return event.over.rule === 'literal-minus'

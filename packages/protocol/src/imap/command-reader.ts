@@ -55,6 +55,8 @@ export type ReaderEvent =
       readonly synchronising: boolean;
       /** Literals before this one in the same command. */
       readonly index: number;
+      /** The command carries messages (APPEND, REPLACE, UID REPLACE): APPENDLIMIT applies. */
+      readonly message: boolean;
       /** The limit the literal would break: the command's total, or LITERAL-'s 4096 octets. */
       readonly over?: { readonly limit: number; readonly rule: 'command-size' | 'literal-minus' };
     }
@@ -72,8 +74,9 @@ export interface CommandReaderLimits {
    */
   readonly maxCommandBytes: number;
   /**
-   * APPEND's total instead (its message may be up to APPENDLIMIT); its line parts stay
-   * within maxCommandBytes. Undefined: APPEND is held to maxCommandBytes too.
+   * The total of a command that carries messages instead (APPEND, all its messages
+   * together; REPLACE and UID REPLACE): each message may be up to APPENDLIMIT; the line
+   * parts stay within maxCommandBytes. Undefined: they are held to maxCommandBytes too.
    */
   readonly maxAppendBytes?: number;
   /** RFC 7888 LITERAL-: the largest non-synchronising literal. Undefined: LITERAL+, no such limit. */
@@ -164,6 +167,16 @@ export class ImapCommandReader {
   discardBuffered(): void {
     this.buffer = Buffer.alloc(0);
     this.scanned = 0;
+  }
+
+  /**
+   * Takes the bytes received and not yet read, between commands: after COMPRESS they are
+   * the client's first compressed octets (RFC 4978 §3), for the session to inflate.
+   */
+  takeBuffered(): Buffer {
+    const rest = this.buffer;
+    this.discardBuffered();
+    return rest;
   }
 
   /**
@@ -292,9 +305,15 @@ export class ImapCommandReader {
 
   /** The current command's total. */
   private budget(): number {
-    return this.name === 'APPEND'
+    return this.carriesMessages()
       ? (this.limits.maxAppendBytes ?? this.limits.maxCommandBytes)
       : this.limits.maxCommandBytes;
+  }
+
+  /** APPEND, REPLACE and UID REPLACE (RFC 8508) carry messages. */
+  private carriesMessages(): boolean {
+    if (this.name === 'APPEND' || this.name === 'REPLACE') return true;
+    return this.name === 'UID' && this.args?.firstAtom() === 'REPLACE';
   }
 
   /** Answered at once; the line, and the rest of its command, are skipped as they arrive. */
@@ -423,6 +442,7 @@ export class ImapCommandReader {
       size,
       synchronising,
       index: this.literals,
+      message: this.carriesMessages(),
       ...(over && { over }),
     };
   }

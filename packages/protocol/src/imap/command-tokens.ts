@@ -26,6 +26,12 @@ export class CommandArguments {
     this.stack.at(-1)!.items.push(token);
   }
 
+  /** The first argument when it is an atom (UID's subcommand), upper case. */
+  firstAtom(): string | undefined {
+    const first = this.stack[0]!.items[0];
+    return first?.type === 'atom' ? first.value.toUpperCase() : undefined;
+  }
+
   /** The arguments, once the command's last line is read; undefined when a list is still open. */
   complete(): readonly ImapToken[] | undefined {
     return this.stack.length === 1 ? this.stack[0]!.items : undefined;

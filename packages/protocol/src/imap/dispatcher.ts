@@ -16,6 +16,7 @@ import {
   no,
 } from './commands/command-spec.js';
 import { IMAP_COMMANDS } from './commands/index.js';
+import { MailboxPermissionDenied } from './mailbox-rights.js';
 import { ImapSyntaxError } from './wire-values.js';
 
 const BY_NAME: ReadonlyMap<string, ImapCommandEntry> = new Map(IMAP_COMMANDS.map((c) => [c.name, c]));
@@ -113,8 +114,12 @@ export async function dispatch(
   } catch (err) {
     // The lexical checks of wire-values.ts, fetch-items.ts and search-keys.ts say BAD by throwing.
     if (err instanceof ImapSyntaxError) return bad(err.message);
-    failed(command.name, err);
-    outcome = no('[SERVERBUG] the command could not be completed, try again');
+    // Another user's mailbox without the right for this (shared-mailboxes.ts, RFC 4314 §4).
+    if (err instanceof MailboxPermissionDenied) outcome = no(`[NOPERM] ${err.message}`);
+    else {
+      failed(command.name, err);
+      outcome = no('[SERVERBUG] the command could not be completed, try again');
+    }
   }
   // Not after LOGOUT or STARTTLS, nor while a dialogue (IDLE, AUTHENTICATE) goes on.
   if (outcome instanceof ImapReply && outcome.status !== 'BAD') await newsAfter(found, context);

@@ -1,4 +1,5 @@
-// FETCH data items (RFC 3501 §6.4.5, RFC 9051 §6.4.5, RFC 3516 BINARY, RFC 7162 MODSEQ)
+// FETCH data items (RFC 3501 §6.4.5, RFC 9051 §6.4.5, RFC 3516 BINARY, RFC 7162 MODSEQ,
+// RFC 8474 EMAILID and THREADID, RFC 8514 SAVEDATE)
 // from command tokens. What each item needs from the store is worked out here too, so a
 // FETCH of flags never reads a blob and a FETCH of ENVELOPE never reads more than metadata.
 
@@ -29,7 +30,11 @@ export type FetchItem =
         | 'bodystructure'
         | 'modseq'
         /** PREVIEW (RFC 8970); `(LAZY)` is taken and changes nothing: it is always computed. */
-        | 'preview';
+        | 'preview'
+        | 'emailid'
+        /** THREADID (RFC 8474 §5.2): named by the thread's root Message-ID (thread-ids.ts). */
+        | 'threadid'
+        | 'savedate';
     }
   | {
       readonly kind: 'section';
@@ -66,6 +71,9 @@ const SIMPLE: Record<string, FetchItem> = {
   BODYSTRUCTURE: { kind: 'bodystructure' },
   MODSEQ: { kind: 'modseq' },
   PREVIEW: { kind: 'preview' },
+  EMAILID: { kind: 'emailid' },
+  THREADID: { kind: 'threadid' },
+  SAVEDATE: { kind: 'savedate' },
 };
 
 const WHOLE: SectionSpec = { part: [] };
@@ -174,11 +182,21 @@ export function fetchNeeds(items: readonly FetchItem[]): {
   metadata: boolean;
   raw: boolean;
   header: boolean;
+  /** Present (true) only for FETCH EMAILID. */
+  emailId?: true;
 } {
   let metadata = false;
   let raw = false;
   let header = true;
+  let emailId = false;
   for (const item of items) {
+    if (item.kind === 'emailid') emailId = true;
+    // THREADID: from the envelope, the References field (the header) and the EMAILID.
+    if (item.kind === 'threadid') {
+      emailId = true;
+      metadata = true;
+      raw = true;
+    }
     if (item.kind === 'envelope' || item.kind === 'body' || item.kind === 'bodystructure') metadata = true;
     if (item.kind === 'binary-size') metadata = true;
     if (item.kind === 'preview') {
@@ -192,7 +210,7 @@ export function fetchNeeds(items: readonly FetchItem[]): {
       if (item.kind !== 'section' || !isTopLevelHeader(item.spec)) header = false;
     }
   }
-  return { metadata, raw, header: raw && header };
+  return { metadata, raw, header: raw && header, ...(emailId && { emailId: true as const }) };
 }
 
 function isTopLevelHeader(spec: SectionSpec): boolean {

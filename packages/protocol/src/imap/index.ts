@@ -23,12 +23,18 @@ export {
   metricLabels,
 } from './dispatcher.js';
 export { mailboxNameProblem } from './mailbox-names.js';
+export { ALL_RIGHTS, MailboxPermissionDenied, normalRights } from './mailbox-rights.js';
 export { type MailboxState, SharedMailboxStates, type StateSharing } from './mailbox-state.js';
+export { metadataEntryMatches, metadataEntryProblem } from './metadata-entries.js';
+export { emailIdOf, emailKeyOf, isObjectId, mailboxIdOf } from './object-ids.js';
 export { formatInternalDate, imapAString, imapString, parseInternalDate } from './response.js';
 export { type ImapAction, type ImapSend, ImapSession, type ImapState } from './session.js';
 export type {
+  AccountEvent,
   AccountQuota,
+  AppendMessage,
   AppendResult,
+  CheckedStoreResult,
   CopyResult,
   FetchedMessage,
   FetchNeeds,
@@ -37,16 +43,35 @@ export type {
   ImapHooks,
   ImapSessionOptions,
   MailboxChanges,
+  MailboxGrant,
   MailboxInfo,
   MailboxOperationResult,
+  MailboxSharing,
   MailboxSnapshot,
   MailboxStatus,
   MessageFacts,
   MessageState,
+  MetadataChange,
+  MetadataDepth,
+  MetadataEntry,
+  MetadataSettings,
+  MetadataWriteResult,
+  ModseqHistory,
+  MultiAppendResult,
   OpenMailbox,
   RecentRange,
+  ReplaceResult,
   SearchNode,
+  SharedMailboxGrant,
   ShelvedStart,
   SpecialUseAttribute,
   StoredMetadata,
 } from './session-types.js';
+export {
+  type AccountAcl,
+  accountAcl,
+  mailboxPlace,
+  OTHER_USERS,
+  sharedName,
+  withSharedMailboxes,
+} from './shared-mailboxes.js';

@@ -65,6 +65,8 @@ export interface MailboxState {
   readonly count: number;
   readonly uids: Uint32Array;
   readonly flagIds: Uint32Array;
+  /** modseqs[n - 1] is message n's MODSEQ (FETCH MODSEQ from the view, RFC 7162). */
+  readonly modseqs: BigUint64Array;
   readonly flagSets: FlagSets;
 }
 
@@ -157,12 +159,12 @@ interface ShelfEntry {
   confirmedAt: number;
 }
 
-/** Same validity, same UIDs in the same order, same flags on each (ids may differ between tables). */
+/** Same validity, same UIDs in the same order, same flags and MODSEQ on each (ids may differ between tables). */
 function sameMessages(a: MailboxState, b: MailboxState): boolean {
   if (a.uidValidity !== b.uidValidity || a.count !== b.count) return false;
   const mapped = new Map<number, number>();
   for (let i = 0; i < a.count; i++) {
-    if (a.uids[i] !== b.uids[i]) return false;
+    if (a.uids[i] !== b.uids[i] || a.modseqs[i] !== b.modseqs[i]) return false;
     const ia = a.flagIds[i]!;
     const ib = b.flagIds[i]!;
     const known = mapped.get(ib);

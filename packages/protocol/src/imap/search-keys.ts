@@ -6,6 +6,7 @@
 import { decodeCharset, knownCharset } from '../mime/charset.js';
 import { normaliseForSearch } from '../mime/search-text.js';
 import type { ImapToken } from './command-reader.js';
+import { isObjectId } from './object-ids.js';
 import { parseSearchDate } from './response.js';
 import type { SearchNode } from './session-types.js';
 import {
@@ -72,13 +73,20 @@ const HEADER_KEYS: Record<string, string> = {
   TO: 'to',
 };
 
-const DATE_KEYS: Record<string, { field: 'internal' | 'sent'; compare: 'before' | 'on' | 'since' }> = {
+const DATE_KEYS: Record<
+  string,
+  { field: 'internal' | 'sent' | 'saved'; compare: 'before' | 'on' | 'since' }
+> = {
   BEFORE: { field: 'internal', compare: 'before' },
   ON: { field: 'internal', compare: 'on' },
   SINCE: { field: 'internal', compare: 'since' },
   SENTBEFORE: { field: 'sent', compare: 'before' },
   SENTON: { field: 'sent', compare: 'on' },
   SENTSINCE: { field: 'sent', compare: 'since' },
+  // SAVEDATE (RFC 8514 §4.2): the day the message was saved into this mailbox.
+  SAVEDBEFORE: { field: 'saved', compare: 'before' },
+  SAVEDON: { field: 'saved', compare: 'on' },
+  SAVEDSINCE: { field: 'saved', compare: 'since' },
 };
 
 /**
@@ -241,6 +249,14 @@ function parseKey(reader: TokenCursor, context: SearchContext, depth: number): S
       if (!uids) throw new SearchSyntaxError('invalid UID set');
       return { op: 'uids', uids };
     }
+    // RFC 8514 §4.2: every mailbox here keeps save dates, so every message matches.
+    case 'SAVEDATESUPPORTED':
+      return { op: 'all' };
+    // RFC 8474 §6: EMAILID and THREADID take an objectid.
+    case 'EMAILID':
+      return { op: 'emailid', emailId: objectIdOf(reader.atom()) };
+    case 'THREADID':
+      return { op: 'threadid', threadId: objectIdOf(reader.atom()) };
     case 'MODSEQ': {
       // RFC 7162 §3.1.5: MODSEQ [entry-name entry-type-req] mod-sequence-valzer. The entry
       // ("/flags/\\seen", a quoted string) is read and not used: one MODSEQ per message here.
@@ -264,6 +280,11 @@ function parseKey(reader: TokenCursor, context: SearchContext, depth: number): S
       throw new SearchSyntaxError(`unknown search key ${token.value.slice(0, 40)}`);
     }
   }
+}
+
+function objectIdOf(text: string): string {
+  if (!isObjectId(text)) throw new SearchSyntaxError('invalid objectid');
+  return text;
 }
 
 const FLAG_NODE_UNSEEN: SearchNode = { op: 'flag', flag: '\\Seen', set: false };

@@ -15,17 +15,29 @@ import { SYSTEM_FLAGS } from './system-flags.js';
 export interface ViewUpdate {
   /** Sequence numbers to announce as expunged, in the order to send them. */
   readonly expunged: readonly number[];
+  /** The same messages' UIDs, ascending (VANISHED, RFC 7162 §3.2.10). */
+  readonly vanished: readonly number[];
   /** New EXISTS count, when messages were added. */
   readonly exists: number | undefined;
   readonly recent: number | undefined;
-  /** Flag changes of messages the client knows: sequence number, UID, flags. */
-  readonly flags: readonly { seq: number; uid: number; flags: readonly string[] }[];
+  /** Flag changes of messages the client knows: sequence number, UID, flags, MODSEQ. */
+  readonly flags: readonly { seq: number; uid: number; flags: readonly string[]; modseq: bigint }[];
+}
+
+/** A message the client knows: sequence number, UID, flags and MODSEQ as the view has them. */
+export interface KnownMessage {
+  readonly seq: number;
+  readonly uid: number;
+  readonly flags: readonly string[];
+  readonly modseq: bigint;
 }
 
 export class SelectedMailbox {
   /** UIDs in sequence-number order: uids[n - 1] is message n; `count` of them are in use. */
   private uids: Uint32Array;
   private flagIds: Uint32Array;
+  /** Each message's MODSEQ, in sequence order like uids. */
+  private modseqs: BigUint64Array;
   private flagSets: FlagSets;
   private count: number;
   /**
@@ -77,6 +89,7 @@ export class SelectedMailbox {
       this.count = state.count;
       this.uids = state.uids;
       this.flagIds = state.flagIds;
+      this.modseqs = state.modseqs;
       this.flagSets = state.flagSets;
       this.sharedState = state;
       // Expunged since that state: gone before the client knew them, never announced.
@@ -99,9 +112,11 @@ export class SelectedMailbox {
     this.count = snapshot.messages.length;
     this.uids = new Uint32Array(this.count);
     this.flagIds = new Uint32Array(this.count);
+    this.modseqs = new BigUint64Array(this.count);
     snapshot.messages.forEach((m, i) => {
       this.uids[i] = m.uid;
       this.flagIds[i] = this.internFlags(m.flags);
+      this.modseqs[i] = m.modseq;
       if (m.uid >= snapshot.recent.from && m.uid < snapshot.recent.to) this.recent.add(m.uid);
     });
     this.share();
@@ -170,6 +185,7 @@ export class SelectedMailbox {
       // The room to append in is no use to a state nobody writes to.
       this.uids = this.uids.slice(0, this.count);
       this.flagIds = this.flagIds.slice(0, this.count);
+      this.modseqs = this.modseqs.slice(0, this.count);
     }
     const state = sharing.shelf.share(sharing.key, {
       uidValidity: this.uidValidity,
@@ -177,12 +193,14 @@ export class SelectedMailbox {
       count: this.count,
       uids: this.uids,
       flagIds: this.flagIds,
+      modseqs: this.modseqs,
       flagSets: this.flagSets,
     });
     if (!state) return;
     this.sharedState = state;
     this.uids = state.uids;
     this.flagIds = state.flagIds;
+    this.modseqs = state.modseqs;
     this.flagSets = state.flagSets;
   }
 
@@ -192,6 +210,7 @@ export class SelectedMailbox {
     this.sharedState = undefined;
     this.uids = grown(this.uids, this.count, extra);
     this.flagIds = grown(this.flagIds, this.count, extra);
+    this.modseqs = grown(this.modseqs, this.count, extra);
     this.flagSets = new FlagSets(this.flagSets);
   }
 
@@ -264,14 +283,14 @@ export class SelectedMailbox {
    * Sequence number, UID and flags of each of these UIDs (ascending) the client knows and
    * that are not expunged elsewhere: one merge walk, no search per UID.
    */
-  known(uids: readonly number[]): { seq: number; uid: number; flags: readonly string[] }[] {
-    const out: { seq: number; uid: number; flags: readonly string[] }[] = [];
+  known(uids: readonly number[]): KnownMessage[] {
+    const out: KnownMessage[] = [];
     let i = 0;
     for (const uid of uids) {
       while (i < this.count && this.uids[i]! < uid) i++;
       if (i >= this.count) break;
       if (this.uids[i] !== uid || this.pendingExpunges.has(uid)) continue;
-      out.push({ seq: i + 1, uid, flags: this.flagSets.get(this.flagIds[i]!) });
+      out.push({ seq: i + 1, uid, flags: this.flagSets.get(this.flagIds[i]!), modseq: this.modseqs[i]! });
     }
     return out;
   }
@@ -313,11 +332,12 @@ export class SelectedMailbox {
    * The session's own STORE: the client hears of it in the STORE answer, not again later.
    * The view copies its messages here; other views see the change at their next sync.
    */
-  noteFlags(uid: number, flags: readonly string[]): void {
+  noteFlags(uid: number, flags: readonly string[], modseq: bigint): void {
     const i = this.indexOf(uid);
-    if (i < 0 || this.flagSets.find(flags) === this.flagIds[i]) return;
+    if (i < 0 || (this.flagSets.find(flags) === this.flagIds[i] && this.modseqs[i] === modseq)) return;
     this.own();
     this.flagIds[i] = this.internFlags(flags);
+    this.modseqs[i] = modseq;
   }
 
   /** Reads what changed in the store since the last sync and folds it into the view. */
@@ -333,15 +353,17 @@ export class SelectedMailbox {
     return update;
   }
 
-  private append(uid: number, flags: readonly string[]): void {
+  private append(uid: number, flags: readonly string[], modseq: bigint): void {
     this.own(1);
     if (this.count === this.uids.length) {
       // An eighth more each time: a view of 10,000 messages that gains one does not double.
       this.uids = grown(this.uids, this.count, Math.max(16, this.count >>> 3));
       this.flagIds = grown(this.flagIds, this.count, Math.max(16, this.count >>> 3));
+      this.modseqs = grown(this.modseqs, this.count, Math.max(16, this.count >>> 3));
     }
     this.uids[this.count] = uid;
     this.flagIds[this.count] = this.internFlags(flags);
+    this.modseqs[this.count] = modseq;
     this.count++;
   }
 
@@ -350,7 +372,9 @@ export class SelectedMailbox {
     this.uidNext = Math.max(this.uidNext, changes.uidNext);
     for (const uid of changes.expunged) if (this.indexOf(uid) >= 0) this.pendingExpunges.add(uid);
     const expunged: number[] = [];
+    let vanished: number[] = [];
     if (allowExpunge && this.pendingExpunges.size > 0) {
+      vanished = [...this.pendingExpunges].sort((a, b) => a - b);
       this.own();
       // Highest sequence number first: each EXPUNGE renumbers only the messages after it,
       // so every number sent is still right when the client reads it.
@@ -366,12 +390,13 @@ export class SelectedMailbox {
         if (this.pendingExpunges.has(this.uids[i]!)) continue;
         this.uids[kept] = this.uids[i]!;
         this.flagIds[kept] = this.flagIds[i]!;
+        this.modseqs[kept] = this.modseqs[i]!;
         kept++;
       }
       this.count = kept;
       this.pendingExpunges.clear();
     }
-    const flags: { seq: number; uid: number; flags: readonly string[] }[] = [];
+    const flags: { seq: number; uid: number; flags: readonly string[]; modseq: bigint }[] = [];
     let added = false;
     const largest = this.largestUid();
     const expungedNow = new Set(changes.expunged);
@@ -379,7 +404,7 @@ export class SelectedMailbox {
       if (message.uid > largest) {
         // Expunged again before we saw it: never announce it.
         if (expungedNow.has(message.uid)) continue;
-        this.append(message.uid, message.flags);
+        this.append(message.uid, message.flags, message.modseq);
         if (message.uid >= changes.recent.from && message.uid < changes.recent.to)
           this.recent.add(message.uid);
         added = true;
@@ -387,17 +412,21 @@ export class SelectedMailbox {
       }
       const i = this.indexOf(message.uid);
       if (i < 0 || this.pendingExpunges.has(message.uid)) continue;
-      // Unchanged flags (most often the session's own STORE coming back) copy nothing.
-      if (this.flagSets.find(message.flags) === this.flagIds[i]) continue;
+      // Unchanged flags and MODSEQ (most often the session's own STORE coming back) copy nothing.
+      const sameFlags = this.flagSets.find(message.flags) === this.flagIds[i];
+      if (sameFlags && this.modseqs[i] === message.modseq) continue;
       this.own();
+      this.modseqs[i] = message.modseq;
+      if (sameFlags) continue;
       const id = this.internFlags(message.flags);
       if (id !== this.flagIds[i]) {
         this.flagIds[i] = id;
-        flags.push({ seq: i + 1, uid: message.uid, flags: this.flagSets.get(id) });
+        flags.push({ seq: i + 1, uid: message.uid, flags: this.flagSets.get(id), modseq: message.modseq });
       }
     }
     return {
       expunged,
+      vanished,
       exists: added ? this.count : undefined,
       recent: added ? this.recent.size : undefined,
       flags,
@@ -406,8 +435,8 @@ export class SelectedMailbox {
 }
 
 /** The first `count` entries of the array in a new one with room for `extra` more. */
-function grown(array: Uint32Array, count: number, extra: number): Uint32Array {
-  const copy = new Uint32Array(count + extra);
-  copy.set(array.subarray(0, count));
+function grown<T extends Uint32Array | BigUint64Array>(array: T, count: number, extra: number): T {
+  const copy = new (array.constructor as new (length: number) => T)(count + extra);
+  (copy as Uint32Array).set((array as Uint32Array).subarray(0, count));
   return copy;
 }

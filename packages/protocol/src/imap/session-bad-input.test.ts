@@ -71,10 +71,13 @@ describe('the cases of issue 13 item 7', () => {
     expect(await h.say('b SEARCH MODSEQ 9223372036854775808')).toBe(
       'b BAD invalid MODSEQ (0 to 9223372036854775807)\r\n',
     );
-    expect(await h.say('c SEARCH MODSEQ 9223372036854775807')).toBe('* SEARCH\r\nc OK SEARCH completed\r\n');
-    // RFC 7162 §3.1.5: the entry name is a quoted string.
+    // The first valid SEARCH MODSEQ turns CONDSTORE on (RFC 7162 §3.1): HIGHESTMODSEQ first.
+    expect(await h.say('c SEARCH MODSEQ 9223372036854775807')).toBe(
+      '* OK [HIGHESTMODSEQ 4] Highest\r\n* SEARCH\r\nc OK SEARCH completed\r\n',
+    );
+    // RFC 7162 §3.1.5: the entry name is a quoted string; the answer ends with the highest MODSEQ found.
     expect(await h.say('d SEARCH MODSEQ "/flags/\\\\seen" all 0')).toBe(
-      '* SEARCH 1 2 3\r\nd OK SEARCH completed\r\n',
+      '* SEARCH 1 2 3 (MODSEQ 4)\r\nd OK SEARCH completed\r\n',
     );
     expect(h.failures).toEqual([]);
   });
@@ -208,13 +211,17 @@ describe('the rest of the class: mailbox names', () => {
       'g NO [CANNOT] invalid mailbox name: longer than 1000 octets\r\n',
     );
     // 1,000 octets is fine.
-    expect(await h.say(`h CREATE "${'s'.repeat(1000)}"`)).toBe('h OK CREATE completed\r\n');
+    expect(await h.say(`h CREATE "${'s'.repeat(1000)}"`)).toMatch(
+      /^h OK \[MAILBOXID \(F\d+\)\] CREATE completed\r\n$/,
+    );
     expect(h.failures).toEqual([]);
   });
 
   it('refuses a RENAME that would give a mailbox below a name too long or too deep', async () => {
     const h = await session();
-    expect(await h.say(`a CREATE "m/k/${'x'.repeat(995)}"`)).toBe('a OK CREATE completed\r\n');
+    expect(await h.say(`a CREATE "m/k/${'x'.repeat(995)}"`)).toMatch(
+      /^a OK \[MAILBOXID \(F\d+\)\] CREATE completed\r\n$/,
+    );
     // m/k/xxx… would become 1,000 + 996 octets.
     expect(await h.say(`b RENAME m/k "m/${'K'.repeat(998)}"`)).toBe(
       'b NO [CANNOT] a mailbox below would get an invalid name: longer than 1000 octets\r\n',
@@ -222,7 +229,9 @@ describe('the rest of the class: mailbox names', () => {
     expect(await h.say(`c RENAME m "${'M'.repeat(1000)}"`)).toBe(
       'c NO [CANNOT] a mailbox below would get an invalid name: longer than 1000 octets\r\n',
     );
-    expect(await h.say(`d CREATE "${'d/'.repeat(30)}e"`)).toBe('d OK CREATE completed\r\n');
+    expect(await h.say(`d CREATE "${'d/'.repeat(30)}e"`)).toMatch(
+      /^d OK \[MAILBOXID \(F\d+\)\] CREATE completed\r\n$/,
+    );
     expect(await h.say('e RENAME d "x/y/z"')).toBe(
       'e NO [CANNOT] a mailbox below would get an invalid name: deeper than 32 levels\r\n',
     );

@@ -17,8 +17,8 @@ const unb64 = (text: string) => Buffer.from(text, 'base64').toString('utf8');
 
 const PRE_AUTH_BASE = 'IMAP4rev1 IMAP4rev2 LITERAL- SASL-IR ID ENABLE IDLE';
 const AUTHED_CAPS =
-  'IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE CREATE-SPECIAL-USE STATUS=SIZE UNSELECT UIDPLUS MOVE CHILDREN ' +
-  'SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES WITHIN BINARY PREVIEW APPENDLIMIT=10000 UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE UNAUTHENTICATE';
+  'IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE CREATE-SPECIAL-USE STATUS=SIZE OBJECTID UNSELECT UIDPLUS MOVE CHILDREN ' +
+  'SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH SEARCHRES WITHIN SAVEDATE SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES BINARY PREVIEW APPENDLIMIT=10000 MULTIAPPEND CATENATE REPLACE UTF8=ACCEPT CONDSTORE QRESYNC NOTIFY QUOTA QUOTA=RES-STORAGE METADATA METADATA-SERVER ACL RIGHTS=texk UNAUTHENTICATE COMPRESS=DEFLATE';
 const LOGGED_IN = (tag: string) => `${tag} OK [CAPABILITY ${AUTHED_CAPS}] ${USER} logged in\r\n`;
 const SYSTEM_FLAGS = '\\Answered \\Flagged \\Deleted \\Seen \\Draft';
 
@@ -32,6 +32,8 @@ function selectAnswer(tag: string, recent: number, readOnly = false): string {
     '* OK [UNSEEN 1] first unseen message\r\n' +
     '* OK [UIDVALIDITY 1000] UIDs valid\r\n' +
     '* OK [UIDNEXT 4] predicted next UID\r\n' +
+    '* OK [MAILBOXID (F1)] Ok\r\n' +
+    '* OK [HIGHESTMODSEQ 4] Highest\r\n' +
     `${tag} OK [${readOnly ? 'READ-ONLY' : 'READ-WRITE'}] ${readOnly ? 'EXAMINE' : 'SELECT'} completed\r\n`
   );
 }
@@ -296,7 +298,7 @@ describe('SELECT and EXAMINE', () => {
     expect(await h.say('b SELECT INBOX')).toBe(
       `* FLAGS (${SYSTEM_FLAGS})\r\n* OK [PERMANENTFLAGS (${SYSTEM_FLAGS} \\*)] flags permitted\r\n` +
         '* 3 EXISTS\r\n* OK [UIDVALIDITY 1000] UIDs valid\r\n* OK [UIDNEXT 4] predicted next UID\r\n' +
-        '* LIST () "/" "INBOX"\r\nb OK [READ-WRITE] SELECT completed\r\n',
+        '* OK [MAILBOXID (F1)] Ok\r\n* OK [HIGHESTMODSEQ 4] Highest\r\n* LIST () "/" "INBOX"\r\nb OK [READ-WRITE] SELECT completed\r\n',
     );
     expect(await h.say('c SEARCH ALL')).toBe('* ESEARCH (TAG "c") ALL 1:3\r\nc OK SEARCH completed\r\n');
     expect(await h.say('d UID SEARCH 2:3')).toBe(
@@ -582,7 +584,7 @@ describe('COPY, MOVE, APPEND and EXPUNGE', () => {
 describe('mailboxes: LIST, LSUB, CREATE, RENAME, DELETE, STATUS', () => {
   async function tree() {
     const h = await loggedIn();
-    expect(await h.say('c1 CREATE a/b/c')).toBe('c1 OK CREATE completed\r\n');
+    expect(await h.say('c1 CREATE a/b/c')).toMatch(/^c1 OK \[MAILBOXID \(F\d+\)\] CREATE completed\r\n$/);
     return h;
   }
 
@@ -610,7 +612,7 @@ describe('mailboxes: LIST, LSUB, CREATE, RENAME, DELETE, STATUS', () => {
     );
     expect(await h.say('g CREATE a/b')).toBe('g NO [ALREADYEXISTS] the mailbox exists already\r\n');
     expect(await h.say('h CREATE inbox')).toBe('h NO [ALREADYEXISTS] INBOX exists always\r\n');
-    expect(await h.say('i CREATE x/')).toBe('i OK CREATE completed\r\n');
+    expect(await h.say('i CREATE x/')).toMatch(/^i OK \[MAILBOXID \(F\d+\)\] CREATE completed\r\n$/);
     expect(await h.say('j LIST "" x*')).toBe('* LIST (\\HasNoChildren) "/" "x"\r\nj OK LIST completed\r\n');
   });
 
@@ -670,7 +672,7 @@ describe('mailboxes: LIST, LSUB, CREATE, RENAME, DELETE, STATUS', () => {
   it('DELETE of a parent keeps it \\Noselect without its messages; INBOX stays; a leaf goes', async () => {
     const store = MemoryMailStore.withMessages();
     const h = await loggedIn({}, store);
-    expect(await h.say('c1 CREATE foo/bar')).toBe('c1 OK CREATE completed\r\n');
+    expect(await h.say('c1 CREATE foo/bar')).toMatch(/^c1 OK \[MAILBOXID \(F\d+\)\] CREATE completed\r\n$/);
     store.deliver('foo', messageOf(1));
     const other = await loggedIn({}, store, 'foo');
     expect(await h.say('a DELETE foo')).toBe('a OK command completed\r\n');
@@ -697,12 +699,13 @@ describe('mailboxes: LIST, LSUB, CREATE, RENAME, DELETE, STATUS', () => {
   it('CREATE makes a \\Noselect name a mailbox again', async () => {
     const h = await tree();
     expect(await h.say('a DELETE a/b', 'b CREATE a/b', 'c CREATE a/b')).toBe(
-      'a OK command completed\r\nb OK CREATE completed\r\nc NO [ALREADYEXISTS] the mailbox exists already\r\n',
+      // The mailbox made again is the one whose messages DELETE took (its UIDs go on): its MAILBOXID too.
+      'a OK command completed\r\nb OK [MAILBOXID (F6)] CREATE completed\r\nc NO [ALREADYEXISTS] the mailbox exists already\r\n',
     );
     expect(await h.say('d SELECT a/b')).toContain('d OK [READ-WRITE]');
     // CREATE of a child under a \Noselect parent leaves the parent as it is.
     expect(await h.say('e DELETE a', 'f CREATE a/x', 'g LIST "" a')).toBe(
-      'e OK command completed\r\nf OK CREATE completed\r\n* LIST (\\Noselect \\HasChildren) "/" "a"\r\ng OK LIST completed\r\n',
+      'e OK command completed\r\nf OK [MAILBOXID (F8)] CREATE completed\r\n* LIST (\\Noselect \\HasChildren) "/" "a"\r\ng OK LIST completed\r\n',
     );
   });
 
@@ -725,7 +728,9 @@ describe('mailboxes: LIST, LSUB, CREATE, RENAME, DELETE, STATUS', () => {
 
   it('mailbox names are modified UTF-7 on the wire, UTF-8 after ENABLE UTF8=ACCEPT', async () => {
     const h = await loggedIn();
-    expect(await h.say('a CREATE "&AMk-t&AOk-"')).toBe('a OK CREATE completed\r\n');
+    expect(await h.say('a CREATE "&AMk-t&AOk-"')).toMatch(
+      /^a OK \[MAILBOXID \(F\d+\)\] CREATE completed\r\n$/,
+    );
     expect(h.store.mailbox('Été')).toBeDefined();
     expect(await h.say('b LIST "" "&AMk-*"')).toBe(
       '* LIST (\\HasNoChildren) "/" "&AMk-t&AOk-"\r\nb OK LIST completed\r\n',
@@ -784,6 +789,7 @@ const RESPONSE_LINE = new RegExp(
     [
       String.raw`\* (?:OK|NO|BAD|BYE)(?: .*)?`,
       String.raw`\* (?:CAPABILITY|LIST|LSUB|STATUS|FLAGS|SEARCH|ESEARCH|ENABLED|NAMESPACE|ID)(?: .*)?`,
+      String.raw`\* (?:SORT|THREAD|VANISHED|QUOTA|QUOTAROOT|METADATA|ACL|LISTRIGHTS|MYRIGHTS)(?: .*)?`,
       String.raw`\* \d+ (?:EXISTS|RECENT|EXPUNGE)`,
       String.raw`\* \d+ FETCH \(.*\)`,
       String.raw`\+ .*`,

@@ -4,6 +4,8 @@
 // service hands it the client's bytes and writes what it sends. States (RFC 3501 §3): not
 // authenticated → authenticated ⇄ selected → logout. Commands are handled one at a time in
 // the order they came; what each does is in commands/, found through dispatcher.ts.
+// After COMPRESS (RFC 4978) the session inflates what it is handed and deflates what it
+// sends (deflate-layer.ts), so the service's sockets never learn of it.
 
 import { SessionDeadlines } from '../input-deadline.js';
 import { SaslDialogue } from '../sasl/sasl-dialogue.js';
@@ -24,19 +26,27 @@ import { CommandRate } from './command-rate.js';
 import { type ImapCommand, ImapCommandReader, type ReaderEvent } from './command-reader.js';
 import {
   type CapabilityView,
+  type EnableableCapability,
   type ImapContext,
   type ImapDialogue,
   ImapReply,
   type ImapState,
+  type NotifyPlan,
 } from './commands/command-spec.js';
 import { flagList } from './commands/flags.js';
+import { CompressedInputError, DeflateLayer } from './deflate-layer.js';
 import { capabilityList, dispatch, metricLabel } from './dispatcher.js';
+import { NotifyDelivery } from './notify-delivery.js';
 import type { ImapChunk } from './response.js';
 import type { SelectedMailbox, ViewUpdate } from './selected-mailbox.js';
+import { formatSequenceSet } from './sequence-set.js';
 import type { ImapAccount, ImapHooks, ImapSessionOptions } from './session-types.js';
+import { withSharedMailboxes } from './shared-mailboxes.js';
 
 export type { ImapState } from './commands/command-spec.js';
 export type ImapAction = 'continue' | 'close' | 'starttls';
+/** Within the session: COMPRESS answered OK, the DEFLATE layer starts here. */
+type SessionAction = ImapAction | 'compress';
 /** Writes to the client; a promise holds the session back until the socket drains. */
 export type ImapSend = (chunk: ImapChunk) => void | Promise<void>;
 
@@ -56,7 +66,11 @@ export class ImapSession implements ImapContext {
   private dialogue: { readonly tag: string; readonly dialogue: ImapDialogue; waking: boolean } | undefined;
   private awaitingTls = false;
   private closed = false;
+  /** COMPRESS=DEFLATE (RFC 4978): on from the octet after its tagged OK to the end. */
+  private compression: DeflateLayer | undefined;
   private readonly rate: CommandRate;
+  /** NOTIFY (RFC 5465): the account watch and the unsolicited responses it sends. */
+  private readonly notifying = new NotifyDelivery(this, (job) => this.unsolicited(job));
 
   constructor(
     readonly options: ImapSessionOptions,
@@ -86,6 +100,20 @@ export class ImapSession implements ImapContext {
     return this.enabled.has('IMAP4REV2');
   }
 
+  /** CONDSTORE is on (RFC 7162 §3.1: ENABLE, or any CONDSTORE-enabling command): FETCHes it sends unasked carry MODSEQ. */
+  get condstore(): boolean {
+    return this.enabled.has('CONDSTORE');
+  }
+
+  /** QRESYNC is on (RFC 7162 §3.2.3): expunges are told as VANISHED, by UID. */
+  get qresync(): boolean {
+    return this.enabled.has('QRESYNC');
+  }
+
+  get compressed(): boolean {
+    return this.compression !== undefined;
+  }
+
   get isIdle(): boolean {
     return this.dialogue?.dialogue.changed !== undefined;
   }
@@ -106,11 +134,13 @@ export class ImapSession implements ImapContext {
   /** The connection is gone: let go of the mailbox and the account. */
   end(): void {
     this.closed = true;
+    this.notifying.stop();
     this.dialogue = undefined;
     this.selected?.box.close();
     this.selected = undefined;
     this.accountHandle?.close();
     this.accountHandle = undefined;
+    this.compression?.close();
   }
 
   /**
@@ -125,6 +155,17 @@ export class ImapSession implements ImapContext {
   /** For the service's shutdown: `* BYE` and close. */
   async bye(text: string): Promise<void> {
     await this.write(`* BYE ${text}\r\n`);
+    await this.compression?.flush();
+  }
+
+  /**
+   * A goodbye of the service's own (idle timeout, input deadline): once COMPRESS is on it
+   * must go through the DEFLATE layer too, so the session writes it; undefined when the
+   * service may write it as it is.
+   */
+  sayGoodbye(text: string): Promise<void> | undefined {
+    const layer = this.compression;
+    return layer?.write(text).then(() => layer.flush());
   }
 
   /**
@@ -140,7 +181,39 @@ export class ImapSession implements ImapContext {
   private async consume(chunk: Uint8Array): Promise<ImapAction> {
     if (this.closed) return 'close';
     if (this.awaitingTls) return 'continue';
-    this.reader.push(chunk);
+    const action = this.compression ? await this.inflate(chunk) : await this.parse(chunk);
+    // The end of a burst of responses: what the deflater holds goes out now, and before the
+    // service closes the connection after LOGOUT.
+    await this.compression?.flush();
+    return action;
+  }
+
+  /** The client's compressed octets, inflated a step at a time into the reader. */
+  private async inflate(compressed: Uint8Array): Promise<ImapAction> {
+    const layer = this.compression!;
+    try {
+      for await (const plain of layer.inflate(compressed)) {
+        const action = await this.parse(plain);
+        if (action !== 'continue') return action;
+      }
+      return 'continue';
+    } catch (err) {
+      if (!(err instanceof CompressedInputError)) throw err;
+      // Nothing after the bad octets can be read: the stream cannot be resynchronised.
+      try {
+        this.hooks.compressedInputFailed?.(err);
+      } catch {
+        // Bookkeeping only.
+      }
+      this.closed = true;
+      this.reader.discardBuffered();
+      await this.write('* BYE invalid compressed data\r\n');
+      return 'close';
+    }
+  }
+
+  private async parse(bytes: Uint8Array): Promise<ImapAction> {
+    this.reader.push(bytes);
     for (;;) {
       const event = this.reader.next();
       // While the session works on an event the client is not the one keeping it waiting.
@@ -158,10 +231,22 @@ export class ImapSession implements ImapContext {
         this.reader.discardBuffered();
         return action;
       }
+      if (action === 'compress') return this.startCompression();
     }
   }
 
-  private async handle(event: ReaderEvent): Promise<ImapAction> {
+  /**
+   * COMPRESS's OK is out, in clear: from here on both ways are DEFLATE. RFC 4978 §3: the
+   * client compresses from the first octet after its COMPRESS line, so what it pipelined
+   * behind the command is compressed already and is inflated, not read as commands.
+   */
+  private startCompression(): Promise<ImapAction> {
+    const pipelined = this.reader.takeBuffered();
+    this.compression = new DeflateLayer(this.send);
+    return pipelined.length > 0 ? this.inflate(pipelined) : Promise.resolve('continue');
+  }
+
+  private async handle(event: ReaderEvent): Promise<SessionAction> {
     switch (event.kind) {
       case 'literal': {
         const loggedIn = this.state !== 'not-authenticated';
@@ -209,12 +294,12 @@ export class ImapSession implements ImapContext {
     }
   }
 
-  private async command(command: ImapCommand): Promise<ImapAction> {
+  private async command(command: ImapCommand): Promise<SessionAction> {
     await this.rate.next();
     const started = performance.now();
     const outcome = await dispatch(command, this, (name, err) => this.hooks.commandFailed?.(name, err));
     let reply: ImapReply;
-    let action: ImapAction = 'continue';
+    let action: SessionAction = 'continue';
     if (outcome instanceof ImapReply) reply = outcome;
     else if (outcome.kind === 'connection') {
       reply = outcome.reply;
@@ -258,19 +343,29 @@ export class ImapSession implements ImapContext {
     this.input = this.input.then(async () => {
       current.waking = false;
       if (this.dialogue === current && this.selected) await current.dialogue.changed?.();
+      // IDLE's pushes are a burst of their own: out at once, not when the client speaks.
+      await this.compression?.flush();
     });
   }
 
-  async announce(update: ViewUpdate): Promise<void> {
+  async announce(update: ViewUpdate, highest: 'untagged' | 'tagged' = 'untagged'): Promise<void> {
     const lines: string[] = [];
     const news = this.selected?.keywordNews(update.flags.map((change) => change.flags));
     if (news) lines.push(news);
-    for (const seq of update.expunged) lines.push(`* ${seq} EXPUNGE\r\n`);
+    if (this.qresync) {
+      if (update.vanished.length > 0) lines.push(`* VANISHED ${formatSequenceSet(update.vanished)}\r\n`);
+      // VANISHED carries no MODSEQ: the mailbox's new one follows, so a client that saves it
+      // misses no expunge (RFC 7162 §3.2.10, errata 1810); EXPUNGE and MOVE put it in
+      // their tagged OK instead.
+      if (update.vanished.length > 0 && highest === 'untagged' && this.selected)
+        lines.push(`* OK [HIGHESTMODSEQ ${this.selected.highestModseq}] Highest\r\n`);
+    } else for (const seq of update.expunged) lines.push(`* ${seq} EXPUNGE\r\n`);
     if (update.exists !== undefined) lines.push(`* ${update.exists} EXISTS\r\n`);
     if (update.recent !== undefined && !this.rev2) lines.push(`* ${update.recent} RECENT\r\n`);
     for (const change of update.flags) {
+      const modseq = this.condstore ? ` MODSEQ (${change.modseq})` : '';
       lines.push(
-        `* ${change.seq} FETCH (UID ${change.uid} FLAGS (${flagList(this.selected, this.rev2, change)}))\r\n`,
+        `* ${change.seq} FETCH (UID ${change.uid} FLAGS (${flagList(this.selected, this.rev2, change)})${modseq})\r\n`,
       );
     }
     if (lines.length > 0) await this.write(lines.join(''));
@@ -284,15 +379,34 @@ export class ImapSession implements ImapContext {
     if (mailbox) {
       mailbox.box.watch(() => {
         mailbox.dirty = true;
-        this.wake();
+        // NOTIFY's SELECTED filter tells the news at once, IDLE or not (RFC 5465 §3).
+        if (!this.notifying.selectedChanged(mailbox)) this.wake();
       });
     }
+  }
+
+  notify(notifications: NotifyPlan | undefined): void {
+    this.notifying.start(notifications);
+  }
+
+  /**
+   * Untagged responses nobody asked for (NOTIFY): queued on the input chain, so they go out
+   * between commands or during IDLE, never inside another response.
+   */
+  private unsolicited(job: () => Promise<void>): Promise<void> {
+    const run = this.input.then(async () => {
+      if (this.closed || (this.state !== 'authenticated' && this.state !== 'selected')) return;
+      await job();
+      await this.compression?.flush();
+    });
+    this.input = run.catch(() => undefined);
+    return run;
   }
 
   async write(chunks: ImapChunk | readonly ImapChunk[]): Promise<void> {
     const list = typeof chunks === 'string' || chunks instanceof Uint8Array ? [chunks] : chunks;
     for (const chunk of list) {
-      const pending = this.send(chunk);
+      const pending = this.compression ? this.compression.write(chunk) : this.send(chunk);
       if (pending) await pending;
     }
   }
@@ -308,14 +422,17 @@ export class ImapSession implements ImapContext {
       state: this.state,
       options: this.options,
       tls: this.tlsState,
+      compressed: this.compression !== undefined,
       plaintextOk,
       mechanisms: enabled.filter((m) => !isPlaintextMechanism(m) || plaintextOk),
     };
   }
 
-  enable(capability: 'IMAP4REV2' | 'UTF8=ACCEPT'): boolean {
+  enable(capability: EnableableCapability): boolean {
     if (this.enabled.has(capability)) return false;
     this.enabled.add(capability);
+    // QRESYNC implies CONDSTORE (RFC 7162 §3.2.3).
+    if (capability === 'QRESYNC') this.enabled.add('CONDSTORE');
     return true;
   }
 
@@ -331,7 +448,8 @@ export class ImapSession implements ImapContext {
   async logIn(identity: SaslIdentity, mechanism: SaslMechanismName): Promise<'ok' | 'temp' | 'too-many'> {
     const account = await this.hooks.openAccount(identity);
     if (account === 'temp' || account === 'too-many') return account;
-    this.accountHandle = account;
+    // With the store's ACLs: the "Other Users" namespace, each name checked for its rights.
+    this.accountHandle = withSharedMailboxes(account);
     this.identity = identity;
     this.state = 'authenticated';
     this.reader.setLimits(sessionReaderLimits(this.options.maxMessageSize, this.options.maxCommandSize));
@@ -346,6 +464,7 @@ export class ImapSession implements ImapContext {
 
   logOut(): void {
     const identity = this.identity;
+    this.notifying.stop();
     this.select(undefined);
     this.accountHandle?.close();
     this.accountHandle = undefined;

@@ -134,6 +134,39 @@ const searchCommand = fc
     ]),
   );
 
+// SORT and THREAD (RFC 5256, RFC 5267, RFC 5957): a charset is mandatory, then the same keys.
+const sortCommand = fc
+  .tuple(
+    fc.constantFrom('SORT', 'UID SORT'),
+    fc.option(fc.constantFrom('RETURN ()', 'RETURN (MIN MAX COUNT ALL)', 'RETURN (SAVE)', 'RETURN (BOGUS)')),
+    fc.constantFrom(
+      '(SUBJECT)',
+      '(REVERSE DATE ARRIVAL)',
+      '(DISPLAYFROM DISPLAYTO CC TO FROM SIZE)',
+      '()',
+      '(REVERSE)',
+      '(BOGUS)',
+      'SUBJECT',
+    ),
+    fc.oneof(
+      fc.constantFrom('UTF-8', 'US-ASCII', 'ISO-2022-JP', 'KOI8-R', 'X-BOGUS').map(bytes),
+      stringArgument,
+    ),
+    fc.array(searchKey, { minLength: 0, maxLength: 3 }).map((keys) => join(keys)),
+  )
+  .map(([name, returns, criteria, charset, keys]) =>
+    join([bytes(name), ...(returns ? [bytes(returns)] : []), bytes(criteria), charset, keys]),
+  );
+
+const threadCommand = fc
+  .tuple(
+    fc.constantFrom('THREAD', 'UID THREAD'),
+    fc.constantFrom('REFERENCES', 'ORDEREDSUBJECT', 'REFS', '(REFERENCES)'),
+    fc.oneof(fc.constantFrom('UTF-8', 'X-BOGUS').map(bytes), stringArgument),
+    fc.array(searchKey, { minLength: 0, maxLength: 3 }).map((keys) => join(keys)),
+  )
+  .map(([name, algorithm, charset, keys]) => join([bytes(`${name} ${algorithm}`), charset, keys]));
+
 // ---------------------------------------------------------------------------
 // FETCH
 
@@ -215,6 +248,31 @@ const appendData = fc
 
 const mailbox = stringArgument;
 
+/** METADATA entry names (RFC 5464 §3.2): valid ones, ones the rules refuse, and any string. */
+const metadataEntry = fc.oneof(
+  fc
+    .constantFrom(
+      '/private/comment',
+      '/SHARED/Comment',
+      '/shared/admin',
+      '/private',
+      '/private/vendor/x/a_b',
+      '/private/*',
+      '/private//x',
+      '/shared/x/',
+      '/other',
+    )
+    .map(bytes),
+  stringArgument,
+);
+
+const metadataEntries = fc.oneof(
+  metadataEntry,
+  fc
+    .array(metadataEntry, { maxLength: 4 })
+    .map((entries) => Buffer.concat([bytes('('), join(entries), bytes(')')])),
+);
+
 export const grammarCommand: fc.Arbitrary<GrammarCommand> = fc
   .oneof(
     fc
@@ -234,6 +292,9 @@ export const grammarCommand: fc.Arbitrary<GrammarCommand> = fc
         'IDLE\r\nDONE',
         'SELECT INBOX',
         'EXAMINE INBOX',
+        // COMPRESS DEFLATE itself is left out: what follows it must be compressed.
+        'COMPRESS X-UNKNOWN',
+        'COMPRESS',
       )
       .map(bytes),
     fc
@@ -297,9 +358,44 @@ export const grammarCommand: fc.Arbitrary<GrammarCommand> = fc
       )
       .map(([name, set, item, flags]) => join([bytes(`${name} ${set} ${item}`), flags])),
     searchCommand,
+    sortCommand,
+    threadCommand,
     fc
       .tuple(fc.constantFrom('COPY', 'MOVE', 'UID COPY', 'UID MOVE'), sequenceSet, mailbox)
       .map(([name, set, m]) => join([bytes(`${name} ${set}`), m])),
     sequenceSet.map((set) => bytes(`UID EXPUNGE ${set}`)),
+    fc
+      .tuple(
+        fc.option(
+          fc.constantFrom(
+            '(DEPTH infinity)',
+            '(MAXSIZE 10 DEPTH 1)',
+            '(MAXSIZE 4294967296)',
+            '(DEPTH 2)',
+            '()',
+          ),
+        ),
+        mailbox,
+        metadataEntries,
+      )
+      .map(([options, m, entries]) =>
+        join([bytes('GETMETADATA'), ...(options ? [bytes(options)] : []), m, entries]),
+      ),
+    fc
+      .tuple(
+        mailbox,
+        fc.array(
+          fc.tuple(
+            metadataEntry,
+            fc.oneof(fc.constant(bytes('NIL')), fc.constant(bytes('atom')), stringArgument),
+          ),
+          {
+            maxLength: 4,
+          },
+        ),
+      )
+      .map(([m, pairs]) =>
+        join([bytes('SETMETADATA'), m, Buffer.concat([bytes('('), join(pairs.flat()), bytes(')')])]),
+      ),
   )
   .map((command) => `${command.toString('latin1')}\r\n`);

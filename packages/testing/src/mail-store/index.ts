@@ -5,4 +5,5 @@ export { MemoryAccount } from './memory-account.js';
 export { MemoryMailStore, messageOf } from './memory-mail-store.js';
 export { type MemoryMailbox, type MemoryMessage, normaliseFlags } from './memory-mailbox.js';
 export { MemoryOpenMailbox } from './memory-open-mailbox.js';
+export { MemoryDirectory } from './memory-sharing.js';
 export { StoreRefusal } from './postgres-refusals.js';

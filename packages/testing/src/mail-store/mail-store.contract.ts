@@ -1,9 +1,15 @@
 import { describe } from 'vitest';
+import { describeAccountEventsContract } from './account-events.contract.js';
+import { describeCondstoreContract } from './condstore.contract.js';
 import type { NewMailUser } from './mail-store-contract-support.js';
 import { describeMailboxContract } from './mailboxes.contract.js';
 import { describeMessageContract } from './messages.contract.js';
+import { describeMetadataContract } from './metadata.contract.js';
+import { describeMultiAppendContract } from './multi-append.contract.js';
+import { describeObjectIdContract } from './object-ids.contract.js';
 import { describeSearchContract } from './search.contract.js';
 import { describeSessionContract } from './sessions.contract.js';
+import { describeSharingContract } from './sharing.contract.js';
 
 // The behaviour every mail store behind the IMAP engine's ImapAccount / OpenMailbox must
 // have, run against the Postgres store (services/imap-gateway postgres-account.contract.test.ts)
@@ -20,6 +26,12 @@ export function describeMailStoreContract(name: string, newUser: NewMailUser): v
     describeMailboxContract(newUser);
     describeSessionContract(newUser);
     describeMessageContract(newUser);
+    describeMultiAppendContract(newUser);
     describeSearchContract(newUser);
+    describeCondstoreContract(newUser);
+    describeObjectIdContract(newUser);
+    describeMetadataContract(newUser);
+    describeSharingContract(newUser);
+    describeAccountEventsContract(newUser);
   });
 }

@@ -1,15 +1,28 @@
 import type {
+  AccountEvent,
   AccountQuota,
+  AppendMessage,
   AppendResult,
+  FetchedMessage,
   ImapAccount,
   MailboxInfo,
   MailboxOperationResult,
+  MailboxSharing,
   MailboxStatus,
+  MetadataChange,
+  MetadataDepth,
+  MetadataEntry,
+  MetadataWriteResult,
+  MultiAppendResult,
   OpenMailbox,
   SpecialUseAttribute,
 } from '@tegami/protocol';
+import { mailboxIdOf } from '@tegami/protocol';
+import { MemoryAccountEvents } from './memory-account-events.js';
 import { insertMessage, type MemoryMailboxes, removeMessages } from './memory-mailbox.js';
+import { MemoryMetadata } from './memory-metadata.js';
 import { MemoryOpenMailbox } from './memory-open-mailbox.js';
+import { MemoryDirectory } from './memory-sharing.js';
 import { creatableName, storedDate, storedName, storedText, validName } from './postgres-refusals.js';
 
 /** One session's view of the in-memory store, as services/imap-gateway postgres-account.ts is of Postgres. */
@@ -21,7 +34,18 @@ export class MemoryAccount implements ImapAccount {
   constructor(
     readonly store: MemoryMailboxes,
     readonly address: string,
-  ) {}
+  ) {
+    MemoryDirectory.of(store).register(address, store);
+  }
+
+  /** IMAP ACL: grants among the stores of one MemoryDirectory (memory-sharing.ts). */
+  get sharing(): MailboxSharing {
+    return MemoryDirectory.of(this.store).sharingOf(
+      this.store,
+      this.address,
+      (store, address) => new MemoryAccount(store, address),
+    );
+  }
 
   async listMailboxes(): Promise<readonly MailboxInfo[]> {
     const existing = new Set(this.store.mailboxes.map((m) => m.name));
@@ -48,11 +72,22 @@ export class MemoryAccount implements ImapAccount {
       existing.noselect = false;
       if (specialUse) existing.specialUse = specialUse;
       existing.highestModseq++;
+      this.listChanged({ kind: 'created', mailbox: name });
       return 'ok';
     }
     if (existing) return 'exists';
     this.store.create(name, specialUse ?? null);
+    this.listChanged({ kind: 'created', mailbox: name });
     return 'ok';
+  }
+
+  /** NOTIFY (RFC 5465): changes anywhere in the store made by other sessions. */
+  watchAccount(listener: (event: AccountEvent) => void): () => void {
+    return MemoryAccountEvents.of(this.store).watch(this, listener);
+  }
+
+  private listChanged(event: AccountEvent): void {
+    MemoryAccountEvents.of(this.store).listChanged(event, this);
   }
 
   async deleteMailbox(nameInput: string): Promise<MailboxOperationResult> {
@@ -64,6 +99,8 @@ export class MemoryAccount implements ImapAccount {
       // RFC 3501 §6.3.4: the messages go, the name stays as \Noselect for its children.
       if (mailbox.noselect) return 'has-children';
       mailbox.noselect = true;
+      MemoryMetadata.of(this.store).forget(mailbox);
+      MemoryDirectory.of(this.store).forget(mailbox);
       if (
         removeMessages(
           mailbox,
@@ -73,9 +110,11 @@ export class MemoryAccount implements ImapAccount {
         mailbox.highestModseq++;
       }
       this.store.changed(mailbox, this);
+      this.listChanged({ kind: 'deleted', mailbox: name });
       return 'ok';
     }
     this.store.removeMailbox(mailbox);
+    this.listChanged({ kind: 'deleted', mailbox: name });
     return 'ok';
   }
 
@@ -97,8 +136,10 @@ export class MemoryAccount implements ImapAccount {
       const renamed = to + m.name.slice(from.length);
       // The subscription goes with the mailbox.
       if (this.store.subscriptions.delete(m.name)) this.store.subscriptions.add(renamed);
+      const oldName = m.name;
       m.name = renamed;
       m.highestModseq++;
+      this.listChanged({ kind: 'renamed', mailbox: renamed, oldName });
     }
     return 'ok';
   }
@@ -127,9 +168,13 @@ export class MemoryAccount implements ImapAccount {
     if (!validName(nameInput)) return 'invalid';
     const name = storedName(nameInput);
     // UNSUBSCRIBE takes any subscribed name out, its mailbox gone or not; SUBSCRIBE wants one.
-    if (!subscribed && this.store.subscriptions.delete(name)) return 'ok';
+    if (!subscribed && this.store.subscriptions.delete(name)) {
+      this.listChanged({ kind: 'subscription', mailbox: name, subscribed });
+      return 'ok';
+    }
     if (!this.store.mailbox(name)) return 'nonexistent';
     if (subscribed) this.store.subscriptions.add(name);
+    this.listChanged({ kind: 'subscription', mailbox: name, subscribed });
     return 'ok';
   }
 
@@ -148,11 +193,30 @@ export class MemoryAccount implements ImapAccount {
       deletedSize: mailbox.messages
         .filter((m) => m.flags.includes('\\Deleted'))
         .reduce((n, m) => n + m.raw.length, 0),
+      mailboxId: mailboxIdOf(mailbox.id),
     };
   }
 
   async quota(): Promise<AccountQuota> {
     return { usedBytes: this.store.usage(), limitBytes: this.store.quota ?? null };
+  }
+
+  async getMetadata(
+    mailbox: string | null,
+    entries: readonly string[],
+    depth: MetadataDepth,
+  ): Promise<readonly MetadataEntry[] | 'nonexistent'> {
+    const target = mailbox === null ? null : this.store.selectable(storedName(mailbox));
+    return MemoryMetadata.of(this.store).read(target, entries, depth);
+  }
+
+  async setMetadata(
+    mailbox: string | null,
+    changes: readonly MetadataChange[],
+    maxEntries: number,
+  ): Promise<MetadataWriteResult> {
+    const target = mailbox === null ? null : this.store.selectable(storedName(mailbox));
+    return MemoryMetadata.of(this.store).write(target, changes, maxEntries, this.store.mailboxes);
   }
 
   async open(name: string, readOnly: boolean): Promise<OpenMailbox | undefined> {
@@ -176,6 +240,43 @@ export class MemoryAccount implements ImapAccount {
     const uid = insertMessage(mailbox, message.raw, message.flags, message.internalDate);
     this.store.changed(mailbox, this);
     return { uidValidity: mailbox.uidValidity, uid };
+  }
+
+  /** All or nothing, as the Postgres transaction: every check runs before the first insert. */
+  async appendMessages(name: string, messages: readonly AppendMessage[]): Promise<MultiAppendResult> {
+    const mailbox = this.store.selectable(storedName(name));
+    for (const message of messages) {
+      message.flags.forEach(storedText);
+      if (message.internalDate) storedDate(message.internalDate);
+    }
+    if (!mailbox) return 'nonexistent';
+    const adding = messages.reduce((n, m) => n + m.raw.length, 0);
+    const quota = this.store.quota;
+    if (quota !== undefined && this.store.usage() + adding > quota) return 'over-quota';
+    const uids = messages.map((m) => insertMessage(mailbox, m.raw, m.flags, m.internalDate));
+    this.store.changed(mailbox, this);
+    return { uidValidity: mailbox.uidValidity, uids };
+  }
+
+  async storedMessage(
+    name: string,
+    uidValidity: number | undefined,
+    uid: number,
+  ): Promise<FetchedMessage | undefined> {
+    const mailbox = this.store.selectable(storedName(name));
+    if (!mailbox || (uidValidity !== undefined && mailbox.uidValidity !== uidValidity)) return undefined;
+    const m = mailbox.messages.find((message) => message.uid === uid);
+    return (
+      m && {
+        uid: m.uid,
+        flags: [...m.flags],
+        modseq: m.modseq,
+        internalDate: m.internalDate,
+        size: m.raw.length,
+        metadata: m.metadata,
+        raw: m.raw,
+      }
+    );
   }
 
   close(): void {

@@ -1,5 +1,6 @@
 import type { FlagOperation, MessageState, SpecialUseAttribute } from '@tegami/protocol';
 import { MemoryAccount } from './memory-account.js';
+import { MemoryAccountEvents } from './memory-account-events.js';
 import {
   insertMessage,
   type MemoryMailbox,
@@ -40,6 +41,7 @@ export class MemoryMailStore implements MemoryMailboxes {
   readonly subscriptions = new Set<string>();
   private readonly watchers = new Set<Watcher>();
   private nextUidValidity = 1_000;
+  private nextMailboxId = 1;
   /** Accounts handed out and closed, for tests. */
   opened = 0;
   closed = 0;
@@ -77,8 +79,9 @@ export class MemoryMailStore implements MemoryMailboxes {
   }
 
   create(name: string, specialUse: SpecialUseAttribute | null = null): MemoryMailbox {
-    const mailbox = newMailbox(name, this.nextUidValidity++, specialUse);
+    const mailbox = newMailbox(name, this.nextUidValidity++, specialUse, this.nextMailboxId++);
     this.mailboxes.push(mailbox);
+    MemoryAccountEvents.of(this).remember(mailbox);
     // A new mailbox is subscribed, as the Postgres store does.
     this.subscriptions.add(name);
     return mailbox;
@@ -144,6 +147,7 @@ export class MemoryMailStore implements MemoryMailboxes {
     for (const watcher of [...this.watchers]) {
       if (watcher.mailbox === mailbox && watcher.owner !== owner) watcher.listener();
     }
+    MemoryAccountEvents.of(this).messagesChanged(mailbox, owner);
   }
 
   removeMailbox(mailbox: MemoryMailbox): void {

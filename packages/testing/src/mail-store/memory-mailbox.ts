@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import {
   describeMessage,
+  emailIdOf,
   type HeaderDate,
   type MessageState,
   normaliseFlags,
@@ -24,9 +26,15 @@ export interface MemoryMessage {
     readonly headerDate?: HeaderDate | null;
   };
   readonly searchText: string;
+  /** EMAILID (RFC 8474): from the bytes, as the Postgres store's blob hash. */
+  readonly emailId: string;
+  /** SAVEDATE (RFC 8514): when it was saved into this mailbox (delivery, APPEND, COPY, MOVE). */
+  readonly savedAt: Date;
 }
 
 export interface MemoryMailbox {
+  /** Never reused: MAILBOXID (RFC 8474 §4) is made from it, as from the Postgres row id. */
+  readonly id: number;
   name: string;
   specialUse: SpecialUseAttribute | null;
   /** Kept only as a parent (RFC 3501 §6.3.4): not selectable, holds no messages. */
@@ -74,8 +82,10 @@ export function newMailbox(
   name: string,
   uidValidity: number,
   specialUse: SpecialUseAttribute | null,
+  id: number = uidValidity,
 ): MemoryMailbox {
   return {
+    id,
     name,
     specialUse,
     noselect: false,
@@ -106,6 +116,8 @@ export function insertMessage(
     raw,
     metadata: description.metadata as MemoryMessage['metadata'],
     searchText: description.searchText,
+    emailId: emailIdOf(createHash('sha256').update(raw).digest()),
+    savedAt: new Date(),
   });
   return uid;
 }

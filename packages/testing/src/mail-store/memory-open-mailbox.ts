@@ -1,4 +1,6 @@
 import type {
+  AppendMessage,
+  CheckedStoreResult,
   CopyResult,
   FetchedMessage,
   FetchNeeds,
@@ -7,10 +9,13 @@ import type {
   MailboxSnapshot,
   MessageFacts,
   MessageState,
+  ModseqHistory,
   OpenMailbox,
   RecentRange,
+  ReplaceResult,
   SearchNode,
 } from '@tegami/protocol';
+import { mailboxIdOf } from '@tegami/protocol';
 import {
   insertMessage,
   type MemoryMailbox,
@@ -20,7 +25,7 @@ import {
   storeFlags,
 } from './memory-mailbox.js';
 import { matches } from './memory-search.js';
-import { storedName, storedSearch, storedText } from './postgres-refusals.js';
+import { storedDate, storedName, storedSearch, storedText } from './postgres-refusals.js';
 
 /** A mailbox one session has selected (or examined) in the in-memory store. */
 export class MemoryOpenMailbox implements OpenMailbox {
@@ -38,6 +43,10 @@ export class MemoryOpenMailbox implements OpenMailbox {
 
   get name(): string {
     return this.mailbox.name;
+  }
+
+  get mailboxId(): string {
+    return mailboxIdOf(this.mailbox.id);
   }
 
   /** As claimRecent: a read-write look takes every UID not claimed yet; EXAMINE takes none. */
@@ -85,8 +94,10 @@ export class MemoryOpenMailbox implements OpenMailbox {
         modseq: m.modseq,
         internalDate: m.internalDate,
         size: m.raw.length,
+        savedAt: m.savedAt,
         ...(needs.metadata && { metadata: m.metadata }),
         ...(needs.raw && { raw: m.raw }),
+        ...(needs.emailId && { emailId: m.emailId }),
       }));
   }
 
@@ -98,6 +109,7 @@ export class MemoryOpenMailbox implements OpenMailbox {
         uid: m.uid,
         internalDate: m.internalDate,
         size: m.raw.length,
+        emailId: m.emailId,
         metadata: m.metadata,
         ...(header && { header: m.raw.subarray(0, m.metadata.root.bodyStart) }),
       }));
@@ -112,6 +124,47 @@ export class MemoryOpenMailbox implements OpenMailbox {
     const changed = storeFlags(this.mailbox, uids, operation, flags);
     if (changed.length > 0) this.shared.changed(this.mailbox, this.owner);
     return changed;
+  }
+
+  async storeChecked(
+    uids: readonly number[],
+    operation: FlagOperation,
+    flags: readonly string[],
+    unchangedSince: bigint | undefined,
+  ): Promise<readonly CheckedStoreResult[]> {
+    flags.forEach(storedText);
+    const wanted = new Set(uids);
+    const named = this.mailbox.messages.filter((m) => wanted.has(m.uid));
+    const refused = new Set(
+      unchangedSince === undefined ? [] : named.filter((m) => m.modseq > unchangedSince).map((m) => m.uid),
+    );
+    const changed = new Map(
+      storeFlags(
+        this.mailbox,
+        named.filter((m) => !refused.has(m.uid)).map((m) => m.uid),
+        operation,
+        flags,
+      ).map((c) => [c.uid, c]),
+    );
+    if (changed.size > 0) this.shared.changed(this.mailbox, this.owner);
+    return named.map((m) => ({
+      uid: m.uid,
+      flags: [...m.flags],
+      modseq: m.modseq,
+      outcome: refused.has(m.uid) ? 'modified' : changed.has(m.uid) ? 'changed' : 'unchanged',
+    }));
+  }
+
+  async history(modseq: bigint): Promise<ModseqHistory> {
+    // The memory store forgets no expunge: its history is always complete.
+    return {
+      changed: this.mailbox.messages.filter((m) => m.modseq > modseq).map(stateOf),
+      vanished: this.mailbox.expunged
+        .filter((e) => e.modseq > modseq)
+        .map((e) => e.uid)
+        .sort((a, b) => a - b),
+      complete: true,
+    };
   }
 
   async expunge(uids: readonly number[]): Promise<readonly number[]> {
@@ -147,6 +200,24 @@ export class MemoryOpenMailbox implements OpenMailbox {
     store.changed(target, this.owner);
     if (move) store.changed(this.mailbox, this.owner);
     return { uidValidity: target.uidValidity, source, target: targetUids };
+  }
+
+  /** As the Postgres transaction: the quota counts the account after the old message goes. */
+  async replace(uid: number, targetName: string, message: AppendMessage): Promise<ReplaceResult> {
+    const store = this.shared;
+    message.flags.forEach(storedText);
+    if (message.internalDate) storedDate(message.internalDate);
+    const target = store.selectable(storedName(targetName));
+    if (!target) return 'nonexistent';
+    const old = this.mailbox.messages.find((m) => m.uid === uid);
+    const freed = old?.raw.length ?? 0;
+    if (store.quota !== undefined && store.usage() + message.raw.length - freed > store.quota)
+      return 'over-quota';
+    const newUid = insertMessage(target, message.raw, message.flags, message.internalDate);
+    const expunged = removeMessages(this.mailbox, [uid]).length > 0;
+    store.changed(target, this.owner);
+    if (expunged && target !== this.mailbox) store.changed(this.mailbox, this.owner);
+    return { uidValidity: target.uidValidity, uid: newUid, expunged };
   }
 
   watch(listener: () => void): () => void {

@@ -34,6 +34,7 @@ export function matches(node: SearchNode, m: MemoryMessage): boolean {
     case 'date': {
       const day = utcDay(node.day);
       if (node.field === 'internal') return compareDays(utcDay(m.internalDate), node.compare, day);
+      if (node.field === 'saved') return compareDays(utcDay(m.savedAt), node.compare, day);
       const sentOn = m.metadata.headerDate?.sentOn;
       return sentOn ? compareDays(sentOn, node.compare, day) : false;
     }
@@ -57,5 +58,9 @@ export function matches(node: SearchNode, m: MemoryMessage): boolean {
     }
     case 'modseq':
       return m.modseq >= node.modseq;
+    case 'emailid':
+      return m.emailId === node.emailId;
+    case 'threadid':
+      throw new Error('THREADID is resolved by the IMAP engine before the store is asked');
   }
 }

@@ -103,6 +103,8 @@ export function storedSearch(criteria: SearchNode): SearchNode {
       case 'modseq':
         storedInteger(node.modseq);
         return;
+      case 'threadid':
+        throw new Error('THREADID is resolved by the IMAP engine before the store is asked');
       case 'all':
         return;
     }

@@ -13,7 +13,13 @@ function closeCommand(name: 'CLOSE' | 'UNSELECT') {
     parse: () => undefined,
     async handle(_request, context) {
       const selected = context.selected!;
-      if (expunge && !selected.readOnly && selected.exists > 0)
+      // Without the `e` right (RFC 4314 §4) CLOSE only closes.
+      if (
+        expunge &&
+        !selected.readOnly &&
+        selected.exists > 0 &&
+        (selected.box.rights?.includes('e') ?? true)
+      )
         await selected.box.expunge([...selected.allUids()]);
       context.select(undefined);
       return ok(`${name} completed`);

@@ -9,7 +9,23 @@ import type { SaslIdentity, SaslMechanismName } from '../../sasl/sasl-step.js';
 import type { ImapToken } from '../command-tokens.js';
 import type { ImapChunk } from '../response.js';
 import type { SelectedMailbox, ViewUpdate } from '../selected-mailbox.js';
-import type { ImapAccount, ImapSessionOptions } from '../session-types.js';
+import type { AccountEvent, ImapAccount, ImapSessionOptions } from '../session-types.js';
+
+/**
+ * What NOTIFY SET asked for, as the session acts on it (RFC 5465): mailbox-notifications.ts
+ * makes it. Declared here, not imported, so this module depends on none of it.
+ */
+export interface NotifyPlan {
+  /** Whether the selected mailbox's news is pushed at once (a SELECTED filter). */
+  readonly selected: unknown;
+  /** The untagged lines an account event makes for this session. */
+  responsesFor(event: AccountEvent, context: ImapContext): Promise<string[]>;
+  /** Tells the selected mailbox's news as the SELECTED filter asks. */
+  pushSelected(context: ImapContext): Promise<void>;
+}
+
+/** What ENABLE (RFC 5161) can turn on. */
+export type EnableableCapability = 'IMAP4REV2' | 'UTF8=ACCEPT' | 'CONDSTORE' | 'QRESYNC';
 
 export type ImapState = 'not-authenticated' | 'authenticated' | 'selected' | 'logout';
 
@@ -38,8 +54,15 @@ export interface ImapDialogue {
 
 export type ImapOutcome =
   | ImapReply
-  /** Answered, then the connection closes (LOGOUT) or turns to TLS (STARTTLS). */
-  | { readonly kind: 'connection'; readonly reply: ImapReply; readonly next: 'close' | 'starttls' }
+  /**
+   * Answered, then the connection closes (LOGOUT), turns to TLS (STARTTLS) or to DEFLATE
+   * both ways (COMPRESS, RFC 4978).
+   */
+  | {
+      readonly kind: 'connection';
+      readonly reply: ImapReply;
+      readonly next: 'close' | 'starttls' | 'compress';
+    }
   | { readonly kind: 'dialogue'; readonly dialogue: ImapDialogue }
   /**
    * A dialogue that ended at its first turn (AUTHENTICATE with an initial response): the
@@ -52,6 +75,8 @@ export interface CapabilityView {
   readonly state: ImapState;
   readonly options: ImapSessionOptions;
   readonly tls: 'unavailable' | 'starttls' | 'active';
+  /** COMPRESS=DEFLATE is on (RFC 4978): it stays on to the end, UNAUTHENTICATE too. */
+  readonly compressed?: boolean;
   /** LOGIN and the plaintext SASL mechanisms are allowed now (TLS, loopback or configured). */
   readonly plaintextOk: boolean;
   /** The SASL mechanisms offered now. */
@@ -79,24 +104,32 @@ export interface ImapContext {
   readonly options: ImapSessionOptions;
   readonly state: ImapState;
   readonly tls: 'unavailable' | 'starttls' | 'active';
+  /** COMPRESS=DEFLATE is on (RFC 4978). */
+  readonly compressed: boolean;
   /** The logged-in user's store (the dispatcher runs commands that need it only after login). */
   readonly account: ImapAccount;
   readonly selected: SelectedMailbox | undefined;
   /** UTF-8 names and quoted strings (ENABLE IMAP4rev2 / UTF8=ACCEPT). */
   readonly utf8: boolean;
   readonly rev2: boolean;
+  /** CONDSTORE is on: unsolicited FETCHes carry MODSEQ (RFC 7162 §3.1). */
+  readonly condstore: boolean;
+  /** QRESYNC is on: VANISHED instead of EXPUNGE (RFC 7162 §3.2). */
+  readonly qresync: boolean;
   /** ESEARCH SAVE result ($, RFC 5182), as UIDs. */
   savedResult: readonly number[];
   /** Writes untagged responses or literals, in order. */
   write(chunks: ImapChunk | readonly ImapChunk[]): Promise<void>;
   /** Tells the client what changed (EXISTS, RECENT, FETCH FLAGS, and EXPUNGE when allowed). */
-  announce(update: ViewUpdate): Promise<void>;
+  announce(update: ViewUpdate, highest?: 'untagged' | 'tagged'): Promise<void>;
   /** Selects (or deselects, with undefined) a mailbox. */
   select(mailbox: SelectedMailbox | undefined): void;
+  /** NOTIFY (RFC 5465): what to tell unasked from now on, replacing what was; undefined for NOTIFY NONE. */
+  notify(notifications: NotifyPlan | undefined): void;
   capabilities(): readonly string[];
   capabilityView(): CapabilityView;
-  /** Enables an extension (RFC 5161); true when it was not enabled before. */
-  enable(capability: 'IMAP4REV2' | 'UTF8=ACCEPT'): boolean;
+  /** Enables an extension (RFC 5161, or a CONDSTORE-enabling command); true when it was not enabled before. */
+  enable(capability: EnableableCapability): boolean;
   /** A SASL exchange with the session's credentials and realms. */
   saslDialogue(mechanism: SaslMechanismName): SaslDialogue;
   /** Opens the account of a user who authenticated and enters the authenticated state. */

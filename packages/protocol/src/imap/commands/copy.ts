@@ -33,8 +33,12 @@ function copyCommand(name: 'COPY' | 'MOVE') {
       if (move) {
         // RFC 6851 §4.3: COPYUID in an untagged OK, then EXPUNGEs, then the tagged OK.
         await context.write(`* OK [${copyuid}] moved\r\n`);
-        await context.announce(await selected.sync(true));
-        return ok(`${uid ? 'UID MOVE' : 'MOVE'} completed`);
+        const update = await selected.sync(true);
+        await context.announce(update, 'tagged');
+        // As after EXPUNGE: VANISHED has no MODSEQ (RFC 7162 §3.2.10).
+        const highest =
+          context.qresync && update.vanished.length > 0 ? `[HIGHESTMODSEQ ${selected.highestModseq}] ` : '';
+        return ok(`${highest}${uid ? 'UID MOVE' : 'MOVE'} completed`);
       }
       return ok(`[${copyuid}] ${uid ? 'UID COPY' : 'COPY'} completed`);
     },

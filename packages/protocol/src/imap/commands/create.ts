@@ -6,7 +6,7 @@
 import { listParents } from '../list-pattern.js';
 import { MAILBOX_DELIMITER } from '../mailbox-names.js';
 import type { SpecialUseAttribute } from '../session-types.js';
-import { bad, defineCommand, ImapReply, LOGGED_IN, no } from './command-spec.js';
+import { bad, defineCommand, ImapReply, LOGGED_IN, no, ok } from './command-spec.js';
 import { astringArgument, decodeName, newMailboxName } from './mailbox-arguments.js';
 import { mailboxOperationReply } from './mailbox-results.js';
 
@@ -69,6 +69,11 @@ export const create = defineCommand({
     for (const parent of listParents(name, MAILBOX_DELIMITER)) {
       if (!existing.has(parent)) await context.account.createMailbox(parent);
     }
-    return mailboxOperationReply(await context.account.createMailbox(name, specialUse), 'CREATE');
+    const created = await context.account.createMailbox(name, specialUse);
+    if (created !== 'ok') return mailboxOperationReply(created, 'CREATE');
+    // RFC 8474 §4.1: the new mailbox's MAILBOXID in the tagged OK. Read back by name: a
+    // RENAME by another session in between would show the id of what has the name now.
+    const mailboxId = (await context.account.status(name))?.mailboxId;
+    return ok(`${mailboxId ? `[MAILBOXID (${mailboxId})] ` : ''}CREATE completed`);
   },
 });

@@ -27,7 +27,12 @@ export const expunge = defineCommand({
     // The store decides what has \Deleted now: another session may have set or cleared it.
     const live = uids.filter((u) => !selected.isGone(u));
     if (live.length > 0) await selected.box.expunge(live);
-    await context.announce(await selected.sync(true));
-    return ok(`${uid ? 'UID EXPUNGE' : 'EXPUNGE'} completed`);
+    const update = await selected.sync(true);
+    await context.announce(update, 'tagged');
+    // RFC 7162 §3.2.10: VANISHED carries no MODSEQ, so a QRESYNC client learns the
+    // mailbox's new one here.
+    const highest =
+      context.qresync && update.vanished.length > 0 ? `[HIGHESTMODSEQ ${selected.highestModseq}] ` : '';
+    return ok(`${highest}${uid ? 'UID EXPUNGE' : 'EXPUNGE'} completed`);
   },
 });

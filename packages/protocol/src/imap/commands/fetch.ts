@@ -5,13 +5,16 @@
 import { formatBodyStructure } from '../../mime/body-structure.js';
 import { type Envelope, formatEnvelope } from '../../mime/envelope.js';
 import { messagePreview } from '../../mime/preview.js';
+import type { ImapToken } from '../command-tokens.js';
 import { type FetchItem, fetchNeeds, fetchSetsSeen, parseFetchItems } from '../fetch-items.js';
 import { applyPartial, binarySize, decodeSectionBinary, extractSection } from '../fetch-section.js';
 import { formatInternalDate, type ImapChunk, ResponseBuilder, WriteBatch } from '../response.js';
-import type { SelectedMailbox } from '../selected-mailbox.js';
+import type { KnownMessage, SelectedMailbox } from '../selected-mailbox.js';
 import type { FetchedMessage } from '../session-types.js';
+import { referencesField, threadIdOf } from '../thread-ids.js';
 import { ImapSyntaxError } from '../wire-values.js';
-import { bad, defineCommand, type ImapContext, no, ok, SELECTED } from './command-spec.js';
+import { bad, defineCommand, type ImapContext, ImapReply, no, ok, SELECTED } from './command-spec.js';
+import { enableCondstore, formatRanges, parseModseq, vanishedEarlier, vanishedRanges } from './condstore.js';
 import { flagList } from './flags.js';
 import { OUT_OF_RANGE, resolveMessageSet } from './message-set.js';
 
@@ -36,18 +39,36 @@ export const fetch = defineCommand({
       if (err instanceof ImapSyntaxError) return bad(err.message);
       throw err;
     }
-    if (args.length > 2) return bad('FETCH modifiers are not supported');
-    return { set: args[0].value, items };
+    if (args.length > 3) return bad('too many FETCH arguments');
+    const modifiers = args.length === 3 ? parseFetchModifiers(args[2]!) : NO_MODIFIERS;
+    if (modifiers instanceof ImapReply) return modifiers;
+    return { set: args[0].value, items, ...modifiers };
   },
-  async handle({ set, items }, context, { uid }) {
+  async handle({ set, items, changedSince, vanished }, context, { uid }) {
     const selected = context.selected!;
-    const uids = resolveMessageSet(selected, context.savedResult, set, uid);
+    // RFC 7162 §3.2.6: VANISHED only in UID FETCH, with CHANGEDSINCE, once QRESYNC is on.
+    if (vanished && (!uid || !context.qresync)) return bad('VANISHED needs UID FETCH and ENABLE QRESYNC');
+    let uids = resolveMessageSet(selected, context.savedResult, set, uid);
     if (uids === 'invalid') return bad('invalid sequence set');
     if (uids === 'out-of-range') return bad(OUT_OF_RANGE);
     if (uid && !items.some((i) => i.kind === 'uid')) items.unshift({ kind: 'uid' });
+    if (changedSince !== undefined || items.some((i) => i.kind === 'modseq')) await enableCondstore(context);
+    if (changedSince !== undefined) {
+      // RFC 7162 §3.1.4.1: only messages whose MODSEQ is above it, with MODSEQ in the answer.
+      if (!items.some((i) => i.kind === 'modseq')) items.push({ kind: 'modseq' });
+      const history = await selected.box.history(changedSince);
+      if (vanished) {
+        const ranges = vanishedRanges(set);
+        const gone = ranges ? vanishedEarlier(selected, history, ranges) : [];
+        if (gone.length > 0) await context.write(`* VANISHED (EARLIER) ${formatRanges(gone)}\r\n`);
+      }
+      const changed = new Set(history.changed.map((m) => m.uid));
+      uids = uids.filter((u) => changed.has(u));
+    }
     const done = ok(`${uid ? 'UID FETCH' : 'FETCH'} completed`);
-    if (items.every((i) => i.kind === 'uid' || i.kind === 'flags')) {
-      // What a client asks on every open (FETCH 1:* (UID FLAGS)): the session's view has
+    if (items.every((i) => i.kind === 'uid' || i.kind === 'flags' || i.kind === 'modseq')) {
+      // What a client asks on every open (FETCH 1:* (UID FLAGS), with MODSEQ once
+      // CONDSTORE is on, as imapflow always asks): the session's view has
       // it, so the store is asked only what changed, if anything did (no EXPUNGE now:
       // RFC 3501 §7.4.1; messages expunged elsewhere are left out of the answer).
       const update = selected.dirty ? await selected.sync(false) : undefined;
@@ -68,11 +89,39 @@ export const fetch = defineCommand({
   },
 });
 
+interface FetchModifiers {
+  readonly changedSince: bigint | undefined;
+  readonly vanished: boolean;
+}
+
+const NO_MODIFIERS: FetchModifiers = { changedSince: undefined, vanished: false };
+
+/** RFC 7162 §3.1.4, §3.2.6: `(CHANGEDSINCE mod-sequence-value [VANISHED])`, in any order. */
+function parseFetchModifiers(token: ImapToken): FetchModifiers | ImapReply {
+  if (token.type !== 'list' || token.items.length === 0) return bad('FETCH modifiers are a list');
+  let changedSince: bigint | undefined;
+  let vanished = false;
+  const items = token.items;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    const name = item.type === 'atom' ? item.value.toUpperCase() : '';
+    if (name === 'CHANGEDSINCE' && changedSince === undefined) {
+      const value = items[++i];
+      // The grammar says 1 or more; 0 ("everything") is taken, as Dovecot takes it.
+      changedSince = value?.type === 'atom' ? parseModseq(value.value, true) : undefined;
+      if (changedSince === undefined) return bad('CHANGEDSINCE needs a MODSEQ (0 to 9223372036854775807)');
+    } else if (name === 'VANISHED' && !vanished) vanished = true;
+    else return bad('unknown FETCH modifier');
+  }
+  if (vanished && changedSince === undefined) return bad('VANISHED needs CHANGEDSINCE');
+  return { changedSince, vanished };
+}
+
 /**
  * Whether the FETCH needs only what never changes about a message (dates, sizes, envelope,
  * structure, header fields) besides what the view knows (UID, flags): then the store's
- * describe() answers it, from its cache once the messages are known. MODSEQ, bodies and a
- * FETCH that sets \Seen go to fetch().
+ * describe() answers it, from its cache once the messages are known (MODSEQ from the view
+ * too). Bodies and a FETCH that sets \Seen go to fetch().
  */
 function canDescribe(
   selected: SelectedMailbox,
@@ -80,7 +129,10 @@ function canDescribe(
   needs: { raw: boolean; header: boolean },
 ): boolean {
   if (!selected.box.describe || (needs.raw && !needs.header)) return false;
-  return !items.some((i) => i.kind === 'modseq') && !fetchSetsSeen(items);
+  // SAVEDATE comes from fetch()'s row, which reads it with the dates and sizes; EMAILID is
+  // one of the facts when the store describes it (imapflow asks for it in every FETCH).
+  const fromFetch = items.some((i) => i.kind === 'savedate');
+  return !fromFetch && !fetchSetsSeen(items);
 }
 
 /** FETCH from the store's unchanging facts and the view's flags: true when a part failed. */
@@ -116,11 +168,12 @@ async function fetchDescribed(
       const message: FetchedMessage = {
         uid: fact.uid,
         flags: seen.flags,
-        modseq: 0n, // not asked: canDescribe sends a FETCH of MODSEQ to fetch()
+        modseq: seen.modseq,
         internalDate: fact.internalDate,
         size: fact.size,
         metadata: fact.metadata,
         ...(fact.header && { raw: fact.header }),
+        emailId: fact.emailId,
       };
       const built = fetchResponse(context, seq, message, items, false);
       if (built === 'failed') {
@@ -144,7 +197,8 @@ async function fetchMessages(
   items: readonly FetchItem[],
 ): Promise<boolean> {
   const needs = fetchNeeds(items);
-  const setSeen = fetchSetsSeen(items) && !selected.readOnly;
+  // Without the `s` right (RFC 4314 §4) the body is read and \Seen stays as it is.
+  const setSeen = fetchSetsSeen(items) && !selected.readOnly && (selected.box.rights?.includes('s') ?? true);
   let failed = false;
   for (let start = 0; start < uids.length; ) {
     // Without bodies a batch is just rows; with them it is capped in bytes as well.
@@ -152,12 +206,14 @@ async function fetchMessages(
     start += batch.length;
     const messages = await selected.box.fetch(batch, needs);
     let seenNow = new Map<number, readonly string[]>();
+    let modseqNow = new Map<number, bigint>();
     if (setSeen) {
       const unseen = messages.filter((m) => !m.flags.includes('\\Seen')).map((m) => m.uid);
       if (unseen.length > 0) {
         const changed = await selected.box.store(unseen, 'add', ['\\Seen']);
         seenNow = new Map(changed.map((c) => [c.uid, c.flags]));
-        for (const c of changed) selected.noteFlags(c.uid, c.flags);
+        modseqNow = new Map(changed.map((c) => [c.uid, c.modseq]));
+        for (const c of changed) selected.noteFlags(c.uid, c.flags, c.modseq);
       }
     }
     if (seenNow.size > 0 || items.some((i) => i.kind === 'flags')) {
@@ -176,7 +232,7 @@ async function fetchMessages(
       const built = fetchResponse(
         context,
         seq,
-        flags ? { ...message, flags } : message,
+        flags ? { ...message, flags, modseq: modseqNow.get(message.uid) ?? message.modseq } : message,
         items,
         flags !== undefined,
       );
@@ -205,13 +261,13 @@ async function announceKeywords(
 function flagsAndUidLines(
   context: ImapContext,
   selected: SelectedMailbox,
-  known: readonly { seq: number; uid: number; flags: readonly string[] }[],
+  known: readonly KnownMessage[],
   items: readonly FetchItem[],
 ): string[] {
   const formatted = new Map<readonly string[], string>();
   const lines: string[] = new Array(known.length);
   for (let n = 0; n < known.length; n++) {
-    const { seq, uid, flags } = known[n]!;
+    const { seq, uid, flags, modseq } = known[n]!;
     let flagText = selected.isRecent(uid) ? undefined : formatted.get(flags);
     if (flagText === undefined) {
       flagText = `FLAGS (${flagList(selected, context.rev2, { uid, flags })})`;
@@ -220,7 +276,8 @@ function flagsAndUidLines(
     let line = `* ${seq} FETCH (`;
     for (let k = 0; k < items.length; k++) {
       if (k > 0) line += ' ';
-      line += items[k]!.kind === 'uid' ? `UID ${uid}` : flagText;
+      const kind = items[k]!.kind;
+      line += kind === 'uid' ? `UID ${uid}` : kind === 'modseq' ? `MODSEQ (${modseq})` : flagText;
     }
     lines[n] = `${line})\r\n`;
   }
@@ -271,6 +328,19 @@ function fetchResponse(
         break;
       case 'size':
         out.add(`RFC822.SIZE ${message.size}`);
+        break;
+      // RFC 8474 §5, RFC 8514 §4: objectids in parentheses; NIL for what there is not.
+      case 'emailid':
+        out.add(message.emailId === undefined ? 'EMAILID NIL' : `EMAILID (${message.emailId})`);
+        break;
+      case 'threadid': {
+        const metadata = message.metadata!;
+        const references = referencesField(message.raw!, metadata);
+        out.add(`THREADID (${threadIdOf(metadata.envelope, references, message.emailId!)})`);
+        break;
+      }
+      case 'savedate':
+        out.add(message.savedAt ? `SAVEDATE "${formatInternalDate(message.savedAt)}"` : 'SAVEDATE NIL');
         break;
       case 'modseq':
         out.add(`MODSEQ (${message.modseq})`);
@@ -327,6 +397,9 @@ function fetchResponse(
     }
   }
   if (flagsChanged && !sentFlags) out.add(` FLAGS (${flagList(context.selected, context.rev2, message)})`);
+  // Flags changed by the FETCH itself (\Seen): a CONDSTORE client learns the new MODSEQ too.
+  if (flagsChanged && context.condstore && !items.some((i) => i.kind === 'modseq'))
+    out.add(` MODSEQ (${message.modseq})`);
   out.add(')\r\n');
   return out.build();
 }

@@ -145,6 +145,19 @@ async function list(request: ListRequest, context: ImapContext, _form: CommandFo
     (!selection.has('SUBSCRIBED') || (info?.subscribed ?? false)) &&
     (!selection.has('SPECIAL-USE') || (!!info?.specialUse && !info.nonexistent));
   const recursive = selection.has('RECURSIVEMATCH');
+  // RECURSIVEMATCH: the names with a mailbox below them that meets the selection, found in
+  // one pass over the names and their parents (not one scan of every name per name listed).
+  const aboveSelected = new Set<string>();
+  if (recursive) {
+    for (const n of shown) {
+      if (!selected(byName.get(n))) continue;
+      for (let at = n.lastIndexOf(DELIMITER); at > 0; at = n.lastIndexOf(DELIMITER, at - 1)) {
+        const parent = n.slice(0, at);
+        if (aboveSelected.has(parent)) break;
+        aboveSelected.add(parent);
+      }
+    }
+  }
   const childInfoValues = ['SUBSCRIBED', 'SPECIAL-USE']
     .filter((option) => selection.has(option))
     .map((option) => `"${option}"`)
@@ -164,8 +177,7 @@ async function list(request: ListRequest, context: ImapContext, _form: CommandFo
     const chosen = selected(info);
     // RECURSIVEMATCH (RFC 5258 §3.5): a name the pattern matches is listed, with CHILDINFO,
     // when a mailbox below it meets the selection, whether or not the pattern reaches it.
-    const childInfo =
-      recursive && [...shown].some((n) => n.startsWith(`${name}${DELIMITER}`) && selected(byName.get(n)));
+    const childInfo = aboveSelected.has(name);
     if (!chosen && !childInfo) continue;
     const attributes: string[] = [];
     if (!info || info.nonexistent) {

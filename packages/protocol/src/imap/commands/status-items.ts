@@ -1,5 +1,5 @@
 // STATUS data items (RFC 3501 §6.3.10, RFC 9051 §6.3.11 SIZE, RFC 7162 HIGHESTMODSEQ, RFC
-// 9208 §4.2 DELETED and DELETED-STORAGE), for
+// 9208 §4.2 DELETED and DELETED-STORAGE, RFC 8474 §4.2 MAILBOXID), for
 // STATUS and LIST-STATUS (RFC 5819).
 
 import type { MailboxStatus } from '../session-types.js';
@@ -14,10 +14,11 @@ export const STATUS_ITEMS: ReadonlySet<string> = new Set([
   'HIGHESTMODSEQ',
   'DELETED',
   'DELETED-STORAGE',
+  'MAILBOXID',
 ]);
 
 export function formatStatus(status: MailboxStatus, items: readonly string[]): string {
-  const values: Record<string, string> = {
+  const values: Record<string, string | undefined> = {
     MESSAGES: String(status.messages),
     RECENT: String(status.recent),
     UIDNEXT: String(status.uidNext),
@@ -28,6 +29,7 @@ export function formatStatus(status: MailboxStatus, items: readonly string[]): s
     // RFC 9208 §4.2: DELETED-STORAGE in units of 1024 octets, as the STORAGE resource.
     DELETED: String(status.deleted),
     'DELETED-STORAGE': String(Math.floor(status.deletedSize / 1024)),
+    MAILBOXID: status.mailboxId === undefined ? undefined : `(${status.mailboxId})`,
   };
   return items
     .filter((item) => values[item] !== undefined)
