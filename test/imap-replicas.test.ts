@@ -2,11 +2,14 @@ import { freePort, runProgram, startTestDnsServer, type TestDnsServer } from '@t
 import { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImapTestClient } from './support/imap-client.js';
+import { ImapLineClient } from './support/imap-line-client.js';
 import { type MailSite, startMailSite } from './support/mail-site.js';
 
 // Two imap-gateway processes on one Postgres and one NATS, as two replicas in Kubernetes:
 // an IDLE session on one sees, within a second, a STORE, an APPEND and a MOVE made through
-// the other, and a message delivered by the delivery-worker process.
+// the other, and a message delivered by the delivery-worker process; NOTIFY (RFC 5465)
+// reports other mailboxes' changes made through the other; QRESYNC (RFC 7162) resumes on
+// either.
 
 let dns: TestDnsServer;
 let site: MailSite;
@@ -91,6 +94,44 @@ describe('imap-gateway replicas', () => {
     await idle.catch(() => undefined);
     await actor.logout();
   }, 60_000);
+
+  it('NOTIFY across replica processes: STATUS and LIST for changes made through the other one', async () => {
+    const login = async (replica: number) => {
+      const c = await ImapLineClient.connect(site.imaps[replica]!.port, site.ip);
+      expect((await c.command('LOGIN "alice@imapreplicas.test" "alice-password"')).at(-1)).toMatch(
+        /^t\d+ OK/,
+      );
+      return c;
+    };
+    const a = await login(0);
+    const b = await login(1);
+    try {
+      await b.command('CREATE Watched');
+      await a.command('SELECT INBOX');
+      expect(
+        (
+          await a.command(
+            'NOTIFY SET (SELECTED (MessageNew MessageExpunge)) (PERSONAL (MessageNew MessageExpunge MailboxName))',
+          )
+        ).at(-1),
+      ).toMatch(/^t\d+ OK/);
+      a.send('IDLE');
+      await a.waitFor((l) => l.startsWith('+ '), 5_000);
+      const text = 'Subject: watched\r\n\r\nhi\r\n';
+      expect((await b.command(`APPEND Watched {${text.length}+}\r\n${text}`)).at(-1)).toMatch(
+        /OK \[APPENDUID/,
+      );
+      const status = await a.waitFor((l) => l.startsWith('* STATUS'), 1_000);
+      expect(status.at(-1)).toMatch(/^\* STATUS "Watched" \(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \d+/);
+      expect((await b.command('CREATE Fresh')).at(-1)).toMatch(/OK/);
+      expect((await a.waitFor((l) => l.startsWith('* LIST'), 1_000)).at(-1)).toBe('* LIST () "/" "Fresh"');
+      a.send('DONE', false);
+      expect((await a.waitFor((l) => /^t\d+ /.test(l), 5_000)).at(-1)).toMatch(/OK/);
+    } finally {
+      a.close();
+      b.close();
+    }
+  }, 30_000);
 
   it('QRESYNC across replicas: VANISHED pushed live, and a reconnect to the other replica resynchronises', async () => {
     // imapflow with QRESYNC (as K-9 and Thunderbird use it) on replica 0, in IDLE.
