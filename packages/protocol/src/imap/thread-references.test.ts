@@ -143,15 +143,14 @@ describe('THREAD=REFERENCES (RFC 5256 §4)', () => {
     expect(formatThreadResponse(threadByReferences([]), () => 0)).toBe('* THREAD\r\n');
   });
 
-  it('threads 10,000 messages, one chain 10,000 deep included, in well under a second', () => {
+  // How fast: bench/imap/sort-thread.ts (timings are measured there, never asserted in tests).
+  it('threads 10,000 messages in one chain 10,000 deep', () => {
     const messages: ThreadableMessage[] = [];
     for (let n = 1; n <= 10_000; n++) {
       const fields = n > 1 ? [`In-Reply-To: <${n - 1}@x>`, `Subject: Re: long`] : ['Subject: long'];
       messages.push(mail(n, fields, 1));
     }
-    const start = performance.now();
     const out = formatThreadResponse(threadByReferences(messages), (m) => m.seq);
-    expect(performance.now() - start).toBeLessThan(1_000);
     expect(out.startsWith('* THREAD (1 2 3 ')).toBe(true);
     expect(out.endsWith(' 9999 10000)\r\n')).toBe(true);
   });

@@ -112,7 +112,8 @@ describe('THREAD (RFC 5256 §4)', () => {
 });
 
 describe('SORT and THREAD of a large mailbox', () => {
-  it('sorts and threads 10,000 messages in well under a second each', async () => {
+  // How fast: bench/imap/sort-thread.ts (timings are measured there, never asserted in tests).
+  it('sorts and threads 10,000 messages, each one once', async () => {
     const s = new MemoryMailStore(['INBOX']);
     for (let n = 1; n <= 10_000; n++) {
       const parent = n % 5 === 0 ? `References: <${n - 1}@x>\r\n` : '';
@@ -131,10 +132,12 @@ describe('SORT and THREAD of a large mailbox', () => {
       'THREAD REFERENCES UTF-8 ALL',
       'THREAD ORDEREDSUBJECT UTF-8 ALL',
     ]) {
-      const start = performance.now();
       const answer = await h.say(`a ${command}`);
-      expect(performance.now() - start, command).toBeLessThan(1_000);
       expect(answer, command).toMatch(/^\* (SORT|THREAD) .*\r\na OK /s);
+      // Every message once: the numbers of the answer, whatever its parentheses.
+      const numbers = answer.split('\r\n')[0]!.match(/\d+/g)!.map(Number);
+      expect(new Set(numbers).size, command).toBe(10_000);
+      expect(numbers.length, command).toBe(10_000);
     }
   }, 60_000);
 });
