@@ -51,7 +51,10 @@ const SERVICES: Record<string, { address: string; listeners: Record<string, numb
   'delivery-worker': { address: '127.0.0.92', listeners: {} },
   'dns-resolver': { address: '127.0.0.93', listeners: { TEGAMI_GRPC_PORT: null } },
   'pop-gateway': { address: '127.0.0.94', listeners: { TEGAMI_POP_PORT: 110, TEGAMI_POPS_PORT: 995 } },
-  'imap-gateway': { address: '127.0.0.95', listeners: { TEGAMI_IMAP_PORT: 143, TEGAMI_IMAPS_PORT: 993 } },
+  'imap-gateway': {
+    address: '127.0.0.95',
+    listeners: { TEGAMI_IMAP_PORT: 143, TEGAMI_IMAPS_PORT: 993, TEGAMI_MANAGESIEVE_PORT: 4190 },
+  },
 };
 const HOST_VARIABLES = VARIABLES.map((v) => v.name).filter((name) => name.endsWith('_HOST'));
 

@@ -59,6 +59,7 @@ const PORT_VARIABLES: Readonly<Record<string, string>> = {
   pop3s: 'TEGAMI_POPS_PORT',
   imap: 'TEGAMI_IMAP_PORT',
   imaps: 'TEGAMI_IMAPS_PORT',
+  managesieve: 'TEGAMI_MANAGESIEVE_PORT',
   grpc: 'TEGAMI_GRPC_PORT',
   ops: 'TEGAMI_OPS_PORT',
   'mta-sts': 'TEGAMI_MTA_STS_PORT',
@@ -410,7 +411,7 @@ describe('helm/tegami', () => {
       named(allOn, 'Service', name)!.spec.ports.map((p: { port: number }) => p.port);
     expect(ports('mail-smtp')).toEqual([25, 587, 465]);
     expect(ports('mail-pop')).toEqual([110, 995]);
-    expect(ports('mail-imap')).toEqual([143, 993]);
+    expect(ports('mail-imap')).toEqual([143, 993, 4190]);
   });
 
   it('mounts the secrets key file into the login services and the delivery-worker (DKIM) only, from a Secret, and sets nothing without one', () => {
@@ -533,6 +534,18 @@ describe('helm/tegami', () => {
       ).toEqual([25, 587]);
       expect(mail('-pop').spec.ports[0].port).toBe(110);
       expect(mail('-imap').spec.ports[0].port).toBe(143);
+      // ManageSieve (RFC 5804) beside IMAP, with and without TLS: the imap-gateway serves it.
+      expect(mail('-imap').spec.ports.find((p: { name: string }) => p.name === 'managesieve')).toEqual({
+        name: 'managesieve',
+        port: 4190,
+        targetPort: 'managesieve',
+        protocol: 'TCP',
+      });
+      const imapGateway = ofKind<IDeployment>(objects, 'Deployment').find(
+        (d) => componentOf(d) === 'imap-gateway',
+      )!;
+      expect(portOf(container(imapGateway), 'managesieve')?.containerPort).toBe(4190);
+      expect(literalEnv(container(imapGateway))['TEGAMI_MANAGESIEVE_PORT']).toBe('4190');
     }
     for (const suffix of ['-smtp', '-pop', '-imap']) {
       const service = defaults.find((o) => o.kind === 'Service' && o.metadata.name.endsWith(suffix))!;

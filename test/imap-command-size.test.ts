@@ -50,6 +50,7 @@ beforeAll(async () => {
       TEGAMI_IMAP_HOST: HOST,
       TEGAMI_IMAP_PORT: String(port),
       TEGAMI_IMAPS_PORT: '0',
+      TEGAMI_MANAGESIEVE_PORT: '0',
     },
   );
   await waitForReady(opsPort);

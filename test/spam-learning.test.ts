@@ -196,6 +196,7 @@ describe.skipIf(!rspamdInstalled())(
         TEGAMI_POPS_PORT: '0',
         TEGAMI_IMAP_PORT: String(imapPort),
         TEGAMI_IMAPS_PORT: '0',
+        TEGAMI_MANAGESIEVE_PORT: '0',
         TEGAMI_RSPAMD_CONTROLLER_URL: rspamd.controllerUrl,
         TEGAMI_RSPAMD_PASSWORD_FILE: join(secrets, 'rspamd-password'),
       });

@@ -63,6 +63,7 @@ beforeAll(async () => {
     TEGAMI_POPS_PORT: '0',
     TEGAMI_IMAP_PORT: String(imapPort),
     TEGAMI_IMAPS_PORT: '0',
+    TEGAMI_MANAGESIEVE_PORT: '0',
     TEGAMI_SHUTDOWN_TIMEOUT_MS: '20000',
     TEGAMI_DNS_UPSTREAMS: dns.address,
     TEGAMI_DELIVERY_SMTP_PORT: String(silentPort),

@@ -40,6 +40,7 @@ describe('tegami dkim against pnpm start', () => {
       TEGAMI_POPS_PORT: '0',
       TEGAMI_IMAP_PORT: '0',
       TEGAMI_IMAPS_PORT: '0',
+      TEGAMI_MANAGESIEVE_PORT: '0',
     });
     await running.waitFor(/Tegami is running/, 90_000);
 

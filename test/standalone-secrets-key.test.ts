@@ -28,6 +28,7 @@ async function startTegami(ports: { submission: number; imap: number }): Promise
     TEGAMI_POPS_PORT: '0',
     TEGAMI_IMAP_PORT: String(ports.imap),
     TEGAMI_IMAPS_PORT: '0',
+    TEGAMI_MANAGESIEVE_PORT: '0',
   });
   running = program;
   await program.waitFor(/Tegami is running/, 90_000);

@@ -61,6 +61,7 @@ async function startTegami(): Promise<Program> {
     TEGAMI_POPS_PORT: '0',
     TEGAMI_IMAP_PORT: '0',
     TEGAMI_IMAPS_PORT: '0',
+    TEGAMI_MANAGESIEVE_PORT: '0',
     TEGAMI_DATA_DIR: dataDir,
     TEGAMI_OPS_PORT: '0',
     TEGAMI_SMTP_MX_PORT: '0',

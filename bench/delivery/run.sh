@@ -18,7 +18,8 @@
 # Env: BENCH_PORT_BASE (ports base+25 Postfix, base+26 Tegami, base+81/82 ops; default the
 #   old 12625/12626/12681/12682), BENCH_NAME (in the database and NATS prefix names),
 #   BENCH_SKIP_BUILD=1 (use the dist/ already built), BENCH_PACED_SECONDS (default 20),
-#   BENCH_WORKER_NODE_ARGS / BENCH_INGRESS_NODE_ARGS (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof).
+#   BENCH_WORKER_NODE_ARGS / BENCH_INGRESS_NODE_ARGS (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof),
+#   BENCH_SIEVE_SCRIPT=<file> (the local user's active Sieve script, e.g. bench/sieve/typical.sieve).
 # Besides the rates it prints, per workload, Tegami's CPU-seconds per 1000 messages
 # (smtp-ingress, delivery-worker, Postgres backends and nats-server apart, from /proc/<pid>/stat),
 # its database transactions per message (pg_stat_database.xact_commit of the bench database;
@@ -61,6 +62,12 @@ export DATABASE_URL=$PG_URL TEGAMI_NATS_PREFIX=$PREFIX TEGAMI_HOSTNAME=tegami.be
 node packages/cli/dist/main.js migrate >/dev/null
 node packages/cli/dist/main.js domain add bench.test >/dev/null
 printf 'pw' | node packages/cli/dist/main.js user add bob@bench.test --password-stdin >/dev/null
+# With BENCH_SIEVE_SCRIPT=<file>, bob's mail runs that Sieve script at delivery (issue 19).
+if [ -n "${BENCH_SIEVE_SCRIPT:-}" ]; then
+  node packages/cli/dist/main.js sieve put bob@bench.test bench "$BENCH_SIEVE_SCRIPT" >/dev/null
+  node packages/cli/dist/main.js sieve activate bob@bench.test bench >/dev/null
+  echo "bob@bench.test runs the Sieve script $BENCH_SIEVE_SCRIPT at delivery"
+fi
 TEGAMI_SMTP_HOST=127.0.0.1 TEGAMI_SMTP_MX_PORT=$TEGAMI_PORT TEGAMI_SMTP_SUBMISSION_PORT=0 TEGAMI_SMTP_SUBMISSIONS_PORT=0 \
   TEGAMI_SMTP_MAX_CONNECTIONS_PER_IP=200 TEGAMI_DB_POOL_SIZE=20 TEGAMI_OPS_PORT=$OPS_INGRESS \
   node ${BENCH_INGRESS_NODE_ARGS:-} services/smtp-ingress/dist/main.js > "$WORK/ingress.log" 2>&1 &

@@ -67,7 +67,7 @@ export function dovecotInstalled(): boolean {
  * Runs dovecot to its exit. Its output goes to a file, not a pipe: the master daemonises
  * and its background process keeps inherited pipes open, so waiting for them would hang.
  */
-function run(args: readonly string[], outputFile: string): Promise<{ code: number; output: string }> {
+export function run(args: readonly string[], outputFile: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
     const fd = openSync(outputFile, 'w');
     const child = spawn(DOVECOT, [...args], { stdio: ['ignore', fd, fd] });
@@ -82,7 +82,7 @@ function run(args: readonly string[], outputFile: string): Promise<{ code: numbe
   });
 }
 
-function idOf(flag: '-u' | '-g', user: string): Promise<number> {
+export function idOf(flag: '-u' | '-g', user: string): Promise<number> {
   return new Promise((resolve, reject) => {
     execFile('id', [flag, user], (err, stdout) => (err ? reject(err) : resolve(Number(stdout.trim()))));
   });

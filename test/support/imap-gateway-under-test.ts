@@ -11,6 +11,8 @@ export interface ImapGatewayUnderTest {
   readonly port: number;
   /** The implicit-TLS (IMAPS) port, when started with a certificate (STARTTLS is offered then too). */
   readonly tlsPort?: number;
+  /** The ManageSieve port (RFC 5804), when started with `managesieve` (STARTTLS with a certificate). */
+  readonly managesievePort?: number;
   readonly user: string;
   readonly password: string;
   stop(): Promise<void>;
@@ -22,6 +24,8 @@ export async function startImapGatewayUnderTest(
     readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
     /** More users of example.test, with the same password (sharing between accounts, RFC 4314). */
     readonly otherUsers?: readonly string[];
+    /** ManageSieve beside IMAP, on a free port of its own. */
+    readonly managesieve?: boolean;
   } = {},
 ): Promise<ImapGatewayUnderTest> {
   const user = 'tester@example.test';
@@ -62,9 +66,18 @@ export async function startImapGatewayUnderTest(
       // Plaintext LOGIN is allowed on loopback anyway.
       allowPlaintextAuth: false,
       maxMessageSize: 10 * 1024 * 1024,
+      managesievePort: options.managesieve ? 0 : undefined,
     });
     const tlsPort = gateway.ports.imaps;
-    return { port: gateway.ports.imap!, ...(tlsPort !== undefined && { tlsPort }), user, password, stop };
+    const managesievePort = gateway.ports.managesieve;
+    return {
+      port: gateway.ports.imap!,
+      ...(tlsPort !== undefined && { tlsPort }),
+      ...(managesievePort !== undefined && { managesievePort }),
+      user,
+      password,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

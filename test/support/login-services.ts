@@ -87,6 +87,7 @@ export async function startLoginServices(env: Record<string, string>): Promise<L
       TEGAMI_IMAP_HOST: LOOPBACK,
       TEGAMI_IMAP_PORT: String(imap),
       TEGAMI_IMAPS_PORT: String(imaps),
+      TEGAMI_MANAGESIEVE_PORT: '0',
     }),
   ]);
   const programs = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));

@@ -201,6 +201,7 @@ export async function startMailSite(options: MailSiteOptions): Promise<MailSite>
       TEGAMI_IMAP_HOST: options.ip,
       TEGAMI_IMAP_PORT: String(port),
       TEGAMI_IMAPS_PORT: '0',
+      TEGAMI_MANAGESIEVE_PORT: '0',
     });
     imaps.push({
       port,

@@ -216,6 +216,8 @@ implicit-TLS ports exist only with a certificate. Context: dict "root" $ "compon
 {{- if $tls }}
 - { name: imaps, port: 1993, variable: TEGAMI_IMAPS_PORT }
 {{- end }}
+{{- /* ManageSieve (RFC 5804): 4190 is unprivileged, so the container listens on it as it is. */}}
+- { name: managesieve, port: 4190, variable: TEGAMI_MANAGESIEVE_PORT }
 {{- else if eq .component "dns-resolver" }}
 - { name: grpc, port: 50051, variable: TEGAMI_GRPC_PORT }
 {{- end }}

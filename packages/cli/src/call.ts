@@ -22,19 +22,23 @@ export function parseCall(argv: readonly string[]): Call {
   const wantsHelp = argv.some(isHelp);
   const words = argv.filter((arg, i) => !isHelp(arg, i));
   const { operands } = splitArguments(words);
-  const [first, second] = operands;
+  const [first, second, third] = operands;
 
   if (first === undefined) {
     return wantsHelp
       ? { kind: 'help', text: globalHelp(COMMAND_GROUPS) }
       : { kind: 'usage', lines: [globalHelp(COMMAND_GROUPS)] };
   }
-  const pair = COMMANDS.find((c) => c.name === `${first} ${second}`);
-  const command = pair ?? COMMANDS.find((c) => c.name === first);
-  if (command) {
+  // A command is named by up to three words (`sieve global put`), the longest name first.
+  const named = [`${first} ${second} ${third}`, `${first} ${second}`, first].flatMap((name, i) => {
+    const found = COMMANDS.find((c) => c.name === name);
+    return found ? [{ command: found, words: 3 - i }] : [];
+  })[0];
+  if (named) {
+    const { command } = named;
     if (wantsHelp) return { kind: 'help', text: commandHelp(command) };
     const rest = [...words];
-    for (const word of operands.slice(0, pair ? 2 : 1)) rest.splice(rest.indexOf(word), 1);
+    for (const word of operands.slice(0, named.words)) rest.splice(rest.indexOf(word), 1);
     return parseArguments(command, rest);
   }
   const group = COMMAND_GROUPS.find((g) => g.word === first);

@@ -35,6 +35,11 @@ export async function runCli(argv: readonly string[], config: CliConfig, io: Cli
     warn: io.stderr,
     describeError: io.describeError,
     newPassword: () => newPassword(args.has('--password-stdin'), io.stdin),
+    readStdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of io.stdin) chunks.push(Buffer.from(chunk));
+      return Buffer.concat(chunks);
+    },
     legacySasl: async () => (await import('./secrets-key.js')).cliLegacySasl(config),
     secretsKeyring: async () => (await import('./secrets-key.js')).cliSecretsKeyring(config),
     txtLookup: async () => (await import('./txt-lookup.js')).openTxtLookup(config),

@@ -74,6 +74,8 @@ export interface CommandContext {
   readonly warn: (line: string) => void;
   /** Obtains a new password the safe way (stdin or prompt), never from argv. */
   readonly newPassword: () => Promise<string>;
+  /** Standard input, whole: what a `-` operand names (`tegami sieve put alice@… main -`). */
+  readonly readStdin: () => Promise<Buffer>;
   /** Whether a new password gets CRAM-MD5/DIGEST-MD5 secrets, and the key that seals them. */
   readonly legacySasl: () => Promise<LegacySaslPolicy>;
   /** The key that seals DKIM private keys: TEGAMI_SECRETS_KEY_FILE or the standalone's; none without. */

@@ -5,6 +5,7 @@ export * from './config/exit.js';
 export * from './config/legacy-sasl-settings.js';
 export * from './config/mta-sts-settings.js';
 export * from './config/read.js';
+export * from './config/recipient-delimiter-settings.js';
 export * from './config/retention-settings.js';
 export * from './config/srs-settings.js';
 export * from './config/variables.js';

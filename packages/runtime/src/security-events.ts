@@ -13,7 +13,7 @@ import type { Logger } from './logger.js';
  * strings: a hostile user name cannot put a `"client":"…"` of its own where a filter looks.
  * Do not rename or reorder these fields; add new ones at the end.
  */
-export type LoginProtocol = 'smtp' | 'pop3' | 'imap';
+export type LoginProtocol = 'smtp' | 'pop3' | 'imap' | 'managesieve';
 
 /** A client-chosen text in a log line: long enough for any address, not for a flood. */
 const MAX_CLIENT_TEXT = 320;

@@ -9,12 +9,12 @@ export interface CommandMetrics {
   observe(command: string, result: string, seconds: number): void;
 }
 
-const PROTOCOL_NAMES = { imap: 'IMAP', pop: 'POP3', smtp: 'SMTP' } as const;
+const PROTOCOL_NAMES = { imap: 'IMAP', pop: 'POP3', smtp: 'SMTP', managesieve: 'ManageSieve' } as const;
 
 /** `tegami_<protocol>_commands_total{command,result}` and `…_command_duration_seconds{command}`. */
 export function createCommandMetrics(
   registry: Registry,
-  protocol: 'imap' | 'pop' | 'smtp',
+  protocol: keyof typeof PROTOCOL_NAMES,
   known: ReadonlySet<string>,
 ): CommandMetrics {
   const registers = [registry];

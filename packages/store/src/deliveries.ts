@@ -301,6 +301,8 @@ export interface ReportMessage {
   readonly messageId: string;
   /** A notice about a REQUIRETLS message is one too (RFC 8689 §5). */
   readonly requireTls?: boolean | undefined;
+  /** What made it, for the trace: 'dsn' unless said (a Sieve vacation reply or reject is 'sieve'). */
+  readonly listener?: string | undefined;
 }
 
 /**
@@ -354,7 +356,8 @@ export async function settleDeliveries(
   });
 }
 
-async function insertReport(client: pg.PoolClient, report: ReportMessage): Promise<void> {
+/** Queues a message from the null sender `<>` inside the caller's transaction (the job is the caller's to publish after the commit). */
+export async function insertReport(client: pg.PoolClient, report: ReportMessage): Promise<void> {
   const sha256 = blobId(report.raw);
   await client.query(
     'INSERT INTO blobs (sha256, size, data) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING',
@@ -362,7 +365,7 @@ async function insertReport(client: pg.PoolClient, report: ReportMessage): Promi
   );
   await client.query(
     `INSERT INTO queue (id, state, blob_sha256, size, sender, message_id, listener, reports_on, require_tls)
-     VALUES ($1, 'queued', $2, $3, '', $4, 'dsn', $5, $6)`,
+     VALUES ($1, 'queued', $2, $3, '', $4, $7, $5, $6)`,
     [
       report.queueId,
       sha256,
@@ -370,6 +373,7 @@ async function insertReport(client: pg.PoolClient, report: ReportMessage): Promi
       report.messageId,
       report.reportsOn,
       report.requireTls ?? false,
+      report.listener ?? 'dsn',
     ],
   );
   await client.query('INSERT INTO deliveries (queue_id, recipient) VALUES ($1, $2)', [

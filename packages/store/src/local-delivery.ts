@@ -3,6 +3,7 @@ import { usedBytesSql } from './account-usage.js';
 import type { Queryable } from './db.js';
 import { uidAllocationSql } from './mailboxes.js';
 import { insertMessagesSql, metadataParam } from './messages.js';
+import { baseAddress, DEFAULT_RECIPIENT_DELIMITER } from './subaddress.js';
 
 // Local delivery. Every function here is one SQL statement: the delivery-worker makes a
 // handful of round trips per message, and on a busy machine each round trip costs both
@@ -32,16 +33,37 @@ export function junkMailbox(mailbox: LocalMailbox): LocalMailbox {
 }
 
 export type LocalRoute =
-  | { readonly kind: 'account'; readonly mailbox: LocalMailbox }
+  | {
+      readonly kind: 'account';
+      readonly mailbox: LocalMailbox;
+      /**
+       * The account has an active Sieve script, or its domain a script every recipient runs
+       * first (sieve_before): the delivery goes through Sieve. False is the common case,
+       * which then costs no further query.
+       */
+      readonly sieve: boolean;
+    }
   | { readonly kind: 'alias'; readonly destinations: readonly string[] }
   | { readonly kind: 'unknown' };
+
+export interface RouteOptions {
+  /**
+   * TEGAMI_RECIPIENT_DELIMITER: `user+detail@domain` reaches `user@domain` when nothing has
+   * the whole address and the domain allows subaddresses (RFC 5233); '' turns that off.
+   */
+  readonly recipientDelimiter?: string;
+}
 
 /**
  * Where an address in a local domain leads: an enabled account's INBOX, an alias's
  * destinations (one level), or nowhere (no such user, or disabled).
  */
-export async function routeLocalRecipient(db: Queryable, address: string): Promise<LocalRoute> {
-  const [route] = await routeLocalRecipients(db, [address]);
+export async function routeLocalRecipient(
+  db: Queryable,
+  address: string,
+  options: RouteOptions = {},
+): Promise<LocalRoute> {
+  const [route] = await routeLocalRecipients(db, [address], options);
   return route!;
 }
 
@@ -49,8 +71,11 @@ export async function routeLocalRecipient(db: Queryable, address: string): Promi
 export async function routeLocalRecipients(
   db: Queryable,
   addresses: readonly string[],
+  options: RouteOptions = {},
 ): Promise<LocalRoute[]> {
   if (addresses.length === 0) return [];
+  const lower = addresses.map((a) => a.toLowerCase());
+  const delimiter = options.recipientDelimiter ?? DEFAULT_RECIPIENT_DELIMITER;
   const result = await db.query<{
     ord: string;
     account_id: string | null;
@@ -58,19 +83,33 @@ export async function routeLocalRecipients(
     quota_bytes: string | null;
     inbox_id: string | null;
     junk_id: string | null;
+    sieve: boolean | null;
     destinations: string[] | null;
   }>({
     // Named: it runs for every job the worker takes (see claimQueuedMessages).
     name: 'tegami_route_local',
-    text: `SELECT i.ord, a.id AS account_id, a.address, a.quota_bytes, m.id AS inbox_id,
+    // A subaddress falls back to its base address only when no account or alias has the
+    // whole one (an account named "a+b" keeps its mail) and its domain allows it.
+    text: `WITH i AS (
+       SELECT i.ord,
+              CASE WHEN i.base IS NOT NULL
+                    AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.address = i.address AND NOT a.disabled)
+                    AND NOT EXISTS (SELECT 1 FROM aliases x WHERE x.address = i.address)
+                    AND EXISTS (SELECT 1 FROM domains d WHERE d.name = substring(i.base from '@([^@]*)$') AND d.plus_addressing)
+                   THEN i.base ELSE i.address END AS address
+         FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS i(address, base, ord)
+     )
+     SELECT i.ord, a.id AS account_id, a.address, a.quota_bytes, m.id AS inbox_id,
             (SELECT min(j.id) FROM mailboxes j WHERE j.account_id = a.id AND j.special_use = '\\Junk'
                 AND NOT j.noselect) AS junk_id,
+            (EXISTS (SELECT 1 FROM sieve_scripts s WHERE s.account_id = a.id AND s.active)
+              OR EXISTS (SELECT 1 FROM domains d WHERE d.id = a.domain_id AND d.sieve_before IS NOT NULL)) AS sieve,
             (SELECT array_agg(x.destination ORDER BY x.destination) FROM aliases x WHERE x.address = i.address) AS destinations
-       FROM unnest($1::text[]) WITH ORDINALITY AS i(address, ord)
+       FROM i
        LEFT JOIN accounts a ON a.address = i.address AND NOT a.disabled
        LEFT JOIN mailboxes m ON m.account_id = a.id AND m.name = 'INBOX'
       ORDER BY i.ord`,
-    values: [addresses.map((a) => a.toLowerCase())],
+    values: [lower, lower.map((a) => baseAddress(a, delimiter) ?? null)],
   });
   return result.rows.map((row): LocalRoute => {
     if (row.account_id !== null && row.inbox_id !== null) {
@@ -83,6 +122,7 @@ export async function routeLocalRecipients(
           quotaBytes: row.quota_bytes === null ? null : Number(row.quota_bytes),
           junkId: row.junk_id === null ? null : String(row.junk_id),
         },
+        sieve: row.sieve === true,
       };
     }
     if (row.destinations && row.destinations.length > 0)

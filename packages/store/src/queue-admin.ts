@@ -86,6 +86,8 @@ export interface TraceRecipient {
   readonly status: string;
   readonly nextAttemptAt: Date | null;
   readonly attempts: readonly TraceAttempt[];
+  /** What the recipient's Sieve script did (keep, fileinto, vacation…); null: no script ran. */
+  readonly sieveActions: readonly Record<string, unknown>[] | null;
 }
 
 export interface TraceMessage {
@@ -115,7 +117,7 @@ export async function traceMessages(db: Queryable, key: string): Promise<TraceMe
             COALESCE((
               SELECT json_agg(json_build_object(
                        'recipient', d.recipient, 'expandedFrom', d.expanded_from, 'status', d.status,
-                       'nextAttemptAt', d.next_attempt_at,
+                       'nextAttemptAt', d.next_attempt_at, 'sieveActions', d.sieve_actions,
                        'attempts', COALESCE((
                          SELECT json_agg(json_build_object('at', a.attempted_at, 'outcome', a.outcome,
                                   'mxHost', a.mx_host, 'address', a.address, 'reply', a.reply) ORDER BY a.id)
@@ -142,6 +144,7 @@ export async function traceMessages(db: Queryable, key: string): Promise<TraceMe
       expandedFrom: (r.expandedFrom as string | null) ?? null,
       status: r.status as string,
       nextAttemptAt: r.nextAttemptAt ? new Date(r.nextAttemptAt as string) : null,
+      sieveActions: (r.sieveActions as Record<string, unknown>[] | null) ?? null,
       attempts: (r.attempts as Array<Record<string, unknown>>).map((a) => ({
         at: new Date(a.at as string),
         outcome: a.outcome as string,

@@ -40,6 +40,8 @@ import { deliverRemotely } from './remote-attempt.js';
 import type { DeliveryReportDeps, ReportSchedule } from './report-schedule.js';
 import { nextAttempt } from './retry-schedule.js';
 import type { DeliverySettings } from './settings.js';
+import { deliverWithSieve } from './sieve-delivery.js';
+import { SieveScriptCache } from './sieve-script-cache.js';
 import type { TlsOutcome } from './tls-policy.js';
 
 export interface DeliveryWorkerDeps {
@@ -111,7 +113,11 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
   const claims = new Coalescer<{ queueId: string; worker: string }, ClaimedMessage | undefined>((requests) =>
     claimQueuedMessages(pool, requests, CLAIM_MS),
   );
-  const routes = new Coalescer<string, LocalRoute>((addresses) => routeLocalRecipients(pool, addresses));
+  const routes = new Coalescer<string, LocalRoute>((addresses) =>
+    routeLocalRecipients(pool, addresses, { recipientDelimiter: settings.recipientDelimiter }),
+  );
+  // Users' Sieve scripts, compiled once per version (sieve-script-cache.ts).
+  const sieveScripts = new SieveScriptCache();
   const { dkim, reports, forwarding, remoteDeps } = outboundSetup(deps, { workerId, localDomains, metrics });
 
   async function handleJob(job: DeliveryJob, control: JobControl): Promise<void> {
@@ -300,15 +306,33 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
         settle(d, 'local', 'bounced', `550 5.1.1 <${d.recipient}>: no such user here`, '5.1.1');
         continue;
       }
-      const result = await deliverLocally(
-        { batcher, hostname: deps.hostname, worker: claimant },
-        entry,
-        d,
-        route.mailbox,
-        blob,
-      );
+      const result = route.sieve
+        ? await deliverWithSieve(
+            {
+              pool,
+              bus,
+              hostname: deps.hostname,
+              worker: claimant,
+              scripts: sieveScripts,
+              describe: deps.describe,
+              logger,
+            },
+            entry,
+            d,
+            route.mailbox,
+            blob,
+          )
+        : await deliverLocally(
+            { batcher, hostname: deps.hostname, worker: claimant },
+            entry,
+            d,
+            route.mailbox,
+            blob,
+          );
       if (result.kind === 'delivered') {
         done ||= result.queueDone;
+        // A Sieve redirect added recipients to the message: delivered in the next round.
+        if ('redirected' in result && result.redirected > 0) expanded = true;
         metrics?.attempts.inc({ route: 'local' });
         metrics?.outcomes.inc({ route: 'local', outcome: 'delivered' });
         metrics?.latency.observe({ route: 'local' }, (Date.now() - entry.receivedAt.getTime()) / 1000);

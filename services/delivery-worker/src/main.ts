@@ -6,6 +6,7 @@ import {
   mailServiceSettings,
   optional,
   path,
+  recipientDelimiterSettings,
   runService,
   srsSettings,
   string,
@@ -19,6 +20,7 @@ const settings = {
   ...deliverySettings(),
   ...mailServiceSettings(),
   ...srsSettings(),
+  ...recipientDelimiterSettings(),
   resolverTarget: string('TEGAMI_RESOLVER_TARGET'),
   secretsKeyFile: optional(path('TEGAMI_SECRETS_KEY_FILE', { mustExist: 'file' })),
 };

@@ -63,6 +63,11 @@ export interface DeliverySettings {
   readonly reports?: ReportConfig | undefined;
   /** Retention and blob collection (TEGAMI_RETENTION_*), every intervalMs: off when absent. */
   readonly maintenance?: MaintenanceSettings | undefined;
+  /**
+   * TEGAMI_RECIPIENT_DELIMITER: user+tag@domain is delivered to user@domain (RFC 5233) and
+   * its Sieve script sees the tag as :detail; '' turns that off. Default '+'.
+   */
+  readonly recipientDelimiter?: string | undefined;
 }
 
 export interface MaintenanceSettings extends RetentionSettings {
@@ -92,6 +97,7 @@ export function toDeliverySettings(read: {
   reportContact?: string | undefined;
   retention?: RetentionSettings | undefined;
   maintenanceIntervalMs?: number | undefined;
+  recipientDelimiter?: string | undefined;
 }): DeliverySettings {
   return {
     concurrency: read.concurrency,
@@ -123,6 +129,7 @@ export function toDeliverySettings(read: {
       read.maintenanceIntervalMs !== undefined && {
         maintenance: { ...read.retention, intervalMs: read.maintenanceIntervalMs },
       }),
+    ...(read.recipientDelimiter !== undefined && { recipientDelimiter: read.recipientDelimiter }),
   };
 }
 

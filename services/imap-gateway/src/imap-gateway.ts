@@ -30,12 +30,14 @@ import {
   type LoginThrottlePolicy,
   listLocalDomains,
   refreshedLocalDomains,
+  type SieveScriptLimits,
   saslLogins,
 } from '@tegami/store';
 import type pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { MailboxIds } from './mailbox-ids.js';
 import { MailboxWatchers } from './mailbox-watchers.js';
+import { startManageSieveListener } from './managesieve-listener.js';
 import { MessageFactsCache } from './message-facts-cache.js';
 import { openPostgresAccount } from './postgres-account.js';
 import { SpamLearning } from './spam-learning.js';
@@ -88,10 +90,17 @@ export interface ImapGatewayDeps {
    * (TEGAMI_RSPAMD_CONTROLLER_URL); no learning when absent.
    */
   readonly rspamd?: Pick<RspamdClient, 'learn'>;
+  /** ManageSieve (RFC 5804) on this port, on imapHost (TEGAMI_MANAGESIEVE_PORT); undefined: not started. */
+  readonly managesievePort?: number | undefined;
+  /** What each user may keep (TEGAMI_MANAGESIEVE_MAX_SCRIPTS, _MAX_SCRIPT_SIZE); 100 scripts of 1 MiB when absent. */
+  readonly sieveScriptLimits?: SieveScriptLimits;
 }
 
+/** Pigeonhole's sieve_max_script_size (1 MiB); its script count is unlimited, this is not. */
+const DEFAULT_SIEVE_SCRIPT_LIMITS: SieveScriptLimits = { maxScripts: 100, maxBytes: 1024 * 1024 };
+
 export interface ImapGateway {
-  readonly ports: { readonly imap?: number; readonly imaps?: number };
+  readonly ports: { readonly imap?: number; readonly imaps?: number; readonly managesieve?: number };
   /** Sessions open now. */
   readonly sessions: number;
   stop(): Promise<void>;
@@ -285,9 +294,35 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
   });
   if (deps.imapsPort !== undefined && !secureContext)
     deps.logger.warn('no TLS certificate: IMAPS listener not started');
+  const managesieve =
+    deps.managesievePort === undefined
+      ? undefined
+      : await startManageSieveListener({
+          pool: deps.pool,
+          logger: deps.logger,
+          metrics: deps.metrics,
+          hostname: deps.hostname,
+          host: deps.host,
+          port: deps.managesievePort,
+          ...(deps.proxy && { proxy: deps.proxy }),
+          secureContext,
+          idleTimeoutMs: deps.idleTimeoutMs,
+          ...(deps.deadlines && { deadlines: deps.deadlines }),
+          limits,
+          abuse,
+          throttle,
+          realms: realms.current,
+          mechanisms,
+          lookupCredentials,
+          allowPlaintextAuth: deps.allowPlaintextAuth,
+          scriptLimits: deps.sieveScriptLimits ?? DEFAULT_SIEVE_SCRIPT_LIMITS,
+        }).catch(async (err) => {
+          await server.stop();
+          throw err;
+        });
 
   return {
-    ports: server.ports,
+    ports: { ...server.ports, ...(managesieve && { managesieve: managesieve.port }) },
     get sessions() {
       return sessions.size;
     },
@@ -295,9 +330,12 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
       realms.stop();
       sweeping.stop();
       // RFC 9051 §7.1.5: BYE before the server closes the connection.
-      await server.stop(
-        (connection) => sessions.get(connection)?.bye('server shutting down') ?? Promise.resolve(),
-      );
+      await Promise.all([
+        server.stop(
+          (connection) => sessions.get(connection)?.bye('server shutting down') ?? Promise.resolve(),
+        ),
+        managesieve?.stop(),
+      ]);
       // No session is left to file anything: what waits is dropped, what runs is aborted.
       await learning?.stop();
     },

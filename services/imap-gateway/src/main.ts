@@ -68,6 +68,11 @@ await runService('imap-gateway', settings, async ({ config, logger, metrics }) =
       freeFailures: config.authFreeFailures,
     }),
     ...(rspamd && { rspamd }),
+    managesievePort: config.managesievePort,
+    sieveScriptLimits: {
+      maxScripts: config.managesieveMaxScripts,
+      maxBytes: config.managesieveMaxScriptSize,
+    },
   });
   return {
     readiness: { postgres: store.ping, nats: () => bus.ping() },

@@ -169,6 +169,16 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
     });
     const unwatchers = new Set<() => void>();
     const own = new OwnChanges();
+    /** One event, one MODSEQ for a STORE's changes: the session knows it as its own when it comes back. */
+    const publishFlagChanges = async (changed: readonly { uid: number; modseq: bigint }[]): Promise<void> => {
+      if (changed.length > 0)
+        await publish(
+          mailboxId,
+          'flags',
+          changed.map((c) => c.uid),
+          own.note(changed[0]!.modseq),
+        );
+    };
     return {
       name: mailbox.name,
       readOnly,
@@ -234,26 +244,12 @@ export function openPostgresAccount(deps: AccountDeps, accountId: string, addres
       },
       async store(uids, operation, flags) {
         const changed = await updateFlags(pool, mailboxId, uids, operation, flags);
-        // One MODSEQ for the whole change: the session knows it as its own when it comes back.
-        if (changed.length > 0)
-          await publish(
-            mailboxId,
-            'flags',
-            changed.map((c) => c.uid),
-            own.note(changed[0]!.modseq),
-          );
+        await publishFlagChanges(changed);
         return changed;
       },
       async storeChecked(uids, operation, flags, unchangedSince) {
         const results = await updateFlagsChecked(pool, mailboxId, uids, operation, flags, unchangedSince);
-        const changed = results.filter((r) => r.outcome === 'changed');
-        if (changed.length > 0)
-          await publish(
-            mailboxId,
-            'flags',
-            changed.map((c) => c.uid),
-            own.note(changed[0]!.modseq),
-          );
+        await publishFlagChanges(results.filter((r) => r.outcome === 'changed'));
         return results;
       },
       history: (modseq) => imapModseqHistory(pool, mailboxId, modseq),

@@ -26,6 +26,10 @@ export function imapSettings() {
     imapMaxMessageSize: int('TEGAMI_IMAP_MAX_MESSAGE_SIZE', { min: 1024 }),
     imapMaxCommandsPerSecond: int('TEGAMI_IMAP_MAX_COMMANDS_PER_SECOND', { min: 1 }),
     imapMessageCacheMiB: int('TEGAMI_IMAP_MESSAGE_CACHE_SIZE', { min: 0, max: 65_536 }),
+    // ManageSieve (RFC 5804) beside IMAP: managesieve-listener.ts.
+    managesievePort: port('TEGAMI_MANAGESIEVE_PORT'),
+    managesieveMaxScripts: int('TEGAMI_MANAGESIEVE_MAX_SCRIPTS', { min: 1 }),
+    managesieveMaxScriptSize: int('TEGAMI_MANAGESIEVE_MAX_SCRIPT_SIZE', { min: 1024, max: 64 * 1024 * 1024 }),
     // Learning from Junk (spam-learning.ts): off while the controller URL is unset.
     rspamdControllerUrl: optional(
       variable('TEGAMI_RSPAMD_CONTROLLER_URL', (value, fail) => {

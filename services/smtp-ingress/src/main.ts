@@ -8,6 +8,7 @@ import {
   mailServiceSettings,
   passwordCheckSettings,
   proxyProtocolSettings,
+  recipientDelimiterSettings,
   runService,
   srsSettings,
   string,
@@ -42,6 +43,7 @@ const settings = {
   ...legacySaslSettings(),
   ...inboundCheckSettings(),
   ...srsSettings(),
+  ...recipientDelimiterSettings(),
   resolverTarget: string('TEGAMI_RESOLVER_TARGET'),
 };
 

@@ -47,6 +47,8 @@ export class RelayPolicy {
     private readonly popBeforeSmtp = false,
     /** SRS secrets (TEGAMI_SRS_SECRET_FILE): bounces to our SRS addresses are taken; none without. */
     private readonly srs?: SrsOptions,
+    /** TEGAMI_RECIPIENT_DELIMITER: user+tag@domain is user@domain's (RFC 5233); '' turns it off. */
+    private readonly recipientDelimiter?: string,
   ) {}
 
   async checkSender(client: SmtpClientInfo, from: ReversePath): Promise<SmtpReply | undefined> {
@@ -83,7 +85,7 @@ export class RelayPolicy {
     const address = `${localPart}@${domain}`;
     let kind: Awaited<ReturnType<typeof classifyRecipient>>;
     try {
-      kind = await classifyRecipient(this.db, localPart, domain);
+      kind = await classifyRecipient(this.db, localPart, domain, this.recipientDelimiter);
     } catch {
       return { refusal: reply(451, '4.3.0', 'Temporary failure checking the recipient; try again later') };
     }

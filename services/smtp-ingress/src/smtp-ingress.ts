@@ -139,6 +139,11 @@ export interface SmtpIngressDeps {
    * bounce of mail an alias forwarded) is taken for the original sender. None when absent.
    */
   readonly srs?: SrsOptions;
+  /**
+   * TEGAMI_RECIPIENT_DELIMITER: RCPT to `user+tag@domain` is taken for user@domain (RFC 5233);
+   * '' turns that off. Default '+'.
+   */
+  readonly recipientDelimiter?: string;
 }
 
 export interface SmtpIngress {
@@ -214,7 +219,13 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
       realms: realms.current,
       saslMechanisms: mechanisms,
     };
-    const policy = new RelayPolicy(deps.pool, spec.role, deps.popBeforeSmtp ?? false, deps.srs);
+    const policy = new RelayPolicy(
+      deps.pool,
+      spec.role,
+      deps.popBeforeSmtp ?? false,
+      deps.srs,
+      deps.recipientDelimiter,
+    );
     // Behind a PROXY-speaking load balancer the header comes before the TLS handshake of
     // port 465, so that listener accepts plain TCP and starts TLS itself after the header.
     const tlsAfterProxy = spec.implicitTls && deps.proxy?.enabled === true;

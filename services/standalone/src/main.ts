@@ -13,6 +13,7 @@ import {
   onShutdown,
   passwordCheckSettings,
   path,
+  recipientDelimiterSettings,
   srsSettings,
   string,
   tlsPolicySettings,
@@ -33,6 +34,7 @@ const config = loadConfigOrExit(
     tlsPolicy: tlsPolicySettings(),
     ...legacySaslSettings(),
     ...srsSettings(),
+    ...recipientDelimiterSettings(),
     ...smtpSettings(),
     ...inboundCheckSettings(),
     ...deliverySettings(),
@@ -76,6 +78,7 @@ Tegami is running (data in ${config.dataDir}).
   delivery   into local INBOXes; to other domains by MX (DNS: ${config.upstreams.map((u) => `${u.host}:${u.port}`).join(', ')})
   POP3       ${config.popHost}:${standalone.pop.ports.pop} (STLS)  :${standalone.pop.ports.pops} (implicit TLS)
   IMAP       ${config.imapHost}:${standalone.imap.ports.imap} (STARTTLS)  :${standalone.imap.ports.imaps} (implicit TLS)
+  Sieve      ${config.imapHost}:${standalone.imap.ports.managesieve} (ManageSieve, STARTTLS)
 ${
   standalone.smtp.ports['mta-sts']
     ? `  MTA-STS    https://mta-sts.${config.domain}:${standalone.smtp.ports['mta-sts']}/.well-known/mta-sts.txt (policy host; the TXT record: pnpm tegami mta-sts)\n`

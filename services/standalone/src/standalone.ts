@@ -114,6 +114,10 @@ export interface StandaloneDeps {
     readonly imapMaxMessageSize: number;
     readonly imapMaxCommandsPerSecond: number;
     readonly imapMessageCacheMiB: number;
+    /** TEGAMI_MANAGESIEVE_PORT and what each user may keep (the imap-gateway serves ManageSieve). */
+    readonly managesievePort: number;
+    readonly managesieveMaxScripts: number;
+    readonly managesieveMaxScriptSize: number;
     /** TEGAMI_RSPAMD_CONTROLLER_URL: learning from Junk; off when unset. */
     readonly rspamdControllerUrl?: string | undefined;
     /** TEGAMI_RSPAMD_PASSWORD_FILE: the controller's password. */
@@ -337,6 +341,11 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       maxMessageSize: deps.imap.imapMaxMessageSize,
       maxCommandsPerSecond: deps.imap.imapMaxCommandsPerSecond,
       messageCacheBytes: deps.imap.imapMessageCacheMiB * 1024 * 1024,
+      managesievePort: deps.imap.managesievePort,
+      sieveScriptLimits: {
+        maxScripts: deps.imap.managesieveMaxScripts,
+        maxBytes: deps.imap.managesieveMaxScriptSize,
+      },
       ...(deps.loginThrottle && { loginThrottle: deps.loginThrottle }),
       ...(rspamdLearning && { rspamd: rspamdLearning }),
     });

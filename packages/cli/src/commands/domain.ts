@@ -1,4 +1,4 @@
-import type { CommandGroup } from '../command.js';
+import { type CommandGroup, UsageError } from '../command.js';
 import { count, describeRemovedMail } from '../removed-mail.js';
 import { printTable } from '../table.js';
 
@@ -34,6 +34,27 @@ refused for anyone else in it. Point the domain's MX record at this installation
           ['DOMAIN', 'USERS', 'ALIASES'],
           domains.map((d) => [d.name, String(d.accounts), String(d.aliases)]),
         );
+        return 0;
+      },
+    },
+    {
+      name: 'domain set',
+      usage: ['<domain> --plus-addressing=<on|off>'],
+      summary: 'turn subaddresses (user+tag@domain) on or off for a domain',
+      description: `With subaddresses on (the default), mail to user+tag@<domain> goes to user@<domain>
+when no user or alias has the whole address (RFC 5233; the separator is
+TEGAMI_RECIPIENT_DELIMITER), and its Sieve script sees the tag as :detail. Off, such
+addresses are refused as unknown users.`,
+      options: { '--plus-addressing': 'on or off' },
+      examples: ['tegami domain set example.com --plus-addressing off'],
+      run: async (args, ctx) => {
+        const { setPlusAddressing, StoreError } = await import('@tegami/store');
+        const name = args.one('domain');
+        const value = args.value('--plus-addressing');
+        if (value !== 'on' && value !== 'off') throw new UsageError('--plus-addressing takes on or off');
+        if (!(await setPlusAddressing((await ctx.store()).pool, name, value === 'on')))
+          throw new StoreError('not_found', `no domain ${name.toLowerCase()}`);
+        ctx.print(`subaddresses ${value} for ${name.toLowerCase()}`);
         return 0;
       },
     },

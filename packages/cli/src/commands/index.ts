@@ -7,6 +7,7 @@ import { mtaStsCommands } from './mta-sts.js';
 import { queueCommands } from './queue.js';
 import { reportCommands } from './report.js';
 import { setupCommands } from './setup.js';
+import { sieveCommands } from './sieve.js';
 import { userCommands } from './user.js';
 
 /**
@@ -19,6 +20,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   domainCommands,
   userCommands,
   aliasCommands,
+  sieveCommands,
   dkimCommands,
   queueCommands,
   reportCommands,

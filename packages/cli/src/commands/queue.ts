@@ -93,11 +93,22 @@ no such message.`,
   ],
 };
 
+/** vacation, reject or notify: sieve-outgoing.ts names its Message-IDs <queue-id.kind@host>. */
+function sieveKind(messageId: string | null): string {
+  return /^<[^.@]+\.(\w+)@/.exec(messageId ?? '')?.[1] ?? 'reply';
+}
+
 function printTrace(print: (line: string) => void, m: TraceMessage): void {
   print(`${m.queueId}  ${m.state}  received ${m.receivedAt.toISOString()}  ${m.size} bytes`);
   print(`  from <${m.sender}>${m.clientAddress ? ` via ${m.listener ?? '?'} from ${m.clientAddress}` : ''}`);
   if (m.messageId) print(`  Message-ID: ${m.messageId}`);
-  if (m.reportsOn) print(`  delivery status notification about ${m.reportsOn}`);
+  // Messages the system wrote about another one: a DSN, or what a Sieve script sent (listener 'sieve').
+  if (m.reportsOn)
+    print(
+      m.listener === 'sieve'
+        ? `  sent by a Sieve script (${sieveKind(m.messageId)}) about ${m.reportsOn}`
+        : `  delivery status notification about ${m.reportsOn}`,
+    );
   if (m.verdict) print(`  checks: ${describeVerdict(m.verdict)}`);
   for (const r of m.recipients) {
     const next = r.nextAttemptAt ? `, next try ${r.nextAttemptAt.toISOString()}` : '';
@@ -107,7 +118,25 @@ function printTrace(print: (line: string) => void, m: TraceMessage): void {
       const where = a.mxHost ? ` ${a.mxHost}${a.address ? `[${a.address}]` : ''}` : '';
       print(`    ${a.at.toISOString()}  ${a.outcome}${where}  ${a.reply ?? ''}`);
     }
+    for (const action of r.sieveActions ?? []) print(`    sieve: ${describeSieveAction(action)}`);
   }
+}
+
+/**
+ * One action of a recipient's Sieve script, e.g. `fileinto "Lists/dev" (\Flagged) → uid 12`,
+ * `vacation to <bob@example.org>: queued as 4Q2K…`, `error: line 3: unknown command`.
+ */
+function describeSieveAction(a: Record<string, unknown>): string {
+  const parts = [String(a.action ?? '?')];
+  if (typeof a.mailbox === 'string') parts.push(JSON.stringify(a.mailbox));
+  if (Array.isArray(a.flags) && a.flags.length > 0) parts.push(`(${a.flags.join(' ')})`);
+  if (a.created === true) parts.push('(created)');
+  if (typeof a.uid === 'number') parts.push(`→ uid ${a.uid}`);
+  if (typeof a.to === 'string') parts.push(`to <${a.to}>`);
+  let line = parts.join(' ');
+  if (typeof a.queueId === 'string') line += `: queued as ${a.queueId}`;
+  if (typeof a.note === 'string') line += `: ${a.note}`;
+  return line;
 }
 
 /**

@@ -25,8 +25,8 @@ export interface SaslCredentials extends PasswordSecrets {
 export type SaslCredentialLookup = (username: string) => Promise<SaslCredentials | undefined>;
 
 export interface SaslServerOptions {
-  /** The GSSAPI service name (RFC 4954 §4 "smtp", RFC 3501 "imap", RFC 5034 "pop"). */
-  readonly service: 'smtp' | 'imap' | 'pop';
+  /** The GSSAPI service name (RFC 4954 §4 "smtp", RFC 3501 "imap", RFC 5034 "pop", RFC 5804 §2.1 "sieve"). */
+  readonly service: 'smtp' | 'imap' | 'pop' | 'sieve';
   /** For CRAM-MD5 challenges and DIGEST-MD5. */
   readonly hostname: string;
   /** Local domains, offered as DIGEST-MD5 realms. */

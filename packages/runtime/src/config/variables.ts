@@ -366,6 +366,13 @@ export const VARIABLES: readonly VariableSpec[] = [
     services: ['smtp-ingress', 'delivery-worker', 'standalone'],
   },
   {
+    name: 'TEGAMI_RECIPIENT_DELIMITER',
+    default: '+',
+    description:
+      "Subaddresses (RFC 5233): mail to `user+tag@domain` goes to `user@domain` when no user or alias has the whole address, and its Sieve script sees `tag` as `:detail`. Each character of the value separates (as Postfix's `recipient_delimiter`: `+-` takes both); the local part is cut at the first. `off` turns subaddresses off; `tegami domain set <domain> --plus-addressing off` does it for one domain. Give smtp-ingress and the delivery-worker the same value.",
+    services: ['smtp-ingress', 'delivery-worker', 'standalone'],
+  },
+  {
     name: 'TEGAMI_RSPAMD_URL',
     description:
       'Base URL of an rspamd normal worker (e.g. `http://rspamd:11333`); unset: no spam filter. Every message received on port 25 is scanned with `/checkv2` at the end of DATA: `reject` answers `550 5.7.1`, `soft reject` and `greylist` answer `451 4.7.1`, `add header` and `rewrite subject` add its headers and file the message into Junk.',
@@ -546,6 +553,27 @@ export const VARIABLES: readonly VariableSpec[] = [
     default: '64',
     description:
       "MiB each IMAP gateway process may keep of messages' unchanging facts (INTERNALDATE, size, ENVELOPE and BODYSTRUCTURE, headers a FETCH asked for), as Dovecot's index cache does: a client that fetches the same envelopes again costs no database round trip. Never stale (only flags change after a message is stored); least recently used out first. `0` turns it off.",
+    services: ['imap-gateway', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_MANAGESIEVE_PORT',
+    default: '4190',
+    standaloneDefault: '14190',
+    description:
+      'ManageSieve port (RFC 5804), served by the imap-gateway beside IMAP (same accounts, logins, TLS certificate and address, `TEGAMI_IMAP_HOST`): users upload their Sieve filters with it. STARTTLS when a certificate is configured; idle sessions close after `TEGAMI_IMAP_IDLE_TIMEOUT`. 0 picks a free port.',
+    services: ['imap-gateway', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_MANAGESIEVE_MAX_SCRIPTS',
+    default: '100',
+    description: 'Most Sieve scripts one user may keep (ManageSieve answers `QUOTA/MAXSCRIPTS` past it).',
+    services: ['imap-gateway', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_MANAGESIEVE_MAX_SCRIPT_SIZE',
+    default: '1048576',
+    description:
+      "Largest Sieve script a user may upload, in octets (ManageSieve answers `QUOTA/MAXSIZE`; as Pigeonhole's `sieve_max_script_size`).",
     services: ['imap-gateway', 'standalone'],
   },
   {

@@ -1,0 +1,7 @@
+# RFC 5230 §4.2: :handle.
+require "vacation";
+if header :contains "subject" "lunch" {
+    vacation :handle "ran-away" "I'm out and can't meet for lunch";
+} else {
+    vacation :handle "ran-away" "I'm out";
+}

@@ -1,0 +1,8 @@
+# RFC 5490 §3.1/§3.2: the example, "Partners" existing.
+# @mailboxes: Partners, Lists/ietf
+require ["fileinto", "reject", "mailbox"];
+if mailboxexists "Partners" {
+   fileinto "Partners";
+} else {
+   reject "This message was not accepted by the Mailstore";
+}
