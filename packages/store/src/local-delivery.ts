@@ -147,6 +147,14 @@ export interface LocalDeliveryInput {
   readonly searchText?: string;
   readonly internalDate: Date;
   readonly reply: string;
+  /** The message's flags (a Sieve keep or fileinto with imap4flags), normalised; none when absent. */
+  readonly flags?: readonly string[];
+  /**
+   * What Sieve did, when a script's only action was this one copy: kept on the delivery row
+   * (deliveries.sieve_actions, for `tegami trace`) with the copy's UID added. Such a
+   * delivery goes through here, batched, instead of store/sieve-delivery.ts's transaction.
+   */
+  readonly sieveRecord?: object;
 }
 
 export type LocalDeliveryResult =
@@ -208,9 +216,9 @@ export async function deliverManyToMailbox(
     name: 'tegami_deliver_many',
     text: `WITH input AS (
        SELECT * FROM unnest($2::bigint[], $3::text[], $4::bytea[], $5::bigint[], $6::bytea[], $7::timestamptz[],
-                            $8::jsonb[], $9::text[], $10::text[])
+                            $8::jsonb[], $9::text[], $10::text[], $13::text[], $14::jsonb[])
                 WITH ORDINALITY AS i(delivery_id, claimant, sha, size, header_prefix, internal_date, metadata, search_text,
-                                     reply, ord)
+                                     reply, flag_list, sieve_record, ord)
      ), held AS (
        SELECT d.id, d.queue_id FROM deliveries d JOIN input i ON i.delivery_id = d.id AND d.claimed_by = i.claimant
         WHERE d.status IN ('pending', 'deferred')
@@ -231,7 +239,8 @@ export async function deliverManyToMailbox(
          blobSha256: 'sha',
          size: 'size',
          internalDate: 'internal_date',
-         flags: "'{}'",
+         // Flags travel space-separated (no flag holds a space): unnest cannot carry arrays of arrays.
+         flags: "string_to_array(flag_list, ' ')",
          modseq: 'modseq',
          metadata: 'metadata',
          searchText: 'search_text',
@@ -242,7 +251,9 @@ export async function deliverManyToMailbox(
      ), delivery AS (
        UPDATE deliveries d SET status = 'delivered', attempts = attempts + 1, last_attempt_at = now(),
               last_reply = n.reply, status_code = '2.0.0', finished_at = now(), next_attempt_at = NULL,
-              mailbox_id = $1, uid = n.uid, claimed_by = NULL, claimed_until = NULL
+              mailbox_id = $1, uid = n.uid, claimed_by = NULL, claimed_until = NULL,
+              sieve_actions = CASE WHEN n.sieve_record IS NULL THEN d.sieve_actions
+                                   ELSE jsonb_build_array(n.sieve_record || jsonb_build_object('uid', n.uid)) END
          FROM numbered n
         WHERE d.id = n.delivery_id
      ), attempt AS (
@@ -281,6 +292,8 @@ export async function deliverManyToMailbox(
       inputs.map((x) => x.reply),
       mailbox.quotaBytes,
       mailbox.accountId,
+      inputs.map((x) => (x.flags ?? []).join(' ')),
+      inputs.map((x) => (x.sieveRecord ? JSON.stringify(x.sieveRecord) : null)),
     ],
   });
   return result.rows.map((row): LocalDeliveryResult => {

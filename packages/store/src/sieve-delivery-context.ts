@@ -33,6 +33,13 @@ export interface SieveDeliveryContext {
   readonly spam: { readonly score: number; readonly threshold: number } | null;
   /** The SMTP client the message came from (RFC 5183 `remote-ip`), when it came over SMTP. */
   readonly clientAddress: string | null;
+  /** Who submitted it with SMTP AUTH (RFC 5228 §5.4 `envelope "auth"`), when someone did. */
+  readonly authenticatedAs: string | null;
+  /**
+   * The account's mailboxes that can take mail (not \Noselect), name → id: for mailboxexists
+   * (RFC 5490), and so a fileinto into one that exists needs no lookup of its own.
+   */
+  readonly mailboxes: ReadonlyMap<string, string>;
 }
 
 function storedScript(
@@ -63,6 +70,8 @@ export async function loadSieveDeliveryContext(
     addresses: string[];
     spam: { score?: unknown; required?: unknown } | null;
     client_address: string | null;
+    authenticated_as: string | null;
+    mailboxes: Record<string, string | number> | null;
   }>({
     name: 'tegami_sieve_context',
     text: `SELECT
@@ -76,7 +85,9 @@ export async function loadSieveDeliveryContext(
          AS include_version,
        ARRAY[a.address] || COALESCE((SELECT array_agg(x.address ORDER BY x.address) FROM aliases x
                                      WHERE x.destination = a.address), '{}') AS addresses,
-       q.verdict -> 'spam' AS spam, q.client_address
+       q.verdict -> 'spam' AS spam, q.client_address,
+       (SELECT s.address FROM accounts s WHERE s.id = q.authenticated_as) AS authenticated_as,
+       (SELECT json_object_agg(m.name, m.id) FROM mailboxes m WHERE m.account_id = a.id AND NOT m.noselect) AS mailboxes
        FROM accounts a JOIN domains d ON d.id = a.domain_id LEFT JOIN queue q ON q.id = $2
       WHERE a.id = $1`,
     values: [accountId, queueId],
@@ -96,6 +107,8 @@ export async function loadSieveDeliveryContext(
         ? { score: spam.score, threshold: spam.required }
         : null,
     clientAddress: row.client_address,
+    authenticatedAs: row.authenticated_as,
+    mailboxes: new Map(Object.entries(row.mailboxes ?? {}).map(([name, id]) => [name, String(id)])),
   };
 }
 

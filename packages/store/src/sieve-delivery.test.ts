@@ -395,13 +395,17 @@ describe('applySieveDelivery', () => {
 describe('loadSieveDeliveryContext', () => {
   it('reads the scripts, the user’s addresses and the spam verdict in one query', async () => {
     const c = await claimed('w1');
-    await store.pool.query(`UPDATE queue SET verdict = $2, client_address = '192.0.2.7' WHERE id = $1`, [
-      c.queueId,
-      JSON.stringify({
-        spam: { action: 'add header', score: 7.5, required: 6, symbols: [] },
-        action: 'junk',
-      }),
-    ]);
+    await store.pool.query(
+      `UPDATE queue SET verdict = $2, client_address = '192.0.2.7', authenticated_as = $3 WHERE id = $1`,
+      [
+        c.queueId,
+        JSON.stringify({
+          spam: { action: 'add header', score: 7.5, required: 6, symbols: [] },
+          action: 'junk',
+        }),
+        mia.accountId,
+      ],
+    );
     expect(await loadSieveDeliveryContext(store.pool, mia.accountId, c.queueId)).toMatchObject({
       personal: null,
       before: null,
@@ -410,6 +414,8 @@ describe('loadSieveDeliveryContext', () => {
       ownAddresses: ['mia@sieve.test', 'info@sieve.test', 'postmaster@sieve.test'],
       spam: { score: 7.5, threshold: 6 },
       clientAddress: '192.0.2.7',
+      // envelope "auth" (RFC 5228 §5.4): who submitted it (here she sent it to herself).
+      authenticatedAs: 'mia@sieve.test',
     });
     const { rows } = await store.pool.query<{ id: string }>(
       `INSERT INTO sieve_scripts (account_id, name, content, active) VALUES ($1, 'main', 'keep;', true) RETURNING id`,

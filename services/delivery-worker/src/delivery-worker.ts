@@ -311,6 +311,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
             {
               pool,
               bus,
+              batcher,
               hostname: deps.hostname,
               worker: claimant,
               scripts: sieveScripts,

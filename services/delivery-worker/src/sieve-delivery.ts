@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { MailBus } from '@tegami/bus';
-import { type SieveAction, type SieveInput, withHeaderPrefix } from '@tegami/protocol';
+import { normaliseFlags, type SieveAction, type SieveInput, withHeaderPrefix } from '@tegami/protocol';
 import type { Logger } from '@tegami/runtime';
 import {
   applySieveDelivery,
@@ -9,9 +9,9 @@ import {
   findSieveDuplicates,
   junkMailbox,
   type LocalMailbox,
-  listDeliverableMailboxNames,
   loadSieveDeliveryContext,
   loadSieveIncludes,
+  mailboxName,
   type QueueEntry,
   type SieveCopyContent,
   type SieveDeliveryStep,
@@ -19,6 +19,7 @@ import {
 } from '@tegami/store';
 import type pg from 'pg';
 import { type DescribeMessage, deliveryHeaderPrefix, type SharedBlob } from './local-delivery.js';
+import type { MailboxBatcher } from './mailbox-batcher.js';
 import { buildSieveErrorNotice } from './sieve-error-notice.js';
 import { notifyMessage, rejectMessage, vacationReply } from './sieve-outgoing.js';
 import { runSieveScripts, type SieveRunOutcome } from './sieve-run.js';
@@ -34,6 +35,8 @@ const VERSION: string = createRequire(import.meta.url)('../package.json').versio
 export interface SieveDeliveryDeps {
   readonly pool: pg.Pool;
   readonly bus: Pick<MailBus, 'publishJob' | 'publishMailboxChanged'>;
+  /** Group commit per mailbox (mailbox-batcher.ts): for a script whose only action is one copy. */
+  readonly batcher: MailboxBatcher;
   readonly hostname: string;
   /** The claimant holding the delivery row. */
   readonly worker: string;
@@ -92,11 +95,11 @@ export async function deliverWithSieve(
   // mailboxexists (RFC 5490) is the only test that needs the user's mailboxes: loaded for
   // the scripts that require it, not for every run.
   const mailboxes = [scripts.before, scripts.personal].some((s) => s?.requires.has('mailbox'))
-    ? new Set(await listDeliverableMailboxNames(deps.pool, account.accountId))
+    ? new Set([...context.mailboxes.keys()].map(mailboxKey))
     : null;
   const input: Omit<SieveInput, 'seenBefore'> = {
     message,
-    envelope: { from: entry.sender, to: delivery.recipient, auth: null },
+    envelope: { from: entry.sender, to: delivery.recipient, auth: context.authenticatedAs },
     environment: {
       domain: recipientDomain,
       host: deps.hostname,
@@ -155,6 +158,40 @@ export async function deliverWithSieve(
   // administrator's, who has the log.
   const personalFailure = failures.find((f) => f.script === context.personal);
   const keepTarget = entry.junk ? junkMailbox(account) : account;
+  // The common outcome, one copy into a mailbox that exists and nothing else (most messages a
+  // filter set sees are kept or filed): a plain delivery with flags, through the batcher, in
+  // one statement and one commit with the others for that mailbox, not a transaction of its own.
+  const single = failures.length === 0 && !edited && outcome.duplicateMarks.length === 0 ? steps : [];
+  const only = single.length === 1 && single[0]!.kind === 'store' ? single[0]! : null;
+  if (only) {
+    const target =
+      only.mailbox === null ? keepTarget : existingMailbox(account, context.mailboxes, only.mailbox);
+    if (target) {
+      const flags = normaliseFlags(only.flags);
+      const batched = await deps.batcher.deliver(target, {
+        deliveryId: delivery.id,
+        worker: deps.worker,
+        blob: { sha256: blob.sha256, size: blob.bytes.length },
+        headerPrefix,
+        metadata: content.metadata,
+        searchText: content.searchText,
+        internalDate: now,
+        reply: `250 2.0.0 delivered to ${account.address} by ${deps.hostname} through Sieve (${summary(steps)})`,
+        flags,
+        sieveRecord: { action: only.action, mailbox: target.name ?? 'INBOX', flags },
+      });
+      if (batched.kind === 'not-held') return batched;
+      if (batched.kind === 'over-quota') {
+        return {
+          kind: 'over-quota',
+          reply: `452 4.2.2 ${delivery.recipient}: mailbox full (quota ${account.quotaBytes} bytes, ${batched.usedBytes} used)`,
+        };
+      }
+      if (batched.kind === 'delivered')
+        return { kind: 'delivered', uid: batched.uid, redirected: 0, queueDone: batched.queueDone };
+      // no-mailbox: deleted since the context was read; the transaction below files into INBOX.
+    }
+  }
   const result = await applySieveDelivery(deps.pool, {
     deliveryId: delivery.id,
     worker: deps.worker,
@@ -313,6 +350,22 @@ function ownContent(raw: Buffer, describe: DescribeMessage): SieveCopyContent {
     metadata: described.metadata,
     searchText: described.searchText,
   };
+}
+
+/** The account's mailbox a fileinto names, as a delivery target, when it exists. */
+function existingMailbox(
+  account: LocalMailbox,
+  mailboxes: ReadonlyMap<string, string>,
+  requested: string,
+): LocalMailbox | null {
+  let name: string;
+  try {
+    name = mailboxName(requested);
+  } catch {
+    return null;
+  }
+  const id = mailboxes.get(name);
+  return id === undefined ? null : { ...account, inboxId: id, name };
 }
 
 /** Mailbox names as the store keeps them: INBOX in any case is INBOX (RFC 3501 §5.1). */

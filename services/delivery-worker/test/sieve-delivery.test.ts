@@ -57,7 +57,7 @@ async function mailbox(address: string, name: string): Promise<{ raw: string; fl
   return result.rows.map((row) => ({ raw: row.raw.toString('utf8'), flags: row.flags }));
 }
 
-const holding = (messages: { raw: string }[], marker: string) =>
+const holding = <M extends { raw: string }>(messages: M[], marker: string): M[] =>
   messages.filter((m) => m.raw.includes(marker));
 
 function message(from: string, to: string, subject: string, extra = ''): string {
@@ -68,7 +68,7 @@ function message(from: string, to: string, subject: string, extra = ''): string 
 beforeAll(async () => {
   resolver = createFakeResolver();
   t = await startTestWorker(resolver, {}, { srs });
-  for (const user of ['carol', 'dora', 'erin', 'fay', 'gus'])
+  for (const user of ['carol', 'dora', 'erin', 'fay', 'gus', 'ivy'])
     await createAccount(t.store.pool, `${user}@${DOMAIN}`, 'pw');
 });
 
@@ -109,6 +109,45 @@ describe('Sieve at delivery', () => {
       }),
     );
     expect(holding(await mailbox(`alice@${DOMAIN}`, 'INBOX'), 'plain one')).toHaveLength(1);
+  });
+
+  it('files into a folder that exists, and keeps with flags, as plain batched deliveries', async () => {
+    // One copy into an existing mailbox and nothing else: the delivery goes through the
+    // mailbox batcher (one statement), with the flags and the trace as the transaction writes them.
+    await setScript(
+      `ivy@${DOMAIN}`,
+      `require ["fileinto", "imap4flags"];
+       if header :contains "Subject" "archive" { fileinto :flags "$Old \\\\Seen" "Archive"; stop; }
+       addflag "\\\\Flagged";`,
+    );
+    const archived = await t.settled(
+      await t.submit({
+        from: 'x@origin.test',
+        to: [`ivy@${DOMAIN}`],
+        raw: message('x@origin.test', `ivy@${DOMAIN}`, 'archive me'),
+      }),
+    );
+    const kept = await t.settled(
+      await t.submit({
+        from: 'x@origin.test',
+        to: [`ivy@${DOMAIN}`],
+        raw: message('x@origin.test', `ivy@${DOMAIN}`, 'keep me'),
+      }),
+    );
+    const inArchive = holding(await mailbox(`ivy@${DOMAIN}`, 'Archive'), 'archive me');
+    expect(inArchive.map((m) => [...m.flags].sort())).toEqual([['$Old', '\\Seen']]);
+    expect(inArchive[0]!.raw).toMatch(
+      new RegExp(`^Return-Path: <x@origin\\.test>\r\nDelivered-To: ivy@${DOMAIN}\r\n`),
+    );
+    expect(archived.recipients[0]!.sieveActions).toEqual([
+      { action: 'fileinto', mailbox: 'Archive', flags: ['$Old', '\\Seen'], uid: 1 },
+    ]);
+    const inInbox = holding(await mailbox(`ivy@${DOMAIN}`, 'INBOX'), 'keep me');
+    expect(inInbox.map((m) => m.flags)).toEqual([['\\Flagged']]);
+    expect(kept.recipients[0]!.sieveActions).toEqual([
+      { action: 'keep', mailbox: 'INBOX', flags: ['\\Flagged'], uid: expect.any(Number) },
+    ]);
+    expect(kept.recipients[0]!.status).toBe('delivered');
   });
 
   it('files by the subaddress (:detail) of the address the message was sent to', async () => {
