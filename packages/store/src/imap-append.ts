@@ -1,12 +1,10 @@
 import type { MessageMetadata } from '@tegami/protocol';
-import { normaliseFlags } from '@tegami/protocol';
 import type pg from 'pg';
 import { quotaUsage } from './account-usage.js';
-import { blobId, storeBlobsSql } from './blobs.js';
 import { withTransaction } from './db.js';
 import { StoreError } from './errors.js';
 import { allocateUids, mailboxName } from './mailboxes.js';
-import { expungeMessagesAt, insertMessagesSql, metadataParam } from './messages.js';
+import { expungeMessagesAt, insertWholeMessage } from './messages.js';
 
 // The IMAP APPEND extensions that store several changes as one: MULTIAPPEND (RFC 3502,
 // every message of the command or none) and REPLACE (RFC 8508, the new message in and the
@@ -57,36 +55,16 @@ async function insertAt(
   // One statement per message: a MULTIAPPEND's total is bounded by the command-size rules
   // (APPENDLIMIT plus 64 KiB), so there are never more rows than a command has literals.
   for (const [i, message] of messages.entries()) {
-    await client.query(
-      `WITH blob AS (${storeBlobsSql('(SELECT $2::bytea AS sha, $3::bigint AS size, $4::bytea AS data) b')})
-       ${insertMessagesSql(
-         {
-           mailboxId: '$1',
-           uid: '$5::bigint',
-           blobSha256: '$2',
-           size: '$3',
-           internalDate: '$6',
-           flags: '$7::text[]',
-           modseq: '$8::bigint',
-           metadata: '$9::jsonb',
-           searchText: '$10::text',
-           headerPrefix: "''::bytea",
-         },
-         '(SELECT 1) one',
-       )}`,
-      [
-        mailboxId,
-        blobId(message.raw),
-        message.raw.length,
-        message.raw,
-        firstUid + i,
-        message.internalDate ?? new Date(),
-        normaliseFlags(message.flags),
-        modseq.toString(),
-        metadataParam(message.metadata),
-        message.searchText ?? null,
-      ],
-    );
+    await insertWholeMessage(client, {
+      mailboxId,
+      uid: firstUid + i,
+      raw: message.raw,
+      internalDate: message.internalDate ?? new Date(),
+      flags: message.flags,
+      modseq,
+      metadata: message.metadata,
+      searchText: message.searchText,
+    });
   }
 }
 

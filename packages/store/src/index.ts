@@ -1,4 +1,5 @@
 export * from './acceptance-batch.js';
+export * from './account-archive.js';
 export * from './account-usage.js';
 export * from './accounts.js';
 export * from './aliases.js';
@@ -24,6 +25,7 @@ export * from './login-throttle.js';
 export * from './mail-removal.js';
 export * from './mailbox-acl.js';
 export * from './mailbox-deletion.js';
+export * from './mailbox-import.js';
 export * from './mailboxes.js';
 export * from './maildrop.js';
 export * from './maintenance.js';

@@ -68,6 +68,57 @@ export function metadataParam(metadata: MessageMetadata | undefined): string | n
   return metadata === undefined ? null : JSON.stringify(metadata);
 }
 
+/** A message stored whole (no header prefix) at a UID and MODSEQ the caller allocated. */
+export interface WholeMessageRow {
+  readonly mailboxId: string;
+  readonly uid: number;
+  readonly raw: Buffer;
+  /** blobId(raw), when the caller has it already. */
+  readonly sha256?: Buffer;
+  readonly internalDate: Date;
+  readonly flags: readonly string[];
+  readonly modseq: bigint;
+  readonly metadata?: MessageMetadata | undefined;
+  readonly searchText?: string | null | undefined;
+}
+
+/**
+ * Its blob (stored once) and its row, in one statement, inside the caller's transaction:
+ * what MULTIAPPEND, a restore and an import do for each message once they hold the UIDs.
+ */
+export async function insertWholeMessage(client: Queryable, row: WholeMessageRow): Promise<void> {
+  await client.query(
+    `WITH blob AS (${storeBlobsSql('(SELECT $2::bytea AS sha, $3::bigint AS size, $4::bytea AS data) b')})
+     ${insertMessagesSql(
+       {
+         mailboxId: '$1',
+         uid: '$5::bigint',
+         blobSha256: '$2',
+         size: '$3',
+         internalDate: '$6',
+         flags: '$7::text[]',
+         modseq: '$8::bigint',
+         metadata: '$9::jsonb',
+         searchText: '$10::text',
+         headerPrefix: "''::bytea",
+       },
+       '(SELECT 1) one',
+     )}`,
+    [
+      row.mailboxId,
+      row.sha256 ?? blobId(row.raw),
+      row.raw.length,
+      row.raw,
+      row.uid,
+      row.internalDate,
+      normaliseFlags(row.flags),
+      row.modseq.toString(),
+      metadataParam(row.metadata),
+      row.searchText ?? null,
+    ],
+  );
+}
+
 export interface AppendInput {
   readonly mailboxId: string;
   readonly raw: Buffer;

@@ -2,7 +2,9 @@ import type { Command, CommandGroup } from '../command.js';
 import { aliasCommands } from './alias.js';
 import { dkimCommands } from './dkim.js';
 import { domainCommands } from './domain.js';
+import { archiveCommands } from './export.js';
 import { maintenanceCommands } from './gc.js';
+import { importCommands } from './import.js';
 import { mtaStsCommands } from './mta-sts.js';
 import { queueCommands } from './queue.js';
 import { reportCommands } from './report.js';
@@ -21,10 +23,12 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   userCommands,
   aliasCommands,
   sieveCommands,
+  importCommands,
   dkimCommands,
   queueCommands,
   reportCommands,
   mtaStsCommands,
+  archiveCommands,
   maintenanceCommands,
 ];
 

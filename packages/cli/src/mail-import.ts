@@ -1,0 +1,107 @@
+import type { ImportMessage, StorePool } from '@tegami/store';
+
+// The part of `tegami import` that both sources share: each folder's mailbox found or made
+// (with the source's UIDVALIDITY), its messages described once (as APPEND describes them)
+// and stored in batches, a transaction each, so memory stays bounded whatever the source's
+// size and an interrupted import keeps what it committed (running it again skips that).
+
+/** One message as a source (Maildir, mbox) reads it. */
+export interface SourceMessage {
+  readonly raw: Buffer;
+  readonly flags: readonly string[];
+  readonly internalDate: Date;
+  /** Its UID in the source (dovecot-uidlist). */
+  readonly uid?: number;
+}
+
+/** One folder of a source, its messages read on demand. */
+export interface SourceFolder {
+  /** Tegami's name: `/` between levels. */
+  readonly name: string;
+  readonly subscribed: boolean;
+  /** The number of messages, when known beforehand (for the progress line). */
+  readonly count?: number;
+  readonly uidValidity?: number;
+  readonly uidNext?: number;
+  /** Messages with a UID come first, by UID. */
+  messages(): AsyncIterable<SourceMessage>;
+}
+
+export interface FolderResult {
+  readonly name: string;
+  readonly created: boolean;
+  readonly keptUids: boolean;
+  /** The source had UIDs that could not be kept: the mailbox held other messages. */
+  readonly renumbered: boolean;
+  readonly uidValidity: number;
+  readonly messages: number;
+  readonly bytes: number;
+  readonly skipped: number;
+}
+
+/** A batch's bounds: this many messages, or this many bytes, whichever comes first. */
+const BATCH_MESSAGES = 500;
+const BATCH_BYTES = 32 * 1024 * 1024;
+
+export async function importFolders(
+  store: StorePool,
+  accountId: string,
+  folders: readonly SourceFolder[],
+  progress: (line: string) => void,
+): Promise<FolderResult[]> {
+  const { describeMessage } = await import('@tegami/protocol');
+  const { finishImportMailbox, importMessages, prepareImportMailbox } = await import('@tegami/store');
+  const total = folders.every((f) => f.count !== undefined)
+    ? folders.reduce((n, f) => n + f.count!, 0)
+    : undefined;
+  let done = 0;
+  const results: FolderResult[] = [];
+  for (const folder of folders) {
+    const target = await prepareImportMailbox(store.pool, accountId, folder.name, {
+      ...(folder.uidValidity !== undefined && { uidValidity: folder.uidValidity }),
+      subscribe: folder.subscribed,
+    });
+    let batch: ImportMessage[] = [];
+    let batchBytes = 0;
+    let messages = 0;
+    let bytes = 0;
+    let skipped = 0;
+    const flush = async () => {
+      const stored = await importMessages(store.pool, target, batch);
+      messages += stored.imported;
+      bytes += stored.bytes;
+      skipped += stored.skipped;
+      done += batch.length;
+      batch = [];
+      batchBytes = 0;
+      progress(`imported ${done}${total === undefined ? '' : `/${total}`} messages (${folder.name})`);
+    };
+    for await (const message of folder.messages()) {
+      const description = describeMessage(message.raw);
+      batch.push({
+        raw: message.raw,
+        flags: message.flags,
+        internalDate: message.internalDate,
+        metadata: description.metadata,
+        searchText: description.searchText,
+        ...(message.uid !== undefined && { uid: message.uid }),
+      });
+      batchBytes += message.raw.length;
+      if (batch.length >= BATCH_MESSAGES || batchBytes >= BATCH_BYTES) await flush();
+    }
+    if (batch.length > 0) await flush();
+    if (target.keepUids && folder.uidNext !== undefined)
+      await finishImportMailbox(store.pool, target.mailboxId, folder.uidNext);
+    results.push({
+      name: target.name,
+      created: target.created,
+      keptUids: target.keepUids,
+      renumbered: folder.uidValidity !== undefined && !target.keepUids,
+      uidValidity: target.uidValidity,
+      messages,
+      bytes,
+      skipped,
+    });
+  }
+  return results;
+}
