@@ -88,8 +88,8 @@ export function idOf(flag: '-u' | '-g', user: string): Promise<number> {
   });
 }
 
-/** Resolves once the server sends its greeting ("* OK ... ready."). */
-function greeting(port: number, timeoutMs: number): Promise<void> {
+/** Resolves once the server sends its greeting (IMAP's "* OK ... ready." unless told another). */
+export function greeting(port: number, timeoutMs: number, ready = /^\* OK .*ready\.\r\n/m): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const attempt = (): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -98,7 +98,7 @@ function greeting(port: number, timeoutMs: number): Promise<void> {
       const timer = setTimeout(() => socket.destroy(new Error('no greeting')), 2_000);
       socket.on('data', (chunk) => {
         text += chunk.toString('latin1');
-        if (/^\* OK .*ready\.\r\n/m.test(text)) {
+        if (ready.test(text)) {
           clearTimeout(timer);
           socket.end();
           resolve();

@@ -8,11 +8,10 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { freePort } from '@tegami/testing';
-import { dovecotInstalled, idOf, run } from './dovecot-imap.js';
+import { dovecotInstalled, greeting, idOf, run } from './dovecot-imap.js';
 
 // A private Dovecot ManageSieve server (Debian packages dovecot-managesieved and
 // dovecot-sieve, i.e. Pigeonhole) beside Tegami's, for differential tests: the same layout
@@ -32,44 +31,6 @@ export interface DovecotManageSieve {
 }
 
 export { dovecotInstalled };
-
-/** Resolves once the server's greeting (the capability response, then OK) has come. */
-function greeting(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const attempt = (): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port });
-      let text = '';
-      const timer = setTimeout(() => socket.destroy(new Error('no greeting')), 2_000);
-      socket.on('data', (chunk) => {
-        text += chunk.toString('latin1');
-        if (/^OK .*\r\n/m.test(text)) {
-          clearTimeout(timer);
-          socket.end();
-          resolve();
-        }
-      });
-      socket.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      socket.once('close', () => {
-        clearTimeout(timer);
-        reject(new Error(`closed before the greeting: ${JSON.stringify(text)}`));
-      });
-    });
-  const loop = async (): Promise<void> => {
-    for (;;) {
-      try {
-        return await attempt();
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-  };
-  return loop();
-}
 
 export async function startDovecotManageSieve(options: {
   readonly tls: { readonly cert: Buffer; readonly key: Buffer };
@@ -153,7 +114,8 @@ export async function startDovecotManageSieve(options: {
       throw new Error(`dovecot did not start: ${lastFailure}`);
     }
     try {
-      await greeting(port, 10_000);
+      // The greeting is the capability response, then OK.
+      await greeting(port, 10_000, /^OK .*\r\n/m);
     } catch (err) {
       const said = readLog();
       await run(['-c', conf, 'stop'], output);
