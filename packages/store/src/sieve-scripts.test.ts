@@ -123,7 +123,7 @@ describe("a user's Sieve scripts", () => {
   it('ends with one active script when sessions activate different ones at once', async () => {
     const id = await newAccount();
     for (const name of ['a', 'b', 'c']) await putSieveScript(store.pool, id, name, 'keep;', LIMITS);
-    for (let round = 0; round < 5; round++) {
+    for (let round = 0; round < 20; round++) {
       const results = await Promise.all(
         ['a', 'b', 'c'].map((name) => activateSieveScript(store.pool, id, name)),
       );

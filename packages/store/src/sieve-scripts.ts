@@ -127,36 +127,34 @@ async function countScripts(
  * was, in one statement; null deactivates whichever is active. 'nonexistent' changes nothing.
  */
 export async function activateSieveScript(
-  db: Queryable,
+  pool: pg.Pool,
   accountId: string,
   name: string | null,
 ): Promise<'ok' | 'nonexistent'> {
   if (name === null) {
-    await db.query('UPDATE sieve_scripts SET active = false WHERE account_id = $1 AND active', [accountId]);
+    await pool.query('UPDATE sieve_scripts SET active = false WHERE account_id = $1 AND active', [accountId]);
     return 'ok';
   }
-  // The unique index allows one active row at every moment, even within a statement, so the
-  // old one must be off before the new one goes on: `off` is read by the outer UPDATE's
-  // condition, which makes Postgres finish it first. Two sessions activating different
-  // scripts at once: the later one's index entry meets the earlier one's, and it tries again
-  // on what the earlier one left.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const result = await db.query(
-        `WITH target AS (SELECT id FROM sieve_scripts WHERE account_id = $1 AND name = $2),
-              off AS (
-                UPDATE sieve_scripts SET active = false
-                 WHERE account_id = $1 AND active AND name <> $2 AND EXISTS (SELECT 1 FROM target)
-                RETURNING id)
-         UPDATE sieve_scripts SET active = true
-          WHERE id = (SELECT id FROM target) AND (SELECT count(*) FROM off) >= 0`,
-        [accountId, name],
-      );
-      return result.rowCount === 0 ? 'nonexistent' : 'ok';
-    } catch (err) {
-      if (attempt >= 3 || !isUniqueViolation(err, 'sieve_scripts_one_active')) throw err;
-    }
-  }
+  return withTransaction(pool, async (client) => {
+    // One writer per account, as in putSieveScript: two sessions activating different scripts
+    // at once would otherwise each wait on the row the other switches (a deadlock), or meet
+    // in the one-active index. Serialised, each sees what the one before it left.
+    await client.query('SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE', [accountId]);
+    const target = await client.query('SELECT id FROM sieve_scripts WHERE account_id = $1 AND name = $2', [
+      accountId,
+      name,
+    ]);
+    if (target.rowCount === 0) return 'nonexistent';
+    // The unique index allows one active row at every moment, so the old one goes off first.
+    await client.query(
+      'UPDATE sieve_scripts SET active = false WHERE account_id = $1 AND active AND name <> $2',
+      [accountId, name],
+    );
+    await client.query('UPDATE sieve_scripts SET active = true WHERE id = $1 AND NOT active', [
+      target.rows[0].id,
+    ]);
+    return 'ok';
+  });
 }
 
 /** DELETESCRIPT (§2.10): the active script is not deleted ('active': deactivate it first). */
