@@ -7,7 +7,8 @@
 #           pnpm-lock.yaml, pnpm-workspace.yaml and patches/ (its patchedDependencies), so
 #           Docker reuses this layer until the lockfile changes.
 #   build   frozen install of every dependency (dev ones too: tsc), then `pnpm build`, which
-#           compiles each package and service to its dist/.
+#           compiles each package and service to its dist/ and bundles the web console
+#           (packages/admin/console, Preact) into packages/admin/console-dist/.
 #   prune   production dependencies only, and no sources: node_modules is installed afresh
 #           from the store (no network) with just the dependencies of the programs, then
 #           src/, tests and build leftovers go.
@@ -33,6 +34,8 @@ case "${1:-}" in
     pnpm install --prod --frozen-lockfile --offline \
       --filter-prod '{services/*}...' --filter-prod '@tegami/cli...'
     rm -rf packages/testing packages/*/src services/*/src services/*/test
+    # The console's TSX sources: the image serves only what they were bundled into (console-dist).
+    rm -rf packages/admin/console
     find packages services -name '*.tsbuildinfo' -type f -delete
     # `tegami` on the PATH in the image is a link to this file (it starts with #!/usr/bin/env node).
     chmod 755 packages/cli/dist/main.js

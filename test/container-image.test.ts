@@ -48,7 +48,8 @@ const SERVICES: Record<string, { address: string; listeners: Record<string, numb
       TEGAMI_SMTP_SUBMISSIONS_PORT: 465,
     },
   },
-  'delivery-worker': { address: '127.0.0.92', listeners: {} },
+  // The admin API and web console (TEGAMI_ADMIN_PORT: the image sets it).
+  'delivery-worker': { address: '127.0.0.92', listeners: { TEGAMI_ADMIN_PORT: null } },
   'dns-resolver': { address: '127.0.0.93', listeners: { TEGAMI_GRPC_PORT: null } },
   'pop-gateway': { address: '127.0.0.94', listeners: { TEGAMI_POP_PORT: 110, TEGAMI_POPS_PORT: 995 } },
   'imap-gateway': {
@@ -324,6 +325,11 @@ describe('deploy/Dockerfile, built without Docker', () => {
         expect(existsSync(join(tree, dir, project, 'src')), `${dir}/${project}/src`).toBe(false);
       }
     }
+    // The web console, bundled (packages/admin/console/build.mjs): its files, not its sources.
+    for (const file of ['index.html', 'app.js', 'app.css']) {
+      expect(existsSync(join(tree, 'packages/admin/console-dist', file)), file).toBe(true);
+    }
+    expect(existsSync(join(tree, 'packages/admin/console'))).toBe(false);
     // `tegami` on the PATH is a link to the CLI's main.js, which must run by itself.
     const link = argsOf(imageStage, 'RUN')
       .join(' ')

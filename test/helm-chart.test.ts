@@ -63,6 +63,7 @@ const PORT_VARIABLES: Readonly<Record<string, string>> = {
   grpc: 'TEGAMI_GRPC_PORT',
   ops: 'TEGAMI_OPS_PORT',
   'mta-sts': 'TEGAMI_MTA_STS_PORT',
+  admin: 'TEGAMI_ADMIN_PORT',
 };
 const IMPLICIT_TLS_PORTS = ['submissions', 'pop3s', 'imaps'];
 
@@ -568,6 +569,46 @@ describe('helm/tegami', () => {
       }
       expect(headless?.spec.ports[0].port).toBe(grpc.containerPort);
     }
+  });
+
+  it('exposes the admin API of the delivery-worker as a ClusterIP Service, with its TLS and limits when given, and opens no admin port when off', () => {
+    const plain = named(defaults, 'Service', 'post-tegami-admin');
+    expect(plain?.spec.type).toBe('ClusterIP');
+    expect(plain?.spec.ports).toEqual([{ name: 'http', port: 8081, targetPort: 'admin', protocol: 'TCP' }]);
+    const worker = container(deploymentOf(defaults, 'delivery-worker'));
+    expect(portOf(worker, 'admin')?.containerPort).toBe(8081);
+    expect(literalEnv(worker)['TEGAMI_ADMIN_PORT']).toBe('8081');
+    expect(literalEnv(worker)['TEGAMI_ADMIN_TLS_CERT_FILE']).toBeUndefined();
+    for (const component of ['smtp-ingress', 'pop-gateway', 'imap-gateway', 'dns-resolver'])
+      expect(portOf(container(deploymentOf(defaults, component)), 'admin'), component).toBeUndefined();
+
+    const secure = named(allOn, 'Service', 'mail-admin');
+    expect(secure?.spec.ports).toEqual([{ name: 'https', port: 8443, targetPort: 'admin', protocol: 'TCP' }]);
+    const tlsWorker = deploymentOf(allOn, 'delivery-worker');
+    const env = literalEnv(container(tlsWorker));
+    expect(env).toMatchObject({
+      TEGAMI_ADMIN_PORT: '8081',
+      TEGAMI_ADMIN_HOST: '::',
+      TEGAMI_ADMIN_TLS_CERT_FILE: '/etc/tegami/admin-tls/tls.crt',
+      TEGAMI_ADMIN_TLS_KEY_FILE: '/etc/tegami/admin-tls/tls.key',
+      TEGAMI_ADMIN_RATE_LIMIT_READ: '50',
+      TEGAMI_ADMIN_RATE_LIMIT_WRITE_BURST: '40',
+      TEGAMI_ADMIN_BODY_LIMIT: '4194304',
+    });
+    expect(tlsWorker.spec!.template.spec!.volumes).toContainEqual(
+      expect.objectContaining({
+        name: 'admin-tls',
+        secret: expect.objectContaining({ secretName: 'tegami-admin-tls' }),
+      }),
+    );
+
+    const off = render(['--set', 'admin.enabled=false']);
+    expect(named(off, 'Service', 'post-tegami-admin')).toBeUndefined();
+    const offWorker = container(deploymentOf(off, 'delivery-worker'));
+    expect(portOf(offWorker, 'admin')).toBeUndefined();
+    // Empty overrides the image's TEGAMI_ADMIN_PORT=8081: no listener.
+    expect(literalEnv(offWorker)['TEGAMI_ADMIN_PORT']).toBe('');
+    expect(renderFails(['--set', 'admin.service.type=Ingress'])).toMatch(/type/);
   });
 
   it('maps the mail authentication and connection check settings onto smtp-ingress, and refuses what they cannot be', () => {
@@ -1408,6 +1449,10 @@ describe('the Deployments against the services they run', () => {
       if (env['TEGAMI_TLS_CERT_FILE']) {
         env['TEGAMI_TLS_CERT_FILE'] = cert.certFile;
         env['TEGAMI_TLS_KEY_FILE'] = cert.keyFile;
+      }
+      if (env['TEGAMI_ADMIN_TLS_CERT_FILE']) {
+        env['TEGAMI_ADMIN_TLS_CERT_FILE'] = cert.certFile;
+        env['TEGAMI_ADMIN_TLS_KEY_FILE'] = cert.keyFile;
       }
       if (env['TEGAMI_SECRETS_KEY_FILE']) env['TEGAMI_SECRETS_KEY_FILE'] = secretsKeyFile;
       if (env['TEGAMI_SRS_SECRET_FILE']) env['TEGAMI_SRS_SECRET_FILE'] = srsSecretFile;

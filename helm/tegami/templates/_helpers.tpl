@@ -220,6 +220,9 @@ implicit-TLS ports exist only with a certificate. Context: dict "root" $ "compon
 - { name: managesieve, port: 4190, variable: TEGAMI_MANAGESIEVE_PORT }
 {{- else if eq .component "dns-resolver" }}
 - { name: grpc, port: 50051, variable: TEGAMI_GRPC_PORT }
+{{- else if and (eq .component "delivery-worker") .root.Values.admin.enabled }}
+{{- /* The admin API and web console (the Service <release>-admin). */}}
+- { name: admin, port: 8081, variable: TEGAMI_ADMIN_PORT }
 {{- end }}
 - { name: ops, port: 8080, variable: TEGAMI_OPS_PORT }
 {{- end }}
@@ -234,7 +237,7 @@ implicit-TLS ports exist only with a certificate. Context: dict "root" $ "compon
 {{/* The listen-address variables each service reads. */}}
 {{- define "tegami.hostVariables" -}}
 smtp-ingress: [TEGAMI_SMTP_HOST, TEGAMI_OPS_HOST]
-delivery-worker: [TEGAMI_OPS_HOST]
+delivery-worker: [TEGAMI_OPS_HOST, TEGAMI_ADMIN_HOST]
 dns-resolver: [TEGAMI_GRPC_HOST, TEGAMI_OPS_HOST]
 pop-gateway: [TEGAMI_POP_HOST, TEGAMI_OPS_HOST]
 imap-gateway: [TEGAMI_IMAP_HOST, TEGAMI_OPS_HOST]
@@ -382,6 +385,33 @@ Context: dict "root" $ "component" name "values" the service's values.
 {{- if and $tlsServer $root.Values.tls.minVersion }}
 - name: TEGAMI_TLS_MIN_VERSION
   value: {{ $root.Values.tls.minVersion | quote }}
+{{- end }}
+{{- if eq $component "delivery-worker" }}
+{{- with $root.Values.admin }}
+{{- if not .enabled }}
+{{- /* The image sets TEGAMI_ADMIN_PORT=8081; empty counts as unset: no admin listener. */}}
+- name: TEGAMI_ADMIN_PORT
+  value: ""
+{{- else }}
+{{- if .tls.existingSecret }}
+- name: TEGAMI_ADMIN_TLS_CERT_FILE
+  value: {{ printf "%s/%s" .tls.mountPath .tls.certKey | quote }}
+- name: TEGAMI_ADMIN_TLS_KEY_FILE
+  value: {{ printf "%s/%s" .tls.mountPath .tls.keyKey | quote }}
+{{- end }}
+{{- range $key, $name := dict "read" "TEGAMI_ADMIN_RATE_LIMIT_READ" "readBurst" "TEGAMI_ADMIN_RATE_LIMIT_READ_BURST" "write" "TEGAMI_ADMIN_RATE_LIMIT_WRITE" "writeBurst" "TEGAMI_ADMIN_RATE_LIMIT_WRITE_BURST" }}
+{{- $value := index $.root.Values.admin.rateLimit $key }}
+{{- if not (kindIs "invalid" $value) }}
+- name: {{ $name }}
+  value: {{ $value | int64 | quote }}
+{{- end }}
+{{- end }}
+{{- if not (kindIs "invalid" .bodyLimit) }}
+- name: TEGAMI_ADMIN_BODY_LIMIT
+  value: {{ .bodyLimit | int64 | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- if and (eq $component "delivery-worker") (include "tegami.legacySaslSecretName" $root) }}
 {{- /* The same key file opens the DKIM private keys that sign outgoing mail. */}}

@@ -36,7 +36,12 @@ export function parseCall(argv: readonly string[]): Call {
   })[0];
   if (named) {
     const { command } = named;
-    if (wantsHelp) return { kind: 'help', text: commandHelp(command) };
+    if (wantsHelp) {
+      // `tegami import --help`: a command whose name is also a group's word shows the group too.
+      const group = named.words === 1 ? COMMAND_GROUPS.find((g) => g.word === first) : undefined;
+      const text = commandHelp(command);
+      return { kind: 'help', text: group ? `${groupHelp(group)}\n\n${text}` : text };
+    }
     const rest = [...words];
     for (const word of operands.slice(0, named.words)) rest.splice(rest.indexOf(word), 1);
     return parseArguments(command, rest);

@@ -1,7 +1,12 @@
 import type { StorePool } from '@tegami/store';
 import { type Call, parseCall, usageFailure } from './call.js';
 import { type CliConfig, type CommandContext, UsageError } from './command.js';
-import { PasswordInputError, promptNewPassword, readPasswordFromStdin } from './password-input.js';
+import {
+  PasswordInputError,
+  promptHidden,
+  promptNewPassword,
+  readPasswordFromStdin,
+} from './password-input.js';
 
 export type { CliConfig } from './command.js';
 
@@ -35,6 +40,10 @@ export async function runCli(argv: readonly string[], config: CliConfig, io: Cli
     warn: io.stderr,
     describeError: io.describeError,
     newPassword: () => newPassword(args.has('--password-stdin'), io.stdin),
+    promptPassword: async (prompt) => {
+      if (!io.stdin.isTTY) throw new PasswordInputError('no terminal to prompt for the password');
+      return promptHidden({ input: io.stdin, output: process.stderr }, prompt);
+    },
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of io.stdin) chunks.push(Buffer.from(chunk));

@@ -48,6 +48,8 @@ export interface CliConfig {
   readonly resolverTarget?: string | undefined;
   /** TEGAMI_RETENTION_*, as the delivery-worker reads them (`tegami gc`). */
   readonly retention: RetentionSettings;
+  /** TEGAMI_IMPORT_PASSWORD: the source server's password for `tegami import imap`. */
+  readonly importPassword?: string | undefined;
 }
 
 /** Commands under one first word (`user add`, `user list`…), or single ones (`migrate`). */
@@ -74,6 +76,8 @@ export interface CommandContext {
   readonly warn: (line: string) => void;
   /** Obtains a new password the safe way (stdin or prompt), never from argv. */
   readonly newPassword: () => Promise<string>;
+  /** Asks once, echo off, on a terminal (another server's password); refused with no terminal. */
+  readonly promptPassword: (prompt: string) => Promise<string>;
   /** Standard input, whole: what a `-` operand names (`tegami sieve put alice@… main -`). */
   readonly readStdin: () => Promise<Buffer>;
   /** Whether a new password gets CRAM-MD5/DIGEST-MD5 secrets, and the key that seals them. */

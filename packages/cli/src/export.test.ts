@@ -19,6 +19,8 @@ import {
   quotaUsage,
   readMessageBytes,
   type StorePool,
+  saslCredentialLookup,
+  setAccountDisabled,
   setQuota,
   setSubscribed,
 } from '@tegami/store';
@@ -91,6 +93,12 @@ async function accountState(address: string) {
   };
 }
 
+/** Whether the user logs in with this password (PLAIN's check) and SCRAM has its keys. */
+async function logsIn(address: string, password: string): Promise<boolean> {
+  const credentials = await saslCredentialLookup(store.pool)(address);
+  return (await credentials?.verifyPassword?.(password)) ?? false;
+}
+
 let before: Awaited<ReturnType<typeof accountState>>;
 const archive = join(dir, 'alice.tar');
 
@@ -136,7 +144,9 @@ afterAll(async () => {
 describe('tegami export and restore', () => {
   it('writes a tar with the manifest first and each message as a Maildir file', async () => {
     const run = await tegami(['export', 'alice@example.org', archive]);
-    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.code).toBe(0);
+    // Not a terminal: no bar, only progress.ts's summary line.
+    expect(run.stderr).toMatch(/^exported 7 messages \(\S+\) in [\d.]+s(: .*\/s)?\n$/);
     expect(run.stdout).toMatch(
       new RegExp(
         `^exported alice@example.org to ${archive}: 7 mailboxes, 7 messages \\(.+\\), 2 Sieve scripts\\n$`,
@@ -205,10 +215,31 @@ describe('tegami export and restore', () => {
     expect(await accountState('alice@example.org')).toEqual(before);
   });
 
+  it('makes a removed user again with the archived password, so they log in as before', async () => {
+    await setAccountDisabled(store.pool, 'alice@example.org', true);
+    const disabled = join(dir, 'alice-disabled.tar');
+    expect((await tegami(['export', 'alice@example.org', disabled])).code).toBe(0);
+    expect((await tegami(['user', 'remove', 'alice@example.org'])).code).toBe(0);
+    expect((await tegami(['restore', archive])).code).toBe(0);
+    expect(await accountState('alice@example.org')).toEqual(before);
+    expect(await logsIn('alice@example.org', 'pw')).toBe(true);
+    expect(await logsIn('alice@example.org', 'other')).toBe(false);
+    // A disabled user comes back disabled.
+    expect((await tegami(['user', 'remove', 'alice@example.org'])).code).toBe(0);
+    expect((await tegami(['restore', disabled])).code).toBe(0);
+    expect((await findAccount(store.pool, 'alice@example.org'))!.disabled).toBe(true);
+    expect(await logsIn('alice@example.org', 'pw')).toBe(false);
+    await setAccountDisabled(store.pool, 'alice@example.org', false);
+    expect(await logsIn('alice@example.org', 'pw')).toBe(true);
+  });
+
   it('refuses an account that holds messages, and changes nothing', async () => {
     const run = await tegami(['restore', archive, '--user', 'bob@example.org']);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^tegami: user bob@example.org is not empty \(7 messages, 2 Sieve scripts\)/);
+    // The check of the file passed (its progress summary), then the account refused it.
+    expect(run.stderr).toMatch(
+      /^checked 7 messages \(\S+\) in .*\ntegami: user bob@example.org is not empty \(7 messages, 2 Sieve scripts\)/,
+    );
     expect(await accountState('bob@example.org')).toEqual(before);
   });
 
@@ -221,7 +252,9 @@ describe('tegami export and restore', () => {
     writeFileSync(truncated, whole.subarray(0, Math.floor(whole.length / 2) + 100));
     const cut = await tegami(['restore', truncated, '--user', 'carol@example.org']);
     expect(cut.code).toBe(1);
-    expect(cut.stderr).toMatch(/^tegami: .*truncated\.tar: the archive is cut short/);
+    expect(cut.stderr).toMatch(
+      /^checked \d+ of 7 messages .* \(stopped\)\ntegami: .*truncated\.tar: the archive is cut short/,
+    );
     writeFileSync(truncated, whole.subarray(0, whole.length - 1024));
     const cutAtEnd = await tegami(['restore', truncated, '--user', 'carol@example.org']);
     expect(cutAtEnd.stderr).toMatch(/the archive is cut short: no end-of-archive marker/);
@@ -245,6 +278,76 @@ describe('tegami export and restore', () => {
     expect(lacking.stderr).toMatch(/the archive lacks maildir\/INBOX\/cur\/1\./);
     expect(await accountState('carol@example.org')).toEqual(empty);
     expect((await findAccount(store.pool, 'carol@example.org'))!.id).toBe(carol.id);
+  });
+
+  it('exports a whole domain, and `tegami import <file>` brings it back exactly after its removal', async () => {
+    await addDomain(store.pool, 'example.net');
+    const dave = await createAccount(store.pool, 'dave@example.net', 'pw');
+    const erin = await createAccount(store.pool, 'erin@example.net', 'pw');
+    const date = (i: number) => new Date(Date.UTC(2023, 5, 1 + i, 12, 0, 0, 7));
+    await appendMessagesByName(
+      store.pool,
+      dave.id,
+      'INBOX',
+      corpus.map((raw, i) => described(raw, i % 3 ? ['\\Seen'] : ['\\Answered', 'todo'], date(i))),
+    );
+    await expungeMessages(store.pool, (await findMailbox(store.pool, dave.id, 'INBOX'))!.id, [3]);
+    await createMailbox(store.pool, erin.id, 'Archive/2023');
+    await appendMessagesByName(store.pool, erin.id, 'Archive/2023', [
+      described(corpus[2]!, ['\\Flagged'], date(20)),
+      // The same bytes twice, as a user may keep them.
+      described(corpus[2]!, [], date(21)),
+    ]);
+    await putSieveScript(store.pool, erin.id, 'keep', 'keep;\n', LIMITS);
+    expect(
+      (await tegami(['alias', 'add', 'sales@example.net', 'dave@example.net', 'erin@example.net'])).code,
+    ).toBe(0);
+    expect((await tegami(['alias', 'add', 'team@example.net', 'sales@example.net'])).code).toBe(0);
+    expect((await tegami(['domain', 'set', 'example.net', '--plus-addressing', 'off'])).code).toBe(0);
+    // Not the first user, whom making the users again would make postmaster.
+    expect((await tegami(['alias', 'add', 'postmaster@example.net', 'erin@example.net'])).code).toBe(0);
+    expect((await tegami(['alias', 'remove', 'postmaster@example.net', 'dave@example.net'])).code).toBe(0);
+    const states = async () => ({
+      dave: await accountState('dave@example.net'),
+      erin: await accountState('erin@example.net'),
+      aliases: (await tegami(['alias', 'list', 'example.net'])).stdout,
+      domains: (await tegami(['domain', 'list'])).stdout,
+      plus: (await store.pool.query("SELECT plus_addressing FROM domains WHERE name = 'example.net'")).rows,
+    });
+    const original = await states();
+
+    const file = join(dir, 'example.net.tar');
+    const exported = await tegami(['export', 'example.net', file]);
+    expect(exported).toMatchObject({ code: 0 });
+    expect(exported.stdout).toMatch(
+      /^exported example.net to .*: 2 users, 3 aliases, \d+ mailboxes, 7 messages /,
+    );
+    expect(exported.stderr).toMatch(/^exported 7 messages \(\S+\) in /);
+    const paths = [];
+    for await (const entry of readTar(createReadStream(file))) paths.push(entry.path);
+    expect(paths[0]).toBe('manifest.json');
+    expect(paths).toContain('users/dave@example.net/manifest.json');
+    expect(
+      paths.filter((p) => p.startsWith('users/erin@example.net/maildir/Archive/2023/cur/')),
+    ).toHaveLength(2);
+
+    expect((await tegami(['domain', 'remove', 'example.net', '--with-users'])).code).toBe(0);
+    expect(await findAccount(store.pool, 'dave@example.net')).toBeUndefined();
+    const restored = await tegami(['import', file]);
+    expect(restored.code).toBe(0);
+    expect(restored.stdout).toMatch(/^restored example.net \(created\): 2 users, 3 aliases, /);
+    expect(restored.stderr).toContain(
+      'made dave@example.net, erin@example.net again, with their archived passwords',
+    );
+    expect(await states()).toEqual(original);
+    expect(await logsIn('dave@example.net', 'pw')).toBe(true);
+    expect(await logsIn('erin@example.net', 'pw')).toBe(true);
+
+    // A second restore finds the users full, and changes nothing.
+    const again = await tegami(['restore', file]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/dave@example.net \(5 messages, 0 Sieve scripts\).* not empty/);
+    expect(await tegami(['restore', file, '--user', 'x@example.net'])).toMatchObject({ code: 2 });
   });
 
   it('keeps long mailbox names through a pax header', async () => {

@@ -39,6 +39,17 @@ export interface FolderResult {
   readonly skipped: number;
 }
 
+/** Where the import tells its progress: progress.ts's Progress is one. */
+export interface ImportProgress {
+  tick(count: number, bytes: number): void;
+  setDetail(folder: string | undefined): void;
+}
+
+/** The number of messages of the folders, when each knows its own beforehand. */
+export function totalMessages(folders: readonly SourceFolder[]): number | undefined {
+  return folders.every((f) => f.count !== undefined) ? folders.reduce((n, f) => n + f.count!, 0) : undefined;
+}
+
 /** A batch's bounds: this many messages, or this many bytes, whichever comes first. */
 const BATCH_MESSAGES = 500;
 const BATCH_BYTES = 32 * 1024 * 1024;
@@ -47,34 +58,35 @@ export async function importFolders(
   store: StorePool,
   accountId: string,
   folders: readonly SourceFolder[],
-  progress: (line: string) => void,
+  progress: ImportProgress,
 ): Promise<FolderResult[]> {
   const { describeMessage } = await import('@tegami/protocol');
-  const { finishImportMailbox, importMessages, prepareImportMailbox } = await import('@tegami/store');
-  const total = folders.every((f) => f.count !== undefined)
-    ? folders.reduce((n, f) => n + f.count!, 0)
-    : undefined;
-  let done = 0;
+  const { finishImportMailbox, ImportCopies, importMessages, prepareImportMailbox } = await import(
+    '@tegami/store'
+  );
   const results: FolderResult[] = [];
   for (const folder of folders) {
+    progress.setDetail(folder.name);
     const target = await prepareImportMailbox(store.pool, accountId, folder.name, {
       ...(folder.uidValidity !== undefined && { uidValidity: folder.uidValidity }),
       subscribe: folder.subscribed,
     });
+    // Which copies of which bytes this folder's earlier batches brought (a rerun's skips).
+    const copies = new ImportCopies();
     let batch: ImportMessage[] = [];
     let batchBytes = 0;
     let messages = 0;
     let bytes = 0;
     let skipped = 0;
     const flush = async () => {
-      const stored = await importMessages(store.pool, target, batch);
+      const stored = await importMessages(store.pool, target, batch, copies);
       messages += stored.imported;
       bytes += stored.bytes;
       skipped += stored.skipped;
-      done += batch.length;
+      // Every message read counts towards the total, skipped ones too; the bytes are those read.
+      progress.tick(batch.length, batchBytes);
       batch = [];
       batchBytes = 0;
-      progress(`imported ${done}${total === undefined ? '' : `/${total}`} messages (${folder.name})`);
     };
     for await (const message of folder.messages()) {
       const description = describeMessage(message.raw);

@@ -155,9 +155,14 @@ async function maildirFolder(directory: string, name: string, subscribed: boolea
   const uidList = parseUidList((await readOptional(join(directory, 'dovecot-uidlist'))) ?? '');
   const keywords = parseKeywords((await readOptional(join(directory, 'dovecot-keywords'))) ?? '');
   const files: { path: string; file: string; uid: number | undefined }[] = [];
+  // A message is its unique name (the file name before the info): a server moving it from
+  // new/ to cur/, or changing its flags, while the tree is listed shows it twice. Files with
+  // other names are other messages, even with the very same bytes (copies a user kept).
+  const names = new Set<string>();
   for (const sub of ['cur', 'new']) {
     for (const file of await listOptional(join(directory, sub))) {
-      if (file.startsWith('.')) continue;
+      if (file.startsWith('.') || names.has(baseName(file))) continue;
+      names.add(baseName(file));
       files.push({ path: join(directory, sub, file), file, uid: uidList?.uids.get(baseName(file)) });
     }
   }

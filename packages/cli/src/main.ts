@@ -35,6 +35,8 @@ const config = loadConfigOrExit(
     mtaStsPolicy: mtaStsPublicationSettings(),
     resolverTarget: string('TEGAMI_RESOLVER_TARGET'),
     retention: retentionSettings(),
+    // The source server's password for `tegami import imap`, when not in a file or typed.
+    importPassword: optional(string('TEGAMI_IMPORT_PASSWORD')),
   },
   { service: 'cli' },
 );

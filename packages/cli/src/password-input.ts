@@ -28,7 +28,8 @@ export async function promptNewPassword(terminal: Terminal): Promise<string> {
 
 export class PasswordInputError extends Error {}
 
-function promptHidden({ input, output }: Terminal, prompt: string): Promise<string> {
+/** One line typed with echo off (no repeat: a password that exists already, not a new one). */
+export function promptHidden({ input, output }: Terminal, prompt: string): Promise<string> {
   return new Promise((resolve, reject) => {
     output.write(prompt);
     input.setRawMode(true);

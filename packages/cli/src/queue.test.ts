@@ -68,6 +68,23 @@ describe('tegami queue and trace', () => {
       new RegExp(`^${queueId}\\s+alice@example\\.test\\s+near@remote\\.test\\s+0\\s+now\\s+-$`, 'm'),
     );
 
+    const json = await tegami(['queue', 'list', '--json']);
+    expect(json).toMatchObject({ code: 0, stderr: '' });
+    const rows = JSON.parse(json.stdout) as Record<string, unknown>[];
+    expect(rows.find((r) => r.recipient === 'far@remote.test')).toEqual({
+      queueId,
+      sender: 'alice@example.test',
+      recipient: 'far@remote.test',
+      attempts: 1,
+      nextAttemptAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      lastReply: 'mx.remote.test[192.0.2.1] said: 451 4.7.1 try later',
+    });
+    expect(rows.find((r) => r.recipient === 'near@remote.test')).toMatchObject({
+      attempts: 0,
+      nextAttemptAt: null,
+      lastReply: null,
+    });
+
     const trace = await tegami(['trace', `<${queueId}@example.test>`]);
     expect(trace.code).toBe(0);
     expect(trace.stdout).toContain(`${queueId}  queued`);
@@ -100,11 +117,10 @@ describe('tegami queue and trace', () => {
       [[first, second]],
     );
     expect(later.rows[0].n).toBe(2);
-    expect(await tegami(['queue', 'retry', '--all'])).toEqual({
-      code: 0,
-      stdout: '2 messages due for delivery now\n',
-      stderr: '',
-    });
+    const all = await tegami(['queue', 'retry', '--all']);
+    expect(all).toMatchObject({ code: 0, stdout: '2 messages due for delivery now\n' });
+    // progress.ts's summary: two recipients of each message.
+    expect(all.stderr).toMatch(/^made due 4 recipients in [\d.]+s(: .*)?\n$/);
     const due = await store.pool.query(
       `SELECT count(*)::int AS n FROM deliveries WHERE queue_id = ANY($1) AND next_attempt_at <= now()`,
       [[first, second]],

@@ -1,6 +1,12 @@
 import { describeMessage, type SpecialUseAttribute } from '@tegami/protocol';
 import type pg from 'pg';
 import { findAccount } from './accounts.js';
+import {
+  type ArchivedAccountState,
+  createAccountFromArchive,
+  isArchivedAccountState,
+  readArchivedAccountState,
+} from './archived-credentials.js';
 import { withTransaction } from './db.js';
 import { StoreError } from './errors.js';
 import { bumpModseq } from './mailboxes.js';
@@ -59,6 +65,11 @@ export interface AccountArchiveManifest {
   readonly version: number;
   readonly address: string;
   readonly quotaBytes: number | null;
+  /**
+   * The password's verifiers (or imported hash) and the disabled state, for a restore that
+   * makes the user again (archived-credentials.ts). Absent from archives of before it.
+   */
+  readonly account?: ArchivedAccountState;
   readonly exportedAt: string;
   readonly mailboxes: readonly ArchivedMailbox[];
   /** Every subscribed name, those with no mailbox too (RFC 3501 §6.3.6). */
@@ -176,6 +187,7 @@ export async function exportAccountArchive(
         version: ACCOUNT_ARCHIVE_VERSION,
         address: row.address,
         quotaBytes: row.quotaBytes,
+        account: await readArchivedAccountState(client, row.id),
         exportedAt: new Date().toISOString(),
         mailboxes: mailboxes.rows.map((m) => ({
           name: m.name,
@@ -191,7 +203,8 @@ export async function exportAccountArchive(
         sieveScripts: scripts.rows,
         notIncluded: [
           'aliases delivering to the account (domain data: tegami alias list)',
-          'the password',
+          'the password itself: only its verifiers (scrypt, SCRAM-SHA-256) or imported hash, as the database holds them',
+          'CRAM-MD5/DIGEST-MD5 secrets (sealed with this server key: those work again once the password is set anew)',
           'IMAP METADATA annotations (imap_metadata) and mailbox ACLs (mailbox_acl)',
           'SAVEDATE (messages.created_at): a restored message is saved at the restore',
         ],
@@ -311,6 +324,8 @@ export function parseArchiveManifest(data: Buffer): AccountArchiveManifest {
       'invalid',
       'the archive manifest lacks its mailboxes, subscriptions or Sieve scripts',
     );
+  if (manifest.account !== undefined && !isArchivedAccountState(manifest.account))
+    throw new StoreError('invalid', "the archive manifest's account (password verifiers) is malformed");
   return manifest;
 }
 
@@ -473,7 +488,13 @@ async function prepareAccount(
   manifest: AccountArchiveManifest,
 ): Promise<{ accountId: string; mailboxIds: Map<string, string> }> {
   return withTransaction(pool, async (client) => {
-    const found = await findAccount(client, address);
+    let found = await findAccount(client, address);
+    // A user removed since the export (or a new address for them) is made with the archive's
+    // password verifiers: they log in as before.
+    if (!found && manifest.account) {
+      await createAccountFromArchive(client, address, manifest.account);
+      found = await findAccount(client, address);
+    }
     if (!found)
       throw new StoreError('not_found', `no user ${address.toLowerCase()} (create it with tegami user add)`);
     const accountId = found.id;

@@ -1,7 +1,12 @@
+import { createHash } from 'node:crypto';
 // The two corners of @tegami/protocol this needs, not all of it (MIME, IMAP…): `tegami
 // user add` loads the store and should start as fast as Node does.
 import { type MailboxAddress, parseMailboxAddress } from '@tegami/protocol/address';
-import { derivePasswordSecrets, type PasswordSecrets } from '@tegami/protocol/password-secrets';
+import {
+  derivePasswordSecrets,
+  type PasswordSecrets,
+  SCRAM_ITERATIONS,
+} from '@tegami/protocol/password-secrets';
 import type pg from 'pg';
 import { refuseWhileDestination } from './alias-destinations.js';
 import type { Queryable } from './db.js';
@@ -103,7 +108,7 @@ export async function setPassword(
     `UPDATE accounts SET ${SECRET_COLUMNS.map((column, i) => `${column} = $${i + 3}`).join(', ')},
             cram_md5_inner = NULL, cram_md5_outer = NULL, digest_md5_ha1 = NULL,
             legacy_sasl_key_id = $${first}, legacy_sasl_sealed = $${first + 1},
-            password_changed_at = now()
+            password_legacy_hash = NULL, password_changed_at = now()
       WHERE id = $1 AND address = $2`,
     [id, address.canonical, ...secretValues(secrets, address.domain), sealed.keyId, sealed.sealed],
   );
@@ -222,6 +227,12 @@ export interface AuthSecrets extends PasswordSecrets {
    * then absent, and those two mechanisms fail for the account like a wrong password.
    */
   readonly unreadableLegacySecrets?: { readonly keyId: string; readonly problem: UnsealProblem };
+  /**
+   * The hash imported from another server (`{SHA512-CRYPT}$6$…`) while the user has not
+   * logged in since: cleartext logins check it, and the scrypt verifier and SCRAM keys are
+   * then placeholders that match no password (unusableSecrets, below).
+   */
+  readonly legacyPasswordHash?: string;
 }
 
 /** `legacy`: whether CRAM-MD5 and DIGEST-MD5 are on, and the key to open their secrets. */
@@ -233,12 +244,20 @@ export async function findAuthSecrets(
   const parsed = parseMailboxAddress(addressInput);
   if (!parsed.ok) return undefined;
   const result = await db.query(
-    `SELECT id, address, ${SECRET_COLUMNS.join(', ')}, ${LEGACY_SECRET_COLUMNS}
+    `SELECT id, address, ${SECRET_COLUMNS.join(', ')}, ${LEGACY_SECRET_COLUMNS}, password_legacy_hash
        FROM accounts WHERE address = $1 AND NOT disabled`,
     [parsed.address.canonical],
   );
   const row = result.rows[0];
   if (!row) return undefined;
+  if (row.password_legacy_hash !== null) {
+    return {
+      ...unusableSecrets(row.address),
+      accountId: row.id,
+      address: row.address,
+      legacyPasswordHash: row.password_legacy_hash,
+    };
+  }
   const secrets = {
     accountId: row.id,
     address: row.address,
@@ -262,9 +281,30 @@ export async function findAuthSecrets(
   };
 }
 
+/**
+ * What the SASL mechanisms get for an account that still has an imported hash: secrets of
+ * the right shape that no client can match. SCRAM then fails as for a wrong password, with
+ * a salt that stays the same on each try (derived from the address), so the exchange does
+ * not tell such an account from another. The scrypt verifier is unused: the lookup's own
+ * check reads the imported hash.
+ */
+function unusableSecrets(address: string): PasswordSecrets {
+  const salt = createHash('sha256').update(`tegami imported-password\0${address}`, 'utf8').digest();
+  return {
+    scrypt: '',
+    scramSha256: {
+      salt: salt.subarray(0, 16),
+      iterations: SCRAM_ITERATIONS,
+      // RFC 5802: the server checks H(ClientKey) against StoredKey; no ClientKey hashes to zeros.
+      storedKey: Buffer.alloc(32),
+      serverKey: Buffer.alloc(32),
+    },
+  };
+}
+
 // The secrets every account has. CRAM-MD5's and DIGEST-MD5's HA1 are kept apart
 // (legacy-sasl-secrets.ts); DIGEST's realm, the account's domain, is no secret.
-const SECRET_COLUMNS = [
+export const SECRET_COLUMNS = [
   'password_scrypt',
   'digest_md5_realm',
   'scram_sha256_salt',
@@ -273,7 +313,7 @@ const SECRET_COLUMNS = [
   'scram_sha256_server_key',
 ] as const;
 
-function secretValues(s: PasswordSecrets, realm: string): unknown[] {
+export function secretValues(s: PasswordSecrets, realm: string): unknown[] {
   return [
     s.scrypt,
     realm,
@@ -325,7 +365,7 @@ export async function lockDomain(client: pg.PoolClient, domain: string): Promise
   return id;
 }
 
-async function refuseIfAlias(client: pg.PoolClient, address: string): Promise<void> {
+export async function refuseIfAlias(client: pg.PoolClient, address: string): Promise<void> {
   const result = await client.query('SELECT 1 FROM aliases WHERE address = $1 LIMIT 1', [address]);
   if (result.rowCount) throw new StoreError('duplicate', `${address} is an alias already`);
 }

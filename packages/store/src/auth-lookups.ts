@@ -8,8 +8,10 @@ import {
   VerifiedPasswordCache,
   verifyScrypt,
 } from '@tegami/protocol';
+import { verifyLegacyPasswordHash } from '@tegami/protocol/legacy-password-hash';
 import { type AuthSecrets, findAuthSecrets, replaceScryptVerifier } from './accounts.js';
 import type { Queryable } from './db.js';
+import { upgradeImportedPassword } from './imported-passwords.js';
 import { LEGACY_SASL_OFF, type LegacySaslPolicy } from './legacy-sasl-secrets.js';
 import { listLocalDomains } from './recipients.js';
 import type { UnsealProblem } from './sealed-secrets.js';
@@ -41,6 +43,16 @@ export interface SaslCredentialLookupOptions {
    */
   readonly rehash?: boolean;
   readonly onRehash?: (outcome: { readonly accountId: string; readonly error?: unknown }) => void;
+  /**
+   * A first login that matched a password hash imported from another server, and whether
+   * Tegami's own secrets replaced it (`upgraded` false: a password was set meanwhile).
+   * The login succeeds either way; `error` says the write failed and the next login retries.
+   */
+  readonly onImportedPassword?: (outcome: {
+    readonly accountId: string;
+    readonly upgraded: boolean;
+    readonly error?: unknown;
+  }) => void;
 }
 
 export function saslCredentialLookup(
@@ -52,7 +64,7 @@ export function saslCredentialLookup(
   return async (username) => {
     const found = await findAuthSecrets(db, username, options.legacy ?? LEGACY_SASL_OFF);
     if (!found) return undefined;
-    const { unreadableLegacySecrets, ...secrets } = found;
+    const { unreadableLegacySecrets, legacyPasswordHash: _imported, ...secrets } = found;
     if (unreadableLegacySecrets && !reported.has(found.accountId)) {
       reported.add(found.accountId);
       options.onUnreadableLegacySecrets?.({
@@ -72,7 +84,26 @@ function passwordCheck(
 ): (account: AuthSecrets, password: string) => Promise<boolean> {
   const cache = options.verifiedPasswords?.enabled ? options.verifiedPasswords : undefined;
   const rehashing = new Set<string>();
-  return async ({ accountId, scrypt }, password) => {
+  return async ({ accountId, address, scrypt, legacyPasswordHash }, password) => {
+    if (legacyPasswordHash !== undefined) {
+      // Not cached: the first login that matches replaces the hash, and the cache then
+      // holds the new verifier, under which the next login finds it.
+      if (!(await verifyLegacyPasswordHash(legacyPasswordHash, password))) return false;
+      try {
+        const fresh = await upgradeImportedPassword(
+          db,
+          { accountId, address },
+          legacyPasswordHash,
+          password,
+          options.legacy ?? LEGACY_SASL_OFF,
+        );
+        if (fresh !== undefined) cache?.remember(accountId, fresh, password);
+        options.onImportedPassword?.({ accountId, upgraded: fresh !== undefined });
+      } catch (error) {
+        options.onImportedPassword?.({ accountId, upgraded: false, error });
+      }
+      return true;
+    }
     // The verifier is the one just read from Postgres: a password set anew misses here.
     if (cache?.has(accountId, scrypt, password)) return true;
     if (!(await verifyScrypt(scrypt, password))) return false;
@@ -139,7 +170,11 @@ export function verifiedPasswordCacheFor(
 export function saslLogins(
   db: Queryable,
   legacy: LegacySaslPolicy | undefined,
-  log: { error(details: object, message: string): void; warn(details: object, message: string): void },
+  log: {
+    error(details: object, message: string): void;
+    warn(details: object, message: string): void;
+    info(details: object, message: string): void;
+  },
   passwords: PasswordCheckPolicy = {},
 ): {
   readonly mechanisms: readonly SaslMechanismName[];
@@ -154,6 +189,14 @@ export function saslLogins(
       rehash: passwords.rehash ?? true,
       onRehash: ({ accountId, error }) => {
         if (error) log.warn({ err: error, accountId }, 'could not rehash a password at the new scrypt cost');
+      },
+      onImportedPassword: ({ accountId, upgraded, error }) => {
+        if (error)
+          log.warn(
+            { err: error, accountId },
+            'could not replace an imported password hash (the next login tries again)',
+          );
+        else if (upgraded) log.info({ accountId }, 'replaced an imported password hash at the first login');
       },
       onUnreadableLegacySecrets: (account) =>
         log.error(

@@ -4,6 +4,7 @@ import { createAccount } from './accounts.js';
 import { addDomain } from './domains.js';
 import {
   finishImportMailbox,
+  ImportCopies,
   type ImportMessage,
   importMessages,
   prepareImportMailbox,
@@ -69,7 +70,7 @@ describe('prepareImportMailbox and importMessages', () => {
     expect(mailbox).toMatchObject({ uidNext: 22, subscribed: true });
   });
 
-  it('gives new UIDs in a mailbox holding other messages, and skips the same bytes there', async () => {
+  it('gives new UIDs in a mailbox holding other messages, and skips the copies stored before', async () => {
     const inbox = (await findMailbox(store.pool, accountId, 'INBOX'))!;
     await appendMessage(store.pool, { mailboxId: inbox.id, raw: Buffer.from('Subject: old\r\n\r\nold\r\n') });
     const target = await prepareImportMailbox(store.pool, accountId, 'INBOX', {
@@ -77,18 +78,27 @@ describe('prepareImportMailbox and importMessages', () => {
       subscribe: true,
     });
     expect(target).toMatchObject({ keepUids: false, uidValidity: inbox.uidValidity });
-    expect(
-      await importMessages(store.pool, target, [message('a', 1), message('b', 2), message('a', 3)]),
-    ).toEqual({
+    // Two copies of a: both are the user's, both come in; across batches of one run as well.
+    const run = new ImportCopies();
+    expect(await importMessages(store.pool, target, [message('a', 1), message('b', 2)], run)).toEqual({
       imported: 2,
       bytes: 28,
-      skipped: 1,
+      skipped: 0,
     });
-    expect(await importMessages(store.pool, target, [message('a'), message('c')])).toMatchObject({
+    expect(await importMessages(store.pool, target, [message('a', 3)], run)).toMatchObject({
       imported: 1,
-      skipped: 1,
+      skipped: 0,
     });
-    expect((await listMessages(store.pool, inbox.id)).map((m) => m.uid)).toEqual([1, 2, 3, 4]);
+    // Run again, with one more message and one more copy of b: only those are new.
+    const again = new ImportCopies();
+    expect(
+      await importMessages(store.pool, target, [message('a'), message('b'), message('a')], again),
+    ).toMatchObject({ imported: 0, skipped: 3 });
+    expect(await importMessages(store.pool, target, [message('c'), message('b')], again)).toMatchObject({
+      imported: 2,
+      skipped: 0,
+    });
+    expect((await listMessages(store.pool, inbox.id)).map((m) => m.uid)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it('gives an empty existing mailbox the source UIDVALIDITY, its expunge history gone', async () => {

@@ -121,10 +121,24 @@ export interface ImportMessage {
   readonly searchText?: string;
 }
 
+/**
+ * What the batches of one folder's import have seen so far, for skipping what an earlier
+ * run stored. A message is known by its bytes (blob hash) and by which copy of those bytes
+ * it is in the source: the k-th copy is present already when the mailbox held k copies
+ * before this run. So a rerun skips every copy it stored, and two copies a user kept (the
+ * same bytes in two files) both come in. One entry per distinct message of the folder.
+ */
+export class ImportCopies {
+  /** Per blob hash (hex): copies read from the source so far. */
+  readonly read = new Map<string, number>();
+  /** Per blob hash: copies the mailbox held before this run. */
+  readonly before = new Map<string, number>();
+}
+
 export interface ImportedBatch {
   readonly imported: number;
   readonly bytes: number;
-  /** Present already: a UID below the mailbox's UIDNEXT, or the same bytes in the mailbox. */
+  /** Present already: a UID below the mailbox's UIDNEXT, or a copy of the same bytes stored before (ImportCopies). */
   readonly skipped: number;
 }
 
@@ -133,14 +147,16 @@ export interface ImportedBatch {
  * a message with a UID takes it, unless it is below the mailbox's UIDNEXT (present already,
  * or expunged since: UIDs never go back, RFC 3501 §2.3.1.1), and UIDNEXT moves past the
  * highest. A message without a UID (or when UIDs are not kept) gets the next ones, unless
- * the mailbox holds the very same bytes already (by blob hash): that is how a second run
- * of the same import skips what the first stored. Messages with UIDs come in ascending order,
+ * it is a copy of bytes the mailbox held before the run (ImportCopies, shared by the batches
+ * of a folder): that is how a second run of the same import skips what the first stored.
+ * Messages with UIDs come in ascending order,
  * in this batch and across batches, and before any without one (whose new UIDs would pass theirs).
  */
 export async function importMessages(
   pool: pg.Pool,
   target: Pick<ImportTarget, 'mailboxId' | 'keepUids'>,
   messages: readonly ImportMessage[],
+  copies: ImportCopies = new ImportCopies(),
 ): Promise<ImportedBatch> {
   if (messages.length === 0) return { imported: 0, bytes: 0, skipped: 0 };
   return withTransaction(pool, async (client) => {
@@ -151,11 +167,19 @@ export async function importMessages(
     if (!locked.rows[0]) throw new StoreError('not_found', `mailbox ${target.mailboxId} is gone`);
     let uidNext = Number(locked.rows[0].uidnext);
     const hashes = messages.map((m) => blobId(m.raw));
-    const present = await client.query<{ blob_sha256: Buffer }>(
-      'SELECT blob_sha256 FROM messages WHERE mailbox_id = $1 AND blob_sha256 = ANY($2::bytea[])',
-      [target.mailboxId, hashes],
-    );
-    const seen = new Set(present.rows.map((r) => r.blob_sha256.toString('hex')));
+    const unknown = [...new Map(hashes.map((h) => [h.toString('hex'), h])).entries()]
+      .filter(([hex]) => !copies.before.has(hex))
+      .map(([, hash]) => hash);
+    if (unknown.length > 0) {
+      // Counted the first time the run meets the bytes: before this run stored any copy of them.
+      const present = await client.query<{ blob_sha256: Buffer; copies: string }>(
+        `SELECT blob_sha256, count(*) AS copies FROM messages
+          WHERE mailbox_id = $1 AND blob_sha256 = ANY($2::bytea[]) GROUP BY blob_sha256`,
+        [target.mailboxId, unknown],
+      );
+      for (const hash of unknown) copies.before.set(hash.toString('hex'), 0);
+      for (const row of present.rows) copies.before.set(row.blob_sha256.toString('hex'), Number(row.copies));
+    }
     const withUid: { message: ImportMessage; sha: Buffer; uid: number }[] = [];
     const withoutUid: { message: ImportMessage; sha: Buffer }[] = [];
     let skipped = 0;
@@ -170,11 +194,10 @@ export async function importMessages(
         continue;
       }
       const hex = sha.toString('hex');
-      if (seen.has(hex)) skipped++;
-      else {
-        seen.add(hex);
-        withoutUid.push({ message, sha });
-      }
+      const copy = (copies.read.get(hex) ?? 0) + 1;
+      copies.read.set(hex, copy);
+      if (copy <= copies.before.get(hex)!) skipped++;
+      else withoutUid.push({ message, sha });
     }
     if (withUid.length + withoutUid.length === 0) return { imported: 0, bytes: 0, skipped };
     // UIDNEXT past the kept UIDs first, then the new ones allocated after them, all in one MODSEQ.

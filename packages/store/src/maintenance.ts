@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { ACTIVITY_TALLY_RETENTION_MS, pruneActivityTallies } from './activity-tallies.js';
 import { type CollectedBlobs, collectBlobs } from './blob-collection.js';
 import {
   type PrunedQueue,
@@ -18,6 +19,8 @@ export interface MaintenanceReport extends PrunedQueue {
   /** Attempts removed by their own retention (those of removed entries are in `attempts`). */
   readonly oldAttempts: number;
   readonly expungeRecords: number;
+  /** Hourly login and spam counts older than ACTIVITY_TALLY_RETENTION_MS. */
+  readonly activityTallies: number;
   readonly blobs: CollectedBlobs;
 }
 
@@ -49,8 +52,9 @@ export async function runMaintenance(
       const queue = await pruneFinishedQueue(pool, policy.finishedQueueMs);
       const oldAttempts = await pruneDeliveryAttempts(pool, policy.attemptsMs);
       const expungeRecords = await pruneExpungeHistory(pool, policy.expungedMs);
+      const activityTallies = await pruneActivityTallies(pool, ACTIVITY_TALLY_RETENTION_MS);
       const blobs = await collectBlobs(pool, { graceMs: policy.blobGraceMs });
-      return { ...queue, oldAttempts, expungeRecords, blobs };
+      return { ...queue, oldAttempts, expungeRecords, activityTallies, blobs };
     } finally {
       await lockHolder.query('SELECT pg_advisory_unlock($1)', [MAINTENANCE_LOCK_KEY.toString()]);
     }

@@ -129,15 +129,6 @@ export async function loadSieveIncludes(
   return found;
 }
 
-/** The names of the account's mailboxes that can hold messages (mailboxexists, RFC 5490 §3.1). */
-export async function listDeliverableMailboxNames(db: Queryable, accountId: string): Promise<string[]> {
-  const result = await db.query<{ name: string }>(
-    'SELECT name FROM mailboxes WHERE account_id = $1 AND NOT noselect ORDER BY name',
-    [accountId],
-  );
-  return result.rows.map((row) => row.name);
-}
-
 /** Which of these `duplicate` ids (RFC 7352) the account recorded and that have not expired. */
 export async function findSieveDuplicates(
   db: Queryable,

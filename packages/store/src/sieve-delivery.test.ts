@@ -12,12 +12,14 @@ import {
   type SieveDeliveryPlan,
   type SieveDeliveryStep,
 } from './sieve-delivery.js';
-import {
-  findSieveDuplicates,
-  listDeliverableMailboxNames,
-  loadSieveDeliveryContext,
-} from './sieve-delivery-context.js';
+import { findSieveDuplicates, loadSieveDeliveryContext } from './sieve-delivery-context.js';
 import { openTestStore } from './test-store.js';
+
+/** The mailboxes a Sieve run sees as existing (mailboxexists): the context's map. */
+async function deliverableMailboxNames(accountId: string, queueId: string): Promise<string[]> {
+  const context = await loadSieveDeliveryContext(store.pool, accountId, queueId);
+  return [...(context?.mailboxes.keys() ?? [])];
+}
 
 let store: Awaited<ReturnType<typeof openTestStore>>;
 let mia: LocalMailbox;
@@ -117,7 +119,7 @@ describe('applySieveDelivery', () => {
     expect((await messagesIn('Archive')).at(-1)!.flags).toEqual(['$Work', '\\Flagged']);
     expect((await messagesIn('INBOX')).at(-1)!.flags).toEqual(['\\Seen']);
     expect(await messagesIn('Lists/news')).toHaveLength(1);
-    expect(await listDeliverableMailboxNames(store.pool, mia.accountId)).toContain('Lists/news');
+    expect(await deliverableMailboxNames(mia.accountId, c.queueId)).toContain('Lists/news');
     expect(result.records).toEqual([
       { action: 'fileinto', mailbox: 'Archive', flags: ['\\flagged', '$Work'], uid: expect.any(Number) },
       { action: 'fileinto', mailbox: 'Lists/news', flags: [], created: true, uid: 1 },
@@ -381,7 +383,7 @@ describe('applySieveDelivery', () => {
       );
       expect(result.kind).toBe('over-quota');
       expect(await messagesIn('INBOX')).toHaveLength(inbox);
-      expect(await listDeliverableMailboxNames(store.pool, mia.accountId)).not.toContain('Quota/made');
+      expect(await deliverableMailboxNames(mia.accountId, c.queueId)).not.toContain('Quota/made');
       const row = await store.pool.query('SELECT status, claimed_by FROM deliveries WHERE id = $1', [
         c.deliveryId,
       ]);

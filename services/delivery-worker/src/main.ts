@@ -1,8 +1,11 @@
+import { adminSettings, startAdminServer } from '@tegami/admin';
 import { connectNatsBus } from '@tegami/bus';
 import { describeMessage } from '@tegami/protocol';
 import { createResolverClient } from '@tegami/rpc';
 import {
+  bool,
   drainTimeoutOf,
+  loadTlsFromFiles,
   mailServiceSettings,
   optional,
   path,
@@ -11,7 +14,7 @@ import {
   srsSettings,
   string,
 } from '@tegami/runtime';
-import { loadSrsSecrets, openServiceStore } from '@tegami/store';
+import { legacySaslPolicy, loadSrsSecrets, openServiceStore } from '@tegami/store';
 import { startDeliveryWorker } from './delivery-worker.js';
 import { prepareDkimKeyring } from './dkim-keyring.js';
 import { deliverySettings, toDeliverySettings } from './settings.js';
@@ -23,6 +26,9 @@ const settings = {
   ...recipientDelimiterSettings(),
   resolverTarget: string('TEGAMI_RESOLVER_TARGET'),
   secretsKeyFile: optional(path('TEGAMI_SECRETS_KEY_FILE', { mustExist: 'file' })),
+  // The admin API sets passwords: with CRAM-MD5/DIGEST-MD5 secrets exactly when the login services keep them.
+  saslLegacyMechanisms: optional(bool('TEGAMI_SASL_LEGACY_MECHANISMS')),
+  ...adminSettings(),
 };
 
 await runService('delivery-worker', settings, async ({ config, logger, metrics }) => {
@@ -35,6 +41,19 @@ await runService('delivery-worker', settings, async ({ config, logger, metrics }
     warn: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
   });
   const secretsKeyring = await prepareDkimKeyring(store.pool, config.secretsKeyFile, logger);
+  // The admin API (TEGAMI_ADMIN_PORT): the delivery-worker owns the queue it retries and drops.
+  // Its certificate and the password policy are read before anything starts, so a bad file
+  // stops the start rather than leaving a worker running without its admin port.
+  const adminListener = config.admin && {
+    host: config.admin.host,
+    port: config.admin.port,
+    tls: config.admin.tls && loadTlsFromFiles(config.admin.tls.certFile, config.admin.tls.keyFile),
+    bodyLimit: config.admin.bodyLimit,
+    readLimit: config.admin.readLimit,
+    writeLimit: config.admin.writeLimit,
+    secretsKeyring,
+    legacySasl: legacySaslPolicy(secretsKeyring, config.saslLegacyMechanisms),
+  };
   const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
   const resolver = createResolverClient(config.resolverTarget);
   const worker = await startDeliveryWorker({
@@ -50,9 +69,11 @@ await runService('delivery-worker', settings, async ({ config, logger, metrics }
     srs,
     secretsKeyring,
   });
+  const admin = adminListener && (await startAdminServer({ ...adminListener, pool: store.pool, logger }));
   return {
     readiness: { postgres: store.ping, nats: () => bus.ping() },
     async stop() {
+      await admin?.stop();
       await worker.stop({ drainTimeoutMs: drainTimeoutOf(config.shutdownTimeoutMs) });
       resolver.close();
       await bus.close();

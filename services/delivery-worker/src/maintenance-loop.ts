@@ -17,7 +17,7 @@ export function createMaintenanceMetrics(registry: Registry) {
     }),
     removedRows: new Counter({
       name: 'tegami_maintenance_removed_rows_total',
-      help: 'Rows removed by retention and blob collection, by table (queue, deliveries, delivery_attempts, expunged_messages, blobs)',
+      help: 'Rows removed by retention and blob collection, by table (queue, deliveries, delivery_attempts, expunged_messages, activity_tallies, blobs)',
       labelNames: ['table'] as const,
       registers,
     }),
@@ -34,6 +34,7 @@ export function countRemoved(metrics: MaintenanceMetrics, report: MaintenanceRep
   metrics.removedRows.inc({ table: 'deliveries' }, report.deliveries);
   metrics.removedRows.inc({ table: 'delivery_attempts' }, report.attempts + report.oldAttempts);
   metrics.removedRows.inc({ table: 'expunged_messages' }, report.expungeRecords);
+  metrics.removedRows.inc({ table: 'activity_tallies' }, report.activityTallies);
   metrics.removedRows.inc({ table: 'blobs' }, report.blobs.blobs);
   metrics.removedBlobBytes.inc(report.blobs.bytes);
 }

@@ -24,6 +24,8 @@ import {
   type TlsPolicy,
 } from '@tegami/runtime';
 import {
+  type ActivityCounter,
+  createActivityCounter,
   type LegacySaslPolicy,
   type LoginClock,
   LoginThrottle,
@@ -94,6 +96,11 @@ export interface ImapGatewayDeps {
   readonly managesievePort?: number | undefined;
   /** What each user may keep (TEGAMI_MANAGESIEVE_MAX_SCRIPTS, _MAX_SCRIPT_SIZE); 100 scripts of 1 MiB when absent. */
   readonly sieveScriptLimits?: SieveScriptLimits;
+  /**
+   * Where IMAP and ManageSieve logins are counted for the admin dashboard: the standalone's,
+   * shared by its services (it stops it). Absent: one of the gateway's own, stopped with it.
+   */
+  readonly activity?: ActivityCounter;
 }
 
 /** Pigeonhole's sieve_max_script_size (1 MiB); its script count is unlimited, this is not. */
@@ -114,6 +121,11 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
   const sweeping = throttle.startSweeping((err) =>
     deps.logger.warn({ err }, 'could not sweep the login failure records'),
   );
+  const activity =
+    deps.activity ??
+    createActivityCounter(deps.pool, {
+      onError: (err) => deps.logger.warn({ err }, 'could not write the login counts; kept for the next try'),
+    });
   const watchers = new MailboxWatchers(deps.bus);
   // Sessions on one mailbox hold one copy of its UIDs and flags while they agree.
   const states = new SharedMailboxStates();
@@ -233,6 +245,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
         },
         async authFailed(mechanism) {
           metrics.logins.inc({ result: 'failed' });
+          activity.login('imap', 'failed');
           const failure = logins.failed();
           if (failure)
             logFailedLogin(deps.logger, { client: address, protocol: 'imap', mechanism, ...failure });
@@ -259,6 +272,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
         authSucceeded(identity) {
           abuse.forgiveAuth(address);
           metrics.logins.inc({ result: 'ok' });
+          activity.login('imap', 'ok');
           deps.logger.info({ client: address, user: identity.address }, 'IMAP login');
         },
       },
@@ -311,6 +325,7 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
           limits,
           abuse,
           throttle,
+          activity,
           realms: realms.current,
           mechanisms,
           lookupCredentials,
@@ -338,6 +353,8 @@ export async function startImapGateway(deps: ImapGatewayDeps): Promise<ImapGatew
       ]);
       // No session is left to file anything: what waits is dropped, what runs is aborted.
       await learning?.stop();
+      // The last counts, while the pool is still open.
+      if (activity !== deps.activity) await activity.stop();
     },
   };
 }

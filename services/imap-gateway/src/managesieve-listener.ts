@@ -18,7 +18,7 @@ import {
   type ServedConnection,
   startProtocolServer,
 } from '@tegami/runtime';
-import type { LoginThrottle, SieveScriptLimits } from '@tegami/store';
+import type { ActivityCounter, LoginThrottle, SieveScriptLimits } from '@tegami/store';
 import type pg from 'pg';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { postgresSieveScripts } from './postgres-sieve-scripts.js';
@@ -45,6 +45,8 @@ export interface ManageSieveListenerDeps {
   readonly limits: ConnectionLimits;
   readonly abuse: AbuseTracker;
   readonly throttle: LoginThrottle;
+  /** The dashboard's login counts (the IMAP side stops it). */
+  readonly activity: ActivityCounter;
   readonly realms: () => readonly string[];
   readonly mechanisms: readonly SaslMechanismName[];
   readonly lookupCredentials: SaslCredentialLookup;
@@ -109,6 +111,7 @@ export async function startManageSieveListener(deps: ManageSieveListenerDeps): P
         },
         async authFailed(mechanism) {
           metrics.logins.inc({ result: 'failed' });
+          deps.activity.login('managesieve', 'failed');
           const failure = logins.failed();
           if (failure)
             logFailedLogin(deps.logger, { client: address, protocol: 'managesieve', mechanism, ...failure });
@@ -122,6 +125,7 @@ export async function startManageSieveListener(deps: ManageSieveListenerDeps): P
         authSucceeded(identity) {
           deps.abuse.forgiveAuth(address);
           metrics.logins.inc({ result: 'ok' });
+          deps.activity.login('managesieve', 'ok');
           deps.logger.info({ client: address, user: identity.address }, 'ManageSieve login');
         },
         commandFailed(command, err) {

@@ -23,6 +23,8 @@ import {
   type TlsPolicy,
 } from '@tegami/runtime';
 import {
+  type ActivityCounter,
+  createActivityCounter,
   expungeMessages,
   grantPopBeforeSmtp,
   type LegacySaslPolicy,
@@ -84,6 +86,11 @@ export interface PopGatewayDeps {
   readonly loginThrottle?: LoginThrottlePolicy;
   /** The login delay's clock (tests watch the waits through it). */
   readonly loginClock?: LoginClock;
+  /**
+   * Where logins are counted for the admin dashboard: the standalone's, shared by its services
+   * (it stops it). Absent: one of the gateway's own, stopped with it.
+   */
+  readonly activity?: ActivityCounter;
 }
 
 export interface PopGateway {
@@ -105,6 +112,11 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
   const sweeping = throttle.startSweeping((err) =>
     deps.logger.warn({ err }, 'could not sweep the login failure records'),
   );
+  const activity =
+    deps.activity ??
+    createActivityCounter(deps.pool, {
+      onError: (err) => deps.logger.warn({ err }, 'could not write the login counts; kept for the next try'),
+    });
   const secureContext: SecureContext | undefined = deps.tls
     ? createSecureContext(createTlsContextOptions(deps.tls, deps.tlsPolicy))
     : undefined;
@@ -256,6 +268,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
         },
         async authFailed(mechanism) {
           metrics.logins.inc({ result: 'failed' });
+          activity.login('pop3', 'failed');
           const failure = logins.failed();
           if (failure)
             logFailedLogin(deps.logger, { client: address, protocol: 'pop3', mechanism, ...failure });
@@ -270,6 +283,7 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
         authSucceeded(identity) {
           abuse.forgiveAuth(address);
           metrics.logins.inc({ result: 'ok' });
+          activity.login('pop3', 'ok');
           deps.logger.info({ session: sessionId, client: address, user: identity.address }, 'POP3 login');
           if (deps.popBeforeSmtpTtlMs !== undefined) {
             grantPopBeforeSmtp(deps.pool, address, deps.popBeforeSmtpTtlMs).catch((err) =>
@@ -317,6 +331,8 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
       sweeping.stop();
       // Sessions end without QUIT: their deletions are not applied (RFC 1939 §6).
       await server.stop();
+      // The last counts, while the pool is still open.
+      if (activity !== deps.activity) await activity.stop();
     },
   };
 }

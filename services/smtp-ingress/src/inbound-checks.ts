@@ -1,6 +1,6 @@
 import { reply, type SmtpReply } from '@tegami/protocol';
 import { createNodeStyleResolver, type ResolverClient } from '@tegami/rpc';
-import type { DmarcResultTally } from '@tegami/store';
+import type { DmarcResultTally, SpamTallyOutcome } from '@tegami/store';
 import {
   authenticationResultsField,
   receivedSpfField,
@@ -191,6 +191,30 @@ export async function checkInboundMessage(
     summary,
     dmarcReport,
   };
+}
+
+/**
+ * The spam filter's verdict as the admin dashboard counts it, once per message: rejected when
+ * the filter refused it for good, spam or ham when it let it through (spam: filed as junk on
+ * its word). None when it did not scan the message (unscanned, or refused by DMARC first), or
+ * asked the sender to come back (greylist, soft reject): the retry is what counts. The caller
+ * counts ham and spam only once the message is queued (its 250), as `received` does.
+ */
+export function spamVerdictTally(summary: InboundVerdictSummary): SpamTallyOutcome | undefined {
+  const spam = summary.spam;
+  if (!spam || !('action' in spam)) return undefined;
+  switch (spam.action as SpamVerdict['action']) {
+    case 'reject':
+      return 'rejected';
+    case 'soft reject':
+    case 'greylist':
+      return undefined;
+    case 'add header':
+    case 'rewrite subject':
+      return 'spam';
+    default:
+      return 'ham';
+  }
 }
 
 /** The checks with a deadline on the whole: past it, temperror, and the lookups are cancelled. */

@@ -9,10 +9,21 @@ import {
   type SmtpRole,
 } from '@tegami/protocol';
 import type { Logger } from '@tegami/runtime';
-import { type AcceptanceBatcher, type DmarcResultTally, hasPopBeforeSmtp, newQueueId } from '@tegami/store';
+import {
+  type AcceptanceBatcher,
+  type DmarcResultTally,
+  hasPopBeforeSmtp,
+  newQueueId,
+  type SpamTallyOutcome,
+} from '@tegami/store';
 import type pg from 'pg';
 import { isLoopbackAddress } from './client-address.js';
-import { checkInboundMessage, type InboundCheckDeps, type InboundVerdictSummary } from './inbound-checks.js';
+import {
+  checkInboundMessage,
+  type InboundCheckDeps,
+  type InboundVerdictSummary,
+  spamVerdictTally,
+} from './inbound-checks.js';
 import type { SmtpMetrics } from './metrics.js';
 import { receivedHeader } from './received-header.js';
 import { findMessageId, fixSubmittedHeaders } from './submission-headers.js';
@@ -37,6 +48,8 @@ export interface AcceptorDeps {
    * never waiting nor failing (the counts are written in batches).
    */
   readonly recordDmarc?: ((row: DmarcResultTally) => void) | undefined;
+  /** Counts the spam filter's verdict for the admin dashboard: in memory, like recordDmarc. */
+  readonly recordSpamVerdict?: ((verdict: SpamTallyOutcome) => void) | undefined;
 }
 
 const TEMPORARY_FAILURE = reply(451, '4.3.0', 'Temporary failure storing the message; try again later');
@@ -75,6 +88,7 @@ export async function acceptMessage(
   let junk = false;
   let verdict: InboundVerdictSummary | undefined;
   let dmarcReport: DmarcResultTally | undefined;
+  let spamVerdict: SpamTallyOutcome | undefined;
   const outcome = (answer: SmtpReply, err?: unknown): SmtpReply => {
     const result = answer.code < 400 ? 'accepted' : 'rejected';
     deps.metrics.transactions.inc({ listener, result, code: String(answer.code) });
@@ -121,11 +135,13 @@ export async function acceptMessage(
     );
     verdict = checked.summary;
     dmarcReport = checked.dmarcReport;
+    spamVerdict = spamVerdictTally(checked.summary);
     deps.logger.info({ queueId, client: client.address, sender, ...checked.summary }, 'inbound verdict');
     if (checked.refusal) {
       // A refusal for good is what the report says happened; a temporary one is retried, and
       // the retry is what counts.
       if (dmarcReport && checked.refusal.code >= 500) deps.recordDmarc?.(dmarcReport);
+      if (spamVerdict) deps.recordSpamVerdict?.(spamVerdict);
       return outcome(checked.refusal);
     }
     raw = checked.raw;
@@ -183,6 +199,7 @@ export async function acceptMessage(
     return outcome(TEMPORARY_FAILURE, err);
   }
   if (dmarcReport) deps.recordDmarc?.(dmarcReport);
+  if (spamVerdict) deps.recordSpamVerdict?.(spamVerdict);
   return outcome(reply(250, '2.0.0', `Ok: queued as ${queueId}`));
 }
 

@@ -20,7 +20,7 @@ import {
   logThrottledLogin,
   logUnknownRecipient,
 } from '@tegami/runtime';
-import type { LoginThrottle } from '@tegami/store';
+import type { ActivityCounter, LoginThrottle } from '@tegami/store';
 import type { ConnectionChecker } from './connection-checks.js';
 import { type AcceptorDeps, acceptMessage } from './message-acceptor.js';
 import type { SmtpMetrics } from './metrics.js';
@@ -37,6 +37,8 @@ export interface ConnectionDeps {
   readonly lookupCredentials: SaslCredentialLookup;
   /** Failed logins per account, across addresses and replicas. */
   readonly loginThrottle: LoginThrottle;
+  /** The admin dashboard's login counts. */
+  readonly activity: ActivityCounter;
   readonly acceptor: AcceptorDeps;
   readonly metrics: SmtpMetrics;
   readonly logger: Logger;
@@ -146,9 +148,11 @@ export function serveSmtpConnection(
         logins.succeeded();
         deps.abuse.forgiveAuth(client.address);
         deps.metrics.auth.inc({ mechanism, result: 'success' });
+        deps.activity.login('smtp', 'ok');
       },
       authFailed: (client, mechanism) => {
         deps.metrics.auth.inc({ mechanism, result: 'failure' });
+        deps.activity.login('smtp', 'failed');
         const failure = logins.failed();
         if (failure)
           logFailedLogin(deps.logger, { client: client.address, protocol: 'smtp', mechanism, ...failure });

@@ -32,7 +32,9 @@ import {
   type TlsPolicy,
 } from '@tegami/runtime';
 import {
+  type ActivityCounter,
   createAcceptanceBatcher,
+  createActivityCounter,
   createDmarcResultBuffer,
   type LegacySaslPolicy,
   type LoginClock,
@@ -144,6 +146,12 @@ export interface SmtpIngressDeps {
    * '' turns that off. Default '+'.
    */
   readonly recipientDelimiter?: string;
+  /**
+   * Where AUTH results and the spam filter's verdicts are counted for the admin dashboard: the
+   * standalone's, shared by its services (it stops it). Absent: one of the service's own,
+   * stopped with it.
+   */
+  readonly activity?: ActivityCounter;
 }
 
 export interface SmtpIngress {
@@ -188,6 +196,12 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
             deps.logger.warn({ err }, 'could not write DMARC report counts; kept for the next try'),
         })
       : undefined;
+  const activity =
+    deps.activity ??
+    createActivityCounter(deps.pool, {
+      onError: (err) =>
+        deps.logger.warn({ err }, 'could not write the login and spam counts; kept for the next try'),
+    });
   // Group commit: the messages of concurrent sessions share a transaction, a statement and
   // a WAL flush (docs/architecture/acceptance-order.md).
   const acceptance = createAcceptanceBatcher(deps.pool);
@@ -262,6 +276,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
         abuse,
         lookupCredentials,
         loginThrottle,
+        activity,
         acceptor: {
           pool: deps.pool,
           bus: deps.bus,
@@ -273,6 +288,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
           popBeforeSmtp: deps.popBeforeSmtp ?? false,
           checkLoopbackClients: deps.checkLoopbackClients ?? false,
           ...(dmarcResults && { recordDmarc: (row) => dmarcResults.add(row) }),
+          recordSpamVerdict: (verdict) => activity.spamVerdict(verdict),
         },
         metrics,
         logger: deps.logger,
@@ -357,6 +373,7 @@ export async function startSmtpIngress(deps: SmtpIngressDeps): Promise<SmtpIngre
       clearTimeout(timer);
       await closed;
       await dmarcResults?.stop();
+      if (activity !== deps.activity) await activity.stop();
     },
   };
 }

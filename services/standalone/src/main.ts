@@ -1,3 +1,4 @@
+import { adminSettings } from '@tegami/admin';
 import { deliverySettings, toDeliverySettings } from '@tegami/delivery-worker';
 import { dnsResolverSettings } from '@tegami/dns-resolver';
 import { imapSettings } from '@tegami/imap-gateway';
@@ -43,6 +44,7 @@ const config = loadConfigOrExit(
     ...loginDelaySettings(),
     passwordChecks: passwordCheckSettings(),
     ...dnsSettings,
+    ...adminSettings(),
   },
   { service: 'standalone' },
 );
@@ -73,7 +75,13 @@ process.stderr.write(`
 Tegami is running (data in ${config.dataDir}).
 
   ops        ${standalone.opsUrl}/healthz  /readyz  /metrics
-  domain     ${config.domain}
+${
+  standalone.adminUrl
+    ? `  admin      ${standalone.adminUrl}/api/v1 (OpenAPI: /api/openapi.json)  console: ${standalone.adminUrl}/console/\n`
+    : standalone.adminProblem
+      ? `  admin      ${standalone.adminProblem}\n`
+      : ''
+}  domain     ${config.domain}
   SMTP       ${config.smtpHost}:${standalone.smtp.ports['mx']} (MX)  :${standalone.smtp.ports['submission']} (submission, STARTTLS)  :${standalone.smtp.ports['submissions']} (implicit TLS)
   delivery   into local INBOXes; to other domains by MX (DNS: ${config.upstreams.map((u) => `${u.host}:${u.port}`).join(', ')})
   POP3       ${config.popHost}:${standalone.pop.ports.pop} (STLS)  :${standalone.pop.ports.pops} (implicit TLS)
@@ -91,4 +99,15 @@ Add the first user, in another terminal, and send a message:
         --auth-user alice@${config.domain} --from alice@${config.domain} --to alice@${config.domain}
 
 Then follow it with \`pnpm tegami trace <queue id>\`. Ctrl-C stops Tegami; the next start reuses the data.
-`);
+${
+  standalone.adminUrl
+    ? `
+The admin API and the web console want a token (printed once, keep it):
+
+  pnpm tegami admin token create <name>
+
+then open ${standalone.adminUrl}/console/ and paste it, or
+  curl -H 'Authorization: Bearer <token>' ${standalone.adminUrl}/api/v1/stats
+`
+    : ''
+}`);

@@ -1,3 +1,4 @@
+import { type AdminListenerSettings, startAdminServer } from '@tegami/admin';
 import { createMemoryBus } from '@tegami/bus';
 import {
   type DeliverySettings,
@@ -16,6 +17,7 @@ import {
   ensureSelfSignedCertificate,
   type Logger,
   type LoginClientLimits,
+  loadTlsFromFiles,
   type MtaStsPublication,
   type OpsServer,
   startOpsServer,
@@ -31,6 +33,7 @@ import {
 } from '@tegami/smtp-ingress';
 import {
   applyPasswordChecks,
+  createActivityCounter,
   ensureDomain,
   ensureSecretsKeyFile,
   ensureSrsSecretFile,
@@ -72,6 +75,8 @@ export interface StandaloneDeps {
   readonly legacySasl: LegacySaslSettings;
   /** TEGAMI_SRS_SECRET_FILE; default: `srs.secret`, generated in the data directory. */
   readonly srsSecretFile?: string | undefined;
+  /** The admin API and web console (TEGAMI_ADMIN_*: 127.0.0.1:18081 by default); none when absent. */
+  readonly admin?: AdminListenerSettings | undefined;
   readonly smtp: Omit<
     Parameters<typeof startSmtpIngress>[0],
     'pool' | 'bus' | 'logger' | 'metrics' | 'hostname' | 'listeners' | 'tls' | 'tlsPolicy' | 'host' | 'mtaSts'
@@ -137,6 +142,10 @@ const STEP_LIMIT_MS = 3_000;
 
 export interface StandaloneHandle {
   readonly opsUrl: string;
+  /** Where the admin API answers (its console under /console/); undefined when it is off. */
+  readonly adminUrl: string | undefined;
+  /** Why the admin API did not start (its port was in use); undefined when it runs or is off. */
+  readonly adminProblem?: string | undefined;
   readonly databaseUrl: string;
   readonly store: StorePool;
   readonly smtp: SmtpIngress;
@@ -235,6 +244,13 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
 
     const bus = createMemoryBus();
     stack.push({ name: 'bus', stop: () => bus.close() });
+    // One counter of logins and spam verdicts for all the services (one upsert every few
+    // seconds, not three); stopped after them and before the pool, so the last counts are written.
+    const activity = createActivityCounter(store.pool, {
+      onError: (err) =>
+        logger.warn({ err }, 'could not write the login and spam counts; kept for the next try'),
+    });
+    stack.push({ name: 'activity counts', stop: () => activity.stop() });
     const metrics = createMetricsRegistry('standalone');
 
     // dns-resolver on a loopback port of its own, reached over gRPC like in a cluster.
@@ -274,6 +290,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       inbound: deps.inboundChecks ? inboundChecks(deps.inboundChecks, smtpResolver) : undefined,
       resolver: smtpResolver,
       srs,
+      activity,
     });
     services.push({ name: 'smtp-ingress', stop: () => smtp.stop() });
 
@@ -315,6 +332,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       popBeforeSmtpTtlMs: deps.pop.popBeforeSmtpTtlMs,
       loginDelayMs: deps.pop.popLoginDelayMs,
       ...(deps.loginThrottle && { loginThrottle: deps.loginThrottle }),
+      activity,
     });
     services.push({ name: 'pop-gateway', stop: () => pop.stop() });
 
@@ -348,6 +366,7 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
       },
       ...(deps.loginThrottle && { loginThrottle: deps.loginThrottle }),
       ...(rspamdLearning && { rspamd: rspamdLearning }),
+      activity,
     });
     services.push({ name: 'imap-gateway', stop: () => imap.stop() });
 
@@ -361,8 +380,37 @@ export async function startStandalone(deps: StandaloneDeps): Promise<StandaloneH
     });
     stack.push({ name: 'ops server', stop: () => ops.stop() });
 
+    // The admin API is a convenience on a laptop: when its port is taken (another standalone,
+    // another program on 18081) the mail system runs without it, and the banner says so.
+    let adminProblem: string | undefined;
+    const admin = deps.admin
+      ? await startAdminServer({
+          host: deps.admin.host,
+          port: deps.admin.port,
+          pool: store.pool,
+          logger,
+          tls: deps.admin.tls && loadTlsFromFiles(deps.admin.tls.certFile, deps.admin.tls.keyFile),
+          bodyLimit: deps.admin.bodyLimit,
+          readLimit: deps.admin.readLimit,
+          writeLimit: deps.admin.writeLimit,
+          secretsKeyring,
+          legacySasl,
+        }).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EADDRINUSE') throw err;
+          adminProblem = `not started: ${deps.admin!.host}:${deps.admin!.port} is in use (set TEGAMI_ADMIN_PORT)`;
+          logger.warn(
+            { host: deps.admin!.host, port: deps.admin!.port },
+            'admin API not started: its port is in use',
+          );
+          return undefined;
+        })
+      : undefined;
+    if (admin) stack.push({ name: 'admin API', stop: () => admin.stop() });
+
     return {
       opsUrl: ops.url,
+      adminUrl: admin?.url,
+      adminProblem,
       databaseUrl: postgres.url,
       store,
       smtp,

@@ -1,4 +1,5 @@
 import type { CommandGroup } from '../command.js';
+import { JSON_OPTION, printJson } from '../json-output.js';
 import { printTable } from '../table.js';
 
 export const aliasCommands: CommandGroup = {
@@ -27,15 +28,24 @@ address in another domain is forwarded there.`,
     },
     {
       name: 'alias list',
-      usage: ['[<domain>]'],
+      usage: ['[<domain>] [--json]'],
       summary: 'list aliases and their destinations',
       description: `Lists the aliases (of one domain, or all) with their destinations. A destination
 marked "(no such user)" is in a local domain but is neither a user nor an alias, so mail
 to it bounces: a database from before such aliases were refused may hold some.`,
-      examples: ['tegami alias list', 'tegami alias list example.com'],
+      options: JSON_OPTION,
+      examples: ['tegami alias list', 'tegami alias list example.com --json'],
       run: async (args, ctx) => {
         const { listAliases } = await import('@tegami/store');
         const aliases = await listAliases((await ctx.store()).pool, args.optional('domain')?.toLowerCase());
+        if (args.has('--json')) {
+          // dangling: the destinations that are in a local domain but neither a user nor an alias.
+          printJson(
+            ctx.print,
+            aliases.map((a) => ({ address: a.address, destinations: a.destinations, dangling: a.dangling })),
+          );
+          return 0;
+        }
         printTable(
           ctx.print,
           ['ALIAS', 'DESTINATIONS'],

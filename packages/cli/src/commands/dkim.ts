@@ -1,6 +1,7 @@
 import type { DkimAlgorithm, DkimRecordMatch } from '@tegami/protocol/dkim';
 import type { DkimKey, SecretsKeyring } from '@tegami/store';
 import { type CommandContext, type CommandGroup, UsageError } from '../command.js';
+import { JSON_OPTION, printJson } from '../json-output.js';
 import { printTable } from '../table.js';
 import type { TxtLookup } from '../txt-lookup.js';
 
@@ -43,17 +44,32 @@ that publishes it. Until that record is in DNS, receivers treat the signature as
     },
     {
       name: 'dkim list',
-      usage: ['[<domain>]'],
+      usage: ['[<domain>] [--json]'],
       summary: 'keys with their algorithm, state and DNS name',
       description: `Lists the DKIM keys of every domain, or of <domain>: active keys sign; a retiring
 key (after a rotation) signs no more but keeps its DNS record for its grace period, so mail
 it signed still verifies; once that is over the list says it can be deleted.`,
-      examples: ['tegami dkim list', 'tegami dkim list example.com'],
+      options: JSON_OPTION,
+      examples: ['tegami dkim list', 'tegami dkim list example.com --json'],
       run: async (args, ctx) => {
         const { listDkimKeys } = await import('@tegami/store');
         const { dkimRecordName } = await import('@tegami/protocol/dkim');
         const keys = await listDkimKeys((await ctx.store()).pool, args.optional('domain'));
         const now = new Date();
+        if (args.has('--json')) {
+          printJson(
+            ctx.print,
+            keys.map((k) => ({
+              domain: k.domain,
+              selector: k.selector,
+              algorithm: k.algorithm,
+              state: stateOf(k, now),
+              createdAt: k.createdAt,
+              dnsName: dkimRecordName(k.selector, k.domain),
+            })),
+          );
+          return 0;
+        }
         printTable(
           ctx.print,
           ['DOMAIN', 'SELECTOR', 'ALGORITHM', 'STATE', 'CREATED', 'DNS NAME'],

@@ -1,4 +1,5 @@
 import { type CommandGroup, UsageError } from '../command.js';
+import { JSON_OPTION, printJson } from '../json-output.js';
 import { count, describeRemovedMail } from '../removed-mail.js';
 import { printTable } from '../table.js';
 
@@ -22,13 +23,21 @@ refused for anyone else in it. Point the domain's MX record at this installation
     },
     {
       name: 'domain list',
-      usage: [''],
+      usage: ['[--json]'],
       summary: 'list domains with their user and alias counts',
       description: 'Lists the local domains, each with its number of users and aliases.',
-      examples: ['tegami domain list'],
-      run: async (_args, ctx) => {
+      options: JSON_OPTION,
+      examples: ['tegami domain list', 'tegami domain list --json'],
+      run: async (args, ctx) => {
         const { listDomains } = await import('@tegami/store');
         const domains = await listDomains((await ctx.store()).pool);
+        if (args.has('--json')) {
+          printJson(
+            ctx.print,
+            domains.map((d) => ({ name: d.name, users: d.accounts, aliases: d.aliases })),
+          );
+          return 0;
+        }
         printTable(
           ctx.print,
           ['DOMAIN', 'USERS', 'ALIASES'],

@@ -1,4 +1,5 @@
 import type { Command, CommandGroup } from '../command.js';
+import { adminCommands } from './admin.js';
 import { aliasCommands } from './alias.js';
 import { dkimCommands } from './dkim.js';
 import { domainCommands } from './domain.js';
@@ -30,6 +31,7 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   mtaStsCommands,
   archiveCommands,
   maintenanceCommands,
+  adminCommands,
 ];
 
 export const COMMANDS: readonly Command[] = COMMAND_GROUPS.flatMap((group) => group.commands);

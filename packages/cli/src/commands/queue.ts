@@ -1,5 +1,6 @@
 import type { TraceMessage } from '@tegami/store';
 import type { CommandGroup } from '../command.js';
+import { JSON_OPTION, printJson } from '../json-output.js';
 import { printTable } from '../table.js';
 
 export const queueCommands: CommandGroup = {
@@ -10,15 +11,31 @@ bounced. These commands look at the recipients still waiting and act on them.`,
   commands: [
     {
       name: 'queue list',
-      usage: [''],
+      usage: ['[--json]'],
       summary: 'recipients waiting for delivery: attempts, next try, last reply',
       description: `Lists each recipient still waiting (up to 1,000): its message's queue id and sender,
 the attempts so far, when the next one is due ("now" when it is), and the last reply.`,
-      examples: ['tegami queue list'],
-      run: async (_args, ctx) => {
+      options: JSON_OPTION,
+      examples: ['tegami queue list', 'tegami queue list --json'],
+      run: async (args, ctx) => {
         const { listPendingRecipients } = await import('@tegami/store');
         const pending = await listPendingRecipients((await ctx.store()).pool);
         const now = new Date();
+        if (args.has('--json')) {
+          // nextAttemptAt as stored (null: due now); sender '' is the null sender <>.
+          printJson(
+            ctx.print,
+            pending.map((p) => ({
+              queueId: p.queueId,
+              sender: p.sender,
+              recipient: p.recipient,
+              attempts: p.attempts,
+              nextAttemptAt: p.nextAttemptAt ?? null,
+              lastReply: p.lastReply ?? null,
+            })),
+          );
+          return 0;
+        }
         printTable(
           ctx.print,
           ['QUEUE ID', 'SENDER', 'RECIPIENT', 'ATTEMPTS', 'NEXT TRY', 'LAST REPLY'],
@@ -43,13 +60,32 @@ now instead of at their next retry time. A delivery worker takes them within sec
       options: { '--all': 'every waiting recipient of every message' },
       examples: ['tegami queue retry 4Q2K9X1Z7BDM3HJA', 'tegami queue retry --all'],
       run: async (args, ctx) => {
-        const { retryNow, StoreError } = await import('@tegami/store');
+        const { countWaitingRecipients, retryAllInBatches, retryNow, StoreError } = await import(
+          '@tegami/store'
+        );
         const queueId = args.optional('queue-id');
-        const ids = await retryNow((await ctx.store()).pool, queueId);
-        if (ids.length === 0 && queueId !== undefined)
-          throw new StoreError('not_found', `no waiting recipients for ${queueId}`);
+        const pool = (await ctx.store()).pool;
+        let messages: number;
+        if (queueId === undefined) {
+          // Every waiting recipient: in batches, with progress (a queue can hold millions);
+          // an empty queue has no progress to show, only the result.
+          const { progress } = await import('../progress.js');
+          const total = await countWaitingRecipients(pool);
+          const bar =
+            total > 0 ? progress({ label: 'made due', unit: 'recipients', total, say: ctx.warn }) : undefined;
+          const ids = await retryAllInBatches(pool, (n) => bar?.tick(n)).catch((err: unknown) => {
+            bar?.fail();
+            throw err;
+          });
+          bar?.done();
+          messages = ids.size;
+        } else {
+          const ids = await retryNow(pool, queueId);
+          if (ids.length === 0) throw new StoreError('not_found', `no waiting recipients for ${queueId}`);
+          messages = ids.length;
+        }
         // The workers' due scan (every few seconds) publishes the jobs.
-        ctx.print(`${ids.length} message${ids.length === 1 ? '' : 's'} due for delivery now`);
+        ctx.print(`${messages} message${messages === 1 ? '' : 's'} due for delivery now`);
         return 0;
       },
     },

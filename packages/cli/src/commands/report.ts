@@ -1,4 +1,5 @@
 import { type CommandContext, type CommandGroup, UsageError } from '../command.js';
+import { JSON_OPTION, printJson } from '../json-output.js';
 import { printTable } from '../table.js';
 
 // The daily TLS-RPT and DMARC aggregate reports (issue 15), by hand: the delivery-workers send
@@ -14,16 +15,30 @@ once, shortly after UTC midnight, by one of the delivery workers.`,
   commands: [
     {
       name: 'report list',
-      usage: [''],
+      usage: ['[--json]'],
       summary: 'the reports of the last week: sent, skipped (and why), waiting',
       description: `Lists the reports of the last seven days: each kind, day and domain, whether it was
 sent (and where), skipped (the domain asks for none, or the destination is not
 authorized), waits for another attempt (DNS failed), or failed for good.`,
-      examples: ['tegami report list'],
-      run: async (_args, ctx) => {
+      options: JSON_OPTION,
+      examples: ['tegami report list', 'tegami report list --json'],
+      run: async (args, ctx) => {
         const { listReportRuns } = await import('@tegami/store');
         const { addDays, utcDay } = await import('@tegami/reports');
         const runs = await listReportRuns((await ctx.store()).pool, addDays(utcDay(new Date()), -7));
+        if (args.has('--json')) {
+          printJson(
+            ctx.print,
+            runs.map((r) => ({
+              day: r.day,
+              kind: r.kind,
+              domain: r.domain,
+              state: r.state,
+              detail: r.detail ?? null,
+            })),
+          );
+          return 0;
+        }
         printTable(
           ctx.print,
           ['DAY', 'KIND', 'DOMAIN', 'STATE', 'DETAIL'],

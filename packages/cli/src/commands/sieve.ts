@@ -1,5 +1,6 @@
 import type { StorePool } from '@tegami/store';
 import { type CommandContext, type CommandGroup, UsageError } from '../command.js';
+import { JSON_OPTION, printJson } from '../json-output.js';
 import { printTable } from '../table.js';
 
 // Sieve filters (RFC 5228) from the operator's side: what a user keeps with ManageSieve
@@ -56,14 +57,22 @@ them (include :global, RFC 6609), and a domain may run one before each user's ow
   commands: [
     {
       name: 'sieve list',
-      usage: ['<user>'],
+      usage: ['<user> [--json]'],
       summary: "list a user's Sieve scripts, the active one marked",
       description: "Lists the user's scripts by name, the one that runs at delivery marked active.",
-      examples: ['tegami sieve list alice@example.com'],
+      options: JSON_OPTION,
+      examples: ['tegami sieve list alice@example.com', 'tegami sieve list alice@example.com --json'],
       run: async (args, ctx) => {
         const { listSieveScripts } = await import('@tegami/store');
         const store = await ctx.store();
         const scripts = await listSieveScripts(store.pool, await accountId(store, args.one('user')));
+        if (args.has('--json')) {
+          printJson(
+            ctx.print,
+            scripts.map((s) => ({ name: s.name, active: s.active, updatedAt: s.updatedAt })),
+          );
+          return 0;
+        }
         printTable(
           ctx.print,
           ['SCRIPT', 'STATUS', 'UPDATED'],
@@ -165,15 +174,23 @@ deactivate it first, or activate another.`,
     },
     {
       name: 'sieve global list',
-      usage: [''],
+      usage: ['[--json]'],
       summary: "list the administrator's Sieve scripts, and the domains that run one first",
       description: `Global scripts are the administrator's: users' scripts may include them
 (include :global "<name>", RFC 6609), and tegami sieve before makes a domain run one before
 each user's own script. Lists them, each with the domains that run it so.`,
-      examples: ['tegami sieve global list'],
-      run: async (_args, ctx) => {
+      options: JSON_OPTION,
+      examples: ['tegami sieve global list', 'tegami sieve global list --json'],
+      run: async (args, ctx) => {
         const { listGlobalSieveScripts } = await import('@tegami/store');
         const scripts = await listGlobalSieveScripts((await ctx.store()).pool);
+        if (args.has('--json')) {
+          printJson(
+            ctx.print,
+            scripts.map((s) => ({ name: s.name, beforeIn: s.beforeIn, updatedAt: s.updatedAt })),
+          );
+          return 0;
+        }
         printTable(
           ctx.print,
           ['SCRIPT', 'BEFORE USERS OF', 'UPDATED'],

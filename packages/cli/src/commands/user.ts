@@ -1,4 +1,5 @@
 import type { CommandGroup } from '../command.js';
+import { JSON_OPTION, printJson } from '../json-output.js';
 import { describeRemovedMail } from '../removed-mail.js';
 import { formatSize, formatUsage, parseSize } from '../sizes.js';
 import { printTable } from '../table.js';
@@ -57,6 +58,59 @@ read from standard input with --password-stdin, or asked for twice at a prompt.`
       },
     },
     {
+      name: 'user import',
+      usage: ['<file> [--update] [--create-domains] [--domain=<domain>] [--dry-run]'],
+      summary: 'create users from another server, keeping their password hashes',
+      description: `Creates the users listed in <file> (- for standard input) with the password hashes
+their old server kept ({SHA512-CRYPT}, {BLF-CRYPT}, {ARGON2ID}, {SSHA512}, {PLAIN}… as
+Dovecot writes them), so nobody needs a new password: the first login with the old password
+replaces the hash with Tegami's own secrets. Until then SCRAM, CRAM-MD5 and DIGEST-MD5 fail
+for the user; PLAIN, LOGIN and USER/PASS work.
+The file is CSV when its first line (after blank and # lines) is the header, which starts
+with "address," and names the columns address,password_hash[,quota][,disabled]; otherwise
+each line is a Dovecot passwd-file line: user@domain:{SCHEME}hash[:uid:gid:…] (a quota rule
+*:storage=… among the extra fields is the quota). The whole file is checked first, and
+nothing is imported while a line is wrong; then each user is made in one transaction, with a
+line saying what became of it. A user who exists is skipped; --update replaces the hash of
+one who has not logged in to Tegami yet (never a password set or used here) and sets the
+quota and state the file gives. A user's domain must be local, unless --create-domains.`,
+      options: {
+        '--update': 'refresh users who exist: their imported hash (not a Tegami password), quota and state',
+        '--create-domains': 'add the domains of the file that are not local yet (refused otherwise)',
+        '--domain': 'the domain of passwd-file user names without one (a per-domain file such as users/%d)',
+        '--dry-run': 'check everything and report, in transactions rolled back: nothing is written',
+      },
+      examples: [
+        'tegami user import users.csv --dry-run',
+        'tegami user import /etc/dovecot/users --create-domains',
+        'tegami user import /etc/dovecot/users/example.org --domain example.org --update',
+      ],
+      run: async (args, ctx) => {
+        const { readUserFile, importUsers, summaryLine } = await import('../user-import.js');
+        const file = args.one('file');
+        const text = (
+          file === '-' ? await ctx.readStdin() : await (await import('node:fs/promises')).readFile(file)
+        ).toString('utf8');
+        const domain = args.value('--domain');
+        const read = readUserFile(text, domain === undefined ? {} : { domain });
+        if (read.problems.length > 0) {
+          for (const problem of read.problems)
+            ctx.warn(`tegami: ${file === '-' ? 'standard input' : file}: ${problem}`);
+          ctx.warn(`tegami: nothing imported: ${read.problems.length} line(s) to fix first`);
+          return 1;
+        }
+        const dryRun = args.has('--dry-run');
+        const summary = await importUsers(
+          await ctx.store(),
+          read.users,
+          { update: args.has('--update'), createDomain: args.has('--create-domains'), dryRun },
+          ctx,
+        );
+        ctx.print(`${summaryLine(summary, dryRun)} (read as ${read.format})`);
+        return summary.failed > 0 ? 1 : 0;
+      },
+    },
+    {
       name: 'user quota',
       usage: ['<address> <size>', '<address> none'],
       summary: "limit a user's mail (e.g. 500M, 2G), or lift the limit",
@@ -79,17 +133,33 @@ full, bounced; IMAP APPEND and COPY are refused. \`none\` lifts the limit.`,
     },
     {
       name: 'user list',
-      usage: ['[<domain>]'],
+      usage: ['[<domain>] [--json]'],
       summary: 'list users with their mail stored and quota',
       description: `Lists the users (of one domain, or all), each with its status, the mail it stores
 against its quota (\`12.3M / 500M (2%)\`, or \`/ none\` without one) and when it was created.`,
-      examples: ['tegami user list', 'tegami user list example.com'],
+      options: JSON_OPTION,
+      examples: ['tegami user list', 'tegami user list example.com --json'],
       run: async (args, ctx) => {
         const { listAccountUsage } = await import('@tegami/store');
         const accounts = await listAccountUsage(
           (await ctx.store()).pool,
           args.optional('domain')?.toLowerCase(),
         );
+        if (args.has('--json')) {
+          printJson(
+            ctx.print,
+            accounts.map((a) => ({
+              address: a.address,
+              domain: a.domain,
+              disabled: a.disabled,
+              usedBytes: a.usedBytes,
+              messages: a.messages,
+              quotaBytes: a.quotaBytes,
+              createdAt: a.createdAt,
+            })),
+          );
+          return 0;
+        }
         printTable(
           ctx.print,
           ['ADDRESS', 'STATUS', 'STORED / QUOTA', 'CREATED'],

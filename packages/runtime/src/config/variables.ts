@@ -204,7 +204,7 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'TEGAMI_SASL_LEGACY_MECHANISMS',
     description:
       'Offer and accept CRAM-MD5 and DIGEST-MD5; unset: on exactly when there is a key (the standalone always has one). What the server keeps for them is password-equivalent, so it is stored only sealed with `TEGAMI_SECRETS_KEY_FILE`; `true` without a key is refused. `false` (or no key): not offered, not accepted, not derived when a password is set, and the stored secrets are deleted at start. PLAIN, LOGIN and SCRAM-SHA-256 are always on.',
-    services: [...LOGIN_SERVERS, 'cli'],
+    services: [...LOGIN_SERVERS, 'delivery-worker', 'cli'],
   },
   {
     name: 'TEGAMI_DATA_DIR',
@@ -212,6 +212,12 @@ export const VARIABLES: readonly VariableSpec[] = [
     description:
       'Standalone state: the embedded Postgres cluster (PostgreSQL 17, on a Unix socket inside it) and its generated password, the generated TLS certificate, and the key that seals CRAM-MD5/DIGEST-MD5 secrets and DKIM private keys (`secrets.key`), and the secret that signs SRS addresses of forwarded mail (`srs.secret`). The CLI looks here for the embedded database when `DATABASE_URL` is unset.',
     services: ['standalone', 'cli'],
+  },
+  {
+    name: 'TEGAMI_IMPORT_PASSWORD',
+    description:
+      'The password `tegami import imap` logs in to the source server with, for scripts (an environment variable is not visible in `ps`, a command-line argument is). Unset: `--password-file`, or a prompt on a terminal. Leading and trailing spaces are not kept: a password with them goes in `--password-file`.',
+    services: ['cli'],
   },
   {
     name: 'TEGAMI_DOMAIN',
@@ -632,6 +638,64 @@ export const VARIABLES: readonly VariableSpec[] = [
     description:
       'Longest the dns-resolver keeps a negative answer (NXDOMAIN, no records), which otherwise lives as its SOA says (RFC 2308). Milliseconds, or with a unit: `30s`, `5m`.',
     services: ['dns-resolver', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_ADMIN_PORT',
+    standaloneDefault: '18081',
+    description:
+      'Port of the admin API and web console (`/api/v1`, `/api/openapi.json`, `/console/`; 0 picks a free one). The delivery-worker serves them only when it is set (the container image sets 8081); the standalone always does.',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_ADMIN_HOST',
+    default: '0.0.0.0',
+    standaloneDefault: '127.0.0.1',
+    description: 'Address the admin API listens on.',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_ADMIN_TLS_CERT_FILE',
+    description:
+      'PEM certificate (chain) of the admin API: with `TEGAMI_ADMIN_TLS_KEY_FILE` it speaks HTTPS; without both, plain HTTP (meant for a ClusterIP Service or loopback).',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_ADMIN_TLS_KEY_FILE',
+    description: 'PEM private key of `TEGAMI_ADMIN_TLS_CERT_FILE` (unencrypted).',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_ADMIN_BODY_LIMIT',
+    default: '2097152',
+    description:
+      'Largest request body the admin API reads, in bytes (a Sieve script may be 1 MiB); larger ones are refused with 413.',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_ADMIN_RATE_LIMIT_READ',
+    default: '20',
+    description:
+      'Admin API reads (GET) per second, per token and per client address, in each process (replicas count separately). Beyond the burst the answer is 429 with Retry-After.',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_ADMIN_RATE_LIMIT_READ_BURST',
+    default: '100',
+    description: 'Admin API reads let through at once before `TEGAMI_ADMIN_RATE_LIMIT_READ` applies.',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_ADMIN_RATE_LIMIT_WRITE',
+    default: '5',
+    description:
+      'Admin API writes (POST, PUT, DELETE) per second, per token and per client address, in each process.',
+    services: ['delivery-worker', 'standalone'],
+  },
+  {
+    name: 'TEGAMI_ADMIN_RATE_LIMIT_WRITE_BURST',
+    default: '20',
+    description: 'Admin API writes let through at once before `TEGAMI_ADMIN_RATE_LIMIT_WRITE` applies.',
+    services: ['delivery-worker', 'standalone'],
   },
   {
     name: 'TEGAMI_DELIVERY_CONCURRENCY',
