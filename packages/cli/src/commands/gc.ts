@@ -28,6 +28,7 @@ what it removed. Postgres reuses the space; VACUUM FULL gives it back to the dis
             ['their recipients', String(report.deliveries), '-'],
             ['delivery attempts', String(report.attempts + report.oldAttempts), '-'],
             ['expunge records', String(report.expungeRecords), '-'],
+            ['login and spam counts (hours over 8 days old)', String(report.activityTallies), '-'],
             ['unreferenced messages', String(report.blobs.blobs), formatSize(report.blobs.bytes)],
           ],
         );
