@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connectNatsBus, type MailboxChanged } from '@tegami/bus';
 import {
   addDomain,
   createAccount,
@@ -224,6 +225,30 @@ describe('tegami import mbox', () => {
       'From: bob@example.org\r\nSubject: quoting\r\nStatus: RO\r\nX-Status: AF\r\n\r\nFrom the start\r\n>From two\r\nnot From here\r\n',
     );
     expect(bytes.get(3)).toEqual(corpus('utf8-headers.eml'));
+  });
+
+  it('tells open IMAP sessions of the new mailbox and messages over NATS', async () => {
+    const prefix = `import-events-${process.pid}`;
+    const bus = await connectNatsBus({ servers: 'nats://127.0.0.1:4222', prefix });
+    try {
+      const events: MailboxChanged[] = [];
+      bus.subscribeMailboxChanged(aliceId, (event) => events.push(event));
+      await bus.ping();
+      const run = await runCliInProcess(
+        ['import', 'mbox', join(dir, 'alice.mbox'), '--user=alice@example.org', '--folder=Archive/Events'],
+        { databaseUrl: database.url, natsPrefix: prefix },
+      );
+      expect(run.code).toBe(0);
+      await bus.ping();
+      const box = (await findMailbox(store.pool, aliceId, 'Archive/Events'))!;
+      expect(events.map(({ kind, mailboxId, name, uids }) => ({ kind, mailboxId, name, uids }))).toEqual([
+        { kind: 'created', mailboxId: box.id, name: 'Archive/Events', uids: undefined },
+        { kind: 'exists', mailboxId: box.id, name: undefined, uids: [1, 2, 3] },
+      ]);
+      expect(BigInt(events[1]!.modseq!)).toBe(box.highestModseq);
+    } finally {
+      await bus.close();
+    }
   });
 
   it('skips the messages the folder holds already when run again; INBOX without --folder', async () => {

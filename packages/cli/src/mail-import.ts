@@ -1,3 +1,4 @@
+import type { MailboxChanged } from '@tegami/bus';
 import type { ImportMessage, StorePool } from '@tegami/store';
 
 // The part of `tegami import` that both sources share: each folder's mailbox found or made
@@ -54,11 +55,19 @@ export function totalMessages(folders: readonly SourceFolder[]): number | undefi
 const BATCH_MESSAGES = 500;
 const BATCH_BYTES = 32 * 1024 * 1024;
 
+/**
+ * Tells open IMAP sessions of a new mailbox or new messages, as APPEND and delivery do (the
+ * bus's publishMailboxChanged, at most once: a session that misses it catches up at its next
+ * command). Never throws.
+ */
+export type ImportAnnouncer = (event: MailboxChanged) => Promise<void>;
+
 export async function importFolders(
   store: StorePool,
   accountId: string,
   folders: readonly SourceFolder[],
   progress: ImportProgress,
+  announce: ImportAnnouncer = async () => undefined,
 ): Promise<FolderResult[]> {
   const { describeMessage } = await import('@tegami/protocol');
   const { finishImportMailbox, ImportCopies, importMessages, prepareImportMailbox } = await import(
@@ -71,6 +80,8 @@ export async function importFolders(
       ...(folder.uidValidity !== undefined && { uidValidity: folder.uidValidity }),
       subscribe: folder.subscribed,
     });
+    if (target.created)
+      await announce({ accountId, mailboxId: target.mailboxId, kind: 'created', name: target.name });
     // Which copies of which bytes this folder's earlier batches brought (a rerun's skips).
     const copies = new ImportCopies();
     let batch: ImportMessage[] = [];
@@ -83,6 +94,14 @@ export async function importFolders(
       messages += stored.imported;
       bytes += stored.bytes;
       skipped += stored.skipped;
+      if (stored.uids.length > 0)
+        await announce({
+          accountId,
+          mailboxId: target.mailboxId,
+          kind: 'exists',
+          uids: stored.uids,
+          ...(stored.modseq !== undefined && { modseq: stored.modseq.toString() }),
+        });
       // Every message read counts towards the total, skipped ones too; the bytes are those read.
       progress.tick(batch.length, batchBytes);
       batch = [];

@@ -42,7 +42,8 @@ describe('prepareImportMailbox and importMessages', () => {
       message('one', 3, ['\\seen', '$Label1']),
       message('two', 7),
     ]);
-    expect(batch).toEqual({ imported: 2, bytes: 36, skipped: 0 });
+    expect(batch).toMatchObject({ imported: 2, bytes: 36, skipped: 0, uids: [3, 7] });
+    expect(batch.modseq).toBeGreaterThan(before!.highestModseq);
     await finishImportMailbox(store.pool, target.mailboxId, 20);
     const mailbox = (await findMailbox(store.pool, accountId, 'Lists/dev'))!;
     expect(mailbox).toMatchObject({ uidValidity: 1234567, uidNext: 20, subscribed: false });
@@ -64,7 +65,7 @@ describe('prepareImportMailbox and importMessages', () => {
     expect(target).toMatchObject({ keepUids: true, created: false });
     expect(
       await importMessages(store.pool, target, [message('one', 3), message('two', 7), message('three', 21)]),
-    ).toEqual({ imported: 1, bytes: 22, skipped: 2 });
+    ).toMatchObject({ imported: 1, bytes: 22, skipped: 2, uids: [21] });
     const mailbox = (await findMailbox(store.pool, accountId, 'Lists/dev'))!;
     expect((await listMessages(store.pool, mailbox.id)).map((m) => m.uid)).toEqual([3, 7, 21]);
     expect(mailbox).toMatchObject({ uidNext: 22, subscribed: true });
@@ -80,10 +81,11 @@ describe('prepareImportMailbox and importMessages', () => {
     expect(target).toMatchObject({ keepUids: false, uidValidity: inbox.uidValidity });
     // Two copies of a: both are the user's, both come in; across batches of one run as well.
     const run = new ImportCopies();
-    expect(await importMessages(store.pool, target, [message('a', 1), message('b', 2)], run)).toEqual({
+    expect(await importMessages(store.pool, target, [message('a', 1), message('b', 2)], run)).toMatchObject({
       imported: 2,
       bytes: 28,
       skipped: 0,
+      uids: [2, 3],
     });
     expect(await importMessages(store.pool, target, [message('a', 3)], run)).toMatchObject({
       imported: 1,

@@ -140,6 +140,9 @@ export interface ImportedBatch {
   readonly bytes: number;
   /** Present already: a UID below the mailbox's UIDNEXT, or a copy of the same bytes stored before (ImportCopies). */
   readonly skipped: number;
+  /** The UIDs stored, and the MODSEQ they share: what IMAP sessions are told (an 'exists' event). */
+  readonly uids: readonly number[];
+  readonly modseq?: bigint;
 }
 
 /**
@@ -158,7 +161,7 @@ export async function importMessages(
   messages: readonly ImportMessage[],
   copies: ImportCopies = new ImportCopies(),
 ): Promise<ImportedBatch> {
-  if (messages.length === 0) return { imported: 0, bytes: 0, skipped: 0 };
+  if (messages.length === 0) return { imported: 0, bytes: 0, skipped: 0, uids: [] };
   return withTransaction(pool, async (client) => {
     const locked = await client.query<{ uidnext: string }>(
       'SELECT uidnext FROM mailboxes WHERE id = $1 FOR UPDATE',
@@ -199,7 +202,7 @@ export async function importMessages(
       if (copy <= copies.before.get(hex)!) skipped++;
       else withoutUid.push({ message, sha });
     }
-    if (withUid.length + withoutUid.length === 0) return { imported: 0, bytes: 0, skipped };
+    if (withUid.length + withoutUid.length === 0) return { imported: 0, bytes: 0, skipped, uids: [] };
     // UIDNEXT past the kept UIDs first, then the new ones allocated after them, all in one MODSEQ.
     await client.query('UPDATE mailboxes SET uidnext = GREATEST(uidnext, $2::bigint) WHERE id = $1', [
       target.mailboxId,
@@ -231,7 +234,13 @@ export async function importMessages(
         searchText: message.searchText,
       });
     }
-    return { imported: rows.length, bytes, skipped };
+    return {
+      imported: rows.length,
+      bytes,
+      skipped,
+      uids: rows.map((r) => r.uid),
+      ...(modseq !== undefined && { modseq }),
+    };
   });
 }
 

@@ -21,10 +21,16 @@ async function run(ctx: CommandContext, user: string, folders: readonly SourceFo
   const { printTable } = await import('../table.js');
   const { store, accountId } = await accountOf(ctx, user);
   const bar = progress({ label: 'imported', total: totalMessages(folders), say: ctx.warn });
-  const results = await importFolders(store, accountId, folders, bar).catch((err: unknown) => {
-    bar.fail();
-    throw err;
-  });
+  // Open IMAP sessions (IDLE) hear of the new mail as they do of APPEND and delivery.
+  const bus = await openBus(ctx);
+  const results = await importFolders(store, accountId, folders, bar, async (event) => {
+    await bus?.publishMailboxChanged(event).catch(() => undefined);
+  })
+    .catch((err: unknown) => {
+      bar.fail();
+      throw err;
+    })
+    .finally(() => bus?.close().catch(() => undefined));
   bar.done();
   printTable(
     ctx.print,
@@ -245,7 +251,7 @@ async function openBus(ctx: CommandContext) {
     return await connectNatsBus({
       servers: ctx.nats.servers,
       prefix: ctx.nats.prefix,
-      name: 'tegami import imap',
+      name: 'tegami import',
       connectTimeoutMs: 3000,
       logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
     });
