@@ -89,8 +89,12 @@ export async function importFolders(
     let messages = 0;
     let bytes = 0;
     let skipped = 0;
-    const flush = async () => {
-      const stored = await importMessages(store.pool, target, batch, copies);
+    // One batch is stored while the next is read and parsed: Postgres and this process work
+    // at once. At most one store at a time, in order, so UIDs and the copies' counts stay as
+    // if one after the other; memory is two batches.
+    let storing: Promise<void> | undefined;
+    const storeBatch = async (sending: ImportMessage[], sendingBytes: number) => {
+      const stored = await importMessages(store.pool, target, sending, copies);
       messages += stored.imported;
       bytes += stored.bytes;
       skipped += stored.skipped;
@@ -103,24 +107,38 @@ export async function importFolders(
           ...(stored.modseq !== undefined && { modseq: stored.modseq.toString() }),
         });
       // Every message read counts towards the total, skipped ones too; the bytes are those read.
-      progress.tick(batch.length, batchBytes);
+      progress.tick(sending.length, sendingBytes);
+    };
+    const flush = async () => {
+      const sending = batch;
+      const sendingBytes = batchBytes;
       batch = [];
       batchBytes = 0;
+      await storing;
+      storing = storeBatch(sending, sendingBytes);
+      // Its failure is thrown where it is awaited next (the next flush, or the end of the folder).
+      storing.catch(() => undefined);
     };
-    for await (const message of folder.messages()) {
-      const description = describeMessage(message.raw);
-      batch.push({
-        raw: message.raw,
-        flags: message.flags,
-        internalDate: message.internalDate,
-        metadata: description.metadata,
-        searchText: description.searchText,
-        ...(message.uid !== undefined && { uid: message.uid }),
-      });
-      batchBytes += message.raw.length;
-      if (batch.length >= BATCH_MESSAGES || batchBytes >= BATCH_BYTES) await flush();
+    try {
+      for await (const message of folder.messages()) {
+        const description = describeMessage(message.raw);
+        batch.push({
+          raw: message.raw,
+          flags: message.flags,
+          internalDate: message.internalDate,
+          metadata: description.metadata,
+          searchText: description.searchText,
+          ...(message.uid !== undefined && { uid: message.uid }),
+        });
+        batchBytes += message.raw.length;
+        if (batch.length >= BATCH_MESSAGES || batchBytes >= BATCH_BYTES) await flush();
+      }
+      if (batch.length > 0) await flush();
+    } finally {
+      // A read that failed still waits for the store under way, so nothing runs on after the command.
+      await storing?.catch(() => undefined);
     }
-    if (batch.length > 0) await flush();
+    await storing;
     if (target.keepUids && folder.uidNext !== undefined)
       await finishImportMailbox(store.pool, target.mailboxId, folder.uidNext);
     results.push({

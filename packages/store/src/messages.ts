@@ -87,8 +87,11 @@ export interface WholeMessageRow {
  * what MULTIAPPEND, a restore and an import do for each message once they hold the UIDs.
  */
 export async function insertWholeMessage(client: Queryable, row: WholeMessageRow): Promise<void> {
-  await client.query(
-    `WITH blob AS (${storeBlobsSql('(SELECT $2::bytea AS sha, $3::bigint AS size, $4::bytea AS data) b')})
+  // Named: a restore or import runs it thousands of times on one connection, parsed and
+  // planned once per connection rather than per message.
+  await client.query({
+    name: 'tegami_insert_whole_message',
+    text: `WITH blob AS (${storeBlobsSql('(SELECT $2::bytea AS sha, $3::bigint AS size, $4::bytea AS data) b')})
      ${insertMessagesSql(
        {
          mailboxId: '$1',
@@ -104,7 +107,7 @@ export async function insertWholeMessage(client: Queryable, row: WholeMessageRow
        },
        '(SELECT 1) one',
      )}`,
-    [
+    values: [
       row.mailboxId,
       row.sha256 ?? blobId(row.raw),
       row.raw.length,
@@ -116,7 +119,7 @@ export async function insertWholeMessage(client: Queryable, row: WholeMessageRow
       metadataParam(row.metadata),
       row.searchText ?? null,
     ],
-  );
+  });
 }
 
 export interface AppendInput {
