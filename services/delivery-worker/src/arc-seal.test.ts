@@ -106,6 +106,17 @@ describe.skipIf(!tools.available)('ARC seal of forwarded mail, verified by dkimp
   });
 });
 
+describe('a message with header fields only', () => {
+  it('goes unsealed rather than with a set that would push its header into the body', async () => {
+    // No blank line after the header: mailauth's set lacked ARC-Message-Signature and held one.
+    const headersOnly = Buffer.from('From: Carol <carol@origin.test>\r\nSubject: Hello\r\n');
+    expect(await arcSeal(headersOnly, key, HOST, now)).toEqual({
+      kind: 'not-sealed',
+      reason: 'mailauth wrote an incomplete ARC set (no blank line after the header?)',
+    });
+  });
+});
+
 describe('when there is nothing to seal with', () => {
   it('seals mail that was never checked (submission) with "none" results', async () => {
     const sealed = await arcSeal(Buffer.from(body), key, HOST, now);

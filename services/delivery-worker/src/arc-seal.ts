@@ -1,4 +1,4 @@
-import { findHeaderEnd } from '@tegami/protocol';
+import { authservIdOf, findHeaderEnd } from '@tegami/protocol';
 import { sealMessage } from 'mailauth';
 
 // An ARC set (RFC 8617) on mail an alias forwards: it carries the verdicts our smtp-ingress
@@ -77,6 +77,22 @@ export async function arcSeal(
     cv,
   };
   const headers = await sealMessage(message, seal as Parameters<typeof sealMessage>[1]);
+  // mailauth seals a message with no blank line after its header (header fields only) with
+  // a set that lacks its ARC-Message-Signature and holds a blank line, which would push the
+  // original header fields, From and Subject included, into the body (issue 21, found by
+  // fuzzing). Such a set is not sent: the copy goes out unsealed, but intact.
+  const added = headerFields(headers)
+    .map((f) => f.name)
+    .sort()
+    .join(' ');
+  if (
+    findHeaderEnd(headers, 0, headers.length) >= 0 ||
+    added !== 'arc-authentication-results arc-message-signature arc-seal'
+  )
+    return {
+      kind: 'not-sealed',
+      reason: 'mailauth wrote an incomplete ARC set (no blank line after the header?)',
+    };
   const instance = Number(/\bi=(\d+)/.exec(headers.toString('latin1'))?.[1]);
   if (instance !== chain.sets + 1)
     return { kind: 'not-sealed', reason: `mailauth numbered the set i=${instance}, not ${chain.sets + 1}` };
@@ -105,16 +121,6 @@ function headerFields(message: Buffer): Field[] {
     fields.push({ name: line.slice(0, colon).trim().toLowerCase(), value: line.slice(colon + 1) });
   }
   return fields.map((f) => ({ name: f.name, value: f.value.replace(/^[ \t]+/, '').replace(/\r?\n$/, '') }));
-}
-
-/** The authserv-id of an Authentication-Results value: its first token, comments skipped. */
-function authservIdOf(value: string): string {
-  let text = value;
-  for (let previous = ''; previous !== text; ) {
-    previous = text;
-    text = text.replace(/\((?:[^()\\]|\\.)*\)/g, ' ');
-  }
-  return ((text.split(';')[0] ?? '').trim().split(/\s+/)[0] ?? '').toLowerCase();
 }
 
 type Chain =

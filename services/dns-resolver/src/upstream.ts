@@ -166,8 +166,16 @@ function encodeQuery(id: number, name: string, type: QueryType): dnsPacket.Packe
   };
 }
 
-/** The response to our query, or undefined for anything else (another id, another question, garbage). */
-function matchResponse(message: Buffer, id: number, name: string, type: QueryType): DnsResponse | undefined {
+/**
+ * The response to our query, or undefined for anything else (another id, another question,
+ * garbage). Exported for the DNS message fuzz target (test/fuzz/targets/dns-message.ts).
+ */
+export function matchResponse(
+  message: Buffer,
+  id: number,
+  name: string,
+  type: QueryType,
+): DnsResponse | undefined {
   let decoded: DnsResponse;
   try {
     decoded = dnsPacket.decode(message) as DnsResponse;

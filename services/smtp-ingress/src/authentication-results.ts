@@ -1,5 +1,9 @@
+import { authservIdOf } from '@tegami/protocol';
 import { editHeaderFields, fieldName, fieldValue } from './header-fields.js';
 import type { MessageAuthentication } from './mail-authentication.js';
+
+// Read in one pass (packages/protocol): a forged field of nested comments must cost no more than any other.
+export { authservIdOf };
 
 /**
  * The `Authentication-Results` field (RFC 8601) of our checks, one resinfo per line:
@@ -40,19 +44,6 @@ export function removeForgedAuthenticationResults(raw: Buffer, authservId: strin
       (field) => fieldName(field) !== 'authentication-results' || authservIdOf(fieldValue(field)) !== ours,
     ),
   );
-}
-
-/** The authserv-id of an Authentication-Results value: its first token, comments skipped. */
-export function authservIdOf(value: string): string {
-  // Comments nest (RFC 5322 §3.2.2): strip the innermost until none is left.
-  let withoutComments = value;
-  for (let previous = ''; previous !== withoutComments; ) {
-    previous = withoutComments;
-    withoutComments = withoutComments.replace(/\((?:[^()\\]|\\.)*\)/g, ' ');
-  }
-  const first = withoutComments.split(';')[0] ?? '';
-  // `authserv-id [CFWS authres-version]`: the version, when there is one, follows a space.
-  return (first.trim().split(/\s+/)[0] ?? '').toLowerCase();
 }
 
 /** A resinfo as one line: CR, LF and tabs from mailauth's own folding become spaces. */

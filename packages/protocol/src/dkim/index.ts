@@ -1,2 +1,3 @@
+export * from './authserv-id.js';
 export * from './key-pair.js';
 export * from './key-record.js';

@@ -54,7 +54,7 @@ const SIMPLE_KEYS = [
   'BOGUS',
 ];
 
-const searchKey: fc.Arbitrary<Buffer> = fc.letrec<{ key: Buffer }>((tie) => ({
+export const searchKey: fc.Arbitrary<Buffer> = fc.letrec<{ key: Buffer }>((tie) => ({
   key: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     { weight: 4, arbitrary: fc.constantFrom(...SIMPLE_KEYS).map(bytes) },

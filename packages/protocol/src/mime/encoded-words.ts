@@ -5,15 +5,20 @@
 
 import libmime from 'libmime';
 
+// Half a UTF-16 surrogate pair, as a word in UTF-16 cut mid-pair decodes to
+// (=?utf-16be?B?2D0=?=): no text, and Postgres jsonb refuses it, so a message whose
+// Subject held one could not be stored (issue 21, found by the mime-parse fuzz target).
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 /**
  * Decodes every encoded word in a header value. Text that is not an encoded
  * word (raw UTF-8 of RFC 6532 included) passes through; malformed words stay
- * as written. Never throws.
+ * as written; half a surrogate pair becomes U+FFFD. Never throws.
  */
 export function decodeEncodedWords(value: string): string {
   if (!value.includes('=?')) return value;
   try {
-    return libmime.decodeWords(value);
+    return libmime.decodeWords(value).replace(loneSurrogate, '\ufffd');
   } catch {
     return value;
   }

@@ -41,6 +41,13 @@ describe('MIME parameters', () => {
     ]);
   });
 
+  it('keeps a section index too large for an unsigned int as written (issue 21)', () => {
+    expect(parseContentType('text/plain; a*0=x; a*2222222222222222222222=y')!.params).toEqual([
+      { name: 'a*2222222222222222222222', value: 'y' },
+      { name: 'a', value: 'x' },
+    ]);
+  });
+
   it('decodes encoded words misused inside parameter values, and tolerates junk', () => {
     const type = parseContentType('application/pdf; junk; name==?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?=.pdf; x')!;
     expect(decodeParams(type.params)).toEqual({ name: 'テスト.pdf' });

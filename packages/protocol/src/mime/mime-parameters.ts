@@ -177,7 +177,9 @@ export function mergeRfc2231Continuations(params: readonly MimeParam[]): MimePar
   const sections: Section[] = [];
   for (const param of params) {
     const match = /^([^*]+)\*(\d*)(\*?)$/.exec(param.name);
-    if (!match) {
+    // An index past what an unsigned int holds (Dovecot's limit) names no section: kept as
+    // written, not renamed "a*2.2e+21" (issue 21, found by the mime-parameters fuzz target).
+    if (!match || Number(match[2]) > 0xffff_ffff) {
       plain.push(param);
       continue;
     }

@@ -117,3 +117,20 @@ describe('parseMimeTree', () => {
     expect(root.decodedParams['charset']).toBe('ISO-8859-1');
   });
 });
+
+describe('line counts of large nested messages (issue 21)', () => {
+  it("counts each part's lines exactly, across the per-block totals", () => {
+    // Bodies past 128 KiB are counted from per-64 KiB totals: parts that start and end inside
+    // blocks, span several, and nest 60 deep (counted afresh at each level, 25 MB nested 100 deep took half a minute).
+    const filler = Array.from({ length: 40_000 }, (_, i) => 'x'.repeat(i % 13)).join('\r\n');
+    const raw = bytes(
+      `${'Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\n'.repeat(60)}Content-Type: message/rfc822\r\n\r\n` +
+        `Subject: inner\r\n\r\n${filler}\n\n${filler}\r\n--a\r\n\r\n${filler}\r\n--a--\r\n${filler}`,
+    );
+    expect(raw.length).toBeGreaterThan(4 * 65536);
+    const lf = (start: number, end: number) => raw.subarray(start, end).filter((b) => b === 0x0a).length;
+    const parts = [...walkParts(parseMimeTree(raw))];
+    expect(parts.length).toBeGreaterThan(60);
+    for (const part of parts) expect(part.lines).toBe(lf(part.bodyStart, part.bodyEnd));
+  });
+});

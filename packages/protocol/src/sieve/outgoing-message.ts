@@ -22,14 +22,24 @@ const printableAscii = /^[\x20-\x7e\t]*$/;
 // text "?=") though the script meant it literally.
 const encodedWordLike = /=\?[\s\S]*\?=/;
 
+// Text a header cannot carry as it is, though it is ASCII: control characters (RFC 5322
+// §3.2.5 unstructured text is VCHAR and WSP; a NUL or ESC from a decoded Subject would go out
+// raw), and a word too long to fold, which would make a line past RFC 5322 §2.1.1's 998
+// octets (a 1,200-character Subject without a space, copied into a vacation reply).
+// Encoded words can carry both and can be split anywhere. Found by the encoded-words fuzz
+// target (issue 21).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const unwritableAscii = /[\x00-\x08\x0b-\x1f\x7f]|[^\t ]{78}/;
+
 /**
  * Unstructured text (Subject, a display name's words): encoded words where not ASCII; ASCII
  * that looks like an encoded word is encoded as a whole (as Pigeonhole does), so a reader
- * shows it as written instead of decoding it (RFC 2047 §5 (1): such text must be encoded).
+ * shows it as written instead of decoding it (RFC 2047 §5 (1): such text must be encoded);
+ * so is ASCII with control characters or a word too long for a line.
  */
 export function encodeHeaderText(text: string): string {
   const line = oneLine(text);
-  if (encodedWordLike.test(line)) return libmime.encodeWord(line, 'Q', 52);
+  if (encodedWordLike.test(line) || unwritableAscii.test(line)) return libmime.encodeWord(line, 'Q', 52);
   return printableAscii.test(line) ? line : libmime.encodeWords(line, 'Q', 52);
 }
 
