@@ -39,7 +39,7 @@ const COMPOSE_FILE = join(REPO_ROOT, 'deploy/compose.yaml');
 // The five services, each on a loopback address of its own (the image gives them all the same
 // ports), with the port variables each one listens on and the standard port compose publishes
 // it as (null: not published).
-const SERVICES: Record<string, { address: string; listeners: Record<string, number | null> }> = {
+const SERVICES: Record<string, { address: string; listeners: Record<string, number | string | null> }> = {
   'smtp-ingress': {
     address: '127.0.0.91',
     listeners: {
@@ -48,8 +48,9 @@ const SERVICES: Record<string, { address: string; listeners: Record<string, numb
       TEGAMI_SMTP_SUBMISSIONS_PORT: 465,
     },
   },
-  // The admin API and web console (TEGAMI_ADMIN_PORT: the image sets it).
-  'delivery-worker': { address: '127.0.0.92', listeners: { TEGAMI_ADMIN_PORT: null } },
+  // The admin API and web console (TEGAMI_ADMIN_PORT: the image sets it), published on the
+  // host's loopback only: plain HTTP with bearer tokens is not for other machines.
+  'delivery-worker': { address: '127.0.0.92', listeners: { TEGAMI_ADMIN_PORT: '127.0.0.1:8081' } },
   'dns-resolver': { address: '127.0.0.93', listeners: { TEGAMI_GRPC_PORT: null } },
   'pop-gateway': { address: '127.0.0.94', listeners: { TEGAMI_POP_PORT: 110, TEGAMI_POPS_PORT: 995 } },
   'imap-gateway': {
