@@ -169,7 +169,9 @@ describe('NOTIFY, Tegami against Dovecot', () => {
         b.close();
       }
     };
-    expect(await told({ ...dovecot, separator: '.' })).toEqual([]);
+    // Dovecot's IDLE keepalive ('* OK Still here') may fall in the window on a slow machine:
+    // it tells nothing of the mailbox.
+    expect((await told({ ...dovecot, separator: '.' })).filter((l) => l !== '* OK Still here')).toEqual([]);
     expect(await told({ ...tegami, separator: '/' })).toContainEqual(
       expect.stringMatching(/^\* \d+ EXISTS$/),
     );

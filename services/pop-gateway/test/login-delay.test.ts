@@ -180,8 +180,10 @@ describe('per-account login delay over POP3', () => {
     const waits = clocks.flatMap((c, i) => c.waits.slice(before[i])).sort((a, b) => a - b);
     expect(waits).toHaveLength(2);
     expect(waits[0]).toBe(800);
+    // The turn after it, 1000 ms later; the wait is counted from when that login's check began,
+    // which a loaded machine may put a few ms before the first turn was fixed (CI saw 1802).
     expect(waits[1]).toBeGreaterThan(1600);
-    expect(waits[1]).toBeLessThanOrEqual(1800);
+    expect(waits[1]).toBeLessThanOrEqual(1850);
     const refused = parallel.filter((p) => p.answer.startsWith('-ERR [SYS/TEMP]'));
     expect(refused).toHaveLength(6);
     expect(parallel.filter((p) => p.answer === '-ERR [AUTH] authentication failed')).toHaveLength(2);
