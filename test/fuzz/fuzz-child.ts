@@ -8,10 +8,12 @@
 // inputs begun) to file descriptor 4 every 100 ms: it goes on when the main thread is stuck
 // in a loop, and the runner reads from it which input hung.
 
+import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { loadCrashers } from './crashers.js';
 import { fuzzTarget, loadTargets } from './fuzz-engine.js';
+import type { FuzzTarget } from './fuzz-target.js';
 import { encodeInput } from './input-json.js';
 
 export type ChildJob =
@@ -26,7 +28,9 @@ export type ChildJob =
   /** The input at a path, without checking it: after a hang or a heap overflow. */
   | { readonly kind: 'input-at'; readonly target: string; readonly seed: number; readonly path: string }
   /** The regression input at an index. */
-  | { readonly kind: 'regression-at'; readonly target: string; readonly index: number };
+  | { readonly kind: 'regression-at'; readonly target: string; readonly index: number }
+  /** Load every target and nothing else: what --coverage subtracts (coverage.ts). */
+  | { readonly kind: 'load' };
 
 export type ChildResult =
   | { readonly kind: 'report'; readonly report: unknown }
@@ -46,8 +50,27 @@ setInterval(() => {
 }, 100);
 `;
 
+/**
+ * The target named `name`, from its own file when it is named after it: the child then loads
+ * only the modules its target uses (--coverage counts less that no input ran), and a target
+ * file that someone is editing in the meantime does not stop a long run. Else by name from
+ * all of them.
+ */
+async function loadTarget(name: string): Promise<FuzzTarget<unknown> | undefined> {
+  const file = new URL(`./targets/${name}.ts`, import.meta.url);
+  if (/^[a-z0-9-]+$/.test(name) && existsSync(file)) {
+    const module = (await import(file.href)) as { target?: FuzzTarget<unknown> };
+    if (module.target?.name === name) return module.target;
+  }
+  return (await loadTargets([name]))[0];
+}
+
 async function main(job: ChildJob): Promise<ChildResult> {
-  const [target] = await loadTargets([job.target]);
+  if (job.kind === 'load') {
+    await loadTargets();
+    return { kind: 'input', input: encodeInput(undefined) };
+  }
+  const target = await loadTarget(job.target);
   if (!target) throw new Error(`no fuzz target named ${job.target}`);
   switch (job.kind) {
     case 'fuzz': {

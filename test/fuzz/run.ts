@@ -5,13 +5,16 @@
 // inputs for --seconds. Every input must be checked within --input-ms (bounded time) and
 // the process's heap stays under --memory-mb (bounded memory); an input that never returns
 // is stopped by a watchdog. Failures are printed shrunk, with the command that replays
-// them, and written to test/fuzz/crashers/ to become regression tests.
+// them, and written to test/fuzz/crashers/ to become regression tests. With --coverage DIR,
+// the children's V8 coverage is gathered and the lines and branches reached in each parser
+// module are printed at the end (coverage.ts).
 
 import { type ChildProcess, fork } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { prepareCoverage, reportCoverage } from './coverage.js';
 import { saveCrasher } from './crashers.js';
 import type { ChildJob, ChildResult } from './fuzz-child.js';
 import {
@@ -23,13 +26,15 @@ import {
 } from './fuzz-engine.js';
 import { decodeInput } from './input-json.js';
 
-const USAGE = `usage: pnpm fuzz [--seconds N] [--seed S] [--target NAME]... [--path P] [--input-ms MS] [--memory-mb MB] [--list]
+const USAGE = `usage: pnpm fuzz [--seconds N] [--seed S] [--target NAME]... [--path P] [--input-ms MS] [--memory-mb MB] [--coverage DIR] [--list]
   --seconds N    generate inputs for N seconds per target (default 60)
   --seed S       fast-check seed (default: random, printed); with --path replays one input
   --target NAME  only this target (repeatable); --list prints them
   --path P       replay the input at fast-check path P (from a report) and shrink it
   --input-ms MS  an input whose check takes longer fails (default 1000)
   --memory-mb MB heap bound of the process running a target (default 512)
+  --coverage DIR write V8 coverage of each target's process under DIR and print the lines and
+                 branches covered per parser module at the end (c8; an html report in DIR)
   --no-save      do not write crashers to test/fuzz/crashers/`;
 
 interface Options {
@@ -41,6 +46,7 @@ interface Options {
   readonly memoryMb: number;
   readonly save: boolean;
   readonly list: boolean;
+  readonly coverage: string | undefined;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -53,6 +59,7 @@ function parseOptions(argv: string[]): Options {
       path: { type: 'string' },
       'input-ms': { type: 'string' },
       'memory-mb': { type: 'string' },
+      coverage: { type: 'string' },
       'no-save': { type: 'boolean' },
       list: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -88,13 +95,18 @@ function parseOptions(argv: string[]): Options {
     memoryMb: number('memory-mb', values['memory-mb'], 512),
     save: !values['no-save'],
     list: values.list === true,
+    coverage: values.coverage,
   };
 }
 
 /** A child process running test/fuzz/fuzz-child.ts on one job, with its heap bounded. */
-function startChild(job: ChildJob, memoryMb?: number): ChildProcess {
+function startChild(job: ChildJob, memoryMb?: number, coverageDir?: string): ChildProcess {
   return fork(fileURLToPath(new URL('./fuzz-child.ts', import.meta.url)), [], {
-    env: { ...process.env, TEGAMI_FUZZ_JOB: JSON.stringify(job) },
+    env: {
+      ...process.env,
+      TEGAMI_FUZZ_JOB: JSON.stringify(job),
+      ...(coverageDir !== undefined && { NODE_V8_COVERAGE: coverageDir }),
+    },
     // The runner's own loader flags (tsx, the tegami-source condition), and the heap bound.
     execArgv: [...process.execArgv, ...(memoryMb !== undefined ? [`--max-old-space-size=${memoryMb}`] : [])],
     // fd 4: the child's progress (fuzz-child.ts).
@@ -124,7 +136,7 @@ async function inputAt(target: string, seed: number, phase: number, index: numbe
   return 'kind' in result && result.kind === 'input' ? decodeInput(result.input) : undefined;
 }
 
-async function runTarget(target: string, options: Options): Promise<FuzzReport> {
+async function runTarget(target: string, options: Options, coverageDir?: string): Promise<FuzzReport> {
   const job: ChildJob = {
     kind: 'fuzz',
     target,
@@ -134,7 +146,7 @@ async function runTarget(target: string, options: Options): Promise<FuzzReport> 
     inputMs: options.inputMs,
   };
   const started = performance.now();
-  const child = startChild(job, options.memoryMb);
+  const child = startChild(job, options.memoryMb, coverageDir);
   // What the child does now: phase, input index, inputs begun (fuzz-child.ts writes it).
   let at = { phase: 0, index: 0, ticks: 0 };
   let lastChange = performance.now();
@@ -206,9 +218,12 @@ async function main(): Promise<number> {
     `fuzzing ${targets.length} targets, ${options.seconds} s each, seed ${options.seed}` +
       ` (replay: pnpm fuzz --seed ${options.seed} --target NAME)`,
   );
+  const coverage = options.coverage === undefined ? undefined : prepareCoverage(options.coverage);
+  // A child that only loads the targets: what loading alone runs is not counted as exercised.
+  if (coverage) await resultOf(startChild({ kind: 'load' }, undefined, coverage.load));
   const reports: FuzzReport[] = [];
   for (const target of targets) {
-    const report = await runTarget(target.name, options);
+    const report = await runTarget(target.name, options, coverage?.v8);
     reports.push(report);
     console.log(
       `${report.target.padEnd(22)} ${String(report.runs).padStart(10)} runs ${String(report.inputsPerSecond).padStart(8)} inputs/s` +
@@ -227,6 +242,7 @@ async function main(): Promise<number> {
       }
     }
   }
+  if (options.coverage !== undefined) console.log(await reportCoverage(options.coverage));
   const failed = reports.filter((r) => r.failures.length > 0);
   console.log(
     `${reports.length} targets, ${reports.reduce((n, r) => n + r.runs, 0)} inputs, ${failed.length} with failures; seed ${options.seed}`,

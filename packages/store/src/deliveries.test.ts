@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from './accounts.js';
 import { blobId } from './blobs.js';
-import { claimQueuedMessages } from './deliveries.js';
+import { claimQueuedMessages, findDueMessages } from './deliveries.js';
 import { addDomain } from './domains.js';
 import { deliverToMailbox, type LocalMailbox, routeLocalRecipients } from './local-delivery.js';
 import { newQueueId, recordAcceptedMessage } from './queue.js';
@@ -96,6 +96,32 @@ describe('claims of several jobs in one statement', () => {
       [inbox.inboxId, blobId(raw)],
     );
     expect(copies.rows[0]!.n).toBe('1');
+  });
+});
+
+describe('the due scan', () => {
+  it('finds a recipient never tried whose claim ran out (its worker died holding it) at once, not one still held', async () => {
+    const expired = await queued(['cleo@claims.test']);
+    const held = await queued(['cleo@claims.test']);
+    const fresh = await queued(['cleo@claims.test']);
+    await claimQueuedMessages(
+      store.pool,
+      [
+        { queueId: expired.queueId, worker: 'w/dead' },
+        { queueId: held.queueId, worker: 'w/alive' },
+      ],
+      60_000,
+    );
+    await store.pool.query(
+      `UPDATE deliveries SET claimed_until = now() - interval '1 second' WHERE queue_id = $1`,
+      [expired.queueId],
+    );
+    // Strandedness by age alone would take five minutes here.
+    const due = (await findDueMessages(store.pool, 5 * 60_000, 1000)).map((m) => m.queueId);
+    expect(due).toContain(expired.queueId);
+    expect(due).not.toContain(held.queueId);
+    // Never claimed, just accepted: its own job is on the way; the scan leaves it alone.
+    expect(due).not.toContain(fresh.queueId);
   });
 });
 

@@ -427,6 +427,9 @@ export async function findDueMessages(
       WHERE q.state = 'queued' AND d.status IN ('pending', 'deferred')
         AND (d.claimed_until IS NULL OR d.claimed_until < now())
         AND (d.next_attempt_at <= now()
+             -- A claim that ran out on a recipient never tried: its worker died holding it,
+             -- and the job that would have come back for it may be gone with it.
+             OR (d.next_attempt_at IS NULL AND d.claimed_until IS NOT NULL)
              OR (d.next_attempt_at IS NULL
                  AND q.received_at < now() - make_interval(secs => $1::double precision / 1000)))
       GROUP BY d.queue_id

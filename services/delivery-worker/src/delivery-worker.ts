@@ -30,6 +30,7 @@ import { cached } from './cached.js';
 import { Coalescer } from './coalescer.js';
 import type { DsnRecipient } from './dsn.js';
 import { startDueScan } from './due-scan.js';
+import { startJobRepublisher } from './job-republisher.js';
 import { type DescribeMessage, deliverLocally, type SharedBlob, sharedBlob } from './local-delivery.js';
 import { MailboxBatcher } from './mailbox-batcher.js';
 import { createMaintenanceMetrics, startMaintenanceLoop } from './maintenance-loop.js';
@@ -94,7 +95,10 @@ const ACCEPTING_GRACE_MS = 60_000;
 // How long a job waits for the acceptance that published it before it is put back.
 const ACCEPTANCE_WAIT_MS = 5_000;
 // Retries due sooner than this wait as a nak'd job; later ones come back via the due scan.
-const NAK_HORIZON_MS = 30_000;
+// At least a claim's length: a recipient a dead worker still holds comes due when its claim
+// runs out, and the job must come back then (the chaos run found such jobs dropped, their
+// mail waiting minutes for the scan).
+const NAK_HORIZON_MS = CLAIM_MS + 5_000;
 const MAX_ALIAS_DEPTH = 8;
 // Every connection slot of the domain was taken: try again soon, at a random moment so
 // the waiting jobs do not all come back at once.
@@ -108,6 +112,9 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     : undefined;
   const localDomains = cached(5_000, () => listLocalDomains(pool));
   const batcher = new MailboxBatcher(pool, bus);
+  // DSNs and Sieve's messages: their jobs are published after their commit, and retried.
+  const republisher = startJobRepublisher({ bus, logger });
+  const afterCommit = { ...bus, publishJob: (job: DeliveryJob) => republisher.publish(job) };
   // The jobs of one fetch start together: their claims and their recipients' routes go to
   // Postgres as one statement each (coalescer.ts), not one per job.
   const claims = new Coalescer<{ queueId: string; worker: string }, ClaimedMessage | undefined>((requests) =>
@@ -310,7 +317,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
         ? await deliverWithSieve(
             {
               pool,
-              bus,
+              bus: afterCommit,
               batcher,
               hostname: deps.hostname,
               worker: claimant,
@@ -396,11 +403,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
         'delivery status notification',
       );
       for (const n of notices) metrics?.notifications.inc({ action: n.action });
-      await bus
-        .publishJob({ queueId: report.queueId, enqueuedAt: now.toISOString() })
-        .catch((err) =>
-          logger.warn({ err, queueId: report.queueId }, 'could not queue the DSN job; the due scan will'),
-        );
+      await republisher.publish({ queueId: report.queueId, enqueuedAt: now.toISOString() });
     }
     return { expanded, busy, done };
   }
@@ -445,6 +448,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
     reports: reports?.schedule,
     async stop(options) {
       scan.stop();
+      republisher.stop();
       await maintenance?.stop();
       await reports?.stopSchedule();
       // Jobs still running at the deadline go back to the queue for another worker at once;

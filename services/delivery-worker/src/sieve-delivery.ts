@@ -235,8 +235,9 @@ export async function deliverWithSieve(
     };
   }
 
-  // After the commit: what it queued goes out through the usual path (the due scan
-  // publishes a job whose publish was lost), and IMAP sessions hear of the new messages.
+  // After the commit: what it queued goes out through the usual path (the worker's bus
+  // retries a failed publish, job-republisher.ts; the due scan is the net for a worker that
+  // died), and IMAP sessions hear of the new messages.
   for (const queueId of result.queued) {
     await deps.bus
       .publishJob({ queueId, enqueuedAt: now.toISOString() })

@@ -24,7 +24,7 @@ describe('NUL', () => {
     await client.command('MAIL FROM:<x@elsewhere.example>');
     await client.command(`RCPT TO:<${BOB}>`);
     expect((await sendData(client, 'Subject: nul\r\n\r\nbefore\0after\r\n')).text).toBe(
-      '550 5.6.0 Error: NUL character in message: refused (RFC 2045 §2.8)',
+      '550 5.6.0 Error: NUL character in message: refused (RFC 2045 section 2.8)',
     );
     expect((await client.command('NOOP')).code).toBe(250);
     expect(await queueCount()).toBe(before);
@@ -39,7 +39,7 @@ describe('NUL', () => {
     const message = 'Subject: n\0l\r\n\r\nbody\r\n';
     client.write(`BDAT ${Buffer.byteLength(message)} LAST\r\n${message}`);
     expect((await client.readReply()).text).toBe(
-      '550 5.6.0 Error: NUL character in message: refused (RFC 2045 §2.8)',
+      '550 5.6.0 Error: NUL character in message: refused (RFC 2045 section 2.8)',
     );
     expect((await client.command('NOOP')).code).toBe(250);
     expect(await queueCount()).toBe(before);

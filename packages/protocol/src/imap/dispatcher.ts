@@ -3,6 +3,7 @@
 // what changed where RFC 3501 §7.4.1 allows. The known-command list, CAPABILITY and the
 // metric labels all derive from the table.
 
+import { isStoreOutage } from '../store-outage.js';
 import type { ImapCommand } from './command-reader.js';
 import {
   bad,
@@ -99,7 +100,8 @@ function find(command: ImapCommand, state: ImapState): Found | ImapReply {
 
 /**
  * Runs one command. A store that fails (it throws) fails the command, not the session:
- * answered NO [SERVERBUG], reported through `failed`.
+ * answered NO [UNAVAILABLE] when the store is down (store-outage.ts) and NO [SERVERBUG]
+ * otherwise, reported through `failed` either way.
  */
 export async function dispatch(
   command: ImapCommand,
@@ -118,7 +120,9 @@ export async function dispatch(
     if (err instanceof MailboxPermissionDenied) outcome = no(`[NOPERM] ${err.message}`);
     else {
       failed(command.name, err);
-      outcome = no('[SERVERBUG] the command could not be completed, try again');
+      outcome = isStoreOutage(err)
+        ? no('[UNAVAILABLE] the mail store cannot be reached now, try again later')
+        : no('[SERVERBUG] the command could not be completed, try again');
     }
   }
   // Not after LOGOUT or STARTTLS, nor while a dialogue (IDLE, AUTHENTICATE) goes on.

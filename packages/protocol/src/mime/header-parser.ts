@@ -53,7 +53,14 @@ function unfold(raw: Uint8Array, start: number, end: number): Uint8Array {
   const [s, e] = trimBytes(raw, start, end);
   const slice = raw.subarray(s, e);
   if (!slice.includes(LF) && !slice.includes(CR)) return slice;
-  return slice.filter((byte) => byte !== CR && byte !== LF);
+  // A plain loop: Uint8Array.filter's callback per byte took 2.5 s on a 25 MB field.
+  const out = new Uint8Array(slice.length);
+  let length = 0;
+  for (let i = 0; i < slice.length; i++) {
+    const byte = slice[i]!;
+    if (byte !== CR && byte !== LF) out[length++] = byte;
+  }
+  return out.subarray(0, length);
 }
 
 /**

@@ -8,7 +8,6 @@ import { OCTET_COMPARATOR } from './comparators.js';
 import { testCurrentDate, testDate } from './date-test.js';
 import { testDuplicate } from './duplicate-test.js';
 import { testHasFlag } from './imap4flags.js';
-import { headerAddresses } from './message-view.js';
 import { testNotifyMethodCapability, testValidNotifyMethod } from './notify-action.js';
 import { indexed, type ScriptContext } from './run-context.js';
 import { testSpamtest, testVirustest } from './spam-tests.js';
@@ -92,9 +91,7 @@ function headerAddressList(ctx: ScriptContext, args: BoundArguments): SieveAddre
   const message = ctx.state.message;
   return ctx
     .strings(args.positional[0])
-    .flatMap((name) =>
-      indexed(ctx, args, message.named(name)).flatMap((field) => headerAddresses(field.value)),
-    );
+    .flatMap((name) => indexed(ctx, args, message.named(name)).flatMap((field) => message.addresses(field)));
 }
 
 function addressPartOf(args: BoundArguments): AddressPart {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_ADDRESS_FIELD_CHARS, MessageView } from './message-view.js';
 import type { VacationAction } from './types.js';
-import { buildVacationMessage, vacationSuppressed } from './vacation-reply.js';
+import { buildVacationMessage, MAX_VACATION_FIELD_ADDRESSES, vacationSuppressed } from './vacation-reply.js';
 
 function message(...headers: string[]): Buffer {
   return Buffer.from(
@@ -19,6 +20,44 @@ function message(...headers: string[]): Buffer {
 
 const own = ['bob@example.com'];
 const toBob = 'To: Bob <Bob@Example.com>';
+
+describe('vacationSuppressed on long recipient fields', () => {
+  /** A To field naming `before` others, then the user, then `after` others. */
+  function crowd(before: number, after = 0): string {
+    const others = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => `o${from + i}@example.net`);
+    const list = [...others(0, before), 'Bob <bob@example.com>', ...others(before, after)];
+    return `To: ${list.join(',\r\n ')}`;
+  }
+
+  it("reads the first MAX_VACATION_FIELD_ADDRESSES addresses of a field, as Pigeonhole's vacation", () => {
+    const last = message(crowd(MAX_VACATION_FIELD_ADDRESSES - 1, 500));
+    expect(vacationSuppressed(last, 'alice@example.org', own, [])).toBeNull();
+    const beyond = message(crowd(MAX_VACATION_FIELD_ADDRESSES));
+    expect(vacationSuppressed(beyond, 'alice@example.org', own, [])).toMatch(/none of the user's addresses/);
+  });
+
+  it('applies the limit per field: the user may be early in another one', () => {
+    const msg = message(crowd(MAX_VACATION_FIELD_ADDRESSES), 'Cc: bob@example.com');
+    expect(vacationSuppressed(msg, 'alice@example.org', own, [])).toBeNull();
+  });
+
+  it('does not read a field past MAX_ADDRESS_FIELD_CHARS', () => {
+    const msg = message(`To: ${'x'.repeat(MAX_ADDRESS_FIELD_CHARS)}, bob@example.com`);
+    expect(vacationSuppressed(msg, 'alice@example.org', own, [])).toMatch(/none of the user's addresses/);
+  });
+
+  it('answers the same from a MessageView, reusing the addresses its tests read', () => {
+    const view = new MessageView(message(crowd(10, 10)));
+    const [to] = view.named('to');
+    const read = view.addresses(to!);
+    expect(vacationSuppressed(view, 'alice@example.org', own, [])).toBeNull();
+    expect(view.addresses(to!)).toBe(read);
+    expect(
+      vacationSuppressed(new MessageView(message('To: carol@example.net')), 'alice@example.org', own, []),
+    ).toMatch(/none of the user's addresses/);
+  });
+});
 
 describe('vacationSuppressed', () => {
   it('allows a reply to a person who wrote to the user', () => {

@@ -2,10 +2,10 @@
 // (RFC 5230 §4.5/§4.6, RFC 3834 §2, in Pigeonhole's order and with its list of system
 // senders), and the reply itself (RFC 5230 §5, RFC 3834 §3).
 
-import { parseAddressList } from '../mime/address-list.js';
 import { decodeEncodedWords } from '../mime/encoded-words.js';
-import { findHeaderEnd, type HeaderField, parseHeaderFields } from '../mime/header-parser.js';
+import { parseHeaderFields } from '../mime/header-parser.js';
 import { rfc5322Date } from '../rfc5322-date.js';
+import { MessageView } from './message-view.js';
 import {
   angleId,
   assembleMessage,
@@ -31,14 +31,16 @@ const listFields = [
 /** Where the user must be named for the message to be addressed to them (RFC 5230 §4.5). */
 const recipientFields = ['to', 'cc', 'bcc', 'resent-to', 'resent-cc', 'resent-bcc'];
 
-/** The header fields of a message (everything when it has no body). */
-export function messageHeaderFields(message: Uint8Array): HeaderField[] {
-  const end = findHeaderEnd(message, 0, message.length);
-  return parseHeaderFields(message, 0, end < 0 ? message.length : end);
-}
+/**
+ * Pigeonhole's vacation reads the first 256 addresses of each recipient field
+ * (_header_contains_my_address), so does this: a user named only further down a field that
+ * long is one of a crowd, and the reply would go to whoever sent to it. The field's text
+ * is read no further than an `address` test reads it (MAX_ADDRESS_FIELD_CHARS).
+ */
+export const MAX_VACATION_FIELD_ADDRESSES = 256;
 
-function valuesOf(fields: readonly HeaderField[], name: string): string[] {
-  return fields.filter((field) => field.name.toLowerCase() === name).map((field) => field.value);
+function valuesOf(message: MessageView, name: string): string[] {
+  return message.named(name).map((field) => field.value);
 }
 
 /** The first word of a field value, before any parameter or comment, lower-cased. */
@@ -75,9 +77,10 @@ function systemSender(address: string): boolean {
  * Why no vacation reply may be sent for this message, or null when one may.
  * `ownAddresses` are the user's addresses (the envelope recipient, with its detail, among
  * them), `addresses` the script's `:addresses`; addresses compare case-insensitively.
+ * Given a MessageView, the address lists its tests have read already are not read again.
  */
 export function vacationSuppressed(
-  message: Uint8Array,
+  message: Uint8Array | MessageView,
   envelopeFrom: string,
   ownAddresses: readonly string[],
   addresses: readonly string[],
@@ -89,7 +92,7 @@ export function vacationSuppressed(
   if (mine.has(sender)) return `the sender <${sender}> is the user's own address`;
   if (systemSender(sender)) return `the sender <${sender}> is a system address`;
 
-  const fields = messageHeaderFields(message);
+  const fields = message instanceof MessageView ? message : new MessageView(message);
   for (const name of listFields) {
     if (valuesOf(fields, name).length > 0) return `the message comes from a mailing list (it has ${name})`;
   }
@@ -113,10 +116,10 @@ export function vacationSuppressed(
   // RFC 5230 §4.5: reply only when one of the user's addresses is a recipient in the
   // header, so mail that reached the user through a list or a Bcc-like alias gets none.
   for (const name of recipientFields) {
-    for (const value of valuesOf(fields, name)) {
-      for (const address of parseAddressList(value)) {
-        if (address.mailbox === null || address.host === null) continue;
-        if (mine.has(`${address.mailbox}@${address.host}`.toLowerCase())) return null;
+    for (const field of fields.named(name)) {
+      for (const address of fields.addresses(field).slice(0, MAX_VACATION_FIELD_ADDRESSES)) {
+        if (address.domain === null) continue;
+        if (mine.has(`${address.localPart}@${address.domain}`.toLowerCase())) return null;
       }
     }
   }

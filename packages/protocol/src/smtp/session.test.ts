@@ -175,7 +175,7 @@ describe('SmtpSession', () => {
     ]);
     expect(output.split('\r\n').slice(-4)).toEqual([
       '354 End data with <CR><LF>.<CR><LF>',
-      '550 5.6.0 Error: NUL character in message: refused (RFC 2045 §2.8)',
+      '550 5.6.0 Error: NUL character in message: refused (RFC 2045 section 2.8)',
       '250 2.0.0 Ok',
       '',
     ]);
@@ -193,8 +193,8 @@ describe('SmtpSession', () => {
     ]);
     expect(output.split('\r\n').slice(-5)).toEqual([
       '250 2.0.0 6 octets received',
-      '550 5.6.0 Error: NUL character in message: refused (RFC 2045 §2.8)',
-      '550 5.6.0 Error: NUL character in message: refused (RFC 2045 §2.8)',
+      '550 5.6.0 Error: NUL character in message: refused (RFC 2045 section 2.8)',
+      '550 5.6.0 Error: NUL character in message: refused (RFC 2045 section 2.8)',
       '250 2.0.0 Ok',
       '',
     ]);
@@ -300,6 +300,26 @@ describe('SmtpSession', () => {
       ['sender', 'client.example.net'],
       ['recipient', 'client.example.net'],
     ]);
+  });
+
+  it('echoes a U-label EHLO name as its A-label: reply text is US-ASCII (found by fuzzing)', async () => {
+    const { output } = await converse([Buffer.from('EHLO bücher.example\r\nEHLO ａ.例子\r\nQUIT\r\n')]);
+    expect(output).toContain('250-mx.example.org Hello xn--bcher-kva.example [192.0.2.1]\r\n');
+    expect(output).toContain('250-mx.example.org Hello a.xn--fsqu00a [192.0.2.1]\r\n');
+    expect(output).toMatch(/^[\r\n\x20-\x7e]*$/);
+  });
+
+  it('refuses NUL and bare line ends in US-ASCII reply text (found by fuzzing)', async () => {
+    const transaction = 'EHLO c.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n';
+    const nul = await converse([`${transaction}a\u0000b\r\n.\r\nQUIT\r\n`], { role: 'mx' });
+    expect(nul.output).toContain(
+      '550 5.6.0 Error: NUL character in message: refused (RFC 2045 section 2.8)\r\n',
+    );
+    const bare = await converse([`${transaction}a\n.\nQUIT\r\n`], { role: 'mx' });
+    expect(bare.output).toContain(
+      '550 5.5.2 Error: bare CR or LF in message: refused (RFC 5321 section 2.3.8)\r\n',
+    );
+    for (const { output } of [nul, bare]) expect(output).toMatch(/^[\r\n\x20-\x7e]*$/);
   });
 
   it('answers every input with replies and never throws (property)', async () => {

@@ -85,6 +85,23 @@ describe('SmtpReader.readData', () => {
     }
   });
 
+  it('refuses <CRLF>.<LF> at once, without waiting for bytes that may never come', async () => {
+    // The client sent its (bare LF) terminator and waits for the answer: a read past these
+    // bytes would wait for the data timeout.
+    for (const chunks of splits('a\r\n.\n')) {
+      const queue = [...chunks];
+      const source = {
+        read: async () => {
+          const chunk = queue.shift();
+          if (chunk === undefined) throw new Error('read past what the client sent');
+          return Buffer.from(chunk, 'latin1');
+        },
+      };
+      const r = new SmtpReader(source, () => 1000);
+      expect((await readData(r)).result).toEqual({ kind: 'smuggling' });
+    }
+  });
+
   it('reads an oversize message to its end without keeping it', async () => {
     const r = reader(`${'x'.repeat(5000)}\r\n.\r\nNOOP\r\n`);
     const { result, body } = await readData(r, 1000);

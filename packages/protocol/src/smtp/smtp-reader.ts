@@ -100,8 +100,10 @@ export class SmtpReader {
       };
       while (i < buf.length) {
         if (atLineStart && buf[i] === DOT) {
-          // Need the two bytes after the dot to know whether this is the terminator.
-          if (i + 2 >= buf.length) break;
+          // Whether this is the terminator takes the two bytes after the dot, but a byte other
+          // than CR already says it is not: "<CRLF>.<LF>" from a client that then waits for
+          // the answer is refused at once, not after the data timeout (found by fuzzing).
+          if (i + 1 >= buf.length || (buf[i + 1] === CR && i + 2 >= buf.length)) break;
           if (buf[i + 1] === CR && buf[i + 2] === LF) {
             emit(i);
             this.buffer = buf.subarray(i + 3);

@@ -23,8 +23,13 @@ export function envelopeOf(tx: Transaction): SmtpEnvelope {
 // RFC 2045 §2.7-2.8: 7bit and 8bit data never hold a NUL (RFC 5322 §4.1: "no longer
 // allowed"), and BINARYMIME (RFC 3030), the only body type that may, is not offered. IMAP
 // cannot serve a NUL outside BINARY and many clients stop at one; Cyrus refuses such
-// messages too. Refused rather than stripped: changing the bytes would be worse.
-export const NUL_REFUSED = reply(550, '5.6.0', 'Error: NUL character in message: refused (RFC 2045 §2.8)');
+// messages too. Refused rather than stripped: changing the bytes would be worse. Reply text
+// is US-ASCII (RFC 5321 §4.2: textstring), hence "section", not the section sign.
+export const NUL_REFUSED = reply(
+  550,
+  '5.6.0',
+  'Error: NUL character in message: refused (RFC 2045 section 2.8)',
+);
 export const TOO_BIG = reply(552, '5.3.4', 'Message size exceeds fixed maximum message size');
 
 /**

@@ -21,7 +21,9 @@ export const data = smtpCommand({
       case 'eof':
         return close();
       case 'smuggling':
-        return close(reply(550, '5.5.2', 'Error: bare CR or LF in message: refused (RFC 5321 §2.3.8)'));
+        return close(
+          reply(550, '5.5.2', 'Error: bare CR or LF in message: refused (RFC 5321 section 2.3.8)'),
+        );
       case 'too-big':
         return answer(TOO_BIG);
       case 'complete':

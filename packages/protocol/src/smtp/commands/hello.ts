@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url';
 import { isValidDomainName, normalizeAddressLiteral } from '../path.js';
 import { reply } from '../reply.js';
 import { command, hasControl, invalid, syntax } from './arguments.js';
@@ -10,12 +11,23 @@ export interface HelloRequest<V extends 'HELO' | 'EHLO'> {
   readonly domain: string;
 }
 
+/**
+ * The client's name as the EHLO reply may echo it: reply text is US-ASCII (RFC 5321 §4.2:
+ * textstring), and an SMTPUTF8 client may name itself in U-labels (RFC 6531 §3.3), so those
+ * are written as A-labels. A name without an A-label form is not echoed at all.
+ */
+function echoedName(domain: string): string {
+  if (/^[\x21-\x7e]*$/.test(domain)) return `${domain} `;
+  const ascii = domainToASCII(domain);
+  return ascii === '' ? '' : `${ascii} `;
+}
+
 /** RFC 5321 §4.1.4: HELO/EHLO may come at any time, and ends any transaction. */
 function greet(ctx: SmtpCommandContext, domain: string, extended: boolean): SmtpOutcome {
   ctx.greeted(domain, extended);
   ctx.policy.heloReceived?.(ctx.client);
   if (!extended) return answer(reply(250, undefined, ctx.config.hostname));
-  const hello = `${ctx.config.hostname} Hello ${domain} [${ctx.clientAddress}]`;
+  const hello = `${ctx.config.hostname} Hello ${echoedName(domain)}[${ctx.clientAddress}]`;
   return answer(reply(250, undefined, hello, ...ctx.ehloKeywords()));
 }
 
