@@ -35,6 +35,8 @@ export interface ChaosOptions {
   readonly seconds: number;
   /** Pause between one fault's end and the next one's start (ms). */
   readonly faultGapMs: [number, number];
+  /** Fault schedules applied at once (1: one fault at a time). */
+  readonly faultStreams: number;
   readonly smtpConcurrency: number;
   readonly imapSessionsPerUser: number;
   readonly log: (line: string) => void;
@@ -46,6 +48,8 @@ export interface ChaosReport {
   readonly faults: readonly FaultEvent[];
   /** Processes that exited without being told to (restarted, as Kubernetes would). */
   readonly unplannedExits: readonly string[];
+  /** Starts during an outage that ended with the process exiting, and started again. */
+  readonly failedStarts: readonly string[];
   readonly memory: MemoryReport;
   readonly check: CheckSummary;
   /** Every violation: the invariants', and the processes' (not ready, leaking, crashed). */
@@ -133,22 +137,33 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     log(`load and faults for ${options.seconds} s, seed ${options.seed}`);
     const faults: FaultEvent[] = [];
-    const plan = planFaults(random.fork('faults'), 100_000, deployment.replicas.length, options.faultGapMs);
     const until = Date.now() + options.seconds * 1000;
-    for (const fault of plan) {
-      await new Promise((r) => setTimeout(r, fault.delayMs));
-      if (Date.now() >= until) break;
-      const event = await applyFault(fault, { replicas: deployment.replicas, postgres, nats });
-      faults.push(event);
-      log(
-        `fault ${faults.length}: ${event.kind} ${event.target} (${event.end - event.start} ms)${event.error ? ` ERROR ${event.error}` : ''}`,
+    // Each stream draws its own schedule from the seed; several overlap their faults (a
+    // worker killed while Postgres restarts), the way trouble comes in production.
+    const streams = Array.from({ length: Math.max(1, options.faultStreams) }, async (_, stream) => {
+      const plan = planFaults(
+        random.fork(stream === 0 ? 'faults' : `faults-${stream}`),
+        100_000,
+        deployment.replicas.length,
+        options.faultGapMs,
       );
-      if (event.error)
-        violations.push({
-          invariant: 'every process comes back ready',
-          detail: `${event.target}: ${event.error}`,
-        });
-    }
+      for (const fault of plan) {
+        await new Promise((r) => setTimeout(r, fault.delayMs));
+        if (Date.now() >= until) break;
+        const event = await applyFault(fault, { replicas: deployment.replicas, postgres, nats });
+        if (event.target.startsWith('skipped')) continue;
+        faults.push(event);
+        log(
+          `fault ${faults.length}: ${event.kind} ${event.target} (${event.end - event.start} ms)${event.error ? ` ERROR ${event.error}` : ''}`,
+        );
+        if (event.error)
+          violations.push({
+            invariant: 'every process comes back ready',
+            detail: `${event.target}: ${event.error}`,
+          });
+      }
+    });
+    await Promise.all(streams);
     stopping = true;
     log('faults over; the load winds down');
     await withTimeout(Promise.all(loads.map((l) => l.quiet())), 120_000, 'the load to stop');
@@ -191,6 +206,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       seconds: options.seconds,
       faults,
       unplannedExits,
+      failedStarts: deployment.failedStarts,
       memory: memoryReport,
       check,
       violations: [...check.violations, ...violations],
@@ -220,7 +236,10 @@ function supervise(
       if (stopped || downOnPurpose.has(replica) || restarting.has(replica)) continue;
       if (child.exitCode === null && child.signalCode === null) continue;
       const what = `${replica.name} exited by itself (code ${child.exitCode}, signal ${child.signalCode})`;
-      exits.push(`${what}: ${replica.program().output().trim().split('\n').slice(-3).join(' | ')}`);
+      const detail = `${what}: ${replica.program().output().trim().split('\n').slice(-3).join(' | ')}`;
+      exits.push(detail);
+      // A running service rides out an outage (unready until it is over); dying of one is a finding.
+      violations.push({ invariant: 'no process exits by itself', detail });
       log(what);
       restarting.add(replica);
       replica

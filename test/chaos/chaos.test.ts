@@ -20,6 +20,7 @@ it(`keeps every promise through ${seconds} s of faults (seed ${seed})`, async ()
     seed,
     seconds,
     faultGapMs: [1000, 3000],
+    faultStreams: 1,
     smtpConcurrency: 3,
     imapSessionsPerUser: 2,
     log: (line) => log.push(line),

@@ -25,7 +25,7 @@ export interface ChaosReplica {
   rss(): number | undefined;
   /** Sends the signal and waits for the exit. */
   stop(signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
-  /** Starts it again and waits until /readyz says 200. */
+  /** Starts it again (again and again while it exits as it starts) until /readyz says 200. */
   start(timeoutMs?: number): Promise<void>;
   ready(): Promise<boolean>;
 }
@@ -33,6 +33,8 @@ export interface ChaosReplica {
 export interface ChaosDeployment {
   readonly replicas: readonly ChaosReplica[];
   readonly ports: { mx: number[]; submission: number[]; imap: number[]; pop: number[] };
+  /** Starts that ended with the process exiting (a dependency down as it started): why. */
+  readonly failedStarts: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -131,13 +133,20 @@ export async function startChaosDeployment(options: DeploymentOptions): Promise<
     });
   }
 
+  const failedStarts: string[] = [];
   const counts = new Map<ServiceName, number>();
   const replicas: ChaosReplica[] = [];
   for (const plan of plans) {
     const index = (counts.get(plan.service) ?? 0) + 1;
     counts.set(plan.service, index);
     replicas.push(
-      await replica(`${plan.service}#${index}`, plan.service, { ...env, ...plan.env }, options.log),
+      await replica(
+        `${plan.service}#${index}`,
+        plan.service,
+        { ...env, ...plan.env },
+        options.log,
+        failedStarts,
+      ),
     );
   }
   // The first start of each (dns-resolver first: the others ask it) one after another:
@@ -146,6 +155,7 @@ export async function startChaosDeployment(options: DeploymentOptions): Promise<
   return {
     replicas,
     ports,
+    failedStarts,
     async stop() {
       await Promise.all(replicas.map((r) => r.stop('SIGTERM').catch(() => r.stop('SIGKILL'))));
     },
@@ -157,6 +167,7 @@ async function replica(
   service: ServiceName,
   env: Record<string, string>,
   log: (line: string) => void,
+  failedStarts: string[],
 ): Promise<ChaosReplica> {
   const opsPort = await freePort();
   let current: Program | undefined;
@@ -193,17 +204,31 @@ async function replica(
       await current.exited(signal === 'SIGKILL' ? 15_000 : 60_000);
     },
     async start(timeoutMs = 90_000) {
-      incarnation++;
-      const program = startInRepo('node', node(service), { ...env, TEGAMI_OPS_PORT: String(opsPort) });
-      current = program;
+      // A service exits at once (code 1, one line saying why) when Postgres or NATS is
+      // down as it starts; Kubernetes starts it again, with a growing pause. So does this.
       const deadline = Date.now() + timeoutMs;
-      while (!(await ready())) {
-        if (program.child.exitCode !== null || Date.now() > deadline) {
-          const output = program.output().slice(-4000);
-          log(`${name} did not become ready:\n${output}`);
-          throw new Error(`${name} (start ${incarnation}) did not become ready within ${timeoutMs} ms`);
+      let pause = 500;
+      for (;;) {
+        incarnation++;
+        const program = startInRepo('node', node(service), { ...env, TEGAMI_OPS_PORT: String(opsPort) });
+        current = program;
+        while (!(await ready())) {
+          if (program.child.exitCode !== null) break;
+          if (Date.now() > deadline) {
+            log(`${name} did not become ready:\n${program.output().slice(-4000)}`);
+            throw new Error(`${name} (start ${incarnation}) did not become ready within ${timeoutMs} ms`);
+          }
+          await new Promise((r) => setTimeout(r, 200));
         }
-        await new Promise((r) => setTimeout(r, 200));
+        if (program.child.exitCode === null) return;
+        await program.exited(10_000).catch(() => undefined);
+        const why = program.output().trim().split('\n').at(-1) ?? '';
+        failedStarts.push(`${name}: ${why}`);
+        log(`${name} exited as it started (${why}); starting it again in ${pause} ms`);
+        if (Date.now() + pause > deadline)
+          throw new Error(`${name} (start ${incarnation}) kept exiting as it started: ${why}`);
+        await new Promise((r) => setTimeout(r, pause));
+        pause = Math.min(pause * 2, 8_000);
       }
     },
     ready,

@@ -83,7 +83,40 @@ export interface FaultTargets {
 /** Replicas a fault has taken down on purpose; the supervisor leaves them alone. */
 export const downOnPurpose = new Set<ChaosReplica>();
 
+/** What a fault in progress holds (a replica's name, postgres, nats, disk): with several
+ * fault streams, a second fault on the same thing is skipped, not stacked. */
+const busy = new Set<string>();
+
+function resourceOf(fault: PlannedFault, targets: FaultTargets): string {
+  switch (fault.kind) {
+    case 'sigkill':
+    case 'sigterm':
+      return targets.replicas[fault.replica % targets.replicas.length]!.name;
+    case 'postgres-restart':
+    case 'postgres-cut':
+      return 'postgres';
+    case 'nats-restart':
+    case 'nats-cut':
+      return 'nats';
+    case 'disk-full':
+      return 'disk';
+  }
+}
+
 export async function applyFault(fault: PlannedFault, targets: FaultTargets): Promise<FaultEvent> {
+  const resource = resourceOf(fault, targets);
+  if (busy.has(resource)) {
+    return { kind: fault.kind, target: `skipped: ${resource} is busy`, start: Date.now(), end: Date.now() };
+  }
+  busy.add(resource);
+  try {
+    return await apply(fault, targets);
+  } finally {
+    busy.delete(resource);
+  }
+}
+
+async function apply(fault: PlannedFault, targets: FaultTargets): Promise<FaultEvent> {
   const start = Date.now();
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   let target = '';

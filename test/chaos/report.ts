@@ -17,6 +17,14 @@ export function formatReport(report: ChaosReport): string {
       .join(', ')}`,
   );
   lines.push(`drained in ${report.drainSeconds.toFixed(1)} s after the faults stopped`);
+  const reasons = new Map<string, number>();
+  for (const f of report.failedStarts) {
+    const reason = f.replace(/^\S+: (tegami: )?/, '').slice(0, 100);
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  }
+  lines.push(
+    `starts that exited on a dependency down (started again): ${report.failedStarts.length}${[...reasons].map(([r, n]) => `\n  ${n}× ${r}`).join('')}`,
+  );
   lines.push(`unplanned exits: ${report.unplannedExits.length}`);
   for (const exit of report.unplannedExits) lines.push(`  ${exit}`);
   lines.push(

@@ -5,10 +5,11 @@ import { parseArgs } from 'node:util';
 import { runChaos } from './chaos-run.js';
 import { formatReport } from './report.js';
 
-const USAGE = `usage: pnpm chaos [--seconds N] [--seed S] [--gap MIN-MAX] [--smtp N] [--imap-sessions N] [--quiet]
+const USAGE = `usage: pnpm chaos [--seconds N] [--seed S] [--gap MIN-MAX] [--parallel N] [--smtp N] [--imap-sessions N] [--quiet]
   --seconds N        load with faults for N seconds (default 120)
   --seed S           the seed of the faults and the load (default: random, printed)
   --gap MIN-MAX      ms between one fault's end and the next (default 500-3000)
+  --parallel N       fault streams at once, each its own schedule (default 1)
   --smtp N           concurrent SMTP clients (default 4)
   --imap-sessions N  IMAP sessions per IMAP user (default 2)
   --quiet            print only the report`;
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     seconds: { type: 'string' },
     seed: { type: 'string' },
     gap: { type: 'string' },
+    parallel: { type: 'string' },
     smtp: { type: 'string' },
     'imap-sessions': { type: 'string' },
     quiet: { type: 'boolean' },
@@ -52,6 +54,7 @@ const report = await runChaos({
   seed,
   seconds: whole('seconds', values.seconds, 120),
   faultGapMs: [Number(gap[1]), Number(gap[2])],
+  faultStreams: Math.max(1, whole('parallel', values.parallel, 1)),
   smtpConcurrency: whole('smtp', values.smtp, 4),
   imapSessionsPerUser: whole('imap-sessions', values['imap-sessions'], 2),
   log: values.quiet

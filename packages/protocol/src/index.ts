@@ -23,3 +23,4 @@ export * from './smtp/session.js';
 export * from './smtp/session-types.js';
 export * from './smtp/smtp-reader.js';
 export * from './srs/srs.js';
+export * from './store-outage.js';

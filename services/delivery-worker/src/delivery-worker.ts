@@ -41,6 +41,7 @@ import { deliverRemotely } from './remote-attempt.js';
 import type { DeliveryReportDeps, ReportSchedule } from './report-schedule.js';
 import { nextAttempt } from './retry-schedule.js';
 import type { DeliverySettings } from './settings.js';
+import { settleSurely } from './settle-surely.js';
 import { deliverWithSieve } from './sieve-delivery.js';
 import { SieveScriptCache } from './sieve-script-cache.js';
 import type { TlsOutcome } from './tls-policy.js';
@@ -395,7 +396,7 @@ export async function startDeliveryWorker(deps: DeliveryWorkerDeps): Promise<Del
       notices.length > 0 && entry.sender !== ''
         ? reportMessage(deps.hostname, entry, message, notices, now)
         : undefined;
-    await settleDeliveries(pool, claimant, outcomes, report);
+    await settleSurely(() => settleDeliveries(pool, claimant, outcomes, report));
     if (report) {
       const actions = notices.map((n) => n.action);
       logger.info(
