@@ -46,9 +46,10 @@ if (!gap || Number(gap[1]) > Number(gap[2])) {
   process.exit(2);
 }
 const seed = whole('seed', values.seed, Math.floor(Math.random() * 2 ** 31));
-console.log(
-  `seed ${seed} (replay: pnpm chaos --seed ${seed}${values.seconds ? ` --seconds ${values.seconds}` : ''})`,
-);
+const otherArgs = process.argv
+  .slice(2)
+  .filter((arg, i, all) => arg !== '--seed' && all[i - 1] !== '--seed' && !arg.startsWith('--seed='));
+console.log(`seed ${seed} (replay: ${['pnpm chaos --seed', seed, ...otherArgs].join(' ')})`);
 const started = Date.now();
 const report = await runChaos({
   seed,

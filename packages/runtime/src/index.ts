@@ -20,4 +20,5 @@ export * from './security-events.js';
 export * from './service-main.js';
 export * from './service-metrics.js';
 export * from './shutdown.js';
+export * from './startup-wait.js';
 export * from './tls.js';

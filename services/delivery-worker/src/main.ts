@@ -1,6 +1,6 @@
 import { adminSettings, startAdminServer } from '@tegami/admin';
 import { connectNatsBus } from '@tegami/bus';
-import { describeMessage } from '@tegami/protocol';
+import { describeMessage, isStoreOutage } from '@tegami/protocol';
 import { createResolverClient } from '@tegami/rpc';
 import {
   bool,
@@ -13,6 +13,7 @@ import {
   runService,
   srsSettings,
   string,
+  untilAvailable,
 } from '@tegami/runtime';
 import { legacySaslPolicy, loadSrsSecrets, openServiceStore } from '@tegami/store';
 import { startDeliveryWorker } from './delivery-worker.js';
@@ -34,12 +35,18 @@ const settings = {
 await runService('delivery-worker', settings, async ({ config, logger, metrics }) => {
   // Read first: a secret file that cannot be used stops the start before anything runs.
   const srs = config.srsSecretFile ? { secrets: loadSrsSecrets(config.srsSecretFile) } : undefined;
-  const store = await openServiceStore({
-    url: config.databaseUrl,
-    poolSize: config.poolSize,
-    service: 'delivery-worker',
-    warn: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
-  });
+  // Postgres or NATS away as the service starts (a restart of either): wait, unready.
+  const store = await untilAvailable(
+    'Postgres',
+    () =>
+      openServiceStore({
+        url: config.databaseUrl,
+        poolSize: config.poolSize,
+        service: 'delivery-worker',
+        warn: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
+      }),
+    { waitMs: config.startupWaitMs, logger, transient: isStoreOutage },
+  );
   const secretsKeyring = await prepareDkimKeyring(store.pool, config.secretsKeyFile, logger);
   // The admin API (TEGAMI_ADMIN_PORT): the delivery-worker owns the queue it retries and drops.
   // Its certificate and the password policy are read before anything starts, so a bad file
@@ -54,7 +61,11 @@ await runService('delivery-worker', settings, async ({ config, logger, metrics }
     secretsKeyring,
     legacySasl: legacySaslPolicy(secretsKeyring, config.saslLegacyMechanisms),
   };
-  const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
+  const bus = await untilAvailable(
+    'NATS',
+    () => connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger }),
+    { waitMs: config.startupWaitMs, logger },
+  );
   const resolver = createResolverClient(config.resolverTarget);
   const worker = await startDeliveryWorker({
     pool: store.pool,

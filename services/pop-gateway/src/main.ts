@@ -1,4 +1,5 @@
 import { connectNatsBus } from '@tegami/bus';
+import { isStoreOutage } from '@tegami/protocol';
 import {
   legacySaslSettings,
   loadTlsFromFiles,
@@ -9,6 +10,7 @@ import {
   runService,
   tlsFiles,
   tlsPolicySettings,
+  untilAvailable,
 } from '@tegami/runtime';
 import { applyPasswordChecks, loginThrottlePolicy, openServiceStore, prepareLegacySasl } from '@tegami/store';
 import { startPopGateway } from './pop-gateway.js';
@@ -29,15 +31,25 @@ await runService('pop-gateway', settings, async ({ config, logger, metrics }) =>
   const tls = config.tlsFiles
     ? loadTlsFromFiles(config.tlsFiles.certFile, config.tlsFiles.keyFile)
     : undefined;
-  const store = await openServiceStore({
-    url: config.databaseUrl,
-    poolSize: config.poolSize,
-    service: 'pop-gateway',
-    warn: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
-  });
+  // Postgres or NATS away as the service starts (a restart of either): wait, unready.
+  const store = await untilAvailable(
+    'Postgres',
+    () =>
+      openServiceStore({
+        url: config.databaseUrl,
+        poolSize: config.poolSize,
+        service: 'pop-gateway',
+        warn: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
+      }),
+    { waitMs: config.startupWaitMs, logger, transient: isStoreOutage },
+  );
   // Seals (or, when off, deletes) the stored CRAM-MD5/DIGEST-MD5 secrets before the first login.
   const legacySasl = await prepareLegacySasl(store.pool, config, logger);
-  const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
+  const bus = await untilAvailable(
+    'NATS',
+    () => connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger }),
+    { waitMs: config.startupWaitMs, logger },
+  );
   const gateway = await startPopGateway({
     pool: store.pool,
     bus,

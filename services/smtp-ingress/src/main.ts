@@ -1,4 +1,5 @@
 import { connectNatsBus } from '@tegami/bus';
+import { isStoreOutage } from '@tegami/protocol';
 import { cachedResolverClient, createResolverClient } from '@tegami/rpc';
 import {
   drainTimeoutOf,
@@ -14,6 +15,7 @@ import {
   string,
   tlsFiles,
   tlsPolicySettings,
+  untilAvailable,
 } from '@tegami/runtime';
 import {
   applyPasswordChecks,
@@ -54,15 +56,25 @@ await runService('smtp-ingress', settings, async ({ config, logger, metrics }) =
   const srs = config.srsSecretFile ? { secrets: loadSrsSecrets(config.srsSecretFile) } : undefined;
   if (!srs)
     logger.info('no TEGAMI_SRS_SECRET_FILE: mail to SRS addresses (bounces of forwarded mail) is refused');
-  const store = await openServiceStore({
-    url: config.databaseUrl,
-    poolSize: config.poolSize,
-    service: 'smtp-ingress',
-    warn: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
-  });
+  // Postgres or NATS away as the service starts (a restart of either): wait, unready.
+  const store = await untilAvailable(
+    'Postgres',
+    () =>
+      openServiceStore({
+        url: config.databaseUrl,
+        poolSize: config.poolSize,
+        service: 'smtp-ingress',
+        warn: (err) => logger.warn({ err }, 'idle Postgres connection failed'),
+      }),
+    { waitMs: config.startupWaitMs, logger, transient: isStoreOutage },
+  );
   // Seals (or, when off, deletes) the stored CRAM-MD5/DIGEST-MD5 secrets before the first login.
   const legacySasl = await prepareLegacySasl(store.pool, config, logger);
-  const bus = await connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger });
+  const bus = await untilAvailable(
+    'NATS',
+    () => connectNatsBus({ servers: config.natsServers, prefix: config.natsPrefix, logger }),
+    { waitMs: config.startupWaitMs, logger },
+  );
   // SPF, DKIM, DMARC, ARC and the connection checks ask the dns-resolver: one cache and one
   // set of upstreams for the cluster. It connects on its first call.
   // Kept here for their TTLs too: one message asks for what the last one from that sender did.

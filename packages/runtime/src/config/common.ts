@@ -162,6 +162,7 @@ export function mailServiceSettings() {
     natsServers: natsUrl('NATS_URL'),
     natsPrefix: string('TEGAMI_NATS_PREFIX'),
     hostname: string('TEGAMI_HOSTNAME'),
+    startupWaitMs: durationMs('TEGAMI_STARTUP_WAIT_MS', { min: 0, max: 3_600_000 }),
   };
 }
 

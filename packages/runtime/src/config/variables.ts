@@ -865,6 +865,13 @@ export const VARIABLES: readonly VariableSpec[] = [
     services: ['delivery-worker', 'standalone', 'cli'],
   },
   {
+    name: 'TEGAMI_STARTUP_WAIT_MS',
+    default: '60000',
+    description:
+      'How long a service that starts while Postgres or NATS cannot be reached waits for them (unready, saying why in its log) before it exits with code 1. `0` exits at once. Milliseconds, or with a unit: `60s`, `5m`.',
+    services: STORE_USERS,
+  },
+  {
     name: 'TEGAMI_DB_POOL_SIZE',
     default: '10',
     standaloneDefault: '20',
