@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { freePort, type Program } from '@tegami/testing';
 import { startInRepo } from '../support/processes.js';
+import { killGroup, onLastResort } from './last-resort.js';
 
 export type ServiceName =
   | 'dns-resolver'
@@ -149,6 +150,9 @@ export async function startChaosDeployment(options: DeploymentOptions): Promise<
       ),
     );
   }
+  const forget = onLastResort(() => {
+    for (const r of replicas) killGroup(r.program().child.pid);
+  });
   // The first start of each (dns-resolver first: the others ask it) one after another:
   // ten Node processes compiling TypeScript at once would only slow each other down.
   for (const r of replicas) await r.start(120_000);
@@ -158,6 +162,7 @@ export async function startChaosDeployment(options: DeploymentOptions): Promise<
     failedStarts,
     async stop() {
       await Promise.all(replicas.map((r) => r.stop('SIGTERM').catch(() => r.stop('SIGKILL'))));
+      forget();
     },
   };
 }

@@ -2,7 +2,7 @@
 // them, so they cannot be the machine's shared ones (other test files use those at the
 // same time). Each sits behind a TCP proxy the run can cut, as a network partition would.
 
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openStore } from '@tegami/store';
 import { freePort, startTcpProxy, type TcpProxy } from '@tegami/testing';
+import { onLastResort } from './last-resort.js';
 
 const run = promisify(execFile);
 
@@ -103,6 +104,11 @@ export async function startChaosPostgres(workDir: string): Promise<ChaosPostgres
     return run(command, fullArgs);
   };
   await pgCtl(['start']);
+  const forget = onLastResort(() => {
+    const [command, args] = pgCommand('pg_ctl', ['-D', dataDir, 'stop', '-m', 'immediate']);
+    execFileSync(command, args, { stdio: 'ignore' });
+    if (asRoot) execFileSync('umount', ['-l', join(workDir, 'small')], { stdio: 'ignore' });
+  });
   const directUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const proxy = await startTcpProxy({ host: '127.0.0.1', port });
   const smallDisk = await mountSmallDisk(workDir, directUrl);
@@ -115,6 +121,7 @@ export async function startChaosPostgres(workDir: string): Promise<ChaosPostgres
       await pgCtl(['restart', '-m', 'immediate']);
     },
     async stop() {
+      forget();
       await proxy.close();
       await pgCtl(['stop', '-m', 'immediate']).catch(() => undefined);
       if (smallDisk) await run('umount', ['-l', join(workDir, 'small')]).catch(() => undefined);
@@ -199,6 +206,7 @@ export async function startChaosNats(workDir: string): Promise<ChaosNats> {
     await waitForPort(port, 30_000);
   };
   await launch();
+  const forget = onLastResort(() => server.kill('SIGKILL'));
   const proxy = await startTcpProxy({ host: '127.0.0.1', port });
   const stopServer = async (signal: NodeJS.Signals) => {
     const exited = new Promise((resolve) => server.once('exit', resolve));
@@ -214,6 +222,7 @@ export async function startChaosNats(workDir: string): Promise<ChaosNats> {
       await launch();
     },
     async stop() {
+      forget();
       await proxy.close();
       await stopServer('SIGTERM');
     },

@@ -50,6 +50,8 @@ const otherArgs = process.argv
   .slice(2)
   .filter((arg, i, all) => arg !== '--seed' && all[i - 1] !== '--seed' && !arg.startsWith('--seed='));
 console.log(`seed ${seed} (replay: ${['pnpm chaos --seed', seed, ...otherArgs].join(' ')})`);
+// Interrupted: exit, so that last-resort.ts stops what the run started.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
 const started = Date.now();
 const report = await runChaos({
   seed,
