@@ -1,5 +1,7 @@
+import { startTcpProxy } from '@tegami/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAcceptanceBatcher } from './acceptance-batch.js';
+import { openStore } from './db.js';
 import { awaitAcceptance, findQueuedMessage, newQueueId } from './queue.js';
 import { openTestStore } from './test-store.js';
 
@@ -44,6 +46,38 @@ async function acceptanceLockHolders(): Promise<number[]> {
 }
 
 describe('acceptance batches (group commit)', () => {
+  it('answers 250 (resolves) for a batch whose COMMIT was applied but its answer lost with the connection', async () => {
+    const url = new URL(store.database.url);
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    const proxied = openStore({ url: url.toString(), poolSize: 2, onIdleError: () => undefined });
+    try {
+      const batcher = createAcceptanceBatcher(proxied.pool);
+      const ids = [newQueueId(), newQueueId()];
+      let published = 0;
+      const accepted = ids.map((id) =>
+        batcher.accept(message(id), async () => {
+          // The last PubAck: from here on Postgres's answers wait in the proxy.
+          if (++published === ids.length) proxy.hold('downstream');
+        }),
+      );
+      for (const id of ids) {
+        for (let i = 0; i < 1000 && (await findQueuedMessage(store.pool, id))?.state !== 'queued'; i++)
+          await new Promise((r) => setTimeout(r, 10));
+      }
+      proxy.cut();
+      setTimeout(() => {
+        proxy.release();
+        proxy.restore();
+      }, 300);
+      await expect(Promise.all(accepted)).resolves.toEqual([undefined, undefined]);
+    } finally {
+      await proxied.close();
+      await proxy.close();
+    }
+  });
+
   it('writes concurrent messages in one transaction, publishes them together, and commits them after every PubAck', async () => {
     const batcher = createAcceptanceBatcher(store.pool);
     const ids = Array.from({ length: 5 }, newQueueId);

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { committedQueueIds } from './commit-outcome.js';
 import { type AcceptedMessage, queueAcceptedMessage, recordAcceptedMessages } from './queue.js';
 
 /**
@@ -136,7 +137,7 @@ async function runBatch(pool: pg.Pool, batch: readonly Pending[]): Promise<void>
       // queue id: one bad message (a value Postgres refuses) costs the others nothing.
       await rollback();
     } else {
-      await publishAndCommit(client, batch);
+      await publishAndCommit(pool, client, batch);
     }
   } catch (err) {
     // BEGIN, the DELETE or the COMMIT failed: nothing of the batch is committed (a lost
@@ -160,7 +161,11 @@ async function runBatch(pool: pg.Pool, batch: readonly Pending[]): Promise<void>
 // its row (and recipients) is deleted in this transaction, so it is as if it had never been
 // written, and a job of it that JetStream did store finds no row, as after a rollback. Its
 // blob is left to the collector (blob-collection.ts), unreferenced.
-async function publishAndCommit(client: pg.PoolClient, batch: readonly Pending[]): Promise<void> {
+async function publishAndCommit(
+  pool: pg.Pool,
+  client: pg.PoolClient,
+  batch: readonly Pending[],
+): Promise<void> {
   const published = await Promise.allSettled(batch.map((p) => p.publish()));
   const failed = batch.filter((_, i) => published[i]!.status === 'rejected');
   if (failed.length > 0) {
@@ -168,7 +173,23 @@ async function publishAndCommit(client: pg.PoolClient, batch: readonly Pending[]
       failed.map((p) => p.message.queueId),
     ]);
   }
-  await client.query('COMMIT');
+  try {
+    await client.query('COMMIT');
+  } catch (err) {
+    // Its answer may be what was lost (commit-outcome.ts): those whose rows are there
+    // were committed; the rest fail (the caller's catch) as before.
+    const sent = batch.filter((_, i) => published[i]!.status === 'fulfilled');
+    const committed = await committedQueueIds(
+      pool,
+      sent.map((p) => p.message.queueId),
+    );
+    if (committed.size === 0) throw err;
+    for (const p of batch) {
+      if (committed.has(p.message.queueId)) p.resolve();
+      else p.reject(err);
+    }
+    return;
+  }
   published.forEach((result, i) => {
     if (result.status === 'fulfilled') batch[i]!.resolve();
     else batch[i]!.reject(result.reason);

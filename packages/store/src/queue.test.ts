@@ -1,5 +1,7 @@
+import { startTcpProxy } from '@tegami/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blobId } from './blobs.js';
+import { openStore } from './db.js';
 import { claimQueuedMessage, settleDeliveries } from './deliveries.js';
 import {
   awaitAcceptance,
@@ -86,6 +88,33 @@ describe('queue', () => {
     });
     expect(seenDuringPublish).toBeUndefined();
     expect((await findQueuedMessage(store.pool, id))?.state).toBe('queued');
+  });
+
+  it('answers 250 (resolves) when the COMMIT was applied but its answer lost with the connection', async () => {
+    // Postgres behind a proxy that holds its answers once the job is published: the COMMIT
+    // goes through, its answer does not, and then the connection is cut.
+    const url = new URL(store.database.url);
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    const proxied = openStore({ url: url.toString(), poolSize: 2, onIdleError: () => undefined });
+    try {
+      const id = newQueueId();
+      const acceptance = queueAcceptedMessage(proxied.pool, message(id), async () => {
+        proxy.hold('downstream');
+      });
+      // The row is committed (seen from a connection of the test's own), unanswered.
+      await until(async () => (await findQueuedMessage(store.pool, id))?.state === 'queued');
+      proxy.cut();
+      setTimeout(() => {
+        proxy.release();
+        proxy.restore();
+      }, 300);
+      await expect(acceptance).resolves.toBeUndefined();
+    } finally {
+      await proxied.close();
+      await proxy.close();
+    }
   });
 
   it('leaves no row, no recipient and no blob when the publish fails', async () => {

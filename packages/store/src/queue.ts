@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { blobId, storeBlobsSql } from './blobs.js';
+import { committedQueueIds } from './commit-outcome.js';
 import { type Queryable, withTransaction } from './db.js';
 
 export type DsnNotify = readonly ('SUCCESS' | 'FAILURE' | 'DELAY')[] | 'NEVER';
@@ -175,10 +176,18 @@ export async function queueAcceptedMessage(
   message: AcceptedMessage,
   publish: () => Promise<void>,
 ): Promise<void> {
-  await withTransaction(pool, async (client) => {
-    await recordAcceptedMessage(client, message);
-    await publish();
-  });
+  let published = false;
+  try {
+    await withTransaction(pool, async (client) => {
+      await recordAcceptedMessage(client, message);
+      await publish();
+      published = true;
+    });
+  } catch (err) {
+    // Published, then the COMMIT (or its answer) failed: it may have committed after all.
+    if (published && (await committedQueueIds(pool, [message.queueId])).has(message.queueId)) return;
+    throw err;
+  }
 }
 
 /**

@@ -159,7 +159,8 @@ export async function acceptMessage(
   // - Killed after the COMMIT, before the 250 is written: delivered, and the client sends
   //   it again (RFC 5321 §6.1 prefers a duplicate to a loss; no order closes this window).
   // - The publish fails (NATS down, no PubAck in time): rollback, 451; a job the stream did
-  //   store is the case above. The COMMIT fails: 451; the job, if any, the same.
+  //   store is the case above. The COMMIT fails: the row is looked for on another
+  //   connection (a lost answer to a COMMIT that happened): there, 250; not, 451.
   // A 'queued' row is thus only ever visible with its job acknowledged by JetStream, and the
   // worker, which can have the job before the COMMIT, waits for that one transaction
   // (awaitAcceptance) instead of polling the row. The transaction may carry the messages of
