@@ -13,8 +13,11 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** Parser modules: sources of the packages and services, not their tests or dependencies. */
-const SOURCE = /^(packages|services)\/[^/]+\/src\/(?!.*node_modules\/).*(?<!\.test)\.ts$/;
+/**
+ * Parser modules: sources of the packages and services, not their tests, the test helpers
+ * that live beside them (test-*.ts), or dependencies.
+ */
+const SOURCE = /^(packages|services)\/[^/]+\/src\/(?!.*node_modules\/)(.*\/)?(?!test-)[^/]*(?<!\.test)\.ts$/;
 
 /**
  * Where the children write V8 coverage (DIR/v8), and where the child that only loads the
@@ -81,7 +84,8 @@ function runC8(v8: string, dir: string): Promise<void> {
   const args = ['report', '--temp-directory', v8, '--reports-dir', resolve(dir), '--src', ROOT];
   for (const reporter of ['json-summary', 'html']) args.push('--reporter', reporter);
   for (const include of ['packages/*/src/**', 'services/*/src/**']) args.push('--include', include);
-  for (const exclude of ['**/*.test.ts', '**/node_modules/**']) args.push('--exclude', exclude);
+  for (const exclude of ['**/*.test.ts', '**/test-*.ts', '**/node_modules/**'])
+    args.push('--exclude', exclude);
   return new Promise((done, fail) => {
     const child = fork(c8, args, { cwd: ROOT, execArgv: [], stdio: 'inherit' });
     child.once('exit', (code) => (code === 0 ? done() : fail(new Error(`c8 report exited with ${code}`))));

@@ -23,6 +23,7 @@ import {
   loadTargets,
   PHASE_DONE,
   PHASE_REGRESSIONS,
+  PHASE_SHRINKING,
 } from './fuzz-engine.js';
 import { decodeInput } from './input-json.js';
 
@@ -31,7 +32,7 @@ const USAGE = `usage: pnpm fuzz [--seconds N] [--seed S] [--target NAME]... [--p
   --seed S       fast-check seed (default: random, printed); with --path replays one input
   --target NAME  only this target (repeatable); --list prints them
   --path P       replay the input at fast-check path P (from a report) and shrink it
-  --input-ms MS  an input whose check takes longer fails (default 1000)
+  --input-ms MS  an input whose check takes more CPU time fails (default 1000)
   --memory-mb MB heap bound of the process running a target (default 512)
   --coverage DIR write V8 coverage of each target's process under DIR and print the lines and
                  branches covered per parser module at the end (c8; an html report in DIR)
@@ -178,9 +179,12 @@ async function runTarget(target: string, options: Options, coverageDir?: string)
       throw new Error(`the child fuzzing ${target} exited with ${exit.signal ?? exit.code}`);
     const failure: FuzzFailure = {
       kind: at.phase === PHASE_REGRESSIONS ? 'regression' : 'property',
-      error: hung
-        ? `bounded time per input: no answer after ${hangMs / 1000} s (a loop that does not end?)`
-        : `bounded memory: the heap went over ${options.memoryMb} MB at or just after this input (or a leak across inputs)`,
+      error:
+        // The index is then the input whose failure was being shrunk (fuzz-engine.ts).
+        (at.phase === PHASE_SHRINKING ? 'this input failed, and while its failure was shrunk: ' : '') +
+        (hung
+          ? `bounded time per input: no answer after ${hangMs / 1000} s (a loop that does not end?)`
+          : `bounded memory: the heap went over ${options.memoryMb} MB at or just after this input (or a leak across inputs)`),
       input: at.index >= 0 ? await inputAt(target, options.seed, at.phase, at.index) : undefined,
       ...(at.phase !== PHASE_REGRESSIONS && at.index >= 0 && { path: String(at.index) }),
     };

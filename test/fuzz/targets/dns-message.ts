@@ -13,7 +13,8 @@ import { ipv6Octets } from '../protocol-grammar.js';
 // RecordLookup, which follows CNAMEs and reads MX, A, AAAA, TXT, PTR and TLSA records).
 // Any datagram is refused or read, never thrown on; a response written here from a model
 // (an encoder of our own, RFC 1035 §4) reads back as the model; a lookup over any response
-// ends, with records of the right shape and TTLs within the cap.
+// ends, with records of the right shape and TTLs within the cap, and no more records are
+// read than the message can hold.
 
 interface Record {
   readonly name: string;
@@ -278,6 +279,12 @@ export const target: FuzzTarget<DnsInput> = {
     }
     if (!response) return;
     ensure(response.type === 'response' && response.id === id, 'a response to another query was taken');
+    // RFC 1035 §4.1: a question takes at least 5 octets, a record at least 11 (a root name,
+    // type, class, TTL, length), so no more can have been read than the message holds.
+    const sections = [response.answers, response.authorities, response.additionals];
+    const recordCount = sections.reduce((n, list) => n + (list?.length ?? 0), 0);
+    const least = 12 + 5 * (response.questions?.length ?? 0) + 11 * recordCount;
+    ensure(least <= message.length, `${recordCount} records read from ${message.length} octets`);
     // The resolver over this response, asked again for every name it leads to.
     const lookup = new RecordLookup({
       upstream: { query: async () => ({ kind: 'answer', server: 'fuzz', response }) },
