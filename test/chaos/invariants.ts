@@ -166,7 +166,10 @@ function checkImap(input: CheckInput, fail: Fail, counts: Record<string, number>
           `${a.id} (${a.outcome}) is in ${user}'s Work ∪ Moved ${n}×`,
         );
       if (a.outcome === 'ok' && n === 0 && gone !== 'ok' && gone !== 'unknown')
-        fail('every APPEND that got OK is present', `${a.id} of ${user} is gone, never expunged`);
+        fail(
+          'every APPEND that got OK is present',
+          `${a.id} of ${user} is gone${gone === 'refused' ? ': an EXPUNGE of it answered NO, yet removed it' : ', never expunged'}`,
+        );
       // Another session may have moved it between the \\Deleted and the EXPUNGE: then it is
       // in Moved, rightly; only Work must have lost it.
       if (gone === 'ok' && (work.get(a.id) ?? 0) > 0)

@@ -4,6 +4,7 @@ import { formatSequenceSet } from '../sequence-set.js';
 import { bad, defineCommand, ImapReply, no, ok, SELECTED } from './command-spec.js';
 import { mailboxName } from './mailbox-arguments.js';
 import { OUT_OF_RANGE, resolveMessageSet } from './message-set.js';
+import { syncAfterChange } from './sync-after-change.js';
 
 function copyCommand(name: 'COPY' | 'MOVE') {
   const move = name === 'MOVE';
@@ -33,11 +34,14 @@ function copyCommand(name: 'COPY' | 'MOVE') {
       if (move) {
         // RFC 6851 §4.3: COPYUID in an untagged OK, then EXPUNGEs, then the tagged OK.
         await context.write(`* OK [${copyuid}] moved\r\n`);
-        const update = await selected.sync(true);
-        await context.announce(update, 'tagged');
+        // Moved (committed): the answer is OK whatever the sync meets (sync-after-change.ts).
+        const update = await syncAfterChange(selected);
+        if (update) await context.announce(update, 'tagged');
         // As after EXPUNGE: VANISHED has no MODSEQ (RFC 7162 §3.2.10).
         const highest =
-          context.qresync && update.vanished.length > 0 ? `[HIGHESTMODSEQ ${selected.highestModseq}] ` : '';
+          context.qresync && update && update.vanished.length > 0
+            ? `[HIGHESTMODSEQ ${selected.highestModseq}] `
+            : '';
         return ok(`${highest}${uid ? 'UID MOVE' : 'MOVE'} completed`);
       }
       return ok(`[${copyuid}] ${uid ? 'UID COPY' : 'COPY'} completed`);

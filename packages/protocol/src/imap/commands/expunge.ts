@@ -2,6 +2,7 @@
 
 import { bad, defineCommand, no, ok, SELECTED } from './command-spec.js';
 import { resolveMessageSet } from './message-set.js';
+import { syncAfterChange } from './sync-after-change.js';
 
 export const expunge = defineCommand({
   name: 'EXPUNGE',
@@ -27,12 +28,15 @@ export const expunge = defineCommand({
     // The store decides what has \Deleted now: another session may have set or cleared it.
     const live = uids.filter((u) => !selected.isGone(u));
     if (live.length > 0) await selected.box.expunge(live);
-    const update = await selected.sync(true);
-    await context.announce(update, 'tagged');
+    // Committed: from here on the answer is OK (sync-after-change.ts).
+    const update = await syncAfterChange(selected);
+    if (update) await context.announce(update, 'tagged');
     // RFC 7162 §3.2.10: VANISHED carries no MODSEQ, so a QRESYNC client learns the
     // mailbox's new one here.
     const highest =
-      context.qresync && update.vanished.length > 0 ? `[HIGHESTMODSEQ ${selected.highestModseq}] ` : '';
+      context.qresync && update && update.vanished.length > 0
+        ? `[HIGHESTMODSEQ ${selected.highestModseq}] `
+        : '';
     return ok(`${highest}${uid ? 'UID EXPUNGE' : 'EXPUNGE'} completed`);
   },
 });
