@@ -28,7 +28,9 @@ it(`keeps every promise through ${seconds} s of faults (seed ${seed})`, async ()
   const text = formatReport(report);
   console.log(text);
   // The run did what it says: faults of several kinds, and load that got through.
-  expect(report.faults.length).toBeGreaterThanOrEqual(Math.floor(seconds / 10));
+  // (A restart takes 5–15 s on a loaded CI machine: how many fit in the time varies.)
+  expect(report.faults.length).toBeGreaterThanOrEqual(3);
+  expect(new Set(report.faults.map((f) => f.kind)).size).toBeGreaterThanOrEqual(2);
   expect(report.check.counts['smtp ok'] ?? 0).toBeGreaterThan(0);
   expect(report.check.counts['append ok'] ?? 0).toBeGreaterThan(0);
   expect(report.check.counts['session views checked'] ?? 0).toBeGreaterThan(0);
