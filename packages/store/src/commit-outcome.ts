@@ -34,3 +34,32 @@ export async function committedQueueIds(
     }
   }
 }
+
+/**
+ * After an expunge whose answer was lost: true when none of these messages is in the
+ * mailbox any more (the expunge happened, or another session's did: either way they are
+ * gone, which is what the client asked). False when some are there or the store stays away.
+ */
+export async function messagesGone(
+  pool: pg.Pool,
+  mailboxId: string,
+  uids: readonly number[],
+  options: { patienceMs?: number } = {},
+): Promise<boolean> {
+  const patience = options.patienceMs ?? PATIENCE_MS;
+  const started = Date.now();
+  let pause = 100;
+  for (;;) {
+    try {
+      const result = await pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[])',
+        [mailboxId, uids],
+      );
+      return result.rows[0]!.n === 0;
+    } catch (err) {
+      if (!isStoreOutage(err) || Date.now() - started + pause > patience) return false;
+      await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(pause * 2, 2_000);
+    }
+  }
+}

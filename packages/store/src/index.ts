@@ -10,6 +10,7 @@ export * from './archived-credentials.js';
 export * from './auth-lookups.js';
 export * from './blob-collection.js';
 export * from './blobs.js';
+export { messagesGone } from './commit-outcome.js';
 export * from './db.js';
 export * from './deliveries.js';
 export * from './destination-slots.js';

@@ -3,6 +3,7 @@ import { createSecureContext, type SecureContext } from 'node:tls';
 import type { MailBus } from '@tegami/bus';
 import {
   type InputDeadlines,
+  isStoreOutage,
   POP3_COMMAND_LABELS,
   Pop3Session,
   type VerifiedPasswordCache,
@@ -34,6 +35,7 @@ import {
   listLocalDomains,
   lockAndOpenMaildrop,
   type Maildrop,
+  messagesGone,
   readMessageBytes,
   recordPopLogin,
   refreshedLocalDomains,
@@ -244,7 +246,17 @@ export async function startPopGateway(deps: PopGatewayDeps): Promise<PopGateway>
           try {
             if (indexes.length === 0 || !maildrop) return;
             const uids = indexes.map((i) => maildrop!.messages[i]!.uid);
-            const removed = await expungeMessages(deps.pool, maildrop.mailboxId, uids);
+            let removed: number[];
+            try {
+              removed = await expungeMessages(deps.pool, maildrop.mailboxId, uids);
+            } catch (err) {
+              // Its answer may be what was lost (Postgres restarting): if the messages are
+              // gone, they were removed, and QUIT must say +OK (the chaos run found a -ERR
+              // after a deletion that had happened).
+              if (!isStoreOutage(err) || !(await messagesGone(deps.pool, maildrop.mailboxId, uids)))
+                throw err;
+              removed = uids;
+            }
             metrics.deleted.inc(removed.length);
             if (removed.length > 0 && locked) {
               // IMAP sessions of this user learn of it; at most once, they re-read Postgres.
